@@ -1,0 +1,546 @@
+"""The XTREME submission layout: write predictions in it, read it back, and score it like the official scorer.
+
+Layout (the official ``evaluate.py``'s): ``<folder>/<task>/test-<lang>.<ext>`` with
+
+- ``json`` for QA (xquad, mlqa, tydiqa: question id -> answer text) and Mewsli-X (mention id -> ranked entity ids);
+- ``jsonl`` for XCOPA (one ``{"label": int}`` object per line);
+- ``tsv`` otherwise: one prediction per line (xnli/pawsx labels, tatoeba target indices, bucc2018
+  ``source_id<TAB>target_id`` pairs); udpos/panx have one tag per line and a blank line between sentences.
+
+Scoring differs from the official scorer in one deliberate way: the official script refuses a task folder that lacks
+any of the task's languages; ``score_folder`` scores the languages present in both folders, names the missing ones
+and marks the task ``partial`` (a partial task average must never be folded silently into a benchmark score). The
+per-language numbers are the official ones, whatever subset is present.
+
+Intentional strictness beyond the official script (it would silently produce a meaningless number instead):
+a tagged sentence whose tag count differs from the gold sentence, a bucc2018 line that is not two tab-separated ids,
+and duplicate question ids in a QA label file are errors. Runs of several blank lines in tagging files count as one
+sentence break (the official reader would create empty sentences there; they do not change any score when both
+files agree, and would otherwise only shift positions).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from xstilts import metrics
+
+__all__ = [
+    "SubmissionError",
+    "TASK_EXTENSIONS",
+    "TASK_LANGUAGES",
+    "TASK_SCORE_METRIC",
+    "main_score",
+    "prediction_path",
+    "read_labels",
+    "read_predictions",
+    "score_files",
+    "score_folder",
+    "write_predictions",
+]
+
+
+class SubmissionError(ValueError):
+    """A prediction or label file that cannot be scored (wrong shape, wrong count, unreadable)."""
+
+
+# The languages of each task folder, in the official scorer's order (the average is summed in this order, so it
+# matches the official number to the last bit). XTREME's nine tasks plus XTREME-R's XCOPA and Mewsli-X. XTREME-R also
+# adds languages to some XTREME tasks (e.g. xquad ro); such languages are scored per language when present but are
+# reported as ``extra_languages`` and kept out of the XTREME task average.
+TASK_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "pawsx": tuple("de,en,es,fr,ja,ko,zh".split(",")),
+    "xnli": tuple("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh".split(",")),
+    "panx": tuple(
+        "ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,"
+        "it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu".split(",")
+    ),
+    "udpos": tuple(
+        "af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,"
+        "nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh".split(",")
+    ),
+    "bucc2018": tuple("de,fr,ru,zh".split(",")),
+    "tatoeba": tuple(
+        "ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,"
+        "pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu".split(",")
+    ),
+    "xquad": tuple("en,es,de,el,ru,tr,ar,vi,th,zh,hi".split(",")),
+    "mlqa": tuple("en,es,de,ar,hi,vi,zh".split(",")),
+    "tydiqa": tuple("en,ar,bn,fi,id,ko,ru,sw,te".split(",")),
+    "xcopa": tuple("et,ht,id,it,qu,sw,ta,th,tr,vi,zh".split(",")),
+    "mewslix": tuple("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk".split(",")),
+}
+
+TASK_EXTENSIONS: dict[str, str] = {
+    "pawsx": "tsv",
+    "xnli": "tsv",
+    "panx": "tsv",
+    "udpos": "tsv",
+    "bucc2018": "tsv",
+    "tatoeba": "tsv",
+    "xquad": "json",
+    "mlqa": "json",
+    "tydiqa": "json",
+    "xcopa": "jsonl",
+    "mewslix": "json",
+}
+
+# The metric each task's official score is. QA tasks score (average EM + average F1) / 2.
+TASK_SCORE_METRIC: dict[str, str] = {
+    "pawsx": "accuracy",
+    "xnli": "accuracy",
+    "tatoeba": "accuracy",
+    "xcopa": "accuracy",
+    "panx": "f1",
+    "udpos": "f1",
+    "bucc2018": "f1",
+    "xquad": "exact_match+f1",
+    "mlqa": "exact_match+f1",
+    "tydiqa": "exact_match+f1",
+    "mewslix": "map@20",
+}
+
+_LABEL_TASKS = ("pawsx", "xnli", "tatoeba")
+_TAG_TASKS = ("panx", "udpos")
+_SQUAD_TASKS = ("xquad", "tydiqa")
+_QA_TASKS = ("xquad", "mlqa", "tydiqa")
+_LANG_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+MEWSLIX_K = 20
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _check_task(task: str) -> None:
+    if task not in TASK_LANGUAGES:
+        raise SubmissionError(f"unknown task {task!r}; valid task folders: {', '.join(sorted(TASK_LANGUAGES))}")
+
+
+def _check_lang(lang: str) -> None:
+    if not isinstance(lang, str) or not _LANG_RE.match(lang):
+        raise SubmissionError(f"language code {lang!r} is not a plain code such as 'en' or 'zh'")
+
+
+def prediction_path(out_dir: str | os.PathLike, task: str, lang: str) -> Path:
+    """Where ``task``/``lang`` lives in the submission layout: ``<out_dir>/<task>/test-<lang>.<ext>``."""
+    _check_task(task)
+    _check_lang(lang)
+    return Path(out_dir) / task / f"test-{lang}.{TASK_EXTENSIONS[task]}"
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers never see a half-written file (temp file + os.replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _read_lines(path: Path) -> list[str]:
+    # Same splitting as the official `[l.strip() for l in f]`: file iteration (\n, \r\n) then strip.
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f]
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise SubmissionError(f"{path} is not valid JSON ({err}); write it with write_predictions") from None
+
+
+def _single_line_field(value: object, what: str) -> str:
+    text = str(value)
+    if not text or any(ch in text for ch in "\t\r\n") or text != text.strip():
+        raise SubmissionError(
+            f"{what} {value!r} cannot be written one per line: it must be non-empty, without tabs, newlines or "
+            "surrounding spaces"
+        )
+    return text
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Readers
+
+
+def _read_tag_sentences(path: Path) -> list[list[str]]:
+    sentences: list[list[str]] = []
+    current: list[str] = []
+    for line in _read_lines(path):
+        if line:
+            current.append(line)
+        elif current:
+            sentences.append(current)
+            current = []
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def _read_bucc_pairs(path: Path) -> set[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for number, line in enumerate(_read_lines(path), start=1):
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise SubmissionError(
+                f"{path} line {number}: expected 'source_id<TAB>target_id', got {len(fields)} field(s): {line!r}"
+            )
+        pairs.add((fields[0], fields[1]))
+    return pairs
+
+
+def _read_xcopa_labels(path: Path) -> list[Any]:
+    labels = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise SubmissionError(f"{path} line {number} is not a JSON object ({err})") from None
+            if not isinstance(row, dict) or "label" not in row:
+                raise SubmissionError(f"{path} line {number}: each line must be a JSON object with a 'label' field")
+            labels.append(row["label"])
+    return labels
+
+
+def _read_squad_golds(path: Path) -> dict[str, list[str]]:
+    data = _load_json(path)
+    articles = data["data"] if isinstance(data, dict) and "data" in data else data
+    if not isinstance(articles, list):
+        raise SubmissionError(f"{path} is not a SQuAD-format label file (expected {{'data': [articles]}})")
+    golds: dict[str, list[str]] = {}
+    try:
+        for article in articles:
+            for paragraph in article["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    if qa["id"] in golds:
+                        raise SubmissionError(f"{path}: question id {qa['id']!r} occurs more than once")
+                    golds[qa["id"]] = [answer["text"] for answer in qa["answers"]]
+    except (KeyError, TypeError) as err:
+        raise SubmissionError(f"{path} is not a SQuAD-format label file (missing or malformed {err})") from None
+    return golds
+
+
+def _read_json_mapping(path: Path, task: str) -> dict[str, Any]:
+    data = _load_json(path)
+    if not isinstance(data, dict) or "data" in data and isinstance(data["data"], list):
+        raise SubmissionError(
+            f"{path}: {task} predictions must be one JSON object mapping each id to its prediction"
+        )
+    return data
+
+
+def read_predictions(task: str, path: str | os.PathLike) -> Any:
+    """Read one prediction file of the submission layout (the inverse of ``write_predictions``).
+
+    Args:
+        task: Task folder name (a key of ``TASK_LANGUAGES``).
+        path: The ``test-<lang>.<ext>`` file.
+
+    Returns:
+        xnli/pawsx/tatoeba: list of label strings; udpos/panx: list of sentences (lists of tags); bucc2018: set of
+        ``(source_id, target_id)``; xquad/mlqa/tydiqa: dict id -> answer text; mewslix: dict id -> ranked entity ids;
+        xcopa: list of labels.
+    """
+    _check_task(task)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"prediction file {path} does not exist")
+    if task in _LABEL_TASKS:
+        return _read_lines(path)
+    if task in _TAG_TASKS:
+        return _read_tag_sentences(path)
+    if task == "bucc2018":
+        return _read_bucc_pairs(path)
+    if task == "xcopa":
+        return _read_xcopa_labels(path)
+    return _read_json_mapping(path, task)
+
+
+def read_labels(task: str, path: str | os.PathLike) -> Any:
+    """Read one label file of the official layout.
+
+    Same shapes as ``read_predictions`` except: QA label files are SQuAD JSON and come back as dict id -> list of gold
+    answer texts; Mewsli-X labels come back as dict id -> gold entity id (the first of the singleton list, stripped,
+    as the official scorer does).
+    """
+    _check_task(task)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"label file {path} does not exist")
+    if task in _QA_TASKS:
+        return _read_squad_golds(path)
+    if task == "mewslix":
+        raw = _read_json_mapping(path, task)
+        golds = {}
+        for mention_id, entities in raw.items():
+            if isinstance(entities, str) or not entities:
+                raise SubmissionError(f"{path}: mention {mention_id!r} must map to a list holding its gold entity id")
+            golds[mention_id] = str(entities[0]).strip()
+        return golds
+    return read_predictions(task, path)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Scoring
+
+
+def _count_mismatch(pred_file: Path, label_file: Path, what: str, n_pred: int, n_gold: int) -> SubmissionError:
+    return SubmissionError(
+        f"{pred_file} has {n_pred} {what} but {label_file} has {n_gold}; a prediction file needs exactly one "
+        f"prediction per labelled example, in the label file's order"
+    )
+
+
+def score_files(task: str, lang: str, prediction_file: str | os.PathLike, label_file: str | os.PathLike) -> dict:
+    """Score one language of one task, with the official scorer's metrics.
+
+    Args:
+        task: Task folder name.
+        lang: Language code (selects MLQA's normalisation; otherwise informational).
+        prediction_file: The submission's ``test-<lang>.<ext>``.
+        label_file: The gold ``test-<lang>.<ext>``.
+
+    Returns:
+        Metric name -> value in percent: accuracy (xnli, pawsx, tatoeba, xcopa); f1/precision/recall (panx,
+        bucc2018; udpos also gets token ``accuracy``, the number the X-STILTs paper reports); exact_match/f1 (QA);
+        map@20 (mewslix, which is MRR@20).
+
+    Raises:
+        SubmissionError: If the prediction count differs from the label count (file names and both counts in the
+            message) or a file is malformed.
+    """
+    _check_task(task)
+    pred_file, label_file = Path(prediction_file), Path(label_file)
+    predictions = read_predictions(task, pred_file)
+    labels = read_labels(task, label_file)
+    try:
+        return _score_parsed(task, lang, predictions, labels, pred_file, label_file)
+    except SubmissionError:
+        raise
+    except ValueError as err:  # a metric's own check (e.g. a question without gold answers): name the files
+        raise SubmissionError(f"cannot score {pred_file} against {label_file}: {err}") from None
+
+
+def _score_parsed(task: str, lang: str, predictions: Any, labels: Any, pred_file: Path, label_file: Path) -> dict:
+    if task in _LABEL_TASKS or task == "xcopa":
+        if len(predictions) != len(labels):
+            raise _count_mismatch(pred_file, label_file, "lines", len(predictions), len(labels))
+        return {"accuracy": metrics.accuracy(predictions, labels)}
+    if task in _TAG_TASKS:
+        n_pred, n_gold = sum(map(len, predictions)), sum(map(len, labels))
+        if len(predictions) != len(labels) or n_pred != n_gold:
+            raise SubmissionError(
+                f"{pred_file} has {n_pred} tags in {len(predictions)} sentences but {label_file} has {n_gold} tags "
+                f"in {len(labels)} sentences; write one tag per word and a blank line between sentences"
+            )
+        result = metrics.tagging_scores(predictions, labels)
+        if task == "udpos":
+            result["accuracy"] = metrics.token_accuracy(predictions, labels)
+        return result
+    if task == "bucc2018":
+        return metrics.bucc_scores(predictions, labels)
+    if task in _SQUAD_TASKS:
+        return metrics.squad_scores(predictions, labels)
+    if task == "mlqa":
+        return metrics.mlqa_scores(predictions, labels, lang)
+    # mewslix: missing mentions score 0; only the top 20 of each ranking count.
+    ids = list(labels)
+    rankings = []
+    for mention_id in ids:
+        ranking = predictions.get(mention_id, [])
+        if isinstance(ranking, str) or not isinstance(ranking, list):
+            raise SubmissionError(f"{pred_file}: mention {mention_id!r} must map to a list of ranked entity ids")
+        rankings.append(ranking)
+    return {"map@20": metrics.mrr_at_k(rankings, [labels[i] for i in ids], k=MEWSLIX_K)}
+
+
+def _languages_in(folder: Path, task: str) -> set[str]:
+    if not folder.is_dir():
+        return set()
+    pattern = re.compile(rf"^test-([A-Za-z0-9_-]+)\.{TASK_EXTENSIONS[task]}$")
+    return {m.group(1) for p in folder.iterdir() if p.is_file() and (m := pattern.match(p.name))}
+
+
+def _task_score(task: str, average: Mapping[str, float]) -> float | None:
+    if not average:
+        return None
+    if task in _QA_TASKS:
+        return metrics.qa_task_score(average["exact_match"], average["f1"])
+    return average[TASK_SCORE_METRIC[task]]
+
+
+def score_folder(
+    predictions_dir: str | os.PathLike,
+    labels_dir: str | os.PathLike,
+    task_languages: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, dict]:
+    """Score a submission folder against a label folder, task by task.
+
+    Every task folder of ``labels_dir`` whose name is a known task is scored on the languages that have both a label
+    and a prediction file. Folders with other names are ignored (as the official scorer does).
+
+    Args:
+        predictions_dir: ``<dir>/<task>/test-<lang>.<ext>`` predictions.
+        labels_dir: The same layout with the gold labels.
+        task_languages: The languages that make up each task's average; defaults to ``TASK_LANGUAGES`` (XTREME, plus
+            XTREME-R's xcopa and mewslix). Pass XTREME-R's lists to average over its languages.
+
+    Returns:
+        Task name -> ``{"languages": {lang: {metric: value}}, "average": {metric: value}, "score": value or None,
+        "missing_languages": [...], "extra_languages": [...], "partial": bool}``. ``average`` and ``score`` are over
+        the task's languages that were scored; ``missing_languages`` are the task's languages (or labelled languages)
+        without a score, because the prediction or the label file is absent; ``partial`` is true when any is missing,
+        and then ``score`` is not the official task score. ``extra_languages`` were scored but are not part of the
+        task's language list, so they are reported but not averaged.
+
+    Raises:
+        FileNotFoundError: If either folder does not exist.
+        SubmissionError: If ``labels_dir`` holds no known task folder, or a file cannot be scored.
+    """
+    pred_root, label_root = Path(predictions_dir), Path(labels_dir)
+    for root, role in ((pred_root, "predictions"), (label_root, "labels")):
+        if not root.is_dir():
+            raise FileNotFoundError(f"{role} folder {root} does not exist (expected <folder>/<task>/test-<lang>.<ext>)")
+    languages_of = dict(TASK_LANGUAGES if task_languages is None else task_languages)
+    tasks = sorted(p.name for p in label_root.iterdir() if p.is_dir() and p.name in languages_of)
+    if not tasks:
+        raise SubmissionError(
+            f"{label_root} holds no task folder; expected one or more of: {', '.join(sorted(languages_of))}"
+        )
+
+    results: dict[str, dict] = {}
+    for task in tasks:
+        _check_task(task)
+        expected = list(languages_of[task])
+        labelled = _languages_in(label_root / task, task)
+        predicted = _languages_in(pred_root / task, task)
+        scored = labelled & predicted
+        per_language = {}
+        # Official order first (the average is summed in it), then any extra languages alphabetically.
+        for lang in [*(l for l in expected if l in scored), *sorted(scored - set(expected))]:
+            per_language[lang] = score_files(
+                task, lang, prediction_path(pred_root, task, lang), prediction_path(label_root, task, lang)
+            )
+        in_average = [l for l in expected if l in scored]
+        average: dict[str, float] = {}
+        if in_average:
+            for metric_name in per_language[in_average[0]]:
+                average[metric_name] = sum(per_language[l][metric_name] for l in in_average) / len(in_average)
+        missing = sorted((set(expected) | labelled) - scored)
+        results[task] = {
+            "languages": per_language,
+            "average": average,
+            "score": _task_score(task, average),
+            "missing_languages": missing,
+            "extra_languages": sorted(scored - set(expected)),
+            "partial": bool(missing),
+        }
+    return results
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Writers
+
+
+def write_predictions(task: str, lang: str, predictions: Any, out_dir: str | os.PathLike) -> Path:
+    """Write one language's predictions in the submission layout, atomically.
+
+    Args:
+        task: Task folder name.
+        lang: Language code.
+        predictions: xnli/pawsx: labels (e.g. "entailment", "1"); tatoeba: predicted target indices; xcopa: the
+            predicted choice (0 or 1) per example; udpos/panx: one list of tags per sentence; bucc2018: an iterable of
+            ``(source_id, target_id)`` pairs (written sorted); xquad/mlqa/tydiqa: mapping question id -> answer text;
+            mewslix: mapping mention id -> entity ids ranked best first.
+        out_dir: The submission folder (``<out_dir>/<task>/test-<lang>.<ext>`` is written).
+
+    Returns:
+        The path written.
+
+    Raises:
+        SubmissionError: For an unknown task, a bad language code, or predictions of the wrong shape.
+    """
+    path = prediction_path(out_dir, task, lang)
+    if task in _LABEL_TASKS:
+        if isinstance(predictions, (str, Mapping)):
+            raise SubmissionError(f"{task} predictions must be a sequence with one label per example")
+        lines = [_single_line_field(p, f"{task} label") for p in predictions]
+        text = "".join(line + "\n" for line in lines)
+    elif task == "xcopa":
+        if isinstance(predictions, (str, Mapping)):
+            raise SubmissionError("xcopa predictions must be a sequence with one predicted choice per example")
+        rows = []
+        for i, label in enumerate(predictions):
+            if isinstance(label, bool) or not isinstance(label, int):
+                raise SubmissionError(f"xcopa prediction {i} is {label!r}; predict the choice index as an int (0 or 1)")
+            rows.append(json.dumps({"label": label}))
+        text = "".join(row + "\n" for row in rows)
+    elif task in _TAG_TASKS:
+        blocks = []
+        for i, sentence in enumerate(predictions):
+            if isinstance(sentence, str) or not sentence:
+                raise SubmissionError(
+                    f"{task} sentence {i} must be a non-empty list of tags (an empty sentence cannot be written)"
+                )
+            blocks.append("".join(_single_line_field(t, f"{task} tag") + "\n" for t in sentence))
+        text = "\n".join(blocks)
+    elif task == "bucc2018":
+        pairs = set()
+        for pair in predictions:
+            if isinstance(pair, str) or len(pair) != 2:
+                raise SubmissionError(f"bucc2018 predictions must be (source_id, target_id) pairs, got {pair!r}")
+            pairs.add(tuple(_single_line_field(x, "bucc2018 id") for x in pair))
+        text = "".join(f"{src}\t{tgt}\n" for src, tgt in sorted(pairs))
+    elif task in _QA_TASKS:
+        if not isinstance(predictions, Mapping) or not all(isinstance(v, str) for v in predictions.values()):
+            raise SubmissionError(f"{task} predictions must map each question id to its answer text (a string)")
+        text = json.dumps(dict(predictions), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    else:  # mewslix
+        if not isinstance(predictions, Mapping) or any(
+            isinstance(v, str) or not isinstance(v, Iterable) for v in predictions.values()
+        ):
+            raise SubmissionError("mewslix predictions must map each mention id to a list of ranked entity ids")
+        text = json.dumps({k: [str(e) for e in v] for k, v in predictions.items()}, ensure_ascii=False,
+                          sort_keys=True) + "\n"
+    _atomic_write_text(path, text)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Command-line entry point
+
+
+def main_score(predictions: str, labels: str, output: str) -> dict:
+    """Score a submission folder and write the results JSON atomically.
+
+    Called by ``python evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json``.
+
+    Args:
+        predictions: The submission folder.
+        labels: The label folder (same layout).
+        output: Path of the results JSON (indented, sorted keys); its folder is created if needed.
+
+    Returns:
+        The results of ``score_folder``.
+    """
+    results = score_folder(predictions, labels)
+    _atomic_write_text(Path(output), json.dumps(results, indent=2, sort_keys=True) + "\n")
+    return results
