@@ -1,0 +1,95 @@
+"""Zero-shot evaluation in every language of a task; one JSON per task in the xstilts results schema.
+
+    python evaluate_xtreme.py input=runs/p3-xlmr-mnli-xnli output=results/xlmr-mnli
+    python evaluate_xtreme.py recipes/eval/default.yaml input=runs/p3-x output=results/x languages=[de,zh] split=validation
+    python evaluate_xtreme.py input=runs/p3-x output=results/x export_predictions=submission/   # official layout too
+    python evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json   # score an official-layout folder
+
+Writes <output>/<task>.json with per-language metrics (percent), the task average and score, the split, the
+checkpoint and the chain of recipes back to phase 1. Languages without data are named and the result marked partial.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from transformers import AutoTokenizer
+
+from xstilts import cli, evaluation, io, provenance, recipe
+from xstilts.config import EvalRecipe
+from xstilts.modeling import load_model
+from xstilts.results import write_result
+from xstilts.tasks import check_languages, get_task
+
+
+def _score(argv: list[str]) -> int:
+    """``score predictions=DIR labels=DIR output=OUT.json``: the official scorer's numbers for a submission folder."""
+    from xstilts import submission
+
+    args = dict(a.split("=", 1) for a in argv if "=" in a)
+    missing = [k for k in ("predictions", "labels", "output") if k not in args]
+    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("predictions", "labels", "output")]
+    if missing or bad:
+        raise recipe.RecipeError([f"score needs predictions=DIR labels=DIR output=OUT.json (missing {missing}, "
+                                  f"unexpected {bad})"], "command line")
+    scores = submission.main_score(args["predictions"], args["labels"], args["output"])
+    for task, s in sorted(scores.items()):
+        flag = " (partial: missing " + " ".join(s["missing_languages"]) + ")" if s.get("partial") else ""
+        cli.log(f"{task}: score {s['score']}{flag}")
+    return 0
+
+
+def _main(argv: list[str]) -> int:
+    if argv and argv[0] == "score":
+        return _score(argv[1:])
+    cfg: EvalRecipe = recipe.load(EvalRecipe, argv)
+    recipe.print_recipe(cfg, "evaluation")
+    run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")
+    run_recipe = provenance.chain(run_folder)[0]["recipe"]
+    task = get_task(cfg.task or run_recipe.get("task") or "")
+    langs = check_languages(task, cfg.languages)
+    out_file = Path(cfg.output) / f"{task.name}.json"
+    if out_file.exists() and not cfg.overwrite:
+        raise io.RunFolderError(f"{out_file} already exists; choose another output= or pass overwrite=true")
+    if task.kind == "retrieval":
+        from xstilts import retrieval_eval
+
+        return retrieval_eval.run(cfg, task, langs, run_folder, out_file)
+    if phase != "phase3":
+        raise io.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
+                                "(only retrieval tasks are evaluated on phase-1/2 encoders)")
+    cli.quiet_libraries()
+
+    # Model and data: the phase-3 final/ folder (adapters load by themselves); the task's split in every language.
+    checkpoint = provenance.model_dir(run_folder)
+    model = load_model(checkpoint)
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    max_length = cfg.max_length or (run_recipe.get("train") or {}).get("max_length", 128)
+    rows, missing, notes = evaluation.load_eval_rows(task, cfg.split, cfg.data.source, cfg.data.path, langs,
+                                                     explicit=cfg.languages is not None,
+                                                     limit=cfg.data.max_eval_samples)
+
+    # Zero-shot predictions and metrics per language.
+    languages = {}
+    for lang, lang_rows in rows.items():
+        metrics, preds = evaluation.evaluate_language(model, tokenizer, task, lang_rows, lang, max_length,
+                                                      cfg.batch_size)
+        languages[lang] = metrics
+        cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"))
+        if cfg.export_predictions:
+            evaluation.export_rows_predictions(task, lang, lang_rows, preds, cfg.export_predictions)
+
+    result = evaluation.build_result(task, languages, missing, cfg.split, cfg.data.source, checkpoint, run_folder,
+                                     notes)
+    write_result(out_file, result)
+    cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
+            + (f" (partial: missing {' '.join(missing)})" if missing else "") + f" -> {out_file}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(_main, argv, "evaluate_xtreme.py", __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Phase 2: English intermediate-task training of a phase-1 encoder (one task, or several with one head each).
+
+    python phase2_intermediate.py recipes/phase2/mnli.yaml input=runs/p1-xlmr output=runs/p2-xlmr-mnli
+    python phase2_intermediate.py recipes/phase2/anli_plus.yaml input=runs/p1-roberta output=runs/p2-roberta-anli
+    python phase2_intermediate.py recipes/quickstart/phase2_mnli.yaml lora.r=8     # LoRA instead of full training
+
+Selection on English dev only: every train.eval_steps the dev score is computed and the best weights are reloaded at
+the end. Writes final/ (encoder + heads, loadable by phase 3), metrics.json (dev metrics, cost), then DONE.
+An interrupted run resumes from its last checkpoint when the same command is run again.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from transformers import AutoTokenizer, set_seed
+
+from xstilts import cli, io, pipeline, provenance, recipe
+from xstilts.config import Phase2Recipe
+from xstilts.modeling import MultiHeadModel
+from xstilts.sampling import multitask_dataloader_factory
+from xstilts.tasks import get_task
+
+
+def _main(argv: list[str]) -> int:
+    cfg: Phase2Recipe = recipe.load(Phase2Recipe, argv)
+    recipe.print_recipe(cfg, "phase2")
+    parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 2")
+    out = Path(cfg.output)
+    state = io.prepare_output(out, cfg.overwrite)
+    cli.quiet_libraries()
+    with io.RunLock(out):
+        provenance.write_run_header(out, "phase2", cfg, parent=parent)
+        cli.log(f"output {out} ({state}); input {parent} ({parent_phase})")
+        set_seed(cfg.train.seed)
+
+        # Model: the parent's encoder, a fresh head per intermediate task (a previous phase's heads are dropped).
+        src = provenance.model_dir(parent)
+        tokenizer = AutoTokenizer.from_pretrained(src)
+        tasks = [get_task(name) for name in cfg.tasks]
+        encoder, notes = pipeline.start_encoder(src, cfg.lora, handover="merge")
+        model = MultiHeadModel(encoder, [pipeline.head_spec(t) for t in tasks])
+        for note in notes + [f"fresh head for {t.name} ({t.kind})" for t in tasks]:
+            cli.log(note)
+
+        # Data: English training and dev sets of every task, tokenised.
+        train_features, dev_sets, sizes = [], [], {}
+        for task_id, task in enumerate(tasks):
+            feats, dev = pipeline.load_task_data(task, task_id, cfg.data, cfg.train, tokenizer)
+            train_features.extend(feats)
+            dev_sets.append(dev)
+            sizes[task.name] = len(feats)
+
+        # Train (one task per optimizer step when multi-task), keep the best dev weights, save final/.
+        factory = multitask_dataloader_factory(cfg.sampler, sizes, cfg.train) if len(tasks) > 1 else None
+        result = pipeline.train_and_save(model, tokenizer, train_features, dev_sets, cfg.train, out, tasks,
+                                         merge_adapter=False, train_dataloader_factory=factory,
+                                         extra_metrics={"weights": notes, "train_sizes": sizes})
+        cli.log(f"best English dev: {result['dev']}")
+        io.mark_finished(out, {"phase": "phase2", "tasks": cfg.tasks, "dev_score": result["dev"]["score"]})
+    cli.log(f"done: {out / 'final'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(_main, argv, "phase2_intermediate.py", __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Phase 3: English training of a target task, from a phase-2 folder or directly from a phase-1 folder (the
+no-intermediate baseline every comparison needs).
+
+    python phase3_target.py recipes/phase3/xnli.yaml input=runs/p2-xlmr-mnli output=runs/p3-xlmr-mnli-xnli
+    python phase3_target.py recipes/phase3/pawsx.yaml input=runs/p1-xlmr output=runs/p3-xlmr-none-pawsx
+
+A fresh target head is trained on the task's English data; model selection uses English dev only (zero-shot).
+Writes final/ (encoder + the target head), metrics.json and DONE; evaluate with evaluate_xtreme.py.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from transformers import AutoTokenizer, set_seed
+
+from xstilts import cli, io, pipeline, provenance, recipe
+from xstilts.config import Phase3Recipe
+from xstilts.modeling import MultiHeadModel, read_head_specs
+from xstilts.tasks import get_task
+
+
+def _main(argv: list[str]) -> int:
+    cfg: Phase3Recipe = recipe.load(Phase3Recipe, argv)
+    recipe.print_recipe(cfg, "phase3")
+    parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 3")
+    out = Path(cfg.output)
+    state = io.prepare_output(out, cfg.overwrite)
+    cli.quiet_libraries()
+    with io.RunLock(out):
+        provenance.write_run_header(out, "phase3", cfg, parent=parent)
+        cli.log(f"output {out} ({state}); input {parent} ({parent_phase})")
+        set_seed(cfg.train.seed)
+
+        # Model: the parent's encoder and a freshly initialised target head; intermediate heads are dropped.
+        src = provenance.model_dir(parent)
+        tokenizer = AutoTokenizer.from_pretrained(src)
+        task = get_task(cfg.task)
+        encoder, notes = pipeline.start_encoder(src, cfg.lora, cfg.adapter_handover)
+        model = MultiHeadModel(encoder, [pipeline.head_spec(task)])
+        dropped = [h.task for h in read_head_specs(src)]
+        notes += [f"fresh {task.kind} head for {task.name}"]
+        if dropped:
+            notes.append(f"intermediate head(s) not used: {', '.join(dropped)}")
+        for note in notes:
+            cli.log(note)
+
+        # Data: the task's English training set and English dev (selection only).
+        train_features, dev = pipeline.load_task_data(task, 0, cfg.data, cfg.train, tokenizer)
+
+        result = pipeline.train_and_save(model, tokenizer, train_features, [dev], cfg.train, out, [task],
+                                         merge_adapter=cfg.lora is None and cfg.adapter_handover == "merge",
+                                         extra_metrics={"weights": notes, "task": task.name})
+        cli.log(f"best English dev: {result['dev']}")
+        io.mark_finished(out, {"phase": "phase3", "task": task.name, "dev_score": result["dev"]["score"]})
+    cli.log(f"done: {out / 'final'}; next: python evaluate_xtreme.py input={out} output=<results folder>")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(_main, argv, "phase3_target.py", __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Typed recipes of the four phase scripts. Defaults live here only; each field has a one-line help.
+
+The YAML files in ``recipes/`` set a subset of these keys; ``python SCRIPT.py RECIPE.yaml key=value`` overrides them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from xstilts.recipe import field
+
+
+@dataclass
+class DataConfig:
+    source: Literal["hub", "xtreme", "embedded"] = field(
+        "hub", help="hub: Hugging Face datasets; xtreme: a local XTREME download folder (data.path); embedded: the "
+                    "small synthetic quickstart data shipped in the package")
+    path: str | None = field(None, help="the XTREME download folder (required with source=xtreme)")
+    max_train_samples: int | None = field(None, help="keep the first N training examples (per task)")
+    max_eval_samples: int | None = field(None, help="keep the first N examples per evaluation language")
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.source == "xtreme" and not self.path:
+            problems.append("data.path: required when data.source is 'xtreme' (the XTREME download folder)")
+        for name in ("max_train_samples", "max_eval_samples"):
+            v = getattr(self, name)
+            if v is not None and v <= 0:
+                problems.append(f"data.{name}: must be positive, got {v}")
+        return problems
+
+
+@dataclass
+class TrainConfig:
+    seed: int = field(42, help="seed for initialisation, data order and dropout")
+    lr: float = field(2e-5, help="peak learning rate (AdamW; linear warmup then linear decay)")
+    weight_decay: float = field(0.01, help="AdamW weight decay (not applied to biases and LayerNorm)")
+    warmup_ratio: float = field(0.1, help="fraction of steps with linear warmup")
+    epochs: float = field(3.0, help="training epochs (ignored when max_steps > 0)")
+    max_steps: int = field(-1, help="stop after this many optimizer steps (-1: use epochs)")
+    batch_size: int = field(32, help="examples per device per micro-batch (memory grows linearly)")
+    grad_accum: int = field(1, help="micro-batches per optimizer step (effective batch = batch_size x grad_accum x devices)")
+    max_length: int = field(128, help="max tokens per example (QA 384; cost grows with it)")
+    eval_batch_size: int = field(64, help="examples per evaluation batch")
+    eval_steps: int = field(500, help="evaluate on English dev every N optimizer steps (and at the end)")
+    save_total_limit: int = field(2, help="Trainer checkpoints kept for resuming")
+    patience: int | None = field(None, help="stop after N evaluations without dev improvement (None: never)")
+    dev_examples: int | None = field(None, help="English dev examples used for selection (None: task default, e.g. "
+                                                  "the first 2,000 of MNLI dev)")
+    max_grad_norm: float = field(1.0, help="gradient clipping")
+    precision: Literal["fp32", "bf16", "fp16"] = field("fp32", help="mixed precision (bf16/fp16 need a GPU)")
+    gradient_checkpointing: bool = field(False, help="trade compute for activation memory (large models)")
+    logging_steps: int = field(50, help="log the training loss every N steps")
+    group_by_length: bool = field(True, help="length-grouped batches with dynamic padding (about 1.6x faster)")
+
+    def validate(self) -> list[str]:
+        problems = []
+        for name in ("batch_size", "grad_accum", "max_length", "eval_batch_size", "eval_steps", "logging_steps"):
+            if getattr(self, name) <= 0:
+                problems.append(f"train.{name}: must be positive, got {getattr(self, name)}")
+        if self.lr <= 0:
+            problems.append(f"train.lr: must be positive, got {self.lr}")
+        if self.max_steps <= 0 and self.epochs <= 0:
+            problems.append("train.epochs: must be positive when train.max_steps is -1")
+        if not 0 <= self.warmup_ratio < 1:
+            problems.append(f"train.warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
+        return problems
+
+
+@dataclass
+class LoraConfig:
+    r: int = field(8, help="adapter rank (trainable parameters grow linearly)")
+    alpha: int = field(16, help="LoRA scaling numerator (scale = alpha / r)")
+    dropout: float = field(0.1, help="dropout on the adapter input")
+    target_modules: list[str] = field(default_factory=lambda: ["query", "value"],
+                                      help="encoder module names to adapt (XLM-R, RoBERTa and BERT call them "
+                                           "query/key/value/dense)")
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.r <= 0:
+            problems.append(f"lora.r: must be positive, got {self.r}")
+        if not self.target_modules:
+            problems.append("lora.target_modules: give at least one module name")
+        return problems
+
+
+@dataclass
+class TinyEncoderConfig:
+    family: Literal["xlm-roberta", "roberta", "bert"] = field(
+        "xlm-roberta", help="architecture and tokenizer style (unigram SentencePiece, byte-level BPE, WordPiece)")
+    languages: list[str] = field(default_factory=lambda: ["en", "de", "es", "fr", "ru", "zh", "ar", "ja", "ko", "et",
+                                                          "id", "it", "tr", "vi"],
+                                 help="languages of the embedded corpus the tokenizer is trained on ([en] gives an "
+                                      "English-only encoder)")
+    vocab_size: int = field(4000, help="tokenizer vocabulary size")
+    hidden_size: int = field(64, help="hidden size")
+    num_layers: int = field(2, help="transformer layers")
+    num_heads: int = field(2, help="attention heads")
+    intermediate_size: int = field(128, help="feed-forward size")
+    max_position: int = field(514, help="position embeddings (max length + 2 for RoBERTa-style models)")
+    mlm_steps: int = field(0, help="masked-LM warm-up steps on the embedded corpus (0: random weights)")
+
+
+@dataclass
+class Phase1Recipe:
+    output: str = field(help="folder to write the encoder to")
+    source: Literal["tiny", "hub", "local"] = field("tiny", help="tiny: build a small encoder offline; hub: a Hub model "
+                                                                   "id; local: a folder with a pretrained model")
+    model: str | None = field(None, help="Hub id (source=hub, e.g. xlm-roberta-large) or folder (source=local)")
+    name: str | None = field(None, help="short name used in results and the viewer (default: from model)")
+    kind: Literal["multilingual", "english", "unknown"] = field(
+        "unknown", help="multilingual or English-only pretraining (labels the viewer's comparison)")
+    tiny: TinyEncoderConfig = field(default_factory=TinyEncoderConfig, help="settings of source=tiny")
+    stats_languages: list[str] = field(
+        default_factory=lambda: ["en", "de", "es", "fr", "ru", "zh", "ar", "ja", "ko", "et", "id", "it", "tr", "vi"],
+        help="languages of the embedded sample used to measure unknown-token rate and tokens per word")
+    seed: int = field(42, help="seed for the tiny encoder's weights")
+    trust_remote_code: bool = field(False, help="allow model code from the Hub repo (off: only transformers' own code)")
+    overwrite: bool = field(False, help="replace a finished run in output")
+
+    def validate(self) -> list[str]:
+        if self.source in ("hub", "local") and not self.model:
+            return [f"model: required with source={self.source} (a Hub id or a folder)"]
+        if self.source == "tiny" and self.model:
+            return ["model: not used with source=tiny; set source=hub or source=local, or drop model"]
+        return []
+
+
+@dataclass
+class SamplerConfig:
+    kind: Literal["uniform", "proportional", "capped", "temperature"] = field(
+        "proportional", help="how often each task is drawn (one task per optimizer step)")
+    cap: int | None = field(None, help="per-task example cap for capped/temperature (None: no cap)")
+    temperature: float = field(2.0, help="temperature T of the temperature sampler")
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.kind == "capped" and not self.cap:
+            problems.append("sampler.cap: required with sampler.kind=capped")
+        if self.cap is not None and self.cap <= 0:
+            problems.append(f"sampler.cap: must be positive, got {self.cap}")
+        if self.temperature <= 0:
+            problems.append(f"sampler.temperature: must be positive, got {self.temperature}")
+        return problems
+
+
+@dataclass
+class Phase2Recipe:
+    input: str = field(help="a phase-1 folder (the pretrained encoder)")
+    output: str = field(help="folder for the intermediate-trained encoder")
+    tasks: list[str] = field(help="intermediate task(s); several = multi-task with one head per task")
+    data: DataConfig = field(default_factory=DataConfig, help="where the data comes from")
+    train: TrainConfig = field(default_factory=TrainConfig, help="optimisation and evaluation settings")
+    sampler: SamplerConfig = field(default_factory=SamplerConfig, help="multi-task: which task each step trains")
+    lora: LoraConfig | None = field(None, help="train LoRA adapters instead of all weights (heads always fully)")
+    overwrite: bool = field(False, help="replace a finished run in output")
+
+    def validate(self) -> list[str]:
+        from xstilts.tasks import TASKS
+
+        problems = []
+        if not self.tasks:
+            problems.append("tasks: give at least one intermediate task")
+        for t in self.tasks:
+            if t not in TASKS:
+                problems.append(f"tasks: unknown task {t!r}; known: {', '.join(sorted(TASKS))}")
+        if len(set(self.tasks)) != len(self.tasks):
+            problems.append("tasks: a task is listed twice")
+        return problems
+
+
+@dataclass
+class Phase3Recipe:
+    input: str = field(help="a phase-2 folder, or a phase-1 folder for the no-intermediate baseline")
+    output: str = field(help="folder for the target-task model")
+    task: str = field(help="target task (trained on its English data, evaluated zero-shot)")
+    data: DataConfig = field(default_factory=DataConfig, help="where the data comes from")
+    train: TrainConfig = field(default_factory=TrainConfig, help="optimisation and evaluation settings")
+    lora: LoraConfig | None = field(None, help="train LoRA adapters instead of all weights (heads always fully)")
+    adapter_handover: Literal["merge", "continue"] = field(
+        "merge", help="when the input has a LoRA adapter: merge it into the encoder first, or keep training it")
+    overwrite: bool = field(False, help="replace a finished run in output")
+
+    def validate(self) -> list[str]:
+        from xstilts.tasks import TASKS
+
+        if self.task not in TASKS:
+            return [f"task: unknown task {self.task!r}; known: {', '.join(sorted(TASKS))}"]
+        if TASKS[self.task].kind == "retrieval":
+            return [f"task: {self.task} has no training; evaluate a phase-1 or phase-2 folder with evaluate_xtreme.py"]
+        return []
+
+
+@dataclass
+class RetrievalConfig:
+    layer: int | None = field(None, help="hidden_states index to embed from (None: the middle layer, "
+                                         "num_layers // 2 + 2 capped at num_layers, i.e. 14 of 24 for XLM-R Large as "
+                                         "jiant and XTREME use, 8 of 12 for base models)")
+    pooling: Literal["mean", "cls"] = field("mean", help="mean over all tokens incl. special tokens (XTREME), or CLS")
+    max_length: int = field(512, help="max tokens per sentence")
+    batch_size: int = field(64, help="sentences per embedding batch")
+    block_size: int = field(4096, help="query block of the similarity search (memory = block x n)")
+    bucc_data: str | None = field(None, help="folder with the original BUCC 2018 files (<lang>-en.{sample,training}.*)")
+
+
+@dataclass
+class EvalRecipe:
+    input: str = field(help="a phase-3 folder (or phase-1/2 for retrieval tasks)")
+    output: str = field(help="folder to write <task>.json into")
+    task: str | None = field(None, help="task to evaluate (default: the phase-3 folder's task)")
+    split: Literal["test", "validation"] = field("test", help="evaluation split (test is what XTREME reports)")
+    languages: list[str] | None = field(None, help="subset of the task's languages (default: all)")
+    data: DataConfig = field(default_factory=DataConfig, help="where the data comes from")
+    batch_size: int = field(64, help="examples per evaluation batch")
+    max_length: int | None = field(None, help="max tokens per example (default: the phase-3 training setting)")
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig, help="settings of BUCC and Tatoeba")
+    export_predictions: str | None = field(None, help="also write predictions in the official submission layout here")
+    overwrite: bool = field(False, help="replace an existing <task>.json")

@@ -1,0 +1,298 @@
+"""Loading task data from the Hub, an XTREME download folder, or the embedded quickstart data, into canonical rows.
+
+Canonical rows per task kind (what the featurizers consume):
+
+- classification: ``{"text_a": str, "text_b": str | None, "label": int}``
+- multiple_choice: ``{"context": str, "question": str, "choices": list[str], "label": int}``
+- span_qa: ``{"id": str, "context": str, "question": str, "answers": {"text": [...], "answer_start": [...]}}``
+- tagging: ``{"tokens": list[str], "tags": list[int]}``
+- retrieval: ``{"source": str, "target": str}`` (row i of one side aligned with row i of the other)
+
+Every Hub split is checked against the exact schema in the registry before use: a mismatch names the dataset, the
+expected and the found columns. Tests replace ``hub_loader`` with a function returning in-memory datasets.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import datasets
+
+from xstilts import languages as L
+from xstilts.tasks import DataSplit, HubSource, LocalSource, Task
+
+SOURCES = ("hub", "xtreme", "embedded")
+LOCAL_SPLIT = {"train": "train", "validation": "dev", "test": "test"}
+
+
+class DataError(ValueError):
+    """Data could not be loaded or does not have the expected shape; the message names the dataset and the fix."""
+
+
+def parse_feature(spec: str) -> Any:
+    """A registry type string as a ``datasets`` feature ("string", "int32", "label:a,b", "list:...", "answers")."""
+    if spec == "answers":
+        return {"text": datasets.List(datasets.Value("string")), "answer_start": datasets.List(datasets.Value("int32"))}
+    if spec.startswith("list:"):
+        return datasets.List(parse_feature(spec[5:]))
+    if spec.startswith("label:"):
+        return datasets.ClassLabel(names=spec[6:].split(","))
+    return datasets.Value(spec)
+
+
+def hub_features(source: HubSource) -> datasets.Features:
+    """The exact Hub features of a source (also used to build in-memory and embedded datasets)."""
+    return datasets.Features({name: parse_feature(spec) for name, spec in source.features.items()})
+
+
+def _describe(feature: Any) -> str:
+    if isinstance(feature, datasets.ClassLabel):
+        return f"ClassLabel({','.join(feature.names)})"
+    if isinstance(feature, datasets.Value):
+        return feature.dtype
+    if isinstance(feature, (datasets.List, datasets.Sequence)):
+        return f"List({_describe(feature.feature)})"
+    if isinstance(feature, dict):
+        return "{" + ", ".join(f"{k}: {_describe(v)}" for k, v in feature.items()) + "}"
+    return type(feature).__name__
+
+
+def _family(feature: Any) -> str:
+    """Coarse type family: int widths and ClassLabel-vs-int differences are tolerated, structure is not."""
+    if isinstance(feature, datasets.ClassLabel):
+        return "label"
+    if isinstance(feature, datasets.Value):
+        d = feature.dtype
+        return "int" if d.startswith("int") else ("float" if d.startswith("float") else d)
+    if isinstance(feature, (datasets.List, datasets.Sequence)):
+        return f"list[{_family(feature.feature)}]"
+    if isinstance(feature, dict):
+        return "{" + ",".join(f"{k}:{_family(v)}" for k, v in sorted(feature.items())) + "}"
+    return type(feature).__name__
+
+
+def check_schema(ds: datasets.Dataset, source: HubSource, where: str) -> None:
+    """Raises ``DataError`` naming the dataset, expected and found columns when the Hub schema differs."""
+    expected = hub_features(source)
+    found = ds.features
+    problems = []
+    for name, feat in expected.items():
+        if name not in found:
+            problems.append(f"missing column {name!r}")
+            continue
+        fe, ff = _family(feat), _family(found[name])
+        ok = fe == ff or {fe, ff} <= {"label", "int"} or {fe, ff} <= {"list[label]", "list[int]"}
+        if not ok:
+            problems.append(f"column {name!r} is {_describe(found[name])}, expected {_describe(feat)}")
+    if problems:
+        exp = ", ".join(f"{k}: {_describe(v)}" for k, v in expected.items())
+        got = ", ".join(f"{k}: {_describe(v)}" for k, v in found.items())
+        raise DataError(f"{where}: schema mismatch ({'; '.join(problems)}). Expected columns {{{exp}}}; found {{{got}}}")
+
+
+def default_hub_loader(repo: str, config: str | None, split: str, revision: str | None, data_dir: str | None):
+    """``datasets.load_dataset`` for one split (replaced in tests by an in-memory loader)."""
+    kwargs: dict[str, Any] = {"split": split}
+    if revision:
+        kwargs["revision"] = revision
+    if data_dir:
+        kwargs["data_dir"] = data_dir
+    return datasets.load_dataset(repo, config, **kwargs)
+
+
+hub_loader: Callable[..., datasets.Dataset] = default_hub_loader
+
+
+def _fill(template: str, lang: str, split: str = "") -> str:
+    return template.format(lang=lang, udpos_name=L.UDPOS_NAMES.get(lang, lang), iso3=L.TATOEBA_ISO3.get(lang, lang),
+                           split=split)
+
+
+def _get(row: dict, spec: str) -> Any:
+    """A canonical field from a source row: "col", "col.sub" (nested), or "a|b|c" (several columns as a list)."""
+    if "|" in spec:
+        return [_get(row, s) for s in spec.split("|")]
+    if "." in spec:
+        head, sub = spec.split(".", 1)
+        return row[head][sub]
+    return row[spec]
+
+
+def _label(value: Any, labels: dict[str, int] | None, where: str) -> int:
+    if labels is not None and not isinstance(value, bool):
+        key = str(value).strip()
+        if key in labels:
+            return labels[key]
+        if isinstance(value, int) and value in labels.values():
+            return value
+        if key in ("", "-1", "None"):
+            return -1
+        raise DataError(f"{where}: unknown label {value!r}; expected one of {sorted(labels)}")
+    if value is None:
+        return -1
+    return int(value)
+
+
+def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, kind: str,
+                   where: str, keep: str | None = None) -> list[dict]:
+    """Maps source rows onto the canonical fields of ``kind`` (see module docstring), applying the row filter."""
+    out = []
+    for i, row in enumerate(rows):
+        try:
+            c = {name: _get(row, spec) for name, spec in fields.items()}
+        except (KeyError, TypeError) as exc:
+            raise DataError(f"{where}: row {i} lacks field {exc} (fields expected: {fields})") from None
+        if "label" in c:
+            c["label"] = _label(c["label"], labels, where)
+            if keep == "gold" and c["label"] < 0:
+                continue
+        if kind == "classification":
+            c.setdefault("text_b", None)
+        if kind == "tagging" and labels is not None:
+            c["tags"] = [_label(t, labels, where) for t in c["tags"]]
+        if keep == "english_ids" and not str(c.get("id", "")).startswith("english-"):
+            continue
+        if kind == "multiple_choice":
+            c.setdefault("question", "")
+        out.append(c)
+    return out
+
+
+def _read_local(source: LocalSource, path: Path, where: str) -> list[dict]:
+    if not path.is_file():
+        raise DataError(f"{where}: file {path} not found; data.path must point at an XTREME download folder "
+                        f"containing {source.path}")
+    text = path.read_text(encoding="utf-8")
+    if source.format == "tsv":
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        if source.header:
+            lines = lines[1:]
+        rows = []
+        for n, line in enumerate(lines, start=2 if source.header else 1):
+            parts = line.rstrip("\r").split("\t")
+            if len(parts) != len(source.columns):
+                raise DataError(f"{path}:{n}: expected {len(source.columns)} tab-separated columns "
+                                f"({', '.join(source.columns)}), found {len(parts)}")
+            rows.append(dict(zip(source.columns, parts)))
+        return rows
+    if source.format == "jsonl":
+        rows = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{n}: invalid JSON line ({exc})") from None
+        return rows
+    if source.format == "conll":
+        rows, tokens, tags = [], [], []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                if tokens:
+                    rows.append({"tokens": tokens, "tags": tags})
+                    tokens, tags = [], []
+                continue
+            parts = line.split("\t")
+            if len(parts) < 2:
+                raise DataError(f"{path}:{n}: expected 'token<TAB>tag', found {line!r}")
+            token = parts[0]
+            # PAN-X files of the XTREME download prefix tokens with "<lang>:"; the tag is the last column.
+            if ":" in token[:4] and token[:2].isalpha() and token[2:3] == ":":
+                token = token[3:]
+            tokens.append(token)
+            tags.append(parts[-1].strip())
+        if tokens:
+            rows.append({"tokens": tokens, "tags": tags})
+        return rows
+    if source.format == "squad_json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: invalid SQuAD JSON ({exc})") from None
+        rows = []
+        for article in data.get("data", []):
+            for para in article["paragraphs"]:
+                for qa in para["qas"]:
+                    rows.append({"id": qa["id"], "title": article.get("title", ""), "context": para["context"],
+                                 "question": qa["question"],
+                                 "answers": {"text": [a["text"] for a in qa.get("answers", [])],
+                                             "answer_start": [a["answer_start"] for a in qa.get("answers", [])]}})
+        return rows
+    raise DataError(f"{where}: unsupported local format {source.format!r}")
+
+
+def embedded_path(relative: str) -> Path:
+    return Path(str(resources.files("xstilts"))) / "quickstart_data" / relative
+
+
+def load_split(task: Task, split: DataSplit, source: str, lang: str, split_name: str,
+               data_path: str | None = None, limit: int | None = None) -> list[dict]:
+    """Canonical rows of one split of ``task`` in language ``lang`` from ``source``.
+
+    Args:
+        split_name: the role ("train", "validation", "test"); fills ``{split}`` in local file names.
+        limit: keep the first ``limit`` rows (``max_train_samples``-style knob).
+    """
+    if source not in SOURCES:
+        raise DataError(f"data.source {source!r} is not one of {', '.join(SOURCES)}")
+    where = f"task {task.name} ({split_name}, {lang}, source {source})"
+    if source == "xtreme":
+        if split.local is None:
+            raise DataError(f"{where}: no XTREME-folder layout is defined for this split; use data.source=hub")
+        if not data_path:
+            raise DataError(f"{where}: data.path is required with data.source=xtreme (the XTREME download folder)")
+        path = Path(data_path) / _fill(split.local.path, lang, LOCAL_SPLIT.get(split_name, split_name))
+        raw = _read_local(split.local, path, where)
+        rows = canonical_rows(raw, split.local.fields, split.local.labels, task.kind, str(path))
+    else:
+        hub = split.hub
+        if hub is None:
+            raise DataError(f"{where}: no Hub dataset is defined for this split; use data.source=xtreme")
+        if source == "embedded":
+            if split.embedded is None:
+                raise DataError(f"{where}: the embedded quickstart data has no such split; use data.source=hub")
+            path = embedded_path(_fill(split.embedded, lang))
+            if not path.is_file():
+                raise DataError(f"{where}: embedded file {path.name} is not shipped (quickstart data covers a few "
+                                "languages only); pass languages=[...] or use data.source=hub")
+            raw_rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            ds = datasets.Dataset.from_list(raw_rows, features=hub_features(hub))
+            desc = f"embedded {split.embedded.format(lang=lang)}"
+        else:
+            config = _fill(hub.config, lang) if hub.config else None
+            desc = f"dataset {hub.repo} (config {config}, split {hub.split})"
+            try:
+                ds = hub_loader(hub.repo, config, hub.split, hub.revision,
+                                _fill(hub.data_dir, lang) if hub.data_dir else None)
+            except DataError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - network/auth/missing-config errors from datasets
+                raise DataError(f"{where}: could not load {desc}: {type(exc).__name__}: {exc}. Without Hub access use "
+                                "data.source=xtreme data.path=<XTREME download folder>") from None
+            check_schema(ds, hub, desc)
+        rows = canonical_rows(ds.to_list(), hub.fields, hub.labels, task.kind, desc, keep=hub.keep)
+    if limit is not None:
+        rows = rows[:limit]
+    if not rows:
+        raise DataError(f"{where}: no rows loaded")
+    return rows
+
+
+def load_train(task: Task, source: str, data_path: str | None, limit: int | None = None) -> list[dict]:
+    """The English training rows of a task (several splits concatenated, e.g. ANLI+)."""
+    rows: list[dict] = []
+    for split in task.train:
+        rows.extend(load_split(task, split, source, task.train_language, "train", data_path))
+    if not rows:
+        raise DataError(f"task {task.name} has no training data")
+    return rows[:limit] if limit is not None else rows
+
+
+def load_dev(task: Task, source: str, data_path: str | None, limit: int | None = None) -> list[dict]:
+    if task.dev is None:
+        raise DataError(f"task {task.name} has no English dev split for model selection")
+    return load_split(task, task.dev, source, task.train_language, "validation", data_path, limit)

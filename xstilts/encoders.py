@@ -1,0 +1,172 @@
+"""Phase 1: pretrained encoders in, self-contained encoder folders out, with tokenizer statistics per language.
+
+Three origins: a Hub id, a local folder (both re-saved as safetensors with their tokenizer), or a tiny encoder built
+from a config with a tokenizer trained on the fly on the embedded multilingual corpus (no download at all). A tiny
+encoder trained on English text only is the offline stand-in for an English-only model such as RoBERTa.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from xstilts.config import TinyEncoderConfig
+from xstilts.data import embedded_path
+
+SPECIALS_XLMR = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+
+
+def corpus_lines(lang: str, sample: bool = False) -> list[str]:
+    """Lines of the embedded corpus (``sample``: the held-out lines used for statistics)."""
+    name = f"sample-{lang}.txt" if sample else f"{lang}.txt"
+    path = embedded_path(f"corpus/{name}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no embedded corpus for language {lang!r} ({path.name}); languages shipped: "
+                                f"{', '.join(sorted(available_corpus_languages()))}")
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def available_corpus_languages() -> list[str]:
+    folder = embedded_path("corpus")
+    return sorted(p.stem for p in folder.glob("*.txt") if not p.stem.startswith("sample-")) if folder.is_dir() else []
+
+
+def train_tiny_tokenizer(cfg: TinyEncoderConfig) -> Any:
+    """A fast tokenizer of the configured family trained on the embedded corpus of ``cfg.languages``."""
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    lines = [line for lang in cfg.languages for line in corpus_lines(lang)]
+    if cfg.family == "xlm-roberta":
+        from tokenizers.implementations import SentencePieceUnigramTokenizer
+
+        tok = SentencePieceUnigramTokenizer()
+        tok.train_from_iterator(lines, vocab_size=cfg.vocab_size, special_tokens=SPECIALS_XLMR, unk_token="<unk>",
+                                show_progress=False)
+        tok.post_processor = processors.TemplateProcessing(
+            single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+            special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
+        specials = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
+                        cls_token="<s>", sep_token="</s>")
+    elif cfg.family == "roberta":
+        from tokenizers.implementations import ByteLevelBPETokenizer
+
+        tok = ByteLevelBPETokenizer(add_prefix_space=True, trim_offsets=True)
+        tok.train_from_iterator(lines, vocab_size=cfg.vocab_size, special_tokens=SPECIALS_XLMR, show_progress=False)
+        tok.post_processor = processors.RobertaProcessing(("</s>", tok.token_to_id("</s>")),
+                                                          ("<s>", tok.token_to_id("<s>")), add_prefix_space=True,
+                                                          trim_offsets=True)
+        specials = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
+                        cls_token="<s>", sep_token="</s>")
+    else:
+        from tokenizers.implementations import BertWordPieceTokenizer
+
+        tok = BertWordPieceTokenizer(lowercase=True)
+        tok.train_from_iterator(lines, vocab_size=cfg.vocab_size, show_progress=False,
+                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+        specials = dict(unk_token="[UNK]", pad_token="[PAD]", mask_token="[MASK]", cls_token="[CLS]",
+                        sep_token="[SEP]")
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok._tokenizer if hasattr(tok, "_tokenizer") else tok,
+                                   model_max_length=cfg.max_position - 2, **specials)
+    return fast
+
+
+def build_tiny_encoder(cfg: TinyEncoderConfig, seed: int) -> tuple[torch.nn.Module, Any]:
+    """A randomly initialised masked-LM of the configured family and size, with its freshly trained tokenizer."""
+    from transformers import (BertConfig, BertForMaskedLM, RobertaConfig, RobertaForMaskedLM, XLMRobertaConfig,
+                              XLMRobertaForMaskedLM)
+
+    tokenizer = train_tiny_tokenizer(cfg)
+    torch.manual_seed(seed)
+    common = dict(vocab_size=len(tokenizer), hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
+                  num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
+                  max_position_embeddings=cfg.max_position, pad_token_id=tokenizer.pad_token_id)
+    if cfg.family == "xlm-roberta":
+        model = XLMRobertaForMaskedLM(XLMRobertaConfig(bos_token_id=0, eos_token_id=2, **common))
+    elif cfg.family == "roberta":
+        model = RobertaForMaskedLM(RobertaConfig(bos_token_id=0, eos_token_id=2, **common))
+    else:
+        model = BertForMaskedLM(BertConfig(**common))
+    if cfg.mlm_steps > 0:
+        mlm_warmup(model, tokenizer, [line for lang in cfg.languages for line in corpus_lines(lang)], cfg.mlm_steps,
+                   seed)
+    return model, tokenizer
+
+
+def mlm_warmup(model: torch.nn.Module, tokenizer: Any, lines: list[str], steps: int, seed: int,
+               batch_size: int = 32, lr: float = 5e-4) -> list[float]:
+    """A short masked-LM pass (15% masking, 80/10/10) so a tiny encoder's representations are not random."""
+    from transformers import DataCollatorForLanguageModeling
+
+    gen = torch.Generator().manual_seed(seed)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+    enc = tokenizer(lines, truncation=True, max_length=64)
+    feats = [{"input_ids": ids} for ids in enc["input_ids"]]
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        idx = torch.randint(len(feats), (batch_size,), generator=gen).tolist()
+        batch = collator([feats[i] for i in idx])
+        loss = model(**batch).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        losses.append(float(loss))
+    model.eval()
+    return losses
+
+
+def _words(line: str) -> list[str]:
+    """Words of a line: whitespace tokens; in scripts written without spaces (Han, kana, Thai) each character."""
+    words = []
+    for token in line.split():
+        if any(_unspaced(ch) for ch in token):
+            words.extend(ch for ch in token if not unicodedata.category(ch).startswith("P"))
+        else:
+            words.append(token)
+    return words
+
+
+def _unspaced(ch: str) -> bool:
+    return bool(re.match(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0e7f]", ch))
+
+
+def tokenizer_stats(tokenizer: Any, lines: list[str]) -> dict[str, float]:
+    """Unknown-token rate (percent of produced tokens) and tokens per word on ``lines``.
+
+    Words are whitespace tokens, except in scripts written without spaces (Chinese, Japanese, Thai), where each
+    character counts as a word, so the figure is comparable across languages for one tokenizer.
+    """
+    unk = tokenizer.unk_token_id
+    n_tokens = n_unk = n_words = 0
+    for line in lines:
+        ids = tokenizer(line, add_special_tokens=False)["input_ids"]
+        n_tokens += len(ids)
+        n_unk += sum(1 for i in ids if i == unk)
+        n_words += len(_words(line))
+    return {"unk_rate": 100.0 * n_unk / max(n_tokens, 1), "tokens_per_word": n_tokens / max(n_words, 1),
+            "lines": float(len(lines))}
+
+
+def load_pretrained(model: str, trust_remote_code: bool) -> tuple[torch.nn.Module, Any]:
+    """A pretrained masked LM (or bare encoder) and its tokenizer from a Hub id or folder, safetensors only."""
+    from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"{model}: xstilts needs a fast tokenizer (offsets and word ids for QA and tagging)")
+    try:
+        net = AutoModelForMaskedLM.from_pretrained(model, use_safetensors=True, trust_remote_code=trust_remote_code)
+    except (ValueError, KeyError):
+        # Encoders published without an MLM head (e.g. sentence embedders) are still valid phase-1 inputs.
+        net = AutoModel.from_pretrained(model, use_safetensors=True, trust_remote_code=trust_remote_code)
+    return net, tokenizer
+
+
+def save_encoder(model: torch.nn.Module, tokenizer: Any, folder: Path) -> None:
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)

@@ -1,0 +1,82 @@
+"""Zero-shot evaluation of a trained model in every language of a task, into the one results schema."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from xstilts import __version__, cli, data, provenance
+from xstilts import features as F
+from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
+from xstilts.tasks import Task
+
+
+def evaluate_language(model: Any, tokenizer: Any, task: Task, rows: list[dict], lang: str, max_length: int,
+                      batch_size: int, device: Any = "cpu") -> tuple[dict[str, float], list[Any]]:
+    """Metrics and predictions of one language (length-sorted batches, inference mode)."""
+    task_id = head_index(model.specs, task)
+    enc = F.encode(task, rows, tokenizer, max_length, task_id=task_id, train=False)
+    logits = F.predict_logits(model, enc.features, F.Collator(tokenizer.pad_token_id), batch_size, device)
+    preds = F.predict(task, rows, enc, logits)
+    return F.score(task, rows, preds, lang), preds
+
+
+def head_index(specs: list[Any], task: Task) -> int:
+    """The head that predicts ``task``: its own, or the only head of the same kind (an XQuAD-trained QA head also
+    answers MLQA, as in XTREME)."""
+    for i, spec in enumerate(specs):
+        if spec.task == task.name:
+            return i
+    same = [i for i, spec in enumerate(specs) if spec.kind == task.kind]
+    if len(same) == 1:
+        return same[0]
+    raise KeyError(f"the model has no head for {task.name} ({task.kind}); its heads: "
+                   f"{', '.join(f'{s.task} ({s.kind})' for s in specs)}")
+
+
+def load_eval_rows(task: Task, split: str, source: str, path: str | None, langs: list[str], explicit: bool,
+                   limit: int | None) -> tuple[dict[str, list[dict]], list[str], list[str]]:
+    """Rows per language; languages whose data is absent are returned as missing (an error if asked for explicitly)."""
+    if split not in task.eval:
+        raise data.DataError(f"task {task.name} has no {split!r} split; available: {', '.join(task.eval)}")
+    rows, missing, notes = {}, [], []
+    for lang in langs:
+        try:
+            rows[lang] = data.load_split(task, task.eval[split], source, lang, split, path, limit)
+        except data.DataError as exc:
+            if explicit or source == "hub":
+                raise
+            missing.append(lang)
+            notes.append(f"{lang}: no data ({exc})")
+            cli.log(f"warning: {lang} skipped, the result is marked partial: {exc}")
+    if not rows:
+        raise data.DataError(f"task {task.name}: no evaluation data for any of {langs}")
+    return rows, missing, notes
+
+
+def build_result(task: Task, languages: dict[str, dict[str, float]], missing: list[str], split: str, source: str,
+                 checkpoint: Path, run_folder: Path, notes: list[str]) -> TaskResult:
+    chain = provenance.chain(run_folder)
+    average = average_metrics(languages)
+    return TaskResult(
+        task=task.name, task_type=task.kind, split=split, data_source=source, main_metric=task.main_metric,
+        languages=languages, average=average, score=task_score(task.main_metric, average),
+        missing_languages=missing, partial=bool(missing), checkpoint=str(checkpoint.resolve()),
+        run=RunInfo(**provenance.run_info(chain, task.name)), chain=chain,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), version=__version__, notes=notes,
+    )
+
+
+def export_rows_predictions(task: Task, lang: str, rows: list[dict], preds: list[Any], out_dir: str) -> None:
+    """Writes one language's predictions in the official submission layout (``<dir>/<task>/test-<lang>.<ext>``)."""
+    from xstilts import submission
+
+    if task.kind == "span_qa":
+        payload: Any = {r["id"]: p for r, p in zip(rows, preds)}
+    elif task.kind == "tagging":
+        payload = [[task.label_names[t] for t in p] for p in preds]
+    elif task.kind == "classification":
+        payload = [task.label_names[p] for p in preds]
+    else:
+        payload = preds
+    submission.write_predictions(task.name, lang, payload, out_dir)

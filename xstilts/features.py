@@ -1,0 +1,178 @@
+"""Per task kind: canonical rows -> model features, batching, prediction and scoring.
+
+Training batches are padded dynamically (to the longest row of the batch); evaluation sorts features by length so
+batches carry little padding, and runs under ``torch.inference_mode``. Predictions are mapped back to the input order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from xstilts import metrics as M
+from xstilts.tasks import Task
+
+
+@dataclass
+class Encoded:
+    """Model features of one split plus what post-processing needs to map predictions back to examples."""
+
+    features: list[dict[str, Any]]
+    extra: dict[str, Any]
+
+
+def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_id: int = 0,
+           train: bool = True) -> Encoded:
+    """Tokenises canonical rows of ``task`` into features (dicts of python lists) for ``MultiHeadModel``."""
+    kind = task.kind
+    feats: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {}
+    if kind == "classification":
+        a = [r["text_a"] for r in rows]
+        b = [r["text_b"] for r in rows] if rows and rows[0].get("text_b") is not None else None
+        enc = tokenizer(a, b, truncation=True, max_length=max_length)
+        for i, r in enumerate(rows):
+            f = {k: enc[k][i] for k in enc.keys() if k in ("input_ids", "attention_mask", "token_type_ids")}
+            f["labels"] = r["label"]
+            feats.append(f)
+    elif kind == "multiple_choice":
+        for r in rows:
+            first = [r["context"]] * len(r["choices"])
+            second = [f"{r['question']} {c}".strip() for c in r["choices"]]
+            enc = tokenizer(first, second, truncation=True, max_length=max_length)
+            f = {k: enc[k] for k in enc.keys() if k in ("input_ids", "attention_mask", "token_type_ids")}
+            f["labels"] = r["label"]
+            feats.append(f)
+    elif kind == "span_qa":
+        from xstilts import qa
+
+        enc = qa.prepare_qa_features(
+            tokenizer, [r["question"] for r in rows], [r["context"] for r in rows], max_length=max_length,
+            doc_stride=min(128, max_length // 3), answers=[r["answers"] for r in rows] if train else None)
+        for i in range(len(enc["input_ids"])):
+            f = {k: enc[k][i] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
+            if train:
+                f["start_positions"] = enc["start_positions"][i]
+                f["end_positions"] = enc["end_positions"][i]
+            feats.append(f)
+        extra["qa"] = enc
+    elif kind == "tagging":
+        from xstilts import tagging
+
+        enc = tagging.encode_tagging(tokenizer, [r["tokens"] for r in rows], [r["tags"] for r in rows], max_length)
+        for i in range(len(enc["input_ids"])):
+            f = {k: enc[k][i] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
+            f["labels"] = enc["labels"][i]
+            feats.append(f)
+        extra["tagging"] = enc
+        extra["num_words"] = [len(r["tokens"]) for r in rows]
+    else:
+        raise ValueError(f"task kind {kind!r} is not trainable")
+    for f in feats:
+        f["task_id"] = task_id
+    return Encoded(feats, extra)
+
+
+def _pad(seqs: list[Any], value: int) -> torch.Tensor:
+    if isinstance(seqs[0][0], list):  # multiple choice: [choices][tokens]
+        width = max(len(s) for choices in seqs for s in choices)
+        return torch.tensor([[s + [value] * (width - len(s)) for s in choices] for choices in seqs])
+    width = max(len(s) for s in seqs)
+    return torch.tensor([s + [value] * (width - len(s)) for s in seqs])
+
+
+class Collator:
+    """Dynamic padding of a list of features (any kind) into a batch of tensors."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for key in batch[0]:
+            values = [f[key] for f in batch]
+            if key == "input_ids":
+                out[key] = _pad(values, self.pad_token_id)
+            elif key in ("attention_mask", "token_type_ids"):
+                out[key] = _pad(values, 0)
+            elif key == "labels" and isinstance(values[0], list):
+                out[key] = _pad(values, -100)
+            else:
+                out[key] = torch.tensor(values)
+        return out
+
+
+def feature_length(f: dict[str, Any]) -> int:
+    ids = f["input_ids"]
+    return max(len(s) for s in ids) if ids and isinstance(ids[0], list) else len(ids)
+
+
+@torch.inference_mode()
+def predict_logits(model: torch.nn.Module, features: list[dict[str, Any]], collator: Collator, batch_size: int,
+                   device: torch.device | str = "cpu") -> list[Any]:
+    """Logits per feature, in input order, from length-sorted batches (less padding, same results)."""
+    model.eval()
+    order = sorted(range(len(features)), key=lambda i: feature_length(features[i]))
+    out: list[Any] = [None] * len(features)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        batch = collator([{k: v for k, v in features[i].items()
+                           if k not in ("labels", "start_positions", "end_positions")} for i in idx])
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits = model(**batch)["logits"].float().cpu()
+        for j, i in enumerate(idx):
+            n = int(batch["attention_mask"][j].sum()) if logits.dim() == 3 else None
+            out[i] = logits[j, :n].numpy() if n is not None else logits[j].numpy()
+    return out
+
+
+def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any]) -> list[Any]:
+    """Predictions per example: a label index, an answer string, or a list of tag indices per word."""
+    if task.kind in ("classification", "multiple_choice"):
+        return [int(lg.argmax()) for lg in logits]
+    if task.kind == "span_qa":
+        from xstilts import qa
+
+        starts = [lg[:, 0] for lg in logits]
+        ends = [lg[:, 1] for lg in logits]
+        answers = qa.postprocess_qa_predictions([r["context"] for r in rows], encoded.extra["qa"], starts, ends)
+        return [answers.get(i, "") for i in range(len(rows))]
+    if task.kind == "tagging":
+        from xstilts import tagging
+
+        per_feature = [[int(x) for x in lg.argmax(-1)] for lg in logits]
+        return tagging.merge_window_predictions(encoded.extra["tagging"], per_feature, encoded.extra["num_words"])
+    raise ValueError(f"task kind {task.kind!r} has no predictions")
+
+
+def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> dict[str, float]:
+    """Metrics of one language (percent), named as the official scorer names them, plus ``n``."""
+    n = float(len(rows))
+    if task.kind in ("classification", "multiple_choice"):
+        return {"accuracy": M.accuracy(predictions, [r["label"] for r in rows]), "n": n}
+    if task.kind == "span_qa":
+        preds = {str(i): p for i, p in enumerate(predictions)}
+        golds = {str(i): list(r["answers"]["text"]) for i, r in enumerate(rows)}
+        if task.eval_metric == "mlqa":
+            s = M.mlqa_scores(preds, golds, lang)
+        else:
+            s = M.squad_scores(preds, golds)
+        return {"exact_match": s["exact_match"], "f1": s["f1"], "n": n}
+    if task.kind == "tagging":
+        names = task.label_names
+        pred_tags = [[names[t] for t in p] for p in predictions]
+        gold_tags = [[names[t] for t in r["tags"]] for r in rows]
+        s = M.tagging_scores(pred_tags, gold_tags)
+        out = {"f1": s["f1"], "precision": s["precision"], "recall": s["recall"], "n": n}
+        if task.name.startswith("udpos"):
+            out["accuracy"] = M.token_accuracy(pred_tags, gold_tags)
+        return out
+    raise ValueError(f"task kind {task.kind!r} has no scorer")
+
+
+def selection_score(task: Task, metrics: dict[str, float]) -> float:
+    """The single dev number used for model selection (the task's main metric; QA: (EM + F1) / 2)."""
+    if task.main_metric == "exact_match+f1":
+        return (metrics["exact_match"] + metrics["f1"]) / 2
+    return metrics[task.main_metric]

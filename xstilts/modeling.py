@@ -1,0 +1,243 @@
+"""One encoder, one head per task: the model every phase trains and the folder format phases hand over.
+
+A model folder (``final/`` of phase 2 or 3) is self-contained:
+
+- the encoder, loadable with ``AutoModel.from_pretrained(folder)`` (and the tokenizer with ``AutoTokenizer``);
+  with LoRA kept unmerged, ``adapter/`` holds a PEFT adapter whose base is ``folder`` itself
+  (``PeftModel.from_pretrained(AutoModel.from_pretrained(folder), folder + "/adapter")``);
+- ``heads.json`` + ``heads.safetensors``: the task heads (kind, label count) and their weights;
+- ``recipe.yaml``/``parent.json`` one level up, in the run folder.
+
+Heads follow jiant: classification = dropout, dense, tanh, dropout, linear on the first token; multiple choice = the
+same scoring each (context, choice) pair, softmax over choices; span QA = linear to start/end logits; tagging = linear
+on every token (only first sub-tokens carry labels). Writing the heads ourselves (instead of ``AutoModelFor...``) keeps
+one code path for every encoder family and lets several heads share one encoder (multi-task, ANLI+).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoConfig, AutoModel
+
+HEADS_JSON = "heads.json"
+HEADS_WEIGHTS = "heads.safetensors"
+ADAPTER_DIR = "adapter"
+
+
+class ModelFolderError(RuntimeError):
+    """A folder is not a usable encoder/model folder; the message names what is missing."""
+
+
+@dataclass
+class HeadSpec:
+    task: str
+    kind: str  # classification, multiple_choice, span_qa, tagging
+    num_labels: int  # classes (classification, tagging), 1 (multiple choice), 2 (span QA: start, end)
+
+
+class ClassificationHead(nn.Module):
+    def __init__(self, hidden: int, num_labels: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(hidden, hidden)
+        self.out_proj = nn.Linear(hidden, num_labels)
+
+    def forward(self, sequence: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(sequence[:, 0])
+        x = torch.tanh(self.dense(x))
+        return self.out_proj(self.dropout(x))
+
+
+class TokenHead(nn.Module):
+    """Per-token linear layer: tagging (num_labels classes) and span QA (2 = start/end logits)."""
+
+    def __init__(self, hidden: int, num_labels: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out_proj = nn.Linear(hidden, num_labels)
+
+    def forward(self, sequence: torch.Tensor) -> torch.Tensor:
+        return self.out_proj(self.dropout(sequence))
+
+
+def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
+    if spec.kind in ("classification", "multiple_choice"):
+        return ClassificationHead(hidden, spec.num_labels, dropout)
+    if spec.kind in ("tagging", "span_qa"):
+        return TokenHead(hidden, spec.num_labels, dropout)
+    raise ValueError(f"no head for task kind {spec.kind!r}")
+
+
+class MultiHeadModel(nn.Module):
+    """An encoder with named task heads; a batch carries ``task_id`` (all rows of a batch share one task)."""
+
+    def __init__(self, encoder: nn.Module, heads: list[HeadSpec]):
+        super().__init__()
+        self.encoder = encoder
+        self.specs = heads
+        cfg = encoder.config
+        hidden = cfg.hidden_size
+        dropout = getattr(cfg, "hidden_dropout_prob", 0.1)
+        self.heads = nn.ModuleDict({h.task: make_head(h, hidden, dropout) for h in heads})
+        self.config = cfg  # Trainer reads a few attributes from model.config
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, start_positions: torch.Tensor | None = None,
+                end_positions: torch.Tensor | None = None, task_id: torch.Tensor | None = None) -> dict[str, Any]:
+        spec = self.specs[int(task_id[0]) if task_id is not None else 0]
+        num_choices = None
+        if spec.kind == "multiple_choice":
+            num_choices = input_ids.shape[1]
+            input_ids = input_ids.reshape(-1, input_ids.shape[-1])
+            attention_mask = attention_mask.reshape(-1, attention_mask.shape[-1])
+            if token_type_ids is not None:
+                token_type_ids = token_type_ids.reshape(-1, token_type_ids.shape[-1])
+        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids
+        sequence = self.encoder(**kwargs).last_hidden_state
+        logits = self.heads[spec.task](sequence)
+        out: dict[str, Any] = {}
+        if spec.kind == "multiple_choice":
+            logits = logits.reshape(-1, num_choices)
+        if spec.kind == "span_qa":
+            start, end = logits[..., 0], logits[..., 1]
+            # Padding must never win the argmax of an answer span.
+            mask = attention_mask == 0
+            start = start.masked_fill(mask, torch.finfo(start.dtype).min)
+            end = end.masked_fill(mask, torch.finfo(end.dtype).min)
+            logits = torch.stack([start, end], dim=-1)
+            if start_positions is not None and end_positions is not None:
+                ce = nn.CrossEntropyLoss()
+                out["loss"] = (ce(start, start_positions) + ce(end, end_positions)) / 2
+        elif labels is not None:
+            ce = nn.CrossEntropyLoss(ignore_index=-100)
+            out["loss"] = ce(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
+        out["logits"] = logits
+        return out
+
+
+def _is_encoder_folder(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any(
+        (folder / n).exists() for n in ("model.safetensors", "model.safetensors.index.json"))
+
+
+def check_model_folder(folder: str | Path, what: str) -> Path:
+    """Checks that ``folder`` holds an encoder (config, safetensors weights, tokenizer); names what is missing."""
+    p = Path(folder)
+    if not p.is_dir():
+        raise ModelFolderError(f"{what} {p} does not exist; give the output folder of the previous phase")
+    missing = []
+    if not (p / "config.json").is_file():
+        missing.append("config.json")
+    if not any((p / n).exists() for n in ("model.safetensors", "model.safetensors.index.json")):
+        if (p / "pytorch_model.bin").exists():
+            raise ModelFolderError(f"{what} {p} holds pickled weights (pytorch_model.bin); xstilts only loads "
+                                   "safetensors. Convert it with phase1_pretrained.py source=local model=...")
+        missing.append("model.safetensors")
+    if not (p / "tokenizer.json").is_file() and not (p / "tokenizer_config.json").is_file():
+        missing.append("tokenizer files (tokenizer.json / tokenizer_config.json)")
+    if missing:
+        raise ModelFolderError(f"{what} {p} is not an encoder folder: missing {', '.join(missing)}")
+    return p
+
+
+def load_encoder(folder: str | Path, trust_remote_code: bool = False) -> nn.Module:
+    """The encoder of a model folder (safetensors only), without the pooler our heads do not use."""
+    folder = Path(folder)
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
+    try:
+        return AutoModel.from_pretrained(folder, config=config, add_pooling_layer=False, use_safetensors=True,
+                                         trust_remote_code=trust_remote_code)
+    except TypeError:  # encoder families without a pooler flag
+        return AutoModel.from_pretrained(folder, config=config, use_safetensors=True,
+                                         trust_remote_code=trust_remote_code)
+
+
+def read_head_specs(folder: str | Path) -> list[HeadSpec]:
+    path = Path(folder) / HEADS_JSON
+    if not path.is_file():
+        return []
+    try:
+        return [HeadSpec(**h) for h in json.loads(path.read_text())["heads"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFolderError(f"{path} is corrupted ({exc}); re-run the phase that wrote it") from None
+
+
+def save_model(model: MultiHeadModel, tokenizer: Any, folder: str | Path, merge_adapter: bool = True) -> dict[str, Any]:
+    """Saves encoder (+ adapter), heads and tokenizer into a self-contained folder; returns what was written.
+
+    With a PEFT-wrapped encoder: ``merge_adapter`` merges the adapter into a plain encoder (loadable with AutoModel
+    alone); otherwise the base encoder is saved in ``folder`` and the adapter in ``folder/adapter``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    encoder = model.encoder
+    info: dict[str, Any] = {"adapter": None}
+    if hasattr(encoder, "peft_config"):
+        if merge_adapter:
+            import copy
+
+            merged = copy.deepcopy(encoder).merge_and_unload()
+            merged.save_pretrained(folder, safe_serialization=True)
+            info["adapter"] = "merged"
+        else:
+            base = encoder.get_base_model()
+            # The base weights as they were loaded (LoRA layers hold them untouched); adapters saved apart.
+            import copy
+
+            plain = copy.deepcopy(encoder).unload()
+            plain.save_pretrained(folder, safe_serialization=True)
+            encoder.save_pretrained(folder / ADAPTER_DIR)
+            cfg_path = folder / ADAPTER_DIR / "adapter_config.json"
+            cfg = json.loads(cfg_path.read_text())
+            cfg["base_model_name_or_path"] = ".."  # the folder itself: self-contained, relocatable
+            cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True))
+            del base
+            info["adapter"] = "kept"
+    else:
+        encoder.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    state = {f"{task}.{k}": v.detach().cpu().contiguous() for task, head in model.heads.items()
+             for k, v in head.state_dict().items()}
+    save_file(state, str(folder / HEADS_WEIGHTS))
+    (folder / HEADS_JSON).write_text(json.dumps({"heads": [asdict(s) for s in model.specs]}, indent=2, sort_keys=True))
+    return info
+
+
+def load_heads_into(model: MultiHeadModel, folder: str | Path) -> list[str]:
+    """Loads saved weights into the heads of ``model`` that exist in ``folder``; returns the task names loaded."""
+    path = Path(folder) / HEADS_WEIGHTS
+    if not path.is_file():
+        return []
+    state = load_file(str(path))
+    loaded = []
+    for task, head in model.heads.items():
+        sub = {k[len(task) + 1:]: v for k, v in state.items() if k.startswith(task + ".")}
+        if sub:
+            head.load_state_dict(sub)
+            loaded.append(task)
+    return loaded
+
+
+def load_model(folder: str | Path, trust_remote_code: bool = False) -> MultiHeadModel:
+    """A trained model folder (encoder, adapter if kept, heads) ready for evaluation."""
+    folder = check_model_folder(folder, "model folder")
+    specs = read_head_specs(folder)
+    if not specs:
+        raise ModelFolderError(f"{folder} has no task heads ({HEADS_JSON}); evaluate a phase-3 folder's final/")
+    encoder = load_encoder(folder, trust_remote_code)
+    if (folder / ADAPTER_DIR / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        encoder = PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR))
+    model = MultiHeadModel(encoder, specs)
+    load_heads_into(model, folder)
+    model.eval()
+    return model

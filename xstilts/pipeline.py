@@ -1,0 +1,95 @@
+"""Steps shared by the training phases (2 and 3), each a plain function so the scripts read top to bottom."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from xstilts import cli, data, io
+from xstilts import features as F
+from xstilts.config import DataConfig, LoraConfig, TrainConfig
+from xstilts.modeling import ADAPTER_DIR, HeadSpec, MultiHeadModel, load_encoder, read_head_specs, save_model
+from xstilts.tasks import Task
+from xstilts.training import DevSet, apply_lora, run_training
+
+
+def head_spec(task: Task) -> HeadSpec:
+    if task.kind == "classification" or task.kind == "tagging":
+        return HeadSpec(task.name, task.kind, len(task.label_names))
+    if task.kind == "multiple_choice":
+        return HeadSpec(task.name, task.kind, 1)
+    if task.kind == "span_qa":
+        return HeadSpec(task.name, task.kind, 2)
+    raise ValueError(f"task {task.name} ({task.kind}) has no trainable head")
+
+
+def start_encoder(model_dir: Path, lora: LoraConfig | None, handover: str, trust_remote_code: bool = False
+                  ) -> tuple[torch.nn.Module, list[str]]:
+    """The encoder a training phase starts from, and log lines saying where its weights came from.
+
+    An input with a kept LoRA adapter is either merged first (``handover="merge"``; a new adapter may then be put on
+    top) or trained further (``"continue"``).
+    """
+    notes = [f"encoder weights from {model_dir}"]
+    encoder = load_encoder(model_dir, trust_remote_code)
+    adapter = model_dir / ADAPTER_DIR
+    if (adapter / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        if handover == "continue":
+            encoder = PeftModel.from_pretrained(encoder, str(adapter), is_trainable=True)
+            notes.append(f"LoRA adapter from {adapter} kept and trained further")
+            return encoder, notes
+        encoder = PeftModel.from_pretrained(encoder, str(adapter)).merge_and_unload()
+        notes.append(f"LoRA adapter from {adapter} merged into the encoder")
+    if lora is not None:
+        encoder = apply_lora(encoder, lora)
+        notes.append(f"new LoRA adapter r={lora.r} alpha={lora.alpha} on {', '.join(lora.target_modules)}")
+    return encoder, notes
+
+
+def load_task_data(task: Task, task_id: int, data_cfg: DataConfig, train_cfg: TrainConfig, tokenizer: Any
+                   ) -> tuple[list[dict[str, Any]], DevSet]:
+    """Training features and the English dev set (capped for periodic selection) of one task."""
+    train_rows = data.load_train(task, data_cfg.source, data_cfg.path, data_cfg.max_train_samples)
+    dev_cap = train_cfg.dev_examples or task.dev_examples
+    if data_cfg.max_eval_samples:
+        dev_cap = min(dev_cap or data_cfg.max_eval_samples, data_cfg.max_eval_samples)
+    dev_rows = data.load_dev(task, data_cfg.source, data_cfg.path, dev_cap)
+    train_enc = F.encode(task, train_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=True)
+    dev_enc = F.encode(task, dev_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=False)
+    cli.log(f"{task.name}: {len(train_rows)} training examples ({len(train_enc.features)} features), "
+            f"{len(dev_rows)} English dev examples for selection")
+    return train_enc.features, DevSet(task, dev_rows, dev_enc)
+
+
+def label_names_for(tasks: list[Task]) -> list[str]:
+    return ["start_positions", "end_positions"] if all(t.kind == "span_qa" for t in tasks) else ["labels"]
+
+
+def train_and_save(model: MultiHeadModel, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
+                   train_cfg: TrainConfig, out: Path, tasks: list[Task], merge_adapter: bool,
+                   train_dataloader_factory: Any = None, extra_metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Trains (resuming if possible), writes ``final/`` and ``metrics.json``, removes the Trainer checkpoints."""
+    ckpt_dir = out / "checkpoints"
+    result = run_training(model, tokenizer, train_features, dev_sets, train_cfg, ckpt_dir, [t.name for t in tasks],
+                          label_names_for(tasks), train_dataloader_factory)
+    trainer = result.pop("trainer")
+    final = out / "final"
+    if final.exists():
+        shutil.rmtree(final)  # a partial final/ of an interrupted attempt: rewritten from the best weights
+    tmp = out / "final.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    saved = save_model(trainer.model, tokenizer, tmp, merge_adapter=merge_adapter)
+    tmp.rename(final)
+    result["cost"]["size_on_disk_bytes"] = io.folder_size_bytes(final)
+    result["adapter"] = saved["adapter"]
+    result["heads"] = [h.task for h in read_head_specs(final)]
+    if extra_metrics:
+        result.update(extra_metrics)
+    io.atomic_write_json(out / "metrics.json", result)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)  # final/ is the product; optimizer states are gigabytes
+    return result

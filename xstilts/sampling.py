@@ -1,0 +1,90 @@
+"""Multi-task sampling (jiant's samplers): one task per optimizer step, drawn from a configured distribution.
+
+- uniform: every task equally often;
+- proportional: p ~ n (training set size);
+- capped: p ~ min(n, cap);
+- temperature: p ~ min(n, cap) ** (1 / T) (T=1 is capped-proportional, large T tends to uniform).
+
+All micro-batches of one optimizer step (``grad_accum`` of them) come from the drawn task, so each update is a
+single-task gradient, as in jiant.
+"""
+from __future__ import annotations
+
+import math
+import random
+from typing import Any, Iterator
+
+from torch.utils.data import DataLoader, Sampler
+
+from xstilts.config import SamplerConfig, TrainConfig
+
+
+def task_probabilities(sizes: dict[str, int], cfg: SamplerConfig) -> dict[str, float]:
+    """The probability of drawing each task for an optimizer step."""
+    if not sizes:
+        raise ValueError("no tasks to sample from")
+    cap = cfg.cap or math.inf
+    if cfg.kind == "uniform":
+        weights = {t: 1.0 for t in sizes}
+    elif cfg.kind == "proportional":
+        weights = {t: float(n) for t, n in sizes.items()}
+    elif cfg.kind == "capped":
+        weights = {t: float(min(n, cap)) for t, n in sizes.items()}
+    else:
+        weights = {t: float(min(n, cap)) ** (1.0 / cfg.temperature) for t, n in sizes.items()}
+    total = sum(weights.values())
+    return {t: w / total for t, w in weights.items()}
+
+
+class TaskBatchSampler(Sampler[list[int]]):
+    """Yields index batches over concatenated task features: ``grad_accum`` batches of one drawn task per step."""
+
+    def __init__(self, sizes: dict[str, int], probs: dict[str, float], batch_size: int, grad_accum: int,
+                 steps_per_epoch: int, seed: int):
+        self.tasks = list(sizes)
+        self.offsets = {}
+        start = 0
+        for t in self.tasks:
+            self.offsets[t] = (start, sizes[t])
+            start += sizes[t]
+        self.probs = [probs[t] for t in self.tasks]
+        self.batch_size, self.grad_accum = batch_size, grad_accum
+        self.steps = steps_per_epoch
+        self.seed = seed
+        self.epoch = 0
+        self.drawn: list[str] = []  # the task of each step of the last epoch (for tests and logs)
+
+    def __len__(self) -> int:
+        return self.steps * self.grad_accum
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = random.Random(self.seed + self.epoch)
+        self.epoch += 1
+        orders = {t: [] for t in self.tasks}
+        self.drawn = []
+        for _ in range(self.steps):
+            task = rng.choices(self.tasks, weights=self.probs)[0]
+            self.drawn.append(task)
+            start, n = self.offsets[task]
+            for _ in range(self.grad_accum):
+                batch = []
+                while len(batch) < min(self.batch_size, n):
+                    if not orders[task]:
+                        orders[task] = rng.sample(range(n), n)  # a fresh pass over this task's data
+                    batch.append(start + orders[task].pop())
+                yield batch
+
+
+def multitask_dataloader_factory(cfg: SamplerConfig, sizes: dict[str, int], train: TrainConfig) -> Any:
+    """A ``get_train_dataloader`` replacement for the Trainer that samples one task per optimizer step."""
+    probs = task_probabilities(sizes, cfg)
+    total = sum(sizes.values())
+    steps = max(1, math.ceil(total / (train.batch_size * train.grad_accum)))
+
+    def get_train_dataloader(trainer: Any) -> DataLoader:
+        sampler = TaskBatchSampler(sizes, probs, train.batch_size, train.grad_accum, steps, train.seed)
+        trainer.task_sampler = sampler
+        loader = DataLoader(trainer.train_dataset, batch_sampler=sampler, collate_fn=trainer.data_collator)
+        return trainer.accelerator.prepare(loader)
+
+    return get_train_dataloader

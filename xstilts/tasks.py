@@ -1,0 +1,224 @@
+"""The task registry: one entry per task, as data (sources, columns, labels, head type, metric, languages).
+
+Code is written per task *kind* (classification, multiple_choice, span_qa, tagging, retrieval); a task is only data.
+Each split of a task can come from three places, chosen by the recipe's ``data.source``:
+
+- ``hub``: the Hugging Face Hub dataset of DATASETS.md (repo, config, split, revision/data_dir for script-only repos),
+  checked against its exact schema before use;
+- ``xtreme``: a local folder in XTREME's download layout (``xnli/dev-de.tsv``, ``panx/dev-de.tsv`` ...);
+- ``embedded``: the small synthetic data shipped in ``xstilts/quickstart_data`` in the *Hub* schema, so the quickstart
+  runs the same normalisation as a Hub run.
+
+Templates in configs and paths: ``{lang}`` (ISO 639-1), ``{udpos_name}`` (``English``), ``{iso3}`` (Tatoeba code),
+``{split}`` (the local file split name: ``train``, ``dev`` or ``test``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from xstilts import languages as L
+
+Kind = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
+
+NLI_LABELS = ("entailment", "neutral", "contradiction")
+PANX_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+UPOS_LABELS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
+               "SCONJ", "SYM", "VERB", "X")
+SQUAD_FEATURES = {"id": "string", "title": "string", "context": "string", "question": "string", "answers": "answers"}
+XQUAD_FEATURES = {"id": "string", "context": "string", "question": "string", "answers": "answers"}
+QA_FIELDS = {"id": "id", "context": "context", "question": "question", "answers": "answers"}
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """One split of a Hub dataset and how its columns map onto the canonical fields of the task kind."""
+
+    repo: str
+    config: str | None
+    split: str
+    features: dict[str, str]  # the exact Hub schema: column -> type ("string", "int32", "label:a,b", "list:string"...)
+    fields: dict[str, str]  # canonical field -> Hub column
+    labels: dict[str, int] | None = None  # raw string label -> index, where the Hub stores labels as strings
+    revision: str | None = None  # "refs/convert/parquet" for script-only repos
+    data_dir: str | None = None
+    keep: str | None = None  # row filter: "gold" (label >= 0), "english_ids" (TyDiQA english-* rows)
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """One split in XTREME's download-folder layout (relative to ``data.path``)."""
+
+    path: str
+    format: Literal["tsv", "conll", "squad_json", "jsonl", "tatoeba"]
+    columns: tuple[str, ...] = ()  # tsv column names (jsonl: ignored)
+    header: bool = False
+    fields: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """The same split from each kind of source; ``embedded`` is ``<folder>/<split>-{lang}.jsonl`` in Hub schema."""
+
+    hub: HubSource | None = None
+    local: LocalSource | None = None
+    embedded: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task: what to load, how to model it, how to score it."""
+
+    name: str
+    kind: Kind
+    description: str
+    languages: tuple[str, ...]  # evaluation languages (XTREME set)
+    main_metric: str  # "accuracy", "f1", "exact_match+f1"
+    label_names: tuple[str, ...] = ()
+    num_choices: int = 0
+    train: tuple[DataSplit, ...] = ()  # English training data (concatenated)
+    dev: DataSplit | None = None  # English dev, for model selection
+    eval: dict[str, DataSplit] = field(default_factory=dict)  # split name -> per-language data ({lang})
+    eval_metric: str = "mlqa"  # span QA only: "squad" or "mlqa" normalisation
+    train_language: str = "en"
+    category: str | None = None  # XTREME category, for the benchmark score
+    dev_examples: int | None = None  # cap on dev examples used for periodic model selection (jiant: 500)
+
+
+def _cls_tsv(path: str, labels: dict[str, int] | None, header: bool = False,
+             columns: tuple[str, ...] = ("text_a", "text_b", "label")) -> LocalSource:
+    return LocalSource(path=path, format="tsv", columns=columns, header=header,
+                       fields={"text_a": "text_a", "text_b": "text_b", "label": "label"}, labels=labels)
+
+
+_NLI_IDX = {name: i for i, name in enumerate(NLI_LABELS)}
+_XNLI_FEATURES = {"premise": "string", "hypothesis": "string", "label": "label:" + ",".join(NLI_LABELS)}
+_GLUE_NLI_FEATURES = {**_XNLI_FEATURES, "idx": "int32"}
+_NLI_FIELDS = {"text_a": "premise", "text_b": "hypothesis", "label": "label"}
+_PAWSX_FEATURES = {"id": "int32", "sentence1": "string", "sentence2": "string", "label": "label:0,1"}
+_PAWSX_FIELDS = {"text_a": "sentence1", "text_b": "sentence2", "label": "label"}
+
+
+def _xnli_split(split: str) -> DataSplit:
+    return DataSplit(
+        hub=HubSource("facebook/xnli", "{lang}", split, _XNLI_FEATURES, _NLI_FIELDS, keep="gold"),
+        local=_cls_tsv("xnli/{split}-{lang}.tsv", _NLI_IDX),
+        embedded=f"xnli/{split}-{{lang}}.jsonl",
+    )
+
+
+def _pawsx_split(split: str) -> DataSplit:
+    return DataSplit(
+        hub=HubSource("google-research-datasets/paws-x", "{lang}", split, _PAWSX_FEATURES, _PAWSX_FIELDS, keep="gold"),
+        local=_cls_tsv("pawsx/{split}-{lang}.tsv", {"0": 0, "1": 1}),
+        embedded=f"pawsx/{split}-{{lang}}.jsonl",
+    )
+
+
+def _glue(config: str, split: str, features: dict[str, str], fields: dict[str, str], embedded: str) -> DataSplit:
+    local_split = "train" if split == "train" else "dev"
+    return DataSplit(
+        hub=HubSource("nyu-mll/glue", config, split, features, fields, keep="gold"),
+        local=_cls_tsv(f"{config}/{local_split}-en.tsv", None if config != "mnli" else _NLI_IDX),
+        embedded=embedded,
+    )
+
+
+_QQP_FEATURES = {"question1": "string", "question2": "string", "label": "label:not_duplicate,duplicate", "idx": "int32"}
+_SST2_FEATURES = {"sentence": "string", "label": "label:negative,positive", "idx": "int32"}
+_ANLI_FEATURES = {"uid": "string", "premise": "string", "hypothesis": "string",
+                  "label": "label:" + ",".join(NLI_LABELS), "reason": "string"}
+
+
+def _anli(split: str) -> DataSplit:
+    return DataSplit(hub=HubSource("facebook/anli", "plain_text", split, _ANLI_FEATURES, _NLI_FIELDS, keep="gold"),
+                     local=_cls_tsv(f"anli/{split}.tsv", _NLI_IDX))
+
+
+_SNLI_TRAIN = DataSplit(
+    hub=HubSource("stanfordnlp/snli", "plain_text", "train", _XNLI_FEATURES, _NLI_FIELDS, keep="gold"),
+    local=_cls_tsv("snli/train-en.tsv", _NLI_IDX),
+)
+
+TASKS: dict[str, Task] = {}
+
+
+def register(task: Task) -> Task:
+    if task.name in TASKS:
+        raise ValueError(f"task {task.name!r} registered twice")
+    TASKS[task.name] = task
+    return task
+
+
+# ---- XTREME target tasks: sentence(-pair) classification ------------------------------------------------------------
+register(Task(
+    name="xnli", kind="classification", category="classification",
+    description="XNLI: natural language inference in 15 languages; English training data = MNLI train",
+    languages=L.XNLI, main_metric="accuracy", label_names=NLI_LABELS,
+    train=(_xnli_split("train"),), dev=_xnli_split("validation"),
+    eval={"test": _xnli_split("test"), "validation": _xnli_split("validation")},
+))
+register(Task(
+    name="pawsx", kind="classification", category="classification",
+    description="PAWS-X: adversarial paraphrase identification in 7 languages",
+    languages=L.PAWSX, main_metric="accuracy", label_names=("0", "1"),
+    train=(_pawsx_split("train"),), dev=_pawsx_split("validation"),
+    eval={"test": _pawsx_split("test"), "validation": _pawsx_split("validation")},
+))
+
+# ---- English intermediate tasks: classification -----------------------------------------------------------------------
+register(Task(
+    name="mnli", kind="classification", description="MultiNLI (GLUE): 3-way NLI, English",
+    languages=("en",), main_metric="accuracy", label_names=NLI_LABELS,
+    train=(_glue("mnli", "train", _GLUE_NLI_FEATURES, _NLI_FIELDS, "mnli/train-{lang}.jsonl"),),
+    dev=_glue("mnli", "validation_matched", _GLUE_NLI_FEATURES, _NLI_FIELDS, "mnli/validation-{lang}.jsonl"),
+    dev_examples=2000,
+))
+register(Task(
+    name="qqp", kind="classification", description="Quora Question Pairs (GLUE): duplicate detection, English",
+    languages=("en",), main_metric="accuracy", label_names=("not_duplicate", "duplicate"),
+    train=(_glue("qqp", "train", _QQP_FEATURES, {"text_a": "question1", "text_b": "question2", "label": "label"},
+                 "qqp/train-{lang}.jsonl"),),
+    dev=_glue("qqp", "validation", _QQP_FEATURES, {"text_a": "question1", "text_b": "question2", "label": "label"},
+              "qqp/validation-{lang}.jsonl"),
+    dev_examples=2000,
+))
+register(Task(
+    name="sst2", kind="classification", description="SST-2 (GLUE): binary sentiment of single sentences, English",
+    languages=("en",), main_metric="accuracy", label_names=("negative", "positive"),
+    train=(_glue("sst2", "train", _SST2_FEATURES, {"text_a": "sentence", "label": "label"}, "sst2/train-{lang}.jsonl"),),
+    dev=_glue("sst2", "validation", _SST2_FEATURES, {"text_a": "sentence", "label": "label"},
+              "sst2/validation-{lang}.jsonl"),
+))
+register(Task(
+    name="anli_plus", kind="classification",
+    description="ANLI+: ANLI r1-r3 + SNLI + MNLI training with one shared 3-way NLI head (SNLI rows without gold "
+                "label dropped); dev = ANLI r1-r3 dev",
+    languages=("en",), main_metric="accuracy", label_names=NLI_LABELS,
+    train=(_anli("train_r1"), _anli("train_r2"), _anli("train_r3"), _SNLI_TRAIN,
+           _glue("mnli", "train", _GLUE_NLI_FEATURES, _NLI_FIELDS, "mnli/train-{lang}.jsonl")),
+    dev=_anli("dev_r1"), dev_examples=2000,
+))
+
+
+def get_task(name: str) -> Task:
+    """The registry entry of ``name``, or an error listing every known task."""
+    if name not in TASKS:
+        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    return TASKS[name]
+
+
+def check_languages(task: Task, langs: list[str] | None) -> list[str]:
+    """The evaluation languages to use: all of the task's by default; an unknown one is an error naming the valid set."""
+    if not langs:
+        return list(task.languages)
+    unknown = [lang for lang in langs if lang not in task.languages]
+    if unknown:
+        raise KeyError(f"language(s) {unknown} not in task {task.name}; its languages: {' '.join(task.languages)}")
+    return list(langs)
+
+
+def replace(task: Task, **changes: object) -> Task:
+    return dataclasses.replace(task, **changes)

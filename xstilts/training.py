@@ -1,0 +1,260 @@
+"""HF Trainer glue shared by phases 2 and 3: arguments from the recipe, dev evaluation for model selection,
+length-grouped batches, LoRA, loss guards and the cost figures written to ``metrics.json``.
+
+Model selection uses English dev only (zero-shot): every ``eval_steps`` the Trainer calls ``evaluate``, which here runs
+the task-kind evaluator on each task's English dev set and reports ``eval_score`` (the mean of the tasks' selection
+scores); ``load_best_model_at_end`` then reloads the best checkpoint.
+"""
+from __future__ import annotations
+
+import math
+import os
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_pt_utils import LengthGroupedSampler
+
+from xstilts import features as F
+from xstilts.config import LoraConfig, TrainConfig
+from xstilts.tasks import Task
+
+
+class TrainingFailed(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN); the message names the step, task and last checkpoint."""
+
+
+class FeatureDataset(Dataset):
+    def __init__(self, features: list[dict[str, Any]]):
+        self.features = features
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.features[i]
+
+
+@dataclass
+class DevSet:
+    task: Task
+    rows: list[dict]
+    encoded: F.Encoded
+
+
+def apply_lora(encoder: torch.nn.Module, cfg: LoraConfig) -> torch.nn.Module:
+    """Wraps the encoder with LoRA adapters (peft); the task heads stay outside and are trained fully."""
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model
+
+    names = {n.split(".")[-1] for n, _ in encoder.named_modules()}
+    missing = [m for m in cfg.target_modules if m not in names]
+    if missing:
+        raise ValueError(f"lora.target_modules: {missing} not found in the encoder; some module names it has: "
+                         f"{', '.join(sorted(n for n in names if n and not n.isdigit())[:20])}")
+    peft_cfg = PeftLoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
+                              target_modules=list(cfg.target_modules), bias="none")
+    return get_peft_model(encoder, peft_cfg)
+
+
+def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total
+
+
+class LossGuard(TrainerCallback):
+    """Stops a run whose loss is NaN/inf or explodes, naming the step, the task(s) and the last good checkpoint."""
+
+    def __init__(self, tasks: list[str], checkpoint_dir: Path, explode_factor: float = 1e4):
+        self.tasks = tasks
+        self.checkpoint_dir = checkpoint_dir
+        self.explode_factor = explode_factor
+        self.first_loss: float | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001 - Trainer callback signature
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        if self.first_loss is None and math.isfinite(loss):
+            self.first_loss = loss
+        bad = not math.isfinite(loss) or (self.first_loss is not None and loss > self.explode_factor * max(self.first_loss, 1e-3))
+        if bad:
+            ckpts = sorted(self.checkpoint_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+            last = str(ckpts[-1]) if ckpts else "none (no checkpoint written yet)"
+            raise TrainingFailed(f"loss is {loss} at step {state.global_step} while training {', '.join(self.tasks)}; "
+                                 f"last good checkpoint: {last}. Lower train.lr or check the data.")
+
+
+class XTrainer(Trainer):
+    """Trainer whose evaluation is the xstilts task evaluator on English dev sets (model selection only)."""
+
+    def __init__(self, *args: Any, dev_sets: list[DevSet], collator: F.Collator, train_lengths: list[int] | None,
+                 eval_batch_size: int, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.dev_sets = dev_sets
+        self.xcollator = collator
+        self.train_lengths = train_lengths
+        self.xeval_batch_size = eval_batch_size
+        self.last_dev: dict[str, float] = {}
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        if self.args.train_sampling_strategy == "group_by_length" and self.train_lengths is not None:
+            # Lengths are known from our features: no pass over the dataset to measure them.
+            return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                        lengths=self.train_lengths)
+        return super()._get_train_sampler(train_dataset)
+
+    def evaluate(self, eval_dataset: Any = None, ignore_keys: Any = None, metric_key_prefix: str = "eval") -> dict:
+        start = time.time()
+        metrics = dev_metrics(self.model, self.dev_sets, self.xcollator, self.xeval_batch_size, self.args.device)
+        out = {f"{metric_key_prefix}_{k}": v for k, v in metrics.items()}
+        out[f"{metric_key_prefix}_runtime"] = round(time.time() - start, 3)
+        self.last_dev = metrics
+        self.log(out)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, out)
+        return out
+
+
+def dev_metrics(model: torch.nn.Module, dev_sets: list[DevSet], collator: F.Collator, batch_size: int,
+                device: Any = "cpu") -> dict[str, float]:
+    """Per-task English dev metrics (``<task>_<metric>``) and ``score``, the mean of the selection scores."""
+    metrics: dict[str, float] = {}
+    scores = []
+    was_training = model.training
+    for dev in dev_sets:
+        logits = F.predict_logits(model, dev.encoded.features, collator, batch_size, device)
+        preds = F.predict(dev.task, dev.rows, dev.encoded, logits)
+        m = F.score(dev.task, dev.rows, preds, dev.task.train_language)
+        for k, v in m.items():
+            if k != "n":
+                metrics[f"{dev.task.name}_{k}"] = v
+        s = F.selection_score(dev.task, m)
+        metrics[f"{dev.task.name}_score"] = s
+        scores.append(s)
+    metrics["score"] = sum(scores) / len(scores)
+    if was_training:
+        model.train()
+    return metrics
+
+
+def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list[str], steps_per_epoch: int) -> TrainingArguments:
+    """TrainingArguments from the recipe. Evaluation and saving share one cadence so the best checkpoint exists."""
+    total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(steps_per_epoch * cfg.epochs))
+    eval_steps = min(cfg.eval_steps, total)
+    return TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        learning_rate=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        adam_epsilon=1e-8,
+        max_grad_norm=cfg.max_grad_norm,
+        warmup_steps=cfg.warmup_ratio,
+        lr_scheduler_type="linear",
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.eval_batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=eval_steps,
+        save_total_limit=max(cfg.save_total_limit, 1),
+        load_best_model_at_end=True,
+        metric_for_best_model="score",
+        greater_is_better=True,
+        logging_steps=cfg.logging_steps,
+        bf16=cfg.precision == "bf16",
+        fp16=cfg.precision == "fp16",
+        remove_unused_columns=False,
+        label_names=label_names,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        # Sequence-level losses: averaging token counts across devices would scale reported losses by world size.
+        average_tokens_across_devices=False,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        ddp_find_unused_parameters=None,
+    )
+
+
+def peak_memory_mb() -> float:
+    """Peak memory of this process: GPU allocator peak when on CUDA, else the resident-set high-water mark."""
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def last_checkpoint(checkpoint_dir: Path) -> str | None:
+    """The newest complete Trainer checkpoint (one with trainer_state.json, written last by the Trainer)."""
+    if not checkpoint_dir.is_dir():
+        return None
+    ckpts = [p for p in checkpoint_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()
+             and (p / "model.safetensors").is_file()]
+    if not ckpts:
+        return None
+    return str(max(ckpts, key=lambda p: int(p.name.split("-")[-1])))
+
+
+def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
+                 cfg: TrainConfig, checkpoint_dir: Path, task_names: list[str], label_names: list[str],
+                 train_dataloader_factory: Any = None) -> dict[str, Any]:
+    """Trains with HF Trainer (resuming from the last checkpoint in ``checkpoint_dir``), reloads the best dev weights.
+
+    Returns:
+        The dev metrics of the best checkpoint and the cost figures (``cost``) for metrics.json.
+    """
+    collator = F.Collator(tokenizer.pad_token_id)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    steps_per_epoch = math.ceil(len(train_features) / (cfg.batch_size * cfg.grad_accum * world))
+    args = training_arguments(cfg, checkpoint_dir, label_names, steps_per_epoch)
+    if cfg.gradient_checkpointing:
+        enc = model.encoder
+        enc.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    callbacks: list[Any] = [LossGuard(task_names, checkpoint_dir)]
+    if cfg.patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.patience))
+    train_ds = FeatureDataset(train_features)
+    trainer_cls = XTrainer
+    if train_dataloader_factory is not None:
+        trainer_cls = type("XMultiTaskTrainer", (XTrainer,), {"get_train_dataloader": train_dataloader_factory})
+    trainer = trainer_cls(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=FeatureDataset(dev_sets[0].encoded.features),
+        data_collator=collator, callbacks=callbacks, dev_sets=dev_sets, collator=collator,
+        train_lengths=[F.feature_length(f) for f in train_features], eval_batch_size=cfg.eval_batch_size,
+    )
+    resume = last_checkpoint(checkpoint_dir)
+    if resume:
+        print(f"[xstilts] resuming from {resume}", flush=True)
+    start = time.time()
+    result = trainer.train(resume_from_checkpoint=resume)
+    wall = time.time() - start
+    # The reloaded best weights are evaluated once more, so metrics.json states what final/ actually scores.
+    best = dev_metrics(trainer.model, dev_sets, collator, cfg.eval_batch_size, args.device)
+    trainable, total = count_parameters(model)
+    return {
+        "dev": best,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_step": trainer.state.best_global_step,
+        "global_step": trainer.state.global_step,
+        "train_loss": result.training_loss,
+        "resumed_from": resume,
+        "log_history": trainer.state.log_history,
+        "cost": {
+            "trainable_parameters": trainable,
+            "total_parameters": total,
+            "wall_time_s": round(wall, 2),
+            "train_examples_per_second": result.metrics.get("train_samples_per_second"),
+            "peak_memory_mb": round(peak_memory_mb(), 1),
+            "world_size": world,
+            "device": str(args.device),
+        },
+        "trainer": trainer,
+    }
