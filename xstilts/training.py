@@ -178,6 +178,7 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
         # Sequence-level losses: averaging token counts across devices would scale reported losses by world size.
         average_tokens_across_devices=False,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",

@@ -1,0 +1,45 @@
+# Two commands do all set-up on a fresh machine (Python 3.11, no GPU, no Hugging Face Hub access needed):
+#   make quickstart   fresh venv, install, the whole offline chain; results under results/quickstart/
+#   make test         fresh venv (if absent), install, the test suite
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+Q := results/quickstart
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: venv quickstart test test-real clean-quickstart
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# The quickstart always starts from an empty results/quickstart (the phase scripts themselves refuse to overwrite
+# a finished run; here the folder is the quickstart's own scratch space).
+quickstart: venv
+	rm -rf $(Q)
+	$(PY) phase1_pretrained.py recipes/phase1/tiny_multilingual.yaml output=$(Q)/p1-multi
+	$(PY) phase1_pretrained.py recipes/phase1/tiny_english.yaml output=$(Q)/p1-english
+	$(PY) phase2_intermediate.py recipes/quickstart/phase2_mnli.yaml input=$(Q)/p1-multi output=$(Q)/p2-multi-mnli
+	$(PY) phase3_target.py recipes/quickstart/phase3_xnli.yaml input=$(Q)/p2-multi-mnli output=$(Q)/p3-multi-mnli-xnli
+	$(PY) phase3_target.py recipes/quickstart/phase3_xnli.yaml input=$(Q)/p1-multi output=$(Q)/p3-multi-none-xnli
+	$(PY) phase3_target.py recipes/quickstart/phase3_pawsx.yaml input=$(Q)/p2-multi-mnli output=$(Q)/p3-multi-mnli-pawsx
+	$(PY) phase3_target.py recipes/quickstart/phase3_xnli.yaml input=$(Q)/p1-english output=$(Q)/p3-english-none-xnli
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-mnli-xnli output=$(Q)/results/multi-mnli
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-none-xnli output=$(Q)/results/multi-none
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-mnli-pawsx output=$(Q)/results/multi-mnli
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-english-none-xnli output=$(Q)/results/english-none
+	@echo
+	@echo "Quickstart finished: per-language results in $(Q)/results/*/<task>.json"
+	@echo "Browse them: $(VENV)/bin/streamlit run viewer/app.py -- --results $(Q)/results"
+
+test: venv
+	$(PY) -m pytest -q
+
+test-real: venv
+	$(PY) -m pytest -q -m real
