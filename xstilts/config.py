@@ -22,11 +22,11 @@ class DataConfig:
     def validate(self) -> list[str]:
         problems = []
         if self.source == "xtreme" and not self.path:
-            problems.append("data.path: required when data.source is 'xtreme' (the XTREME download folder)")
+            problems.append("path: required when data.source is 'xtreme' (the XTREME download folder)")
         for name in ("max_train_samples", "max_eval_samples"):
             v = getattr(self, name)
             if v is not None and v <= 0:
-                problems.append(f"data.{name}: must be positive, got {v}")
+                problems.append(f"{name}: must be positive, got {v}")
         return problems
 
 
@@ -57,13 +57,13 @@ class TrainConfig:
         problems = []
         for name in ("batch_size", "grad_accum", "max_length", "eval_batch_size", "eval_steps", "logging_steps"):
             if getattr(self, name) <= 0:
-                problems.append(f"train.{name}: must be positive, got {getattr(self, name)}")
+                problems.append(f"{name}: must be positive, got {getattr(self, name)}")
         if self.lr <= 0:
-            problems.append(f"train.lr: must be positive, got {self.lr}")
+            problems.append(f"lr: must be positive, got {self.lr}")
         if self.max_steps <= 0 and self.epochs <= 0:
-            problems.append("train.epochs: must be positive when train.max_steps is -1")
+            problems.append("epochs: must be positive when train.max_steps is -1")
         if not 0 <= self.warmup_ratio < 1:
-            problems.append(f"train.warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
+            problems.append(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
         return problems
 
 
@@ -79,9 +79,9 @@ class LoraConfig:
     def validate(self) -> list[str]:
         problems = []
         if self.r <= 0:
-            problems.append(f"lora.r: must be positive, got {self.r}")
+            problems.append(f"r: must be positive, got {self.r}")
         if not self.target_modules:
-            problems.append("lora.target_modules: give at least one module name")
+            problems.append("target_modules: give at least one module name")
         return problems
 
 
@@ -137,11 +137,11 @@ class SamplerConfig:
     def validate(self) -> list[str]:
         problems = []
         if self.kind == "capped" and not self.cap:
-            problems.append("sampler.cap: required with sampler.kind=capped")
+            problems.append("cap: required with sampler.kind=capped")
         if self.cap is not None and self.cap <= 0:
-            problems.append(f"sampler.cap: must be positive, got {self.cap}")
+            problems.append(f"cap: must be positive, got {self.cap}")
         if self.temperature <= 0:
-            problems.append(f"sampler.temperature: must be positive, got {self.temperature}")
+            problems.append(f"temperature: must be positive, got {self.temperature}")
         return problems
 
 

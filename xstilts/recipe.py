@@ -105,6 +105,12 @@ def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
             problems.append(f"{path}: expected an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str):
+            # YAML 1.1 reads "1e-5" (no dot) as a string; researchers write learning rates that way.
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             problems.append(f"{path}: expected a number, got {value!r}")
             return value
@@ -124,6 +130,7 @@ def _build(cls: type, data: dict, path: str, problems: list[str]) -> Any:
     hints = typing.get_type_hints(cls)
     names = _field_names(cls)
     kwargs: dict[str, Any] = {}
+    before = len(problems)
     for key in data:
         if key not in names:
             where = f"{path}.{key}" if path else str(key)
@@ -139,8 +146,14 @@ def _build(cls: type, data: dict, path: str, problems: list[str]) -> Any:
     except TypeError:
         return None
     validate = getattr(obj, "validate", None)
-    if callable(validate) and not problems:
-        for problem in validate():
+    # Cross-field checks (messages relative to this object). They may meet wrongly typed values, which are already
+    # reported above: a check that trips over one is skipped rather than masking the real problem.
+    if callable(validate):
+        try:
+            found = validate()
+        except (TypeError, ValueError, AttributeError, KeyError):
+            found = [] if len(problems) > before else ["recipe could not be validated"]
+        for problem in found:
             problems.append(f"{path + '.' if path else ''}{problem}")
     return obj
 

@@ -1,0 +1,41 @@
+"""Scripts are leaves: the package never imports a phase script, and scripts never import each other."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = {"phase1_pretrained", "phase2_intermediate", "phase3_target", "evaluate_xtreme"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_scripts_exist_with_main():
+    for name in SCRIPTS:
+        text = (REPO / f"{name}.py").read_text()
+        assert "def main(argv: list[str] | None = None) -> int:" in text
+        assert text.startswith('"""'), f"{name}.py opens with a docstring giving its commands"
+
+
+def test_package_never_imports_a_script():
+    for path in list((REPO / "xstilts").rglob("*.py")) + list((REPO / "viewer").rglob("*.py")):
+        assert not (_imports(path) & SCRIPTS), f"{path} imports a phase script"
+
+
+def test_scripts_never_import_each_other():
+    for name in SCRIPTS:
+        assert not (_imports(REPO / f"{name}.py") & (SCRIPTS - {name})), name
+
+
+def test_requirements_pin_torch_first():
+    lines = [ln for ln in (REPO / "requirements.txt").read_text().splitlines() if ln and not ln.startswith("#")]
+    assert lines[0].startswith("torch==")
