@@ -1,0 +1,377 @@
+"""The results viewer: loading and tabulation on hand-made results, figure builders on the fixture results, and
+every view of the app through ``streamlit.testing.v1.AppTest`` (no browser; see test_viewer_browser.py for that)."""
+from __future__ import annotations
+
+import filecmp
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xstilts.results import (XTREME_CATEGORIES, XTREME_R_CATEGORIES, RunInfo, TaskResult, average_metrics,
+                             benchmark_scores, task_score, write_result)
+from xstilts.view import figures, loading
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "viewer" / "app.py"
+FIXTURE = REPO / "tests" / "fixtures" / "results_demo"
+
+# Every language of XTREME and XTREME-R (BENCHMARKS.md), to check the script table covers them all.
+ALL_LANGS = set("""af ar az bg bn de el en es et eu fa fi fr gu he hi ht hu id it ja jv ka kk ko lt ml mr ms my nl pa
+pl pt qu ro ru sw ta te th tl tr uk ur vi wo yo zh""".split())
+
+
+def make(task: str = "xnli", encoder: str = "enc-m", inter: str = "none", seed: int | None = 1,
+         langs: dict[str, float] | None = None, main: str = "accuracy", kind: str = "multilingual",
+         lora: bool = False, chain: list | None = None, created: str = "2025-01-01T00:00:00",
+         missing: list[str] | None = None) -> TaskResult:
+    """A hand-made result: ``langs`` maps language -> main-metric value (QA: exact_match; f1 = EM + 10)."""
+    langs = langs if langs is not None else {"en": 80.0, "de": 70.0}
+    if main == "exact_match+f1":
+        languages = {k: {"exact_match": v, "f1": v + 10, "n": 10} for k, v in langs.items()}
+    else:
+        languages = {k: {main: v, "n": 10} for k, v in langs.items()}
+    average = average_metrics(languages)
+    return TaskResult(task=task, task_type="classification", split="test", data_source="hand", main_metric=main,
+                      languages=languages, average=average, score=task_score(main, average),
+                      missing_languages=missing or [], partial=bool(missing), checkpoint="ckpt",
+                      run=RunInfo(encoder=encoder, encoder_kind=kind, intermediate=inter, target=task, seed=seed,
+                                  lora=lora),
+                      chain=chain if chain is not None else [], created=created, version="0")
+
+
+@pytest.fixture(scope="module")
+def demo() -> loading.Loaded:
+    return loading.load_results(FIXTURE)
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+
+
+def test_fixture_loads_completely(demo):
+    assert len(demo.results) == 60 and demo.broken == []
+    assert all(not Path(p).is_absolute() for p, _ in demo.results)
+    assert loading.encoders(demo.task_results) == {"demo-roberta-base": "english", "demo-xlmr-base": "multilingual"}
+
+
+def test_fixture_generator_is_reproducible(tmp_path):
+    out = tmp_path / "demo"
+    subprocess.run([sys.executable, str(REPO / "tools" / "make_viewer_fixtures.py"), str(out)], check=True,
+                   capture_output=True)
+    cmp = filecmp.dircmp(out, FIXTURE)
+
+    def same(c: filecmp.dircmp) -> bool:
+        return not (c.left_only or c.right_only or c.diff_files) and all(same(s) for s in c.subdirs.values())
+
+    assert same(cmp), "tests/fixtures/results_demo is stale: run tools/make_viewer_fixtures.py"
+
+
+def test_missing_or_file_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(loading.ViewerError, match="does not exist"):
+        loading.load_results(tmp_path / "nope")
+    (tmp_path / "f.json").write_text("{}")
+    with pytest.raises(loading.ViewerError, match="is a file"):
+        loading.load_results(tmp_path / "f.json")
+
+
+def test_broken_files_are_named_not_fatal(tmp_path):
+    write_result(tmp_path / "a" / "eval" / "xnli.json", make())
+    (tmp_path / "b" / "eval").mkdir(parents=True)
+    (tmp_path / "b" / "eval" / "pawsx.json").write_text('{"schema": "xstilts.results/v1", "task": ')  # truncated
+    (tmp_path / "recipe.json").write_text('{"not": "a result"}')  # other JSON is ignored, not reported
+    loaded = loading.load_results(tmp_path)
+    assert [p for p, _ in loaded.results] == ["a/eval/xnli.json"]
+    assert len(loaded.broken) == 1 and loaded.broken[0][0] == "b/eval/pawsx.json"
+    assert "not valid JSON" in loaded.broken[0][1] and str(tmp_path) not in loaded.broken[0][1]
+
+
+def test_symlinks_out_of_the_folder_are_refused(tmp_path):
+    outside = tmp_path / "outside"
+    write_result(outside / "eval" / "xnli.json", make(encoder="secret"))
+    root = tmp_path / "results"
+    write_result(root / "run" / "eval" / "xnli.json", make())
+    (root / "linked_dir").symlink_to(outside, target_is_directory=True)
+    (root / "run" / "eval" / "pawsx.json").symlink_to(outside / "eval" / "xnli.json")
+    loaded = loading.load_results(root)
+    assert {r.run.encoder for r in loaded.task_results} == {"enc-m"}
+    refused = dict(loaded.broken)
+    assert set(refused) == {"linked_dir", "run/eval/pawsx.json"}
+    assert all("outside the results folder" in v for v in refused.values())
+
+
+def test_results_dir_from_args_and_env():
+    assert loading.results_dir_from_args(["--results", "/r"], {}) == "/r"
+    assert loading.results_dir_from_args(["-q", "tests/x.py"], {"XSTILTS_RESULTS": "/e"}) == "/e"
+    assert loading.results_dir_from_args(["--results=/r"], {"XSTILTS_RESULTS": "/e"}) == "/r"
+    assert loading.results_dir_from_args([], {}) is None
+
+
+def test_every_benchmark_language_has_a_script():
+    assert {lang for lang in ALL_LANGS if loading.script_of(lang) == "Other"} == set()
+    assert loading.script_of("xx") == "Other"
+    assert set(loading.SCRIPTS.values()) <= set(loading.SCRIPT_ORDER)
+
+
+# -------------------------------------------------------------------------------------------------- tabulation
+
+
+def test_language_score_qa_is_mean_of_em_and_f1():
+    assert loading.language_score("exact_match+f1", {"exact_match": 60.0, "f1": 70.0}) == 65.0
+    assert loading.language_score("accuracy", {"accuracy": 50.0}) == 50.0
+    assert loading.language_score("f1", {"accuracy": 50.0}) is None
+
+
+def test_delta_table_means_spread_and_noise():
+    rs = [
+        make(seed=1, langs={"en": 70, "de": 60}), make(seed=2, langs={"en": 72, "de": 62}),  # baseline 66 +- 1.41
+        make(inter="mnli", seed=1, langs={"en": 73, "de": 65}),
+        make(inter="mnli", seed=2, langs={"en": 75, "de": 67}),  # 70 +- 1.41: delta +4, outside noise
+        make(inter="qqp", seed=1, langs={"en": 71, "de": 61.5}),  # single seed: delta +0.25, within pooled noise
+        make(task="pawsx", inter="mnli", seed=1),  # no baseline for pawsx
+        make(task="xquad", main="exact_match+f1", seed=1, langs={"en": 50}),
+        make(task="xquad", main="exact_match+f1", inter="mnli", seed=1, langs={"en": 51}),  # one seed everywhere
+        make(inter="mnli", seed=1, encoder="other"),  # another encoder: ignored
+        make(inter="mnli", seed=1, lora=True, langs={"en": 0, "de": 0}),  # LoRA: another variant, ignored
+    ]
+    t = loading.delta_table(rs, "enc-m").set_index(["intermediate", "task"])
+    assert list(dict.fromkeys(i for i, _ in t.index)) == ["mnli", "qqp"]
+    m = t.loc[("mnli", "xnli")]
+    assert m.delta == pytest.approx(4.0) and m.score == pytest.approx(70.0) and m.baseline == pytest.approx(66.0)
+    assert m.sd == pytest.approx(math.sqrt(2)) and m.n_seeds == 2 and m.n_baseline_seeds == 2
+    assert m.noise == pytest.approx(math.sqrt(2)) and not m.within_noise and m.noise_source == "these seeds"
+    assert m.lang_deltas == {"de": pytest.approx(5.0), "en": pytest.approx(3.0)}
+    q = t.loc[("qqp", "xnli")]
+    assert q.delta == pytest.approx(0.25) and q.within_noise and q.noise == pytest.approx(math.sqrt(2))
+    assert math.isnan(t.loc[("mnli", "pawsx")].delta) and not t.loc[("mnli", "pawsx")].within_noise
+    x = t.loc[("mnli", "xquad")]
+    assert x.delta == pytest.approx(1.0) and math.isnan(x.noise) and x.noise_source.startswith("unknown")
+    assert loading.delta_table(rs, "enc-m", lora=True).loc[0, "delta"] != pytest.approx(4.0)
+
+
+def test_delta_table_keeps_the_newest_of_duplicate_runs():
+    rs = [make(langs={"en": 50}), make(inter="mnli", langs={"en": 40}, created="2025-01-01"),
+          make(inter="mnli", langs={"en": 55}, created="2025-02-01")]
+    assert loading.delta_table(rs, "enc-m").loc[0, "delta"] == pytest.approx(5.0)
+
+
+def test_encoder_comparison_groups_by_script_with_unk_rates():
+    stats = {"phase": "phase1", "folder": "p1", "recipe": {}, "metrics": None,
+             "stats": {"name": "enc-e", "languages": {"ru": {"unk_rate": 40.0, "tokens_per_word": 1.1},
+                                                      "de": {"unk_rate": 1.0, "tokens_per_word": 2.0}}}}
+    rs = [make(langs={"ru": 70, "en": 80, "de": 75}, seed=1), make(langs={"ru": 72, "en": 80, "de": 75}, seed=2),
+          make(encoder="enc-e", kind="english", langs={"ru": 35, "en": 82, "de": 60}, chain=[stats])]
+    df = loading.encoder_comparison(rs, "enc-m", "enc-e", "xnli")
+    assert df["lang"].tolist() == ["de", "en", "ru"] and df["script"].tolist() == ["Latin", "Latin", "Cyrillic"]
+    ru = df.set_index("lang").loc["ru"]
+    assert ru.score_a == pytest.approx(71.0) and ru["diff"] == pytest.approx(36.0) and ru.unk_b == 40.0
+    assert math.isnan(ru.unk_a)
+    summary = loading.script_summary(df).set_index("script")
+    assert summary.loc["Latin", "languages"] == "de en" and summary.loc["Cyrillic", "unk_b"] == 40.0
+
+
+def test_run_languages_and_zero_shot_gap():
+    r = make(langs={"de": 70, "en": 90, "ar": 60, "zh": 80})
+    df = loading.run_languages(r)
+    assert df["lang"].tolist() == ["en", "zh", "de", "ar"] and df["is_english"].tolist() == [True, False, False, False]
+    assert loading.zero_shot_gap(r) == pytest.approx(20.0)
+    assert loading.zero_shot_gap(make(task="tatoeba", langs={"de": 50, "fr": 60})) is None
+    assert loading.zero_shot_gap(make(langs={"en": 50})) is None
+
+
+def test_benchmark_table_matches_benchmark_scores(demo):
+    rs = demo.task_results
+    table = loading.benchmark_table(rs)
+    row = table[(table.encoder == "demo-xlmr-base") & (table.intermediate == "none") & (table.seed == 1)].iloc[0]
+    # the seedless Tatoeba of phase 1 joins every seed of the baseline
+    mine = [r for r in rs if r.run.encoder == "demo-xlmr-base" and r.run.intermediate == "none"
+            and r.run.seed in (1, None)]
+    expected = benchmark_scores(mine, XTREME_CATEGORIES)
+    assert row.score == pytest.approx(expected["score"]) and not math.isnan(row.score)
+    assert row["[retrieval]"] == pytest.approx(expected["categories"]["retrieval"])
+    partial = table[(table.encoder == "demo-roberta-base") & (table.intermediate == "mnli")].iloc[0]
+    assert partial.partial == "panx" and math.isnan(partial.panx) and math.isnan(partial.score)
+    xr = loading.benchmark_table(rs, XTREME_R_CATEGORIES)
+    assert "xcopa" in xr.columns and xr["score"].isna().all() and "xcopa" in xr.loc[0, "missing"]
+
+
+def test_chain_and_cost_tables_handle_missing_keys(demo):
+    chain = [{"phase": "phase3", "folder": "p3", "recipe": {"lora": {"r": 8}},
+              "metrics": {"dev": {"en": {"accuracy": 80.5}}, "cost": {"trainable_parameters": 10,
+                                                                       "total_parameters": 1000}}},
+             {"phase": "phase2", "folder": "p2", "recipe": {}, "metrics": None},  # metrics never recorded
+             "garbage",
+             {"phase": "phase1", "folder": "p1", "recipe": {}, "metrics": None, "stats": None}]
+    r = make(chain=chain)
+    ct = loading.chain_table(r)
+    assert ct["phase"].tolist() == ["phase3", "phase2", "phase1"]
+    assert ct.loc[0, "training"] == "LoRA" and ct.loc[0, "dev"] == "en.accuracy=80.50"
+    assert math.isnan(ct.loc[1, "wall_time_s"]) and ct.loc[1, "training"] == "unknown"
+    costs = loading.cost_table([r]).set_index("folder")
+    assert costs.loc["p3", "trainable_share"] == pytest.approx(1.0) and math.isnan(costs.loc["p3", "wall_time_s"])
+    demo_costs = loading.cost_table(demo.task_results)
+    assert set(demo_costs["training"]) == {"full", "LoRA"} and demo_costs["folder"].is_unique
+    lora = demo_costs[demo_costs.training == "LoRA"].iloc[0]
+    assert lora.trainable_share < 1 and lora.peak_memory_mb < demo_costs["peak_memory_mb"].max()
+    assert demo_costs["peak_memory_mb"].isna().any()  # the English encoder's runs predate memory recording
+    summary = loading.cost_summary(demo_costs).set_index(["encoder", "phase", "training"])
+    lora_row = summary.loc[("demo-xlmr-base", "phase3", "LoRA")]
+    assert lora_row["folders"] == 1 and lora_row["trainable (M)"] == pytest.approx(lora.trainable_parameters / 1e6)
+    assert math.isnan(summary.loc[("demo-roberta-base", "phase3", "full"), "peak memory (GB)"])
+
+
+def test_chain_table_describes_the_phase1_encoder(demo):
+    path, r = next((p, r) for p, r in demo.results if "p3-mnli-xnli-s1-lora" in p)
+    ct = loading.chain_table(r)
+    assert ct["phase"].tolist() == ["phase3", "phase2", "phase1"] and ct.loc[0, "training"] == "LoRA"
+    assert ct.loc[2, "encoder"].startswith("demo-xlmr-base, multilingual") and "vocabulary 250,002" in ct.loc[2, "encoder"]
+
+
+def test_flatten():
+    assert loading.flatten({"a": {"b": 1, "c": {}}, "d": [1]}) == {"a.b": 1, "a.c": {}, "d": [1]}
+
+
+# ----------------------------------------------------------------------------------------------------- figures
+
+
+def test_delta_heatmap_cells_text_and_hover(demo):
+    table = loading.delta_table(demo.task_results, "demo-xlmr-base")
+    fig = figures.delta_heatmap(table, title="t")
+    hm = fig.data[0]
+    assert list(hm.y) == ["mnli", "squad", "multi:mnli+squad"]
+    assert list(hm.x)[:2] == ["xnli", "pawsx"] and list(hm.x)[-1] == "tatoeba"
+    row, col = list(hm.y).index("mnli"), list(hm.x).index("tatoeba")
+    cell = table[(table.intermediate == "mnli") & (table.task == "tatoeba")].iloc[0]
+    assert hm.z[row][col] == pytest.approx(cell.delta) and hm.text[row][col].startswith(f"{cell.delta:+.1f} ±")
+    assert "per language" in hm.hovertext[row][col] and "ja " in hm.hovertext[row][col]
+    noisy = table[table.within_noise].iloc[0]
+    r, c = list(hm.y).index(noisy.intermediate), list(hm.x).index(noisy.task)
+    assert "≈ noise" in hm.text[r][c]
+    r, c = list(hm.y).index("squad"), list(hm.x).index("udpos")
+    assert hm.z[r][c] is None and "not run" in hm.hovertext[r][c]
+    assert hm.zmid == 0 and hm.zmax == -hm.zmin
+
+
+def test_encoder_comparison_figure(demo):
+    df = loading.encoder_comparison(demo.task_results, "demo-xlmr-base", "demo-roberta-base", "xnli")
+    fig = figures.encoder_comparison_figure(df, "m", "e")
+    names = [t.name for t in fig.data]
+    assert names == ["m", "m unk %", "e", "e unk %", "difference"]
+    scripts, langs = fig.data[0].x
+    assert list(langs) == df["lang"].tolist() and list(scripts)[0] == "Latin"
+    assert max(fig.data[3].y) > 20 > max(fig.data[1].y)  # the English vocabulary misses non-Latin scripts
+
+
+def test_language_bars_mark_english(demo):
+    r = next(r for r in demo.task_results if r.task == "xnli")
+    df = loading.run_languages(r)
+    fig = figures.language_bars(df, loading.zero_shot_gap(r), title="x")
+    bar = fig.data[0]
+    colours = dict(zip(bar.x, bar.marker.color))
+    assert colours["en"] == figures.ENGLISH_COLOUR and colours["de"] == figures.OTHER_COLOUR
+    assert list(bar.y) == sorted(bar.y, reverse=True)
+    assert "zero-shot gap" in fig.layout.title.text
+    tato = next(r for r in demo.task_results if r.task == "tatoeba")
+    assert "no zero-shot gap" in figures.language_bars(loading.run_languages(tato), None).layout.title.text
+
+
+def test_cost_figure(demo):
+    costs = loading.cost_table(demo.task_results)
+    fig = figures.cost_figure(costs)
+    assert {t.name for t in fig.data} == {"full, phase 2", "full, phase 3", "LoRA, phase 3"}
+    shown = sum(len(t.x) for t in fig.data)
+    assert shown == costs.dropna(subset=["wall_time_s", "peak_memory_mb"]).shape[0] < len(costs)
+    assert "not shown" in fig.layout.title.text
+
+
+# ------------------------------------------------------------------------------------------------------ AppTest
+
+
+def _app(monkeypatch, folder) -> "AppTest":  # noqa: F821
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("XSTILTS_RESULTS", str(folder))
+    return AppTest.from_file(str(APP), default_timeout=60)
+
+
+def _charts(at) -> int:
+    return len(at.get("plotly_chart"))
+
+
+@pytest.mark.parametrize("view,header", [
+    ("heatmap", "intermediate task help"), ("encoders", "multilingual encoder"), ("languages", "transfer to"),
+    ("benchmark", "XTREME"), ("provenance", "what did it cost"),
+])
+def test_app_views_render(monkeypatch, view, header):
+    at = _app(monkeypatch, FIXTURE).run()
+    at.sidebar.radio(key="view").set_value(view).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert header in at.header[0].value
+    if view == "benchmark":
+        assert len(at.dataframe) == 1 and len(at.get("download_button")) == 1
+        at.radio(key="bench_which").set_value("XTREME-R").run()
+        assert not at.exception and "xcopa" in at.dataframe[0].value.columns
+    else:
+        assert _charts(at) == 1
+
+
+def test_app_heatmap_lora_variant_without_baseline_warns(monkeypatch):
+    at = _app(monkeypatch, FIXTURE).run()
+    at.radio(key="hm_lora").set_value(True).run()
+    assert not at.exception and _charts(at) == 1
+    assert any("No 'none' baseline for: xnli" in w.value for w in at.warning)
+
+
+def test_app_widgets_switch_runs(monkeypatch):
+    at = _app(monkeypatch, FIXTURE).run()
+    at.sidebar.radio(key="view").set_value("languages").run()
+    at.selectbox(key="lang_task").set_value("tatoeba").run()
+    assert not at.exception and _charts(at) == 1
+    assert at.metric[2].value == "—"  # Tatoeba has no English: no gap
+    at.sidebar.radio(key="view").set_value("encoders").run()
+    at.selectbox(key="cmp_task").set_value("panx").run()
+    at.selectbox(key="cmp_inter_panx").set_value("mnli").run()
+    assert not at.exception and _charts(at) == 1
+    at.sidebar.radio(key="view").set_value("provenance").run()
+    options = at.selectbox(key="prov_result").options
+    at.selectbox(key="prov_result").set_value(next(o for o in options if o.endswith("-lora/eval/xnli.json"))).run()
+    assert not at.exception and "LoRA" in at.dataframe[0].value["training"].tolist()
+
+
+def test_app_without_folder_says_how_to_start(monkeypatch):
+    monkeypatch.delenv("XSTILTS_RESULTS", raising=False)
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception and "--results DIR" in at.info[0].value
+
+
+def test_app_missing_folder_warns(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path / "nope").run()
+    assert not at.exception and "does not exist" in at.warning[0].value and _charts(at) == 0
+
+
+def test_app_empty_folder_informs(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    assert not at.exception and "No readable result files" in at.info[0].value
+
+
+def test_app_partly_broken_folder_shows_the_rest(monkeypatch, tmp_path):
+    shutil.copytree(FIXTURE / "demo-xlmr-base" / "p3-none-xnli-s1", tmp_path / "good")
+    shutil.copytree(FIXTURE / "demo-xlmr-base" / "p3-mnli-xnli-s1", tmp_path / "good2")
+    (tmp_path / "bad" / "eval").mkdir(parents=True)
+    (tmp_path / "bad" / "eval" / "xnli.json").write_text('{"schema": "xstilts.results/v1", "languages": {')
+    at = _app(monkeypatch, tmp_path).run()
+    assert not at.exception and _charts(at) == 1
+    assert "1 file(s) could not be read" in at.expander[0].label
+    assert any("bad/eval/xnli.json" in m.value for m in at.markdown)
+
+
+def test_app_runs_from_another_cwd(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p or ".").resolve() != REPO])
+    at = _app(monkeypatch, os.path.relpath(FIXTURE, tmp_path)).run()
+    assert not at.exception and _charts(at) == 1
