@@ -7,6 +7,7 @@ check, column mapping, label handling, row filters) runs offline.
 from __future__ import annotations
 
 import random
+import re
 
 import datasets
 
@@ -29,13 +30,15 @@ def _value(feature, rng: random.Random, row: dict, name: str):
         return rng.randrange(feature.num_classes)
     if isinstance(feature, datasets.Value):
         if feature.dtype.startswith("int"):
-            return rng.randrange(1000)
+            return rng.randrange(2) if name == "label" else rng.randrange(1000)
         if feature.dtype == "bool":
             return False
         return " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 9)))
     if isinstance(feature, datasets.List):
-        n = rng.randint(3, 8)
+        n = 4 if name == "endings" else rng.randint(3, 8)  # HellaSwag has exactly 4 endings
         return [_value(feature.feature, rng, row, name) for _ in range(n)]
+    if isinstance(feature, dict) and set(feature) == {"label", "text"}:  # CommonsenseQA choices
+        return {"label": list("ABCDE"), "text": [rng.choice(WORDS) for _ in range(5)]}
     if isinstance(feature, dict) and set(feature) == {"text", "answer_start"}:
         ctx = row.get("context", "")
         words = ctx.split()
@@ -59,6 +62,11 @@ def make_dataset(source: HubSource, n: int = 24, seed: int = 0, label_override: 
             for name, f in feats.items():
                 if name != "tokens" and isinstance(f, datasets.List):
                     row[name] = [_value(f.feature, rng, row, name) for _ in row["tokens"]]
+        # Labels stored as strings must be valid label strings of the source.
+        for name, spec in source.fields.items():
+            if name == "label" and source.labels and isinstance(feats[spec], datasets.Value) \
+                    and feats[spec].dtype == "string":
+                row[spec] = rng.choice(sorted(source.labels))
         if label_override:
             row.update(label_override)
         rows.append(row)
@@ -79,7 +87,10 @@ class FakeHub:
         if key in self.overrides:
             return self.overrides[key]
         for source in _sources():
-            cfg_ok = source.config is None or "{" in source.config or source.config == config
+            pattern = re.escape(source.config or "").replace(r"\{lang\}", r"[\w-]+").replace(
+                r"\{udpos_name\}", r"\w+").replace(r"\{iso3\}", r"\w+")
+            cfg_ok = (source.config is None and config is None) or (
+                source.config is not None and config is not None and re.fullmatch(pattern, config))
             if source.repo == repo and source.split == split and cfg_ok:
                 return make_dataset(source, self.n, seed=hash((repo, config, split)) % 1000)
         raise FileNotFoundError(f"fake hub has no {repo} {config} {split}")

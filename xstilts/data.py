@@ -24,6 +24,7 @@ from xstilts import languages as L
 from xstilts.tasks import DataSplit, HubSource, LocalSource, Task
 
 SOURCES = ("hub", "xtreme", "embedded")
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 LOCAL_SPLIT = {"train": "train", "validation": "dev", "test": "test"}
 
 
@@ -33,6 +34,8 @@ class DataError(ValueError):
 
 def parse_feature(spec: str) -> Any:
     """A registry type string as a ``datasets`` feature ("string", "int32", "label:a,b", "list:...", "answers")."""
+    if spec == "choices":  # CommonsenseQA: {"label": [...], "text": [...]}
+        return {"label": datasets.List(datasets.Value("string")), "text": datasets.List(datasets.Value("string"))}
     if spec == "answers":
         return {"text": datasets.List(datasets.Value("string")), "answer_start": datasets.List(datasets.Value("int32"))}
     if spec.startswith("list:"):
@@ -152,10 +155,9 @@ def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, i
             c.setdefault("text_b", None)
         if kind == "tagging" and labels is not None:
             c["tags"] = [_label(t, labels, where) for t in c["tags"]]
-        if keep == "english_ids" and not str(c.get("id", "")).startswith("english-"):
-            continue
         if kind == "multiple_choice":
-            c.setdefault("question", "")
+            # COPA-style "cause"/"effect" become the questions jiant asks, so the encoder sees natural text.
+            c["question"] = COPA_QUESTIONS.get(c.get("question", ""), c.get("question", ""))
         out.append(c)
     return out
 
@@ -275,6 +277,10 @@ def load_split(task: Task, split: DataSplit, source: str, lang: str, split_name:
                                 "data.source=xtreme data.path=<XTREME download folder>") from None
             check_schema(ds, hub, desc)
         rows = canonical_rows(ds.to_list(), hub.fields, hub.labels, task.kind, desc, keep=hub.keep)
+    keep = split.hub.keep if split.hub is not None and source != "xtreme" else None
+    if keep == "tydiqa_lang":
+        # TyDiQA-GoldP mixes languages in one split; the id prefix names the language ("english-123-0").
+        rows = [r for r in rows if L.TYDIQA_NAMES.get(str(r["id"]).split("-")[0]) == lang]
     if limit is not None:
         rows = rows[:limit]
     if not rows:

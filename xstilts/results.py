@@ -32,6 +32,12 @@ XTREME_R_CATEGORIES: dict[str, list[str]] = {
 }
 
 
+# JSON files of model and run folders that are never results (tokenizer.json alone can be 17 MB).
+NOT_RESULTS = {"tokenizer.json", "tokenizer_config.json", "config.json", "trainer_state.json", "special_tokens_map.json",
+               "heads.json", "adapter_config.json", "run.json", "metrics.json", "encoder_stats.json",
+               "generation_config.json", "model.safetensors.index.json", "DONE"}
+
+
 class ResultsError(ValueError):
     """A result file is missing, truncated, or does not follow the schema."""
 
@@ -141,7 +147,9 @@ def find_results(root: str | Path) -> tuple[list[tuple[Path, TaskResult]], list[
     good: list[tuple[Path, TaskResult]] = []
     bad: list[tuple[Path, str]] = []
     for path in sorted(root.rglob("*.json")):
-        if not path.is_file() or path.is_symlink():
+        if not path.is_file() or path.is_symlink() or path.name in NOT_RESULTS:
+            continue
+        if path.stat().st_size > 20 * 2**20:  # tokenizer/weight indexes, never a result file
             continue
         try:
             head = path.read_text(encoding="utf-8", errors="replace")

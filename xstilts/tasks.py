@@ -222,3 +222,191 @@ def check_languages(task: Task, langs: list[str] | None) -> list[str]:
 
 def replace(task: Task, **changes: object) -> Task:
     return dataclasses.replace(task, **changes)
+
+
+# ---- Structured prediction: tagging -------------------------------------------------------------------------------
+def _tag_split(task: str, hub_repo: str, hub_config: str, split: str, tag_column: str, labels: tuple[str, ...],
+               extra: dict[str, str], embedded: str | None) -> DataSplit:
+    features = {"tokens": "list:string", tag_column: "list:label:" + ",".join(labels), **extra}
+    return DataSplit(
+        hub=HubSource(hub_repo, hub_config, split, features, {"tokens": "tokens", "tags": tag_column}),
+        local=LocalSource(path=f"{task}/{{split}}-{{lang}}.tsv", format="conll",
+                          fields={"tokens": "tokens", "tags": "tags"}, labels={n: i for i, n in enumerate(labels)}),
+        embedded=embedded,
+    )
+
+
+def _udpos(split: str) -> DataSplit:
+    return _tag_split("udpos", "google/xtreme", "udpos.{udpos_name}", split, "pos_tags", UPOS_LABELS, {},
+                      None)
+
+
+def _panx(split: str) -> DataSplit:
+    return _tag_split("panx", "google/xtreme", "PAN-X.{lang}", split, "ner_tags", PANX_LABELS,
+                      {"langs": "list:string"}, f"panx/{split}-{{lang}}.jsonl")
+
+
+register(Task(
+    name="udpos", kind="tagging", category="structured_prediction",
+    description="UD-POS: universal POS tagging (UD 2.5, treebanks merged), 33 languages; F1 as the XTREME scorer "
+                "computes it, token accuracy beside it",
+    languages=L.UDPOS, main_metric="f1", label_names=UPOS_LABELS,
+    train=(_udpos("train"),), dev=_udpos("validation"),
+    eval={"test": _udpos("test"), "validation": _udpos("validation")},
+))
+register(Task(
+    name="panx", kind="tagging", category="structured_prediction",
+    description="PAN-X (WikiANN): named entities PER/ORG/LOC in BIO tags, 40 languages; chunk F1",
+    languages=L.PANX, main_metric="f1", label_names=PANX_LABELS,
+    train=(_panx("train"),), dev=_panx("validation"),
+    eval={"test": _panx("test"), "validation": _panx("validation")},
+))
+
+
+# ---- Question answering --------------------------------------------------------------------------------------------
+def _squad(split: str, repo: str = "rajpurkar/squad", config: str = "plain_text") -> DataSplit:
+    local = "squad/train-v1.1.json" if split == "train" else "squad/dev-v1.1.json"
+    return DataSplit(hub=HubSource(repo, config, split, SQUAD_FEATURES, QA_FIELDS),
+                     local=LocalSource(local, "squad_json", fields=QA_FIELDS),
+                     embedded=f"squad/{split}-{{lang}}.jsonl")
+
+
+def _xquad() -> DataSplit:
+    return DataSplit(hub=HubSource("google/xquad", "xquad.{lang}", "validation", XQUAD_FEATURES, QA_FIELDS),
+                     local=LocalSource("xquad/xquad.{lang}.json", "squad_json", fields=QA_FIELDS),
+                     embedded="xquad/test-{lang}.jsonl")
+
+
+def _mlqa(split: str) -> DataSplit:
+    return DataSplit(hub=HubSource("google/xtreme", "MLQA.{lang}.{lang}", split, SQUAD_FEATURES, QA_FIELDS),
+                     local=LocalSource(f"mlqa/{{split}}/{{split}}-context-{{lang}}-question-{{lang}}.json",
+                                       "squad_json", fields=QA_FIELDS))
+
+
+def _tydiqa(split: str) -> DataSplit:
+    local = "tydiqa/tydiqa.goldp.{lang}.train.json" if split == "train" else "tydiqa/tydiqa.goldp.{lang}.dev.json"
+    return DataSplit(hub=HubSource("google-research-datasets/tydiqa", "secondary_task", split, SQUAD_FEATURES,
+                                   QA_FIELDS, keep="tydiqa_lang"),
+                     local=LocalSource(local, "squad_json", fields=QA_FIELDS))
+
+
+register(Task(
+    name="xquad", kind="span_qa", category="question_answering",
+    description="XQuAD: extractive QA, 11 languages (the validation split is the reported test set); English "
+                "training data = SQuAD v1.1; SQuAD v1.1 EM/F1",
+    languages=L.XQUAD, main_metric="exact_match+f1", eval_metric="squad",
+    train=(_squad("train"),), dev=_squad("validation"), eval={"test": _xquad(), "validation": _xquad()},
+    dev_examples=2000,
+))
+register(Task(
+    name="mlqa", kind="span_qa", category="question_answering",
+    description="MLQA: extractive QA, matched context/question languages xx.xx, 7 languages, test; English training "
+                "data = SQuAD v1.1; language-aware MLQA EM/F1",
+    languages=L.MLQA, main_metric="exact_match+f1", eval_metric="mlqa",
+    train=(_squad("train"),), dev=_squad("validation"), eval={"test": _mlqa("test"), "validation": _mlqa("validation")},
+    dev_examples=2000,
+))
+register(Task(
+    name="tydiqa", kind="span_qa", category="question_answering",
+    description="TyDiQA-GoldP: extractive QA, 9 languages (validation = the reported set, language from the id "
+                "prefix); trained on the English rows of GoldP train only; SQuAD v1.1 EM/F1; selection on SQuAD dev",
+    languages=L.TYDIQA, main_metric="exact_match+f1", eval_metric="squad",
+    train=(_tydiqa("train"),), dev=_squad("validation"),
+    eval={"test": _tydiqa("validation"), "validation": _tydiqa("validation")}, dev_examples=2000,
+))
+register(Task(
+    name="squad", kind="span_qa", description="SQuAD v1.1: English extractive QA (intermediate task)",
+    languages=("en",), main_metric="exact_match+f1", eval_metric="squad",
+    train=(_squad("train"),), dev=_squad("validation"), dev_examples=2000,
+))
+
+
+# ---- Multiple choice -------------------------------------------------------------------------------------------------
+_COPA_FIELDS = {"context": "premise", "question": "question", "choices": "choice1|choice2", "label": "label"}
+_XCOPA_FEATURES = {"premise": "string", "choice1": "string", "choice2": "string", "question": "string",
+                   "label": "int32", "idx": "int32", "changed": "bool"}
+_COPA_FEATURES = {"premise": "string", "choice1": "string", "choice2": "string", "question": "string",
+                  "idx": "int32", "label": "label:choice1,choice2"}
+
+
+def _copa(split: str) -> DataSplit:
+    local = "xcopa/copa-en/train-en.jsonl" if split == "train" else "xcopa/copa-en/val-en.jsonl"
+    return DataSplit(hub=HubSource("aps/super_glue", "copa", split, _COPA_FEATURES, _COPA_FIELDS, keep="gold",
+                                   revision="refs/convert/parquet", data_dir="copa"),
+                     local=LocalSource(local, "jsonl", fields=_COPA_FIELDS),
+                     embedded=f"copa/{split}-{{lang}}.jsonl")
+
+
+def _xcopa(split: str) -> DataSplit:
+    local_split = "test" if split == "test" else "val"
+    return DataSplit(hub=HubSource("cambridgeltl/xcopa", "{lang}", split, _XCOPA_FEATURES, _COPA_FIELDS),
+                     local=LocalSource(f"xcopa/data/{{lang}}/{local_split}.{{lang}}.jsonl", "jsonl",
+                                       fields=_COPA_FIELDS),
+                     embedded=f"xcopa/{split}-{{lang}}.jsonl")
+
+
+_SIQA_FEATURES = {"context": "string", "question": "string", "answerA": "string", "answerB": "string",
+                  "answerC": "string", "label": "string"}
+_SIQA_FIELDS = {"context": "context", "question": "question", "choices": "answerA|answerB|answerC", "label": "label"}
+
+
+def _siqa(split: str) -> DataSplit:
+    local = {"train": "siqa/socialIQa_v1.4_trn.jsonl", "validation": "siqa/socialIQa_v1.4_dev.jsonl"}[split]
+    return DataSplit(
+        hub=HubSource("allenai/social_i_qa", None, split, _SIQA_FEATURES, _SIQA_FIELDS, labels={"1": 0, "2": 1, "3": 2},
+                      revision="refs/convert/parquet", data_dir="default"),
+        local=LocalSource(local, "jsonl", fields={**_SIQA_FIELDS, "label": "correct"},
+                          labels={"A": 0, "B": 1, "C": 2}),
+        embedded=f"siqa/{split}-{{lang}}.jsonl")
+
+
+_HELLASWAG_FEATURES = {"ind": "int32", "activity_label": "string", "ctx_a": "string", "ctx_b": "string",
+                       "ctx": "string", "endings": "list:string", "source_id": "string", "split": "string",
+                       "split_type": "string", "label": "string"}
+_CSQA_FEATURES = {"id": "string", "question": "string", "question_concept": "string", "choices": "choices",
+                  "answerKey": "string"}
+_COSMOS_FEATURES = {"id": "string", "context": "string", "question": "string", "answer0": "string",
+                    "answer1": "string", "answer2": "string", "answer3": "string", "label": "int32"}
+
+
+def _mc_hub(repo: str, config: str | None, split: str, features: dict[str, str], fields: dict[str, str],
+            labels: dict[str, int] | None = None, parquet: bool = False) -> DataSplit:
+    return DataSplit(hub=HubSource(repo, config, split, features, fields, labels=labels, keep="gold",
+                                   revision="refs/convert/parquet" if parquet else None,
+                                   data_dir="default" if parquet else None))
+
+
+_HS = {"context": "ctx", "choices": "endings", "label": "label"}
+_CS = {"context": "question", "choices": "choices.text", "label": "answerKey"}
+_CO = {"context": "context", "question": "question", "choices": "answer0|answer1|answer2|answer3", "label": "label"}
+_LETTERS = {c: i for i, c in enumerate("ABCDE")}
+
+register(Task(
+    name="xcopa", kind="multiple_choice", category="classification",
+    description="XCOPA: causal commonsense reasoning, 11 languages; English training = COPA (after SIQA as phase 2 "
+                "in XTREME-R); selection on COPA validation",
+    languages=L.XCOPA, main_metric="accuracy", num_choices=2,
+    train=(_copa("train"),), dev=_copa("validation"),
+    eval={"test": _xcopa("test"), "validation": _xcopa("validation")},
+))
+register(Task(name="copa", kind="multiple_choice", description="COPA (SuperGLUE): English causal reasoning",
+              languages=("en",), main_metric="accuracy", num_choices=2, train=(_copa("train"),),
+              dev=_copa("validation")))
+register(Task(name="siqa", kind="multiple_choice", description="SocialIQa: English social commonsense, 3 choices",
+              languages=("en",), main_metric="accuracy", num_choices=3, train=(_siqa("train"),),
+              dev=_siqa("validation")))
+register(Task(name="hellaswag", kind="multiple_choice", description="HellaSwag: sentence completion, 4 endings",
+              languages=("en",), main_metric="accuracy", num_choices=4,
+              train=(_mc_hub("Rowan/hellaswag", None, "train", _HELLASWAG_FEATURES, _HS, {str(i): i for i in range(4)},
+                             parquet=True),),
+              dev=_mc_hub("Rowan/hellaswag", None, "validation", _HELLASWAG_FEATURES, _HS,
+                          {str(i): i for i in range(4)}, parquet=True), dev_examples=2000))
+register(Task(name="commonsenseqa", kind="multiple_choice", description="CommonsenseQA: 5-choice commonsense QA",
+              languages=("en",), main_metric="accuracy", num_choices=5,
+              train=(_mc_hub("tau/commonsense_qa", None, "train", _CSQA_FEATURES, _CS, _LETTERS),),
+              dev=_mc_hub("tau/commonsense_qa", None, "validation", _CSQA_FEATURES, _CS, _LETTERS)))
+register(Task(name="cosmosqa", kind="multiple_choice", description="Cosmos QA: reading comprehension, 4 choices",
+              languages=("en",), main_metric="accuracy", num_choices=4,
+              train=(_mc_hub("allenai/cosmos_qa", None, "train", _COSMOS_FEATURES, _CO, parquet=True),),
+              dev=_mc_hub("allenai/cosmos_qa", None, "validation", _COSMOS_FEATURES, _CO, parquet=True),
+              dev_examples=2000))
