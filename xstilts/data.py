@@ -224,6 +224,11 @@ def _read_local(source: LocalSource, path: Path, where: str) -> list[dict]:
                                  "answers": {"text": [a["text"] for a in qa.get("answers", [])],
                                              "answer_start": [a["answer_start"] for a in qa.get("answers", [])]}})
         return rows
+    if source.format == "tatoeba":
+        from xstilts.retrieval import read_tatoeba_files
+
+        src, tgt = read_tatoeba_files(path.parent, path.suffix.lstrip("."))
+        return [{"source": s, "target": t} for s, t in zip(src, tgt)]
     raise DataError(f"{where}: unsupported local format {source.format!r}")
 
 

@@ -410,3 +410,26 @@ register(Task(name="cosmosqa", kind="multiple_choice", description="Cosmos QA: r
               train=(_mc_hub("allenai/cosmos_qa", None, "train", _COSMOS_FEATURES, _CO, parquet=True),),
               dev=_mc_hub("allenai/cosmos_qa", None, "validation", _COSMOS_FEATURES, _CO, parquet=True),
               dev_examples=2000))
+
+
+# ---- Retrieval without training (evaluated on phase-1/2/3 encoders) ------------------------------------------------
+_TATOEBA_FEATURES = {"source_sentence": "string", "target_sentence": "string", "source_lang": "string",
+                     "target_lang": "string"}
+_TATOEBA = DataSplit(
+    hub=HubSource("google/xtreme", "tatoeba.{iso3}", "validation", _TATOEBA_FEATURES,
+                  {"source": "source_sentence", "target": "target_sentence"}),
+    local=LocalSource("tatoeba/tatoeba.{iso3}-eng.{iso3}", "tatoeba", fields={"source": "source", "target": "target"}),
+    embedded="tatoeba/test-{iso3}.jsonl",
+)
+register(Task(
+    name="tatoeba", kind="retrieval", category="retrieval",
+    description="Tatoeba: xx->en sentence retrieval, 36 languages, 1,000 pairs each (no training): the English "
+                "side queries the non-English sentences by cosine similarity, top-1 accuracy",
+    languages=L.TATOEBA, main_metric="accuracy", eval={"test": _TATOEBA, "validation": _TATOEBA},
+))
+register(Task(
+    name="bucc2018", kind="retrieval", category="retrieval",
+    description="BUCC 2018: parallel sentence mining xx-en (de fr ru zh) from the original corpora, ratio-margin "
+                "mining, threshold tuned on the sample split and applied to the training split (the reported set)",
+    languages=L.BUCC, main_metric="f1", eval={"test": DataSplit(), "validation": DataSplit()},
+))
