@@ -153,6 +153,9 @@ def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, i
                 continue
         if kind == "classification":
             c.setdefault("text_b", None)
+        if kind == "retrieval":
+            # Tatoeba on the Hub keeps each line's trailing newline; the reference strips before tokenising.
+            c = {k: str(v).strip() for k, v in c.items()}
         if kind == "tagging" and labels is not None:
             c["tags"] = [_label(t, labels, where) for t in c["tags"]]
         if kind == "multiple_choice":
@@ -268,7 +271,7 @@ def load_split(task: Task, split: DataSplit, source: str, lang: str, split_name:
                                 "languages only); pass languages=[...] or use data.source=hub")
             raw_rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             ds = datasets.Dataset.from_list(raw_rows, features=hub_features(hub))
-            desc = f"embedded {split.embedded.format(lang=lang)}"
+            desc = f"embedded {_fill(split.embedded, lang)}"
         else:
             config = _fill(hub.config, lang) if hub.config else None
             desc = f"dataset {hub.repo} (config {config}, split {hub.split})"
