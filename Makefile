@@ -30,9 +30,19 @@ quickstart: venv
 	$(PY) phase3_target.py recipes/quickstart/phase3_xnli.yaml input=$(Q)/p1-multi output=$(Q)/p3-multi-none-xnli
 	$(PY) phase3_target.py recipes/quickstart/phase3_pawsx.yaml input=$(Q)/p2-multi-mnli output=$(Q)/p3-multi-mnli-pawsx
 	$(PY) phase3_target.py recipes/quickstart/phase3_xnli.yaml input=$(Q)/p1-english output=$(Q)/p3-english-none-xnli
-	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-mnli-xnli output=$(Q)/results/multi-mnli
-	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-none-xnli output=$(Q)/results/multi-none
+	$(PY) phase3_target.py recipes/quickstart/phase3_xquad.yaml input=$(Q)/p2-multi-mnli output=$(Q)/p3-multi-mnli-xquad
+	$(PY) phase3_target.py recipes/quickstart/phase3_panx.yaml input=$(Q)/p2-multi-mnli output=$(Q)/p3-multi-mnli-panx
+	$(PY) phase2_intermediate.py recipes/quickstart/phase2_siqa.yaml input=$(Q)/p1-multi output=$(Q)/p2-multi-siqa
+	$(PY) phase3_target.py recipes/quickstart/phase3_xcopa.yaml input=$(Q)/p2-multi-siqa output=$(Q)/p3-multi-siqa-xcopa
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-mnli-xnli output=$(Q)/results/multi-mnli export_predictions=$(Q)/submission
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-mnli-xquad output=$(Q)/results/multi-mnli
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-mnli-panx output=$(Q)/results/multi-mnli
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p2-multi-mnli task=tatoeba output=$(Q)/results/multi-mnli
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p1-multi task=tatoeba output=$(Q)/results/multi-none
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p1-english task=tatoeba output=$(Q)/results/english-none
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-siqa-xcopa output=$(Q)/results/multi-siqa
 	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-mnli-pawsx output=$(Q)/results/multi-mnli
+	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-multi-none-xnli output=$(Q)/results/multi-none
 	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-english-none-xnli output=$(Q)/results/english-none
 	@echo
 	@echo "Quickstart finished: per-language results in $(Q)/results/*/<task>.json"
