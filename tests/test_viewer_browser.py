@@ -150,7 +150,7 @@ def test_viewer_in_headless_chromium(tmp_path: Path) -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false", "--", "--results", str(FIXTURE)],
+         "--browser.gatherUsageStats", "false", "--", "--results", os.environ.get("XSTILTS_VIEWER_RESULTS", str(FIXTURE))],
         cwd=tmp_path, env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
     browser = None
     dt = None
