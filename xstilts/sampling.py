@@ -20,9 +20,21 @@ from xstilts.config import SamplerConfig, TrainConfig
 
 
 def task_probabilities(sizes: dict[str, int], cfg: SamplerConfig) -> dict[str, float]:
-    """The probability of drawing each task for an optimizer step."""
+    """The probability of drawing each task for an optimizer step.
+
+    Args:
+        sizes: training examples (features) per task, in task order.
+        cfg: the sampler kind and its cap / temperature.
+
+    Returns:
+        task -> probability, in the order of ``sizes``, summing to 1.
+    """
     if not sizes:
         raise ValueError("no tasks to sample from")
+    empty = [t for t, n in sizes.items() if n <= 0]
+    if empty:
+        # An empty task would be drawn yet yield empty batches; name it instead of failing inside the collator.
+        raise ValueError(f"task {empty[0]!r} has no training examples; check its data or drop it from tasks")
     cap = cfg.cap or math.inf
     if cfg.kind == "uniform":
         weights = {t: 1.0 for t in sizes}
