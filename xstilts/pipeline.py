@@ -43,6 +43,9 @@ def start_encoder(model_dir: Path, lora: LoraConfig | None, handover: str, trust
             notes.append(f"LoRA adapter from {adapter} kept and trained further")
             return encoder, notes
         encoder = PeftModel.from_pretrained(encoder, str(adapter)).merge_and_unload()
+        # PeftModel loads for inference (every base weight frozen) and merging keeps that: unfreeze, or the
+        # "full fine-tuning after merge" of the next phase would only train the heads.
+        encoder.requires_grad_(True)
         notes.append(f"LoRA adapter from {adapter} merged into the encoder")
     if lora is not None:
         encoder = apply_lora(encoder, lora)

@@ -55,8 +55,10 @@ def apply_lora(encoder: torch.nn.Module, cfg: LoraConfig) -> torch.nn.Module:
     names = {n.split(".")[-1] for n, _ in encoder.named_modules()}
     missing = [m for m in cfg.target_modules if m not in names]
     if missing:
-        raise ValueError(f"lora.target_modules: {missing} not found in the encoder; some module names it has: "
-                         f"{', '.join(sorted(n for n in names if n and not n.isdigit())[:20])}")
+        from xstilts.recipe import RecipeError  # a ValueError the scripts report as one line (exit 2)
+
+        raise RecipeError([f"lora.target_modules: {missing} not found in the encoder; some module names it has: "
+                           f"{', '.join(sorted(n for n in names if n and not n.isdigit())[:20])}"])
     peft_cfg = PeftLoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
                               target_modules=list(cfg.target_modules), bias="none")
     return get_peft_model(encoder, peft_cfg)
