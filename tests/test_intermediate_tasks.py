@@ -1,18 +1,25 @@
 """Every intermediate task of Phang et al. runs phase 2 offline through the real Hub code path (in-memory datasets with
 the exact Hub schema of each task) with its own recipe, and writes its English dev metric to metrics.json.
 
+Also XTREME-R's XCOPA chain (SIQA -> COPA -> XCOPA) on the embedded data, and opt-in (``-m real``) on the real files
+with a real multilingual encoder.
+
 CCG is not covered: xstilts has no CCGbank AUTO reader (CCGbank is licensed and not on the Hub)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+import evaluate_xtreme
 import phase1_pretrained
 import phase2_intermediate
+import phase3_target
 from fakehub import FakeHub
 from xstilts import data, encoders
+from xstilts.results import read_result
 from xstilts.tasks import TASKS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,3 +109,80 @@ def test_schema_drift_is_a_clear_error(encoder, tmp_path, monkeypatch, capsys):
                                      *FAST]) == 2
     err = capsys.readouterr().err
     assert "dataset Rowan/hellaswag" in err and "missing column 'endings'" in err
+
+
+# ---- XTREME-R's XCOPA chain: phase 2 SIQA -> phase 3 COPA (task xcopa) -> XCOPA languages ------------------------
+EMBEDDED_XCOPA = ["et", "id", "it", "tr", "vi", "zh"]  # the XCOPA languages the quickstart data ships
+
+
+def test_xcopa_chain_on_embedded_data(encoder, tmp_path):
+    """SIQA intermediate training, then COPA training of a fresh head, then zero-shot XCOPA, with the shipped
+    recipes and the embedded data; XCOPA languages without embedded data are named and the result marked partial."""
+    embedded = ["data.source=embedded", "train.precision=fp32", "train.max_length=48", "train.batch_size=8",
+                "train.eval_steps=4", "train.logging_steps=2"]
+    assert phase2_intermediate.main(["recipes/phase2/siqa.yaml", f"input={encoder}", f"output={tmp_path}/p2",
+                                     "train.max_steps=4", "train.grad_accum=1", *embedded]) == 0
+    assert phase3_target.main(["recipes/phase3/xcopa.yaml", f"input={tmp_path}/p2", f"output={tmp_path}/p3",
+                               "train.max_steps=4", "train.grad_accum=1", *embedded]) == 0
+    assert evaluate_xtreme.main([f"input={tmp_path}/p3", f"output={tmp_path}/results", "data.source=embedded"]) == 0
+
+    p2 = json.loads((tmp_path / "p2" / "metrics.json").read_text())
+    assert p2["heads"] == ["siqa"] and 0 <= p2["dev"]["siqa_accuracy"] <= 100
+    p3 = json.loads((tmp_path / "p3" / "metrics.json").read_text())
+    assert p3["heads"] == ["xcopa"] and "intermediate head(s) not used: siqa" in p3["weights"]
+    assert "fresh multiple_choice head for xcopa" in p3["weights"]
+    assert p3["dev"]["xcopa_accuracy"] >= 0  # selection on English COPA validation
+
+    r = read_result(tmp_path / "results" / "xcopa.json")
+    assert sorted(r.languages) == EMBEDDED_XCOPA
+    assert all(m["n"] == 40 and 0 <= m["accuracy"] <= 100 for m in r.languages.values())
+    assert sorted(r.missing_languages) == ["ht", "qu", "sw", "ta", "th"] and r.partial
+    assert r.run.intermediate == "siqa" and r.run.target == "xcopa"
+    assert [c["phase"] for c in r.chain] == ["phase3", "phase2", "phase1"]
+
+
+@pytest.mark.real
+def test_xcopa_chain_real(shared_data, tmp_path_factory):
+    """Opt-in: SIQA -> COPA -> XCOPA (11 languages) with a real multilingual encoder on the real files.
+
+    Needs ``XSTILTS_REAL_MODELS`` = a folder holding ``multilingual-e5-small`` (built by the project's
+    tools/fetch_offline_models.sh). SocialIQa's training set is not among the offline files: its labelled dev set
+    stands in, split into training (first 1,500) and selection (the remaining 454) parts. COPA train/val and XCOPA
+    test are the real sets. Takes a few minutes on CPU; the per-language accuracies are printed (run with -s).
+    """
+    models = os.environ.get("XSTILTS_REAL_MODELS")
+    model = Path(models) / "multilingual-e5-small" if models else None
+    if model is None or not (model / "model.safetensors").is_file():
+        pytest.skip("set XSTILTS_REAL_MODELS to a folder holding multilingual-e5-small (fetch_offline_models.sh)")
+    siqa_dev = shared_data / "siqa" / "socialIQa_v1.4_dev.jsonl"
+    if not siqa_dev.is_file() or not (shared_data / "xcopa" / "copa-en" / "train-en.jsonl").is_file():
+        pytest.skip(f"SIQA dev / COPA / XCOPA files not found under {shared_data}")
+
+    t = tmp_path_factory.mktemp("xcopa_real")
+    folder = t / "data"  # the XTREME-layout folder the registry's local paths expect
+    (folder / "siqa").mkdir(parents=True)
+    lines = siqa_dev.read_text(encoding="utf-8").splitlines()
+    (folder / "siqa" / "socialIQa_v1.4_trn.jsonl").write_text("\n".join(lines[:1500]) + "\n", encoding="utf-8")
+    (folder / "siqa" / "socialIQa_v1.4_dev.jsonl").write_text("\n".join(lines[1500:]) + "\n", encoding="utf-8")
+    (folder / "xcopa").symlink_to(shared_data / "xcopa", target_is_directory=True)
+    local = ["data.source=xtreme", f"data.path={folder}", "train.precision=fp32", "train.max_length=96",
+             "train.batch_size=16", "train.grad_accum=1", "train.lr=3.0e-5", "train.eval_batch_size=128"]
+
+    assert phase1_pretrained.main(["recipes/phase1/local.yaml", f"model={model}", "name=multilingual-e5-small",
+                                   "kind=multilingual", f"output={t}/p1", "stats_languages=[en]"]) == 0
+    assert phase2_intermediate.main(["recipes/phase2/siqa.yaml", f"input={t}/p1", f"output={t}/p2", *local,
+                                     "train.epochs=1", "train.eval_steps=47", "train.dev_examples=300"]) == 0
+    assert phase3_target.main(["recipes/phase3/xcopa.yaml", f"input={t}/p2", f"output={t}/p3", *local,
+                               "train.epochs=4", "train.eval_steps=25"]) == 0
+    assert evaluate_xtreme.main([f"input={t}/p3", f"output={t}/results", "data.source=xtreme",
+                                 f"data.path={folder}", "batch_size=128"]) == 0
+
+    p2 = json.loads((t / "p2" / "metrics.json").read_text())
+    p3 = json.loads((t / "p3" / "metrics.json").read_text())
+    r = read_result(t / "results" / "xcopa.json")
+    print(f"\nSIQA dev (454 held-out dev rows, first 300): {p2['dev']['siqa_accuracy']:.1f}; "
+          f"COPA validation: {p3['dev']['xcopa_accuracy']:.1f}")
+    print("XCOPA test accuracy: " + "  ".join(f"{lang} {m['accuracy']:.1f}" for lang, m in sorted(r.languages.items()))
+          + f"  | average {r.score:.2f}")
+    assert sorted(r.languages) == sorted(TASKS["xcopa"].languages) and not r.partial
+    assert all(m["n"] == 500 for m in r.languages.values())
