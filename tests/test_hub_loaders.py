@@ -14,6 +14,7 @@ KIND_FIELDS = {
     "multiple_choice": {"context", "question", "choices", "label"},
     "span_qa": {"id", "context", "question", "answers"},
     "tagging": {"tokens", "tags"},
+    "retrieval": {"source", "target"},
 }
 
 
