@@ -169,7 +169,10 @@ def _read_local(source: LocalSource, path: Path, where: str) -> list[dict]:
     if not path.is_file():
         raise DataError(f"{where}: file {path} not found; data.path must point at an XTREME download folder "
                         f"containing {source.path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc}); the file is corrupted or in another encoding") from None
     if source.format == "tsv":
         lines = text.split("\n")
         if lines and lines[-1] == "":

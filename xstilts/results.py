@@ -140,8 +140,8 @@ def read_result(path: str | Path) -> TaskResult:
 def find_results(root: str | Path) -> tuple[list[tuple[Path, TaskResult]], list[tuple[Path, str]]]:
     """Every result file below ``root``: (readable results, [(path, problem)] for broken ones).
 
-    A result file is any ``*.json`` whose top level declares the results schema (or fails to parse while sitting in an
-    ``eval`` folder). Other JSON (recipes, metrics) is ignored.
+    A result file is any ``*.json`` whose top level declares the results schema; JSON that does not parse at all is
+    reported as broken (a truncated result no longer shows its schema). Other JSON (configs, metrics) is ignored.
     """
     root = Path(root)
     good: list[tuple[Path, TaskResult]] = []
@@ -152,11 +152,12 @@ def find_results(root: str | Path) -> tuple[list[tuple[Path, TaskResult]], list[
         if path.stat().st_size > 20 * 2**20:  # tokenizer/weight indexes, never a result file
             continue
         try:
-            head = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            bad.append((path, str(exc)))
+            parsed = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            # A result cut off mid-write no longer says which schema it had: any unreadable JSON is reported.
+            bad.append((path, f"{path}: not valid JSON ({exc}); the file is truncated or corrupted"))
             continue
-        if SCHEMA not in head:
+        if not (isinstance(parsed, dict) and parsed.get("schema") == SCHEMA):
             continue
         try:
             good.append((path, read_result(path)))

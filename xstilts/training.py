@@ -83,9 +83,10 @@ class LossGuard(TrainerCallback):
         loss = (logs or {}).get("loss")
         if loss is None:
             return
+        grad_norm = (logs or {}).get("grad_norm")
         if self.first_loss is None and math.isfinite(loss):
             self.first_loss = loss
-        bad = not math.isfinite(loss) or (self.first_loss is not None and loss > self.explode_factor * max(self.first_loss, 1e-3))
+        bad = not math.isfinite(loss) or (grad_norm is not None and not math.isfinite(grad_norm)) or (self.first_loss is not None and loss > self.explode_factor * max(self.first_loss, 1e-3))
         if bad:
             ckpts = sorted(self.checkpoint_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
             last = str(ckpts[-1]) if ckpts else "none (no checkpoint written yet)"
@@ -173,6 +174,8 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
         metric_for_best_model="score",
         greater_is_better=True,
         logging_steps=cfg.logging_steps,
+        # The default filter hides NaN/inf losses from the logs; LossGuard must see them to stop the run.
+        logging_nan_inf_filter=False,
         bf16=cfg.precision == "bf16",
         fp16=cfg.precision == "fp16",
         remove_unused_columns=False,
