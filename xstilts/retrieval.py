@@ -405,17 +405,6 @@ def _id_groups(ids: Sequence[str | Sequence[str]], n: int, name: str) -> list[tu
     return groups
 
 
-def _pair_cosine(x: torch.Tensor, y: torch.Tensor, i: torch.Tensor, j: torch.Tensor, block_size: int) -> torch.Tensor:
-    """cos(x[i[t]], y[j[t]]) for every t, gathered in blocks; one formula for both mining directions."""
-    dtype = _compute_dtype(x, y)
-    out = []
-    for s in range(0, i.shape[0], block_size):
-        xi = x[i[s : s + block_size]].to(dtype)
-        yj = y[j[s : s + block_size]].to(dtype)
-        out.append((xi * yj).sum(dim=1))
-    return torch.cat(out) if out else torch.zeros(0, dtype=dtype)
-
-
 def mine_pairs(
     src_emb: torch.Tensor,
     tgt_emb: torch.Tensor,
@@ -470,19 +459,20 @@ def mine_pairs(
 
     fwd_sim, fwd_ind, bwd_sim, bwd_ind = _bidirectional_topk(src_emb, tgt_emb, k_fwd, k_bwd, block_size)
     fwd_mean, bwd_mean = fwd_sim.mean(dim=1), bwd_sim.mean(dim=1)
-    # Margin of every k-NN candidate; the denominator is symmetric, so score(x, y) is one number from either side.
+    # Margin of every k-NN candidate. Both directions read cos(x, y) from the same similarity block and the denominator
+    # is a commutative sum, so a pair found from both sides gets bit-identical scores.
     fwd_margin = fwd_sim / ((fwd_mean[:, None] + bwd_mean[fwd_ind]) / 2)
     bwd_margin = bwd_sim / ((bwd_mean[:, None] + fwd_mean[bwd_ind]) / 2)
     # argmax returns the first maximum; rows are ordered by similarity then index, so ties stay deterministic.
-    fwd_best = fwd_ind.gather(1, fwd_margin.argmax(dim=1, keepdim=True)).squeeze(1)
-    bwd_best = bwd_ind.gather(1, bwd_margin.argmax(dim=1, keepdim=True)).squeeze(1)
+    fwd_arg = fwd_margin.argmax(dim=1, keepdim=True)
+    bwd_arg = bwd_margin.argmax(dim=1, keepdim=True)
+    fwd_best = fwd_ind.gather(1, fwd_arg).squeeze(1)
+    bwd_best = bwd_ind.gather(1, bwd_arg).squeeze(1)
 
     device = src_emb.device
     cand_src = torch.cat([torch.arange(n, device=device), bwd_best])
     cand_tgt = torch.cat([fwd_best, torch.arange(m, device=device)])
-    # Recompute each candidate's score from one formula so a mutual pair scores identically from both directions.
-    cos = _pair_cosine(src_emb, tgt_emb, cand_src, cand_tgt, block_size)
-    scores = cos / ((fwd_mean[cand_src] + bwd_mean[cand_tgt]) / 2)
+    scores = torch.cat([fwd_margin.gather(1, fwd_arg).squeeze(1), bwd_margin.gather(1, bwd_arg).squeeze(1)])
     order = torch.sort(scores, descending=True, stable=True).indices
 
     scores_l = scores[order].tolist()
