@@ -4,12 +4,14 @@
     python evaluate_xtreme.py recipes/eval/default.yaml input=runs/p3-x output=results/x languages=[de,zh] split=validation
     python evaluate_xtreme.py input=runs/p3-x output=results/x export_predictions=submission/   # official layout too
     python evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json   # score an official-layout folder
+    python evaluate_xtreme.py benchmark results=DIR output=OUT.json   # XTREME / XTREME-R scores per run
 
 Writes <output>/<task>.json with per-language metrics (percent), the task average and score, the split, the
 checkpoint and the chain of recipes back to phase 1. Languages without data are named and the result marked partial.
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -39,9 +41,45 @@ def _score(argv: list[str]) -> int:
     return 0
 
 
+def _benchmark(argv: list[str]) -> int:
+    """``benchmark results=DIR [output=OUT.json]``: task, category and overall XTREME / XTREME-R scores per run.
+
+    A run's category or overall score is null when one of its tasks is missing or partial (named in the output):
+    never an average over fewer tasks. Unreadable result files are skipped with a warning naming them.
+    """
+    from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, find_results
+    from xstilts.view.loading import benchmark_table
+
+    args = dict(a.split("=", 1) for a in argv if "=" in a)
+    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("results", "output")]
+    if "results" not in args or bad:
+        raise recipe.RecipeError([f"benchmark needs results=DIR [output=OUT.json] (unexpected {bad})"],
+                                 "command line")
+    if not Path(args["results"]).is_dir():
+        raise io.RunFolderError(f"results folder {args['results']} does not exist")
+    good, broken = find_results(args["results"])
+    for path, problem in broken:
+        cli.log(f"warning: skipped {path}: {problem}")
+    results = [r for _, r in good]
+    report = {}
+    for name, categories in (("xtreme", XTREME_CATEGORIES), ("xtreme_r", XTREME_R_CATEGORIES)):
+        table = benchmark_table(results, categories)
+        report[name] = json.loads(table.to_json(orient="records"))
+        print(f"# {name}")
+        print(table[["encoder", "intermediate", "seed", "lora", "score", *[f"[{c}]" for c in categories],
+                     "missing", "partial"]].to_string(index=False))
+    report["skipped"] = [{"file": str(p), "problem": m} for p, m in broken]
+    if "output" in args:
+        io.atomic_write_json(args["output"], report)
+        cli.log(f"benchmark scores -> {args['output']}")
+    return 0
+
+
 def _main(argv: list[str]) -> int:
     if argv and argv[0] == "score":
         return _score(argv[1:])
+    if argv and argv[0] == "benchmark":
+        return _benchmark(argv[1:])
     cfg: EvalRecipe = recipe.load(EvalRecipe, argv)
     recipe.print_recipe(cfg, "evaluation")
     run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -67,16 +67,43 @@ def _tatoeba_rows(task: Task, cfg: EvalRecipe, lang: str) -> list[dict]:
     return rows[: cfg.data.max_eval_samples] if cfg.data.max_eval_samples else rows
 
 
-def _bucc_folder(cfg: EvalRecipe) -> Path:
-    folder = cfg.retrieval.bucc_data or (str(Path(cfg.data.path) / "bucc2018") if cfg.data.path else None)
-    if not folder:
-        raise data.DataError("bucc2018 mines the original BUCC 2018 corpora (the Hub copy holds only the gold pairs): "
-                             "set retrieval.bucc_data=<folder with <lang>-en.{sample,training}.{<lang>,en,gold}> "
-                             "(or data.source=xtreme data.path=<XTREME download folder>)")
-    return Path(folder)
+BUCC_URL = "https://comparable.limsi.fr/bucc2018/bucc2018-{lang}-en.{split}-gold.tar.bz2"
 
 
-def _read_bucc(folder: Path, lang: str, split: str) -> retrieval.BuccSplit:
+def default_download(url: str) -> str:
+    """Downloads and extracts an archive with the datasets library's cache (replaced in tests)."""
+    import datasets
+
+    return datasets.DownloadManager().download_and_extract(url)
+
+
+download: Callable[[str], str] = default_download
+
+
+def _bucc_folder(cfg: EvalRecipe, lang: str, split: str) -> Path:
+    """The folder holding BUCC's original files for ``lang``/``split``.
+
+    The Hub copy (``google/xtreme`` ``bucc18.*``) holds only the gold pairs, not the corpora to mine, so with
+    ``data.source=hub`` the original BUCC 2018 archives are downloaded (and cached) from the shared task's site.
+    """
+    if cfg.retrieval.bucc_data:
+        return Path(cfg.retrieval.bucc_data)
+    if cfg.data.source == "xtreme" and cfg.data.path:
+        return Path(cfg.data.path) / "bucc2018"
+    if cfg.data.source == "hub":
+        url = BUCC_URL.format(lang=lang, split=BUCC_SPLITS[split][0])
+        try:
+            return Path(download(url))
+        except Exception as exc:  # noqa: BLE001 - network errors of every kind
+            raise data.DataError(f"bucc2018: could not download {url} ({type(exc).__name__}: {exc}); download it "
+                                 "yourself and set retrieval.bucc_data=<folder>") from None
+    raise data.DataError("bucc2018 mines the original BUCC 2018 corpora (the Hub copy holds only the gold pairs): "
+                         "set retrieval.bucc_data=<folder with <lang>-en.{sample,training}.{<lang>,en,gold}> "
+                         "(or data.source=xtreme data.path=<XTREME download folder>)")
+
+
+def _read_bucc(cfg: EvalRecipe, lang: str, split: str) -> retrieval.BuccSplit:
+    folder = _bucc_folder(cfg, lang, split)
     original, xtreme_name = BUCC_SPLITS[split]
     try:
         return retrieval.read_bucc_files(folder, lang, original)
@@ -124,9 +151,8 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
 
                     submission.write_predictions("tatoeba", lang, preds, cfg.export_predictions)
             else:
-                folder = _bucc_folder(cfg)
-                dev = _read_bucc(folder, lang, "validation")
-                test = dev if cfg.split == "validation" else _read_bucc(folder, lang, "test")
+                dev = _read_bucc(cfg, lang, "validation")
+                test = dev if cfg.split == "validation" else _read_bucc(cfg, lang, "test")
                 dev_cands = _mine(encoder, tokenizer, dev, layer, cfg)
                 test_cands = dev_cands if test is dev else _mine(encoder, tokenizer, test, layer, cfg)
                 scores = retrieval.bucc_evaluate(dev_cands, dev.gold, test_cands, test.gold)

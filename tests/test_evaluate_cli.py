@@ -1,0 +1,121 @@
+"""evaluate_xtreme.py beyond a single task: official-layout export and scoring, the benchmark report, and BUCC from
+the original corpora (downloaded when data.source=hub, here from a local archive)."""
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+import evaluate_xtreme
+import phase1_pretrained
+import phase3_target
+from fakehub import FakeHub
+from xstilts import data, encoders, retrieval_eval, submission
+from xstilts.results import read_result
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)]
+
+
+@pytest.fixture(scope="module")
+def p3(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
+    t = tmp_path_factory.mktemp("cli")
+    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={t}/p1", "stats_languages=[en]",
+                                   "tiny.vocab_size=200"]) == 0
+    assert phase3_target.main(["recipes/quickstart/phase3_xnli.yaml", f"input={t}/p1", f"output={t}/p3",
+                               "train.max_steps=4", "train.eval_steps=2"]) == 0
+    mp.undo()
+    return t
+
+
+def test_exported_predictions_score_like_the_result(p3, tmp_path):
+    """Export in the official layout, write gold labels in the same layout, score with the CLI: same accuracies."""
+    assert evaluate_xtreme.main(["recipes/quickstart/eval.yaml", f"input={p3}/p3", f"output={tmp_path}/r",
+                                 f"export_predictions={tmp_path}/sub", "languages=[de,zh,en]"]) == 0
+    result = read_result(tmp_path / "r" / "xnli.json")
+    task = evaluate_xtreme.get_task("xnli")
+    for lang in ("de", "zh", "en"):
+        rows = data.load_split(task, task.eval["test"], "embedded", lang, "test")
+        labels = tmp_path / "labels" / "xnli" / f"test-{lang}.tsv"
+        labels.parent.mkdir(parents=True, exist_ok=True)
+        labels.write_text("".join(task.label_names[r["label"]] + "\n" for r in rows))
+    assert evaluate_xtreme.main(["score", f"predictions={tmp_path}/sub", f"labels={tmp_path}/labels",
+                                 f"output={tmp_path}/scores.json"]) == 0
+    scores = json.loads((tmp_path / "scores.json").read_text())["xnli"]
+    for lang in ("de", "zh", "en"):
+        assert scores["languages"][lang]["accuracy"] == pytest.approx(result.languages[lang]["accuracy"])
+
+
+def test_score_command_on_the_official_mock_fixture(tmp_path):
+    mock = REPO / "tests" / "fixtures" / "xtreme_mock"
+    assert evaluate_xtreme.main(["score", f"predictions={mock}/predictions", f"labels={mock}/labels",
+                                 f"output={tmp_path}/o.json"]) == 0
+    out = json.loads((tmp_path / "o.json").read_text())
+    assert out == submission.score_folder(mock / "predictions", mock / "labels")
+    assert set(out) >= {"xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"}
+
+
+def test_score_command_bad_usage(capsys):
+    assert evaluate_xtreme.main(["score", "predictions=x"]) == 2
+    assert "score needs predictions=DIR labels=DIR output=OUT.json" in capsys.readouterr().err
+
+
+def test_benchmark_report(tmp_path, capsys):
+    fixtures = REPO / "tests" / "fixtures" / "results_demo"
+    assert evaluate_xtreme.main(["benchmark", f"results={fixtures}", f"output={tmp_path}/b.json"]) == 0
+    report = json.loads((tmp_path / "b.json").read_text())
+    full = [r for r in report["xtreme"] if r["encoder"] == "demo-xlmr-base" and r["intermediate"] == "none"
+            and r["seed"] == 1 and not r["lora"]]
+    assert len(full) == 1 and full[0]["score"] is not None and full[0]["missing"] == ""
+    tasks = ["xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"]
+    assert full[0]["score"] == pytest.approx(sum(full[0][t] for t in tasks) / 9)
+    assert all(r["score"] is None for r in report["xtreme_r"])  # no XCOPA/Mewsli-X/LAReQA results: never averaged
+    assert "mewslix" in report["xtreme_r"][0]["missing"]
+    assert evaluate_xtreme.main(["benchmark", f"results={tmp_path}/nope"]) == 2
+
+
+def _bucc_archive(tmp_path: Path, lang: str, split: str) -> Path:
+    """A folder laid out like an extracted original BUCC 2018 archive (bucc2018/<lang>-en/<lang>-en.<split>.*)."""
+    root = tmp_path / f"extract-{split}" / "bucc2018" / f"{lang}-en"
+    root.mkdir(parents=True)
+    en = [f"sentence number {i} about the dog" for i in range(30)]
+    (root / f"{lang}-en.{split}.en").write_text("".join(f"en-{i:09d}\t{s}\n" for i, s in enumerate(en)))
+    (root / f"{lang}-en.{split}.{lang}").write_text("".join(f"{lang}-{i:09d}\t{s}\n" for i, s in enumerate(en[:10])))
+    (root / f"{lang}-en.{split}.gold").write_text("".join(f"{lang}-{i:09d}\ten-{i:09d}\n" for i in range(10)))
+    tar = tmp_path / f"{split}.tar.bz2"
+    with tarfile.open(tar, "w:bz2") as t:
+        t.add(tmp_path / f"extract-{split}" / "bucc2018", arcname="bucc2018")
+    return tmp_path / f"extract-{split}"
+
+
+def test_bucc_from_the_original_archives_when_source_is_hub(p3, tmp_path, monkeypatch):
+    urls = []
+    folders = {s: _bucc_archive(tmp_path, "de", s) for s in ("sample", "training")}
+
+    def fake_download(url):
+        urls.append(url)
+        return str(folders["sample" if ".sample-" in url else "training"] / "bucc2018")
+
+    monkeypatch.setattr(retrieval_eval, "download", fake_download)
+    assert evaluate_xtreme.main([f"input={p3}/p1", f"output={tmp_path}/r", "task=bucc2018", "data.source=hub",
+                                 "languages=[de]"]) == 0
+    assert urls == ["https://comparable.limsi.fr/bucc2018/bucc2018-de-en.sample-gold.tar.bz2",
+                    "https://comparable.limsi.fr/bucc2018/bucc2018-de-en.training-gold.tar.bz2"]
+    r = read_result(tmp_path / "r" / "bucc2018.json")
+    # Identical sentences on both sides: every gold pair is mined, at the dev-tuned and the oracle threshold alike.
+    assert r.languages["de"]["f1"] == 100.0 and r.languages["de"]["oracle_f1"] == 100.0
+    assert r.run.intermediate == "none" and r.chain[0]["phase"] == "phase1"
+
+
+def test_bucc_download_failure_is_a_clear_error(p3, tmp_path, monkeypatch, capsys):
+    def offline(url):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(retrieval_eval, "download", offline)
+    assert evaluate_xtreme.main([f"input={p3}/p1", f"output={tmp_path}/r", "task=bucc2018", "languages=[fr]"]) == 2
+    assert "could not download https://comparable.limsi.fr/bucc2018/bucc2018-fr-en.sample-gold.tar.bz2" in \
+        capsys.readouterr().err
