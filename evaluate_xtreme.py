@@ -3,6 +3,7 @@
     python evaluate_xtreme.py input=runs/p3-xlmr-mnli-xnli output=results/xlmr-mnli
     python evaluate_xtreme.py recipes/eval/default.yaml input=runs/p3-x output=results/x languages=[de,zh] split=validation
     python evaluate_xtreme.py input=runs/p3-x output=results/x export_predictions=submission/   # official layout too
+    python evaluate_xtreme.py recipes/eval/xtreme_r.yaml input=runs/p3-x output=results/x   # XTREME-R language sets
     python evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json   # score an official-layout folder
     python evaluate_xtreme.py benchmark results=DIR output=OUT.json   # XTREME / XTREME-R scores per run
 
@@ -85,7 +86,7 @@ def _main(argv: list[str]) -> int:
     run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")
     run_recipe = provenance.chain(run_folder)[0]["recipe"]
     task = get_task(cfg.task or run_recipe.get("task") or "")
-    langs = check_languages(task, cfg.languages)
+    langs = check_languages(task, cfg.languages, cfg.benchmark)
     out_file = Path(cfg.output) / f"{task.name}.json"
     if out_file.exists() and not cfg.overwrite:
         raise io.RunFolderError(f"{out_file} already exists; choose another output= or pass overwrite=true")
@@ -93,6 +94,10 @@ def _main(argv: list[str]) -> int:
         from xstilts import retrieval_eval
 
         return retrieval_eval.run(cfg, task, langs, run_folder, out_file)
+    if task.kind == "dual_encoder" and phase == "phase3":
+        from xstilts import dual_encoder
+
+        return dual_encoder.evaluate(cfg, task, langs, run_folder, out_file)
     if phase != "phase3":
         raise io.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
                                 "(only retrieval tasks are evaluated on phase-1/2 encoders)")

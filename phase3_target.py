@@ -16,7 +16,7 @@ from transformers import AutoTokenizer, set_seed
 
 from xstilts import cli, io, pipeline, provenance, recipe
 from xstilts.config import Phase3Recipe
-from xstilts.modeling import MultiHeadModel, read_head_specs
+from xstilts.modeling import HeadSpec, MultiHeadModel, read_head_specs
 from xstilts.tasks import get_task
 
 
@@ -37,7 +37,9 @@ def _main(argv: list[str]) -> int:
         tokenizer = AutoTokenizer.from_pretrained(src)
         task = get_task(cfg.task)
         encoder, notes = pipeline.start_encoder(src, cfg.lora, cfg.adapter_handover)
-        model = MultiHeadModel(encoder, [pipeline.head_spec(task)])
+        # A dual encoder (Mewsli-X, LAReQA) has no label head: only the learned scale of its in-batch softmax.
+        spec = HeadSpec(task.name, "dual_encoder", 0) if task.kind == "dual_encoder" else pipeline.head_spec(task)
+        model = MultiHeadModel(encoder, [spec])
         dropped = [h.task for h in read_head_specs(src)]
         notes += [f"fresh {task.kind} head for {task.name}"]
         if dropped:

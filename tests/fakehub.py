@@ -21,6 +21,8 @@ def _sources() -> list[HubSource]:
     out = []
     for task in TASKS.values():
         splits = list(task.train) + ([task.dev] if task.dev else []) + list(task.eval.values())
+        splits += [s for by_lang in task.lang_sources.values() for group in by_lang.values() for s in group]
+        splits += [task.candidates] if task.candidates else []
         out.extend(s.hub for s in splits if s.hub is not None)
     return out
 
@@ -48,10 +50,54 @@ def _value(feature, rng: random.Random, row: dict, name: str):
     raise TypeError(f"no fake value for {feature}")
 
 
+def _mewslix_text(rng: random.Random) -> tuple[str, list[dict]]:
+    """A text of 2-3 sentences and its sentence spans."""
+    sentences = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 7))) + "." for _ in range(rng.randint(2, 3))]
+    text, spans = "", []
+    for s in sentences:
+        start = len(text) + (1 if text else 0)
+        text = f"{text} {s}" if text else s
+        spans.append({"start": start, "end": start + len(s)})
+    return text, spans
+
+
+def _mewslix_mention(rng: random.Random, text: str, spans: list[dict], i: int) -> dict:
+    span = rng.choice(spans)
+    start = span["start"]
+    end = text.index(" ", start)
+    return {"example_id": f"m{rng.randrange(10**6)}-{i}", "entity_id": f"Q{rng.randrange(10)}",
+            "mention_span": {"start": start, "end": end, "text": text[start:end]}}
+
+
+def _mewslix_row(source: HubSource, rng: random.Random, i: int) -> dict:
+    """A consistent Mewsli-X row (mentions inside sentences, entity ids Q0..Q9 = the first candidate rows)."""
+    def context() -> dict:
+        text, spans = _mewslix_text(rng)
+        return {"document_title": "t", "document_url": "u", "document_id": f"d{i}", "language": "en", "text": text,
+                "sentence_spans": spans}
+
+    def entity(qid: str) -> dict:
+        text, spans = _mewslix_text(rng)
+        return {"entity_id": qid, "title": qid, "description": text, "sentence_spans": spans,
+                "description_language": "en", "description_url": "u"}
+
+    if "contextual_mention" in source.features:
+        ctx = context()
+        mention = _mewslix_mention(rng, ctx["text"], ctx["sentence_spans"], i)
+        return {"contextual_mention": {"context": ctx, "mention": mention}, "entity": entity(mention["entity_id"])}
+    if "mentions" in source.features:
+        ctx = context()
+        return {"context": ctx, "mentions": [_mewslix_mention(rng, ctx["text"], ctx["sentence_spans"], j)
+                                             for j in range(rng.randint(1, 2))]}
+    return {k: v for k, v in entity(f"Q{i}").items() if k in source.features}  # candidate_entities
+
+
 def make_dataset(source: HubSource, n: int = 24, seed: int = 0, label_override: dict | None = None) -> datasets.Dataset:
     """A dataset with ``source``'s exact Hub features and ``n`` deterministic rows."""
     rng = random.Random(seed)
     feats = hub_features(source)
+    if any(spec.startswith("mewslix:") for spec in source.features.values()):
+        return datasets.Dataset.from_list([_mewslix_row(source, rng, i) for i in range(n)], features=feats)
     rows = []
     for _ in range(n):
         row: dict = {}

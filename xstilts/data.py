@@ -36,6 +36,10 @@ def parse_feature(spec: str) -> Any:
     """A registry type string as a ``datasets`` feature ("string", "int32", "label:a,b", "list:...", "answers")."""
     if spec == "choices":  # CommonsenseQA: {"label": [...], "text": [...]}
         return {"label": datasets.List(datasets.Value("string")), "text": datasets.List(datasets.Value("string"))}
+    if spec.startswith("mewslix:"):  # nested Mewsli-X structures, defined beside the code that reads them
+        from xstilts.dual_encoder import MEWSLIX_FEATURES
+
+        return MEWSLIX_FEATURES[spec[8:]]
     if spec == "answers":
         return {"text": datasets.List(datasets.Value("string")), "answer_start": datasets.List(datasets.Value("int32"))}
     if spec.startswith("list:"):
@@ -76,6 +80,16 @@ def _family(feature: Any) -> str:
     return type(feature).__name__
 
 
+def _covers(expected: Any, found: Any) -> bool:
+    """Nested structures: every expected field present with a compatible type (extra, optional fields pass)."""
+    if isinstance(expected, dict):
+        return isinstance(found, dict) and all(k in found and _covers(v, found[k]) for k, v in expected.items())
+    if isinstance(expected, (datasets.List, datasets.Sequence)):
+        return isinstance(found, (datasets.List, datasets.Sequence)) and _covers(expected.feature, found.feature)
+    fe, ff = _family(expected), _family(found)
+    return fe == ff or {fe, ff} <= {"label", "int"}
+
+
 def check_schema(ds: datasets.Dataset, source: HubSource, where: str) -> None:
     """Raises ``DataError`` naming the dataset, expected and found columns when the Hub schema differs."""
     expected = hub_features(source)
@@ -87,6 +101,7 @@ def check_schema(ds: datasets.Dataset, source: HubSource, where: str) -> None:
             continue
         fe, ff = _family(feat), _family(found[name])
         ok = fe == ff or {fe, ff} <= {"label", "int"} or {fe, ff} <= {"list[label]", "list[int]"}
+        ok = ok or (not isinstance(feat, datasets.Value) and _covers(feat, found[name]))
         if not ok:
             problems.append(f"column {name!r} is {_describe(found[name])}, expected {_describe(feat)}")
     if problems:
@@ -147,6 +162,14 @@ def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, i
             c = {name: _get(row, spec) for name, spec in fields.items()}
         except (KeyError, TypeError) as exc:
             raise DataError(f"{where}: row {i} lacks field {exc} (fields expected: {fields})") from None
+        if kind == "dual_encoder":
+            from xstilts.dual_encoder import DualEncoderDataError, canonical_pairs
+
+            try:
+                out.extend(canonical_pairs(c, f"{where} row {i}"))
+            except DualEncoderDataError as exc:
+                raise DataError(str(exc)) from None
+            continue
         if "label" in c:
             c["label"] = _label(c["label"], labels, where)
             if keep == "gold" and c["label"] < 0:
@@ -246,10 +269,38 @@ def load_split(task: Task, split: DataSplit, source: str, lang: str, split_name:
                data_path: str | None = None, limit: int | None = None) -> list[dict]:
     """Canonical rows of one split of ``task`` in language ``lang`` from ``source``.
 
+    An XTREME-R language that lives in another dataset (``task.lang_sources[split_name][lang]``, e.g. UD 2.7
+    treebanks) is read from there instead, its splits concatenated.
+
     Args:
         split_name: the role ("train", "validation", "test"); fills ``{split}`` in local file names.
         limit: keep the first ``limit`` rows (``max_train_samples``-style knob).
     """
+    override = task.lang_sources.get(split_name, {}).get(lang)
+    if override:
+        if source != "hub":
+            raise DataError(f"task {task.name} ({split_name}, {lang}): {lang} is an XTREME-R language read from "
+                            f"{', '.join(sorted({s.hub.repo for s in override if s.hub}))}; use data.source=hub")
+        rows = [r for s in override for r in _load_one(task, s, source, lang, split_name, data_path)]
+        rows = rows[:limit] if limit is not None else rows
+        if not rows:
+            raise DataError(f"task {task.name} ({split_name}, {lang}, source hub): no rows loaded")
+        return rows
+    return _load_one(task, split, source, lang, split_name, data_path, limit)
+
+
+def _drop_ud_placeholders(rows: list[dict]) -> list[dict]:
+    """UD tokens whose form or UPOS is ``_`` (multiword-token lines) are dropped, as XTREME's UD-POS files do."""
+    out = []
+    for r in rows:
+        kept = [(t, g) for t, g in zip(r["tokens"], r["tags"]) if t != "_" and g >= 0]
+        if kept:
+            out.append({"tokens": [t for t, _ in kept], "tags": [g for _, g in kept]})
+    return out
+
+
+def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: str,
+              data_path: str | None = None, limit: int | None = None) -> list[dict]:
     if source not in SOURCES:
         raise DataError(f"data.source {source!r} is not one of {', '.join(SOURCES)}")
     where = f"task {task.name} ({split_name}, {lang}, source {source})"
@@ -292,6 +343,8 @@ def load_split(task: Task, split: DataSplit, source: str, lang: str, split_name:
     if keep == "tydiqa_lang":
         # TyDiQA-GoldP mixes languages in one split; the id prefix names the language ("english-123-0").
         rows = [r for r in rows if L.TYDIQA_NAMES.get(str(r["id"]).split("-")[0]) == lang]
+    if keep == "ud_tokens":
+        rows = _drop_ud_placeholders(rows)
     if limit is not None:
         rows = rows[:limit]
     if not rows:

@@ -67,6 +67,11 @@ def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_i
             feats.append(f)
         extra["tagging"] = enc
         extra["num_words"] = [len(r["tokens"]) for r in rows]
+    elif kind == "dual_encoder":
+        from xstilts import dual_encoder
+
+        feats = dual_encoder.encode_pairs(rows, tokenizer, max_length, task_id)
+        return Encoded(feats, extra)
     else:
         raise ValueError(f"task kind {kind!r} is not trainable")
     for f in feats:
@@ -92,9 +97,9 @@ class Collator:
         out: dict[str, torch.Tensor] = {}
         for key in batch[0]:
             values = [f[key] for f in batch]
-            if key == "input_ids":
+            if key in ("input_ids", "candidate_input_ids"):
                 out[key] = _pad(values, self.pad_token_id)
-            elif key in ("attention_mask", "token_type_ids"):
+            elif key in ("attention_mask", "token_type_ids", "candidate_attention_mask", "candidate_token_type_ids"):
                 out[key] = _pad(values, 0)
             elif key == "labels" and isinstance(values[0], list):
                 out[key] = _pad(values, -100)
@@ -138,6 +143,10 @@ def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any]) -
         ends = [lg[:, 1] for lg in logits]
         answers = qa.postprocess_qa_predictions([r["context"] for r in rows], encoded.extra["qa"], starts, ends)
         return [answers.get(i, "") for i in range(len(rows))]
+    if task.kind == "dual_encoder":  # logits = [query embedding, candidate embedding] per pair
+        from xstilts import dual_encoder
+
+        return dual_encoder.dev_rankings(rows, logits)
     if task.kind == "tagging":
         from xstilts import tagging
 
@@ -168,6 +177,10 @@ def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> di
         if task.name.startswith("udpos"):
             out["accuracy"] = M.token_accuracy(pred_tags, gold_tags)
         return out
+    if task.kind == "dual_encoder":
+        from xstilts import dual_encoder
+
+        return dual_encoder.dev_score(rows, predictions)
     raise ValueError(f"task kind {task.kind!r} has no scorer")
 
 

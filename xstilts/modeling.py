@@ -16,6 +16,7 @@ one code path for every encoder family and lets several heads share one encoder 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ class ModelFolderError(RuntimeError):
 @dataclass
 class HeadSpec:
     task: str
-    kind: str  # classification, multiple_choice, span_qa, tagging
-    num_labels: int  # classes (classification, tagging), 1 (multiple choice), 2 (span QA: start, end)
+    kind: str  # classification, multiple_choice, span_qa, tagging, dual_encoder
+    num_labels: int  # classes (classification, tagging), 1 (multiple choice), 2 (span QA: start, end), 0 (dual enc.)
 
 
 class ClassificationHead(nn.Module):
@@ -66,7 +67,29 @@ class TokenHead(nn.Module):
         return self.out_proj(self.dropout(sequence))
 
 
+class DualEncoderHead(nn.Module):
+    """The learned scale of a dual encoder's in-batch softmax (cosine scores x scale); embeddings are the mean-pooled
+    last layer, so the head holds no projection. The scale is kept as its log (initial scale 20) so it stays positive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.tensor(math.log(20.0)))
+
+    def scale(self) -> torch.Tensor:
+        return self.log_scale.clamp(max=math.log(100.0)).exp()  # capped: an unbounded scale destabilises training
+
+
+def pool_embeddings(encoder: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """L2-normalised mean of the last hidden states over non-padding tokens (special tokens included)."""
+    hidden = encoder(**inputs).last_hidden_state
+    mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+    return nn.functional.normalize(pooled.float(), dim=-1)
+
+
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
+    if spec.kind == "dual_encoder":
+        return DualEncoderHead()
     if spec.kind in ("classification", "multiple_choice"):
         return ClassificationHead(hidden, spec.num_labels, dropout)
     if spec.kind in ("tagging", "span_qa"):
@@ -89,8 +112,14 @@ class MultiHeadModel(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, start_positions: torch.Tensor | None = None,
-                end_positions: torch.Tensor | None = None, task_id: torch.Tensor | None = None) -> dict[str, Any]:
+                end_positions: torch.Tensor | None = None, task_id: torch.Tensor | None = None,
+                candidate_input_ids: torch.Tensor | None = None, candidate_attention_mask: torch.Tensor | None = None,
+                candidate_token_type_ids: torch.Tensor | None = None, pair_key: torch.Tensor | None = None
+                ) -> dict[str, Any]:
         spec = self.specs[int(task_id[0]) if task_id is not None else 0]
+        if spec.kind == "dual_encoder":
+            return self._dual_encoder(spec, input_ids, attention_mask, token_type_ids, candidate_input_ids,
+                                      candidate_attention_mask, candidate_token_type_ids, pair_key)
         num_choices = None
         if spec.kind == "multiple_choice":
             num_choices = input_ids.shape[1]
@@ -121,6 +150,26 @@ class MultiHeadModel(nn.Module):
             out["loss"] = ce(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
         out["logits"] = logits
         return out
+
+    def _dual_encoder(self, spec: HeadSpec, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                      token_type_ids: torch.Tensor | None, c_ids: torch.Tensor | None, c_mask: torch.Tensor | None,
+                      c_types: torch.Tensor | None, pair_key: torch.Tensor | None) -> dict[str, Any]:
+        """Query (and candidate) embeddings; with candidates, the in-batch softmax loss. ``logits`` holds the
+        concatenated [query, candidate] embeddings per pair (what dev ranking needs)."""
+        from xstilts.dual_encoder import in_batch_loss
+
+        q_in = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            q_in["token_type_ids"] = token_type_ids
+        q = pool_embeddings(self.encoder, q_in)
+        if c_ids is None:
+            return {"logits": q}
+        c_in = {"input_ids": c_ids, "attention_mask": c_mask}
+        if c_types is not None:
+            c_in["token_type_ids"] = c_types
+        c = pool_embeddings(self.encoder, c_in)
+        head = self.heads[spec.task]
+        return {"loss": in_batch_loss(q, c, head.scale(), pair_key), "logits": torch.cat([q, c], dim=-1)}
 
 
 def _is_encoder_folder(folder: Path) -> bool:

@@ -20,7 +20,7 @@ from typing import Literal
 
 from xstilts import languages as L
 
-Kind = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
+Kind = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "dual_encoder"]
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 PANX_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
@@ -43,7 +43,7 @@ class HubSource:
     labels: dict[str, int] | None = None  # raw string label -> index, where the Hub stores labels as strings
     revision: str | None = None  # "refs/convert/parquet" for script-only repos
     data_dir: str | None = None
-    keep: str | None = None  # row filter: "gold" (label >= 0), "english_ids" (TyDiQA english-* rows)
+    keep: str | None = None  # row filter: "gold" (label >= 0), "english_ids" (TyDiQA english-* rows), "ud_tokens"
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,11 @@ class Task:
     train_language: str = "en"
     category: str | None = None  # XTREME category, for the benchmark score
     dev_examples: int | None = None  # cap on dev examples used for periodic model selection (jiant: 500)
+    languages_r: tuple[str, ...] = ()  # XTREME-R evaluation languages where they differ from ``languages``
+    # split role ("test", "validation") -> language -> the splits to concatenate instead of ``eval[role]``: XTREME-R
+    # languages that live in another Hub dataset (UD 2.7 treebanks, unimelb-nlp/wikiann, mteb/tatoeba-bitext-mining)
+    lang_sources: dict[str, dict[str, tuple[DataSplit, ...]]] = field(default_factory=dict)
+    candidates: DataSplit | None = None  # dual encoders: the candidate set retrieved from (Mewsli-X entities)
 
 
 def _cls_tsv(path: str, labels: dict[str, int] | None, header: bool = False,
@@ -210,13 +215,24 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-def check_languages(task: Task, langs: list[str] | None) -> list[str]:
+def benchmark_languages(task: Task, benchmark: str = "xtreme") -> tuple[str, ...]:
+    """The task's evaluation languages in ``benchmark`` ("xtreme" or "xtreme_r"; XTREME-R extends some tasks)."""
+    if benchmark not in ("xtreme", "xtreme_r"):
+        raise KeyError(f"benchmark {benchmark!r} is not one of xtreme, xtreme_r")
+    return task.languages_r if benchmark == "xtreme_r" and task.languages_r else task.languages
+
+
+def check_languages(task: Task, langs: list[str] | None, benchmark: str = "xtreme") -> list[str]:
     """The evaluation languages to use: all of the task's by default; an unknown one is an error naming the valid set."""
+    valid = benchmark_languages(task, benchmark)
     if not langs:
-        return list(task.languages)
-    unknown = [lang for lang in langs if lang not in task.languages]
+        return list(valid)
+    unknown = [lang for lang in langs if lang not in valid]
     if unknown:
-        raise KeyError(f"language(s) {unknown} not in task {task.name}; its languages: {' '.join(task.languages)}")
+        hint = ""
+        if benchmark == "xtreme" and all(lang in task.languages_r for lang in unknown):
+            hint = " (XTREME-R languages: pass benchmark=xtreme_r)"
+        raise KeyError(f"language(s) {unknown} not in task {task.name}; its languages: {' '.join(valid)}{hint}")
     return list(langs)
 
 
@@ -432,4 +448,99 @@ register(Task(
     description="BUCC 2018: parallel sentence mining xx-en (de fr ru zh) from the original corpora, ratio-margin "
                 "mining, threshold tuned on the sample split and applied to the training split (the reported set)",
     languages=L.BUCC, main_metric="f1", eval={"test": DataSplit(), "validation": DataSplit()},
+))
+
+
+# ---- XTREME-R: extended language sets and the dual-encoder retrieval tasks ------------------------------------------
+# UD 2.7 treebanks of the five UD-POS languages XTREME-R adds (all treebanks of a language concatenated, as XTREME
+# merges treebanks); `universal-dependencies/universal_dependencies` is script-only, so its parquet branch is read.
+UD27_TREEBANKS = {
+    "lt": ("lt_alksnis", "lt_hse"), "pl": ("pl_lfg", "pl_pdb", "pl_pud"), "ro": ("ro_nonstandard", "ro_rrt", "ro_simonero"),
+    "uk": ("uk_iu",), "wo": ("wo_wtb",),
+}
+UD27_TEST_ONLY = {"pl_pud"}  # PUD treebanks hold a test split only
+# The 18 `upos` names of universal_dependencies, in its ClassLabel order ("_" marks multiword-token lines).
+UD_HUB_UPOS = ("NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET", "CCONJ", "PROPN", "PRON", "X", "_",
+               "ADV", "INTJ", "VERB", "AUX")
+# Raw label (index or name) -> index in UPOS_LABELS; "_" -> -1, dropped with its token (keep="ud_tokens").
+UD_UPOS_REMAP = {**{str(i): (UPOS_LABELS.index(n) if n != "_" else -1) for i, n in enumerate(UD_HUB_UPOS)},
+                 **{n: (UPOS_LABELS.index(n) if n != "_" else -1) for n in UD_HUB_UPOS}}
+_UD27_FEATURES = {"idx": "string", "text": "string", "tokens": "list:string", "lemmas": "list:string",
+                  "upos": "list:label:" + ",".join(UD_HUB_UPOS), "xpos": "list:string", "feats": "list:string",
+                  "head": "list:string", "deprel": "list:string", "deps": "list:string", "misc": "list:string"}
+
+
+def _ud27(treebank: str, split: str) -> DataSplit:
+    return DataSplit(hub=HubSource("universal-dependencies/universal_dependencies", treebank, split, _UD27_FEATURES,
+                                   {"tokens": "tokens", "tags": "upos"}, labels=UD_UPOS_REMAP,
+                                   revision="refs/convert/parquet", data_dir=treebank, keep="ud_tokens"))
+
+
+def _wikiann(split: str) -> DataSplit:
+    features = {"tokens": "list:string", "ner_tags": "list:label:" + ",".join(PANX_LABELS), "langs": "list:string",
+                "spans": "list:string"}
+    return DataSplit(hub=HubSource("unimelb-nlp/wikiann", "{lang}", split, features,
+                                   {"tokens": "tokens", "tags": "ner_tags"}))
+
+
+_MTEB_TATOEBA = DataSplit(hub=HubSource("mteb/tatoeba-bitext-mining", "{iso3}-eng", "test",
+                                        {"sentence1": "string", "sentence2": "string"},
+                                        {"source": "sentence1", "target": "sentence2"}))
+
+
+def _new_languages(task: Task, langs: tuple[str, ...], make: object) -> dict[str, dict[str, tuple[DataSplit, ...]]]:
+    new = [lang for lang in langs if lang not in task.languages]
+    return {role: {lang: make(lang, role) for lang in new} for role in ("test", "validation")}  # type: ignore[operator]
+
+
+TASKS["udpos"] = replace(TASKS["udpos"], languages_r=L.UDPOS_R, lang_sources=_new_languages(
+    TASKS["udpos"], L.UDPOS_R,
+    lambda lang, role: tuple(_ud27(tb, role) for tb in UD27_TREEBANKS[lang]
+                             if role == "test" or tb not in UD27_TEST_ONLY)))
+TASKS["panx"] = replace(TASKS["panx"], languages_r=L.PANX_R,
+                        lang_sources=_new_languages(TASKS["panx"], L.PANX_R, lambda lang, role: (_wikiann(role),)))
+TASKS["xquad"] = replace(TASKS["xquad"], languages_r=L.XQUAD_R)  # ro: the same google/xquad config pattern
+TASKS["tatoeba"] = replace(TASKS["tatoeba"], languages_r=L.TATOEBA_R, lang_sources=_new_languages(
+    TASKS["tatoeba"], L.TATOEBA_R, lambda lang, role: (_MTEB_TATOEBA,)))
+
+# Mewsli-X (community copy izhx/mewsli-x; nested fields [inferred], checked field by field, see xstilts.dual_encoder).
+_MEWSLIX_PAIR_FEATURES = {"contextual_mention": "mewslix:contextual_mention", "entity": "mewslix:entity"}
+_MEWSLIX_PAIR_FIELDS = {"contextual_mention": "contextual_mention", "entity": "entity"}
+
+
+def _mewslix_pairs(split: str) -> DataSplit:
+    return DataSplit(hub=HubSource("izhx/mewsli-x", "wikipedia_pairs", split, _MEWSLIX_PAIR_FEATURES,
+                                   _MEWSLIX_PAIR_FIELDS))
+
+
+_MEWSLIX_MENTIONS = DataSplit(hub=HubSource("izhx/mewsli-x", "{lang}", "test",
+                                            {"context": "mewslix:context", "mentions": "mewslix:mentions"},
+                                            {"context": "context", "mentions": "mentions"}))
+_MEWSLIX_MENTIONS_DEV = DataSplit(hub=dataclasses.replace(_MEWSLIX_MENTIONS.hub, split="validation"))
+_MEWSLIX_CANDIDATES = DataSplit(hub=HubSource(
+    "izhx/mewsli-x", "candidate_entities", "train",
+    {"entity_id": "string", "title": "string", "description": "string", "sentence_spans": "mewslix:spans"},
+    {"entity_id": "entity_id", "title": "title", "description": "description", "sentence_spans": "sentence_spans"},
+    revision="refs/convert/parquet", data_dir="candidate_entities"))
+
+register(Task(
+    name="mewslix", kind="dual_encoder", category="retrieval",
+    description="Mewsli-X: entity retrieval for news mentions in 11 languages; a dual encoder trained on English "
+                "Wikipedia mention-entity pairs ranks the candidate entity descriptions; metric 'map@20' (= MRR@20, "
+                "one gold entity per mention) per language, macro-averaged",
+    languages=L.MEWSLIX, main_metric="map@20",
+    train=(_mewslix_pairs("train"),), dev=_mewslix_pairs("validation"),
+    eval={"test": _MEWSLIX_MENTIONS, "validation": _MEWSLIX_MENTIONS_DEV}, candidates=_MEWSLIX_CANDIDATES,
+    dev_examples=2000,
+))
+_XQUAD_R = DataSplit(hub=HubSource("google-research-datasets/xquad_r", "{lang}", "validation", XQUAD_FEATURES,
+                                   QA_FIELDS))
+register(Task(
+    name="lareqa", kind="dual_encoder", category="retrieval",
+    description="LAReQA: language-agnostic answer-sentence retrieval over the pooled XQuAD-R candidates of 11 "
+                "languages; a dual encoder trained on SQuAD v1.1 (question -> answer sentence); mAP@20 over all "
+                "questions (micro)",
+    languages=L.LAREQA, main_metric="map@20",
+    train=(_squad("train"),), dev=_squad("validation"), eval={"test": _XQUAD_R, "validation": _XQUAD_R},
+    dev_examples=2000,
 ))
