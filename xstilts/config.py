@@ -202,6 +202,9 @@ class RetrievalConfig:
     batch_size: int = field(64, help="sentences per embedding batch")
     block_size: int = field(4096, help="query block of the similarity search (memory = block x n)")
     bucc_data: str | None = field(None, help="folder with the original BUCC 2018 files (<lang>-en.{sample,training}.*)")
+    lareqa_data: str | None = field(None, help="folder with the original XQuAD-R files <lang>.json (their "
+                                               "sentence_breaks); without it LAReQA splits sentences itself and its "
+                                               "score is marked not comparable")
 
 
 @dataclass
@@ -211,6 +214,8 @@ class EvalRecipe:
     task: str | None = field(None, help="task to evaluate (default: the phase-3 folder's task)")
     split: Literal["test", "validation"] = field("test", help="evaluation split (test is what XTREME reports)")
     languages: list[str] | None = field(None, help="subset of the task's languages (default: all)")
+    benchmark: Literal["xtreme", "xtreme_r"] = field(
+        "xtreme", help="which benchmark's language set (XTREME-R extends UD-POS, PAN-X, XQuAD and Tatoeba)")
     data: DataConfig = field(default_factory=DataConfig, help="where the data comes from")
     batch_size: int = field(64, help="examples per evaluation batch")
     max_length: int | None = field(None, help="max tokens per example (default: the phase-3 training setting)")
