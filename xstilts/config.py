@@ -18,6 +18,12 @@ class DataConfig:
     path: str | None = field(None, help="the XTREME download folder (required with source=xtreme)")
     max_train_samples: int | None = field(None, help="keep the first N training examples (per task)")
     max_eval_samples: int | None = field(None, help="keep the first N examples per evaluation language")
+    train_task: str | None = field(None, help="take the English training and dev data from this task instead "
+                                              "(same kind; e.g. xquad trained on tydiqa's English rows)")
+    train_split: Literal["train", "validation"] = field(
+        "train", help="validation: the English dev split stands in as training data where no training set is at hand "
+                      "(its last holdout_fraction is held out for model selection; results say so)")
+    holdout_fraction: float = field(0.2, help="share of the stand-in training rows held out for selection")
 
     def validate(self) -> list[str]:
         problems = []
@@ -27,6 +33,13 @@ class DataConfig:
             v = getattr(self, name)
             if v is not None and v <= 0:
                 problems.append(f"{name}: must be positive, got {v}")
+        if not 0 < self.holdout_fraction < 1:
+            problems.append(f"holdout_fraction: must be in (0, 1), got {self.holdout_fraction}")
+        if self.train_task is not None:
+            from xstilts.tasks import TASKS
+
+            if self.train_task not in TASKS:
+                problems.append(f"train_task: unknown task {self.train_task!r}; known: {', '.join(sorted(TASKS))}")
         return problems
 
 
@@ -189,6 +202,9 @@ class Phase3Recipe:
             return [f"task: unknown task {self.task!r}; known: {', '.join(sorted(TASKS))}"]
         if TASKS[self.task].kind == "retrieval":
             return [f"task: {self.task} has no training; evaluate a phase-1 or phase-2 folder with evaluate_xtreme.py"]
+        source = TASKS.get(self.data.train_task or self.task)
+        if source is not None and source.kind != TASKS[self.task].kind:
+            return [f"data.train_task: {source.name} is a {source.kind} task; {self.task} needs {TASKS[self.task].kind}"]
         return []
 
 
