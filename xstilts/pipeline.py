@@ -41,6 +41,9 @@ def start_encoder(model_dir: Path, lora: LoraConfig | None, handover: str, trust
         if handover == "continue":
             encoder = PeftModel.from_pretrained(encoder, str(adapter), is_trainable=True)
             notes.append(f"LoRA adapter from {adapter} kept and trained further")
+            if lora is not None:
+                notes.append("lora settings of this recipe not used: the kept adapter keeps its own r, alpha and "
+                             "target modules (adapter_handover=merge puts a new adapter on top instead)")
             return encoder, notes
         encoder = PeftModel.from_pretrained(encoder, str(adapter)).merge_and_unload()
         # PeftModel loads for inference (every base weight frozen) and merging keeps that: unfreeze, or the
@@ -55,12 +58,29 @@ def start_encoder(model_dir: Path, lora: LoraConfig | None, handover: str, trust
 
 def load_task_data(task: Task, task_id: int, data_cfg: DataConfig, train_cfg: TrainConfig, tokenizer: Any
                    ) -> tuple[list[dict[str, Any]], DevSet]:
-    """Training features and the English dev set (capped for periodic selection) of one task."""
-    train_rows = data.load_train(task, data_cfg.source, data_cfg.path, data_cfg.max_train_samples)
-    dev_cap = train_cfg.dev_examples or task.dev_examples
+    """Training features and the English dev set (capped for periodic selection) of one task.
+
+    ``data.train_task`` takes the English data of another task of the same kind (XQuAD trained on TyDiQA-GoldP
+    English); ``data.train_split=validation`` makes the English dev split stand in for a training set that is not at
+    hand, holding out its last ``holdout_fraction`` for selection.
+    """
+    from xstilts.tasks import get_task
+
+    source = get_task(data_cfg.train_task) if data_cfg.train_task else task
+    dev_cap = train_cfg.dev_examples or source.dev_examples
     if data_cfg.max_eval_samples:
         dev_cap = min(dev_cap or data_cfg.max_eval_samples, data_cfg.max_eval_samples)
-    dev_rows = data.load_dev(task, data_cfg.source, data_cfg.path, dev_cap)
+    if data_cfg.train_split == "validation":
+        rows = data.load_dev(source, data_cfg.source, data_cfg.path)
+        n_dev = max(1, int(len(rows) * data_cfg.holdout_fraction))
+        train_rows, dev_rows = rows[:-n_dev], rows[-n_dev:][:dev_cap]
+        if data_cfg.max_train_samples:
+            train_rows = train_rows[: data_cfg.max_train_samples]
+        cli.log(f"{source.name}: the English dev split stands in as training data ({len(train_rows)} rows); "
+                f"{len(dev_rows)} held-out rows of it select the model")
+    else:
+        train_rows = data.load_train(source, data_cfg.source, data_cfg.path, data_cfg.max_train_samples)
+        dev_rows = data.load_dev(source, data_cfg.source, data_cfg.path, dev_cap)
     train_enc = F.encode(task, train_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=True)
     dev_enc = F.encode(task, dev_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=False)
     cli.log(f"{task.name}: {len(train_rows)} training examples ({len(train_enc.features)} features), "
@@ -75,11 +95,22 @@ def label_names_for(tasks: list[Task]) -> list[str]:
 def train_and_save(model: MultiHeadModel, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
                    train_cfg: TrainConfig, out: Path, tasks: list[Task], merge_adapter: bool,
                    train_dataloader_factory: Any = None, extra_metrics: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Trains (resuming if possible), writes ``final/`` and ``metrics.json``, removes the Trainer checkpoints."""
+    """Trains (resuming if possible), writes ``final/`` and ``metrics.json``, removes the Trainer checkpoints.
+
+    An earlier attempt that got as far as ``metrics.json`` (written after ``final/`` is renamed into place) was stopped
+    while cleaning up, before ``DONE``: its results are returned as they are, without training again.
+    """
     ckpt_dir = out / "checkpoints"
+    if (out / "final").is_dir() and (out / "metrics.json").is_file():
+        cli.log(f"{out / 'final'} and metrics.json are complete from an earlier attempt: not trained again")
+        result = io.read_json(out / "metrics.json", "metrics")
+        remove_checkpoints(out)
+        return result
     result = run_training(model, tokenizer, train_features, dev_sets, train_cfg, ckpt_dir, [t.name for t in tasks],
                           label_names_for(tasks), train_dataloader_factory)
     trainer = result.pop("trainer")
+    if not io.is_main_process():
+        return result  # under torchrun every rank trains the same weights; rank 0 alone writes final/ and metrics
     final = out / "final"
     if final.exists():
         shutil.rmtree(final)  # a partial final/ of an interrupted attempt: rewritten from the best weights
@@ -94,5 +125,16 @@ def train_and_save(model: MultiHeadModel, tokenizer: Any, train_features: list[d
     if extra_metrics:
         result.update(extra_metrics)
     io.atomic_write_json(out / "metrics.json", result)
-    shutil.rmtree(ckpt_dir, ignore_errors=True)  # final/ is the product; optimizer states are gigabytes
+    remove_checkpoints(out)  # final/ is the product; optimizer states are gigabytes
     return result
+
+
+def remove_checkpoints(out: Path) -> None:
+    """Removes ``out/checkpoints`` all at once: renamed first, so a kill midway never leaves a half-deleted
+    checkpoint (e.g. the best one) that a re-run would resume from."""
+    ckpt_dir, trash = out / "checkpoints", out / "checkpoints.removing"
+    if ckpt_dir.exists():
+        if trash.exists():
+            shutil.rmtree(trash)
+        ckpt_dir.rename(trash)
+    shutil.rmtree(trash, ignore_errors=True)
