@@ -152,7 +152,7 @@ def test_extended_language_sets_run_end_to_end(task, n_langs, encoder, hub, tmp_
     assert phase3_target.main(args) == 0
     res = tmp_path / "results"
     assert evaluate_xtreme.main(["recipes/eval/xtreme_r.yaml", f"input={out}", f"output={res}",
-                                 "data.max_eval_samples=6", "batch_size=8"]) == 0
+                                 "data.max_eval_samples=3", "batch_size=8"]) == 0
     result = read_result(res / f"{task}.json")
     assert sorted(result.languages) == sorted(check_languages(get_task(task), None, "xtreme_r"))
     assert len(result.languages) == n_langs and not result.partial
@@ -344,6 +344,9 @@ def test_lareqa_end_to_end_with_and_without_sentence_breaks(encoder, hub, tmp_pa
     assert result.score == pytest.approx((3 * en["map@20"] + 2 * de["map@20"]) / 5)
     with pytest.raises(FileNotFoundError, match="lareqa_data"):
         D.read_xquad_r_file(folder / "zh.json")
+    (folder / "zh.json").write_text('{"data": [{"paragraphs": [{"context": "x", "qas": []}]}]}')  # no breaks
+    assert evaluate_xtreme.main([f"input={out}", f"output={tmp_path / 'bad'}", "languages=[zh]",
+                                 f"retrieval.lareqa_data={folder}"]) == 2
 
 
 def test_dual_encoder_evaluation_needs_a_phase3_folder(encoder, tmp_path):

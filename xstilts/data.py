@@ -163,12 +163,9 @@ def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, i
         except (KeyError, TypeError) as exc:
             raise DataError(f"{where}: row {i} lacks field {exc} (fields expected: {fields})") from None
         if kind == "dual_encoder":
-            from xstilts.dual_encoder import DualEncoderDataError, canonical_pairs
+            from xstilts.dual_encoder import canonical_pairs  # raises DataError naming the field
 
-            try:
-                out.extend(canonical_pairs(c, f"{where} row {i}"))
-            except DualEncoderDataError as exc:
-                raise DataError(str(exc)) from None
+            out.extend(canonical_pairs(c, f"{where} row {i}"))
             continue
         if "label" in c:
             c["label"] = _label(c["label"], labels, where)

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from xstilts import metrics as M
+from xstilts.data import DataError
 
 TOP_K = 20  # Mewsli-X and LAReQA are scored on the top 20 candidates of each query
 MARKER_L, MARKER_R = "{", "}"  # Mewsli-X's mention markers
@@ -60,7 +61,7 @@ MEWSLIX_FEATURES: dict[str, Any] = {
 CANONICAL_FIELDS = ("query_id", "query", "candidate_id", "candidate", "context")
 
 
-class DualEncoderDataError(ValueError):
+class DualEncoderDataError(DataError):
     """A dual-encoder row does not have the shape its source should have (the message names field and fix)."""
 
 
