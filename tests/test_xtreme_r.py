@@ -175,6 +175,8 @@ def test_split_sentences():
     zh = "北京是首都。上海很大！对吗？"
     assert [zh[s:e] for s, e in D.split_sentences(zh)] == ["北京是首都。", "上海很大！", "对吗？"]
     assert D.split_sentences("no end here ") == [(0, 11)]
+    greek = "a; b. c\u037e d"  # the Greek question mark ends a sentence, the ASCII semicolon does not
+    assert [greek[s:e] for s, e in D.split_sentences(greek)] == ["a; b.", "c\u037e", "d"]
     assert D.split_sentences("   ") == []
 
 
@@ -386,3 +388,10 @@ def test_official_mewslix_mock_number(tmp_path):
     assert {lang: round(m["map@20"], 2) for lang, m in result["languages"].items()} == official
     assert round(result["score"], 2) == 14.39
     assert math.isclose(result["score"], 14.390251561304193, abs_tol=1e-9)
+
+
+@pytest.mark.real
+def test_real_mock_folder_mewslix_number(shared_data):
+    root = shared_data / "xtreme-mock" / "mock_test_data"
+    result = submission.score_folder(root / "predictions", root / "labels")["mewslix"]
+    assert round(result["score"], 2) == 14.39 and not result["partial"]

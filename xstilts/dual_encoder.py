@@ -120,10 +120,12 @@ def entity_text(entity: dict, where: str = "Mewsli-X entity") -> str:
 
 
 # ---- Sentence breaks (LAReQA without the original XQuAD-R files) ---------------------------------------------------
-# A sentence ends after ., !, ? or … (plus closing quotes/brackets) followed by whitespace, or after the CJK/Thai-free
-# full stops 。！？ and the Arabic/Devanagari/Greek marks ؟ । ; (which need no space after them). Not what XQuAD-R's
-# `sentence_breaks` were made with, so scores computed with it are not comparable to published LAReQA numbers.
-_SENTENCE_END = re.compile(r"(?:[.!?…]+[\"'”’)\]]*(?=\s))|(?:[。！？؟।;]+[\"'”’」』)\]]*)")
+# A sentence ends after ., !, ? or … (plus closing quotes/brackets) followed by whitespace, or after a mark that needs
+# no space after it: the CJK full stops 。！？, the Arabic question mark ؟, the Devanagari danda । and the Greek
+# question mark ; (not the ASCII semicolon). Thai, written without sentence punctuation, stays one
+# sentence per paragraph. Not what XQuAD-R's `sentence_breaks` were made with, so scores computed with it are not
+# comparable to published LAReQA numbers.
+_SENTENCE_END = re.compile(r"(?:[.!?…]+[\"'”’)\]]*(?=\s))|(?:[。！？؟।;]+[\"'”’」』)\]]*)")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
