@@ -1,0 +1,553 @@
+"""Sweeps: a grid of X-STILTs runs as the dependency graph of phase runs, written as a bash or a SLURM script.
+
+    python -m xstilts.sweep recipes/sweeps/paper_grid.yaml --dry-run            # runs per phase, GPU-hour estimate
+    python -m xstilts.sweep recipes/sweeps/paper_grid.yaml --write run_grid.sh  # then: bash run_grid.sh
+    python -m xstilts.sweep recipes/sweeps/paper_grid.yaml --slurm grid.slurm   # then: bash grid.slurm (submits)
+    python -m xstilts.sweep recipes/sweeps/tiny_grid.yaml seeds=[1,2,3] --dry-run   # key=value overrides as usual
+
+A sweep recipe names encoders (each a phase-1 recipe with overrides), intermediate settings (``none``: no phase 2,
+the baseline; one task; or a multi-task list), target tasks (a phase-3 recipe each, or a retrieval task evaluated on
+the phase-1/2 encoder), seeds, LoRA on/off and the data source. It expands into:
+
+- one phase-1 run per encoder, ``<runs>/p1-<encoder>``;
+- one phase-2 run per encoder x intermediate x LoRA setting, ``<runs>/p2-<encoder>-<intermediate>[-lora]``;
+- one phase-3 run per encoder x intermediate x target x LoRA x seed,
+  ``<runs>/p3-<encoder>-<intermediate>-<target>[-lora]-s<seed>``;
+- one evaluation per phase-3 run, into ``<results>/<encoder>-<intermediate>[-lora]-s<seed>/<task>.json``
+  (retrieval targets: ``<results>/<encoder>-<intermediate>[-lora]/<task>.json``).
+
+Every phase-1 and phase-2 folder is shared by all runs that start from it. Names are deterministic, so a second
+expansion of the same recipe finds the same folders: the scripts skip a run whose ``DONE`` marker (evaluations: whose
+``<task>.json``) exists, and a grid that grows later reuses what is finished. Every phase recipe, with every override
+the sweep adds, is loaded strictly while planning: a typo fails before any GPU-hour is spent.
+
+The GPU-hour estimate counts training only (evaluation is usually a few percent on top): examples processed per
+run (``max_steps`` x batch x accumulation, else training-set size x epochs) divided by throughput. Throughput is the
+median ``cost.train_examples_per_second`` recorded in the ``metrics.json`` of this encoder's finished runs of the
+sweep when there are any, else ``DEFAULT_THROUGHPUT`` for the encoder's declared ``size``, scaled by 128 / max_length.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import shlex
+import statistics
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from xstilts import recipe as R
+from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe
+from xstilts.recipe import RecipeError, field
+
+PHASES = ("phase1", "phase2", "phase3", "eval")
+SCRIPTS = {"phase1": "phase1_pretrained.py", "phase2": "phase2_intermediate.py", "phase3": "phase3_target.py",
+           "eval": "evaluate_xtreme.py"}
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]*$")
+
+# Training examples per second on one A100/H100-class GPU (bf16) at max_length 128, per declared encoder size. Rough
+# figures for planning only: tiny = the offline test encoders; base = XLM-R Base / RoBERTa Base class (~280M with
+# XLM-R's embeddings); large = XLM-R Large class (560M); xl = 3B-parameter class. Recorded runs replace them.
+DEFAULT_THROUGHPUT = {"tiny": 2000.0, "base": 450.0, "large": 150.0, "xl": 25.0}
+
+# Approximate English training-set sizes (examples) of the Hub / XTREME data, used only for the estimate.
+# anli_plus = ANLI r1-r3 (162,865) + SNLI (549,367 gold) + MNLI (392,702); xnli trains on MNLI; the QA targets train
+# on SQuAD v1.1 (TyDiQA-GoldP on its English rows); xcopa on COPA after SIQA; udpos on the merged English UD treebanks.
+TRAIN_SIZES = {
+    "mnli": 392_702, "xnli": 392_702, "anli_plus": 1_104_934, "qqp": 363_846, "sst2": 67_349, "squad": 87_599,
+    "xquad": 87_599, "mlqa": 87_599, "tydiqa": 3_696, "hellaswag": 39_905, "commonsenseqa": 9_741,
+    "cosmosqa": 25_262, "siqa": 33_410, "copa": 400, "xcopa": 400, "pawsx": 49_401, "udpos": 20_000,
+    "panx": 20_000,
+}
+
+
+# ---- the sweep recipe ---------------------------------------------------------------------------------------------
+@dataclass
+class EncoderSpec:
+    recipe: str = field(help="phase-1 recipe (YAML) that builds or imports this encoder")
+    overrides: list[str] = field(default_factory=list, help="key=value overrides of that recipe")
+    size: Literal["tiny", "base", "large", "xl"] = field(
+        "large", help="size class for the GPU-hour estimate when no finished run of it has recorded its throughput")
+
+
+@dataclass
+class IntermediateSpec:
+    recipe: str = field(help="phase-2 recipe (YAML)")
+    tasks: list[str] | None = field(None, help="replace the recipe's tasks (several = multi-task, one head each)")
+    overrides: list[str] = field(default_factory=list, help="key=value overrides of that recipe")
+
+
+@dataclass
+class TargetSpec:
+    recipe: str | None = field(None, help="phase-3 recipe (YAML); null: phase-3 defaults + task + overrides")
+    task: str | None = field(None, help="the target task (required without a recipe; a retrieval task such as "
+                                        "tatoeba or bucc2018 is evaluated on the phase-1/2 encoder, no training)")
+    overrides: list[str] = field(default_factory=list, help="key=value overrides of the phase-3 recipe (retrieval "
+                                                            "targets: of the evaluation)")
+    evaluate: list[str] | None = field(None, help="tasks evaluated with the phase-3 model (default: its task; e.g. "
+                                                  "[xquad, mlqa] for one SQuAD-trained model)")
+
+    def validate(self) -> list[str]:
+        if self.recipe is None and self.task is None:
+            return ["give a phase-3 recipe, or task: <task> (phase-3 defaults + overrides, or a retrieval task)"]
+        return []
+
+
+@dataclass
+class EvalSpec:
+    recipe: str | None = field(None, help="evaluation recipe (YAML; null: defaults of evaluate_xtreme.py)")
+    overrides: list[str] = field(default_factory=list, help="key=value overrides of every evaluation")
+
+
+@dataclass
+class SweepData:
+    source: Literal["hub", "xtreme", "embedded"] | None = field(
+        None, help="data source of every phase-2/3 run and evaluation (null: each recipe's own)")
+    path: str | None = field(None, help="XTREME download folder (source=xtreme)")
+    max_train_samples: int | None = field(None, help="cap on training examples per task, every run")
+    max_eval_samples: int | None = field(None, help="cap on evaluation examples per language, every evaluation")
+
+
+@dataclass
+class SlurmConfig:
+    options: list[str] = field(default_factory=lambda: ["--gres=gpu:1", "--cpus-per-task=8", "--time=48:00:00"],
+                               help="sbatch options of every job (e.g. --partition=..., --account=...)")
+    max_parallel: int | None = field(None, help="at most this many array tasks of a level at once (%% limit)")
+
+
+@dataclass
+class SweepRecipe:
+    name: str = field(help="the sweep's name (job names, script headers)")
+    runs: str = field(help="folder that holds every run folder of the sweep")
+    results: str = field(help="folder that holds the evaluation results (one sub-folder per model chain)")
+    encoders: dict[str, EncoderSpec] = field(help="name -> phase-1 recipe, overrides, size")
+    intermediates: dict[str, IntermediateSpec | None] = field(
+        help="name -> phase-2 recipe (+ tasks, overrides); 'none: null' is the no-intermediate baseline")
+    targets: dict[str, TargetSpec] = field(help="name -> phase-3 recipe (or a retrieval task)")
+    seeds: list[int] = field(default_factory=lambda: [42], help="phase-3 seeds (train.seed); phase 2 keeps its own")
+    lora: list[bool] = field(default_factory=lambda: [False],
+                             help="LoRA settings to run: [false], [true] or both (applies to phases 2 and 3)")
+    lora_settings: LoraConfig = field(default_factory=LoraConfig, help="the adapter used where lora is true")
+    data: SweepData = field(default_factory=SweepData, help="data source for every run (null keys: the recipes')")
+    phase1_overrides: list[str] = field(default_factory=list, help="key=value overrides of every phase-1 run")
+    phase2_overrides: list[str] = field(default_factory=list, help="key=value overrides of every phase-2 run")
+    phase3_overrides: list[str] = field(default_factory=list, help="key=value overrides of every phase-3 run")
+    eval: EvalSpec = field(default_factory=EvalSpec, help="evaluation recipe and overrides")
+    launcher: str | None = field(None, help="command that starts training phases instead of python, e.g. "
+                                            "'torchrun --standalone --nproc_per_node 4' or 'accelerate launch'")
+    python: str | None = field(None, help="interpreter in the scripts (null: the one that wrote the script; "
+                                          "the PYTHON environment variable overrides it at run time)")
+    slurm: SlurmConfig = field(default_factory=SlurmConfig, help="settings of --slurm")
+
+    def validate(self) -> list[str]:
+        problems = []
+        for group in ("encoders", "intermediates", "targets"):
+            items = getattr(self, group)
+            if not items:
+                problems.append(f"{group}: give at least one")
+            for key in items:
+                if not NAME_RE.match(key):
+                    problems.append(f"{group}.{key}: names are folder-name parts: letters, digits, _ + - only")
+        for key, spec in self.intermediates.items():
+            if (spec is None) != (key == "none"):
+                problems.append(f"intermediates.{key}: only 'none' may be null (no phase 2), and 'none' must be null")
+        if not self.seeds:
+            problems.append("seeds: give at least one seed")
+        if len(set(self.seeds)) != len(self.seeds):
+            problems.append("seeds: a seed is listed twice")
+        if not self.lora or len(set(self.lora)) != len(self.lora):
+            problems.append("lora: give [false], [true] or [false, true]")
+        return problems
+
+
+# ---- the plan -----------------------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """One command of the grid: its phase, output, completion marker, arguments and the runs it needs."""
+
+    phase: str
+    name: str
+    output: str
+    done: str
+    args: list[str]
+    needs: list[str]
+    encoder: str
+    train_examples: float | None = None  # examples processed in training (the estimate)
+    max_length: int | None = None
+    status: str = "todo"  # todo | done
+
+
+@dataclass
+class Plan:
+    sweep: SweepRecipe
+    runs: list[Run]
+
+    def level(self, phase: str) -> list[Run]:
+        return [r for r in self.runs if r.phase == phase]
+
+
+def load_sweep(argv: list[str]) -> SweepRecipe:
+    """Loads a sweep recipe strictly from ``SWEEP.yaml [key=value ...]``."""
+    return R.load(SweepRecipe, argv)
+
+
+def _lora_args(cfg: SweepRecipe, on: bool) -> list[str]:
+    if not on:
+        return ["lora=null"]
+    s = cfg.lora_settings
+    return [f"lora.r={s.r}", f"lora.alpha={s.alpha}", f"lora.dropout={s.dropout}",
+            f"lora.target_modules=[{','.join(s.target_modules)}]"]
+
+
+def _data_args(cfg: SweepRecipe, training: bool) -> list[str]:
+    d = cfg.data
+    out = []
+    if d.source is not None:
+        out.append(f"data.source={d.source}")
+    if d.path is not None:
+        out.append(f"data.path={d.path}")
+    if d.max_train_samples is not None and training:
+        out.append(f"data.max_train_samples={d.max_train_samples}")
+    if d.max_eval_samples is not None:
+        out.append(f"data.max_eval_samples={d.max_eval_samples}")
+    return out
+
+
+def _recipe_args(path: str | None) -> list[str]:
+    return [path] if path else []
+
+
+def _check(cls: type, args: list[str], where: str, problems: list[str]) -> Any:
+    """Loads a phase recipe exactly as its script will (file + overrides); problems are prefixed with the run."""
+    try:
+        return R.load(cls, list(args))
+    except RecipeError as exc:
+        problems.extend(f"{where}: {p}" for p in exc.problems)
+        return None
+
+
+def embedded_train_size(task_name: str) -> int | None:
+    """Number of English training rows of a task in the embedded quickstart data (None if it has none)."""
+    from xstilts.tasks import TASKS
+
+    task = TASKS.get(task_name)
+    if task is None:
+        return None
+    root = resources.files("xstilts") / "quickstart_data"
+    total = 0
+    for split in task.train:
+        if not split.embedded:
+            return None
+        f = root / split.embedded.format(lang=task.train_language)
+        if not f.is_file():
+            return None
+        total += sum(1 for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
+    return total or None
+
+
+def _train_examples(cfg: Phase2Recipe | Phase3Recipe, tasks: list[str]) -> float | None:
+    """Examples a training run processes: max_steps x batch x accumulation, else training-set size x epochs."""
+    t = cfg.train
+    if t.max_steps > 0:
+        return float(t.max_steps * t.batch_size * t.grad_accum)
+    total = 0
+    for name in tasks:
+        n = embedded_train_size(name) if cfg.data.source == "embedded" else TRAIN_SIZES.get(name)
+        if n is None:
+            return None
+        if cfg.data.max_train_samples:
+            n = min(n, cfg.data.max_train_samples)
+        total += n
+    return total * t.epochs
+
+
+def expand(cfg: SweepRecipe) -> Plan:
+    """The grid's runs in dependency order (phase 1, 2, 3, evaluation), each phase recipe checked strictly.
+
+    Raises:
+        RecipeError: every problem of every phase recipe of the grid, each prefixed with the run it belongs to.
+    """
+    from xstilts.tasks import TASKS
+
+    problems: list[str] = []
+    runs: dict[str, Run] = {}  # keyed by completion marker: identical runs are planned once
+    root = Path(cfg.runs)
+    results = Path(cfg.results)
+
+    def add(run: Run) -> None:
+        runs.setdefault(run.done, run)
+
+    p1_names = {}
+    for enc, spec in cfg.encoders.items():
+        out = root / f"p1-{enc}"
+        args = [*_recipe_args(spec.recipe), *cfg.phase1_overrides, *spec.overrides, f"output={out}"]
+        _check(Phase1Recipe, args, f"encoder {enc} (phase 1)", problems)
+        add(Run("phase1", out.name, str(out), str(out / "DONE"), args, [], enc))
+        p1_names[enc] = out
+
+    for enc in cfg.encoders:
+        p1 = p1_names[enc]
+        for lora in cfg.lora:
+            suffix = "-lora" if lora else ""
+            for inter, ispec in cfg.intermediates.items():
+                if ispec is None:
+                    start, start_run = p1, p1.name
+                else:
+                    out = root / f"p2-{enc}-{inter}{suffix}"
+                    args = [ispec.recipe]
+                    if ispec.tasks is not None:
+                        args.append(f"tasks=[{','.join(ispec.tasks)}]")
+                    args += [*_data_args(cfg, True), *cfg.phase2_overrides, *ispec.overrides, *_lora_args(cfg, lora),
+                             f"input={p1}", f"output={out}"]
+                    p2 = _check(Phase2Recipe, args, f"intermediate {inter} of {enc} (phase 2)", problems)
+                    add(Run("phase2", out.name, str(out), str(out / "DONE"), args, [p1.name], enc,
+                            _train_examples(p2, p2.tasks) if p2 else None, p2.train.max_length if p2 else None))
+                    start, start_run = out, out.name
+                chain = f"{enc}-{inter}{suffix}"
+                for target, tspec in cfg.targets.items():
+                    kind = TASKS[tspec.task].kind if tspec.task in TASKS else None
+                    if tspec.recipe is None and kind == "retrieval":
+                        # No training: the phase-1/2 encoder itself is evaluated (LoRA does not change a phase-1
+                        # encoder, so the "none" chain is planned once).
+                        res = results / (f"{enc}-{inter}" if ispec is None else chain)
+                        args = [*_recipe_args(cfg.eval.recipe), *_data_args(cfg, False), *cfg.eval.overrides,
+                                *tspec.overrides, f"task={tspec.task}", f"input={start}", f"output={res}"]
+                        _check(EvalRecipe, args, f"target {target} of {chain} (evaluation)", problems)
+                        add(Run("eval", f"{res.name}/{tspec.task}", str(res), str(res / f"{tspec.task}.json"), args,
+                                [start_run], enc))
+                        continue
+                    for seed in cfg.seeds:
+                        out = root / f"p3-{enc}-{inter}-{target}{suffix}-s{seed}"
+                        args = [*_recipe_args(tspec.recipe), *_data_args(cfg, True), *cfg.phase3_overrides]
+                        if tspec.recipe is None:
+                            args.append(f"task={tspec.task}")
+                        args += [*tspec.overrides, f"train.seed={seed}", *_lora_args(cfg, lora), f"input={start}",
+                                 f"output={out}"]
+                        p3 = _check(Phase3Recipe, args, f"target {target} of {chain} (phase 3)", problems)
+                        if p3 is None:
+                            continue
+                        if tspec.task is not None and tspec.task != p3.task:
+                            problems.append(f"targets.{target}: task {tspec.task} but its recipe trains {p3.task}")
+                        train_task = getattr(p3.data, "train_task", None) or p3.task
+                        add(Run("phase3", out.name, str(out), str(out / "DONE"), args, [start_run], enc,
+                                _train_examples(p3, [train_task]), p3.train.max_length))
+                        res = results / f"{chain}-s{seed}"
+                        for task in tspec.evaluate or [p3.task]:
+                            eargs = [*_recipe_args(cfg.eval.recipe), *_data_args(cfg, False), *cfg.eval.overrides,
+                                     *([f"task={task}"] if task != p3.task else []), f"input={out}", f"output={res}"]
+                            ev = _check(EvalRecipe, eargs, f"evaluation of {out.name}", problems)
+                            task = ev.task if ev and ev.task else task
+                            add(Run("eval", f"{res.name}/{task}", str(res), str(res / f"{task}.json"), eargs,
+                                    [out.name], enc))
+    if problems:
+        raise RecipeError(sorted(set(problems), key=problems.index), "sweep")
+    ordered = [r for phase in PHASES for r in runs.values() if r.phase == phase]
+    for r in ordered:
+        r.status = "done" if Path(r.done).is_file() else "todo"
+    return Plan(cfg, ordered)
+
+
+# ---- the estimate -------------------------------------------------------------------------------------------------
+def recorded_throughput(plan: Plan) -> dict[str, list[float]]:
+    """Per encoder, ``cost.train_examples_per_second`` of the sweep's finished training runs that recorded it."""
+    out: dict[str, list[float]] = {enc: [] for enc in plan.sweep.encoders}
+    for r in plan.runs:
+        if r.phase not in ("phase2", "phase3") or r.status != "done":
+            continue
+        try:
+            metrics = json.loads((Path(r.output) / "metrics.json").read_text(encoding="utf-8"))
+            value = (metrics.get("cost") or {}).get("train_examples_per_second")
+        except (OSError, ValueError):
+            continue
+        if isinstance(value, (int, float)) and value > 0:
+            out[r.encoder].append(float(value))
+    return out
+
+
+def estimate(plan: Plan) -> dict[str, Any]:
+    """GPU-hours of the training runs still to do, per phase, and where each encoder's throughput came from."""
+    recorded = recorded_throughput(plan)
+    sources = {}
+    for enc, spec in plan.sweep.encoders.items():
+        if recorded[enc]:
+            sources[enc] = {"examples_per_second": statistics.median(recorded[enc]), "from": "recorded",
+                            "runs": len(recorded[enc])}
+        else:
+            sources[enc] = {"examples_per_second": DEFAULT_THROUGHPUT[spec.size], "from": f"default ({spec.size})",
+                            "runs": 0}
+    hours = {"phase2": 0.0, "phase3": 0.0}
+    unknown = []
+    for r in plan.runs:
+        if r.phase not in hours or r.status == "done":
+            continue
+        if r.train_examples is None:
+            unknown.append(r.name)
+            continue
+        rate = sources[r.encoder]["examples_per_second"]
+        if sources[r.encoder]["from"] != "recorded" and r.max_length:
+            rate *= 128 / r.max_length  # the defaults are for max_length 128; cost grows about linearly with it
+        hours[r.phase] += r.train_examples / rate / 3600
+    return {"gpu_hours": hours, "total_gpu_hours": sum(hours.values()), "throughput": sources, "unknown": unknown}
+
+
+def describe_plan(plan: Plan) -> str:
+    """The dry-run report: runs per phase (todo/done) and the GPU-hour estimate."""
+    cfg = plan.sweep
+    n_inter = len(cfg.intermediates)
+    lines = [f"sweep {cfg.name}: {len(cfg.encoders)} encoder(s) x {n_inter} intermediate setting(s) x "
+             f"{len(cfg.targets)} target(s) x {len(cfg.seeds)} seed(s) x {len(cfg.lora)} LoRA setting(s)",
+             f"{len(plan.runs)} runs, {sum(r.status == 'done' for r in plan.runs)} already finished"]
+    est = estimate(plan)
+    for phase in PHASES:
+        level = plan.level(phase)
+        todo = sum(r.status == "todo" for r in level)
+        extra = f", ~{est['gpu_hours'][phase]:.2f} GPU-hours" if phase in est["gpu_hours"] else ""
+        lines.append(f"\n{phase}: {len(level)} runs ({todo} to do{extra})")
+        for r in level:
+            after = f"  <- {', '.join(r.needs)}" if r.needs else ""
+            lines.append(f"  [{r.status:4}] {r.name}{after}")
+    lines.append(f"\nestimate: ~{est['total_gpu_hours']:.2f} GPU-hours of training still to do "
+                 "(evaluation not included; usually a few percent more)")
+    for enc, src in est["throughput"].items():
+        how = (f"median of {src['runs']} finished run(s)" if src["from"] == "recorded"
+               else f"{src['from']} at max_length 128, scaled by 128 / max_length")
+        lines.append(f"  {enc}: {src['examples_per_second']:.0f} training examples/s ({how})")
+    if est["unknown"]:
+        lines.append(f"  not estimated (training-set size unknown; set max_steps): {', '.join(est['unknown'])}")
+    return "\n".join(lines)
+
+
+# ---- the scripts --------------------------------------------------------------------------------------------------
+def _command(plan: Plan, run: Run) -> str:
+    script = SCRIPTS[run.phase]
+    args = " ".join(shlex.quote(a) for a in run.args)
+    if plan.sweep.launcher and run.phase in ("phase2", "phase3"):
+        return f"{plan.sweep.launcher} {script} {args}"
+    return f'"$PYTHON" {script} {args}'
+
+
+def _header(plan: Plan, how: str, source: str) -> list[str]:
+    cfg = plan.sweep
+    python = cfg.python or sys.executable
+    return [
+        "#!/usr/bin/env bash",
+        f"# xstilts sweep {cfg.name}: {len(plan.runs)} runs, written by: python -m xstilts.sweep {source}",
+        f"# {how}",
+        "# A run whose DONE marker (evaluations: <task>.json) exists is skipped; the first failure stops everything",
+        "# and names the failing command. Re-run this script after fixing it: finished runs are skipped.",
+        "set -Eeuo pipefail",
+        f"cd {shlex.quote(str(Path.cwd()))}",
+        f'PYTHON="${{PYTHON:-{python}}}"',
+        "export HF_HUB_DISABLE_TELEMETRY=1 TOKENIZERS_PARALLELISM=false",
+        'CURRENT=""',
+        "trap 'rc=$?; echo \"sweep: FAILED (exit $rc): $CURRENT\" >&2; exit $rc' ERR",
+        "",
+        "# run DONE_FILE COMMAND...: skips the command when DONE_FILE exists, else runs it (a failure stops the sweep).",
+        "run() {",
+        '  local done_file=$1; shift',
+        '  if [ -e "$done_file" ]; then echo "sweep: skip (finished: $done_file)"; return 0; fi',
+        '  CURRENT=$(printf "%q " "$@")',
+        '  echo "sweep: run: $CURRENT"',
+        '  "$@"',
+        '  CURRENT=""',
+        "}",
+        "",
+    ]
+
+
+def bash_script(plan: Plan, source: str) -> str:
+    """A bash script that runs the grid in dependency order, skipping finished runs."""
+    lines = _header(plan, "Run with: bash THIS_SCRIPT (PYTHON=... to choose the interpreter)", source)
+    for phase in PHASES:
+        level = plan.level(phase)
+        if not level:
+            continue
+        lines.append(f"# ---- {phase}: {len(level)} runs")
+        for r in level:
+            lines.append(f"run {shlex.quote(r.done)} {_command(plan, r)}")
+        lines.append("")
+    lines.append('echo "sweep: all runs finished"')
+    return "\n".join(lines) + "\n"
+
+
+def slurm_script(plan: Plan, source: str) -> str:
+    """A script that submits one SLURM array job per phase level, each level after the previous one succeeded.
+
+    ``bash SCRIPT`` submits; each array task re-enters the same script as ``SCRIPT task <level> <index>`` and runs one
+    command (skipped when already finished). ``--dependency=afterok`` makes a level wait for every task of the one
+    before; a failed task leaves the later levels pending (never started), as the bash script stops.
+    """
+    cfg = plan.sweep
+    lines = _header(plan, "Submit with: bash THIS_SCRIPT (one array job per phase level, afterok dependencies)",
+                    source)
+    lines.append("task() {")
+    lines.append('  case "$1:$2" in')
+    for phase in PHASES:
+        for i, r in enumerate(plan.level(phase)):
+            lines.append(f"    {phase}:{i}) run {shlex.quote(r.done)} {_command(plan, r)} ;;")
+    lines.append('    *) echo "sweep: no task $1:$2" >&2; exit 2 ;;')
+    lines.append("  esac")
+    lines.append("}")
+    lines.append('if [ "${1:-}" = task ]; then task "$2" "${3:-${SLURM_ARRAY_TASK_ID:-0}}"; exit 0; fi')
+    lines.append("")
+    opts = " ".join(shlex.quote(o) for o in cfg.slurm.options)
+    lines.append(f"OPTS=({opts})")
+    lines.append('SELF="$(realpath "$0")"')
+    lines.append(f"mkdir -p {shlex.quote(str(Path(cfg.runs) / 'slurm'))}")
+    lines.append('DEP=()')
+    limit = f"%{cfg.slurm.max_parallel}" if cfg.slurm.max_parallel else ""
+    for phase in PHASES:
+        n = len(plan.level(phase))
+        if not n:
+            continue
+        job = shlex.quote(f"{cfg.name}-{phase}")
+        lines.append(f'JOB=$(sbatch --parsable --job-name={job} --array=0-{n - 1}{limit} '
+                     f'--output={shlex.quote(str(Path(cfg.runs) / "slurm" / f"{phase}-%a.log"))} '
+                     f'"${{OPTS[@]}}" "${{DEP[@]}}" --wrap="bash \\"$SELF\\" task {phase} \\$SLURM_ARRAY_TASK_ID")')
+        lines.append('JOB=${JOB%%;*}')
+        lines.append(f'echo "sweep: submitted {phase} ({n} runs) as job $JOB"')
+        lines.append('DEP=(--dependency=afterok:$JOB)')
+    return "\n".join(lines) + "\n"
+
+
+def _write_script(path: str, text: str) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    p.chmod(0o755)
+
+
+def _main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xstilts.sweep", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipe", nargs="+", help="SWEEP.yaml [key=value ...]")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print the runs per phase and the GPU-hour estimate")
+    mode.add_argument("--write", metavar="SCRIPT.sh", help="write a bash script that runs the grid")
+    mode.add_argument("--slurm", metavar="SCRIPT", help="write a script that submits the grid to SLURM")
+    ns = parser.parse_args(argv)
+    cfg = load_sweep(ns.recipe)
+    plan = expand(cfg)
+    source = " ".join(shlex.quote(a) for a in ns.recipe)
+    print(describe_plan(plan), flush=True)
+    if ns.write:
+        _write_script(ns.write, bash_script(plan, f"{source} --write {ns.write}"))
+        print(f"\nwrote {ns.write}; run it with: bash {ns.write}")
+    elif ns.slurm:
+        _write_script(ns.slurm, slurm_script(plan, f"{source} --slurm {ns.slurm}"))
+        print(f"\nwrote {ns.slurm}; submit with: bash {ns.slurm}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from xstilts import cli
+
+    return cli.run(_main, argv, "xstilts.sweep", __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
