@@ -165,7 +165,20 @@ def _row(query_id: Any = None, query: Any = None, candidate_id: Any = None, cand
 
 
 def canonical_pairs(row: dict, where: str) -> list[dict]:
-    """The canonical dual-encoder rows of one source row (see the module docstring for each source shape)."""
+    """The canonical dual-encoder rows of one source row (see the module docstring for each source shape).
+
+    Args:
+        row: one source row, mapped onto the registry's field names.
+        where: the dataset/split/row named in error messages.
+
+    Returns:
+        Zero (a SQuAD question whose answer lies in no sentence), one, or several (one per Mewsli-X mention) rows
+        with the keys of ``CANONICAL_FIELDS``.
+
+    Raises:
+        DualEncoderDataError: a field the schema requires is missing or inconsistent (e.g. a mention span whose text
+            differs from its context), naming the field.
+    """
     try:
         if "contextual_mention" in row:  # Mewsli-X wikipedia_pairs
             cm, entity = row["contextual_mention"], _need(row, "entity", where)
@@ -238,8 +251,18 @@ def in_batch_loss(q: torch.Tensor, c: torch.Tensor, scale: torch.Tensor, keys: t
 
 def rank(query_emb: torch.Tensor, cand_emb: torch.Tensor, cand_ids: list[str], k: int = TOP_K,
          block_size: int = 4096) -> list[list[str]]:
-    """For each query, the ids of its top ``min(k, #candidates)`` candidates by cosine, best first (ties: lower
-    candidate index first)."""
+    """Top candidates of each query by cosine similarity, without an ``n x m`` matrix (``blocked_topk_cosine``).
+
+    Args:
+        query_emb: L2-normalised ``[n, d]`` query embeddings.
+        cand_emb: L2-normalised ``[m, d]`` candidate embeddings, on the same device.
+        cand_ids: the id of each candidate row.
+        k: cut-off; fewer candidates than ``k`` means all of them are ranked.
+        block_size: rows per similarity block (memory only; the result does not depend on it).
+
+    Returns:
+        Per query, ``min(k, m)`` candidate ids best first; ties go to the lower candidate index.
+    """
     from xstilts.retrieval import blocked_topk_cosine
 
     k = min(k, cand_emb.shape[0])
@@ -371,7 +394,23 @@ def build_pool(paragraphs: dict[str, list[Paragraph]]) -> Pool:
 
 # ---- Evaluation (evaluate_xtreme.py) ------------------------------------------------------------------------------
 def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: Path) -> int:
-    """Evaluates a phase-3 dual encoder on Mewsli-X or LAReQA and writes ``out_file`` (the one results schema)."""
+    """Evaluates a phase-3 dual encoder on Mewsli-X or LAReQA and writes ``out_file`` (the one results schema).
+
+    Mewsli-X: each language's mentions rank the whole candidate entity set; per language ``map@20`` (MRR@20, as the
+    official scorer names it), task score = the macro mean. LAReQA: the questions of all languages rank the pooled
+    answer-sentence candidates of all languages; per language the mAP@20 of its questions, task score = mAP@20 over
+    all questions (micro).
+
+    Args:
+        cfg: the ``EvalRecipe`` (split, data source, languages, batch size, ``retrieval.lareqa_data``, exports).
+        task: the registry entry (``mewslix`` or ``lareqa``).
+        langs: the languages to evaluate.
+        run_folder: a phase-3 folder whose ``final/`` holds the dual encoder.
+        out_file: where ``<task>.json`` goes.
+
+    Returns:
+        0 (errors are raised as ``DataError`` / ``FileNotFoundError``, which the script reports in one line).
+    """
     from transformers import AutoTokenizer
 
     from xstilts import cli, data, evaluation, provenance
@@ -380,7 +419,9 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
 
     cli.quiet_libraries()
     checkpoint = provenance.model_dir(run_folder)
-    model = load_model(checkpoint)
+    # A GPU when there is one: Mewsli-X embeds about a million candidate descriptions and ranks them all.
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_model(checkpoint).to(device)
     if not any(s.kind == "dual_encoder" for s in model.specs):
         raise data.DataError(f"{checkpoint} has no dual-encoder head (heads: {[s.task for s in model.specs]}); "
                              f"train {task.name} with phase3_target.py first")
@@ -390,7 +431,7 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
     bs, block = cfg.batch_size, cfg.retrieval.block_size
 
     def emb(texts: list[str], contexts: list[str] | None = None) -> torch.Tensor:
-        return embed(model, tokenizer, texts, contexts, max_length, bs)
+        return embed(model, tokenizer, texts, contexts, max_length, bs, device).to(device)
 
     languages: dict[str, dict[str, float]] = {}
     notes: list[str] = ["representation: mean pooling of the last layer (the dual encoder's own pooling)"]
