@@ -15,6 +15,7 @@ KIND_FIELDS = {
     "span_qa": {"id", "context", "question", "answers"},
     "tagging": {"tokens", "tags"},
     "retrieval": {"source", "target"},
+    "dual_encoder": {"query_id", "query", "candidate_id", "candidate", "context"},
 }
 
 
