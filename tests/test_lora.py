@@ -30,7 +30,8 @@ FAST = ["train.epochs=1", "train.eval_steps=3", "train.batch_size=8", "train.max
 EVAL = ["data.source=hub", "data.max_eval_samples=12"]
 SENTENCES = [("the cat sees the dog", "a dog is seen"), ("the big city", "number 7 in the city"),
              ("der Hund sieht die Katze", "猫看见了狗")]
-ADAPTER_FILES = ["final/adapter/README.md", "final/adapter/adapter_config.json", "final/adapter/adapter_model.safetensors"]
+ADAPTER_FILES = ["final/adapter/README.md", "final/adapter/adapter_config.json",
+                 "final/adapter/adapter_model.safetensors"]
 
 
 @pytest.fixture(autouse=True)
@@ -164,6 +165,9 @@ def test_merge_and_continue_handover_start_phase3_from_the_same_function(runs):
     assert all(p.requires_grad for p in merged.parameters())
     trainable = {n for n, p in kept.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)
+    # continue + a lora block: the kept adapter is trained as it is, and the log says the block was not used.
+    _, notes = start_encoder(src, LoraConfig(r=2), "continue")
+    assert "lora settings of this recipe not used" in notes[-1]
 
 
 def test_save_merged_and_kept_then_load_give_the_same_logits(runs, tmp_path):
@@ -239,7 +243,7 @@ def test_unknown_target_module_is_a_clear_error(runs, tmp_path, capsys):
     assert "lora.target_modules: ['q_proj'] not found in the encoder" in err and "query" in err
 
 
-# ---- (e) the kept-adapter folder loads with plain transformers + peft -------------------------------------------------
+# ---- (e) the kept-adapter folder loads with plain transformers + peft ------------------------------------------------
 def test_kept_adapter_folder_loads_with_plain_transformers_and_peft(runs):
     final = runs / "p3" / "final"
     plain = PeftModel.from_pretrained(AutoModel.from_pretrained(final), str(final / "adapter")).eval()
