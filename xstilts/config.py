@@ -10,6 +10,9 @@ from typing import Literal
 from xstilts.recipe import field
 
 
+QA_MIN_LENGTH = 80  # 64 question tokens + special tokens + at least a few context tokens per window
+
+
 @dataclass
 class DataConfig:
     source: Literal["hub", "xtreme", "embedded"] = field(
@@ -180,6 +183,9 @@ class Phase2Recipe:
                 problems.append(f"tasks: unknown task {t!r}; known: {', '.join(sorted(TASKS))}")
         if len(set(self.tasks)) != len(self.tasks):
             problems.append("tasks: a task is listed twice")
+        if any(TASKS[t].kind == "span_qa" for t in self.tasks if t in TASKS) and self.train.max_length < QA_MIN_LENGTH:
+            problems.append(f"train.max_length: {self.train.max_length} is too short for span QA (question up to 64 "
+                            f"tokens plus context); use at least {QA_MIN_LENGTH} (384 is standard)")
         return problems
 
 
@@ -202,6 +208,9 @@ class Phase3Recipe:
             return [f"task: unknown task {self.task!r}; known: {', '.join(sorted(TASKS))}"]
         if TASKS[self.task].kind == "retrieval":
             return [f"task: {self.task} has no training; evaluate a phase-1 or phase-2 folder with evaluate_xtreme.py"]
+        if TASKS[self.task].kind == "span_qa" and self.train.max_length < QA_MIN_LENGTH:
+            return [f"train.max_length: {self.train.max_length} leaves no room for the context after a question of "
+                    f"up to 64 tokens; span QA needs at least {QA_MIN_LENGTH} (384 is standard)"]
         source = TASKS.get(self.data.train_task or self.task)
         if source is not None and source.kind != TASKS[self.task].kind:
             return [f"data.train_task: {source.name} is a {source.kind} task; {self.task} needs {TASKS[self.task].kind}"]
