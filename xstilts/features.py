@@ -141,6 +141,12 @@ def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any]) -
 
         starts = [lg[:, 0] for lg in logits]
         ends = [lg[:, 1] for lg in logits]
+        if task.null_answers:  # SQuAD v2.0: no-answer threshold chosen on these (dev) questions, kept for the record
+            from xstilts import squad_v2
+
+            answers_v2, encoded.extra["null_threshold"] = squad_v2.predict_with_threshold(
+                rows, encoded.extra["qa"], starts, ends)
+            return answers_v2
         answers = qa.postprocess_qa_predictions([r["context"] for r in rows], encoded.extra["qa"], starts, ends)
         return [answers.get(i, "") for i in range(len(rows))]
     if task.kind == "dual_encoder":  # logits = [query embedding, candidate embedding] per pair
@@ -160,6 +166,10 @@ def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> di
     n = float(len(rows))
     if task.kind in ("classification", "multiple_choice"):
         return {"accuracy": M.accuracy(predictions, [r["label"] for r in rows]), "n": n}
+    if task.kind == "span_qa" and task.null_answers:
+        from xstilts import squad_v2
+
+        return {**squad_v2.scores(predictions, rows), "n": n}
     if task.kind == "span_qa":
         preds = {str(i): p for i, p in enumerate(predictions)}
         golds = {str(i): list(r["answers"]["text"]) for i, r in enumerate(rows)}

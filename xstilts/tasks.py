@@ -90,6 +90,11 @@ class Task:
     # languages that live in another Hub dataset (UD 2.7 treebanks, unimelb-nlp/wikiann, mteb/tatoeba-bitext-mining)
     lang_sources: dict[str, dict[str, tuple[DataSplit, ...]]] = field(default_factory=dict)
     candidates: DataSplit | None = None  # dual encoders: the candidate set retrieved from (Mewsli-X entities)
+    # span QA: questions may have no answer (SQuAD v2.0): trained to point at CLS, decoded with the null score and a
+    # threshold chosen on dev, scored with "" as the gold of unanswerable questions
+    null_answers: bool = False
+    # the label set is built from the training data at run time (CCG supertags) and recorded in heads.json
+    labels_from_train: bool = False
 
 
 def _cls_tsv(path: str, labels: dict[str, int] | None, header: bool = False,
@@ -334,6 +339,22 @@ register(Task(
     name="squad", kind="span_qa", description="SQuAD v1.1: English extractive QA (intermediate task)",
     languages=("en",), main_metric="exact_match+f1", eval_metric="squad",
     train=(_squad("train"),), dev=_squad("validation"), dev_examples=2000,
+))
+
+
+def _squad_v2(split: str) -> DataSplit:
+    local = "squad/train-v2.0.json" if split == "train" else "squad/dev-v2.0.json"
+    return DataSplit(hub=HubSource("rajpurkar/squad_v2", "squad_v2", split, SQUAD_FEATURES, QA_FIELDS),
+                     local=LocalSource(local, "squad_json", fields=QA_FIELDS))
+
+
+register(Task(
+    name="squad_v2", kind="span_qa",
+    description="SQuAD v2.0: English extractive QA with unanswerable questions (empty answers; intermediate task); "
+                "no-answer = the CLS score beating the best span by more than a threshold chosen on dev; EM/F1 with "
+                "'' as the gold of unanswerable questions",
+    languages=("en",), main_metric="exact_match+f1", eval_metric="squad",
+    train=(_squad_v2("train"),), dev=_squad_v2("validation"), dev_examples=2000, null_answers=True,
 ))
 
 
