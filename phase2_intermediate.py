@@ -15,7 +15,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, set_seed
 
-from xstilts import cli, io, pipeline, provenance, recipe
+from xstilts import ccg, cli, io, pipeline, provenance, recipe
 from xstilts.config import Phase2Recipe
 from xstilts.modeling import MultiHeadModel
 from xstilts.sampling import multitask_dataloader_factory
@@ -37,7 +37,11 @@ def _main(argv: list[str]) -> int:
         # Model: the parent's encoder, a fresh head per intermediate task (a previous phase's heads are dropped).
         src = provenance.model_dir(parent)
         tokenizer = AutoTokenizer.from_pretrained(src)
-        tasks = [get_task(name) for name in cfg.tasks]
+        # Label sets built from training data (CCG supertags) are fixed before the heads are sized.
+        tasks = [ccg.with_vocabulary(get_task(name), cfg.data.path) for name in cfg.tasks]
+        for t in tasks:
+            if t.labels_from_train:
+                cli.log(f"{t.name}: {len(t.label_names)} labels from its training data (recorded in heads.json)")
         encoder, notes = pipeline.start_encoder(src, cfg.lora, handover="merge")
         model = MultiHeadModel(encoder, [pipeline.head_spec(t) for t in tasks])
         for note in notes + [f"fresh head for {t.name} ({t.kind})" for t in tasks]:

@@ -301,6 +301,10 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
     if source not in SOURCES:
         raise DataError(f"data.source {source!r} is not one of {', '.join(SOURCES)}")
     where = f"task {task.name} ({split_name}, {lang}, source {source})"
+    if split.local is not None and split.local.format == "ccg_auto":
+        from xstilts import ccg  # CCGbank is local whatever data.source: it is licensed and not on the Hub
+
+        return ccg.load_rows(task, split.local.path, data_path, limit)
     if source == "xtreme":
         if split.local is None:
             raise DataError(f"{where}: no XTREME-folder layout is defined for this split; use data.source=hub")

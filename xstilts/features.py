@@ -182,6 +182,8 @@ def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> di
         names = task.label_names
         pred_tags = [[names[t] for t in p] for p in predictions]
         gold_tags = [[names[t] for t in r["tags"]] for r in rows]
+        if task.main_metric == "accuracy":  # supertags (CCG) are not BIO chunks: token accuracy only
+            return {"accuracy": M.token_accuracy(pred_tags, gold_tags), "n": n}
         s = M.tagging_scores(pred_tags, gold_tags)
         out = {"f1": s["f1"], "precision": s["precision"], "recall": s["recall"], "n": n}
         if task.name.startswith("udpos"):

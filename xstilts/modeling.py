@@ -40,6 +40,7 @@ class HeadSpec:
     task: str
     kind: str  # classification, multiple_choice, span_qa, tagging, dual_encoder
     num_labels: int  # classes (classification, tagging), 1 (multiple choice), 2 (span QA: start, end), 0 (dual enc.)
+    labels: list[str] | None = None  # label names where they are built at run time (CCG supertags), for decoding
 
 
 class ClassificationHead(nn.Module):
@@ -256,7 +257,8 @@ def save_model(model: MultiHeadModel, tokenizer: Any, folder: str | Path, merge_
     state = {f"{task}.{k}": v.detach().cpu().contiguous() for task, head in model.heads.items()
              for k, v in head.state_dict().items()}
     save_file(state, str(folder / HEADS_WEIGHTS))
-    (folder / HEADS_JSON).write_text(json.dumps({"heads": [asdict(s) for s in model.specs]}, indent=2, sort_keys=True))
+    specs = [{k: v for k, v in asdict(s).items() if k != "labels" or v is not None} for s in model.specs]
+    (folder / HEADS_JSON).write_text(json.dumps({"heads": specs}, indent=2, sort_keys=True))
     return info
 
 

@@ -17,7 +17,8 @@ from xstilts.training import DevSet, apply_lora, run_training
 
 def head_spec(task: Task) -> HeadSpec:
     if task.kind == "classification" or task.kind == "tagging":
-        return HeadSpec(task.name, task.kind, len(task.label_names))
+        labels = list(task.label_names) if task.labels_from_train else None  # recorded: the registry lacks them
+        return HeadSpec(task.name, task.kind, len(task.label_names), labels=labels)
     if task.kind == "multiple_choice":
         return HeadSpec(task.name, task.kind, 1)
     if task.kind == "span_qa":

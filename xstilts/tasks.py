@@ -51,7 +51,7 @@ class LocalSource:
     """One split in XTREME's download-folder layout (relative to ``data.path``)."""
 
     path: str
-    format: Literal["tsv", "conll", "squad_json", "jsonl", "tatoeba"]
+    format: Literal["tsv", "conll", "squad_json", "jsonl", "tatoeba", "ccg_auto"]  # ccg_auto: path = sections
     columns: tuple[str, ...] = ()  # tsv column names (jsonl: ignored)
     header: bool = False
     fields: dict[str, str] = field(default_factory=dict)
@@ -355,6 +355,21 @@ register(Task(
                 "'' as the gold of unanswerable questions",
     languages=("en",), main_metric="exact_match+f1", eval_metric="squad",
     train=(_squad_v2("train"),), dev=_squad_v2("validation"), dev_examples=2000, null_answers=True,
+))
+
+
+# ---- CCG supertagging (CCGbank AUTO files; licensed, local only) ---------------------------------------------------
+def _ccgbank(sections: str) -> DataSplit:
+    return DataSplit(local=LocalSource(sections, "ccg_auto", fields={"tokens": "tokens", "tags": "tags"}))
+
+
+register(Task(
+    name="ccg", kind="tagging",
+    description="CCG supertagging on CCGbank (LDC2005T13, licensed: local AUTO files only, data.path = its data/AUTO "
+                "folder whatever data.source); train = sections 02-21, dev = 00; tag vocabulary built from train, "
+                "tags seen < 10 times mapped to one catch-all label; token accuracy",
+    languages=("en",), main_metric="accuracy", train=(_ccgbank("02-21"),), dev=_ccgbank("00"),
+    labels_from_train=True,
 ))
 
 
