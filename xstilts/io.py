@@ -63,12 +63,23 @@ def read_json(path: str | Path, what: str = "file") -> Any:
         raise RunFolderError(f"{what} {p} is corrupted or truncated ({exc}); delete it and re-run the phase") from None
 
 
+def is_main_process() -> bool:
+    """False on the non-zero ranks of a ``torchrun`` / ``accelerate launch`` job (they set ``RANK``).
+
+    Every rank of a distributed run executes the same phase script; only rank 0 may own the output folder (lock,
+    run header, ``final/``, ``DONE``), or the ranks would refuse each other's lock and race on the same files.
+    """
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def is_finished(folder: str | Path) -> bool:
     return (Path(folder) / DONE).is_file()
 
 
 def mark_finished(folder: str | Path, summary: dict[str, Any]) -> None:
     """Writes the completion marker last: its presence is the only thing that makes a folder count as finished."""
+    if not is_main_process():
+        return
     atomic_write_json(Path(folder) / DONE, {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **summary})
 
 
@@ -95,6 +106,8 @@ class RunLock:
         self.held = False
 
     def acquire(self) -> None:
+        if not is_main_process():
+            return  # the other ranks of a distributed run work under rank 0's lock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%dT%H:%M:%S")}
         for _ in range(2):
@@ -153,6 +166,8 @@ def prepare_output(folder: str | Path, overwrite: bool) -> str:
                 f"output {folder} already holds a finished run; choose another output= or pass overwrite=true "
                 "to replace it"
             )
+        if not is_main_process():
+            return "new"  # rank 0 clears the folder
         for child in folder.iterdir():
             if child.name == LOCK:
                 continue

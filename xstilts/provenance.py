@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 
 from xstilts import __version__
-from xstilts.io import DONE, RECIPE, RunFolderError, atomic_write_json, atomic_write_text, is_finished, read_json
+from xstilts.io import (DONE, RECIPE, RunFolderError, atomic_write_json, atomic_write_text, is_finished,
+                        is_main_process, read_json)
 from xstilts.recipe import to_yaml
 
 RUN_JSON = "run.json"
@@ -22,6 +23,8 @@ PHASES = ("phase1", "phase2", "phase3")
 
 def write_run_header(folder: Path, phase: str, recipe: Any, parent: Path | None) -> None:
     """Writes recipe.yaml and run.json at the start of a run (so even an interrupted run is traceable)."""
+    if not is_main_process():
+        return
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / RECIPE, f"# xstilts {phase} recipe (resolved)\n" + to_yaml(recipe))
     atomic_write_json(folder / RUN_JSON, {

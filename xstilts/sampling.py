@@ -49,10 +49,15 @@ def task_probabilities(sizes: dict[str, int], cfg: SamplerConfig) -> dict[str, f
 
 
 class TaskBatchSampler(Sampler[list[int]]):
-    """Yields index batches over concatenated task features: ``grad_accum`` batches of one drawn task per step."""
+    """Yields index batches over concatenated task features: ``grad_accum`` batches of one drawn task per step.
+
+    With ``replicas`` > 1 (DDP), each micro-batch is yielded as ``replicas`` consecutive batches of the same task:
+    accelerate hands batch i to rank ``i % replicas``, so every rank works on the step's task and the all-reduced
+    update stays a single-task gradient.
+    """
 
     def __init__(self, sizes: dict[str, int], probs: dict[str, float], batch_size: int, grad_accum: int,
-                 steps_per_epoch: int, seed: int):
+                 steps_per_epoch: int, seed: int, replicas: int = 1):
         self.tasks = list(sizes)
         self.offsets = {}
         start = 0
@@ -61,13 +66,14 @@ class TaskBatchSampler(Sampler[list[int]]):
             start += sizes[t]
         self.probs = [probs[t] for t in self.tasks]
         self.batch_size, self.grad_accum = batch_size, grad_accum
+        self.replicas = replicas
         self.steps = steps_per_epoch
         self.seed = seed
         self.epoch = 0
         self.drawn: list[str] = []  # the task of each step of the last epoch (for tests and logs)
 
     def __len__(self) -> int:
-        return self.steps * self.grad_accum
+        return self.steps * self.grad_accum * self.replicas
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = random.Random(self.seed + self.epoch)
@@ -78,7 +84,7 @@ class TaskBatchSampler(Sampler[list[int]]):
             task = rng.choices(self.tasks, weights=self.probs)[0]
             self.drawn.append(task)
             start, n = self.offsets[task]
-            for _ in range(self.grad_accum):
+            for _ in range(self.grad_accum * self.replicas):
                 batch = []
                 while len(batch) < min(self.batch_size, n):
                     if not orders[task]:
@@ -91,10 +97,11 @@ def multitask_dataloader_factory(cfg: SamplerConfig, sizes: dict[str, int], trai
     """A ``get_train_dataloader`` replacement for the Trainer that samples one task per optimizer step."""
     probs = task_probabilities(sizes, cfg)
     total = sum(sizes.values())
-    steps = max(1, math.ceil(total / (train.batch_size * train.grad_accum)))
 
     def get_train_dataloader(trainer: Any) -> DataLoader:
-        sampler = TaskBatchSampler(sizes, probs, train.batch_size, train.grad_accum, steps, train.seed)
+        replicas = trainer.accelerator.num_processes
+        steps = max(1, math.ceil(total / (train.batch_size * train.grad_accum * replicas)))
+        sampler = TaskBatchSampler(sizes, probs, train.batch_size, train.grad_accum, steps, train.seed, replicas)
         trainer.task_sampler = sampler
         loader = DataLoader(trainer.train_dataset, batch_sampler=sampler, collate_fn=trainer.data_collator)
         return trainer.accelerator.prepare(loader)

@@ -529,7 +529,7 @@ def _main(argv: list[str]) -> int:
     mode.add_argument("--dry-run", action="store_true", help="print the runs per phase and the GPU-hour estimate")
     mode.add_argument("--write", metavar="SCRIPT.sh", help="write a bash script that runs the grid")
     mode.add_argument("--slurm", metavar="SCRIPT", help="write a script that submits the grid to SLURM")
-    ns = parser.parse_args(argv)
+    ns = parser.parse_intermixed_args(argv)
     cfg = load_sweep(ns.recipe)
     plan = expand(cfg)
     source = " ".join(shlex.quote(a) for a in ns.recipe)

@@ -1,0 +1,236 @@
+"""Sweeps: expansion of a sweep recipe into shared phase runs, the bash and SLURM scripts (skip finished runs, stop at
+the first failure naming it), the dry run's plan and estimate, and the tiny grid run for real, offline, twice."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xstilts import sweep
+from xstilts.recipe import RecipeError
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = "recipes/sweeps/tiny_grid.yaml"
+PAPER = "recipes/sweeps/paper_grid.yaml"
+# Small and quick phases: the grid's shape is what is tested, not what the models learn.
+FAST = ['phase1_overrides=["stats_languages=[en]", "tiny.vocab_size=1000", "tiny.hidden_size=32"]',
+        "phase2_overrides=[train.max_steps=3, train.eval_steps=3, train.batch_size=8, train.max_length=32]",
+        "phase3_overrides=[train.max_steps=3, train.eval_steps=3, train.batch_size=8, train.max_length=32]",
+        "data.max_train_samples=48", "data.max_eval_samples=8"]
+
+
+@pytest.fixture(autouse=True)
+def in_repo(monkeypatch):
+    monkeypatch.chdir(REPO)  # recipe paths in the sweep recipes are relative to the repository
+
+
+def _plan(tmp_path, *overrides):
+    return sweep.expand(sweep.load_sweep([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", *overrides]))
+
+
+def test_tiny_grid_expands_into_shared_phase_runs(tmp_path):
+    plan = _plan(tmp_path)
+    counts = {p: len(plan.level(p)) for p in sweep.PHASES}
+    assert counts == {"phase1": 2, "phase2": 2, "phase3": 8, "eval": 8}
+    p3 = {r.name: r for r in plan.level("phase3")}
+    # The baseline starts from the phase-1 folder, the MNLI chain from the one phase-2 folder of its encoder: both
+    # targets share it.
+    assert p3["p3-tiny-multi-none-xnli-s42"].needs == ["p1-tiny-multi"]
+    assert p3["p3-tiny-multi-mnli-xnli-s42"].needs == p3["p3-tiny-multi-mnli-pawsx-s42"].needs == \
+        ["p2-tiny-multi-mnli"]
+    assert f"input={tmp_path}/runs/p2-tiny-multi-mnli" in p3["p3-tiny-multi-mnli-pawsx-s42"].args
+    evals = {r.done for r in plan.level("eval")}
+    assert f"{tmp_path}/results/tiny-english-mnli-s42/pawsx.json" in evals
+    # Deterministic: the same recipe gives the same runs, names and commands.
+    again = _plan(tmp_path)
+    assert [(r.name, r.args) for r in again.runs] == [(r.name, r.args) for r in plan.runs]
+    assert all(r.status == "todo" for r in plan.runs)
+
+
+def test_seeds_lora_and_retrieval_targets(tmp_path):
+    plan = _plan(tmp_path, "seeds=[1,2]", "lora=[false,true]", "lora_settings.r=4",
+                 "targets.tatoeba={task: tatoeba}")
+    counts = {p: len(plan.level(p)) for p in sweep.PHASES}
+    # phase 2: 2 encoders x mnli x 2 LoRA settings; phase 3: 2 x 2 intermediate x 2 targets x 2 LoRA x 2 seeds.
+    assert counts["phase2"] == 4 and counts["phase3"] == 32
+    # Evaluations: one per phase-3 run, plus Tatoeba on each encoder chain; the phase-1 "none" chain is the same
+    # encoder with or without LoRA, so it is evaluated once: 2 x (1 + 2) chains.
+    tatoeba = [r for r in plan.level("eval") if r.done.endswith("tatoeba.json")]
+    assert len(tatoeba) == 6 and counts["eval"] == 32 + 6
+    lora_p3 = next(r for r in plan.level("phase3") if r.name == "p3-tiny-english-mnli-xnli-lora-s2")
+    assert "lora.r=4" in lora_p3.args and "train.seed=2" in lora_p3.args
+    assert lora_p3.needs == ["p2-tiny-english-mnli-lora"]
+    plain = next(r for r in plan.level("phase3") if r.name == "p3-tiny-english-mnli-xnli-s2")
+    assert "lora=null" in plain.args
+    none_tatoeba = next(r for r in tatoeba if "tiny-multi-none/" in r.done)
+    assert f"input={tmp_path}/runs/p1-tiny-multi" in none_tatoeba.args
+
+
+def test_every_phase_recipe_is_checked_strictly_and_all_problems_reported(tmp_path, capsys):
+    with pytest.raises(RecipeError) as err:
+        _plan(tmp_path, "phase2_overrides=[train.lrr=1]", "targets.xnli.recipe=recipes/phase3/nope.yaml",
+              "intermediates.mnli.tasks=[mnli, nonsense]")
+    text = str(err.value)
+    assert "intermediate mnli of tiny-multi (phase 2): train.lrr: unknown key" in text
+    assert "recipes/phase3/nope.yaml does not exist" in text
+    assert "unknown task 'nonsense'" in text
+    # On the command line: one clear error, exit 2, no traceback.
+    assert sweep.main([TINY, "intermediates.bad=null", "--dry-run"]) == 2
+    assert "intermediates.bad: only 'none' may be null" in capsys.readouterr().err
+
+
+def test_paper_grid_dry_run_prints_its_plan(capsys):
+    assert sweep.main([PAPER, "--dry-run", "runs=/nonexistent/paper"]) == 0
+    out = capsys.readouterr().out
+    assert "1 encoder(s) x 10 intermediate setting(s) x 8 target(s) x 3 seed(s)" in out
+    # 9 phase-2 runs (8 single tasks + multi-task), 10 x 6 trained targets x 3 seeds, one evaluation per phase-3
+    # run + MLQA on every SQuAD-trained model + Tatoeba and BUCC per encoder chain.
+    for line in ("phase1: 1 runs", "phase2: 9 runs", "phase3: 180 runs", "eval: 230 runs"):
+        assert line in out
+    assert "p3-xlmr-large-multi-squad_qa-s3  <- p2-xlmr-large-multi" in out
+    assert "xlmr-large-hellaswag-s2/mlqa  <- p3-xlmr-large-hellaswag-squad_qa-s2" in out
+    assert "xlmr-large-none/tatoeba  <- p1-xlmr-large" in out
+    hours = float(out.split("estimate: ~")[1].split(" GPU-hours")[0])
+    assert 50 < hours < 2000
+    assert "xlmr-large: 150 training examples/s (default (large)" in out
+
+
+def test_estimate_uses_recorded_throughput(tmp_path):
+    plan = _plan(tmp_path)
+    done = next(r for r in plan.level("phase3") if r.encoder == "tiny-english")
+    Path(done.output).mkdir(parents=True)
+    (Path(done.output) / "DONE").write_text("{}")
+    (Path(done.output) / "metrics.json").write_text(json.dumps({"cost": {"train_examples_per_second": 40.0}}))
+    est = sweep.estimate(_plan(tmp_path))
+    assert est["throughput"]["tiny-english"] == {"examples_per_second": 40.0, "from": "recorded", "runs": 1}
+    assert est["throughput"]["tiny-multi"]["from"] == "default (tiny)"
+    # Embedded data: 300 MNLI rows x 4 epochs for each phase-2 run; the tiny-english one at 40 examples/s.
+    p2 = {r.encoder: r.train_examples for r in plan.level("phase2")}
+    assert p2 == {"tiny-multi": 1200.0, "tiny-english": 1200.0}
+    expected = 1200 / 40 / 3600 + 1200 / (2000 * 128 / 64) / 3600
+    assert est["gpu_hours"]["phase2"] == pytest.approx(expected)
+
+
+# ---- the scripts, with a stand-in interpreter (fast) ------------------------------------------------------------------
+STUB = r"""#!/usr/bin/env bash
+# Stand-in for python: logs the call, fails on the phase named by $FAIL_ON, else writes what the phase would finish.
+echo "$*" >> "$STUB_LOG"
+script=$1; shift
+if [ -n "${FAIL_ON:-}" ] && [ "$script" = "$FAIL_ON" ]; then echo "boom" >&2; exit 3; fi
+out=""; task=""
+for a in "$@"; do case "$a" in output=*) out=${a#output=} ;; task=*) task=${a#task=} ;; esac; done
+mkdir -p "$out"
+if [ "$script" = evaluate_xtreme.py ]; then
+  if [ -z "$task" ]; then task=$(sed -n 's/^task: //p' "$(echo "$@" | sed -n 's/.*input=\([^ ]*\).*/\1/p')/recipe.yaml"); fi
+  echo '{}' > "$out/$task.json"
+else
+  printf 'task: %s\n' "$(sed -n 's/^task: //p' "$1" 2>/dev/null)" > "$out/recipe.yaml"
+  echo '{}' > "$out/DONE"
+fi
+"""
+
+
+def _stub(tmp_path):
+    path = tmp_path / "fakepython"
+    path.write_text(STUB)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def _run_script(script, tmp_path, **env):
+    full = {**os.environ, "PYTHON": str(_stub(tmp_path)), "STUB_LOG": str(tmp_path / "calls.log"), **env}
+    return subprocess.run(["bash", str(script)], capture_output=True, text=True, env=full, timeout=60)
+
+
+def test_bash_script_runs_in_order_skips_finished_and_stops_at_first_failure(tmp_path):
+    script = tmp_path / "run.sh"
+    assert sweep.main([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", "--write", str(script)]) == 0
+    failed = _run_script(script, tmp_path, FAIL_ON="phase2_intermediate.py")
+    assert failed.returncode == 3
+    assert "sweep: FAILED (exit 3): " in failed.stderr and "phase2_intermediate.py" in failed.stderr
+    assert f"output={tmp_path}/runs/p2-tiny-multi-mnli" in failed.stderr
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert [c.split()[0] for c in calls] == ["phase1_pretrained.py", "phase1_pretrained.py", "phase2_intermediate.py"]
+
+    # Fixed: the next run skips both phase-1 runs and completes everything else, in dependency order.
+    (tmp_path / "calls.log").unlink()
+    ok = _run_script(script, tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.count("sweep: skip (finished:") == 2 and "sweep: all runs finished" in ok.stdout
+    calls = [c.split()[0] for c in (tmp_path / "calls.log").read_text().splitlines()]
+    assert calls == ["phase2_intermediate.py"] * 2 + ["phase3_target.py"] * 8 + ["evaluate_xtreme.py"] * 8
+    assert sweep.expand(sweep.load_sweep([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results"])).runs[-1] \
+        .status == "done"
+
+    # Everything finished: nothing runs.
+    (tmp_path / "calls.log").unlink()
+    again = _run_script(script, tmp_path)
+    assert again.returncode == 0 and not (tmp_path / "calls.log").exists()
+    assert again.stdout.count("sweep: skip (finished:") == 20
+
+
+def test_slurm_script_submits_one_array_per_level_with_dependencies(tmp_path):
+    script = tmp_path / "grid.slurm"
+    assert sweep.main([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", "slurm.max_parallel=3",
+                       "--slurm", str(script)]) == 0
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "sbatch"
+    fake.write_text('#!/usr/bin/env bash\necho "$*" >> "$SBATCH_LOG"\nn=$(wc -l < "$SBATCH_LOG")\n'
+                    'echo "$((100 + n));cluster"\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "SBATCH_LOG": str(tmp_path / "sbatch.log")}
+    res = _run_script(script, tmp_path, **env)
+    assert res.returncode == 0, res.stderr
+    jobs = (tmp_path / "sbatch.log").read_text().splitlines()
+    assert len(jobs) == 4
+    for job, (phase, n, dep) in zip(jobs, [("phase1", 2, None), ("phase2", 2, 101), ("phase3", 8, 102),
+                                           ("eval", 8, 103)]):
+        assert f"--job-name=tiny_grid-{phase}" in job and f"--array=0-{n - 1}%3" in job
+        assert (f"--dependency=afterok:{dep}" in job) if dep else ("--dependency" not in job)
+        assert f"task {phase} $SLURM_ARRAY_TASK_ID" in job and "--gres=gpu:1" in job
+    # An array task runs one command of its level (and skips it once finished).
+    stub_env = {**os.environ, "PYTHON": str(_stub(tmp_path)), "STUB_LOG": str(tmp_path / "calls.log")}
+    one = subprocess.run(["bash", str(script), "task", "phase3", "5"], capture_output=True, text=True, timeout=60,
+                         env=stub_env)
+    assert one.returncode == 0, one.stderr
+    sixth = _plan(tmp_path).level("phase3")[5]
+    assert (tmp_path / "calls.log").read_text().split() == ["phase3_target.py", *sixth.args]
+    again = subprocess.run(["bash", str(script), "task", "phase3", "5"], capture_output=True, text=True, timeout=60,
+                           env=stub_env)
+    assert "sweep: skip (finished:" in again.stdout and len((tmp_path / "calls.log").read_text().splitlines()) == 1
+
+
+# ---- the tiny grid for real ------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_tiny_grid_runs_offline_and_a_second_run_does_nothing(tmp_path):
+    """20 real processes (2 phase-1, 2 phase-2, 8 phase-3, 8 evaluations) on embedded data: about 2 minutes on 2 idle
+    cores, nearly all of it interpreter start-up and imports."""
+    script = tmp_path / "run.sh"
+    assert sweep.main([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", *FAST,
+                       "--write", str(script)]) == 0
+    env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    first = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=900)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert first.stdout.count("sweep: run: ") == 20 and "sweep: all runs finished" in first.stdout
+    results = sorted(str(p.relative_to(tmp_path / "results")) for p in (tmp_path / "results").rglob("*.json"))
+    assert results == sorted(f"tiny-{e}-{i}-s42/{t}.json" for e in ("multi", "english") for i in ("none", "mnli")
+                             for t in ("xnli", "pawsx"))
+    for path in (tmp_path / "results").rglob("*.json"):
+        r = json.loads(path.read_text())
+        assert r["run"]["intermediate"] == ("none" if "-none-" in str(path) else "mnli")
+        assert r["run"]["encoder"] in ("tiny-multilingual", "tiny-english")
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p != script}
+
+    second = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert second.returncode == 0
+    assert "sweep: run: " not in second.stdout and second.stdout.count("sweep: skip (finished:") == 20
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p != script} == stamps
+    plan = sweep.expand(sweep.load_sweep([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", *FAST]))
+    assert all(r.status == "done" for r in plan.runs)
+    assert sweep.estimate(plan)["throughput"]["tiny-multi"]["from"] == "recorded"
