@@ -87,10 +87,10 @@ def test_every_phase_recipe_is_checked_strictly_and_all_problems_reported(tmp_pa
 def test_paper_grid_dry_run_prints_its_plan(capsys):
     assert sweep.main([PAPER, "--dry-run", "runs=/nonexistent/paper"]) == 0
     out = capsys.readouterr().out
-    assert "1 encoder(s) x 10 intermediate setting(s) x 8 target(s) x 3 seed(s)" in out
-    # 9 phase-2 runs (8 single tasks + multi-task), 10 x 6 trained targets x 3 seeds, one evaluation per phase-3
+    assert "1 encoder(s) x 11 intermediate setting(s) x 8 target(s) x 3 seed(s)" in out
+    # 10 phase-2 runs (9 single tasks + multi-task), 11 x 6 trained targets x 3 seeds, one evaluation per phase-3
     # run + MLQA on every SQuAD-trained model + Tatoeba and BUCC per encoder chain.
-    for line in ("phase1: 1 runs", "phase2: 9 runs", "phase3: 180 runs", "eval: 230 runs"):
+    for line in ("phase1: 1 runs", "phase2: 10 runs", "phase3: 198 runs", "eval: 253 runs"):
         assert line in out
     assert "p3-xlmr-large-multi-squad_qa-s3  <- p2-xlmr-large-multi" in out
     assert "xlmr-large-hellaswag-s2/mlqa  <- p3-xlmr-large-hellaswag-squad_qa-s2" in out

@@ -56,12 +56,13 @@ DEFAULT_THROUGHPUT = {"tiny": 2000.0, "base": 450.0, "large": 150.0, "xl": 25.0}
 
 # Approximate English training-set sizes (examples) of the Hub / XTREME data, used only for the estimate.
 # anli_plus = ANLI r1-r3 (162,865) + SNLI (549,367 gold) + MNLI (392,702); xnli trains on MNLI; the QA targets train
-# on SQuAD v1.1 (TyDiQA-GoldP on its English rows); xcopa on COPA after SIQA; udpos on the merged English UD treebanks.
+# on SQuAD v1.1 (TyDiQA-GoldP on its English rows); xcopa on COPA after SIQA; udpos on the merged English UD treebanks;
+# ccg = CCGbank sections 02-21 (sentences).
 TRAIN_SIZES = {
     "mnli": 392_702, "xnli": 392_702, "anli_plus": 1_104_934, "qqp": 363_846, "sst2": 67_349, "squad": 87_599,
     "xquad": 87_599, "mlqa": 87_599, "tydiqa": 3_696, "hellaswag": 39_905, "commonsenseqa": 9_741,
     "cosmosqa": 25_262, "siqa": 33_410, "copa": 400, "xcopa": 400, "pawsx": 49_401, "udpos": 20_000,
-    "panx": 20_000,
+    "panx": 20_000, "ccg": 39_604, "squad_v2": 130_319,
 }
 
 
