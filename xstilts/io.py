@@ -15,8 +15,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -125,6 +128,7 @@ class RunLock:
             with os.fdopen(fd, "w") as f:
                 json.dump(me, f)
             self.held = True
+            self._on_sigterm_exit()
             return
         raise RunFolderError(f"could not take the lock {self.path}; delete it if no process uses the folder")
 
@@ -135,10 +139,29 @@ class RunLock:
         except (OSError, ValueError):
             return None
 
+    def _on_sigterm_exit(self) -> None:
+        """While the lock is held, SIGTERM (what a scheduler sends before it pre-empts a job) ends the process through
+        ``SystemExit(143)``: ``with`` blocks unwind, so the lock is released and any host can resume the run. Work
+        since the last complete checkpoint is lost, as with SIGKILL (whose lock stays and is taken over as stale)."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be installed from the main thread
+
+        def stop(signum: int, frame: Any) -> None:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+            print(f"[xstilts] SIGTERM: stopping; {self.path.parent} stays unfinished, run the same command again to "
+                  "resume", file=sys.stderr, flush=True)
+            raise SystemExit(128 + signum)
+
+        self._previous_sigterm = signal.signal(signal.SIGTERM, stop)
+
     def release(self) -> None:
         if self.held:
             self.path.unlink(missing_ok=True)
             self.held = False
+            previous = getattr(self, "_previous_sigterm", None)
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+                self._previous_sigterm = None
 
     def __enter__(self) -> "RunLock":
         self.acquire()

@@ -7,17 +7,20 @@ scores); ``load_best_model_at_end`` then reloads the best checkpoint.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import resource
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file
 from torch.utils.data import Dataset
-from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainerState, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from xstilts import features as F
@@ -201,15 +204,84 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def last_checkpoint(checkpoint_dir: Path) -> str | None:
-    """The newest complete Trainer checkpoint (one with trainer_state.json, written last by the Trainer)."""
+# What a Trainer checkpoint needs to resume exactly. The Trainer writes them in this order and trainer_state.json last
+# (with a plain open/write, so a kill can leave it cut off); it skips a missing optimizer, scheduler or RNG state with
+# at most a warning, so a half-deleted checkpoint would resume silently differently: all are required.
+CHECKPOINT_FILES = ("model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state*.pth", "trainer_state.json")
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    """Why a safetensors file is not complete (None when its header and size agree); reads the header only."""
+    try:
+        with open(path, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            size = path.stat().st_size
+            if n <= 0 or 8 + n > size:
+                return f"{path.name} is truncated (header of {n} bytes, file of {size})"
+            header = json.loads(f.read(n))
+        end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        return f"{path.name} is not a readable safetensors file ({exc})"
+    if 8 + n + end != size:
+        return f"{path.name} is truncated ({size} bytes, its header needs {8 + n + end})"
+    return None
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why a Trainer checkpoint folder must not be resumed from, or None when it is complete.
+
+    Complete means: every file of ``CHECKPOINT_FILES`` is there, ``trainer_state.json`` parses and names the folder's
+    own step, and ``model.safetensors`` is as long as its header says.
+    """
+    missing = [name for name in CHECKPOINT_FILES if not any(p.is_file() for p in folder.glob(name))]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    try:
+        state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"trainer_state.json is cut off or corrupted ({exc})"
+    step = folder.name.split("-")[-1]
+    if not isinstance(state, dict) or str(state.get("global_step")) != step:
+        return f"trainer_state.json is not the state of step {step}"
+    return _safetensors_problem(folder / "model.safetensors")
+
+
+def _checkpoints(checkpoint_dir: Path) -> list[Path]:
     if not checkpoint_dir.is_dir():
+        return []
+    found = [p for p in checkpoint_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+
+
+def last_checkpoint(checkpoint_dir: Path) -> str | None:
+    """The newest complete Trainer checkpoint (see ``checkpoint_problem``); incomplete ones are never chosen."""
+    complete = [p for p in _checkpoints(checkpoint_dir) if checkpoint_problem(p) is None]
+    return str(complete[-1]) if complete else None
+
+
+def ended_state(resume: str | None) -> TrainerState | None:
+    """The Trainer state saved in ``resume`` when training had already ended there (its last step, or early
+    stopping), else None. Assumes the same recipe as the interrupted attempt, as every resume does."""
+    if not resume:
         return None
-    ckpts = [p for p in checkpoint_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()
-             and (p / "model.safetensors").is_file()]
-    if not ckpts:
-        return None
-    return str(max(ckpts, key=lambda p: int(p.name.split("-")[-1])))
+    state = TrainerState.load_from_json(str(Path(resume) / "trainer_state.json"))
+    control = ((state.stateful_callbacks or {}).get("TrainerControl") or {}).get("args") or {}
+    if control.get("should_training_stop") or 0 < state.max_steps <= state.global_step:
+        return state
+    return None
+
+
+def remove_incomplete_checkpoints(checkpoint_dir: Path, resume: str | None) -> list[str]:
+    """Deletes the incomplete checkpoints newer than ``resume`` (left by a kill while one was written); returns
+    log lines. The Trainer would otherwise count them in ``save_total_limit`` and write into them again."""
+    newest = int(Path(resume).name.split("-")[-1]) if resume else -1
+    notes = []
+    for p in _checkpoints(checkpoint_dir):
+        problem = checkpoint_problem(p)
+        if problem and int(p.name.split("-")[-1]) > newest:
+            shutil.rmtree(p)
+            notes.append(f"removed incomplete checkpoint {p} ({problem})")
+    return notes
 
 
 def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
@@ -240,11 +312,31 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         train_lengths=[F.feature_length(f) for f in train_features], eval_batch_size=cfg.eval_batch_size,
     )
     resume = last_checkpoint(checkpoint_dir)
+    for note in remove_incomplete_checkpoints(checkpoint_dir, resume):
+        print(f"[xstilts] {note}", flush=True)
     if resume:
         print(f"[xstilts] resuming from {resume}", flush=True)
     start = time.time()
-    result = trainer.train(resume_from_checkpoint=resume)
+    ended = ended_state(resume)
+    if ended is None:
+        result = trainer.train(resume_from_checkpoint=resume)
+        train_loss, speed = result.training_loss, result.metrics.get("train_samples_per_second")
+    else:
+        # Resumed from the checkpoint of its last step, the Trainer would take one step too many (it checks for the
+        # end only after a step): training is over, the best weights are reloaded as load_best_model_at_end does.
+        print("[xstilts] training had ended at that checkpoint: only its best weights are reloaded", flush=True)
+        trainer.state = ended
+        weights = Path(ended.best_model_checkpoint or resume) / "model.safetensors"
+        if weights.is_file() and not _safetensors_problem(weights):
+            trainer.model.load_state_dict(load_file(str(weights)))
+        train_loss, speed = None, None
     wall = time.time() - start
+    best_ckpt = trainer.state.best_model_checkpoint
+    problem = best_ckpt and (_safetensors_problem(Path(best_ckpt) / "model.safetensors")
+                             if Path(best_ckpt, "model.safetensors").is_file() else "it is gone")
+    if problem:  # the Trainer only warns and keeps the last weights, which final/ must not pass off as the best
+        raise TrainingFailed(f"the best checkpoint {best_ckpt} cannot be reloaded ({problem}); delete "
+                             f"{checkpoint_dir} and run again")
     # The reloaded best weights are evaluated once more, so metrics.json states what final/ actually scores.
     best = dev_metrics(trainer.model, dev_sets, collator, cfg.eval_batch_size, args.device)
     trainable, total = count_parameters(model)
@@ -253,14 +345,14 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_step": trainer.state.best_global_step,
         "global_step": trainer.state.global_step,
-        "train_loss": result.training_loss,
+        "train_loss": train_loss,
         "resumed_from": resume,
         "log_history": trainer.state.log_history,
         "cost": {
             "trainable_parameters": trainable,
             "total_parameters": total,
             "wall_time_s": round(wall, 2),
-            "train_examples_per_second": result.metrics.get("train_samples_per_second"),
+            "train_examples_per_second": speed,
             "peak_memory_mb": round(peak_memory_mb(), 1),
             "world_size": world,
             "device": str(args.device),
