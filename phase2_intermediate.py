@@ -3,6 +3,7 @@
     python phase2_intermediate.py recipes/phase2/mnli.yaml input=runs/p1-xlmr output=runs/p2-xlmr-mnli
     python phase2_intermediate.py recipes/phase2/anli_plus.yaml input=runs/p1-roberta output=runs/p2-roberta-anli
     python phase2_intermediate.py recipes/quickstart/phase2_mnli.yaml lora.r=8     # LoRA instead of full training
+    python phase2_intermediate.py recipes/phase2/mnli_mlm.yaml input=... output=... mlm.files=[wiki.de.txt,wiki.zh.txt]
 
 Selection on English dev only: every train.eval_steps the dev score is computed and the best weights are reloaded at
 the end. Writes final/ (encoder + heads, loadable by phase 3), metrics.json (dev metrics, cost), then DONE.
@@ -15,9 +16,9 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, set_seed
 
-from xstilts import ccg, cli, io, pipeline, provenance, recipe
-from xstilts.config import Phase2Recipe
-from xstilts.modeling import MultiHeadModel
+from xstilts import ccg, cli, io, mlm, pipeline, provenance, recipe
+from xstilts.config import MlmConfig, Phase2Recipe
+from xstilts.modeling import HeadSpec, MultiHeadModel
 from xstilts.sampling import multitask_dataloader_factory
 from xstilts.tasks import get_task
 
@@ -43,20 +44,27 @@ def _main(argv: list[str]) -> int:
             if t.labels_from_train:
                 cli.log(f"{t.name}: {len(t.label_names)} labels from its training data (recorded in heads.json)")
         encoder, notes = pipeline.start_encoder(src, cfg.lora, handover="merge")
-        model = MultiHeadModel(encoder, [pipeline.head_spec(t) for t in tasks])
-        for note in notes + [f"fresh head for {t.name} ({t.kind})" for t in tasks]:
+        model = MultiHeadModel(encoder, [HeadSpec(t.name, "mlm", mlm.vocab_size(encoder)) if t.kind == "mlm"
+                                         else pipeline.head_spec(t) for t in tasks])
+        notes += [mlm.load_head_weights(model, t.name, src) for t in tasks if t.kind == "mlm"]
+        for note in notes + [f"fresh head for {t.name} ({t.kind})" for t in tasks if t.kind != "mlm"]:
             cli.log(note)
 
         # Data: English training and dev sets of every task, tokenised.
         train_features, dev_sets, sizes = [], [], {}
         for task_id, task in enumerate(tasks):
-            feats, dev = pipeline.load_task_data(task, task_id, cfg.data, cfg.train, tokenizer)
+            if task.kind == "mlm":  # text lines from mlm.files or a Hub text dataset, masked
+                feats, dev = mlm.load_task_data(task, task_id, cfg.mlm or MlmConfig(), cfg.train, tokenizer)
+            else:
+                feats, dev = pipeline.load_task_data(task, task_id, cfg.data, cfg.train, tokenizer)
             train_features.extend(feats)
             dev_sets.append(dev)
             sizes[task.name] = len(feats)
 
         # Train (one task per optimizer step when multi-task), keep the best dev weights, save final/.
-        factory = multitask_dataloader_factory(cfg.sampler, sizes, cfg.train) if len(tasks) > 1 else None
+        # The mlm pseudo-task is drawn for a fixed share of the steps (mlm.weight), whatever its number of lines.
+        fixed = {t.name: (cfg.mlm or MlmConfig()).weight for t in tasks if t.kind == "mlm"}
+        factory = multitask_dataloader_factory(cfg.sampler, sizes, cfg.train, fixed) if len(tasks) > 1 else None
         result = pipeline.train_and_save(model, tokenizer, train_features, dev_sets, cfg.train, out, tasks,
                                          merge_adapter=False, train_dataloader_factory=factory,
                                          extra_metrics={"weights": notes, "train_sizes": sizes})

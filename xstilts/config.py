@@ -162,6 +162,38 @@ class SamplerConfig:
 
 
 @dataclass
+class MlmConfig:
+    weight: float = field(0.2, help="share of optimizer steps drawn for MLM; the other tasks share the rest as "
+                                    "sampler.kind says")
+    files: list[str] | None = field(None, help="local UTF-8 text files, one example per line (offline); "
+                                               "replaces the Hub dataset")
+    dataset: str = field("wikimedia/wikipedia", help="Hub text dataset, streamed (needs Hub access: not reachable "
+                                                     "offline, use files there)")
+    configs: list[str] = field(
+        default_factory=lambda: [f"20231101.{lang}" for lang in ("en", "de", "es", "fr", "ru", "zh", "ar", "hi", "sw")],
+        help="configs of the dataset, concatenated (Wikipedia: one per language, 20231101.<lang>)")
+    split: str = field("train", help="split of the dataset")
+    text_column: str = field("text", help="the column holding the text")
+    max_lines: int = field(20000, help="lines (articles) read per file or config")
+    dev_lines: int = field(500, help="lines held out for the dev masked-token accuracy (at most a fifth)")
+    mask_probability: float = field(0.15, help="share of tokens masked (BERT: 80% <mask>, 10% random, 10% kept)")
+
+    def problems(self) -> list[str]:
+        """Checked by Phase2Recipe.validate, so the messages name the key (mlm.weight ...)."""
+        problems = []
+        if not 0 < self.weight < 1:
+            problems.append(f"mlm.weight: must be in (0, 1), got {self.weight}")
+        if not 0 < self.mask_probability < 1:
+            problems.append(f"mlm.mask_probability: must be in (0, 1), got {self.mask_probability}")
+        for name in ("max_lines", "dev_lines"):
+            if getattr(self, name) <= 0:
+                problems.append(f"mlm.{name}: must be positive, got {getattr(self, name)}")
+        if self.files is not None and not self.files:
+            problems.append("mlm.files: give at least one file, or leave it unset to read the Hub dataset")
+        return problems
+
+
+@dataclass
 class Phase2Recipe:
     input: str = field(help="a phase-1 folder (the pretrained encoder)")
     output: str = field(help="folder for the intermediate-trained encoder")
@@ -171,11 +203,17 @@ class Phase2Recipe:
     sampler: SamplerConfig = field(default_factory=SamplerConfig, help="multi-task: which task each step trains")
     lora: LoraConfig | None = field(None, help="train LoRA adapters instead of all weights (heads always fully)")
     overwrite: bool = field(False, help="replace a finished run in output")
+    mlm: MlmConfig | None = field(None, help="settings of the mlm pseudo-task (continued masked-LM; used when tasks "
+                                             "lists mlm, defaults when unset)")
 
     def validate(self) -> list[str]:
         from xstilts.tasks import TASKS
 
         problems = []
+        if self.mlm is not None and "mlm" not in self.tasks:
+            problems.append("mlm: settings given but tasks does not list mlm; add it, e.g. tasks=[mnli,mlm]")
+        if self.mlm is not None:
+            problems.extend(self.mlm.problems())
         if not self.tasks:
             problems.append("tasks: give at least one intermediate task")
         for t in self.tasks:
@@ -208,6 +246,8 @@ class Phase3Recipe:
             return [f"task: unknown task {self.task!r}; known: {', '.join(sorted(TASKS))}"]
         if TASKS[self.task].kind == "retrieval":
             return [f"task: {self.task} has no training; evaluate a phase-1 or phase-2 folder with evaluate_xtreme.py"]
+        if TASKS[self.task].kind == "mlm":
+            return ["task: mlm is a phase-2 pseudo-task (continued masked-LM); list it in a phase-2 recipe's tasks"]
         if TASKS[self.task].kind == "span_qa" and self.train.max_length < QA_MIN_LENGTH:
             return [f"train.max_length: {self.train.max_length} leaves no room for the context after a question of "
                     f"up to 64 tokens; span QA needs at least {QA_MIN_LENGTH} (384 is standard)"]

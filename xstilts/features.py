@@ -101,7 +101,7 @@ class Collator:
                 out[key] = _pad(values, self.pad_token_id)
             elif key in ("attention_mask", "token_type_ids", "candidate_attention_mask", "candidate_token_type_ids"):
                 out[key] = _pad(values, 0)
-            elif key == "labels" and isinstance(values[0], list):
+            elif key in ("labels", "mlm_labels") and isinstance(values[0], list):
                 out[key] = _pad(values, -100)
             else:
                 out[key] = torch.tensor(values)
@@ -149,6 +149,10 @@ def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any]) -
             return answers_v2
         answers = qa.postprocess_qa_predictions([r["context"] for r in rows], encoded.extra["qa"], starts, ends)
         return [answers.get(i, "") for i in range(len(rows))]
+    if task.kind == "mlm":
+        from xstilts import mlm
+
+        return mlm.predict(encoded, logits)
     if task.kind == "dual_encoder":  # logits = [query embedding, candidate embedding] per pair
         from xstilts import dual_encoder
 
@@ -166,6 +170,10 @@ def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> di
     n = float(len(rows))
     if task.kind in ("classification", "multiple_choice"):
         return {"accuracy": M.accuracy(predictions, [r["label"] for r in rows]), "n": n}
+    if task.kind == "mlm":
+        from xstilts import mlm
+
+        return {**mlm.score(predictions), "n": n}
     if task.kind == "span_qa" and task.null_answers:
         from xstilts import squad_v2
 

@@ -95,6 +95,10 @@ def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
         return ClassificationHead(hidden, spec.num_labels, dropout)
     if spec.kind in ("tagging", "span_qa"):
         return TokenHead(hidden, spec.num_labels, dropout)
+    if spec.kind == "mlm":  # num_labels = vocabulary size; output layer tied to the encoder's input embeddings
+        from xstilts.mlm import MLMHead
+
+        return MLMHead(hidden, spec.num_labels)
     raise ValueError(f"no head for task kind {spec.kind!r}")
 
 
@@ -115,8 +119,8 @@ class MultiHeadModel(nn.Module):
                 labels: torch.Tensor | None = None, start_positions: torch.Tensor | None = None,
                 end_positions: torch.Tensor | None = None, task_id: torch.Tensor | None = None,
                 candidate_input_ids: torch.Tensor | None = None, candidate_attention_mask: torch.Tensor | None = None,
-                candidate_token_type_ids: torch.Tensor | None = None, pair_key: torch.Tensor | None = None
-                ) -> dict[str, Any]:
+                candidate_token_type_ids: torch.Tensor | None = None, pair_key: torch.Tensor | None = None,
+                mlm_labels: torch.Tensor | None = None) -> dict[str, Any]:
         spec = self.specs[int(task_id[0]) if task_id is not None else 0]
         if spec.kind == "dual_encoder":
             return self._dual_encoder(spec, input_ids, attention_mask, token_type_ids, candidate_input_ids,
@@ -132,6 +136,11 @@ class MultiHeadModel(nn.Module):
         if token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
         sequence = self.encoder(**kwargs).last_hidden_state
+        if spec.kind == "mlm":
+            from xstilts.mlm import mlm_forward
+
+            return mlm_forward(self.heads[spec.task], sequence, self.encoder.get_input_embeddings().weight, labels,
+                               mlm_labels)
         logits = self.heads[spec.task](sequence)
         out: dict[str, Any] = {}
         if spec.kind == "multiple_choice":

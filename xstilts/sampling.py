@@ -19,16 +19,30 @@ from torch.utils.data import DataLoader, Sampler
 from xstilts.config import SamplerConfig, TrainConfig
 
 
-def task_probabilities(sizes: dict[str, int], cfg: SamplerConfig) -> dict[str, float]:
+def task_probabilities(sizes: dict[str, int], cfg: SamplerConfig,
+                       fixed: dict[str, float] | None = None) -> dict[str, float]:
     """The probability of drawing each task for an optimizer step.
 
     Args:
         sizes: training examples (features) per task, in task order.
         cfg: the sampler kind and its cap / temperature.
+        fixed: tasks drawn with a set probability whatever their size (the mlm pseudo-task's ``mlm.weight``); the
+            other tasks share the remaining probability as ``cfg`` says.
 
     Returns:
         task -> probability, in the order of ``sizes``, summing to 1.
     """
+    if fixed:
+        unknown = [t for t in fixed if t not in sizes]
+        if unknown or sum(fixed.values()) > 1 or any(p <= 0 for p in fixed.values()):
+            raise ValueError(f"fixed task probabilities {fixed} must name tasks of {list(sizes)}, be positive and "
+                             "sum to at most 1")
+        rest = {t: n for t, n in sizes.items() if t not in fixed}
+        share = 1.0 - sum(fixed.values())
+        if not rest or share <= 0:
+            return {t: fixed[t] / sum(fixed.values()) for t in sizes}
+        others = task_probabilities(rest, cfg)
+        return {t: fixed[t] if t in fixed else share * others[t] for t in sizes}
     if not sizes:
         raise ValueError("no tasks to sample from")
     empty = [t for t, n in sizes.items() if n <= 0]
@@ -93,9 +107,11 @@ class TaskBatchSampler(Sampler[list[int]]):
                 yield batch
 
 
-def multitask_dataloader_factory(cfg: SamplerConfig, sizes: dict[str, int], train: TrainConfig) -> Any:
-    """A ``get_train_dataloader`` replacement for the Trainer that samples one task per optimizer step."""
-    probs = task_probabilities(sizes, cfg)
+def multitask_dataloader_factory(cfg: SamplerConfig, sizes: dict[str, int], train: TrainConfig,
+                                 fixed: dict[str, float] | None = None) -> Any:
+    """A ``get_train_dataloader`` replacement for the Trainer that samples one task per optimizer step (``fixed``:
+    see :func:`task_probabilities`)."""
+    probs = task_probabilities(sizes, cfg, fixed)
     total = sum(sizes.values())
 
     def get_train_dataloader(trainer: Any) -> DataLoader:

@@ -20,7 +20,7 @@ from typing import Literal
 
 from xstilts import languages as L
 
-Kind = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "dual_encoder"]
+Kind = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "dual_encoder", "mlm"]
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 PANX_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
@@ -370,6 +370,17 @@ register(Task(
                 "tags seen < 10 times mapped to one catch-all label; token accuracy",
     languages=("en",), main_metric="accuracy", train=(_ccgbank("02-21"),), dev=_ccgbank("00"),
     labels_from_train=True,
+))
+
+
+# ---- Continued masked-LM as a phase-2 pseudo-task (the paper's alternative (i)); its text is set by the recipe's mlm
+# block (local files or a Hub text dataset), see xstilts.mlm
+register(Task(
+    name="mlm", kind="mlm",
+    description="continued (multilingual) masked-LM during intermediate training: text lines from mlm.files or a Hub "
+                "text dataset (mlm.dataset/mlm.configs), drawn for mlm.weight of the steps; dev = masked-token "
+                "accuracy on held-out lines",
+    languages=(), main_metric="accuracy",
 ))
 
 

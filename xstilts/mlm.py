@@ -1,0 +1,239 @@
+"""Continued multilingual masked-LM during intermediate training (the paper's alternative (i)).
+
+``mlm`` is a pseudo-task listed among phase 2's ``tasks``: its examples are text lines from local files
+(``mlm.files``) or a Hub text dataset (``mlm.dataset`` / ``mlm.configs``, a ``text`` column), its head is a masked-LM
+head whose output layer is tied to the encoder's input embeddings (the phase-1 checkpoint's MLM head weights are
+loaded when the folder has them, else the head starts fresh), and the multi-task sampler draws it for a fixed share
+of the optimizer steps (``mlm.weight``), the other tasks sharing the rest as ``sampler.kind`` says.
+
+Masking is BERT's (15% of the non-special tokens; of those 80% ``<mask>``, 10% a random token, 10% unchanged), drawn
+once per line when the data is encoded (static masking, seeded), with at least one masked token per line so no batch
+is without a target. Dev metric: accuracy of the masked tokens of held-out lines (``mlm_accuracy``).
+
+The default Hub source, ``wikimedia/wikipedia`` (configs ``20231101.<lang>``), is read by streaming the first
+``mlm.max_lines`` articles of each config; it needs Hub access (not reachable offline): offline runs use
+``mlm.files``.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from xstilts import cli
+from xstilts.data import DataError
+from xstilts.features import Encoded
+from xstilts.tasks import Task
+
+IGNORE = -100
+
+
+class MLMHead(nn.Module):
+    """RoBERTa/BERT's masked-LM head: dense, GELU, LayerNorm, then the tied embedding matrix plus a bias."""
+
+    def __init__(self, hidden: int, vocab_size: int, eps: float = 1e-5):
+        super().__init__()
+        self.dense = nn.Linear(hidden, hidden)
+        self.layer_norm = nn.LayerNorm(hidden, eps=eps)
+        self.bias = nn.Parameter(torch.zeros(vocab_size))
+
+    def forward(self, hidden: torch.Tensor, embedding_weight: torch.Tensor) -> torch.Tensor:
+        x = self.layer_norm(nn.functional.gelu(self.dense(hidden)))
+        return x @ embedding_weight.t() + self.bias
+
+
+def mlm_forward(head: MLMHead, sequence: torch.Tensor, embeddings: torch.Tensor, labels: torch.Tensor | None,
+                mlm_labels: torch.Tensor | None) -> dict[str, Any]:
+    """Loss (with ``labels``) and predicted token ids at the masked positions (``logits``: batch x tokens x 1, -100
+    where nothing was masked). Vocabulary logits are computed for masked positions only: all positions would take
+    batch x length x vocabulary floats (250k for XLM-R)."""
+    target = labels if labels is not None else mlm_labels
+    if target is None:
+        raise ValueError("an mlm batch needs labels (training) or mlm_labels (dev): the masked positions")
+    masked = target != IGNORE
+    logits = head(sequence[masked], embeddings)
+    out: dict[str, Any] = {}
+    if labels is not None:
+        out["loss"] = nn.functional.cross_entropy(logits.float(), target[masked])
+    pred = torch.full(target.shape, IGNORE, dtype=torch.float32, device=target.device)
+    pred[masked] = logits.argmax(-1).float()
+    out["logits"] = pred.unsqueeze(-1)
+    return out
+
+
+# ---- data -----------------------------------------------------------------------------------------------------------
+def default_text_loader(repo: str, config: str | None, split: str, column: str, n: int) -> list[str]:
+    """The first ``n`` values of ``column`` of a Hub dataset, streamed (no full download of e.g. Wikipedia)."""
+    import datasets
+
+    ds = datasets.load_dataset(repo, config, split=split, streaming=True)
+    return [str(row[column]) for row in ds.take(n)]
+
+
+text_loader: Callable[..., list[str]] = default_text_loader  # replaced in tests
+
+
+def read_lines(cfg: Any) -> list[str]:
+    """Non-empty text lines from ``cfg.files`` (each file's first ``cfg.max_lines``) or the Hub configs.
+
+    Raises:
+        DataError: a missing or undecodable file, an unreachable dataset or a missing text column, or no text.
+    """
+    lines: list[str] = []
+    if cfg.files:
+        for name in cfg.files:
+            path = Path(name)
+            if not path.is_file():
+                raise DataError(f"mlm.files: {path} not found; give UTF-8 text files, one example per line")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"mlm.files: {path} is not UTF-8 text ({exc})") from None
+            lines.extend([ln.strip() for ln in text.splitlines() if ln.strip()][: cfg.max_lines])
+        where = f"mlm.files {cfg.files}"
+    else:
+        for config in cfg.configs or [None]:
+            try:
+                got = text_loader(cfg.dataset, config, cfg.split, cfg.text_column, cfg.max_lines)
+            except KeyError as exc:
+                raise DataError(f"mlm: dataset {cfg.dataset} (config {config}) has no column {exc}; set "
+                                "mlm.text_column") from None
+            except Exception as exc:  # noqa: BLE001 - network / missing config errors from datasets
+                raise DataError(f"mlm: could not read dataset {cfg.dataset} (config {config}, split {cfg.split}): "
+                                f"{type(exc).__name__}: {exc}. Offline, give local text files with "
+                                "mlm.files=[a.txt,b.txt]") from None
+            lines.extend(s.strip() for s in got if s and s.strip())
+        where = f"dataset {cfg.dataset} ({', '.join(str(c) for c in cfg.configs)})"
+    if len(lines) < 2:
+        raise DataError(f"mlm: {where} gave {len(lines)} non-empty line(s); at least 2 are needed (train and dev)")
+    return lines
+
+
+def mask_line(ids: list[int], special: list[int], mask_id: int, vocab_size: int, probability: float,
+              rng: random.Random, replace: bool = True) -> tuple[list[int], list[int]]:
+    """BERT masking of one token sequence: returns (input ids, labels with -100 where not masked).
+
+    Args:
+        special: 1 where the token is special (never masked).
+        replace: apply the 80/10/10 rule; False masks every chosen token with ``mask_id`` (unused here, for tests).
+    """
+    candidates = [i for i, s in enumerate(special) if not s]
+    chosen = [i for i in candidates if rng.random() < probability]
+    if not chosen and candidates:  # every line contributes a target
+        chosen = [rng.choice(candidates)]
+    inputs, labels = list(ids), [IGNORE] * len(ids)
+    for i in chosen:
+        labels[i] = ids[i]
+        r = rng.random() if replace else 0.0
+        if r < 0.8:
+            inputs[i] = mask_id
+        elif r < 0.9:
+            inputs[i] = rng.randrange(vocab_size)
+    return inputs, labels
+
+
+def encode(lines: list[str], tokenizer: Any, max_length: int, task_id: int, seed: int, probability: float,
+           train: bool) -> Encoded:
+    """Masked features of text lines (one per line, truncated to ``max_length``); dev labels go to ``mlm_labels``
+    so prediction keeps them (the evaluator strips ``labels``)."""
+    if tokenizer.mask_token_id is None:
+        raise DataError(f"the tokenizer ({type(tokenizer).__name__}) has no mask token: MLM needs a masked-LM encoder")
+    enc = tokenizer(lines, truncation=True, max_length=max_length, return_special_tokens_mask=True)
+    rng = random.Random(seed)
+    feats = []
+    for i in range(len(lines)):
+        inputs, labels = mask_line(enc["input_ids"][i], enc["special_tokens_mask"][i], tokenizer.mask_token_id,
+                                   len(tokenizer), probability, rng)
+        f = {"input_ids": inputs, "attention_mask": enc["attention_mask"][i]}
+        if "token_type_ids" in enc:
+            f["token_type_ids"] = enc["token_type_ids"][i]
+        f["labels" if train else "mlm_labels"] = labels
+        f["task_id"] = task_id
+        feats.append(f)
+    return Encoded(feats, {})
+
+
+def load_task_data(task: Task, task_id: int, cfg: Any, train_cfg: Any, tokenizer: Any) -> tuple[list[dict], Any]:
+    """Training features and the dev set of the mlm pseudo-task: lines shuffled (seeded), the first
+    ``cfg.dev_lines`` held out for the dev masked-token accuracy."""
+    from xstilts.training import DevSet
+
+    lines = read_lines(cfg)
+    random.Random(train_cfg.seed).shuffle(lines)
+    n_dev = min(cfg.dev_lines, max(1, len(lines) // 5))
+    dev_lines, train_lines = lines[:n_dev], lines[n_dev:]
+    train_enc = encode(train_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed, cfg.mask_probability,
+                       train=True)
+    dev_enc = encode(dev_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed + 1, cfg.mask_probability,
+                     train=False)
+    cli.log(f"{task.name}: {len(train_lines)} training lines, {len(dev_lines)} held-out dev lines "
+            f"(masking {cfg.mask_probability:.0%}), drawn for {cfg.weight:.0%} of the steps")
+    return train_enc.features, DevSet(task, [{"text": s} for s in dev_lines], dev_enc)
+
+
+# ---- prediction and scoring -----------------------------------------------------------------------------------------
+def predict(encoded: Encoded, logits: list[Any]) -> list[tuple[int, int]]:
+    """Per dev line: (correctly predicted masked tokens, masked tokens)."""
+    out = []
+    for f, lg in zip(encoded.features, logits):
+        pred = [int(x) for x in lg.reshape(-1)]
+        pairs = [(p, g) for p, g in zip(pred, f["mlm_labels"]) if g != IGNORE]
+        out.append((sum(p == g for p, g in pairs), len(pairs)))
+    return out
+
+
+def score(predictions: list[tuple[int, int]]) -> dict[str, float]:
+    """Masked-token accuracy (percent) and the number of masked tokens."""
+    correct = sum(c for c, _ in predictions)
+    total = sum(n for _, n in predictions)
+    return {"accuracy": 100.0 * correct / max(total, 1), "masked_tokens": float(total)}
+
+
+# ---- model ----------------------------------------------------------------------------------------------------------
+_HEAD_KEYS = {  # our MLMHead parameter -> checkpoint names (XLM-R/RoBERTa, then BERT)
+    "dense.weight": ("lm_head.dense.weight", "cls.predictions.transform.dense.weight"),
+    "dense.bias": ("lm_head.dense.bias", "cls.predictions.transform.dense.bias"),
+    "layer_norm.weight": ("lm_head.layer_norm.weight", "cls.predictions.transform.LayerNorm.weight"),
+    "layer_norm.bias": ("lm_head.layer_norm.bias", "cls.predictions.transform.LayerNorm.bias"),
+    "bias": ("lm_head.bias", "cls.predictions.bias"),
+}
+
+
+def vocab_size(encoder: nn.Module) -> int:
+    return int(encoder.get_input_embeddings().weight.shape[0])
+
+
+def load_head_weights(model: nn.Module, task: str, folder: Path) -> str:
+    """Loads the MLM head of ``model.heads[task]`` from ``folder``: an earlier phase-2 run's ``mlm`` head, else the
+    phase-1 checkpoint's masked-LM head; returns a log line saying which (or that the head starts fresh)."""
+    from safetensors import safe_open
+
+    from xstilts.modeling import HEADS_WEIGHTS
+
+    head = model.heads[task]
+    eps = getattr(model.config, "layer_norm_eps", None)
+    if eps:
+        head.layer_norm.eps = eps
+    heads_file = folder / HEADS_WEIGHTS
+    if heads_file.is_file():
+        with safe_open(str(heads_file), "pt") as f:
+            state = {k[len(task) + 1:]: f.get_tensor(k) for k in f.keys() if k.startswith(task + ".")}
+        if state and set(state) == set(head.state_dict()):
+            head.load_state_dict(state)
+            return f"MLM head weights from {heads_file} (the {task} head of an earlier phase 2)"
+    files = sorted(folder.glob("model*.safetensors"))
+    state = {}
+    for path in files:
+        with safe_open(str(path), "pt") as f:
+            names = set(f.keys())
+            for ours, theirs in _HEAD_KEYS.items():
+                for name in theirs:
+                    if name in names:
+                        state[ours] = f.get_tensor(name)
+    if set(state) == set(_HEAD_KEYS) and state["bias"].shape == head.bias.shape:
+        head.load_state_dict(state)
+        return f"MLM head weights from the phase-1 checkpoint {folder}"
+    return f"fresh MLM head (no masked-LM head weights in {folder})"
