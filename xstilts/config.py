@@ -27,6 +27,10 @@ class DataConfig:
         "train", help="validation: the English dev split stands in as training data where no training set is at hand "
                       "(its last holdout_fraction is held out for model selection; results say so)")
     holdout_fraction: float = field(0.2, help="share of the stand-in training rows held out for selection")
+    translated_languages: list[str] | None = field(
+        None, help="add machine-translated training data in these languages to the English rows (files "
+                   "<task>/train-<lang>.<ext> in the task's XTREME-folder format under translated_path)")
+    translated_path: str | None = field(None, help="folder of the translated training files (default: data.path)")
 
     def validate(self) -> list[str]:
         problems = []
@@ -36,6 +40,9 @@ class DataConfig:
             v = getattr(self, name)
             if v is not None and v <= 0:
                 problems.append(f"{name}: must be positive, got {v}")
+        if self.translated_languages and not (self.translated_path or self.path):
+            problems.append("translated_path: required with translated_languages (the folder holding "
+                            "<task>/train-<lang>.<ext>)")
         if not 0 < self.holdout_fraction < 1:
             problems.append(f"holdout_fraction: must be in (0, 1), got {self.holdout_fraction}")
         if self.train_task is not None:

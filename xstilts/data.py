@@ -363,6 +363,48 @@ def load_train(task: Task, source: str, data_path: str | None, limit: int | None
     return rows[:limit] if limit is not None else rows
 
 
+TRANSLATABLE_FORMATS = ("tsv", "conll", "squad_json", "jsonl")
+
+
+def load_translated(task: Task, folder: str | Path | None, languages: list[str], limit: int | None = None
+                    ) -> list[dict]:
+    """Translated training rows of ``task``: ``<folder>/<task>/train-<lang>.<ext>`` per language, each row tagged
+    with its ``lang``.
+
+    A file has the format of the task's (first) training split in the XTREME folder layout (MNLI: ``.tsv``
+    text_a/text_b/label; SQuAD: ``.json``; SIQA: ``.jsonl`` ...); a task without that layout (HellaSwag, ...) reads
+    ``.jsonl`` rows in its Hub schema.
+
+    Args:
+        limit: keep the first ``limit`` rows per language.
+    """
+    split = task.train[0] if task.train else None
+    if split is not None and split.local is not None and split.local.format in TRANSLATABLE_FORMATS:
+        source = split.local
+        ext, keep, layout = Path(source.path).suffix, None, f"the format of {source.path}"
+    elif split is not None and split.hub is not None:
+        source = LocalSource(path="", format="jsonl", fields=split.hub.fields, labels=split.hub.labels)
+        ext, keep, layout = ".jsonl", split.hub.keep, f"JSON lines in the Hub schema of {split.hub.repo}"
+    else:
+        raise DataError(f"task {task.name}: translated training data is not supported for this task")
+    if not folder:
+        raise DataError(f"task {task.name}: data.translated_path (or data.path) must name the folder holding "
+                        f"{task.name}/train-<lang>{ext}")
+    rows: list[dict] = []
+    for lang in languages:
+        path = Path(folder) / task.name / f"train-{lang}{ext}"
+        if not path.is_file():
+            raise DataError(f"task {task.name}: translated training file {path} not found; data.translated_path must "
+                            f"hold {task.name}/train-<lang>{ext} for every language of data.translated_languages "
+                            f"({layout})")
+        raw = _read_local(source, path, str(path))
+        got = canonical_rows(raw, source.fields, source.labels, task.kind, str(path), keep=keep)
+        if not got:
+            raise DataError(f"{path}: no rows")
+        rows.extend({**r, "lang": lang} for r in (got[:limit] if limit is not None else got))
+    return rows
+
+
 def load_dev(task: Task, source: str, data_path: str | None, limit: int | None = None) -> list[dict]:
     if task.dev is None:
         raise DataError(f"task {task.name} has no English dev split for model selection")

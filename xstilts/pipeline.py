@@ -82,6 +82,14 @@ def load_task_data(task: Task, task_id: int, data_cfg: DataConfig, train_cfg: Tr
     else:
         train_rows = data.load_train(source, data_cfg.source, data_cfg.path, data_cfg.max_train_samples)
         dev_rows = data.load_dev(source, data_cfg.source, data_cfg.path, dev_cap)
+    if data_cfg.translated_languages:  # alternative (ii): translated training data beside the English rows
+        train_rows = [{**r, "lang": source.train_language} for r in train_rows]
+        translated = data.load_translated(source, data_cfg.translated_path or data_cfg.path,
+                                          data_cfg.translated_languages, data_cfg.max_train_samples)
+        counts = {lang: sum(r["lang"] == lang for r in translated) for lang in data_cfg.translated_languages}
+        cli.log(f"{source.name}: translated training rows added: "
+                + ", ".join(f"{lang} {n}" for lang, n in counts.items()))
+        train_rows = train_rows + translated
     train_enc = F.encode(task, train_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=True)
     dev_enc = F.encode(task, dev_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=False)
     cli.log(f"{task.name}: {len(train_rows)} training examples ({len(train_enc.features)} features), "
