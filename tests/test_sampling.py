@@ -190,11 +190,14 @@ def test_all_nine_recipe_runs_multitask_offline(encoder, tmp_path, monkeypatch):
     """The paper's all-tasks recipe as shipped (its sampler and task list), shortened to a few steps."""
     hub = FakeHub(n=12)
     monkeypatch.setattr(data, "hub_loader", hub)
+    from test_ccg import make_ccgbank  # CCG reads a (hand-made) CCGbank data/AUTO folder from data.path
+
     out = tmp_path / "p2"
     assert phase2_intermediate.main(["recipes/phase2/all_nine.yaml", f"input={encoder}", f"output={out}",
+                                     f"data.path={make_ccgbank(tmp_path / 'ccgbank')}",
                                      "train.max_steps=2", "train.eval_steps=2", "train.grad_accum=1", *FAST]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    tasks = ["mnli", "anli_plus", "qqp", "sst2", "squad", "hellaswag", "commonsenseqa", "cosmosqa"]
+    tasks = ["mnli", "anli_plus", "qqp", "sst2", "squad", "hellaswag", "commonsenseqa", "cosmosqa", "ccg"]
     assert metrics["heads"] == tasks
     assert metrics["dev"]["score"] == pytest.approx(sum(metrics["dev"][f"{t}_score"] for t in tasks) / len(tasks))
     assert (out / "DONE").is_file()
