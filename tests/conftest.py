@@ -32,3 +32,24 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"real benchmark data not found at {path} (set XSTILTS_SHARED_DATA)")
     return path
+
+
+TINY_CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)]
+
+
+@pytest.fixture(scope="session")
+def tiny_phase1(tmp_path_factory):
+    """A finished phase-1 folder with a tiny XLM-R-style encoder (1 layer, hidden 32), built once per test session.
+
+    Tests only read it (they pass it as ``input=``); build your own where a test must change the folder.
+    """
+    import phase1_pretrained
+    from xstilts import encoders
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: TINY_CORPUS)
+    out = tmp_path_factory.mktemp("tiny-phase1") / "p1"
+    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", "stats_languages=[en]",
+                                   "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]) == 0
+    mp.undo()
+    return out

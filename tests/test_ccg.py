@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import phase1_pretrained
 import phase2_intermediate
-from xstilts import ccg, data, encoders
+from xstilts import ccg, data
 from xstilts.tasks import TASKS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,14 +40,8 @@ def make_ccgbank(root: Path, sections=range(0, 25)) -> Path:
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
-    out = tmp_path_factory.mktemp("p1") / "p1"
-    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", "stats_languages=[en]",
-                                   "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]) == 0
-    mp.undo()
-    return out
+def encoder(tiny_phase1):
+    return tiny_phase1  # the shared tiny encoder of conftest.py
 
 
 def test_reader_on_hand_written_auto_snippet():

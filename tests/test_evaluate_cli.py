@@ -11,7 +11,6 @@ import pytest
 import evaluate_xtreme
 import phase1_pretrained
 import phase3_target
-from fakehub import FakeHub
 from xstilts import data, encoders, retrieval_eval, submission
 from xstilts.results import read_result
 

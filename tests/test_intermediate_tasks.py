@@ -18,7 +18,7 @@ import phase1_pretrained
 import phase2_intermediate
 import phase3_target
 from fakehub import FakeHub
-from xstilts import data, encoders
+from xstilts import data
 from xstilts.results import read_result
 from xstilts.tasks import TASKS
 
@@ -45,15 +45,8 @@ SCRIPT_ONLY = {"Rowan/hellaswag", "allenai/cosmos_qa", "allenai/social_i_qa", "a
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory):
-    """A tiny multilingual phase-1 encoder built offline, shared by every task."""
-    mp = pytest.MonkeyPatch()
-    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
-    out = tmp_path_factory.mktemp("p1") / "p1"
-    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", "stats_languages=[en]",
-                                   "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]) == 0
-    mp.undo()
-    return out
+def encoder(tiny_phase1):
+    return tiny_phase1  # the shared tiny encoder of conftest.py
 
 
 @pytest.mark.parametrize("task", sorted(INTERMEDIATE))

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import phase1_pretrained
 import phase2_intermediate
-from xstilts import encoders, mlm, recipe
+from xstilts import mlm, recipe
 from xstilts.config import Phase2Recipe, SamplerConfig
 from xstilts.modeling import MultiHeadModel
 from xstilts.sampling import task_probabilities
@@ -25,15 +24,8 @@ FAST = ["train.precision=fp32", "train.batch_size=4", "train.eval_batch_size=16"
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory):
-    """A tiny phase-1 encoder whose checkpoint keeps its masked-LM head (as phase 1 saves Hub models)."""
-    mp = pytest.MonkeyPatch()
-    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
-    out = tmp_path_factory.mktemp("p1") / "p1"
-    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", "stats_languages=[en]",
-                                   "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]) == 0
-    mp.undo()
-    return out
+def encoder(tiny_phase1):
+    return tiny_phase1  # the shared tiny encoder of conftest.py
 
 
 @pytest.fixture

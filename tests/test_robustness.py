@@ -19,7 +19,7 @@ from fakehub import FakeHub
 from xstilts import data, encoders, io, recipe
 from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.modeling import ModelFolderError, check_model_folder
-from xstilts.results import benchmark_scores, find_results, read_result
+from xstilts.results import benchmark_scores, find_results
 from xstilts.tasks import get_task
 
 REPO = Path(__file__).resolve().parents[1]

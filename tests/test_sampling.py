@@ -7,10 +7,9 @@ import json
 
 import pytest
 
-import phase1_pretrained
 import phase2_intermediate
 from fakehub import FakeHub
-from xstilts import data, encoders
+from xstilts import data
 from xstilts.config import SamplerConfig
 from xstilts.modeling import MultiHeadModel
 from xstilts.sampling import TaskBatchSampler, task_probabilities
@@ -134,14 +133,8 @@ FAST = ["train.precision=fp32", "train.batch_size=4", "train.eval_batch_size=16"
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
-    out = tmp_path_factory.mktemp("p1") / "p1"
-    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", "stats_languages=[en]",
-                                   "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]) == 0
-    mp.undo()
-    return out
+def encoder(tiny_phase1):
+    return tiny_phase1  # the shared tiny encoder of conftest.py
 
 
 def test_multitask_phase2_writes_per_task_dev_metrics_and_their_mean(encoder, tmp_path, monkeypatch):

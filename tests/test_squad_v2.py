@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import phase1_pretrained
 import phase2_intermediate
 from fakehub import FakeHub, make_dataset
-from xstilts import data, encoders
+from xstilts import data
 from xstilts import features as F
 from xstilts import squad_v2
 from xstilts.qa import CLS_INDEX
@@ -25,14 +24,8 @@ FAST = ["train.precision=fp32", "train.max_steps=2", "train.eval_steps=2", "trai
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
-    out = tmp_path_factory.mktemp("p1") / "p1"
-    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", "stats_languages=[en]",
-                                   "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]) == 0
-    mp.undo()
-    return out
+def encoder(tiny_phase1):
+    return tiny_phase1  # the shared tiny encoder of conftest.py
 
 
 def _v2_hub(n: int = 12) -> FakeHub:

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-import phase1_pretrained
 import phase2_intermediate
-from xstilts import data, encoders, recipe
+from xstilts import data, recipe
 from xstilts.config import Phase2Recipe
 from xstilts.tasks import TASKS
 
@@ -23,14 +22,8 @@ MNLI_ZH = "狗在睡觉。\t一只动物在睡觉。\tentailment\n猫在跑。\t
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
-    out = tmp_path_factory.mktemp("p1") / "p1"
-    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", "stats_languages=[en]",
-                                   "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]) == 0
-    mp.undo()
-    return out
+def encoder(tiny_phase1):
+    return tiny_phase1  # the shared tiny encoder of conftest.py
 
 
 @pytest.fixture

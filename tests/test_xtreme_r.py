@@ -17,10 +17,9 @@ import pytest
 import torch
 
 import evaluate_xtreme
-import phase1_pretrained
 import phase3_target
 from fakehub import FakeHub, make_dataset
-from xstilts import data, encoders, languages as L, submission
+from xstilts import data, languages as L, submission
 from xstilts import dual_encoder as D
 from xstilts.results import XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, read_result
 from xstilts.tasks import UD27_TREEBANKS, UD_HUB_UPOS, UPOS_LABELS, check_languages, get_task
@@ -34,14 +33,8 @@ FAST = ["train.precision=fp32", "train.max_steps=2", "train.eval_steps=2", "trai
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
-    out = tmp_path_factory.mktemp("p1") / "p1"
-    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", "stats_languages=[en]",
-                                   "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]) == 0
-    mp.undo()
-    return out
+def encoder(tiny_phase1):
+    return tiny_phase1  # the shared tiny encoder of conftest.py
 
 
 @pytest.fixture

@@ -300,7 +300,7 @@ def _xquad() -> DataSplit:
 
 def _mlqa(split: str) -> DataSplit:
     return DataSplit(hub=HubSource("google/xtreme", "MLQA.{lang}.{lang}", split, SQUAD_FEATURES, QA_FIELDS),
-                     local=LocalSource(f"mlqa/{{split}}/{{split}}-context-{{lang}}-question-{{lang}}.json",
+                     local=LocalSource("mlqa/{split}/{split}-context-{lang}-question-{lang}.json",
                                        "squad_json", fields=QA_FIELDS))
 
 
