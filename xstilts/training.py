@@ -192,8 +192,8 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         ddp_find_unused_parameters=None,
         # Without a GPU, accelerate only forms a (gloo) process group when told the run is on CPU: otherwise every
-        # torchrun rank silently trains alone on the full data.
-        use_cpu=not torch.cuda.is_available(),
+        # torchrun rank silently trains alone on the full data. One process keeps the Trainer's own device choice.
+        use_cpu=not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1,
     )
 
 
