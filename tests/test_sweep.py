@@ -116,7 +116,7 @@ def test_estimate_uses_recorded_throughput(tmp_path):
     assert est["gpu_hours"]["phase2"] == pytest.approx(expected)
 
 
-# ---- the scripts, with a stand-in interpreter (fast) ------------------------------------------------------------------
+# ---- the scripts, with a stand-in interpreter (fast) -----------------------------------------------------------
 STUB = r"""#!/usr/bin/env bash
 # Stand-in for python: logs the call, fails on the phase named by $FAIL_ON, else writes what the phase would finish.
 echo "$*" >> "$STUB_LOG"
@@ -126,7 +126,8 @@ out=""; task=""
 for a in "$@"; do case "$a" in output=*) out=${a#output=} ;; task=*) task=${a#task=} ;; esac; done
 mkdir -p "$out"
 if [ "$script" = evaluate_xtreme.py ]; then
-  if [ -z "$task" ]; then task=$(sed -n 's/^task: //p' "$(echo "$@" | sed -n 's/.*input=\([^ ]*\).*/\1/p')/recipe.yaml"); fi
+  input=$(echo "$@" | sed -n 's/.*input=\([^ ]*\).*/\1/p')
+  if [ -z "$task" ]; then task=$(sed -n 's/^task: //p' "$input/recipe.yaml"); fi
   echo '{}' > "$out/$task.json"
 else
   printf 'task: %s\n' "$(sed -n 's/^task: //p' "$1" 2>/dev/null)" > "$out/recipe.yaml"

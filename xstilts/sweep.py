@@ -29,7 +29,6 @@ sweep when there are any, else ``DEFAULT_THROUGHPUT`` for the encoder's declared
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
 import shlex
@@ -447,7 +446,7 @@ def _header(plan: Plan, how: str, source: str) -> list[str]:
         'CURRENT=""',
         "trap 'rc=$?; echo \"sweep: FAILED (exit $rc): $CURRENT\" >&2; exit $rc' ERR",
         "",
-        "# run DONE_FILE COMMAND...: skips the command when DONE_FILE exists, else runs it (a failure stops the sweep).",
+        "# run DONE_FILE COMMAND...: skips the command when DONE_FILE exists, else runs it (a failure stops all).",
         "run() {",
         '  local done_file=$1; shift',
         '  if [ -e "$done_file" ]; then echo "sweep: skip (finished: $done_file)"; return 0; fi',
