@@ -1,10 +1,11 @@
 """Real interruptions at chosen points: a phase or an evaluation is stopped by SIGTERM or SIGKILL, then re-run.
 
-Each killed process is a subprocess of a tiny phase 2 (or evaluation) whose code is patched at one point to announce
-that it got there (a marker file) and wait; the test then sends the signal. Points: during training after a
+Each killed process is a subprocess of a tiny phase 2 (or phase 1, or evaluation) whose code is patched at one point
+to announce that it got there (a marker file) and wait; the test then sends the signal. Points: during training after a
 checkpoint, while a checkpoint is written (before its last files; with ``trainer_state.json`` cut in half), while
 ``final/`` is written, while the checkpoints are removed after ``final/`` and ``metrics.json`` are in place, before
-``DONE``, and during an evaluation (between languages; with the result file written but not yet renamed into place).
+``DONE``, in phase 1 after the encoder is saved, and during an evaluation (between languages; with the result file
+written but not yet renamed into place).
 
 After each kill nothing looks finished (no ``DONE``, no result JSON), and re-running the same command finishes with
 exactly the weights, dev metrics and scores of an uninterrupted run (CPU, fixed seed).
@@ -19,6 +20,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -30,8 +32,9 @@ from xstilts.training import checkpoint_problem, last_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 # PYTHONHASHSEED: FakeHub seeds its datasets with hash(), so every process must hash alike to see the same data.
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-       "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "MKL_NUM_THREADS": "1",
+       "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+       "TRANSFORMERS_OFFLINE": "1"}
 
 # The subprocess: a tiny offline chain (FakeHub, fixed corpus) plus, when XKILL names one, a patched point that
 # touches XKILL_MARKER and waits there to be killed. Nothing else in the code under test is changed.
@@ -107,6 +110,12 @@ elif kind == "before_done":  # everything written except the DONE marker
         reached()
         return original(*a, **k)
     IO.mark_finished = mark_finished
+elif kind == "phase1_saved":  # phase 1: the encoder is saved, its stats and DONE are not
+    original = E.save_encoder
+    def save_encoder(*a, **k):
+        original(*a, **k)
+        reached()
+    E.save_encoder = save_encoder
 elif kind == "eval_lang":  # evaluation: some languages scored, the result not written
     import xstilts.evaluation as EV
     original, calls = EV.evaluate_language, [0]
@@ -144,13 +153,35 @@ sys.exit(rc)
 '''
 
 
+P2_KILLS = [  # (hook, signal, the checkpoint the re-run must resume from)
+    ("train_step:6", signal.SIGTERM, "checkpoint-4"),     # training, after checkpoints 2 and 4
+    ("before_rng:6", signal.SIGTERM, "checkpoint-4"),     # checkpoint-6 lacks rng_state.pth and trainer_state.json
+    ("state_half:6", signal.SIGKILL, "checkpoint-4"),     # checkpoint-6's trainer_state.json is half there
+    ("final_heads", signal.SIGKILL, "checkpoint-8"),      # final.tmp/ half written
+]
+P2_LATE_KILLS = [("rm_checkpoints", signal.SIGKILL), ("before_done", signal.SIGTERM)]  # final/, metrics.json there
+EVAL_KILLS = [("eval_lang:2", signal.SIGKILL), ("eval_lang:3", signal.SIGTERM),
+              ("result_rename:xnli.json", signal.SIGKILL)]
+
+
+def _exit_code(sig: int) -> int:
+    """SIGTERM reaches the phases' handler (exit 128+15) or, in an evaluation, ends the process; SIGKILL always does."""
+    return 128 + sig if sig == signal.SIGTERM else -sig
+
+
 class Kit:
-    """The runner script and the uninterrupted reference runs every kill is compared with."""
+    """The runner script, the uninterrupted reference runs, and every kill-then-rerun scenario.
+
+    The scenarios are subprocesses started two at a time in the background (the module would take twice as long one
+    by one); each records what the killed folder looked like before its re-run, which the tests then check.
+    """
 
     def __init__(self, root: Path):
         self.root = root
         self.script = root / "runner.py"
         self.script.write_text(f"REPO = {str(REPO)!r}\n" + RUNNER)
+        self.pool = ThreadPoolExecutor(2)
+        self.jobs: dict[str, Any] = {}
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
         done = subprocess.run([sys.executable, str(self.script), *args], cwd=REPO, env=ENV, capture_output=True,
@@ -174,28 +205,55 @@ class Kit:
         proc.send_signal(sig)
         return proc.wait(timeout=60)
 
+    def submit(self, key: str, fn: Any, *args: Any) -> None:
+        self.jobs[key] = self.pool.submit(fn, *args)
+
+    def result(self, key: str) -> Any:
+        return self.jobs[key].result(timeout=600)
+
+    def kill_and_rerun(self, hook: str, sig: int, cmd: str, out: Path, inp: str | None, after: str | None) -> dict:
+        """Kills ``cmd`` at ``hook``, notes the state the kill left, re-runs the same command; returns both."""
+        if after:
+            self.result(after)  # the input folder this command needs
+        args = [cmd, str(out)] + ([inp] if inp else [])
+        code = self.kill_at(hook, sig, *args)
+        seen = {"code": code, "done": (out / io.DONE).exists(), "lock": (out / io.LOCK).exists(),
+                "final": (out / "final").exists(), "metrics": (out / "metrics.json").exists(),
+                "model": (out / "model.safetensors").is_file(), "result": (out / "xnli.json").exists(),
+                "chosen": last_checkpoint(out / "checkpoints"),
+                "found": [len(x) for x in find_results(out)] if out.is_dir() else [0, 0]}
+        try:
+            provenance.check_input(out, ("phase1", "phase2"), "the next phase")
+            seen["refused"] = None
+        except io.RunFolderError as exc:
+            seen["refused"] = str(exc)
+        seen["rerun"] = self.run(*args).stdout
+        return seen
+
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory) -> Kit:
     kit = Kit(tmp_path_factory.mktemp("kill"))
     r = kit.root
     kit.run("p1", f"{r}/p1")
-    with ThreadPoolExecutor(2) as pool:  # the two references side by side (one thread each)
-        jobs = [pool.submit(kit.run, "p2", f"{r}/p2-straight", f"{r}/p1"),
-                pool.submit(kit.run, "p3", f"{r}/p3", f"{r}/p1")]
-        for job in jobs:
-            job.result()
-    kit.run("eval", f"{r}/res-straight", f"{r}/p3")
-    return kit
+    kit.submit("p2-straight", kit.run, "p2", f"{r}/p2-straight", f"{r}/p1")
+    kit.submit("p3", kit.run, "p3", f"{r}/p3", f"{r}/p1")
+    kit.submit("res-straight", lambda: (kit.result("p3"), kit.run("eval", f"{r}/res-straight", f"{r}/p3")))
+    for hook, sig in [(h, s) for h, s, _ in P2_KILLS] + P2_LATE_KILLS:
+        kit.submit(f"p2 {hook} {sig}", kit.kill_and_rerun, hook, sig, "p2", r / f"p2-{hook}-{int(sig)}", f"{r}/p1",
+                   None)
+    kit.submit("p1 kill", kit.kill_and_rerun, "phase1_saved", signal.SIGTERM, "p1", r / "p1-killed", None, None)
+    for hook, sig in EVAL_KILLS:
+        kit.submit(f"eval {hook} {sig}", kit.kill_and_rerun, hook, sig, "eval",
+                   r / f"res-{hook.split(':')[0]}-{int(sig)}", f"{r}/p3", "p3")
+    yield kit
+    for job in kit.jobs.values():
+        job.cancel()
+    kit.pool.shutdown(wait=True)
 
 
-def _assert_unfinished(folder: Path) -> None:
-    assert not (folder / io.DONE).exists()
-    with pytest.raises(io.RunFolderError, match="unfinished"):  # no later phase would build on it
-        provenance.check_input(folder, ("phase2",), "phase 3")
-
-
-def _assert_same_as_straight(kit: Kit, folder: Path) -> dict:
+def _assert_same_as_straight(kit: Kit, folder: Path) -> None:
+    kit.result("p2-straight")
     straight = kit.root / "p2-straight"
     assert (folder / io.DONE).is_file() and not (folder / io.LOCK).exists()
     assert not any(p.name.startswith("checkpoints") or p.name.startswith("final.") for p in folder.iterdir())
@@ -208,53 +266,59 @@ def _assert_same_as_straight(kit: Kit, folder: Path) -> dict:
         assert a.keys() == b.keys()
         for key in a:
             assert torch.allclose(a[key], b[key], atol=1e-6), (name, key)
-    return m
 
 
-@pytest.mark.parametrize("hook, sig, resumes_from", [
-    ("train_step:6", signal.SIGTERM, "checkpoint-4"),     # training, after checkpoints 2 and 4
-    ("before_rng:6", signal.SIGKILL, "checkpoint-4"),     # checkpoint-6 lacks rng_state.pth and trainer_state.json
-    ("state_half:6", signal.SIGKILL, "checkpoint-4"),     # checkpoint-6's trainer_state.json is half there
-    ("state_half:6", signal.SIGTERM, "checkpoint-4"),
-    ("final_heads", signal.SIGKILL, "checkpoint-8"),      # final.tmp/ half written
-])
+def _assert_left_unfinished(seen: dict, sig: int) -> None:
+    assert seen["code"] == _exit_code(sig)
+    assert not seen["done"] and "unfinished" in seen["refused"]  # no later phase would build on it
+    # SIGTERM ends a phase cleanly and releases the lock (any host may resume); after SIGKILL the lock of the dead pid
+    # stays and the re-run takes it over.
+    assert seen["lock"] == (sig == signal.SIGKILL)
+
+
+@pytest.mark.parametrize("hook, sig, resumes_from", P2_KILLS)
 def test_killed_phase2_resumes_and_equals_an_uninterrupted_run(kit, hook, sig, resumes_from):
-    out = kit.root / f"p2-{hook.replace(':', '-')}-{int(sig)}"
-    code = kit.kill_at(hook, sig, "p2", str(out), f"{kit.root}/p1")
-    _assert_unfinished(out)
-    assert not (out / "final").exists() and not (out / "metrics.json").exists()
-    if sig == signal.SIGTERM:
-        # SIGTERM ends the run cleanly: exit 128+15 and the lock released (any host may resume the run).
-        assert code == 128 + signal.SIGTERM and not (out / io.LOCK).exists()
-    else:
-        assert code == -signal.SIGKILL and (out / io.LOCK).exists()  # left behind; a dead pid's lock is taken over
-    chosen = last_checkpoint(out / "checkpoints")
-    assert chosen is not None and chosen.endswith(resumes_from)
-    rerun = kit.run("p2", str(out), f"{kit.root}/p1")
-    assert f"resuming from {out / 'checkpoints' / resumes_from}" in rerun.stdout
+    out = kit.root / f"p2-{hook}-{int(sig)}"
+    seen = kit.result(f"p2 {hook} {sig}")
+    _assert_left_unfinished(seen, sig)
+    assert not seen["final"] and not seen["metrics"]
+    assert seen["chosen"] is not None and seen["chosen"].endswith(resumes_from)
+    assert f"resuming from {out / 'checkpoints' / resumes_from}" in seen["rerun"]
     _assert_same_as_straight(kit, out)
 
 
-@pytest.mark.parametrize("hook", ["rm_checkpoints", "before_done"])
-def test_killed_after_final_finishes_without_retraining(kit, hook):
-    out = kit.root / f"p2-{hook}"
-    assert kit.kill_at(hook, signal.SIGKILL, "p2", str(out), f"{kit.root}/p1") == -signal.SIGKILL
-    _assert_unfinished(out)
-    assert (out / "final").is_dir() and (out / "metrics.json").is_file()
-    rerun = kit.run("p2", str(out), f"{kit.root}/p1")
-    assert "resuming from" not in rerun.stdout and "not trained again" in rerun.stdout
+@pytest.mark.parametrize("hook, sig", P2_LATE_KILLS)
+def test_killed_after_final_finishes_without_retraining(kit, hook, sig):
+    out = kit.root / f"p2-{hook}-{int(sig)}"
+    seen = kit.result(f"p2 {hook} {sig}")
+    _assert_left_unfinished(seen, sig)
+    assert seen["final"] and seen["metrics"]
+    assert "resuming from" not in seen["rerun"] and "not trained again" in seen["rerun"]
     _assert_same_as_straight(kit, out)
 
 
-@pytest.mark.parametrize("hook, sig", [("eval_lang:2", signal.SIGKILL), ("eval_lang:3", signal.SIGTERM),
-                                       ("result_rename:xnli.json", signal.SIGKILL)])
+def test_killed_phase1_reruns_to_the_same_encoder(kit):
+    out = kit.root / "p1-killed"
+    seen = kit.result("p1 kill")
+    _assert_left_unfinished(seen, signal.SIGTERM)
+    assert seen["model"]
+    assert (out / io.DONE).is_file()
+    assert (out / "model.safetensors").read_bytes() == (kit.root / "p1" / "model.safetensors").read_bytes()
+    # The same tokens; their ids are not compared: the tokenizers library's Unigram trainer orders tokens of (nearly)
+    # equal score differently from run to run, interrupted or not.
+    tokens = [{t for t, _ in json.loads((f / "tokenizer.json").read_text())["model"]["vocab"]}
+              for f in (out, kit.root / "p1")]
+    assert tokens[0] == tokens[1]
+
+
+@pytest.mark.parametrize("hook, sig", EVAL_KILLS)
 def test_killed_evaluation_writes_no_result_and_reruns_to_the_same_scores(kit, hook, sig):
     res = kit.root / f"res-{hook.split(':')[0]}-{int(sig)}"
-    assert kit.kill_at(hook, sig, "eval", str(res), f"{kit.root}/p3") == -sig
-    assert not (res / "xnli.json").exists()
-    readable, broken = find_results(res) if res.exists() else ([], [])
-    assert readable == [] and broken == []  # a temp file left by the kill is neither a result nor a broken one
-    kit.run("eval", str(res), f"{kit.root}/p3")
+    seen = kit.result(f"eval {hook} {sig}")
+    assert seen["code"] == -sig  # no lock in an evaluation: SIGTERM's default action
+    assert not seen["result"]
+    assert seen["found"] == [0, 0]  # a temp file left by the kill is neither a result nor a broken one
+    kit.result("res-straight")
     a, b = read_result(kit.root / "res-straight" / "xnli.json"), read_result(res / "xnli.json")
     assert a.languages == b.languages and a.score == b.score and not b.partial
 
