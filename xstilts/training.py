@@ -24,6 +24,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, Traine
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from xstilts import features as F
+from xstilts import io
 from xstilts.config import LoraConfig, TrainConfig
 from xstilts.tasks import Task
 
@@ -274,12 +275,14 @@ def ended_state(resume: str | None) -> TrainerState | None:
 def remove_incomplete_checkpoints(checkpoint_dir: Path, resume: str | None) -> list[str]:
     """Deletes the incomplete checkpoints newer than ``resume`` (left by a kill while one was written); returns
     log lines. The Trainer would otherwise count them in ``save_total_limit`` and write into them again."""
+    if not io.is_main_process():
+        return []  # under torchrun rank 0 alone writes (and cleans) checkpoints
     newest = int(Path(resume).name.split("-")[-1]) if resume else -1
     notes = []
     for p in _checkpoints(checkpoint_dir):
         problem = checkpoint_problem(p)
         if problem and int(p.name.split("-")[-1]) > newest:
-            shutil.rmtree(p)
+            shutil.rmtree(p, ignore_errors=True)
             notes.append(f"removed incomplete checkpoint {p} ({problem})")
     return notes
 
