@@ -178,7 +178,7 @@ if sys.argv[1] == "p1":
                                      "stats_languages=[en]", "tiny.vocab_size=200"]))
 sys.exit(phase2_intermediate.main(["recipes/phase2/mnli.yaml", "input={tmp_path}/p1", "output={tmp_path}/p2",
     "data.source=hub", "train.precision=fp32", "train.max_steps=400", "train.grad_accum=1", "train.batch_size=4",
-    "train.eval_steps=2", "train.max_length=32", "train.save_total_limit=2"]))
+    "train.eval_steps=2", "train.max_length=32", "train.save_total_limit=2", "train.patience=null"]))
 """)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     assert subprocess.run([sys.executable, str(script), "p1"], cwd=REPO, env=env, capture_output=True).returncode == 0

@@ -114,8 +114,13 @@ class RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%dT%H:%M:%S")}
         for _ in range(2):
+            # The lock appears with its content already in it (hard link of a complete temp file), so a reader never
+            # sees an empty lock and mistakes a live holder for garbage.
+            fd, tmp = tempfile.mkstemp(prefix=".run.lock.", dir=self.path.parent)
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                os.link(tmp, self.path)
             except FileExistsError:
                 holder = self._holder()
                 if holder is None or (holder.get("host") == me["host"] and not _pid_alive(int(holder.get("pid", -1)))):
@@ -125,8 +130,8 @@ class RunLock:
                     f"{self.path.parent} is in use by pid {holder.get('pid')} on host {holder.get('host')} "
                     f"(since {holder.get('since')}); wait for it, or if that process is gone, delete {self.path}"
                 ) from None
-            with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
+            finally:
+                os.unlink(tmp)
             self.held = True
             self._on_sigterm_exit()
             return
