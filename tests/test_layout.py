@@ -39,3 +39,21 @@ def test_scripts_never_import_each_other():
 def test_requirements_pin_torch_first():
     lines = [ln for ln in (REPO / "requirements.txt").read_text().splitlines() if ln and not ln.startswith("#")]
     assert lines[0].startswith("torch==")
+
+
+def test_readme_recipe_reference_is_current():
+    """The README's recipe reference is generated from the dataclasses; regenerate it when a key changes."""
+    from xstilts import recipe
+    from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe
+
+    readme = (REPO / "README.md").read_text()
+    for cls in (Phase1Recipe, Phase2Recipe, Phase3Recipe, EvalRecipe):
+        for line in recipe.describe(cls):
+            assert line in readme, f"README recipe reference is stale: {line}"
+
+
+def test_readme_names_only_existing_recipes():
+    import re
+
+    for path in set(re.findall(r"recipes/[\w/]+\.yaml", (REPO / "README.md").read_text())):
+        assert (REPO / path).is_file(), f"README names {path}, which does not exist"
