@@ -140,3 +140,17 @@ def test_mlm_head_loads_phase1_weights_and_is_tied(encoder):
     out["loss"].backward()
     assert enc.get_input_embeddings().weight.grad is not None  # output layer = the input embeddings
     assert out["logits"].shape == (1, 4, 1) and out["logits"][0, 0, 0] == -100
+
+
+def test_continued_mlm_with_lora_trains_adapters_and_the_heads_only(encoder, text_files, tmp_path):
+    """LoRA applies to continued-MLM training too: only adapter and head weights are trainable, and the run finishes."""
+    out = tmp_path / "p2"
+    assert phase2_intermediate.main(["recipes/phase2/mnli_mlm.yaml", f"input={encoder}", f"output={out}",
+                                     f"mlm.files=[{text_files[0]},{text_files[1]}]", "mlm.weight=0.5",
+                                     "mlm.dev_lines=8", "train.max_steps=4", "train.eval_steps=2", "lora.r=4",
+                                     *FAST]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    cost = metrics["cost"]
+    assert 0 < cost["trainable_parameters"] < cost["total_parameters"]
+    assert metrics["adapter"] == "kept" and (out / "final" / "adapter" / "adapter_config.json").is_file()
+    assert "mlm_accuracy" in metrics["dev"]
