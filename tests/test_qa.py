@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tokenizers import ByteLevelBPETokenizer, SentencePieceUnigramTokenizer, processors
+
+from xstilts.encoders import build_tokenizer
 from transformers import PreTrainedTokenizerFast
 
 from xstilts.qa import (
@@ -36,29 +37,14 @@ SPECIALS = dict(
 
 @pytest.fixture(scope="module")
 def sp_tok() -> PreTrainedTokenizerFast:
-    """XLM-R style: SentencePiece unigram, `<s> A </s></s> B </s>`."""
-    sp = SentencePieceUnigramTokenizer()
-    sp.train_from_iterator(
-        CORPUS, vocab_size=120, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], unk_token="<unk>",
-        show_progress=False,
-    )
-    backend = sp._tokenizer
-    backend.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
-    )
-    return PreTrainedTokenizerFast(tokenizer_object=backend, **SPECIALS)
+    """XLM-R style: SentencePiece unigram, `<s> A </s></s> B </s>` (the tokenizer phase 1 trains for tiny encoders)."""
+    return build_tokenizer("xlm-roberta", CORPUS, 120)
 
 
 @pytest.fixture(scope="module")
 def bpe_tok() -> PreTrainedTokenizerFast:
-    """RoBERTa style: byte-level BPE with a prefix space (zero-width offset tokens appear)."""
-    bpe = ByteLevelBPETokenizer(add_prefix_space=True)
-    bpe.train_from_iterator(
-        CORPUS, vocab_size=300, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False
-    )
-    backend = bpe._tokenizer
-    backend.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), add_prefix_space=True)
-    return PreTrainedTokenizerFast(tokenizer_object=backend, **SPECIALS)
+    """RoBERTa style: byte-level BPE with a prefix space (what lets it take pre-split words)."""
+    return build_tokenizer("roberta", CORPUS, 300)
 
 
 def _answer(context: str, text: str) -> dict:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tokenizers import ByteLevelBPETokenizer, SentencePieceUnigramTokenizer, processors
+
+from xstilts.encoders import build_tokenizer
 from transformers import PreTrainedTokenizerFast
 
 from xstilts.tagging import (
@@ -28,29 +29,14 @@ LONG = "The quick brown fox jumps over the lazy dog . Marie Curie won the Nobel 
 
 @pytest.fixture(scope="module")
 def sp_tok() -> PreTrainedTokenizerFast:
-    """XLM-R style SentencePiece unigram with a small vocabulary (many words split into several pieces)."""
-    sp = SentencePieceUnigramTokenizer()
-    sp.train_from_iterator(
-        CORPUS, vocab_size=60, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], unk_token="<unk>",
-        show_progress=False,
-    )
-    backend = sp._tokenizer
-    backend.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
-    )
-    return PreTrainedTokenizerFast(tokenizer_object=backend, **SPECIALS)
+    """XLM-R style: SentencePiece unigram, `<s> A </s></s> B </s>` (the tokenizer phase 1 trains for tiny encoders)."""
+    return build_tokenizer("xlm-roberta", CORPUS, 60)
 
 
 @pytest.fixture(scope="module")
 def bpe_tok() -> PreTrainedTokenizerFast:
-    """RoBERTa style byte-level BPE; add_prefix_space=True is what lets it take pre-split words."""
-    bpe = ByteLevelBPETokenizer(add_prefix_space=True)
-    bpe.train_from_iterator(
-        CORPUS, vocab_size=290, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False
-    )
-    backend = bpe._tokenizer
-    backend.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), add_prefix_space=True)
-    return PreTrainedTokenizerFast(tokenizer_object=backend, **SPECIALS)
+    """RoBERTa style: byte-level BPE with a prefix space (what lets it take pre-split words)."""
+    return build_tokenizer("roberta", CORPUS, 290)
 
 
 TOKENIZERS = ["sp_tok", "bpe_tok"]

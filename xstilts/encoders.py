@@ -36,42 +36,54 @@ def available_corpus_languages() -> list[str]:
 
 def train_tiny_tokenizer(cfg: TinyEncoderConfig) -> Any:
     """A fast tokenizer of the configured family trained on the embedded corpus of ``cfg.languages``."""
+    lines = [line for lang in cfg.languages for line in corpus_lines(lang)]
+    return build_tokenizer(cfg.family, lines, cfg.vocab_size, model_max_length=cfg.max_position - 2)
+
+
+def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_length: int | None = None) -> Any:
+    """A fast tokenizer trained on ``lines`` in the style of ``family``, with its pair template.
+
+    xlm-roberta: SentencePiece unigram, ``<s> A </s></s> B </s>`` (unk id 3 as the XLM-R classes expect); roberta:
+    byte-level BPE with a prefix space (so pre-split words work); bert: lower-cased WordPiece. Saved through
+    ``PreTrainedTokenizerFast(tokenizer_object=...)`` so reloading keeps the trained normaliser and pre-tokenizer.
+    """
     from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
 
-    lines = [line for lang in cfg.languages for line in corpus_lines(lang)]
-    if cfg.family == "xlm-roberta":
+    if family == "xlm-roberta":
         from tokenizers.implementations import SentencePieceUnigramTokenizer
 
         tok = SentencePieceUnigramTokenizer()
-        tok.train_from_iterator(lines, vocab_size=cfg.vocab_size, special_tokens=SPECIALS_XLMR, unk_token="<unk>",
+        tok.train_from_iterator(lines, vocab_size=vocab_size, special_tokens=SPECIALS_XLMR, unk_token="<unk>",
                                 show_progress=False)
         tok.post_processor = processors.TemplateProcessing(
             single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
             special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
         specials = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
                         cls_token="<s>", sep_token="</s>")
-    elif cfg.family == "roberta":
+    elif family == "roberta":
         from tokenizers.implementations import ByteLevelBPETokenizer
 
         tok = ByteLevelBPETokenizer(add_prefix_space=True, trim_offsets=True)
-        tok.train_from_iterator(lines, vocab_size=cfg.vocab_size, special_tokens=SPECIALS_XLMR, show_progress=False)
+        tok.train_from_iterator(lines, vocab_size=vocab_size, special_tokens=SPECIALS_XLMR, show_progress=False)
         tok.post_processor = processors.RobertaProcessing(("</s>", tok.token_to_id("</s>")),
                                                           ("<s>", tok.token_to_id("<s>")), add_prefix_space=True,
                                                           trim_offsets=True)
         specials = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
                         cls_token="<s>", sep_token="</s>")
-    else:
+    elif family == "bert":
         from tokenizers.implementations import BertWordPieceTokenizer
 
         tok = BertWordPieceTokenizer(lowercase=True)
-        tok.train_from_iterator(lines, vocab_size=cfg.vocab_size, show_progress=False,
+        tok.train_from_iterator(lines, vocab_size=vocab_size, show_progress=False,
                                 special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
         specials = dict(unk_token="[UNK]", pad_token="[PAD]", mask_token="[MASK]", cls_token="[CLS]",
                         sep_token="[SEP]")
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok._tokenizer if hasattr(tok, "_tokenizer") else tok,
-                                   model_max_length=cfg.max_position - 2, **specials)
-    return fast
+    else:
+        raise ValueError(f"unknown tokenizer family {family!r}; use xlm-roberta, roberta or bert")
+    if model_max_length is not None:
+        specials["model_max_length"] = model_max_length
+    return PreTrainedTokenizerFast(tokenizer_object=tok._tokenizer if hasattr(tok, "_tokenizer") else tok, **specials)
 
 
 def build_tiny_encoder(cfg: TinyEncoderConfig, seed: int) -> tuple[torch.nn.Module, Any]:
