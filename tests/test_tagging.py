@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from xstilts.encoders import build_tokenizer
 from transformers import PreTrainedTokenizerFast
 
+from xstilts.encoders import build_tokenizer
 from xstilts.tagging import (
     IGNORE_INDEX,
     align_word_labels,
