@@ -1,7 +1,7 @@
 """Benchmark: evaluation throughput of xstilts' length-sorted, ``inference_mode`` prediction against unsorted batches.
 
     .venv/bin/python bench/eval_throughput.py                          # embedded XNLI, every language pooled
-    .venv/bin/python bench/eval_throughput.py real=../shared/data      # real XNLI dev, 15 languages (XTREME layout)
+    .venv/bin/python bench/eval_throughput.py real=/path/to/xtreme_download      # real XNLI dev, 15 languages (XTREME layout)
     .venv/bin/python bench/eval_throughput.py batch_size=64 threads=2 repeats=5
 
 The model of ``bench/train_throughput.py`` (XLM-R-style, hidden 256, 4 layers, an XNLI head) predicts the same
@@ -45,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "threads": 1,
     "repeats": 5,
     "seed": 0,
-    "real": None,  # a folder in XTREME layout (e.g. ../shared/data): its XNLI dev in every language
+    "real": None,  # a folder in XTREME layout (e.g. an XTREME download folder): its XNLI dev in every language
     "real_rows": 300,  # rows per language taken from the real data
     "out": "bench/results/eval_throughput.json",
 }

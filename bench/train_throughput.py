@@ -1,7 +1,7 @@
 """Benchmark: phase-3 training throughput of xstilts' Trainer path against the two usual alternatives.
 
     .venv/bin/python bench/train_throughput.py                           # embedded English XNLI, 40 timed steps
-    .venv/bin/python bench/train_throughput.py real=../shared/data       # real XNLI English dev (XTREME layout)
+    .venv/bin/python bench/train_throughput.py real=/path/to/xtreme_download       # real XNLI English dev (XTREME layout)
     .venv/bin/python bench/train_throughput.py steps=80 batch_size=32 threads=2 repeats=3
 
 One process, one model, one data set: an XLM-R-style encoder built from a config (hidden 256, 4 layers, 4 heads,
@@ -51,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "threads": 1,  # torch intra-op threads
     "repeats": 3,
     "seed": 0,
-    "real": None,  # a folder in XTREME layout (e.g. ../shared/data): train on its XNLI English dev instead
+    "real": None,  # a folder in XTREME layout (e.g. an XTREME download folder): train on its XNLI English dev instead
     "out": "bench/results/train_throughput.json",
 }
 VARIANTS = ("xstilts", "hf_fixed", "torch_loop")
