@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _common import peak_rss_mb, rss_mb  # noqa: E402 - bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,20 +47,6 @@ def _parse(argv: list[str]) -> dict:
     return cfg
 
 
-def _rss_mb() -> float:
-    """Current resident set size in MB (Linux /proc; falls back to the peak elsewhere)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return _peak_rss_mb()
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
-
-
 def _worker(n: int, cfg: dict) -> dict:
     """Runs one size in this (fresh) process and returns its measurements."""
     import torch
@@ -69,7 +56,7 @@ def _worker(n: int, cfg: dict) -> dict:
 
     torch.set_num_threads(cfg["threads"])
     device = torch.device(cfg["device"])
-    rss_import = _rss_mb()
+    rss_import = rss_mb()
     gen = torch.Generator().manual_seed(cfg["seed"])
 
     def unit_rows(rows: int) -> torch.Tensor:
@@ -83,8 +70,8 @@ def _worker(n: int, cfg: dict) -> dict:
     src, tgt = unit_rows(n), unit_rows(n)
     src_ids = [f"src-{i:09d}" for i in range(n)]
     tgt_ids = [f"tgt-{i:09d}" for i in range(n)]
-    rss_before = _rss_mb()
-    peak_before = _peak_rss_mb()
+    rss_before = rss_mb()
+    peak_before = peak_rss_mb()
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -102,7 +89,7 @@ def _worker(n: int, cfg: dict) -> dict:
         "rss_after_import_mb": round(rss_import, 1),
         "rss_before_mining_mb": round(rss_before, 1),
         "peak_rss_before_mining_mb": round(peak_before, 1),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "embeddings_mb": round(2 * n * cfg["dim"] * 4 / 2**20, 1),
     }
     result["mining_added_mb"] = round(result["peak_rss_mb"] - rss_before, 1)

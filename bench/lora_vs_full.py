@@ -28,13 +28,14 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import peak_rss_mb, rss_mb  # noqa: E402 - bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,20 +74,6 @@ def _parse(argv: list[str]) -> dict:
     return cfg
 
 
-def _rss_mb() -> float:
-    """Current resident set size in MB (Linux /proc; falls back to the peak elsewhere)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return _peak_rss_mb()
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
-
-
 def build_encoder(cfg: dict, folder: Path) -> dict:
     """Builds the benchmark encoder and its tokenizer into ``folder`` (a phase-1-style encoder folder)."""
     sys.path.insert(0, str(REPO))
@@ -119,7 +106,7 @@ def _worker(variant: str, folder: str, cfg: dict) -> dict:
 
     torch.set_num_threads(cfg["threads"])
     cli.quiet_libraries()
-    rss_import = _rss_mb()
+    rss_import = rss_mb()
     task = get_task("xnli")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     rows = data.load_train(task, "embedded", None)
@@ -145,7 +132,7 @@ def _worker(variant: str, folder: str, cfg: dict) -> dict:
     trainable, n_total = count_parameters(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=0.01)
-    rss_before = _rss_mb()
+    rss_before = rss_mb()
 
     losses, step_seconds, start, cpu_start = [], [], None, None
     load_start = os.getloadavg()[0]
@@ -166,7 +153,7 @@ def _worker(variant: str, folder: str, cfg: dict) -> dict:
     timed = batches[cfg["warmup_steps"]:]
     examples = sum(len(b["input_ids"]) for b in timed)
     tokens = sum(int(b["attention_mask"].sum()) for b in timed)
-    peak = _peak_rss_mb()
+    peak = peak_rss_mb()
     # After the timed loop and the peak reading, so the extra forward pass changes neither.
     largest = max(batches, key=lambda b: b["input_ids"].numel())
     saved_mb = _saved_for_backward_mb(model, largest)

@@ -61,8 +61,8 @@ def apply_lora(encoder: torch.nn.Module, cfg: LoraConfig) -> torch.nn.Module:
     if missing:
         from xstilts.recipe import RecipeError  # a ValueError the scripts report as one line (exit 2)
 
-        raise RecipeError([f"lora.target_modules: {missing} not found in the encoder; some module names it has: "
-                           f"{', '.join(sorted(n for n in names if n and not n.isdigit())[:20])}"])
+        valid = ", ".join(sorted(n for n in names if n and not n.isdigit())[:20])
+        raise RecipeError([f"lora.target_modules: {missing} not found in the encoder; some module names: {valid}"])
     peft_cfg = PeftLoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
                               target_modules=list(cfg.target_modules), bias="none")
     return get_peft_model(encoder, peft_cfg)
@@ -90,7 +90,9 @@ class LossGuard(TrainerCallback):
         grad_norm = (logs or {}).get("grad_norm")
         if self.first_loss is None and math.isfinite(loss):
             self.first_loss = loss
-        bad = not math.isfinite(loss) or (grad_norm is not None and not math.isfinite(grad_norm)) or (self.first_loss is not None and loss > self.explode_factor * max(self.first_loss, 1e-3))
+        non_finite = not math.isfinite(loss) or (grad_norm is not None and not math.isfinite(grad_norm))
+        exploded = self.first_loss is not None and loss > self.explode_factor * max(self.first_loss, 1e-3)
+        bad = non_finite or exploded
         if bad:
             ckpts = sorted(self.checkpoint_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
             last = str(ckpts[-1]) if ckpts else "none (no checkpoint written yet)"
