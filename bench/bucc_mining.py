@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import peak_rss_mb, rss_mb  # noqa: E402 - bench/ is on sys.path when run as a script
+from _common import peak_rss_mb, rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 

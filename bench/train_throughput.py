@@ -127,7 +127,7 @@ def train_with_trainer(variant: str, model: Any, features: list[dict], tokenizer
     clock = Clock(cfg["warmup"])
 
     class Timer(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001 - Trainer callback signature
+        def on_step_end(self, args, state, control, **kwargs):
             clock.step_done(state.global_step)
 
     ds = training.FeatureDataset(features)

@@ -28,7 +28,7 @@ RARE = ("ID=wsj_0201.2 PARSER=GOLD NUMPARSE=1\n"
         "(<L S[dcl]\\NP VBZ VBZ sleeps S[dcl]\\NP_1>) ) )\n")
 
 
-def make_ccgbank(root: Path, sections=range(0, 25)) -> Path:
+def make_ccgbank(root: Path, sections=range(25)) -> Path:
     """A CCGbank-like data/AUTO folder: every section one file with the sample sentence (twice), section 02 also a
     sentence with two tags seen once."""
     auto = root / "data" / "AUTO"

@@ -7,13 +7,13 @@ import re
 
 import pytest
 import torch
+from fakehub import FakeHub
 from transformers import Trainer
 
 import evaluate_xtreme
 import phase1_pretrained
 import phase2_intermediate
 import phase3_target
-from fakehub import FakeHub
 from xstilts import data, encoders
 from xstilts.results import read_result
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datasets
 import pytest
-
 from fakehub import FakeHub, make_dataset
+
 from xstilts import data
 from xstilts.tasks import TASKS, get_task
 

@@ -12,12 +12,12 @@ import os
 from pathlib import Path
 
 import pytest
+from fakehub import FakeHub
 
 import evaluate_xtreme
 import phase1_pretrained
 import phase2_intermediate
 import phase3_target
-from fakehub import FakeHub
 from xstilts import data
 from xstilts.results import read_result
 from xstilts.tasks import TASKS

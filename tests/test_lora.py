@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 import torch
+from fakehub import FakeHub
 from peft import PeftModel
 from transformers import AutoModel, AutoTokenizer
 
@@ -15,7 +16,6 @@ import evaluate_xtreme
 import phase1_pretrained
 import phase2_intermediate
 import phase3_target
-from fakehub import FakeHub
 from xstilts import data, encoders
 from xstilts.config import LoraConfig
 from xstilts.modeling import ADAPTER_DIR, HeadSpec, MultiHeadModel, load_encoder, load_model, save_model

@@ -125,8 +125,9 @@ def test_phase2_mnli_plus_mlm_offline(encoder, text_files, tmp_path, monkeypatch
 
 
 def test_mlm_head_loads_phase1_weights_and_is_tied(encoder):
-    from xstilts.modeling import HeadSpec, load_encoder
     from safetensors import safe_open
+
+    from xstilts.modeling import HeadSpec, load_encoder
 
     enc = load_encoder(encoder)
     model = MultiHeadModel(enc, [HeadSpec("mlm", "mlm", mlm.vocab_size(enc))])

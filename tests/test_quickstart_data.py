@@ -221,7 +221,7 @@ def test_no_overlap_between_training_and_evaluation_items():
     assert not key("pawsx", "train-en", "sentence1") & key("pawsx", "test-en", "sentence1")
     assert not key("squad", "train-en", "context") & key("xquad", "test-en", "context")
     assert not key("squad", "train-en", "context") & key("squad", "validation-en", "context")
-    panx = lambda stem: {tuple(r["tokens"]) for r in rows("panx", stem)}  # noqa: E731
+    panx = lambda stem: {tuple(r["tokens"]) for r in rows("panx", stem)}
     assert not panx("train-en") & panx("test-en")
 
 

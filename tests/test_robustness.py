@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
-import re
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from fakehub import FakeHub
 
 import phase1_pretrained
 import phase2_intermediate
-from fakehub import FakeHub
 from xstilts import data, encoders, io, recipe
 from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.modeling import ModelFolderError, check_model_folder

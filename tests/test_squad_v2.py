@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakehub import FakeHub, make_dataset
 
 import phase2_intermediate
-from fakehub import FakeHub, make_dataset
-from xstilts import data
+from xstilts import data, squad_v2
 from xstilts import features as F
-from xstilts import squad_v2
 from xstilts.qa import CLS_INDEX
 from xstilts.tasks import TASKS
 

@@ -472,7 +472,7 @@ def test_round_trip_every_task_kind(tmp_path):
     assert (preds / "panx" / "test-en.tsv").read_text() == "B-PER\nI-PER\nO\n\nO\n"
 
     r = sub.score_folder(preds, labels)
-    lang = lambda task, l: r[task]["languages"][l]  # noqa: E731
+    lang = lambda task, l: r[task]["languages"][l]
     assert lang("xnli", "en") == {"accuracy": 75.0}
     assert lang("tatoeba", "de") == {"accuracy": 75.0}
     # udpos gold DET(0) NOUN(1) VERB(2) | PRON(4) VERB(5); pred DET(0) NOUN(1-2) | PRON(4) VERB(5): 3 of 4 and 5.

@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.results import (XTREME_CATEGORIES, XTREME_R_CATEGORIES, RunInfo, TaskResult, average_metrics,
-                             benchmark_scores, task_score, write_result)
+from xstilts.results import (
+    XTREME_CATEGORIES,
+    XTREME_R_CATEGORIES,
+    RunInfo,
+    TaskResult,
+    average_metrics,
+    benchmark_scores,
+    task_score,
+    write_result,
+)
 from xstilts.view import figures, loading
 
 REPO = Path(__file__).resolve().parents[1]
@@ -290,7 +298,7 @@ def test_cost_figure(demo):
 # ------------------------------------------------------------------------------------------------------ AppTest
 
 
-def _app(monkeypatch, folder) -> "AppTest":  # noqa: F821
+def _app(monkeypatch, folder) -> "AppTest":
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("XSTILTS_RESULTS", str(folder))

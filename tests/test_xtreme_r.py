@@ -15,12 +15,13 @@ from pathlib import Path
 import datasets
 import pytest
 import torch
+from fakehub import FakeHub, make_dataset
 
 import evaluate_xtreme
 import phase3_target
-from fakehub import FakeHub, make_dataset
-from xstilts import data, languages as L, submission
+from xstilts import data, submission
 from xstilts import dual_encoder as D
+from xstilts import languages as L
 from xstilts.results import XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, read_result
 from xstilts.tasks import UD27_TREEBANKS, UD_HUB_UPOS, UPOS_LABELS, check_languages, get_task
 

@@ -605,7 +605,7 @@ def paws_sentence(lang: str, a: int, b: int, verb: str, place: int, day: int, fr
 
 def paws_pair(lang: str, item: tuple) -> tuple[str, str]:
     a, b, verb, place, day, label, variant = item
-    s = lambda x, y, fronted: paws_sentence(lang, x, y, verb, place, day, fronted)  # noqa: E731
+    s = lambda x, y, fronted: paws_sentence(lang, x, y, verb, place, day, fronted)
     if label == 1:
         return (s(a, b, False), s(a, b, True)) if variant == 0 else (s(a, b, True), s(a, b, False))
     # Mostly same word order with the roles swapped (the PAWS "word scrambling" idea); some also move the time,

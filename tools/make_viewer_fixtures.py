@@ -23,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result  # noqa: E402
-from xstilts.view.loading import script_of  # noqa: E402
+from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result
+from xstilts.view.loading import script_of
 
 OUT = REPO / "tests" / "fixtures" / "results_demo"
 

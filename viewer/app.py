@@ -16,11 +16,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
+import pandas as pd
+import streamlit as st
 
-from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES  # noqa: E402
-from xstilts.view import figures, loading  # noqa: E402
+from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES
+from xstilts.view import figures, loading
 
 VIEWS = {
     "heatmap": "Intermediate × target",

@@ -9,7 +9,6 @@ from typing import Literal
 
 from xstilts.recipe import field
 
-
 QA_MIN_LENGTH = 80  # 64 question tokens + special tokens + at least a few context tokens per window
 
 

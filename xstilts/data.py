@@ -335,7 +335,7 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
                                 _fill(hub.data_dir, lang) if hub.data_dir else None)
             except DataError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - network/auth/missing-config errors from datasets
+            except Exception as exc:
                 raise DataError(f"{where}: could not load {desc}: {type(exc).__name__}: {exc}. Without Hub access use "
                                 "data.source=xtreme data.path=<XTREME download folder>") from None
             check_schema(ds, hub, desc)

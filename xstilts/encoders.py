@@ -88,8 +88,14 @@ def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_le
 
 def build_tiny_encoder(cfg: TinyEncoderConfig, seed: int) -> tuple[torch.nn.Module, Any]:
     """A randomly initialised masked-LM of the configured family and size, with its freshly trained tokenizer."""
-    from transformers import (BertConfig, BertForMaskedLM, RobertaConfig, RobertaForMaskedLM, XLMRobertaConfig,
-                              XLMRobertaForMaskedLM)
+    from transformers import (
+        BertConfig,
+        BertForMaskedLM,
+        RobertaConfig,
+        RobertaForMaskedLM,
+        XLMRobertaConfig,
+        XLMRobertaForMaskedLM,
+    )
 
     tokenizer = train_tiny_tokenizer(cfg)
     torch.manual_seed(seed)

@@ -101,7 +101,7 @@ def read_lines(cfg: Any) -> list[str]:
             except KeyError as exc:
                 raise DataError(f"mlm: dataset {cfg.dataset} (config {config}) has no column {exc}; set "
                                 "mlm.text_column") from None
-            except Exception as exc:  # noqa: BLE001 - network / missing config errors from datasets
+            except Exception as exc:
                 raise DataError(f"mlm: could not read dataset {cfg.dataset} (config {config}, split {cfg.split}): "
                                 f"{type(exc).__name__}: {exc}. Offline, give local text files with "
                                 "mlm.files=[a.txt,b.txt]") from None

@@ -13,8 +13,16 @@ from typing import Any
 import yaml
 
 from xstilts import __version__
-from xstilts.io import (DONE, RECIPE, RunFolderError, atomic_write_json, atomic_write_text, is_finished,
-                        is_main_process, read_json)
+from xstilts.io import (
+    DONE,
+    RECIPE,
+    RunFolderError,
+    atomic_write_json,
+    atomic_write_text,
+    is_finished,
+    is_main_process,
+    read_json,
+)
 from xstilts.recipe import to_yaml
 
 RUN_JSON = "run.json"

@@ -13,8 +13,8 @@ from typing import Any, Callable
 import torch
 
 from xstilts import cli, data, provenance, retrieval
-from xstilts.evaluation import build_result
 from xstilts.config import EvalRecipe
+from xstilts.evaluation import build_result
 from xstilts.languages import TATOEBA_ISO3
 from xstilts.modeling import check_model_folder, load_encoder
 from xstilts.results import write_result
@@ -94,7 +94,7 @@ def _bucc_folder(cfg: EvalRecipe, lang: str, split: str) -> Path:
         url = BUCC_URL.format(lang=lang, split=BUCC_SPLITS[split][0])
         try:
             return Path(download(url))
-        except Exception as exc:  # noqa: BLE001 - network errors of every kind
+        except Exception as exc:
             raise data.DataError(f"bucc2018: could not download {url} ({type(exc).__name__}: {exc}); download it "
                                  "yourself and set retrieval.bucc_data=<folder>") from None
     raise data.DataError("bucc2018 mines the original BUCC 2018 corpora (the Hub copy holds only the gold pairs): "

@@ -83,7 +83,7 @@ class LossGuard(TrainerCallback):
         self.explode_factor = explode_factor
         self.first_loss: float | None = None
 
-    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001 - Trainer callback signature
+    def on_log(self, args, state, control, logs=None, **kwargs):
         loss = (logs or {}).get("loss")
         if loss is None:
             return
