@@ -84,6 +84,23 @@ def test_recipes_and_metrics_are_traceable(chain):
     assert json.loads((chain / "p3" / "run.json").read_text())["parent"] == str((chain / "p2").resolve())
 
 
+def test_every_number_carries_its_machine_versions_and_wall_time(chain):
+    """Each phase folder records where and how long it ran (run.json, DONE); each result carries those of its whole
+    chain and its own evaluation's, which is what a published table's time-per-phase comes from."""
+    import torch
+    import transformers
+
+    r = read_result(chain / "results" / "xnli.json")
+    for entry in r.chain:
+        env = entry["environment"]
+        assert torch.__version__.startswith(env["packages"]["torch"].split("+")[0])
+        assert env["packages"]["transformers"] == transformers.__version__
+        assert env["cpu_count"] > 0 and env["python"] and env["world_size"] == 1
+        assert entry["done"]["wall_time_s"] >= 0  # from the run header to DONE
+    assert r.environment["packages"]["transformers"] == transformers.__version__
+    assert r.wall_time_s is not None and r.wall_time_s > 0
+
+
 def test_baseline_straight_from_phase1(chain, tmp_path):
     assert phase3_target.main(["recipes/phase3/pawsx.yaml", f"input={chain}/p1", f"output={tmp_path}/p3",
                                "train.precision=fp32", *FAST]) == 0

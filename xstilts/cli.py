@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Callable
+
+_STARTED = time.time()  # reset by run(); module import time when a helper is called outside a script
 
 KNOWN_ERRORS: tuple[type[BaseException], ...] = ()
 
@@ -40,6 +43,8 @@ def quiet_libraries() -> None:
 
 def run(body: Callable[[list[str]], int], argv: list[str] | None, script: str, doc: str = "") -> int:
     """Runs a script body; a known error prints ``<script>: error: <message>`` and returns 2 (no traceback)."""
+    global _STARTED
+    _STARTED = time.time()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
         print(doc, flush=True)
@@ -50,6 +55,11 @@ def run(body: Callable[[list[str]], int], argv: list[str] | None, script: str, d
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"{script}: error: {message}", file=sys.stderr, flush=True)
         return 2
+
+
+def elapsed() -> float:
+    """Seconds since the running script's ``run`` began (the wall time a result records)."""
+    return round(time.time() - _STARTED, 1)
 
 
 def log(message: str) -> None:

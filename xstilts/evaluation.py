@@ -64,6 +64,7 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
         missing_languages=missing, partial=bool(missing), checkpoint=str(checkpoint.resolve()),
         run=RunInfo(**provenance.run_info(chain, task.name)), chain=chain,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), version=__version__, notes=notes,
+        environment=provenance.environment(), wall_time_s=cli.elapsed(),
     )
 
 

@@ -28,6 +28,7 @@ DONE = "DONE"
 LOCK = "run.lock"
 RECIPE = "recipe.yaml"
 PARENT = "parent.json"
+RUN_JSON = "run.json"
 
 
 class RunFolderError(RuntimeError):
@@ -83,7 +84,14 @@ def mark_finished(folder: str | Path, summary: dict[str, Any]) -> None:
     """Writes the completion marker last: its presence is the only thing that makes a folder count as finished."""
     if not is_main_process():
         return
-    atomic_write_json(Path(folder) / DONE, {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **summary})
+    record: dict[str, Any] = {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    try:  # the phase's wall time, from its run header (written when this attempt started) to now
+        started = json.loads((Path(folder) / RUN_JSON).read_text(encoding="utf-8")).get("started_unix")
+        if isinstance(started, (int, float)):
+            record["wall_time_s"] = round(time.time() - started, 1)
+    except (OSError, json.JSONDecodeError):
+        pass
+    atomic_write_json(Path(folder) / DONE, {**record, **summary})
 
 
 def _pid_alive(pid: int) -> bool:

@@ -6,7 +6,10 @@ phase 1, which every result file carries.
 """
 from __future__ import annotations
 
+import os
+import platform
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ import yaml
 from xstilts import __version__
 from xstilts.io import (
     DONE,
+    RUN_JSON,
     RECIPE,
     RunFolderError,
     atomic_write_json,
@@ -25,19 +29,64 @@ from xstilts.io import (
 )
 from xstilts.recipe import to_yaml
 
-RUN_JSON = "run.json"
 PHASES = ("phase1", "phase2", "phase3")
 
 
+PACKAGES = ("torch", "transformers", "datasets", "peft", "accelerate", "tokenizers", "safetensors", "numpy")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment() -> dict[str, Any]:
+    """Where a number was produced: interpreter, OS, CPU, memory, accelerator, process count and package versions.
+
+    Recorded in every run header and result, because a timing or a score means little without the machine and the
+    library versions that produced it (tokenizer and Trainer defaults change across transformers releases).
+    """
+    import torch
+
+    try:
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        memory_gb = None
+    packages = {}
+    for name in PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    gpus = []
+    if torch.cuda.is_available():
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return {
+        "python": platform.python_version(), "platform": platform.platform(), "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "memory_gb": memory_gb,
+        "gpus": gpus, "world_size": int(os.environ.get("WORLD_SIZE", "1")), "packages": packages,
+        "xstilts": __version__,
+    }
+
+
 def write_run_header(folder: Path, phase: str, recipe: Any, parent: Path | None) -> None:
-    """Writes recipe.yaml and run.json at the start of a run (so even an interrupted run is traceable)."""
+    """Writes recipe.yaml and run.json at the start of a run (so even an interrupted run is traceable).
+
+    A resumed run rewrites the header: ``started``/``environment`` describe the attempt that finished the run, and
+    the ``wall_time_s`` that ``DONE`` records is that attempt's.
+    """
     if not is_main_process():
         return
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / RECIPE, f"# xstilts {phase} recipe (resolved)\n" + to_yaml(recipe))
     atomic_write_json(folder / RUN_JSON, {
         "phase": phase, "parent": str(parent.resolve()) if parent else None, "xstilts_version": __version__,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "started_unix": time.time(), "environment": environment(),
     })
 
 
@@ -85,7 +134,10 @@ def chain(folder: str | Path) -> list[dict[str, Any]]:
         recipe_text = (p / RECIPE).read_text(encoding="utf-8") if (p / RECIPE).is_file() else ""
         entry: dict[str, Any] = {"phase": run.get("phase"), "folder": str(p),
                                  "recipe": yaml.safe_load(recipe_text) or {},
-                                 "metrics": None, "stats": None}
+                                 "metrics": None, "stats": None, "environment": run.get("environment"),
+                                 "started": run.get("started"), "done": None}
+        if (p / DONE).is_file():
+            entry["done"] = read_json(p / DONE, "completion marker")  # finish time and wall_time_s of the phase
         if (p / "metrics.json").is_file():
             metrics = read_json(p / "metrics.json", "metrics")
             entry["metrics"] = {k: v for k, v in metrics.items() if k != "log_history"}

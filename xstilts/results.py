@@ -74,6 +74,9 @@ class TaskResult:
     created: str
     version: str
     notes: list[str] = dataclasses.field(default_factory=list)
+    # Where and how long the evaluation itself ran (the training phases' own are in each chain entry).
+    environment: dict[str, Any] = dataclasses.field(default_factory=dict)
+    wall_time_s: float | None = None
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,7 +124,9 @@ def read_result(path: str | Path) -> TaskResult:
     _check(isinstance(data, dict), p, "top level is not a mapping")
     _check(data.get("schema") == SCHEMA, p, f"schema is {data.get('schema')!r}, expected {SCHEMA!r}")
     fields = {f.name for f in dataclasses.fields(TaskResult)}
-    missing = sorted(f for f in fields if f not in data and f not in ("notes",))
+    optional = {f.name for f in dataclasses.fields(TaskResult)
+                if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+    missing = sorted(f for f in fields if f not in data and f not in optional)
     _check(not missing, p, f"missing keys {missing}")
     _check(isinstance(data["languages"], dict) and data["languages"], p, "no per-language results")
     for lang, metrics in data["languages"].items():

@@ -1,0 +1,168 @@
+"""A results folder as a publishable summary: the score grid, time per phase, machine and library versions.
+
+    python -m xstilts.report results/mini                      # print the Markdown summary
+    python -m xstilts.report results/mini --write results/mini/SUMMARY.md   # and write it (plus summary.json)
+
+Everything comes from the result files themselves: scores from each ``<task>.json``, the training phases' wall
+times and machines from the provenance chain each result carries (``done.wall_time_s``, ``environment``), the
+evaluation's own from the result. Nothing is re-measured, so the summary is only as complete as the results are:
+results written before a field existed show it as unknown.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+from xstilts.io import atomic_write_json, atomic_write_text
+from xstilts.results import TaskResult, find_results
+from xstilts.view.loading import dedupe, intermediate_order, script_of, task_order
+
+PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}
+
+
+def columns(results: Iterable[TaskResult]) -> list[tuple[str, str]]:
+    """(encoder, intermediate) pairs: multilingual encoders first, the no-intermediate baseline first per encoder."""
+    results = list(results)
+    kinds = {r.run.encoder: r.run.encoder_kind for r in results}
+    encoders = sorted(kinds, key=lambda e: (kinds[e] != "multilingual", e))
+    out = []
+    for enc in encoders:
+        for inter in intermediate_order({r.run.intermediate for r in results if r.run.encoder == enc}):
+            out.append((enc, inter))
+    return out
+
+
+def non_latin_mean(result: TaskResult) -> float | None:
+    """The mean main metric over the languages not written in Latin script (where an English-only vocabulary has
+    no pieces to offer)."""
+    metric = "f1" if result.main_metric == "exact_match+f1" else result.main_metric
+    vals = [m[metric] for lang, m in result.languages.items() if script_of(lang) != "Latin" and metric in m]
+    return sum(vals) / len(vals) if vals else None
+
+
+def score_grid(results: list[TaskResult]) -> dict[str, Any]:
+    """{"columns": [[encoder, intermediate]], "rows": [{"task", "metric", "cells": [score | None], "partial": [...]}]}
+    with one row per task plus a Tatoeba row over non-Latin-script languages."""
+    results = dedupe(results)
+    cols = columns(results)
+    by_key = {(r.run.encoder, r.run.intermediate, r.task): r for r in results}
+    rows = []
+    for task in task_order({r.task for r in results}):
+        cells = [by_key.get((enc, inter, task)) for enc, inter in cols]
+        metric = next(c.main_metric for c in cells if c is not None)
+        rows.append({"task": task, "metric": metric, "cells": [c.score if c else None for c in cells],
+                     "partial": [bool(c and c.partial) for c in cells],
+                     "languages": max(len(c.languages) for c in cells if c is not None)})
+        if task == "tatoeba":
+            rows.append({"task": "tatoeba (non-Latin scripts)", "metric": metric,
+                         "cells": [non_latin_mean(c) if c else None for c in cells],
+                         "partial": [bool(c and c.partial) for c in cells],
+                         "languages": max(sum(script_of(lang) != "Latin" for lang in c.languages)
+                                          for c in cells if c is not None)})
+    return {"columns": [list(c) for c in cols], "rows": rows}
+
+
+def phase_times(results: list[TaskResult]) -> dict[str, Any]:
+    """Wall time per phase folder (each counted once, however many results share it) and per evaluation."""
+    folders: dict[str, dict[str, Any]] = {}
+    for r in results:
+        for entry in r.chain:
+            done = entry.get("done") or {}
+            folders.setdefault(entry["folder"], {"phase": entry["phase"], "wall_time_s": done.get("wall_time_s")})
+    evaluations = [{"result": f"{r.run.encoder}/{r.run.intermediate}/{r.task}", "wall_time_s": r.wall_time_s}
+                   for r in results]
+    totals: dict[str, Any] = {}
+    for phase in ("phase1", "phase2", "phase3"):
+        times = [f["wall_time_s"] for f in folders.values() if f["phase"] == phase]
+        known = [t for t in times if t is not None]
+        totals[phase] = {"runs": len(times), "total_s": round(sum(known), 1), "unknown": len(times) - len(known)}
+    known = [e["wall_time_s"] for e in evaluations if e["wall_time_s"] is not None]
+    totals["evaluation"] = {"runs": len(evaluations), "total_s": round(sum(known), 1),
+                            "unknown": len(evaluations) - len(known)}
+    totals["all"] = round(sum(t["total_s"] for t in totals.values()), 1)
+    return {"totals": totals,
+            "folders": {Path(k).name: v for k, v in sorted(folders.items())},
+            "evaluations": evaluations}
+
+
+def environments(results: list[TaskResult]) -> list[dict[str, Any]]:
+    """The distinct machines/versions that produced the results (training phases and evaluations)."""
+    seen: list[dict[str, Any]] = []
+    for r in results:
+        for env in [r.environment] + [e.get("environment") for e in r.chain]:
+            if env and env not in seen:
+                seen.append(env)
+    return seen
+
+
+def _fmt(value: float | None, partial: bool = False) -> str:
+    return "n/a" if value is None else f"{value:.1f}" + ("*" if partial else "")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def render(summary: dict[str, Any]) -> str:
+    grid, times, envs = summary["grid"], summary["times"], summary["environments"]
+    head = [f"{enc}<br>{inter}" for enc, inter in grid["columns"]]
+    lines = ["| task | metric | langs | " + " | ".join(head) + " |",
+             "|---|---|---|" + "---|" * len(head)]
+    for row in grid["rows"]:
+        cells = [_fmt(v, p) for v, p in zip(row["cells"], row["partial"])]
+        lines.append(f"| {row['task']} | {row['metric']} | {row['languages']} | " + " | ".join(cells) + " |")
+    if any(p for row in grid["rows"] for p in row["partial"]):
+        lines.append("\n\\* partial: some languages had no data (named in the result file).")
+    t = times["totals"]
+    lines += ["", "| phase | runs | wall time |", "|---|---|---|"]
+    for key, name in [*PHASE_NAMES.items(), ("evaluation", "evaluation")]:
+        unknown = f" ({t[key]['unknown']} unknown)" if t[key]["unknown"] else ""
+        lines.append(f"| {name} | {t[key]['runs']} | {_minutes(t[key]['total_s'])}{unknown} |")
+    lines.append(f"| **all** | | **{_minutes(t['all'])}** |")
+    lines += ["", "Machine and versions:"]
+    for env in envs:
+        pk = ", ".join(f"{k} {v}" for k, v in (env.get("packages") or {}).items() if v)
+        lines.append(f"- {env.get('cpu')} ({env.get('cpu_count')} cores, torch threads {env.get('torch_threads')}, "
+                     f"{env.get('memory_gb')} GiB), GPUs: {', '.join(env.get('gpus') or []) or 'none'}, "
+                     f"processes {env.get('world_size')}; Python {env.get('python')} on {env.get('platform')}; "
+                     f"{pk}; xstilts {env.get('xstilts')}")
+    return "\n".join(lines) + "\n"
+
+
+def summarize(root: str | Path) -> dict[str, Any]:
+    good, bad = find_results(root)
+    if not good:
+        raise FileNotFoundError(f"no result files under {root}")
+    results = [r for _, r in good]
+    return {"root": str(root), "results": len(results), "broken": [str(p) for p, _ in bad],
+            "grid": score_grid(results), "times": phase_times(dedupe(results)),
+            "environments": environments(results)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xstilts.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", help="a results folder (searched recursively for result files)")
+    parser.add_argument("--write", metavar="FILE.md", help="also write the Markdown here and summary.json beside it")
+    args = parser.parse_args(argv)
+    try:
+        summary = summarize(args.results)
+    except FileNotFoundError as exc:
+        print(f"xstilts.report: error: {exc}", file=sys.stderr)
+        return 2
+    text = render(summary)
+    print(text, end="")
+    for path in summary["broken"]:
+        print(f"warning: skipped broken result {path}", file=sys.stderr)
+    if args.write:
+        out = Path(args.write)
+        atomic_write_text(out, text)
+        atomic_write_json(out.with_name("summary.json"), summary)
+        print(f"wrote {out} and {out.with_name('summary.json')}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
