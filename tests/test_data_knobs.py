@@ -36,6 +36,30 @@ def test_dev_split_stands_in_for_training_with_a_holdout(p1, tmp_path, capsys):
     assert "train_split: validation" in (tmp_path / "p3" / "recipe.yaml").read_text()  # traceable in the result
 
 
+def test_holdout_of_the_training_rows_selects_where_no_dev_set_is_at_hand(p1, tmp_path, capsys, monkeypatch):
+    from xstilts import data, pipeline
+
+    def no_dev(*args, **kwargs):
+        raise AssertionError("selection=holdout must not read the dev split")
+
+    monkeypatch.setattr(data, "load_dev", no_dev)
+    seen = {}
+    encode = pipeline.F.encode
+
+    def spy(task, rows, tokenizer, max_length, task_id=0, train=False):
+        seen["train" if train else "dev"] = [r["id"] if "id" in r else repr(r) for r in rows]
+        return encode(task, rows, tokenizer, max_length, task_id=task_id, train=train)
+
+    monkeypatch.setattr(pipeline.F, "encode", spy)
+    assert phase3_target.main(["recipes/quickstart/phase3_pawsx.yaml", f"input={p1}", f"output={tmp_path}/p3",
+                               "data.selection=holdout", "data.holdout_fraction=0.25", "data.max_train_samples=7",
+                               "train.max_steps=2", "train.eval_steps=2"]) == 0
+    out = capsys.readouterr().out
+    assert "pawsx: English training data (7 rows);" in out
+    assert len(seen["train"]) == 7 and seen["dev"]
+    assert not set(seen["train"]) & set(seen["dev"])  # the held-out rows never train
+
+
 def test_training_data_from_another_task_of_the_same_kind(p1, tmp_path, capsys):
     assert phase3_target.main(["recipes/quickstart/phase3_xquad.yaml", f"input={p1}", f"output={tmp_path}/p3",
                                "data.train_task=squad", "data.max_train_samples=20", "train.max_steps=2",

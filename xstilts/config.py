@@ -25,7 +25,12 @@ class DataConfig:
     train_split: Literal["train", "validation"] = field(
         "train", help="validation: the English dev split stands in as training data where no training set is at hand "
                       "(its last holdout_fraction is held out for model selection; results say so)")
-    holdout_fraction: float = field(0.2, help="share of the stand-in training rows held out for selection")
+    selection: Literal["dev", "holdout"] = field(
+        "dev", help="what selects the model: dev: the task's English dev split; holdout: the last holdout_fraction of "
+                    "the English training rows, where no English dev set is at hand (implied by "
+                    "train_split=validation)")
+    holdout_fraction: float = field(0.2, help="share of the training rows held out for selection (selection=holdout "
+                                              "or train_split=validation)")
     translated_languages: list[str] | None = field(
         None, help="add machine-translated training data in these languages to the English rows (files "
                    "<task>/train-<lang>.<ext> in the task's XTREME-folder format under translated_path)")
@@ -70,8 +75,14 @@ class TrainConfig:
     dev_examples: int | None = field(None, help="English dev examples used for selection (None: task default, e.g. "
                                                   "the first 2,000 of MNLI dev)")
     max_grad_norm: float = field(1.0, help="gradient clipping")
-    precision: Literal["fp32", "bf16", "fp16"] = field("fp32", help="mixed precision (bf16/fp16 need a GPU)")
+    precision: Literal["fp32", "bf16", "fp16"] = field(
+        "fp32", help="mixed precision: bf16 (GPU, or CPU autocast), fp16 (GPU only, with loss scaling)")
     gradient_checkpointing: bool = field(False, help="trade compute for activation memory (large models)")
+    fsdp: Literal["off", "full_shard", "shard_grad_op"] = field(
+        "off", help="FSDP2 (through accelerate) under torchrun / accelerate launch, for XLM-R Large-class models: "
+                    "full_shard shards parameters, gradients and optimizer states over the ranks; shard_grad_op "
+                    "keeps parameters gathered between forward and backward (more memory, less communication)")
+    fsdp_cpu_offload: bool = field(False, help="with fsdp: keep sharded parameters and optimizer states in CPU memory")
     logging_steps: int = field(50, help="log the training loss every N steps")
     group_by_length: bool = field(True, help="length-grouped batches with dynamic padding (about 1.6x faster)")
 

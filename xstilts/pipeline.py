@@ -71,14 +71,19 @@ def load_task_data(task: Task, task_id: int, data_cfg: DataConfig, train_cfg: Tr
     dev_cap = train_cfg.dev_examples or source.dev_examples
     if data_cfg.max_eval_samples:
         dev_cap = min(dev_cap or data_cfg.max_eval_samples, data_cfg.max_eval_samples)
-    if data_cfg.train_split == "validation":
-        rows = data.load_dev(source, data_cfg.source, data_cfg.path)
+    if data_cfg.train_split == "validation" or data_cfg.selection == "holdout":
+        # No separate English dev set at hand: the last holdout_fraction of the rows selects the model, the rest
+        # trains it (held out before max_train_samples cuts, so the held-out rows never leak into training).
+        stand_in = data_cfg.train_split == "validation"
+        rows = (data.load_dev(source, data_cfg.source, data_cfg.path) if stand_in
+                else data.load_train(source, data_cfg.source, data_cfg.path))
         n_dev = max(1, int(len(rows) * data_cfg.holdout_fraction))
         train_rows, dev_rows = rows[:-n_dev], rows[-n_dev:][:dev_cap]
         if data_cfg.max_train_samples:
             train_rows = train_rows[: data_cfg.max_train_samples]
-        cli.log(f"{source.name}: the English dev split stands in as training data ({len(train_rows)} rows); "
-                f"{len(dev_rows)} held-out rows of it select the model")
+        what = "the English dev split stands in as training data" if stand_in else "English training data"
+        cli.log(f"{source.name}: {what} ({len(train_rows)} rows); {len(dev_rows)} held-out rows of it select the "
+                "model")
     else:
         train_rows = data.load_train(source, data_cfg.source, data_cfg.path, data_cfg.max_train_samples)
         dev_rows = data.load_dev(source, data_cfg.source, data_cfg.path, dev_cap)
