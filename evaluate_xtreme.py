@@ -18,7 +18,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from xstilts import cli, evaluation, io, provenance, recipe
+from xstilts import cli, distributed, evaluation, io, provenance, recipe
 from xstilts.config import EvalRecipe
 from xstilts.modeling import load_model
 from xstilts.results import write_result
@@ -90,43 +90,52 @@ def _main(argv: list[str]) -> int:
     out_file = Path(cfg.output) / f"{task.name}.json"
     if out_file.exists() and not cfg.overwrite:
         raise io.RunFolderError(f"{out_file} already exists; choose another output= or pass overwrite=true")
-    if task.kind == "retrieval":
-        from xstilts import retrieval_eval
+    with distributed.process_group() as (rank, size):
+        # Under torchrun / accelerate launch the languages are split over the ranks; rank 0 writes the result.
+        if task.kind == "retrieval":
+            from xstilts import retrieval_eval
 
-        return retrieval_eval.run(cfg, task, langs, run_folder, out_file)
-    if task.kind == "dual_encoder" and phase == "phase3":
-        from xstilts import dual_encoder
+            return retrieval_eval.run(cfg, task, langs, run_folder, out_file)
+        if task.kind == "dual_encoder" and phase == "phase3":
+            from xstilts import dual_encoder
 
-        return dual_encoder.evaluate(cfg, task, langs, run_folder, out_file)
-    if phase != "phase3":
-        raise io.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
-                                "(only retrieval tasks are evaluated on phase-1/2 encoders)")
-    cli.quiet_libraries()
+            # One search space over all languages (LAReQA retrieves across languages): a single process's work.
+            rc = dual_encoder.evaluate(cfg, task, langs, run_folder, out_file) if rank == 0 else 0
+            distributed.barrier()
+            return rc
+        if phase != "phase3":
+            raise io.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
+                                    "(only retrieval tasks are evaluated on phase-1/2 encoders)")
+        cli.quiet_libraries()
 
-    # Model and data: the phase-3 final/ folder (adapters load by themselves); the task's split in every language.
-    checkpoint = provenance.model_dir(run_folder)
-    model = load_model(checkpoint)
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-    max_length = cfg.max_length or (run_recipe.get("train") or {}).get("max_length", 128)
-    rows, missing, notes = evaluation.load_eval_rows(task, cfg.split, cfg.data.source, cfg.data.path, langs,
-                                                     explicit=cfg.languages is not None,
-                                                     limit=cfg.data.max_eval_samples)
+        # Model and data: the phase-3 final/ folder (adapters load by themselves); the task's split in every language.
+        checkpoint = provenance.model_dir(run_folder)
+        device = distributed.device()
+        model = load_model(checkpoint).to(device)
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+        max_length = cfg.max_length or (run_recipe.get("train") or {}).get("max_length", 128)
+        rows, missing, notes = evaluation.load_eval_rows(task, cfg.split, cfg.data.source, cfg.data.path, langs,
+                                                         explicit=cfg.languages is not None,
+                                                         limit=cfg.data.max_eval_samples)
 
-    # Zero-shot predictions and metrics per language.
-    languages = {}
-    for lang, lang_rows in rows.items():
-        metrics, preds = evaluation.evaluate_language(model, tokenizer, task, lang_rows, lang, max_length,
-                                                      cfg.batch_size)
-        languages[lang] = metrics
-        cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"))
-        if cfg.export_predictions:
-            evaluation.export_rows_predictions(task, lang, lang_rows, preds, cfg.export_predictions)
+        # Zero-shot predictions and metrics per language (this rank's share of the languages).
+        mine = {}
+        for lang in distributed.shard(list(rows), rank, size):
+            metrics, preds = evaluation.evaluate_language(model, tokenizer, task, rows[lang], lang, max_length,
+                                                          cfg.batch_size, device)
+            mine[lang] = metrics
+            cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"))
+            if cfg.export_predictions:
+                evaluation.export_rows_predictions(task, lang, rows[lang], preds, cfg.export_predictions)
+        languages = distributed.merge_in_order(distributed.gather(mine), list(rows))
 
-    result = evaluation.build_result(task, languages, missing, cfg.split, cfg.data.source, checkpoint, run_folder,
-                                     notes)
-    write_result(out_file, result)
-    cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
-            + (f" (partial: missing {' '.join(missing)})" if missing else "") + f" -> {out_file}")
+        if rank == 0:
+            result = evaluation.build_result(task, languages, missing, cfg.split, cfg.data.source, checkpoint,
+                                             run_folder, notes)
+            write_result(out_file, result)
+            cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
+                    + (f" (partial: missing {' '.join(missing)})" if missing else "") + f" -> {out_file}")
+        distributed.barrier()  # no rank returns before the result exists (the next command of a chain reads it)
     return 0
 
 

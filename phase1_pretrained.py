@@ -13,44 +13,50 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from xstilts import cli, encoders, io, provenance, recipe
+from xstilts import cli, distributed, encoders, io, provenance, recipe
 from xstilts.config import Phase1Recipe
 
 
 def _main(argv: list[str]) -> int:
     cfg: Phase1Recipe = recipe.load(Phase1Recipe, argv)
     recipe.print_recipe(cfg, "phase1")
-    out = Path(cfg.output)
-    state = io.prepare_output(out, cfg.overwrite)
-    cli.quiet_libraries()
-    with io.RunLock(out):
-        provenance.write_run_header(out, "phase1", cfg, parent=None)
-        cli.log(f"output {out} ({state})")
+    rank, _ = distributed.world()
+    with distributed.process_group():
+        # One write: under torchrun / accelerate launch rank 0 imports the encoder while the other ranks wait, so
+        # that no rank goes on to a next command (phase 2 of the same chain) before the folder is finished.
+        if rank == 0:
+            out = Path(cfg.output)
+            state = io.prepare_output(out, cfg.overwrite)
+            cli.quiet_libraries()
+            with io.RunLock(out):
+                provenance.write_run_header(out, "phase1", cfg, parent=None)
+                cli.log(f"output {out} ({state})")
 
-        # Weights: built offline from a config, or re-saved from the Hub / a folder as safetensors.
-        if cfg.source == "tiny":
-            model, tokenizer = encoders.build_tiny_encoder(cfg.tiny, cfg.seed)
-            name = cfg.name or f"tiny-{cfg.tiny.family}-{'en' if cfg.tiny.languages == ['en'] else 'multi'}"
-            origin = {"source": "tiny", "config": recipe.to_dict(cfg.tiny)}
-        else:
-            model, tokenizer = encoders.load_pretrained(cfg.model, cfg.trust_remote_code)
-            name = cfg.name or Path(cfg.model.rstrip("/")).name
-            origin = {"source": cfg.source, "model": cfg.model}
-        encoders.save_encoder(model, tokenizer, out)
+                # Weights: built offline from a config, or re-saved from the Hub / a folder as safetensors.
+                if cfg.source == "tiny":
+                    model, tokenizer = encoders.build_tiny_encoder(cfg.tiny, cfg.seed)
+                    name = cfg.name or f"tiny-{cfg.tiny.family}-{'en' if cfg.tiny.languages == ['en'] else 'multi'}"
+                    origin = {"source": "tiny", "config": recipe.to_dict(cfg.tiny)}
+                else:
+                    model, tokenizer = encoders.load_pretrained(cfg.model, cfg.trust_remote_code)
+                    name = cfg.name or Path(cfg.model.rstrip("/")).name
+                    origin = {"source": cfg.source, "model": cfg.model}
+                encoders.save_encoder(model, tokenizer, out)
 
-        # Tokenizer evidence per language, on held-out embedded sample sentences.
-        stats = {lang: encoders.tokenizer_stats(tokenizer, encoders.corpus_lines(lang, sample=True))
-                 for lang in cfg.stats_languages}
-        for lang, s in stats.items():
-            cli.log(f"{lang}: unknown tokens {s['unk_rate']:.2f}%  tokens/word {s['tokens_per_word']:.2f}")
-        n_params = sum(p.numel() for p in model.parameters())
-        io.atomic_write_json(out / "encoder_stats.json", {
-            "name": name, "kind": cfg.kind, **origin, "parameters": n_params, "vocab_size": len(tokenizer),
-            "architecture": type(model).__name__, "hidden_size": model.config.hidden_size,
-            "num_layers": model.config.num_hidden_layers, "languages": stats,
-        })
-        io.mark_finished(out, {"phase": "phase1", "name": name})
-    cli.log(f"done: encoder {name} ({n_params:,} parameters) in {out}")
+                # Tokenizer evidence per language, on held-out embedded sample sentences.
+                stats = {lang: encoders.tokenizer_stats(tokenizer, encoders.corpus_lines(lang, sample=True))
+                         for lang in cfg.stats_languages}
+                for lang, s in stats.items():
+                    cli.log(f"{lang}: unknown tokens {s['unk_rate']:.2f}%  tokens/word {s['tokens_per_word']:.2f}")
+                n_params = sum(p.numel() for p in model.parameters())
+                io.atomic_write_json(out / "encoder_stats.json", {
+                    "name": name, "kind": cfg.kind, **origin, "parameters": n_params, "vocab_size": len(tokenizer),
+                    "architecture": type(model).__name__, "hidden_size": model.config.hidden_size,
+                    "num_layers": model.config.num_hidden_layers, "languages": stats,
+                })
+                io.mark_finished(out, {"phase": "phase1", "name": name})
+            cli.log(f"done: encoder {name} ({n_params:,} parameters) in {out}")
+        distributed.barrier()
     return 0
 
 

@@ -3,7 +3,9 @@ single-process run does, multi-task phase 2 under ``accelerate launch`` keeps on
 rank, only rank 0 owns the output folder, and gradient checkpointing runs."""
 from __future__ import annotations
 
+import functools
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -11,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import evaluate_xtreme
 import phase1_pretrained
@@ -156,3 +159,121 @@ def test_gradient_checkpointing_runs(encoder, tmp_path, monkeypatch):
     assert calls == [True] and (out / "DONE").is_file()
     assert all(loss == loss for loss in _losses(out))  # finite (NaN != NaN)
     shutil.rmtree(out)
+
+
+def _torchrun(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", *args],
+                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_torchrun_evaluation_splits_languages_and_writes_one_result(encoder, tmp_path):
+    """Evaluation under a launcher: each rank scores its share of the languages, rank 0 writes one result equal to
+    the single-process one (same per-language computations; OMP threads differ, so within one example), and
+    retrieval (Tatoeba on the phase-1 encoder) is split the same way."""
+    p3 = tmp_path / "p3"
+    assert phase3_target.main(["recipes/quickstart/phase3_xnli.yaml", f"input={encoder}", f"output={p3}",
+                               "train.max_steps=3", "train.eval_steps=3", "train.max_length=48"]) == 0
+    single, multi = tmp_path / "single", tmp_path / "multi"
+    assert evaluate_xtreme.main([f"input={p3}", f"output={single}", "data.source=embedded"]) == 0
+    assert evaluate_xtreme.main([f"input={encoder}", f"output={single}", "task=tatoeba",
+                                 "data.source=embedded"]) == 0
+    for task_args in ([f"input={p3}"], [f"input={encoder}", "task=tatoeba"]):
+        proc = _torchrun("evaluate_xtreme.py", *task_args, f"output={multi}", "data.source=embedded")
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    logs = proc.stdout
+    assert sorted(p.name for p in multi.iterdir()) == ["tatoeba.json", "xnli.json"]
+    for name in ("xnli", "tatoeba"):
+        a, b = read_result(single / f"{name}.json"), read_result(multi / f"{name}.json")
+        assert list(a.languages) == list(b.languages)  # the single-process language order, not rank order
+        metric = a.main_metric
+        for lang in a.languages:
+            assert abs(a.languages[lang][metric] - b.languages[lang][metric]) <= 100 / a.languages[lang]["n"] + 1e-9
+        assert a.notes == b.notes and a.missing_languages == b.missing_languages
+    # Both ranks worked: every language was logged once, by one of two processes.
+    tatoeba_langs = read_result(multi / "tatoeba.json").languages
+    assert sum(logs.count(f"tatoeba {lang}: ") for lang in tatoeba_langs) == len(tatoeba_langs)
+
+
+@pytest.mark.slow
+def test_torchrun_phase1_writes_once_and_every_rank_waits(tmp_path):
+    out = tmp_path / "p1"
+    proc = _torchrun("phase1_pretrained.py", "recipes/phase1/tiny_multilingual.yaml", f"output={out}",
+                     "stats_languages=[en]", "tiny.mlm_steps=0")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (out / "DONE").is_file() and not (out / "run.lock").exists()
+    assert proc.stdout.count("done: encoder") == 1  # rank 1 neither built nor wrote anything
+    assert "is in use by pid" not in proc.stderr
+
+
+def test_fsdp_settings_reach_accelerate_with_one_shard_unit_per_layer(tiny_phase1, monkeypatch):
+    """FSDP2 is configured through TrainingArguments (accelerate applies it on multi-GPU runs): the encoder's
+    transformer layer class is the wrap unit, full_shard reshards after forward, shard_grad_op does not."""
+    from xstilts.config import TrainConfig
+    from xstilts.modeling import load_encoder
+
+    names = training.layer_class_names(load_encoder(tiny_phase1))
+    assert names == ["XLMRobertaLayer"]
+    assert training.fsdp_arguments(TrainConfig(), names) == {}
+    assert training.fsdp_arguments(TrainConfig(fsdp="full_shard"), names) == {}  # no GPUs here: not applicable
+    monkeypatch.setattr(training, "multi_gpu", lambda: True)
+    for mode, reshard in (("full_shard", True), ("shard_grad_op", False)):
+        args = training.training_arguments(TrainConfig(fsdp=mode, fsdp_cpu_offload=True), Path("/tmp/x"),
+                                           ["labels"], 10, names)
+        plugin = args.fsdp_plugin_args
+        assert plugin["fsdp_version"] == 2 and plugin["reshard_after_forward"] is reshard
+        assert plugin["transformer_cls_names_to_wrap"] == "XLMRobertaLayer"
+        assert plugin["auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP" and plugin["cpu_offload"] is True
+        assert plugin["state_dict_type"] == "FULL_STATE_DICT"  # checkpoints stay model.safetensors
+
+
+def test_fsdp_on_cpu_says_it_is_not_in_effect(encoder, tmp_path, capsys):
+    """accelerate shards with FSDP on GPUs only: a CPU run with train.fsdp set trains unsharded and says so, and
+    metrics.json records the parallelism that was actually used."""
+    out = tmp_path / "p3"
+    assert phase3_target.main(["recipes/quickstart/phase3_xnli.yaml", f"input={encoder}", f"output={out}",
+                               "train.max_steps=1", "train.eval_steps=1", "train.max_length=32",
+                               "train.fsdp=full_shard"]) == 0
+    assert "train.fsdp=full_shard is not in effect here (NO)" in capsys.readouterr().out
+    assert json.loads((out / "metrics.json").read_text())["cost"]["distributed"] == "NO"
+
+
+PRECISIONS = [("bf16", torch.bfloat16)] + ([("fp16", torch.float16)] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("precision,dtype", PRECISIONS)
+def test_mixed_precision_trains_under_autocast_with_fp32_weights(encoder, tmp_path, monkeypatch, precision, dtype):
+    """The recipe's precision reaches the forward pass as autocast (CPU autocast here, CUDA autocast on a GPU: the
+    same Trainer path), while the saved weights stay fp32 master weights and the loss stays finite."""
+    from safetensors.torch import load_file
+
+    from xstilts.modeling import MultiHeadModel
+
+    seen = []
+    forward = MultiHeadModel.forward
+
+    @functools.wraps(forward)  # the Trainer reads forward's signature
+    def spy(self, *args, **kwargs):
+        if self.training:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            seen.append(torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(MultiHeadModel, "forward", spy)
+    out = tmp_path / precision
+    assert phase3_target.main(["recipes/quickstart/phase3_xnli.yaml", f"input={encoder}", f"output={out}",
+                               "train.max_steps=2", "train.eval_steps=2", "train.max_length=32",
+                               f"train.precision={precision}"]) == 0
+    assert seen and all(d == dtype for d in seen), seen
+    weights = load_file(str(out / "final" / "model.safetensors"))
+    assert {t.dtype for t in weights.values()} == {torch.float32}
+    assert all(math.isfinite(loss) for loss in _losses(out))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="fp16 is refused only without a GPU")
+def test_fp16_without_a_gpu_is_refused_not_silently_fp32(encoder, tmp_path, capsys):
+    out = tmp_path / "p3"
+    assert phase3_target.main(["recipes/quickstart/phase3_xnli.yaml", f"input={encoder}", f"output={out}",
+                               "train.max_steps=1", "train.precision=fp16"]) == 2
+    assert "train.precision=fp16 needs a CUDA GPU; on this machine use train.precision=bf16" in capsys.readouterr().err
+    assert not (out / "DONE").exists()

@@ -354,3 +354,6 @@ def test_incomplete_checkpoints_are_never_resumed_from(tmp_path):
         assert last_checkpoint(tmp_path).endswith("checkpoint-2"), breakage
     make(20)
     assert last_checkpoint(tmp_path).endswith("checkpoint-20")
+    fsdp = make(21)  # accelerate's FSDP names the optimizer state optimizer.bin
+    (fsdp / "optimizer.pt").rename(fsdp / "optimizer.bin")
+    assert checkpoint_problem(fsdp) is None and last_checkpoint(tmp_path).endswith("checkpoint-21")

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from xstilts import cli, data, provenance, retrieval
+from xstilts import cli, data, distributed, provenance, retrieval
 from xstilts.config import EvalRecipe
 from xstilts.evaluation import build_result
 from xstilts.languages import TATOEBA_ISO3
@@ -45,13 +45,14 @@ def embed(encoder: torch.nn.Module, tokenizer: Any, sentences: list[str], layer:
     """L2-normalised sentence embeddings, computed in length-sorted batches and returned in input order."""
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
     out = torch.empty(len(sentences), encoder.config.hidden_size)
+    device = next(encoder.parameters()).device
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         enc = tokenizer([sentences[i] for i in idx], truncation=True, max_length=max_length, padding=True,
-                        return_tensors="pt")
+                        return_tensors="pt").to(device)
         hidden = encoder(**enc, output_hidden_states=True).hidden_states[layer]
         pooled = retrieval.mean_pool(hidden, enc["attention_mask"]) if pooling == "mean" else retrieval.cls_pool(hidden)
-        out[idx] = pooled.float()
+        out[idx] = pooled.float().cpu()
     return retrieval.l2_normalize(out)
 
 
@@ -126,7 +127,7 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
 
     cli.quiet_libraries()
     model_dir = provenance.model_dir(run_folder)
-    encoder = load_retrieval_encoder(model_dir)
+    encoder = load_retrieval_encoder(model_dir).to(distributed.device())
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     layer = cfg.retrieval.layer if cfg.retrieval.layer is not None else default_layer(encoder.config.num_hidden_layers)
     if not 0 <= layer <= encoder.config.num_hidden_layers:
@@ -134,8 +135,9 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
                              f"{encoder.config.num_hidden_layers}")
     cli.log(f"{task.name}: {cfg.retrieval.pooling} pooling of hidden_states[{layer}] of {model_dir}")
     languages: dict[str, dict[str, float]] = {}
-    missing, notes = [], [f"representation: {cfg.retrieval.pooling} pooling, hidden_states[{layer}]"]
-    for lang in langs:
+    missing, notes = [], []
+    rank, size = distributed.world()
+    for lang in distributed.shard(langs, rank, size):  # under a launcher, each rank its share of the languages
         try:
             if task.name == "tatoeba":
                 rows = _tatoeba_rows(task, cfg, lang)
@@ -177,9 +179,16 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
             continue
         languages[lang] = metrics
         cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"))
+    parts = distributed.gather((languages, missing, notes))
+    languages = distributed.merge_in_order([p[0] for p in parts], langs)
+    missing = [lang for lang in langs if any(lang in p[1] for p in parts)]
+    notes = [f"representation: {cfg.retrieval.pooling} pooling, hidden_states[{layer}]"] + [
+        note for lang in langs for p in parts for note in p[2] if note.startswith(f"{lang}: ")]
     if not languages:
         raise data.DataError(f"{task.name}: no evaluation data for any of {langs}")
-    result = build_result(task, languages, missing, cfg.split, cfg.data.source, model_dir, run_folder, notes)
-    write_result(out_file, result)
-    cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages -> {out_file}")
+    if rank == 0:
+        result = build_result(task, languages, missing, cfg.split, cfg.data.source, model_dir, run_folder, notes)
+        write_result(out_file, result)
+        cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages -> {out_file}")
+    distributed.barrier()
     return 0

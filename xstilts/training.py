@@ -152,7 +152,8 @@ def dev_metrics(model: torch.nn.Module, dev_sets: list[DevSet], collator: F.Coll
     return metrics
 
 
-def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list[str], steps_per_epoch: int) -> TrainingArguments:
+def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list[str], steps_per_epoch: int,
+                       layer_classes: list[str] | None = None) -> TrainingArguments:
     """TrainingArguments from the recipe. Evaluation and saving share one cadence so the best checkpoint exists."""
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(steps_per_epoch * cfg.epochs))
     eval_steps = min(cfg.eval_steps, total)
@@ -196,8 +197,38 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
         ddp_find_unused_parameters=None,
         # Without a GPU, accelerate only forms a (gloo) process group when told the run is on CPU: otherwise every
         # torchrun rank silently trains alone on the full data. One process keeps the Trainer's own device choice.
-        use_cpu=not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1,
+        # bf16 without a GPU is CPU autocast, which the Trainer only allows when told the run is on CPU.
+        use_cpu=not torch.cuda.is_available() and (int(os.environ.get("WORLD_SIZE", "1")) > 1
+                                                   or cfg.precision == "bf16"),
+        **fsdp_arguments(cfg, layer_classes),
     )
+
+
+def fsdp_arguments(cfg: TrainConfig, layer_classes: list[str]) -> dict[str, Any]:
+    """TrainingArguments for FSDP2: each transformer layer is its own shard unit (wrapping the whole model as one unit
+    would gather every parameter at once, the memory FSDP exists to avoid); checkpoints hold full state dicts, so
+    resuming, best-model reloading and final/ work as without FSDP."""
+    if cfg.fsdp == "off" or not multi_gpu():
+        return {}  # run_training says that FSDP is not in effect (the Trainer refuses it for one process)
+    return {"fsdp": True, "fsdp_config": {
+        "version": 2, "reshard_after_forward": cfg.fsdp == "full_shard", "cpu_offload": cfg.fsdp_cpu_offload,
+        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP", "transformer_layer_cls_to_wrap": layer_classes,
+        "state_dict_type": "FULL_STATE_DICT",
+    }}
+
+
+def multi_gpu() -> bool:
+    """A launcher started several processes and there are GPUs: the only setup where accelerate applies FSDP."""
+    return torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def layer_class_names(model: torch.nn.Module) -> list[str]:
+    """The class names of the encoder's repeated transformer blocks (FSDP's shard units), e.g. ``XLMRobertaLayer``:
+    the class of the first ``ModuleList`` whose children are all of one class (BERT-style ``encoder.layer``)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) and len({type(m) for m in module}) == 1:
+            return [type(module[0]).__name__]
+    return []
 
 
 def peak_memory_mb() -> float:
@@ -210,7 +241,8 @@ def peak_memory_mb() -> float:
 # What a Trainer checkpoint needs to resume exactly. The Trainer writes them in this order and trainer_state.json last
 # (with a plain open/write, so a kill can leave it cut off); it skips a missing optimizer, scheduler or RNG state with
 # at most a warning, so a half-deleted checkpoint would resume silently differently: all are required.
-CHECKPOINT_FILES = ("model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state*.pth", "trainer_state.json")
+# The optimizer state is optimizer.pt, or optimizer.bin when accelerate's FSDP writes it.
+CHECKPOINT_FILES = ("model.safetensors", "optimizer.*", "scheduler.pt", "rng_state*.pth", "trainer_state.json")
 
 
 def _safetensors_problem(path: Path) -> str | None:
@@ -297,10 +329,14 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
     Returns:
         The dev metrics of the best checkpoint and the cost figures (``cost``) for metrics.json.
     """
+    if cfg.precision == "fp16" and not torch.cuda.is_available():
+        # CPU autocast has no fp16 loss scaling, and the Trainer would silently train in fp32 instead.
+        raise TrainingFailed("train.precision=fp16 needs a CUDA GPU; on this machine use train.precision=bf16 "
+                             "(CPU autocast) or fp32")
     collator = F.Collator(tokenizer.pad_token_id)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     steps_per_epoch = math.ceil(len(train_features) / (cfg.batch_size * cfg.grad_accum * world))
-    args = training_arguments(cfg, checkpoint_dir, label_names, steps_per_epoch)
+    args = training_arguments(cfg, checkpoint_dir, label_names, steps_per_epoch, layer_class_names(model))
     if cfg.gradient_checkpointing:
         enc = model.encoder
         enc.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -316,6 +352,11 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         data_collator=collator, callbacks=callbacks, dev_sets=dev_sets, collator=collator,
         train_lengths=[F.feature_length(f) for f in train_features], eval_batch_size=cfg.eval_batch_size,
     )
+    distributed = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
+    if cfg.fsdp != "off" and distributed != "FSDP":
+        # accelerate applies FSDP to multi-GPU runs only; elsewhere it falls back to DDP (or one process) silently.
+        print(f"[xstilts] warning: train.fsdp={cfg.fsdp} is not in effect here ({distributed}): accelerate shards "
+              "with FSDP on GPUs only; this run trains unsharded", flush=True)
     resume = last_checkpoint(checkpoint_dir)
     for note in remove_incomplete_checkpoints(checkpoint_dir, resume):
         print(f"[xstilts] {note}", flush=True)
@@ -360,6 +401,7 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
             "train_examples_per_second": speed,
             "peak_memory_mb": round(peak_memory_mb(), 1),
             "world_size": world,
+            "distributed": distributed,
             "device": str(args.device),
         },
         "trainer": trainer,
