@@ -1,0 +1,90 @@
+"""An independent check of the committed mini-grid Tatoeba numbers (opt-in: ``pytest -m real``).
+
+It recomputes Tatoeba accuracy for the two real encoders without any xstilts code: plain file reading, one sentence
+per forward pass (so no padding at all, unlike the toolkit's length-sorted padded batches), mean pooling written out
+here, a full cosine matrix instead of the blocked top-k search. The committed results in ``results/mini`` must agree
+within 0.5 points on average, and the English-only encoder must sit near chance on non-Latin-script languages.
+
+Needs ``XSTILTS_REAL_MODELS`` (a folder holding ``multilingual-e5-small`` and ``all-MiniLM-L6-v2``, built by
+``fetch_offline_models.sh``) and the LASER Tatoeba files (``<XSTILTS_SHARED_DATA>/tatoeba``); skips without them.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "results" / "mini"
+# The language codes of XTREME's Tatoeba subset and the LASER file names (written out, not imported from xstilts).
+ISO3 = {"af": "afr", "ar": "ara", "bg": "bul", "bn": "ben", "de": "deu", "el": "ell", "es": "spa", "et": "est",
+        "eu": "eus", "fa": "pes", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin", "hu": "hun", "id": "ind",
+        "it": "ita", "ja": "jpn", "jv": "jav", "ka": "kat", "kk": "kaz", "ko": "kor", "ml": "mal", "mr": "mar",
+        "nl": "nld", "pt": "por", "ru": "rus", "sw": "swh", "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl",
+        "tr": "tur", "ur": "urd", "vi": "vie", "zh": "cmn"}
+NON_LATIN = ["ar", "bg", "bn", "el", "fa", "he", "hi", "ja", "ka", "kk", "ko", "ml", "mr", "ru", "ta", "te", "th",
+             "ur", "zh"]
+CASES = [("e5-small-multi-none", "multilingual-e5-small"), ("minilm-english-none", "all-MiniLM-L6-v2")]
+
+
+def _inputs(result_dir: str, model_name: str) -> tuple[dict, Path, Path]:
+    result_file = RESULTS / result_dir / "tatoeba.json"
+    if not result_file.is_file():
+        pytest.skip(f"{result_file} is not there (run the mini grid first)")
+    models = os.environ.get("XSTILTS_REAL_MODELS")
+    if not models or not (Path(models) / model_name).is_dir():
+        pytest.skip(f"set XSTILTS_REAL_MODELS to a folder holding {model_name} (fetch_offline_models.sh)")
+    shared = Path(os.environ.get("XSTILTS_SHARED_DATA") or REPO.parent / "shared" / "data")
+    if not (shared / "tatoeba").is_dir():
+        pytest.skip(f"LASER Tatoeba files not found under {shared}/tatoeba (set XSTILTS_SHARED_DATA)")
+    return json.loads(result_file.read_text(encoding="utf-8")), Path(models) / model_name, shared / "tatoeba"
+
+
+def _accuracy(model, tokenizer, layer: int, src: list[str], eng: list[str]) -> float:
+    import torch
+
+    def vec(sentence: str) -> torch.Tensor:
+        enc = tokenizer(sentence, truncation=True, max_length=512, return_tensors="pt")
+        hidden = model(**enc, output_hidden_states=True).hidden_states[layer][0]
+        v = hidden.mean(dim=0)  # every token, special tokens included (XTREME's default pooling)
+        return v / v.norm()
+
+    with torch.inference_mode():
+        x = torch.stack([vec(s) for s in src])
+        e = torch.stack([vec(s) for s in eng])
+    nearest = (e @ x.T).argmax(dim=1)  # each English query retrieves a non-English row; gold is the same row
+    return 100.0 * (nearest == torch.arange(len(eng))).float().mean().item()
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("result_dir,model_name", CASES)
+def test_committed_tatoeba_scores_match_an_independent_mean_pooling_check(result_dir, model_name):
+    from transformers import AutoModel, AutoTokenizer
+
+    result, model_dir, folder = _inputs(result_dir, model_name)
+    notes = " ".join(result["notes"])
+    assert "mean pooling" in notes
+    layer = int(notes.split("hidden_states[")[1].split("]")[0])
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir).eval()
+    ours, theirs = {}, {}
+    for lang, metrics in result["languages"].items():
+        n = int(metrics["n"])
+        iso = ISO3[lang]
+        src = (folder / f"tatoeba.{iso}-eng.{iso}").read_text(encoding="utf-8").split("\n")[:n]
+        eng = (folder / f"tatoeba.{iso}-eng.eng").read_text(encoding="utf-8").split("\n")[:n]
+        ours[lang] = metrics["accuracy"]
+        theirs[lang] = _accuracy(model, tokenizer, layer, [s.strip() for s in src], [s.strip() for s in eng])
+    diffs = {lang: round(ours[lang] - theirs[lang], 2) for lang in ours if abs(ours[lang] - theirs[lang]) > 0}
+    mean_ours, mean_theirs = (sum(d.values()) / len(d) for d in (ours, theirs))
+    print(f"{model_name}: committed {mean_ours:.2f}, independent {mean_theirs:.2f}, differing languages {diffs}")
+    assert abs(mean_ours - mean_theirs) <= 0.5, diffs
+    # Padding changes float sums in the last bits: at most one near-tie per language may flip (1 point of 100).
+    assert all(abs(d) <= 100.0 / min(int(m["n"]) for m in result["languages"].values()) for d in diffs.values()), diffs
+    if result["run"]["encoder_kind"] == "english":
+        non_latin = [theirs[lang] for lang in NON_LATIN if lang in theirs]
+        chance = 100.0 / min(int(m["n"]) for m in result["languages"].values())
+        print(f"{model_name}: non-Latin-script mean {sum(non_latin) / len(non_latin):.2f} (chance {chance:.2f})")
+        assert sum(non_latin) / len(non_latin) < 5 * chance  # near chance: a few lucky hits among 100 candidates
