@@ -124,7 +124,8 @@ def _main(argv: list[str]) -> int:
             metrics, preds = evaluation.evaluate_language(model, tokenizer, task, rows[lang], lang, max_length,
                                                           cfg.batch_size, device)
             mine[lang] = metrics
-            cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"))
+            cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"),
+                    every_rank=True)
             if cfg.export_predictions:
                 evaluation.export_rows_predictions(task, lang, rows[lang], preds, cfg.export_predictions)
         languages = distributed.merge_in_order(distributed.gather(mine), list(rows))

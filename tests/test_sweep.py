@@ -52,6 +52,19 @@ def test_tiny_grid_expands_into_shared_phase_runs(tmp_path):
     assert all(r.status == "todo" for r in plan.runs)
 
 
+def test_launcher_starts_every_phase_script(tmp_path):
+    """Every script is rank-aware (training through the Trainer, phase 1 and evaluation themselves), so a launcher
+    wraps all of them; without one, the sweep's interpreter runs them."""
+    launcher = "torchrun --standalone --nproc_per_node 2"
+    text = sweep.bash_script(_plan(tmp_path, f"launcher='{launcher}'"), "test")
+    commands = [line for line in text.splitlines() if line.startswith("run ")]
+    assert len(commands) == 20
+    for script in sweep.SCRIPTS.values():
+        assert any(f" {launcher} {script} " in c for c in commands), script
+    assert not any('"$PYTHON" ' in c for c in commands)
+    assert not any(launcher in line for line in sweep.bash_script(_plan(tmp_path), "test").splitlines())
+
+
 def test_seeds_lora_and_retrieval_targets(tmp_path):
     plan = _plan(tmp_path, "seeds=[1,2]", "lora=[false,true]", "lora_settings.r=4",
                  "targets.tatoeba={task: tatoeba}")

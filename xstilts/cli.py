@@ -62,5 +62,11 @@ def elapsed() -> float:
     return round(time.time() - _STARTED, 1)
 
 
-def log(message: str) -> None:
-    print(f"[xstilts] {message}", flush=True)
+def log(message: str, every_rank: bool = False) -> None:
+    """A progress line. Under a launcher only rank 0 speaks (N copies of each line help nobody), unless the line is
+    a rank's own work (``every_rank``, e.g. the languages it evaluated), which is then tagged with the rank."""
+    rank = int(os.environ.get("RANK", "0"))
+    if rank == 0:
+        print(f"[xstilts] {message}", flush=True)
+    elif every_rank:
+        print(f"[xstilts rank {rank}] {message}", flush=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import sys
 import types
 import typing
@@ -263,6 +264,8 @@ def describe(cls: type, prefix: str = "") -> list[str]:
 
 def print_recipe(obj: Any, title: str, stream: Any = None) -> None:
     """Prints the resolved recipe at the start of a run (so logs carry every setting)."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under a launcher, rank 0 prints it once
     stream = stream or sys.stdout
     print(f"# resolved {title} recipe", file=stream)
     print(to_yaml(obj), file=stream, flush=True)

@@ -175,10 +175,11 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
                 raise
             missing.append(lang)
             notes.append(f"{lang}: no data ({exc})")
-            cli.log(f"warning: {lang} skipped, the result is marked partial: {exc}")
+            cli.log(f"warning: {lang} skipped, the result is marked partial: {exc}", every_rank=True)
             continue
         languages[lang] = metrics
-        cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"))
+        cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"),
+                every_rank=True)
     parts = distributed.gather((languages, missing, notes))
     languages = distributed.merge_in_order([p[0] for p in parts], langs)
     missing = [lang for lang in langs if any(lang in p[1] for p in parts)]

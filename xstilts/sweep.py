@@ -137,7 +137,7 @@ class SweepRecipe:
     phase2_overrides: list[str] = field(default_factory=list, help="key=value overrides of every phase-2 run")
     phase3_overrides: list[str] = field(default_factory=list, help="key=value overrides of every phase-3 run")
     eval: EvalSpec = field(default_factory=EvalSpec, help="evaluation recipe and overrides")
-    launcher: str | None = field(None, help="command that starts training phases instead of python, e.g. "
+    launcher: str | None = field(None, help="command that starts every phase script instead of python, e.g. "
                                             "'torchrun --standalone --nproc_per_node 4' or 'accelerate launch'")
     python: str | None = field(None, help="interpreter in the scripts (null: the one that wrote the script; "
                                           "the PYTHON environment variable overrides it at run time)")
@@ -425,7 +425,7 @@ def describe_plan(plan: Plan) -> str:
 def _command(plan: Plan, run: Run) -> str:
     script = SCRIPTS[run.phase]
     args = " ".join(shlex.quote(a) for a in run.args)
-    if plan.sweep.launcher and run.phase in ("phase2", "phase3"):
+    if plan.sweep.launcher:  # every script is rank-aware: training via the Trainer, phase 1/evaluation themselves
         return f"{plan.sweep.launcher} {script} {args}"
     return f'"$PYTHON" {script} {args}'
 

@@ -24,7 +24,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, Traine
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from xstilts import features as F
-from xstilts import io
+from xstilts import cli, io
 from xstilts.config import LoraConfig, TrainConfig
 from xstilts.tasks import Task
 
@@ -355,13 +355,13 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
     distributed = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
     if cfg.fsdp != "off" and distributed != "FSDP":
         # accelerate applies FSDP to multi-GPU runs only; elsewhere it falls back to DDP (or one process) silently.
-        print(f"[xstilts] warning: train.fsdp={cfg.fsdp} is not in effect here ({distributed}): accelerate shards "
-              "with FSDP on GPUs only; this run trains unsharded", flush=True)
+        cli.log(f"warning: train.fsdp={cfg.fsdp} is not in effect here ({distributed}): accelerate shards "
+                "with FSDP on GPUs only; this run trains unsharded")
     resume = last_checkpoint(checkpoint_dir)
     for note in remove_incomplete_checkpoints(checkpoint_dir, resume):
-        print(f"[xstilts] {note}", flush=True)
+        cli.log(note)
     if resume:
-        print(f"[xstilts] resuming from {resume}", flush=True)
+        cli.log(f"resuming from {resume}")
     start = time.time()
     ended = ended_state(resume)
     if ended is None:
@@ -370,7 +370,7 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
     else:
         # Resumed from the checkpoint of its last step, the Trainer would take one step too many (it checks for the
         # end only after a step): training is over, the best weights are reloaded as load_best_model_at_end does.
-        print("[xstilts] training had ended at that checkpoint: only its best weights are reloaded", flush=True)
+        cli.log("training had ended at that checkpoint: only its best weights are reloaded")
         trainer.state = ended
         weights = Path(ended.best_model_checkpoint or resume) / "model.safetensors"
         if weights.is_file() and not _safetensors_problem(weights):
