@@ -19,3 +19,32 @@ def peak_rss_mb() -> float:
     """Peak resident set size of this process in MB (torch allocates outside Python's allocator)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+def xnli_model(cfg: dict, threads: int | None = None):
+    """The benchmark model: a tiny XLM-R-style encoder of the given size (``hidden_size``, ``num_layers``,
+    ``num_heads``, ``intermediate_size``, ``vocab_size``, ``seed`` in ``cfg``) with a fresh XNLI head, loaded through
+    a phase-1 folder exactly as phase 3 loads it. Returns (task, model, tokenizer)."""
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from xstilts import encoders
+    from xstilts.config import TinyEncoderConfig
+    from xstilts.modeling import MultiHeadModel, load_encoder
+    from xstilts.pipeline import head_spec
+    from xstilts.tasks import get_task
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    task = get_task("xnli")
+    enc_cfg = TinyEncoderConfig(hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"],
+                                num_heads=cfg["num_heads"], intermediate_size=cfg["intermediate_size"],
+                                vocab_size=cfg["vocab_size"])
+    mlm, tokenizer = encoders.build_tiny_encoder(enc_cfg, cfg["seed"])
+    with tempfile.TemporaryDirectory() as tmp:
+        encoders.save_encoder(mlm, tokenizer, Path(tmp))
+        encoder = load_encoder(Path(tmp))
+    torch.manual_seed(cfg["seed"])
+    return task, MultiHeadModel(encoder, [head_spec(task)]), tokenizer

@@ -30,10 +30,11 @@ import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import _common
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -104,25 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    from xstilts import cli, encoders
+    from xstilts import cli
     from xstilts import features as F
-    from xstilts.config import TinyEncoderConfig
-    from xstilts.modeling import MultiHeadModel, load_encoder
-    from xstilts.pipeline import head_spec
-    from xstilts.tasks import get_task
 
     cli.quiet_libraries()
-    torch.set_num_threads(cfg["threads"])
-    task = get_task("xnli")
-    enc_cfg = TinyEncoderConfig(hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"],
-                                num_heads=cfg["num_heads"], intermediate_size=cfg["intermediate_size"],
-                                vocab_size=cfg["vocab_size"])
-    mlm, tokenizer = encoders.build_tiny_encoder(enc_cfg, cfg["seed"])
-    with tempfile.TemporaryDirectory() as tmp:
-        encoders.save_encoder(mlm, tokenizer, Path(tmp))
-        encoder = load_encoder(Path(tmp))
-    torch.manual_seed(cfg["seed"])
-    model = MultiHeadModel(encoder, [head_spec(task)])
+    task, model, tokenizer = _common.xnli_model(cfg, threads=cfg["threads"])
     rows, data_desc = load_rows(cfg)
     features = F.encode(task, rows, tokenizer, cfg["max_length"], train=False).features
     collator = F.Collator(tokenizer.pad_token_id)

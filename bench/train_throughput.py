@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _common
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -186,26 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    from xstilts import cli, encoders
+    from xstilts import cli
     from xstilts import features as F
-    from xstilts.config import TinyEncoderConfig
-    from xstilts.modeling import MultiHeadModel, load_encoder
-    from xstilts.pipeline import head_spec
-    from xstilts.tasks import get_task
 
     cli.quiet_libraries()
-    torch.set_num_threads(cfg["threads"])
-    task = get_task("xnli")
-    enc_cfg = TinyEncoderConfig(hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"],
-                                num_heads=cfg["num_heads"], intermediate_size=cfg["intermediate_size"],
-                                vocab_size=cfg["vocab_size"])
-    mlm, tokenizer = encoders.build_tiny_encoder(enc_cfg, cfg["seed"])
-    with tempfile.TemporaryDirectory() as tmp:
-        # Through a phase-1 folder, so the encoder is loaded exactly as phase 3 loads it.
-        encoders.save_encoder(mlm, tokenizer, Path(tmp))
-        encoder = load_encoder(Path(tmp))
-    torch.manual_seed(cfg["seed"])
-    initial = MultiHeadModel(encoder, [head_spec(task)])
+    task, initial, tokenizer = _common.xnli_model(cfg, threads=cfg["threads"])
     rows, data_desc = load_rows(cfg)
 
     dynamic = F.encode(task, rows, tokenizer, cfg["max_length"]).features

@@ -3,7 +3,7 @@
 Chromium is driven over the DevTools protocol with the ``websockets`` client that streamlit itself depends on, so no
 extra package is needed. The test switches views, waits (bounded) until plotly has drawn a chart, and saves
 screenshots under pytest's tmp dir; with ``XSTILTS_SCREENSHOT=path.png`` the heatmap screenshot is also copied
-there (the README's figure). Skips when Chromium is not installed (Debian: ``apt-get install chromium``).
+there (the README's figure), with ``XSTILTS_SCREENSHOT_ENCODERS=path.png`` the encoder comparison. Skips when Chromium is not installed (Debian: ``apt-get install chromium``).
 """
 from __future__ import annotations
 
@@ -190,10 +190,12 @@ def test_viewer_in_headless_chromium(tmp_path: Path) -> None:
         dt.screenshot(shot)
         assert shot.stat().st_size > 10_000, "the screenshot is suspiciously small (blank page?)"
         assert dt.js("document.querySelectorAll('.js-plotly-plot .heatmaplayer, .js-plotly-plot .hm').length") >= 1
-        if os.environ.get("XSTILTS_SCREENSHOT"):
-            target = Path(os.environ["XSTILTS_SCREENSHOT"])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(shot, target)
+        for variable, source in (("XSTILTS_SCREENSHOT", shot),
+                                 ("XSTILTS_SCREENSHOT_ENCODERS", tmp_path / "encoders.png")):
+            if os.environ.get(variable):
+                target = Path(os.environ[variable])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
     finally:
         if dt is not None:
             dt.close()
