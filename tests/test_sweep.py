@@ -248,3 +248,33 @@ def test_tiny_grid_runs_offline_and_a_second_run_does_nothing(tmp_path):
     plan = sweep.expand(sweep.load_sweep([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", *FAST]))
     assert all(r.status == "done" for r in plan.runs)
     assert sweep.estimate(plan)["throughput"]["tiny-multi"]["from"] == "recorded"
+
+
+def test_mini_grid_on_the_hub_and_on_local_folders_is_the_same_grid(tmp_path):
+    """recipes/mini/mini_grid_local.yaml points recipes/mini/mini_grid.yaml at local folders: the same runs with
+    the same training budget, differing only in where models and data come from and in the stand-ins it names."""
+    plans = {}
+    for name in ("mini_grid", "mini_grid_local"):
+        plans[name] = sweep.expand(sweep.load_sweep([f"recipes/mini/{name}.yaml", f"runs={tmp_path}/runs",
+                                                     f"results={tmp_path}/results"]))
+    hub, local = plans["mini_grid"], plans["mini_grid_local"]
+    assert [r.name for r in hub.runs] == [r.name for r in local.runs]
+    assert {p: len(hub.level(p)) for p in sweep.PHASES} == {"phase1": 2, "phase2": 4, "phase3": 30, "eval": 36}
+    budget = ("data.max_train_samples=", "data.max_eval_samples=", "train.epochs=", "train.lr=", "train.batch_size=",
+              "train.max_length=", "train.seed=")
+    stand_ins = ("data.train_split=", "data.selection=", "data.source=", "data.path=", "model=", "input=", "output=",
+                 "recipes/phase1/local.yaml", "data.train_task=xnli",  # XNLI English dev stands in for MNLI
+                 "split=validation")  # dev splits stand in where the download has no test labels
+
+    def effective(args: list[str]) -> dict[str, str]:  # the last value of a key wins, as in the phase scripts
+        return {x.split("=")[0]: x for x in args if x.startswith(budget)}
+
+    for a, b in zip(hub.runs, local.runs):
+        assert effective(a.args) == effective(b.args), a.name
+        if a.phase in ("phase2", "phase3"):
+            assert "data.max_train_samples" in effective(a.args), a.name  # every training run states its budget
+        extra = [x for x in b.args if x not in a.args and not x.startswith(stand_ins)]
+        assert not extra, (a.name, extra)
+    p1 = {r.name: r for r in hub.level("phase1")}
+    assert "model=intfloat/multilingual-e5-small" in p1["p1-e5-small-multi"].args
+    assert "model=sentence-transformers/all-MiniLM-L6-v2" in p1["p1-minilm-english"].args
