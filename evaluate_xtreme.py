@@ -84,7 +84,8 @@ def _main(argv: list[str]) -> int:
     cfg: EvalRecipe = recipe.load(EvalRecipe, argv)
     recipe.print_recipe(cfg, "evaluation")
     run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")
-    run_recipe = provenance.chain(run_folder)[0]["recipe"]
+    run_chain = provenance.chain(run_folder)
+    run_recipe = run_chain[0]["recipe"]
     task = get_task(cfg.task or run_recipe.get("task") or "")
     langs = check_languages(task, cfg.languages, cfg.benchmark)
     out_file = Path(cfg.output) / f"{task.name}.json"
@@ -114,9 +115,15 @@ def _main(argv: list[str]) -> int:
         model = load_model(checkpoint).to(device)
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
         max_length = cfg.max_length or (run_recipe.get("train") or {}).get("max_length", 128)
+        # A model trained on the English validation split (stand-in training) is scored on rows it never saw.
+        windows = evaluation.stand_in_windows(run_chain, task) if cfg.split == "validation" else []
         rows, missing, notes = evaluation.load_eval_rows(task, cfg.split, cfg.data.source, cfg.data.path, langs,
                                                          explicit=cfg.languages is not None,
-                                                         limit=cfg.data.max_eval_samples)
+                                                         limit=None if windows else cfg.data.max_eval_samples)
+        if windows:
+            rows, note = evaluation.drop_seen_rows(rows, windows, cfg.data.max_eval_samples)
+            notes.append(note)
+            cli.log(note)
 
         # Zero-shot predictions and metrics per language (this rank's share of the languages).
         mine = {}

@@ -74,3 +74,54 @@ def test_train_task_must_match_the_kind():
         recipe.load(Phase3Recipe, ["input=a", "output=b", "task=xquad", "data.train_task=xnli"])
     with pytest.raises(recipe.RecipeError, match="train_task: unknown task 'nope'"):
         recipe.load(Phase3Recipe, ["input=a", "output=b", "task=xquad", "data.train_task=nope"])
+
+
+def test_first_unseen_row_skips_training_and_selection_rows():
+    from xstilts.evaluation import first_unseen_row
+
+    # 2490 XNLI dev rows, 20 % held out (498): training from rows [0, 1992), selection on rows [1992, 2092).
+    assert first_unseen_row(2490, [(0.2, 100)]) == 2092
+    assert first_unseen_row(2490, [(0.2, 100), (0.25, 50)]) == max(2092, 2490 - 622 + 50)
+    assert first_unseen_row(40, [(0.25, None)]) == 40  # every held-out row selected: nothing unseen
+    assert first_unseen_row(40, []) == 0
+
+
+def test_stand_in_windows_follow_the_chain():
+    """Phases whose stand-in training data came from the evaluated task's validation split count, whatever their
+    own task is called (an NLI intermediate on XNLI English dev counts for XNLI); others do not."""
+    from xstilts.evaluation import stand_in_windows
+    from xstilts.tasks import get_task
+
+    p3 = {"phase": "phase3", "recipe": {"task": "xnli", "data": {"train_split": "validation", "holdout_fraction": 0.2,
+                                                                  "max_eval_samples": 100}, "train": {}}}
+    p2 = {"phase": "phase2", "recipe": {"tasks": ["mnli"], "data": {"train_split": "validation", "train_task": "xnli",
+                                                                     "max_eval_samples": 100},
+                                        "train": {"dev_examples": 200}}}
+    p2_real = {"phase": "phase2", "recipe": {"tasks": ["mnli"], "data": {"train_split": "train"}, "train": {}}}
+    p1 = {"phase": "phase1", "recipe": {}}
+    assert stand_in_windows([p3, p2, p1], get_task("xnli")) == [(0.2, 100), (0.2, 100)]
+    assert stand_in_windows([p3, p2_real, p1], get_task("xnli")) == [(0.2, 100)]
+    assert stand_in_windows([p3, p2, p1], get_task("pawsx")) == []
+
+
+def test_stand_in_training_is_scored_on_rows_it_never_saw(p1, tmp_path, capsys):
+    import evaluate_xtreme
+    from xstilts.results import read_result
+
+    p3 = tmp_path / "p3"
+    assert phase3_target.main(["recipes/quickstart/phase3_pawsx.yaml", f"input={p1}", f"output={p3}",
+                               "data.train_split=validation", "data.holdout_fraction=0.25", "train.dev_examples=4",
+                               "train.max_steps=1", "train.eval_steps=1"]) == 0
+    assert evaluate_xtreme.main([f"input={p3}", f"output={tmp_path}/r", "data.source=embedded", "split=validation",
+                                 "languages=[en]"]) == 0
+    r = read_result(tmp_path / "r" / "pawsx.json")
+    # 40 rows: 30 could train, rows 30-33 selected, rows 34-39 were never used.
+    assert r.languages["en"]["n"] == 6
+    assert any("index 34-39 of each language's file" in note for note in r.notes)
+    # Without stand-in training, the same split is scored whole.
+    p3b = tmp_path / "p3b"
+    assert phase3_target.main(["recipes/quickstart/phase3_pawsx.yaml", f"input={p1}", f"output={p3b}",
+                               "train.max_steps=1", "train.eval_steps=1"]) == 0
+    assert evaluate_xtreme.main([f"input={p3b}", f"output={tmp_path}/rb", "data.source=embedded",
+                                 "split=validation", "languages=[en]"]) == 0
+    assert read_result(tmp_path / "rb" / "pawsx.json").languages["en"]["n"] == 40

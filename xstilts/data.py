@@ -353,6 +353,15 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
     return rows
 
 
+def selection_cap(task_default: int | None, dev_examples: int | None, max_eval_samples: int | None) -> int | None:
+    """How many English dev rows select the model: ``train.dev_examples`` or the task's default, at most
+    ``data.max_eval_samples``; None means all of them."""
+    cap = dev_examples or task_default
+    if max_eval_samples:
+        cap = min(cap or max_eval_samples, max_eval_samples)
+    return cap
+
+
 def load_train(task: Task, source: str, data_path: str | None, limit: int | None = None) -> list[dict]:
     """The English training rows of a task (several splits concatenated, e.g. ANLI+)."""
     rows: list[dict] = []

@@ -54,6 +54,65 @@ def load_eval_rows(task: Task, split: str, source: str, path: str | None, langs:
     return rows, missing, notes
 
 
+def stand_in_windows(chain_entries: list[dict[str, Any]], task: Task) -> list[tuple[float, int | None]]:
+    """(holdout_fraction, selection rows) of each training phase in the chain that trained on ``task``'s own English
+    validation split (``data.train_split=validation``, the stand-in where no training set is at hand)."""
+    from xstilts.tasks import get_task
+
+    windows = []
+    for entry in chain_entries:
+        if entry["phase"] not in ("phase2", "phase3"):
+            continue
+        recipe = entry["recipe"]
+        data_cfg, train_cfg = recipe.get("data") or {}, recipe.get("train") or {}
+        if data_cfg.get("train_split") != "validation":
+            continue
+        sources = [data_cfg.get("train_task") or name for name in (recipe.get("tasks") or [recipe.get("task")])]
+        if task.name in sources:
+            cap = data.selection_cap(get_task(task.name).dev_examples, train_cfg.get("dev_examples"),
+                                     data_cfg.get("max_eval_samples"))
+            windows.append((float(data_cfg.get("holdout_fraction", 0.2)), cap))
+    return windows
+
+
+def first_unseen_row(n: int, windows: list[tuple[float, int | None]]) -> int:
+    """The first row of an ``n``-row validation split that no stand-in phase trained or selected on.
+
+    A stand-in phase trains on rows ``[0, n - held_out)`` (at most) and selects on the first ``cap`` rows of the
+    held-out rest (``held_out = max(1, int(n * holdout_fraction))``, as the training phases split it), so rows from
+    ``n - held_out + cap`` on were never seen, in English or, for translated benchmarks (XNLI, PAWS-X), in any
+    other language. The same index for every run with the same settings, so compared runs share the rows.
+    """
+    start = 0
+    for fraction, cap in windows:
+        held_out = max(1, int(n * fraction))
+        start = max(start, n if cap is None else n - held_out + cap)
+    return start
+
+
+def drop_seen_rows(rows: dict[str, list[dict]], windows: list[tuple[float, int | None]], limit: int | None
+                   ) -> tuple[dict[str, list[dict]], str]:
+    """Each language's rows without those whose English versions trained or selected the model, then the first
+    ``limit``; and the note that says so in the result.
+
+    Raises:
+        DataError: no row is left (every held-out row selected the model).
+    """
+    out, spans = {}, set()
+    for lang, lang_rows in rows.items():
+        start = first_unseen_row(len(lang_rows), windows)
+        out[lang] = lang_rows[start:][:limit] if limit else lang_rows[start:]
+        if not out[lang]:
+            raise data.DataError(f"{lang}: all {len(lang_rows)} validation rows trained or selected the model "
+                                 "(data.train_split=validation); lower train.dev_examples or data.holdout_fraction's "
+                                 "selection share, or evaluate on split=test")
+        spans.add((start, start + len(out[lang])))
+    where = ", ".join(f"{a}-{b - 1}" for a, b in sorted(spans))
+    return out, (f"stand-in training: the English validation split trained and selected the model, so only rows "
+                 f"never used (index {where} of each language's file) are evaluated, here and for translated "
+                 f"benchmarks in every language")
+
+
 def build_result(task: Task, languages: dict[str, dict[str, float]], missing: list[str], split: str, source: str,
                  checkpoint: Path, run_folder: Path, notes: list[str]) -> TaskResult:
     chain = provenance.chain(run_folder)

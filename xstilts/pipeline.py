@@ -68,9 +68,7 @@ def load_task_data(task: Task, task_id: int, data_cfg: DataConfig, train_cfg: Tr
     from xstilts.tasks import get_task
 
     source = get_task(data_cfg.train_task) if data_cfg.train_task else task
-    dev_cap = train_cfg.dev_examples or source.dev_examples
-    if data_cfg.max_eval_samples:
-        dev_cap = min(dev_cap or data_cfg.max_eval_samples, data_cfg.max_eval_samples)
+    dev_cap = data.selection_cap(source.dev_examples, train_cfg.dev_examples, data_cfg.max_eval_samples)
     if data_cfg.train_split == "validation" or data_cfg.selection == "holdout":
         # No separate English dev set at hand: the last holdout_fraction of the rows selects the model, the rest
         # trains it (held out before max_train_samples cuts, so the held-out rows never leak into training).
