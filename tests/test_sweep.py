@@ -277,4 +277,10 @@ def test_mini_grid_on_the_hub_and_on_local_folders_is_the_same_grid(tmp_path):
         assert not extra, (a.name, extra)
     p1 = {r.name: r for r in hub.level("phase1")}
     assert "model=intfloat/multilingual-e5-small" in p1["p1-e5-small-multi"].args
+    # A target's eval_overrides reach its evaluations only (XQuAD is scored on fewer questions per language).
+    evals = {r.name: r for r in hub.level("eval")}
+    assert evals["e5-small-multi-none-s42/xquad"].args[-3] == "data.max_eval_samples=50"
+    assert "data.max_eval_samples=50" not in evals["e5-small-multi-none-s42/xnli"].args
+    assert "data.max_eval_samples=50" not in {r.name: r for r in hub.level("phase3")}[
+        "p3-e5-small-multi-none-xquad-s42"].args
     assert "model=sentence-transformers/all-MiniLM-L6-v2" in p1["p1-minilm-english"].args

@@ -88,6 +88,8 @@ class TargetSpec:
                                         "tatoeba or bucc2018 is evaluated on the phase-1/2 encoder, no training)")
     overrides: list[str] = field(default_factory=list, help="key=value overrides of the phase-3 recipe (retrieval "
                                                             "targets: of the evaluation)")
+    eval_overrides: list[str] = field(default_factory=list, help="key=value overrides of this target's evaluations "
+                                                                 "(e.g. fewer examples per language for a slow task)")
     evaluate: list[str] | None = field(None, help="tasks evaluated with the phase-3 model (default: its task; e.g. "
                                                   "[xquad, mlqa] for one SQuAD-trained model)")
 
@@ -338,7 +340,8 @@ def expand(cfg: SweepRecipe) -> Plan:
                         res = results / f"{chain}-s{seed}"
                         for task in tspec.evaluate or [p3.task]:
                             eargs = [*_recipe_args(cfg.eval.recipe), *_data_args(cfg, False), *cfg.eval.overrides,
-                                     *([f"task={task}"] if task != p3.task else []), f"input={out}", f"output={res}"]
+                                     *tspec.eval_overrides, *([f"task={task}"] if task != p3.task else []),
+                                     f"input={out}", f"output={res}"]
                             ev = _check(EvalRecipe, eargs, f"evaluation of {out.name}", problems)
                             task = ev.task if ev and ev.task else task
                             add(Run("eval", f"{res.name}/{task}", str(res), str(res / f"{task}.json"), eargs,
