@@ -11,7 +11,6 @@ results written before a field existed show it as unknown.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Iterable
