@@ -77,7 +77,7 @@ def test_committed_tatoeba_scores_match_an_independent_mean_pooling_check(result
         eng = (folder / f"tatoeba.{iso}-eng.eng").read_text(encoding="utf-8").split("\n")[:n]
         ours[lang] = metrics["accuracy"]
         theirs[lang] = _accuracy(model, tokenizer, layer, [s.strip() for s in src], [s.strip() for s in eng])
-    diffs = {lang: round(ours[lang] - theirs[lang], 2) for lang in ours if abs(ours[lang] - theirs[lang]) > 0}
+    diffs = {lang: round(ours[lang] - theirs[lang], 2) for lang in ours if abs(ours[lang] - theirs[lang]) > 1e-9}
     mean_ours, mean_theirs = (sum(d.values()) / len(d) for d in (ours, theirs))
     print(f"{model_name}: committed {mean_ours:.2f}, independent {mean_theirs:.2f}, differing languages {diffs}")
     assert abs(mean_ours - mean_theirs) <= 0.5, diffs
