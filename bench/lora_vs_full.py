@@ -227,7 +227,7 @@ def _run_variant(variant: str, folder: Path, cfg: dict) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(cfg["threads"]), MKL_NUM_THREADS=str(cfg["threads"]),
                TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1")
     proc = subprocess.run([sys.executable, __file__, "--worker", variant, str(folder), json.dumps(cfg)],
-                          capture_output=True, text=True, cwd=REPO, env=env)
+                          capture_output=True, text=True, cwd=REPO, env=env, check=False)
     if proc.returncode != 0:
         print(proc.stderr, file=sys.stderr)
         raise SystemExit(f"variant {variant} failed (exit {proc.returncode})")

@@ -27,7 +27,7 @@ def test_benchmark_script_runs_and_writes_json(script, tmp_path):
     out = tmp_path / f"{script}.json"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, f"bench/{script}.py", *CASES[script], f"out={out}"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     result = json.loads(out.read_text())
     assert result, "empty benchmark result"

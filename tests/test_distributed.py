@@ -75,7 +75,7 @@ def test_torchrun_phase3_scores_like_one_process(encoder, tmp_path):
     assert phase3_target.main([*common, f"output={single}", "train.batch_size=32"]) == 0
     proc = subprocess.run([str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "phase3_target.py",
                            *common, f"output={ddp}", "train.batch_size=16"],
-                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600)
+                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     # Rank 0 alone owns the folder: no lock refused, exactly the files of a single-process run, lock released.
@@ -110,7 +110,7 @@ def test_accelerate_launch_multitask_phase2(encoder, tmp_path):
                            "phase2_intermediate.py", "recipes/quickstart/phase2_mnli.yaml", "tasks=[mnli,siqa]",
                            f"input={encoder}", f"output={out}", "train.max_steps=4", "train.eval_steps=4",
                            "train.max_length=48", "data.max_train_samples=64", "data.max_eval_samples=16"],
-                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600)
+                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["cost"]["world_size"] == 2 and metrics["global_step"] == 4
@@ -163,7 +163,7 @@ def test_gradient_checkpointing_runs(encoder, tmp_path, monkeypatch):
 
 def _torchrun(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", *args],
-                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout)
+                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.mark.slow

@@ -158,7 +158,7 @@ def _stub(tmp_path):
 
 def _run_script(script, tmp_path, **env):
     full = {**os.environ, "PYTHON": str(_stub(tmp_path)), "STUB_LOG": str(tmp_path / "calls.log"), **env}
-    return subprocess.run(["bash", str(script)], capture_output=True, text=True, env=full, timeout=60)
+    return subprocess.run(["bash", str(script)], capture_output=True, text=True, env=full, timeout=60, check=False)
 
 
 def test_bash_script_runs_in_order_skips_finished_and_stops_at_first_failure(tmp_path):
@@ -211,12 +211,12 @@ def test_slurm_script_submits_one_array_per_level_with_dependencies(tmp_path):
     # An array task runs one command of its level (and skips it once finished).
     stub_env = {**os.environ, "PYTHON": str(_stub(tmp_path)), "STUB_LOG": str(tmp_path / "calls.log")}
     one = subprocess.run(["bash", str(script), "task", "phase3", "5"], capture_output=True, text=True, timeout=60,
-                         env=stub_env)
+                         env=stub_env, check=False)
     assert one.returncode == 0, one.stderr
     sixth = _plan(tmp_path).level("phase3")[5]
     assert (tmp_path / "calls.log").read_text().split() == ["phase3_target.py", *sixth.args]
     again = subprocess.run(["bash", str(script), "task", "phase3", "5"], capture_output=True, text=True, timeout=60,
-                           env=stub_env)
+                           env=stub_env, check=False)
     assert "sweep: skip (finished:" in again.stdout and len((tmp_path / "calls.log").read_text().splitlines()) == 1
 
 
@@ -229,7 +229,7 @@ def test_tiny_grid_runs_offline_and_a_second_run_does_nothing(tmp_path):
     assert sweep.main([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", *FAST,
                        "--write", str(script)]) == 0
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    first = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=900)
+    first = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=900, check=False)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert first.stdout.count("sweep: run: ") == 20 and "sweep: all runs finished" in first.stdout
     results = sorted(str(p.relative_to(tmp_path / "results")) for p in (tmp_path / "results").rglob("*.json"))
@@ -241,7 +241,7 @@ def test_tiny_grid_runs_offline_and_a_second_run_does_nothing(tmp_path):
         assert r["run"]["encoder"] in ("tiny-multilingual", "tiny-english")
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p != script}
 
-    second = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=120)
+    second = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert second.returncode == 0
     assert "sweep: run: " not in second.stdout and second.stdout.count("sweep: skip (finished:") == 20
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p != script} == stamps

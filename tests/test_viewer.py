@@ -9,8 +9,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 from xstilts.results import (
     XTREME_CATEGORIES,
@@ -298,7 +302,7 @@ def test_cost_figure(demo):
 # ------------------------------------------------------------------------------------------------------ AppTest
 
 
-def _app(monkeypatch, folder) -> "AppTest":
+def _app(monkeypatch, folder) -> AppTest:
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("XSTILTS_RESULTS", str(folder))

@@ -55,7 +55,7 @@ def _wait_for(what: str, check, timeout: float = WAIT_S, every: float = 0.25):
             value = check()
             if value:
                 return value
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any transient failure (connection refused, page not ready) retries
             last_exc = exc
         time.sleep(every)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_exc!r})")

@@ -22,8 +22,9 @@ import random
 import re
 import sys
 import zlib
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any, Callable, Hashable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "xstilts" / "quickstart_data"

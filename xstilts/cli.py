@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 _STARTED = time.time()  # reset by run(); module import time when a helper is called outside a script
 

@@ -14,9 +14,10 @@ expected and the found columns. Tests replace ``hub_loader`` with a function ret
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import datasets
 
@@ -335,7 +336,7 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
                                 _fill(hub.data_dir, lang) if hub.data_dir else None)
             except DataError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any library failure becomes a DataError naming the fix
                 raise DataError(f"{where}: could not load {desc}: {type(exc).__name__}: {exc}. Without Hub access use "
                                 "data.source=xtreme data.path=<XTREME download folder>") from None
             check_schema(ds, hub, desc)

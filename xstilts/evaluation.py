@@ -86,7 +86,7 @@ def first_unseen_row(n: int, windows: list[tuple[float, int | None]]) -> int:
     start = 0
     for fraction, cap in windows:
         held_out = max(1, int(n * fraction))
-        start = max(start, n if cap is None else n - held_out + cap)
+        start = max(start, n - held_out + (held_out if cap is None else min(cap, held_out)))
     return start
 
 
@@ -104,8 +104,8 @@ def drop_seen_rows(rows: dict[str, list[dict]], windows: list[tuple[float, int |
         out[lang] = lang_rows[start:][:limit] if limit else lang_rows[start:]
         if not out[lang]:
             raise data.DataError(f"{lang}: all {len(lang_rows)} validation rows trained or selected the model "
-                                 "(data.train_split=validation); lower train.dev_examples or data.holdout_fraction's "
-                                 "selection share, or evaluate on split=test")
+                                 "(data.train_split=validation in its chain): retrain with a smaller "
+                                 "train.dev_examples or a larger data.holdout_fraction, or evaluate on split=test")
         spans.add((start, start + len(out[lang])))
     where = ", ".join(f"{a}-{b - 1}" for a, b in sorted(spans))
     return out, (f"stand-in training: the English validation split trained and selected the model, so only rows "

@@ -17,8 +17,9 @@ The default Hub source, ``wikimedia/wikipedia`` (configs ``20231101.<lang>``), i
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -101,7 +102,7 @@ def read_lines(cfg: Any) -> list[str]:
             except KeyError as exc:
                 raise DataError(f"mlm: dataset {cfg.dataset} (config {config}) has no column {exc}; set "
                                 "mlm.text_column") from None
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any library failure becomes a DataError naming the fix
                 raise DataError(f"mlm: could not read dataset {cfg.dataset} (config {config}, split {cfg.split}): "
                                 f"{type(exc).__name__}: {exc}. Offline, give local text files with "
                                 "mlm.files=[a.txt,b.txt]") from None

@@ -18,8 +18,8 @@ import yaml
 from xstilts import __version__
 from xstilts.io import (
     DONE,
-    RUN_JSON,
     RECIPE,
+    RUN_JSON,
     RunFolderError,
     atomic_write_json,
     atomic_write_text,

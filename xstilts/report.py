@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from xstilts.io import atomic_write_json, atomic_write_text
 from xstilts.results import TaskResult, find_results

@@ -7,8 +7,9 @@ jiant and XTREME use, 8 of 12 for base models, 2 of 2 for the tiny quickstart en
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -95,7 +96,7 @@ def _bucc_folder(cfg: EvalRecipe, lang: str, split: str) -> Path:
         url = BUCC_URL.format(lang=lang, split=BUCC_SPLITS[split][0])
         try:
             return Path(download(url))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any library failure becomes a DataError naming the fix
             raise data.DataError(f"bucc2018: could not download {url} ({type(exc).__name__}: {exc}); download it "
                                  "yourself and set retrieval.bucc_data=<folder>") from None
     raise data.DataError("bucc2018 mines the original BUCC 2018 corpora (the Hub copy holds only the gold pairs): "

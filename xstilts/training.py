@@ -23,8 +23,8 @@ from torch.utils.data import Dataset
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainerState, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from xstilts import features as F
 from xstilts import cli, io
+from xstilts import features as F
 from xstilts.config import LoraConfig, TrainConfig
 from xstilts.tasks import Task
 
