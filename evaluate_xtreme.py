@@ -4,7 +4,7 @@
     python evaluate_xtreme.py recipes/eval/default.yaml input=runs/p3-x output=results/x languages=[de,zh] split=validation
     python evaluate_xtreme.py input=runs/p3-x output=results/x export_predictions=submission/   # official layout too
     python evaluate_xtreme.py recipes/eval/xtreme_r.yaml input=runs/p3-x output=results/x   # XTREME-R language sets
-    python evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json   # score an official-layout folder
+    python evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json [overwrite=true]   # official scorer
     python evaluate_xtreme.py benchmark results=DIR output=OUT.json   # XTREME / XTREME-R scores per run
 
 Writes <output>/<task>.json with per-language metrics (percent), the task average and score, the split, the
@@ -31,11 +31,13 @@ def _score(argv: list[str]) -> int:
 
     args = dict(a.split("=", 1) for a in argv if "=" in a)
     missing = [k for k in ("predictions", "labels", "output") if k not in args]
-    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("predictions", "labels", "output")]
+    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("predictions", "labels", "output",
+                                                                           "overwrite")]
     if missing or bad:
-        raise recipe.RecipeError([f"score needs predictions=DIR labels=DIR output=OUT.json (missing {missing}, "
-                                  f"unexpected {bad})"], "command line")
-    scores = submission.main_score(args["predictions"], args["labels"], args["output"])
+        raise recipe.RecipeError([f"score needs predictions=DIR labels=DIR output=OUT.json [overwrite=true] (missing "
+                                  f"{missing}, unexpected {bad})"], "command line")
+    scores = submission.main_score(args["predictions"], args["labels"], args["output"],
+                                   overwrite=submission.parse_flag(args.get("overwrite", "false"), "overwrite"))
     for task, s in sorted(scores.items()):
         flag = " (partial: missing " + " ".join(s["missing_languages"]) + ")" if s.get("partial") else ""
         cli.log(f"{task}: score {s['score']}{flag}")
@@ -61,6 +63,8 @@ def _benchmark(argv: list[str]) -> int:
     good, broken = find_results(args["results"])
     for path, problem in broken:
         cli.log(f"warning: skipped {path}: {problem}")
+    if not good:
+        raise io.RunFolderError(f"no readable result files under {args['results']} ({len(broken)} skipped)")
     results = [r for _, r in good]
     report = {}
     for name, categories in (("xtreme", XTREME_CATEGORIES), ("xtreme_r", XTREME_R_CATEGORIES)):

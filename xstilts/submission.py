@@ -36,6 +36,7 @@ __all__ = [
     "TASK_LANGUAGES",
     "TASK_SCORE_METRIC",
     "main_score",
+    "parse_flag",
     "prediction_path",
     "read_labels",
     "read_predictions",
@@ -148,18 +149,57 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _read_text(path: Path) -> str:
+    """The text of a prediction or label file: strict UTF-8, a leading byte-order mark dropped, never via a symlink.
+
+    Label files saved by Windows tools often start with a UTF-8 BOM; the official scorer would make it part of the
+    first label (or fail to parse the JSON), so it is dropped and the file scores the same with and without it.
+    A symlink is refused because a score must describe the files inside the folders given, not wherever a link leads.
+    """
+    if path.is_symlink():
+        raise SubmissionError(f"{path} is a symbolic link; copy the file itself into the folder (linked prediction "
+                              "and label files are refused)")
+    data = path.read_bytes()
+    skip = len(_BOM) if data.startswith(_BOM) else 0
+    try:
+        return data[skip:].decode("utf-8")
+    except UnicodeDecodeError as err:
+        offset = skip + err.start
+        line = data[:offset].count(b"\n") + 1
+        raise SubmissionError(
+            f"{path} is not UTF-8: byte {offset} (line {line}) is {data[offset:offset + 1]!r} ({err.reason}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def _input_file(path: Path, role: str) -> Path:
+    if path.is_symlink():  # checked first: a dangling link is not "missing", it is a link
+        raise SubmissionError(f"{role} file {path} is a symbolic link; copy the file itself into the folder (linked "
+                              "prediction and label files are refused)")
+    if not path.is_file():
+        raise FileNotFoundError(f"{role} file {path} does not exist")
+    return path
+
+
 def _read_lines(path: Path) -> list[str]:
-    # Same splitting as the official `[l.strip() for l in f]`: file iteration (\n, \r\n) then strip.
-    with open(path, encoding="utf-8") as f:
-        return [line.strip() for line in f]
+    # Same lines as the official `[l.strip() for l in open(f)]`: text-mode iteration splits at \n, \r\n and \r
+    # (universal newlines), then each line is stripped; a final newline does not start another line.
+    lines = _read_text(path).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.strip() for line in lines]
 
 
 def _load_json(path: Path) -> Any:
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads(_read_text(path))
     except json.JSONDecodeError as err:
         raise SubmissionError(f"{path} is not valid JSON ({err}); write it with write_predictions") from None
+    except RecursionError:
+        raise SubmissionError(f"{path} is nested too deeply to be a prediction or label file") from None
 
 
 def _single_line_field(value: object, what: str) -> str:
@@ -206,17 +246,16 @@ def _read_bucc_pairs(path: Path) -> set[tuple[str, str]]:
 
 def _read_xcopa_labels(path: Path) -> list[Any]:
     labels = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise SubmissionError(f"{path} line {number} is not a JSON object ({err})") from None
-            if not isinstance(row, dict) or "label" not in row:
-                raise SubmissionError(f"{path} line {number}: each line must be a JSON object with a 'label' field")
-            labels.append(row["label"])
+    for number, line in enumerate(_read_lines(path), start=1):
+        if not line:
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise SubmissionError(f"{path} line {number} is not a JSON object ({err})") from None
+        if not isinstance(row, dict) or "label" not in row:
+            raise SubmissionError(f"{path} line {number}: each line must be a JSON object with a 'label' field")
+        labels.append(row["label"])
     return labels
 
 
@@ -260,9 +299,7 @@ def read_predictions(task: str, path: str | os.PathLike) -> Any:
         xcopa: list of labels.
     """
     _check_task(task)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"prediction file {path} does not exist")
+    path = _input_file(Path(path), "prediction")
     if task in _LABEL_TASKS:
         return _read_lines(path)
     if task in _TAG_TASKS:
@@ -282,9 +319,7 @@ def read_labels(task: str, path: str | os.PathLike) -> Any:
     as the official scorer does).
     """
     _check_task(task)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"label file {path} does not exist")
+    path = _input_file(Path(path), "label")
     if task in _QA_TASKS:
         return _read_squad_golds(path)
     if task == "mewslix":
@@ -372,11 +407,29 @@ def _score_parsed(task: str, lang: str, predictions: Any, labels: Any, pred_file
     return {"map@20": metrics.mrr_at_k(rankings, [labels[i] for i in ids], k=MEWSLIX_K)}
 
 
-def _languages_in(folder: Path, task: str) -> set[str]:
+def _languages_in(root: Path, task: str, role: str) -> set[str]:
+    """The languages of ``<root>/<task>/test-<lang>.<ext>``; links, and anything resolving outside ``root``, refused.
+
+    A link is refused rather than skipped: skipping it would quietly turn a language into a missing one.
+    """
+    folder = root / task
+    if folder.is_symlink():
+        raise SubmissionError(f"{role} task folder {folder} is a symbolic link; copy the folder itself into {root}")
     if not folder.is_dir():
         return set()
     pattern = re.compile(rf"^test-([A-Za-z0-9_-]+)\.{TASK_EXTENSIONS[task]}$")
-    return {m.group(1) for p in folder.iterdir() if p.is_file() and (m := pattern.match(p.name))}
+    langs = set()
+    for p in folder.iterdir():
+        if not (m := pattern.match(p.name)):
+            continue
+        if p.is_symlink():
+            raise SubmissionError(f"{role} file {p} is a symbolic link; copy the file itself into {folder} (linked "
+                                  "prediction and label files are refused)")
+        if not p.resolve().is_relative_to(root.resolve()):
+            raise SubmissionError(f"{role} file {p} resolves to {p.resolve()}, outside the {role} folder {root}")
+        if p.is_file():
+            langs.add(m.group(1))
+    return langs
 
 
 def _task_score(task: str, average: Mapping[str, float]) -> float | None:
@@ -430,8 +483,8 @@ def score_folder(
     for task in tasks:
         _check_task(task)
         expected = list(languages_of[task])
-        labelled = _languages_in(label_root / task, task)
-        predicted = _languages_in(pred_root / task, task)
+        labelled = _languages_in(label_root, task, "label")
+        predicted = _languages_in(pred_root, task, "prediction")
         scored = labelled & predicted
         per_language = {}
         # Official order first (the average is summed in it), then any extra languages alphabetically.
@@ -528,19 +581,60 @@ def write_predictions(task: str, lang: str, predictions: Any, out_dir: str | os.
 # Command-line entry point
 
 
-def main_score(predictions: str, labels: str, output: str) -> dict:
+def _check_output(output: Path, roots: Mapping[str, Path], overwrite: bool) -> None:
+    """Refuses an output that is a folder, an existing file (unless ``overwrite``), or one of the scored files.
+
+    The scored files are everything inside the task folders of the predictions and labels folders; an output there
+    (or a link or hard link to such a file) would replace an input, so ``overwrite`` does not permit it.
+    """
+    if output.is_dir():
+        raise SubmissionError(f"output {output} is a folder; name the results file, e.g. "
+                              f"output={output / 'scores.json'}")
+    blocking = next((p for p in output.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise SubmissionError(f"output {output} cannot be written: {blocking} is a file, not a folder")
+    target = output.resolve()
+    for role, root in roots.items():
+        root = root.resolve()
+        for task in TASK_LANGUAGES:
+            folder = root / task
+            inside = target.is_relative_to(folder)
+            same = output.exists() and folder.is_dir() and any(
+                p.is_file() and os.path.samefile(p, output) for p in folder.iterdir())
+            if inside or same:
+                raise SubmissionError(f"output {output} is inside the {role} folder's {task}/ (the files being "
+                                      "scored); write the results somewhere else")
+    if output.exists() and not overwrite:
+        raise SubmissionError(f"{output} already exists; choose another output= or pass overwrite=true")
+
+
+def parse_flag(value: str, key: str) -> bool:
+    """A command-line ``key=true|false`` value (as recipes spell booleans)."""
+    if value.lower() not in ("true", "false"):
+        raise SubmissionError(f"{key}={value}: expected {key}=true or {key}=false")
+    return value.lower() == "true"
+
+
+def main_score(predictions: str, labels: str, output: str, overwrite: bool = False) -> dict:
     """Score a submission folder and write the results JSON atomically.
 
-    Called by ``python evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json``.
+    Called by ``python evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json [overwrite=true]``.
 
     Args:
         predictions: The submission folder.
         labels: The label folder (same layout).
         output: Path of the results JSON (indented, sorted keys); its folder is created if needed.
+        overwrite: Replace an existing ``output`` file (never a folder, and never one of the files being scored).
 
     Returns:
         The results of ``score_folder``.
+
+    Raises:
+        SubmissionError: If ``output`` exists (without ``overwrite``), is a folder, or is one of the scored files;
+            or a file cannot be scored (nothing is written then).
     """
+    out = Path(output)
+    _check_output(out, {"predictions": Path(predictions), "labels": Path(labels)}, overwrite)
     results = score_folder(predictions, labels)
-    _atomic_write_text(Path(output), json.dumps(results, indent=2, sort_keys=True) + "\n")
+    _atomic_write_text(out, json.dumps(results, indent=2, sort_keys=True) + "\n")
     return results
