@@ -1,7 +1,10 @@
 """The publishable summary of a results folder (python -m xstilts.report): score grid, time per phase, machine."""
 from __future__ import annotations
 
+import html
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -78,11 +81,105 @@ def test_cli_writes_markdown_and_json(tmp_path, capsys):
     assert "| **all** | | **4.6 min** |" in text
     assert "Test CPU (2 cores" in text and "torch 2.0" in text
     summary = json.loads((root / "summary.json").read_text())
-    assert summary["results"] == 6 and summary["broken"] == []
+    assert summary["results"] == 6 and summary["skipped"] == []
     # The summary is not mistaken for a result by the next run of the report or the viewer.
     assert report.summarize(root)["results"] == 6
 
 
 def test_cli_on_an_empty_folder_fails_clearly(tmp_path, capsys):
     assert report.main([str(tmp_path)]) == 2
-    assert f"no result files under {tmp_path}" in capsys.readouterr().err
+    assert f"no readable result files under {tmp_path}" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------- unreadable files, hostile strings
+
+EVIL_IMG = "![x](http://evil.example/x.png)"
+EVIL_HTML = "<img src=http://evil.example/y.png>"
+
+
+def _broken_files(root: Path) -> dict[str, str]:
+    """A truncated result, one with a wrong-typed field and an oversized .json: file name -> expected problem."""
+    (root / "cut").mkdir(parents=True)
+    (root / "cut" / "xnli.json").write_text('{"schema": "xstilts.results/v1", "languages": {')
+    data = _result("xnli", "e5", "multilingual", "none", {"en": 1.0}).to_dict()
+    data["languages"] = ["en"]
+    (root / "typed").mkdir()
+    (root / "typed" / "xnli.json").write_text(json.dumps(data))
+    with open(root / "big.json", "wb") as f:
+        f.truncate(25 * 2**20)
+    return {"cut/xnli.json": "not valid JSON", "typed/xnli.json": "languages is list ['en'], expected a non-empty",
+            "big.json": "25.0 MiB is over the 20 MiB limit"}
+
+
+def _skipped_lines(text: str) -> dict[str, str]:
+    found = {}
+    for line in text.splitlines():
+        m = re.search(r"warning: skipped (\S+): (.*)$", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def _check_listed(listed: dict[str, str], root: Path, expected: dict[str, str]) -> None:
+    assert set(listed) == {str(root / name) for name in expected}, listed
+    for name, problem in expected.items():
+        assert problem in listed[str(root / name)], (name, listed[str(root / name)])
+
+
+def test_report_lists_unreadable_files_and_summarises_the_rest(tmp_path, capsys):
+    root = _folder(tmp_path / "results")
+    expected = _broken_files(root)
+    assert report.main([str(root), "--write", str(tmp_path / "SUMMARY.md")]) == 0
+    out = capsys.readouterr()
+    _check_listed(_skipped_lines(out.err), root, expected)
+    assert "| xnli | accuracy | 2 | 60.0 | 61.0 | 10.0 | 11.0 |" in out.out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["results"] == 6
+    _check_listed({s["file"]: s["problem"] for s in summary["skipped"]}, root, expected)
+
+
+def test_benchmark_lists_unreadable_files_the_same_way(tmp_path, capsys):
+    import evaluate_xtreme
+
+    root = _folder(tmp_path / "results")
+    expected = _broken_files(root)
+    assert evaluate_xtreme.main(["benchmark", f"results={root}", f"output={tmp_path}/b.json"]) == 0
+    out = capsys.readouterr()
+    _check_listed(_skipped_lines(out.out + out.err), root, expected)
+    bench = json.loads((tmp_path / "b.json").read_text())
+    assert {r["encoder"] for r in bench["xtreme"]} == {"e5", "minilm"}
+    _check_listed({s["file"]: s["problem"] for s in bench["skipped"]}, root, expected)
+
+
+def test_nothing_readable_exits_2_after_listing_why(tmp_path, capsys):
+    import evaluate_xtreme
+
+    expected = _broken_files(tmp_path)
+    assert report.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    _check_listed(_skipped_lines(err), tmp_path, expected)
+    assert f"xstilts.report: error: no readable result files under {tmp_path} (3 skipped)" in err
+    assert evaluate_xtreme.main(["benchmark", f"results={tmp_path}"]) == 2
+    out = capsys.readouterr()
+    _check_listed(_skipped_lines(out.out), tmp_path, expected)
+    assert f"no readable result files under {tmp_path} (3 skipped)" in out.err
+
+
+def test_markdown_shows_names_from_results_literally(tmp_path):
+    from markdown_it import MarkdownIt
+
+    root = tmp_path / "results"
+    env = {**ENV, "cpu": "<a href=http://evil.example>cpu</a>", "gpus": [EVIL_IMG], "packages": {"torch": "*2*"}}
+    for enc, inter in ((EVIL_IMG, "none"), (EVIL_HTML, "[m](http://evil.example/m)")):
+        r = _result("xnli", enc, "multilingual", inter, {"en": 50.0, "<b>de</b>": 40.0})
+        r.environment = env
+        write_result(root / f"{len(enc)}" / "xnli.json", r)
+    text = report.render(report.summarize(root))
+    rendered = MarkdownIt("commonmark").enable("table").render(text)
+    assert not re.search(r"<(img|a|em)[\s>]", rendered), rendered
+    assert "evil.example" not in re.sub(r"<code>.*?</code>", "", rendered, flags=re.S)
+    shown = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    for name in (EVIL_IMG, EVIL_HTML, "[m](http://evil.example/m)", "<a href=http://evil.example>cpu</a>", "*2*"):
+        assert name in shown, name
+    grid = rendered.split("</table>")[0]  # a header and the xnli row of 5 cells each: no "|" split a cell
+    assert grid.count("<tr>") == 2 and grid.count("<th>") == 5 and grid.count("<td>") == 5

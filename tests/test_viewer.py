@@ -3,7 +3,10 @@ every view of the app through ``streamlit.testing.v1.AppTest`` (no browser; see 
 from __future__ import annotations
 
 import filecmp
+import html
+import json
 import math
+import re
 import os
 import shutil
 import subprocess
@@ -19,10 +22,12 @@ if TYPE_CHECKING:
 from xstilts.results import (
     XTREME_CATEGORIES,
     XTREME_R_CATEGORIES,
+    ResultsError,
     RunInfo,
     TaskResult,
     average_metrics,
     benchmark_scores,
+    read_result,
     task_score,
     write_result,
 )
@@ -113,6 +118,101 @@ def test_symlinks_out_of_the_folder_are_refused(tmp_path):
     refused = dict(loaded.broken)
     assert set(refused) == {"linked_dir", "run/eval/pawsx.json"}
     assert all("outside the results folder" in v for v in refused.values())
+
+
+def _good_dict() -> dict:
+    return make(langs={"en": 80.0, "de": 70.0}, chain=[{"phase": "phase1", "folder": "/r/p1",
+                                                      "done": {"wall_time_s": 1.0}}]).to_dict()
+
+
+def _set(data: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        data = data[int(key)] if isinstance(data, list) else data[key]
+    if value is _DELETE:
+        del data[last]
+    else:
+        data[last] = value
+
+
+_DELETE = object()
+# (dotted key, wrong value, what the problem must name): the wrong-typed fields a hand-edited or foreign file has.
+WRONG_FIELDS = [
+    ("languages", ["en", "de"], "languages is list"),
+    ("languages.de.accuracy", "70", "languages.de.accuracy is str '70', expected a finite number"),
+    ("languages.de.n", "10.0", "languages.de.n is str '10.0', expected a whole number"),
+    ("languages.de.n", 10.5, "languages.de.n is float 10.5"),
+    ("languages.de.accuracy", _DELETE, "languages.de has no accuracy"),
+    ("task", _DELETE, "missing keys ['task']"),
+    ("task", 3, "task is int 3"),
+    ("task", "xnli\nextra", "task is str"),
+    ("score", True, "score is bool True"),
+    ("score", "80", "score is str '80'"),
+    ("partial", "false", "partial is str 'false', expected true or false"),
+    ("missing_languages", "sw", "missing_languages is str 'sw', expected a list of strings"),
+    ("average.accuracy", None, "average.accuracy is NoneType None"),
+    ("run.encoder", _DELETE, "run.encoder is missing"),
+    ("run.encoder", ["enc"], "run.encoder is list"),
+    ("run.seed", "1", "run.seed is str '1', expected an integer or null"),
+    ("run.lora", "yes", "run.lora is str 'yes'"),
+    ("run.colour", "red", "run has unknown keys ['colour']"),
+    ("chain", {"phase": "phase1"}, "chain is dict"),
+    ("chain.0.done.wall_time_s", "5", "chain[0].done.wall_time_s is str '5'"),
+    ("chain.0.folder", 7, "chain[0].folder is int 7"),
+    ("wall_time_s", "5", "wall_time_s is str '5'"),
+    ("environment", [], "environment is list"),
+]
+
+
+@pytest.mark.parametrize("key,value,problem", WRONG_FIELDS, ids=[f"{k}={v!r}" for k, v, _ in WRONG_FIELDS])
+def test_wrong_typed_fields_are_listed_as_broken_never_loaded(tmp_path, key, value, problem):
+    write_result(tmp_path / "good" / "xnli.json", make())
+    data = _good_dict()
+    _set(data, key, value)
+    bad = tmp_path / "bad" / "xnli.json"
+    bad.parent.mkdir()
+    bad.write_text(json.dumps(data))
+    loaded = loading.load_results(tmp_path)
+    assert [p for p, _ in loaded.results] == ["good/xnli.json"]
+    assert len(loaded.broken) == 1 and loaded.broken[0][0] == "bad/xnli.json"
+    assert problem in loaded.broken[0][1], loaded.broken[0][1]
+    with pytest.raises(ResultsError, match="bad/xnli.json: "):
+        read_result(bad)
+
+
+def test_every_wrong_field_is_named_at_once(tmp_path):
+    data = _good_dict()
+    data["languages"]["de"]["n"] = "10"
+    data["run"]["seed"] = 1.5
+    data["partial"] = 0
+    (tmp_path / "xnli.json").write_text(json.dumps(data))
+    problem = loading.load_results(tmp_path).broken[0][1]
+    assert all(f in problem for f in ("languages.de.n", "run.seed", "partial")), problem
+
+
+def test_integral_float_counts_and_absent_optional_fields_are_fine(tmp_path):
+    data = _good_dict()
+    data["languages"]["de"]["n"] = 10.0  # how retrieval evaluation writes counts
+    for key in ("notes", "environment", "wall_time_s"):
+        del data[key]
+    del data["run"]["seed"], data["run"]["lora"]
+    (tmp_path / "xnli.json").write_text(json.dumps(data))
+    loaded = loading.load_results(tmp_path)
+    assert loaded.broken == [] and loaded.task_results[0].run.seed is None
+
+
+def test_oversized_and_deeply_nested_files_are_listed(tmp_path):
+    write_result(tmp_path / "good" / "xnli.json", make())
+    with open(tmp_path / "huge.json", "wb") as f:  # sparse: 21 MiB on paper, nothing on disk
+        f.truncate(21 * 2**20)
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "tokenizer.json").write_text("{}")  # known non-result names stay silent
+    loaded = loading.load_results(tmp_path)
+    assert [p for p, _ in loaded.results] == ["good/xnli.json"]
+    broken = dict(loaded.broken)
+    assert set(broken) == {"huge.json", "deep.json"}
+    assert broken["huge.json"] == "not read: 21.0 MiB is over the 20 MiB limit for a result file"
+    assert "not valid JSON" in broken["deep.json"]
 
 
 def test_results_dir_from_args_and_env():
@@ -313,6 +413,9 @@ def _charts(at) -> int:
     return len(at.get("plotly_chart"))
 
 
+VIEW_KEYS = ["heatmap", "encoders", "languages", "benchmark", "provenance"]
+
+
 @pytest.mark.parametrize("view,header", [
     ("heatmap", "intermediate task help"), ("encoders", "multilingual encoder"), ("languages", "transfer to"),
     ("benchmark", "XTREME"), ("provenance", "what did it cost"),
@@ -379,7 +482,7 @@ def test_app_partly_broken_folder_shows_the_rest(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path).run()
     assert not at.exception and _charts(at) == 1
     assert "1 file(s) could not be read" in at.expander[0].label
-    assert any("bad/eval/xnli.json" in m.value for m in at.markdown)
+    assert any(t.value.startswith("bad/eval/xnli.json: not valid JSON") for t in at.text)
 
 
 def test_app_runs_from_another_cwd(monkeypatch, tmp_path):
@@ -387,3 +490,129 @@ def test_app_runs_from_another_cwd(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p or ".").resolve() != REPO])
     at = _app(monkeypatch, os.path.relpath(FIXTURE, tmp_path)).run()
     assert not at.exception and _charts(at) == 1
+
+
+# ------------------------------------------------------------------------------------- strings shown as text only
+
+EVIL_IMG = "![x](http://evil.example/x.png)"
+EVIL_HTML = "<img src=http://evil.example/y.png>"
+EVIL_LINK = "[mnli](http://evil.example/z)"
+EVIL_LANG = "<b>xx</b>"
+EVIL_FOLDER = "<a href=http://evil.example/f>f</a>"
+EVIL = (EVIL_IMG, EVIL_HTML, EVIL_LINK, EVIL_LANG, EVIL_FOLDER)
+
+
+def _render(md: str) -> tuple[str, str]:
+    """Markdown as GitHub / Streamlit render it (CommonMark, tables, raw HTML passed through): (html, its text)."""
+    from markdown_it import MarkdownIt
+
+    out = MarkdownIt("commonmark").enable("table").render(md)
+    return out, html.unescape(re.sub(r"<[^>]+>", "", out))
+
+
+def _assert_inert(md: str) -> str:
+    """No image, link or markup comes out of ``md``, and no URL outside a code span (where no autolink can form)."""
+    out, text = _render(md)
+    assert not re.search(r"<(img|a|b)[\s>]", out), (md, out)
+    assert "evil.example" not in re.sub(r"<code>.*?</code>", "", out, flags=re.S), (md, out)
+    return text
+
+
+@pytest.mark.parametrize("name", [*EVIL, "xlm-roberta-large", "multi:mnli+siqa", "a|b", "- x", "1. x", "`a`",
+                                  "a:smile:", "$x$", "www.evil.example", "x@evil.example", "a_b_", "&lt;", "l1\nl2"])
+def test_md_literal_renders_as_the_text(name):
+    for table in (False, True):
+        md = loading.md_literal(name, table=table)
+        cell = f"| h |\n|---|\n| {md} |" if table else md
+        text = _assert_inert(cell)
+        assert (name if "\n" not in name else "l1\\nl2") in text, (name, md, text)
+    assert loading.md_literal("xlm-roberta-large") == "xlm-roberta-large"  # plain names stay readable
+
+
+def _strings(node) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, (list, tuple)):
+        return [s for v in node for s in _strings(v)]
+    return []
+
+
+def _assert_figure_inert(fig_json: str) -> str:
+    """Plotly renders <a>, <b>, <span style> and entities in text: none may come from a result file."""
+    strings = _strings(json.loads(fig_json))
+    joined = "\n".join(strings)
+    raw = [name for name in EVIL if name != html.escape(name, quote=False) and name in joined]
+    assert not re.search(r"<(img|a)[\s>]", joined) and not raw, joined
+    assert not any("%{" in s and "evil" in s for s in strings)  # never inside a hover template
+    return joined
+
+
+def test_figures_escape_strings_from_results():
+    results = [make(encoder=EVIL_IMG, inter=inter, langs={"en": 80.0 + d, EVIL_LANG: 70.0 + d})
+               for inter, d in (("none", 0), (EVIL_LINK, 2))]
+    results += [make(encoder=EVIL_HTML, kind="english", langs={"en": 70.0, EVIL_LANG: 30.0})]
+    table = loading.delta_table(results, EVIL_IMG)
+    shown = _assert_figure_inert(figures.delta_heatmap(table, title=EVIL_HTML).to_json())
+    assert html.escape(EVIL_LINK, quote=False) in shown and html.escape(EVIL_LANG, quote=False) in shown
+    comp = loading.encoder_comparison(results, EVIL_IMG, EVIL_HTML, "xnli")
+    fig = figures.encoder_comparison_figure(comp, EVIL_IMG, EVIL_HTML, title=EVIL_HTML)
+    assert "&lt;img src=http://evil.example/y.png&gt;" in _assert_figure_inert(fig.to_json())
+    fig = figures.language_bars(loading.run_languages(results[0]), 1.0, title=EVIL_HTML, metric=EVIL_LANG)
+    _assert_figure_inert(fig.to_json())
+    costs = loading.cost_table([make(chain=[{"phase": "phase3", "folder": EVIL_FOLDER, "recipe": {"lora": False},
+                                             "metrics": {"cost": {"wall_time_s": 60, "peak_memory_mb": 9}}}])])
+    assert "&lt;a href" in _assert_figure_inert(figures.cost_figure(costs).to_json())
+
+
+def _evil_folder(tmp_path: Path) -> Path:
+    """Results whose names inject Markdown and HTML, one truncated file and one whose problem quotes an image."""
+    chain = [{"phase": "phase3", "folder": EVIL_FOLDER, "recipe": {"lora": False, "note": EVIL_IMG},
+              "metrics": {"cost": {"wall_time_s": 60.0, "peak_memory_mb": 900.0}}},
+             {"phase": "phase1", "folder": "/p1", "recipe": {}}]
+    for enc, kind in ((EVIL_IMG, "multilingual"), (EVIL_HTML, "english")):
+        for inter, bump in (("none", 0.0), (EVIL_LINK, 3.0)):
+            write_result(tmp_path / f"{kind}-{bump}" / "xnli.json",
+                         make(encoder=enc, kind=kind, inter=inter, chain=chain, missing=[EVIL_LANG],
+                              langs={"en": 80.0 + bump, "de": 70.0 + bump, EVIL_LANG: 60.0}))
+    (tmp_path / "cut" / "xnli.json").parent.mkdir()
+    (tmp_path / "cut" / "xnli.json").write_text('{"schema": "xstilts.results/v1", "languages": {')
+    data = make().to_dict()
+    data["score"] = EVIL_IMG
+    (tmp_path / "typed" / "xnli.json").parent.mkdir()
+    (tmp_path / "typed" / "xnli.json").write_text(json.dumps(data))
+    return tmp_path
+
+
+def _markdown_strings(at) -> list[str]:
+    """Every string of the page that Streamlit renders as Markdown."""
+    out = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header",
+                                "subheader") for e in getattr(at, kind)]
+    out += [e.label for e in at.expander] + [e.label for e in at.metric]
+    out += [w.label for w in at.selectbox] + [w.label for w in at.radio]
+    out += [str(o) for w in at.radio for o in w.options]  # radio options are Markdown too
+    return out
+
+
+def test_app_shows_result_strings_literally_and_lists_broken_files(monkeypatch, tmp_path):
+    at = _app(monkeypatch, _evil_folder(tmp_path)).run()
+    texts = [t.value for t in at.text]
+    assert any(t.startswith("cut/xnli.json: not valid JSON") for t in texts), texts
+    typed = next(t for t in texts if t.startswith("typed/xnli.json: "))
+    assert f"score is str {EVIL_IMG!r}, expected a finite number" in typed
+    assert "2 file(s) could not be read" in at.expander[0].label
+    seen: list[str] = []
+    for view in VIEW_KEYS:
+        at.sidebar.radio(key="view").set_value(view).run()
+        assert not at.exception, [e.value for e in at.exception]
+        seen += [_assert_inert(md) for md in _markdown_strings(at)]
+        seen += [_assert_figure_inert(c.proto.spec) for c in at.get("plotly_chart")]
+        if view == "provenance":
+            # The provenance line and the chain's expander labels carry the names; the expander shows the folder.
+            assert any(EVIL_IMG in t and EVIL_LINK in t for t in seen), seen[-5:]
+            assert any(EVIL_FOLDER in e.label or EVIL_FOLDER in _render(e.label)[1] for e in at.expander)
+    # Every injected name was shown, literally, somewhere (as text, or escaped in a figure).
+    joined = "\n".join(seen)
+    for name in EVIL:
+        assert name in joined or html.escape(name, quote=False) in joined, name

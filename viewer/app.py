@@ -22,6 +22,10 @@ import streamlit as st
 from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES
 from xstilts.view import figures, loading
 
+# Every string from the results folder (names, paths, recipe values, problems) is shown as text: in Markdown (messages,
+# captions, expander labels) through `lit`, in figures through `figures.text`, otherwise in st.text and st.dataframe.
+lit = loading.md_literal
+
 VIEWS = {
     "heatmap": "Intermediate × target",
     "encoders": "Multilingual vs English-only",
@@ -58,7 +62,7 @@ def view_heatmap(results: list) -> None:
                         key="hm_lora", horizontal=True)
     table = loading.delta_table(results, encoder, lora=lora)
     if table.empty:
-        st.info(f"No runs with an intermediate task for {encoder}: nothing to compare with the 'none' baseline.")
+        st.info(f"No runs with an intermediate task for {lit(encoder)}: nothing to compare with the 'none' baseline.")
         return
     fig = figures.delta_heatmap(table, title=f"Δ task score over no intermediate task — {encoder}")
     st.plotly_chart(fig, key="hm_chart")
@@ -67,7 +71,7 @@ def view_heatmap(results: list) -> None:
                "that task. An empty cell was not run. Hover for per-language changes.")
     no_base = sorted(set(table.loc[table["delta"].isna(), "task"]))
     if no_base:
-        st.warning(f"No 'none' baseline for: {', '.join(no_base)}; those cells are empty.")
+        st.warning(f"No 'none' baseline for: {', '.join(map(lit, no_base))}; those cells are empty.")
     with st.expander("Table"):
         st.dataframe(table.drop(columns="lang_deltas"), hide_index=True)
 
@@ -76,7 +80,7 @@ def view_encoders(results: list) -> None:
     st.header("How much does a multilingual encoder matter, and where?")
     kinds = loading.encoders(results)
     if len(kinds) < 2:
-        st.info(f"Only one encoder in these results ({', '.join(kinds)}): run a second one to compare.")
+        st.info(f"Only one encoder in these results ({', '.join(map(lit, kinds))}): run a second one to compare.")
         return
     names = list(kinds)
     c1, c2 = st.columns(2)
@@ -91,7 +95,7 @@ def view_encoders(results: list) -> None:
     shared = {(r.task, r.run.intermediate) for r in results if r.run.encoder == a and not r.run.lora} & \
         {(r.task, r.run.intermediate) for r in results if r.run.encoder == b and not r.run.lora}
     if not shared:
-        st.info(f"{a} and {b} have no task with the same intermediate in common.")
+        st.info(f"{lit(a)} and {lit(b)} have no task with the same intermediate in common.")
         return
     c3, c4 = st.columns(2)
     with c3:
@@ -126,8 +130,8 @@ def view_languages(by_path: dict) -> None:
     st.plotly_chart(figures.language_bars(table, gap, title=f"{task}: {loading.run_label(result.run)}",
                                           metric=result.main_metric), key="lang_chart")
     if result.partial:
-        st.warning(f"Partial result: languages missing: {', '.join(result.missing_languages)}.")
-    st.caption(f"File: {path}")
+        st.warning(f"Partial result: languages missing: {', '.join(map(lit, result.missing_languages))}.")
+    st.caption(f"File: {lit(path)}")
 
 
 def view_benchmark(results: list) -> None:
@@ -152,14 +156,15 @@ def view_provenance(by_path: dict) -> None:
     longest = max(paths, key=lambda p: len(by_path[p].chain or []))
     path = st.selectbox("Result file", paths, index=paths.index(longest), key="prov_result")
     result = by_path[path]
-    st.write(f"**{result.task}** score {result.score:.2f} ({result.main_metric}, {result.split} split, "
-             f"{len(result.languages)} languages{', partial' if result.partial else ''}) — "
-             f"{loading.run_label(result.run, with_target=True)}; created {result.created}, version {result.version}")
+    st.markdown(f"**{lit(result.task)}** score {result.score:.2f} ({lit(result.main_metric)}, {lit(result.split)} "
+                f"split, {len(result.languages)} languages{', partial' if result.partial else ''}) — "
+                f"{lit(loading.run_label(result.run, with_target=True))}; created {lit(result.created)}, version "
+                f"{lit(result.version)}")
     chain = loading.chain_table(result)
     st.dataframe(chain, hide_index=True, key="prov_chain")
     for k, entry in enumerate(result.chain or []):
         if isinstance(entry, dict):
-            with st.expander(f"{entry.get('phase', '?')}: {entry.get('folder', '')}"):
+            with st.expander(f"{lit(entry.get('phase', '?'))}: {lit(entry.get('folder', ''))}"):
                 st.json({"recipe": entry.get("recipe"), "metrics": entry.get("metrics"),
                          "stats": entry.get("stats")}, expanded=1)
     st.subheader("Cost of every training phase")
@@ -185,12 +190,12 @@ def main() -> None:
     try:
         data = load(root)
     except loading.ViewerError as exc:
-        st.warning(str(exc))
+        st.warning(lit(exc))
         st.stop()
     with st.sidebar:
         st.title("xstilts results")
         view = st.radio("View", list(VIEWS), format_func=VIEWS.get, key="view")
-        st.caption(f"Folder: {data.root}")
+        st.caption(f"Folder: {lit(data.root)}")
         st.caption(f"{len(data.results)} result file(s)")
         if st.button("Reload files", key="reload"):
             load.clear()
@@ -198,9 +203,9 @@ def main() -> None:
     if data.broken:
         with st.expander(f"⚠ {len(data.broken)} file(s) could not be read (shown without them)"):
             for path, problem in data.broken:
-                st.write(f"`{path}`: {problem}")
+                st.text(f"{path}: {problem}")
     if not data.results:
-        st.info(f"No readable result files in {data.root}: expected `<run folder>/eval/<task>.json` files written "
+        st.info(f"No readable result files in {lit(data.root)}: expected `<run folder>/eval/<task>.json` files written "
                 "by the evaluation (schema xstilts.results/v1).")
         st.stop()
     results = data.task_results

@@ -6,7 +6,9 @@
 Everything comes from the result files themselves: scores from each ``<task>.json``, the training phases' wall
 times and machines from the provenance chain each result carries (``done.wall_time_s``, ``environment``), the
 evaluation's own from the result. Nothing is re-measured, so the summary is only as complete as the results are:
-results written before a field existed show it as unknown.
+results written before a field existed show it as unknown. Result files that cannot be read (wrong-typed fields,
+truncated, too large) are listed on stderr and in ``summary.json`` (``skipped``) and left out; every string taken
+from a result file is escaped in the Markdown, so it shows as text on GitHub (never a link or an image).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any
 
 from xstilts.io import atomic_write_json, atomic_write_text
 from xstilts.results import TaskResult, find_results
-from xstilts.view.loading import dedupe, intermediate_order, script_of, task_order
+from xstilts.view.loading import dedupe, intermediate_order, md_literal, script_of, task_order
 
 PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}
 
@@ -69,9 +71,11 @@ def phase_times(results: list[TaskResult]) -> dict[str, Any]:
     """Wall time per phase folder (each counted once, however many results share it) and per evaluation."""
     folders: dict[str, dict[str, Any]] = {}
     for r in results:
-        for entry in r.chain:
+        for k, entry in enumerate(r.chain):
             done = entry.get("done") or {}
-            folders.setdefault(entry["folder"], {"phase": entry["phase"], "wall_time_s": done.get("wall_time_s")})
+            # An entry without a folder cannot be matched with the other results': it counts on its own.
+            folder = entry.get("folder") or f"(no folder: {r.run.encoder}/{r.run.intermediate}/{r.task} #{k})"
+            folders.setdefault(folder, {"phase": entry.get("phase"), "wall_time_s": done.get("wall_time_s")})
     evaluations = [{"result": f"{r.run.encoder}/{r.run.intermediate}/{r.task}", "wall_time_s": r.wall_time_s}
                    for r in results]
     totals: dict[str, Any] = {}
@@ -106,14 +110,19 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+def _cell(value: Any) -> str:
+    return md_literal(value, table=True)
+
+
 def render(summary: dict[str, Any]) -> str:
     grid, times, envs = summary["grid"], summary["times"], summary["environments"]
-    head = [f"{enc}<br>{inter}" for enc, inter in grid["columns"]]
+    head = [f"{_cell(enc)}<br>{_cell(inter)}" for enc, inter in grid["columns"]]
     lines = ["| task | metric | langs | " + " | ".join(head) + " |",
              "|---|---|---|" + "---|" * len(head)]
     for row in grid["rows"]:
         cells = [_fmt(v, p) for v, p in zip(row["cells"], row["partial"])]
-        lines.append(f"| {row['task']} | {row['metric']} | {row['languages']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_cell(row['task'])} | {_cell(row['metric'])} | {row['languages']} | " + " | ".join(cells)
+                     + " |")
     if any(p for row in grid["rows"] for p in row["partial"]):
         lines.append("\n\\* partial: some languages had no data (named in the result file).")
     t = times["totals"]
@@ -124,20 +133,32 @@ def render(summary: dict[str, Any]) -> str:
     lines.append(f"| **all** | | **{_minutes(t['all'])}** |")
     lines += ["", "Machine and versions:"]
     for env in envs:
-        pk = ", ".join(f"{k} {v}" for k, v in (env.get("packages") or {}).items() if v)
-        lines.append(f"- {env.get('cpu')} ({env.get('cpu_count')} cores, torch threads {env.get('torch_threads')}, "
-                     f"{env.get('memory_gb')} GiB), GPUs: {', '.join(env.get('gpus') or []) or 'none'}, "
-                     f"processes {env.get('world_size')}; Python {env.get('python')} on {env.get('platform')}; "
-                     f"{pk}; xstilts {env.get('xstilts')}")
+        e = {k: md_literal(v) for k, v in env.items() if not isinstance(v, (dict, list))}
+        packages = env.get("packages") if isinstance(env.get("packages"), dict) else {}
+        pk = ", ".join(f"{md_literal(k)} {md_literal(v)}" for k, v in packages.items() if v)
+        gpus = env.get("gpus") if isinstance(env.get("gpus"), list) else []
+        lines.append(f"- {e.get('cpu')} ({e.get('cpu_count')} cores, torch threads {e.get('torch_threads')}, "
+                     f"{e.get('memory_gb')} GiB), GPUs: {', '.join(map(md_literal, gpus)) or 'none'}, "
+                     f"processes {e.get('world_size')}; Python {e.get('python')} on {e.get('platform')}; "
+                     f"{pk}; xstilts {e.get('xstilts')}")
     return "\n".join(lines) + "\n"
 
 
-def summarize(root: str | Path) -> dict[str, Any]:
-    good, bad = find_results(root)
+def summarize(root: str | Path, found: tuple[list, list] | None = None) -> dict[str, Any]:
+    """The summary of a results folder; ``skipped`` lists the files that could not be read, with the problem.
+
+    Args:
+        root: The results folder.
+        found: ``find_results(root)`` when the caller already has it.
+
+    Raises:
+        FileNotFoundError: No readable result file (the message counts the skipped ones).
+    """
+    good, bad = found if found is not None else find_results(root)
     if not good:
-        raise FileNotFoundError(f"no result files under {root}")
+        raise FileNotFoundError(f"no readable result files under {root}" + (f" ({len(bad)} skipped)" if bad else ""))
     results = [r for _, r in good]
-    return {"root": str(root), "results": len(results), "broken": [str(p) for p, _ in bad],
+    return {"root": str(root), "results": len(results), "skipped": [{"file": str(p), "problem": m} for p, m in bad],
             "grid": score_grid(results), "times": phase_times(dedupe(results)),
             "environments": environments(results)}
 
@@ -147,15 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results", help="a results folder (searched recursively for result files)")
     parser.add_argument("--write", metavar="FILE.md", help="also write the Markdown here and summary.json beside it")
     args = parser.parse_args(argv)
+    found = find_results(args.results)
+    for path, problem in found[1]:  # the same lines as `evaluate_xtreme.py benchmark`
+        print(f"warning: skipped {path}: {problem}", file=sys.stderr)
     try:
-        summary = summarize(args.results)
+        summary = summarize(args.results, found)
     except FileNotFoundError as exc:
         print(f"xstilts.report: error: {exc}", file=sys.stderr)
         return 2
     text = render(summary)
     print(text, end="")
-    for path in summary["broken"]:
-        print(f"warning: skipped broken result {path}", file=sys.stderr)
     if args.write:
         out = Path(args.write)
         atomic_write_text(out, text)

@@ -108,11 +108,114 @@ def _check(cond: bool, path: Path, problem: str) -> None:
         raise ResultsError(f"{path}: {problem}")
 
 
+# Largest file read as a result: a result holds a few numbers per language and its provenance chain (kilobytes);
+# anything bigger is a tokenizer or data dump that happens to end in .json.
+MAX_RESULT_BYTES = 20 * 2**20
+_CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_name(value: Any) -> bool:
+    """A non-empty single-line string: names are shown in tables, terminals and Markdown, so no control characters."""
+    return isinstance(value, str) and bool(value) and not (set(value) & _CONTROL)
+
+
+def _type_problems(data: dict[str, Any]) -> list[str]:
+    """Every field of a parsed result whose type or shape is wrong, as ``field: problem`` (empty if none)."""
+    problems: list[str] = []
+
+    def need(ok: bool, field: str, expected: str, value: Any) -> bool:
+        if not ok:
+            problems.append(f"{field} is {type(value).__name__} {_shown(value)}, expected {expected}")
+        return ok
+
+    for name in ("task", "main_metric"):
+        need(_is_name(data[name]), name, "a name (non-empty, one line)", data[name])
+    for name in ("task_type", "split", "data_source", "checkpoint", "created", "version"):
+        need(isinstance(data[name], str), name, "a string", data[name])
+    need(_is_number(data["score"]), "score", "a finite number", data["score"])
+    need(isinstance(data["partial"], bool), "partial", "true or false", data["partial"])
+    for name in ("missing_languages", "notes"):
+        value = data.get(name, [])
+        if need(isinstance(value, list), name, "a list of strings", value):
+            for i, item in enumerate(value):
+                need(isinstance(item, str), f"{name}[{i}]", "a string", item)
+    average = data["average"]
+    if need(isinstance(average, dict), "average", "a mapping of metric -> number", average):
+        for metric, value in average.items():
+            need(_is_number(value), f"average.{metric}", "a finite number", value)
+    main = data["main_metric"]
+    wanted = ["exact_match", "f1"] if main == "exact_match+f1" else [main]
+    languages = data["languages"]
+    if need(isinstance(languages, dict) and bool(languages), "languages",
+            "a non-empty mapping of language -> metrics", languages):
+        for lang, metrics in languages.items():
+            need(_is_name(lang), f"languages key {lang!r}", "a language code", lang)
+            if not need(isinstance(metrics, dict), f"languages.{lang}", "a mapping of metric -> number", metrics):
+                continue
+            for name, value in metrics.items():
+                if name == "n":  # an example count: a whole number, however it was serialised
+                    need(_is_number(value) and value >= 0 and float(value).is_integer(), f"languages.{lang}.n",
+                         "a whole number of examples", value)
+                else:
+                    need(_is_number(value), f"languages.{lang}.{name}", "a finite number", value)
+            absent = [m for m in wanted if isinstance(main, str) and m not in metrics]
+            if absent:
+                problems.append(f"languages.{lang} has no {' and '.join(absent)} (the main metric {main!r})")
+    run = data["run"]
+    run_fields = {f.name for f in dataclasses.fields(RunInfo)}
+    if need(isinstance(run, dict), "run", "a mapping", run):
+        unknown = sorted(set(run) - run_fields)
+        if unknown:
+            problems.append(f"run has unknown keys {unknown}; valid keys: {sorted(run_fields)}")
+        for name in ("encoder", "encoder_kind", "intermediate", "target"):
+            if name not in run:
+                problems.append(f"run.{name} is missing")
+            else:
+                need(_is_name(run[name]), f"run.{name}", "a name (non-empty, one line)", run[name])
+        seed = run.get("seed")
+        need(seed is None or (isinstance(seed, int) and not isinstance(seed, bool)), "run.seed", "an integer or null",
+             seed)
+        need(isinstance(run.get("lora", False), bool), "run.lora", "true or false", run.get("lora"))
+    chain = data["chain"]
+    if need(isinstance(chain, list), "chain", "a list of phase entries", chain):
+        for i, entry in enumerate(chain):
+            if not need(isinstance(entry, dict), f"chain[{i}]", "a mapping", entry):
+                continue
+            for name in ("phase", "folder"):
+                if name in entry:
+                    need(isinstance(entry[name], str), f"chain[{i}].{name}", "a string", entry[name])
+            for name in ("recipe", "metrics", "stats", "done", "environment"):
+                if entry.get(name) is not None:
+                    need(isinstance(entry[name], dict), f"chain[{i}].{name}", "a mapping or null", entry[name])
+            done = entry.get("done")
+            if isinstance(done, dict) and done.get("wall_time_s") is not None:
+                need(_is_number(done["wall_time_s"]), f"chain[{i}].done.wall_time_s", "a finite number or null",
+                     done["wall_time_s"])
+    need(isinstance(data.get("environment", {}), dict), "environment", "a mapping", data.get("environment"))
+    wall = data.get("wall_time_s")
+    need(wall is None or _is_number(wall), "wall_time_s", "a finite number or null", wall)
+    return problems
+
+
 def read_result(path: str | Path) -> TaskResult:
     """Reads and validates one result file.
 
+    Every field is checked for its type (names are non-empty single-line strings, metrics finite numbers, ``n`` a
+    whole number, ``partial`` a boolean, the run block complete...), so a reader never crashes on a hand-edited or
+    foreign file and never folds a wrong-typed value into a number.
+
     Raises:
-        ResultsError: the file is missing, not JSON (e.g. truncated), of another schema, or has non-finite numbers.
+        ResultsError: the file is missing, not UTF-8 JSON (e.g. truncated), of another schema, or has fields of the
+            wrong type or shape; the message names the file and every such field with its problem.
     """
     p = Path(path)
     try:
@@ -121,32 +224,29 @@ def read_result(path: str | Path) -> TaskResult:
         raise ResultsError(f"{p}: no such result file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{p}: not valid JSON ({exc}); the file is truncated or corrupted, re-run the evaluation") from None
+    except RecursionError:
+        raise ResultsError(f"{p}: nested too deeply to be a result file") from None
     _check(isinstance(data, dict), p, "top level is not a mapping")
-    _check(data.get("schema") == SCHEMA, p, f"schema is {data.get('schema')!r}, expected {SCHEMA!r}")
+    _check(data.get("schema") == SCHEMA, p, f"schema is {_shown(data.get('schema'))}, expected {SCHEMA!r}")
     fields = {f.name for f in dataclasses.fields(TaskResult)}
     optional = {f.name for f in dataclasses.fields(TaskResult)
                 if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
     missing = sorted(f for f in fields if f not in data and f not in optional)
     _check(not missing, p, f"missing keys {missing}")
-    _check(isinstance(data["languages"], dict) and data["languages"], p, "no per-language results")
-    for lang, metrics in data["languages"].items():
-        _check(isinstance(metrics, dict), p, f"languages.{lang} is not a mapping")
-        for name, value in metrics.items():
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            _check(ok, p, f"languages.{lang}.{name} is not a finite number: {value!r}")
-    _check(isinstance(data["score"], (int, float)) and math.isfinite(data["score"]), p, "score is not a finite number")
-    run_fields = {f.name for f in dataclasses.fields(RunInfo)}
-    _check(isinstance(data["run"], dict) and set(data["run"]) <= run_fields, p, "run block malformed")
+    problems = _type_problems(data)
+    _check(not problems, p, "; ".join(problems))
     run = RunInfo(**data["run"])
     kwargs = {k: v for k, v in data.items() if k in fields and k != "run"}
     return TaskResult(run=run, **kwargs)
 
 
 def find_results(root: str | Path) -> tuple[list[tuple[Path, TaskResult]], list[tuple[Path, str]]]:
-    """Every result file below ``root``: (readable results, [(path, problem)] for broken ones).
+    """Every result file below ``root``: (readable results, [(path, problem)] for the ones skipped).
 
     A result file is any ``*.json`` whose top level declares the results schema; JSON that does not parse at all is
-    reported as broken (a truncated result no longer shows its schema). Other JSON (configs, metrics) is ignored.
+    reported as broken (a truncated result no longer shows its schema), and so is a ``*.json`` too large to be a
+    result (``MAX_RESULT_BYTES``; its size is given). Other JSON (configs, metrics) is ignored. The problems do not
+    repeat the path.
     """
     root = Path(root)
     good: list[tuple[Path, TaskResult]] = []
@@ -154,20 +254,23 @@ def find_results(root: str | Path) -> tuple[list[tuple[Path, TaskResult]], list[
     for path in sorted(root.rglob("*.json")):
         if not path.is_file() or path.is_symlink() or path.name in NOT_RESULTS:
             continue
-        if path.stat().st_size > 20 * 2**20:  # tokenizer/weight indexes, never a result file
+        size = path.stat().st_size
+        if size > MAX_RESULT_BYTES:  # not parsed: a result is kilobytes, this is a dump or a weight index
+            bad.append((path, f"not read: {size / 2**20:.1f} MiB is over the {MAX_RESULT_BYTES / 2**20:.0f} MiB "
+                              "limit for a result file"))
             continue
         try:
             parsed = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             # A result cut off mid-write no longer says which schema it had: any unreadable JSON is reported.
-            bad.append((path, f"{path}: not valid JSON ({exc}); the file is truncated or corrupted"))
+            bad.append((path, f"not valid JSON ({exc}); the file is truncated or corrupted"))
             continue
         if not (isinstance(parsed, dict) and parsed.get("schema") == SCHEMA):
             continue
         try:
             good.append((path, read_result(path)))
         except ResultsError as exc:
-            bad.append((path, str(exc)))
+            bad.append((path, str(exc).removeprefix(f"{path}: ")))
     return good, bad
 
 
