@@ -139,10 +139,11 @@ def _main(argv: list[str]) -> int:
 
         if rank == 0:
             result = evaluation.build_result(task, languages, missing, cfg.split, cfg.data.source, checkpoint,
-                                             run_folder, notes)
+                                             run_folder, notes, benchmark=cfg.benchmark)
             write_result(out_file, result)
             cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
-                    + (f" (partial: missing {' '.join(missing)})" if missing else "") + f" -> {out_file}")
+                    + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
+                    + f" -> {out_file}")
         distributed.barrier()  # no rank returns before the result exists (the next command of a chain reads it)
     return 0
 
