@@ -8,7 +8,9 @@
     python evaluate_xtreme.py benchmark results=DIR output=OUT.json   # XTREME / XTREME-R scores per run
 
 Writes <output>/<task>.json with per-language metrics (percent), the task average and score, the split, the
-checkpoint and the chain of recipes back to phase 1. Languages without data are named and the result marked partial.
+checkpoint and the chain of recipes back to phase 1. Any language of the task's benchmark set left out (by
+languages=, absent data or a rank) is named and the result marked partial; a partial result never counts towards a
+benchmark score. A malformed data file is an error, never a skipped language.
 """
 from __future__ import annotations
 

@@ -206,12 +206,20 @@ def _row_where(where: str, row: dict, i: int) -> str:
 
 
 def _no_label(where: str, value: Any, labels: dict[str, int] | None, n_labels: int | None) -> DataError:
-    return DataError(f"{where}: row without a gold label ({value!r}); every row of this split needs one of "
-                     f"{_valid_labels(labels, n_labels)}: fix or remove the row")
+    return DataError(f"{where}: no gold label ({value!r}), and the official data of this split has no rows without a "
+                     f"gold label; expected one of {_valid_labels(labels, n_labels)}: fix or remove the row")
 
 
 def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, kind: str,
-                   where: str, keep: str | None = None, n_labels: int | None = None) -> tuple[list[dict], int]:
+                   where: str, keep: str | None = None, n_labels: int | None = None) -> list[dict]:
+    """Maps source rows onto the canonical fields of ``kind`` (see module docstring), applying the row filter; rows
+    dropped for having no gold label are not counted here (``canonical_rows_counted`` counts them)."""
+    return canonical_rows_counted(rows, fields, labels, kind, where, keep, n_labels)[0]
+
+
+def canonical_rows_counted(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, kind: str,
+                           where: str, keep: str | None = None, n_labels: int | None = None
+                           ) -> tuple[list[dict], int]:
     """Maps source rows onto the canonical fields of ``kind`` (see module docstring), applying the row filter.
 
     Args:
@@ -489,7 +497,7 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
         path = Path(data_path) / _fill(split.local.path, lang, LOCAL_SPLIT.get(split_name, split_name))
         raw = _read_local(split.local, path, where)
         desc = str(path)
-        rows, dropped = canonical_rows(raw, split.local.fields, split.local.labels, task.kind, desc,
+        rows, dropped = canonical_rows_counted(raw, split.local.fields, split.local.labels, task.kind, desc,
                                        keep=_gold_only(split), n_labels=label_count(task))
     else:
         hub = split.hub
@@ -529,7 +537,7 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
                                 "data.source=xtreme data.path=<XTREME download folder>") from None
             check_schema(ds, hub, desc)
             raw = ds.to_list()
-        rows, dropped = canonical_rows(raw, hub.fields, hub.labels, task.kind, desc, keep=hub.keep,
+        rows, dropped = canonical_rows_counted(raw, hub.fields, hub.labels, task.kind, desc, keep=hub.keep,
                                        n_labels=label_count(task))
     _drop_note(desc, dropped, len(rows) + dropped, notes)
     keep = split.hub.keep if split.hub is not None and source != "xtreme" else None
@@ -599,7 +607,7 @@ def load_translated(task: Task, folder: str | Path | None, languages: list[str],
                             f"hold {task.name}/train-<lang>{ext} for every language of data.translated_languages "
                             f"({layout})")
         raw = _read_local(source, path, str(path))
-        got, dropped = canonical_rows(raw, source.fields, source.labels, task.kind, str(path), keep=keep,
+        got, dropped = canonical_rows_counted(raw, source.fields, source.labels, task.kind, str(path), keep=keep,
                                       n_labels=label_count(task))
         _drop_note(str(path), dropped, len(got) + dropped, None)
         if not got:

@@ -10,7 +10,9 @@ from typing import Any
 
 import torch
 
+from xstilts import cli
 from xstilts import metrics as M
+from xstilts.data import DataError, label_count
 from xstilts.tasks import Task
 
 
@@ -91,8 +93,6 @@ def _check_labels(task: Task, rows: list[dict]) -> None:
     Raises:
         DataError: naming the row and the valid ids.
     """
-    from xstilts.data import DataError, label_count
-
     n = label_count(task)
     if n is None:
         n = len(task.label_names) or None  # CCG: the tag set built from the training data
@@ -113,8 +113,7 @@ def _check_labels(task: Task, rows: list[dict]) -> None:
 def _check_answers(task: Task, rows: list[dict], enc: dict[str, list], max_length: int) -> set[int]:
     """Training questions whose gold answer cannot be trained as a span (see ``qa.unusable_answers``): counted and
     dropped with a warning, or a ``DataError`` above ``qa.MAX_UNUSABLE_ANSWER_FRACTION`` of the questions."""
-    from xstilts import cli, qa
-    from xstilts.data import DataError
+    from xstilts import qa
 
     problems = qa.unusable_answers([r["context"] for r in rows], [r["answers"] for r in rows], enc)
     if not problems:
