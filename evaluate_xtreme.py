@@ -8,7 +8,9 @@
     python evaluate_xtreme.py benchmark results=DIR output=OUT.json   # XTREME / XTREME-R scores per run
 
 Writes <output>/<task>.json with per-language metrics (percent), the task average and score, the split, the
-checkpoint and the chain of recipes back to phase 1. Languages without data are named and the result marked partial.
+checkpoint and the chain of recipes back to phase 1. Any language of the task's benchmark set left out (by
+languages=, absent data or a rank) is named and the result marked partial; a partial result never counts towards a
+benchmark score. A malformed data file is an error, never a skipped language.
 """
 from __future__ import annotations
 
@@ -143,10 +145,11 @@ def _main(argv: list[str]) -> int:
 
         if rank == 0:
             result = evaluation.build_result(task, languages, missing, cfg.split, cfg.data.source, checkpoint,
-                                             run_folder, notes)
+                                             run_folder, notes, benchmark=cfg.benchmark)
             write_result(out_file, result)
             cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
-                    + (f" (partial: missing {' '.join(missing)})" if missing else "") + f" -> {out_file}")
+                    + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
+                    + f" -> {out_file}")
         distributed.barrier()  # no rank returns before the result exists (the next command of a chain reads it)
     return 0
 

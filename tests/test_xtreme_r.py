@@ -351,8 +351,10 @@ def test_dual_encoder_evaluation_needs_a_phase3_folder(encoder, tmp_path):
 
 # ---- XTREME-R score and the official Mewsli-X number -----------------------------------------------------------------
 def _result(task: str, score: float, partial: bool = False) -> TaskResult:
+    langs = check_languages(get_task(task), None, "xtreme_r")  # every language: only `partial` makes it partial
     return TaskResult(task=task, task_type="x", split="test", data_source="hub", main_metric="accuracy",
-                      languages={"en": {"accuracy": score}}, average={"accuracy": score}, score=score,
+                      languages={lang: {"accuracy": score} for lang in langs}, average={"accuracy": score},
+                      score=score,
                       missing_languages=["de"] if partial else [], partial=partial, checkpoint="c",
                       run=RunInfo("e", "multilingual", "none", task), chain=[], created="", version="0")
 

@@ -10,6 +10,12 @@ Canonical rows per task kind (what the featurizers consume):
 
 Every Hub split is checked against the exact schema in the registry before use: a mismatch names the dataset, the
 expected and the found columns. Tests replace ``hub_loader`` with a function returning in-memory datasets.
+
+Labels, from every source alike: a raw label is mapped to a class id in range or the row is refused with a
+``DataError`` naming the file and line (or the dataset row) and the valid labels. A row *without* gold label (SNLI's
+"-", the Hub's -1, an empty cell) is dropped only where the official data legitimately has such rows (the split's
+``keep="gold"``, for the Hub copy and the XTREME-folder file alike), with the count logged and, in an evaluation,
+recorded in the result's notes; anywhere else it is an error. No row ever reaches training or scoring as label -1.
 """
 from __future__ import annotations
 
@@ -31,6 +37,22 @@ LOCAL_SPLIT = {"train": "train", "validation": "dev", "test": "test"}
 
 class DataError(ValueError):
     """Data could not be loaded or does not have the expected shape; the message names the dataset and the fix."""
+
+
+class DataMissing(DataError):
+    """The data of a split or language is not there (file absent, not shipped, not offered by this source).
+
+    An evaluation may skip such a language and mark its result partial; any other ``DataError`` (a malformed file, an
+    unknown label) stops the run, so a broken file is never mistaken for an absent one.
+    """
+
+
+# How the official data marks a row without gold label: SNLI/MNLI "-", the Hub's ClassLabel -1, an empty cell.
+UNLABELLED = ("", "-", "-1", "None")
+# Key under which the local readers record where a raw row sits in its file (a line number or a JSON path); read by
+# ``canonical_rows`` for error messages, never copied into a canonical row.
+ROW_AT = "__at__"
+TAG_LINES = "__tag_lines__"  # conll: the line of every tag of a sentence
 
 
 def parse_feature(spec: str) -> Any:
@@ -139,61 +161,210 @@ def _get(row: dict, spec: str) -> Any:
     return row[spec]
 
 
-def _label(value: Any, labels: dict[str, int] | None, where: str) -> int:
+def _valid_labels(labels: dict[str, int] | None, n_labels: int | None) -> str:
+    if labels is not None:
+        return ", ".join(sorted(k for k, v in labels.items() if v >= 0))
+    return f"0..{n_labels - 1}" if n_labels else "an integer class id"
+
+
+def _label(value: Any, labels: dict[str, int] | None, where: str, n_labels: int | None = None) -> int | None:
+    """The class id of a raw label; None when the row has no gold label (see ``UNLABELLED``).
+
+    Raises:
+        DataError: an unknown label, or an id outside ``0..n_labels-1`` (it would train a head that does not exist,
+            or be scored as a wrong answer), naming ``where`` and the valid labels.
+    """
+    if value is None or (isinstance(value, str) and value.strip() in UNLABELLED) or (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0):
+        return None
+    idx: int | None = None
     if labels is not None and not isinstance(value, bool):
         key = str(value).strip()
         if key in labels:
-            return labels[key]
-        if isinstance(value, int) and value in labels.values():
-            return value
-        if key in ("", "-1", "None"):
-            return -1
-        raise DataError(f"{where}: unknown label {value!r}; expected one of {sorted(labels)}")
-    if value is None:
-        return -1
-    return int(value)
+            idx = labels[key]
+            if idx < 0:  # a placeholder the registry maps to "no label" (UD's "_" multiword-token lines)
+                return None
+        elif isinstance(value, int) and value in labels.values():
+            idx = value
+    else:
+        try:
+            idx = int(value) if isinstance(value, int) else int(str(value).strip())
+        except ValueError:
+            idx = None
+    if idx is None or (n_labels is not None and not 0 <= idx < n_labels):
+        raise DataError(f"{where}: unknown label {value!r}; expected one of {_valid_labels(labels, n_labels)}")
+    return idx
+
+
+def _row_where(where: str, row: dict, i: int) -> str:
+    at = row.get(ROW_AT) if isinstance(row, dict) else None
+    if isinstance(at, int):
+        return f"{where}:{at}"
+    if isinstance(at, str):
+        return f"{where}: {at}"
+    return f"{where} row {i}"
+
+
+def _no_label(where: str, value: Any, labels: dict[str, int] | None, n_labels: int | None) -> DataError:
+    return DataError(f"{where}: no gold label ({value!r}), and the official data of this split has no rows without a "
+                     f"gold label; expected one of {_valid_labels(labels, n_labels)}: fix or remove the row")
 
 
 def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, kind: str,
-                   where: str, keep: str | None = None) -> list[dict]:
-    """Maps source rows onto the canonical fields of ``kind`` (see module docstring), applying the row filter."""
-    out = []
+                   where: str, keep: str | None = None, n_labels: int | None = None) -> list[dict]:
+    """Maps source rows onto the canonical fields of ``kind`` (see module docstring), applying the row filter; rows
+    dropped for having no gold label are not counted here (``canonical_rows_counted`` counts them)."""
+    return canonical_rows_counted(rows, fields, labels, kind, where, keep, n_labels)[0]
+
+
+def canonical_rows_counted(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, kind: str,
+                           where: str, keep: str | None = None, n_labels: int | None = None
+                           ) -> tuple[list[dict], int]:
+    """Maps source rows onto the canonical fields of ``kind`` (see module docstring), applying the row filter.
+
+    Args:
+        n_labels: the number of classes (choices for multiple choice); a label outside ``0..n_labels-1`` is an error.
+        keep: ``"gold"`` drops rows without gold label (counted); ``"ud_tokens"`` lets tags be unlabelled
+            placeholders (dropped with their tokens later); otherwise an unlabelled row or tag is an error.
+
+    Returns:
+        The canonical rows and the number of rows dropped for having no gold label.
+    """
+    out, dropped = [], 0
     for i, row in enumerate(rows):
+        rw = _row_where(where, row, i)
+        if not isinstance(row, dict):
+            raise DataError(f"{rw}: a row must be a JSON object with fields {sorted(set(fields.values()))}, "
+                            f"found {type(row).__name__}")
         try:
             c = {name: _get(row, spec) for name, spec in fields.items()}
         except (KeyError, TypeError) as exc:
-            raise DataError(f"{where}: row {i} lacks field {exc} (fields expected: {fields})") from None
+            raise DataError(f"{rw} lacks field {exc} (fields expected: {fields})") from None
         if kind == "dual_encoder":
             from xstilts.dual_encoder import canonical_pairs  # raises DataError naming the field
 
-            out.extend(canonical_pairs(c, f"{where} row {i}"))
+            out.extend(canonical_pairs(c, rw))
             continue
         if "label" in c:
-            c["label"] = _label(c["label"], labels, where)
-            if keep == "gold" and c["label"] < 0:
+            label = _label(c["label"], labels, rw, n_labels)
+            if label is None:
+                if keep != "gold":
+                    raise _no_label(rw, c["label"], labels, n_labels)
+                dropped += 1
                 continue
+            c["label"] = label
         if kind == "classification":
             c.setdefault("text_b", None)
         if kind == "retrieval":
             # Tatoeba on the Hub keeps each line's trailing newline; the reference strips before tokenising.
             c = {k: str(v).strip() for k, v in c.items()}
         if kind == "tagging" and labels is not None:
-            c["tags"] = [_label(t, labels, where) for t in c["tags"]]
+            lines = row.get(TAG_LINES) or []
+            tags = []
+            for j, t in enumerate(c["tags"]):
+                tw = f"{where}:{lines[j]}" if j < len(lines) else f"{rw} word {j}"
+                tag = _label(t, labels, tw, n_labels)
+                if tag is None and keep != "ud_tokens":
+                    raise _no_label(tw, t, labels, n_labels)
+                tags.append(-1 if tag is None else tag)  # -1: a UD placeholder, dropped by _drop_ud_placeholders
+            c["tags"] = tags
         if kind == "multiple_choice":
             # COPA-style "cause"/"effect" become the questions jiant asks, so the encoder sees natural text.
             c["question"] = COPA_QUESTIONS.get(c.get("question", ""), c.get("question", ""))
         out.append(c)
-    return out
+    return out, dropped
+
+
+def label_count(task: Task) -> int | None:
+    """How many classes a label of ``task`` may take (choices for multiple choice); None where it is not known from
+    the registry (CCG builds its tag set from the training data)."""
+    if task.kind == "multiple_choice":
+        return task.num_choices or None
+    if task.kind in ("classification", "tagging") and task.label_names and not task.labels_from_train:
+        return len(task.label_names)
+    return None
+
+
+def _drop_note(where: str, dropped: int, total: int, notes: list[str] | None) -> None:
+    """Logs (and, in an evaluation, records) rows dropped for having no gold label, as the Hub path drops them."""
+    if not dropped:
+        return
+    from xstilts import cli
+
+    note = (f"{where}: {dropped} of {total} rows without a gold label dropped (the official data marks them "
+            "unlabelled; they are neither trained on nor scored)")
+    cli.log(note)
+    if notes is not None:
+        notes.append(note)
+
+
+def _decode(path: Path) -> str:
+    """The UTF-8 text of ``path``; a ``DataError`` naming the file, byte offset and line where decoding fails."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DataError(f"{path}: not UTF-8 text: byte offset {exc.start} (line {line}): {exc.reason}; the file is "
+                        "corrupted or in another encoding: convert it to UTF-8") from None
+
+
+def _squad_rows(doc: Any, path: Path) -> list[dict]:
+    """Rows of a SQuAD-format file; a malformed one is a ``DataError`` naming the file and the JSON path inside it
+    (``data[3].paragraphs[0].qas[2].answers[0].answer_start``)."""
+    layout = ('{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers": [{"text", '
+              '"answer_start"}]}]}]}]}')
+
+    def bad(at: str, problem: str) -> DataError:
+        return DataError(f"{path}: {at}: {problem}; a SQuAD-format file has the layout {layout}")
+
+    def field(obj: Any, at: str, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        if not isinstance(obj, dict):
+            raise bad(at or "top level", f"is {type(obj).__name__}, expected an object")
+        if key not in obj:
+            raise bad(f"{at}.{key}" if at else key, "missing")
+        value = obj[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise bad(f"{at}.{key}" if at else key, f"is {value!r:.60}, expected {what}")
+        return value
+
+    rows = []
+    for a, article in enumerate(field(doc, "", "data", list, "a list of articles")):
+        at_a = f"data[{a}]"
+        title = article.get("title", "") if isinstance(article, dict) else ""
+        for p, para in enumerate(field(article, at_a, "paragraphs", list, "a list of paragraphs")):
+            at_p = f"{at_a}.paragraphs[{p}]"
+            context = field(para, at_p, "context", str, "a string")
+            if not context.strip():
+                raise bad(f"{at_p}.context", "is empty: an extractive QA question needs a context")
+            for q, qa in enumerate(field(para, at_p, "qas", list, "a list of questions")):
+                at_q = f"{at_p}.qas[{q}]"
+                qid = field(qa, at_q, "id", (str, int), "a string")
+                question = field(qa, at_q, "question", str, "a string")
+                texts, starts = [], []
+                for n, ans in enumerate(field(qa, at_q, "answers", list, "a list (empty: unanswerable)")):
+                    at_n = f"{at_q}.answers[{n}]"
+                    texts.append(field(ans, at_n, "text", str, "a string"))
+                    start = field(ans, at_n, "answer_start", int, "a character offset (integer)")
+                    if start < 0:
+                        raise bad(f"{at_n}.answer_start", f"is {start}, expected a character offset >= 0")
+                    starts.append(start)
+                rows.append({"id": str(qid), "title": title, "context": context, "question": question,
+                             "answers": {"text": texts, "answer_start": starts}, ROW_AT: at_q})
+    return rows
 
 
 def _read_local(source: LocalSource, path: Path, where: str) -> list[dict]:
+    """Raw rows of one local file, each with where it sits (``ROW_AT``: a line number or a JSON path).
+
+    Raises:
+        DataMissing: the file is not there.
+        DataError: the file is not UTF-8 (naming the byte offset), or a row is malformed (naming the line or path).
+    """
     if not path.is_file():
-        raise DataError(f"{where}: file {path} not found; data.path must point at an XTREME download folder "
-                        f"containing {source.path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc}); the file is corrupted or in another encoding") from None
+        raise DataMissing(f"{where}: file {path} not found; data.path must point at an XTREME download folder "
+                          f"containing {source.path}")
+    text = _decode(path)
     if source.format == "tsv":
         lines = text.split("\n")
         if lines and lines[-1] == "":
@@ -206,24 +377,27 @@ def _read_local(source: LocalSource, path: Path, where: str) -> list[dict]:
             if len(parts) != len(source.columns):
                 raise DataError(f"{path}:{n}: expected {len(source.columns)} tab-separated columns "
                                 f"({', '.join(source.columns)}), found {len(parts)}")
-            rows.append(dict(zip(source.columns, parts)))
+            rows.append({**dict(zip(source.columns, parts)), ROW_AT: n})
         return rows
     if source.format == "jsonl":
         rows = []
         for n, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{path}:{n}: invalid JSON line ({exc})") from None
+                if not isinstance(row, dict):
+                    raise DataError(f"{path}:{n}: a line must be a JSON object, found {type(row).__name__}")
+                rows.append({**row, ROW_AT: n})
         return rows
     if source.format == "conll":
-        rows, tokens, tags = [], [], []
+        rows, tokens, tags, tag_lines, first = [], [], [], [], 0
         for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 if tokens:
-                    rows.append({"tokens": tokens, "tags": tags})
-                    tokens, tags = [], []
+                    rows.append({"tokens": tokens, "tags": tags, TAG_LINES: tag_lines, ROW_AT: first})
+                    tokens, tags, tag_lines = [], [], []
                 continue
             parts = line.split("\t")
             if len(parts) < 2:
@@ -232,29 +406,26 @@ def _read_local(source: LocalSource, path: Path, where: str) -> list[dict]:
             # PAN-X files of the XTREME download prefix tokens with "<lang>:"; the tag is the last column.
             if ":" in token[:4] and token[:2].isalpha() and token[2:3] == ":":
                 token = token[3:]
+            first = first if tokens else n
             tokens.append(token)
             tags.append(parts[-1].strip())
+            tag_lines.append(n)
         if tokens:
-            rows.append({"tokens": tokens, "tags": tags})
+            rows.append({"tokens": tokens, "tags": tags, TAG_LINES: tag_lines, ROW_AT: first})
         return rows
     if source.format == "squad_json":
         try:
-            data = json.loads(text)
+            doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}: invalid SQuAD JSON ({exc})") from None
-        rows = []
-        for article in data.get("data", []):
-            for para in article["paragraphs"]:
-                for qa in para["qas"]:
-                    rows.append({"id": qa["id"], "title": article.get("title", ""), "context": para["context"],
-                                 "question": qa["question"],
-                                 "answers": {"text": [a["text"] for a in qa.get("answers", [])],
-                                             "answer_start": [a["answer_start"] for a in qa.get("answers", [])]}})
-        return rows
+        return _squad_rows(doc, path)
     if source.format == "tatoeba":
         from xstilts.retrieval import read_tatoeba_files
 
-        src, tgt = read_tatoeba_files(path.parent, path.suffix.lstrip("."))
+        try:
+            src, tgt = read_tatoeba_files(path.parent, path.suffix.lstrip("."))
+        except FileNotFoundError as exc:
+            raise DataMissing(f"{where}: {exc}") from None
         return [{"source": s, "target": t} for s, t in zip(src, tgt)]
     raise DataError(f"{where}: unsupported local format {source.format!r}")
 
@@ -264,7 +435,7 @@ def embedded_path(relative: str) -> Path:
 
 
 def load_split(task: Task, split: DataSplit, source: str, lang: str, split_name: str,
-               data_path: str | None = None, limit: int | None = None) -> list[dict]:
+               data_path: str | None = None, limit: int | None = None, notes: list[str] | None = None) -> list[dict]:
     """Canonical rows of one split of ``task`` in language ``lang`` from ``source``.
 
     An XTREME-R language that lives in another dataset (``task.lang_sources[split_name][lang]``, e.g. UD 2.7
@@ -273,18 +444,24 @@ def load_split(task: Task, split: DataSplit, source: str, lang: str, split_name:
     Args:
         split_name: the role ("train", "validation", "test"); fills ``{split}`` in local file names.
         limit: keep the first ``limit`` rows (``max_train_samples``-style knob).
+        notes: where given, a line is appended for rows dropped for having no gold label (an evaluation records
+            these lines in its result); they are logged either way.
+
+    Raises:
+        DataMissing: the data is not there (an evaluation may skip the language and mark the result partial).
+        DataError: anything else: a malformed file, an unknown label, a row without label where none may lack one.
     """
     override = task.lang_sources.get(split_name, {}).get(lang)
     if override:
         if source != "hub":
-            raise DataError(f"task {task.name} ({split_name}, {lang}): {lang} is an XTREME-R language read from "
+            raise DataMissing(f"task {task.name} ({split_name}, {lang}): {lang} is an XTREME-R language read from "
                             f"{', '.join(sorted({s.hub.repo for s in override if s.hub}))}; use data.source=hub")
-        rows = [r for s in override for r in _load_one(task, s, source, lang, split_name, data_path)]
+        rows = [r for s in override for r in _load_one(task, s, source, lang, split_name, data_path, notes=notes)]
         rows = rows[:limit] if limit is not None else rows
         if not rows:
             raise DataError(f"task {task.name} ({split_name}, {lang}, source hub): no rows loaded")
         return rows
-    return _load_one(task, split, source, lang, split_name, data_path, limit)
+    return _load_one(task, split, source, lang, split_name, data_path, limit, notes)
 
 
 def _drop_ud_placeholders(rows: list[dict]) -> list[dict]:
@@ -297,8 +474,14 @@ def _drop_ud_placeholders(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _gold_only(split: DataSplit) -> str | None:
+    """``"gold"`` where the official data of ``split`` legitimately holds rows without gold label (its Hub copy says
+    so with ``keep="gold"``): the local file of the same data drops them the same way."""
+    return "gold" if split.hub is not None and split.hub.keep == "gold" else None
+
+
 def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: str,
-              data_path: str | None = None, limit: int | None = None) -> list[dict]:
+              data_path: str | None = None, limit: int | None = None, notes: list[str] | None = None) -> list[dict]:
     if source not in SOURCES:
         raise DataError(f"data.source {source!r} is not one of {', '.join(SOURCES)}")
     where = f"task {task.name} ({split_name}, {lang}, source {source})"
@@ -308,26 +491,39 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
         return ccg.load_rows(task, split.local.path, data_path, limit)
     if source == "xtreme":
         if split.local is None:
-            raise DataError(f"{where}: no XTREME-folder layout is defined for this split; use data.source=hub")
+            raise DataMissing(f"{where}: no XTREME-folder layout is defined for this split; use data.source=hub")
         if not data_path:
             raise DataError(f"{where}: data.path is required with data.source=xtreme (the XTREME download folder)")
         path = Path(data_path) / _fill(split.local.path, lang, LOCAL_SPLIT.get(split_name, split_name))
         raw = _read_local(split.local, path, where)
-        rows = canonical_rows(raw, split.local.fields, split.local.labels, task.kind, str(path))
+        desc = str(path)
+        rows, dropped = canonical_rows_counted(raw, split.local.fields, split.local.labels, task.kind, desc,
+                                       keep=_gold_only(split), n_labels=label_count(task))
     else:
         hub = split.hub
         if hub is None:
-            raise DataError(f"{where}: no Hub dataset is defined for this split; use data.source=xtreme")
+            raise DataMissing(f"{where}: no Hub dataset is defined for this split; use data.source=xtreme")
         if source == "embedded":
             if split.embedded is None:
-                raise DataError(f"{where}: the embedded quickstart data has no such split; use data.source=hub")
+                raise DataMissing(f"{where}: the embedded quickstart data has no such split; use data.source=hub")
             path = embedded_path(_fill(split.embedded, lang))
             if not path.is_file():
-                raise DataError(f"{where}: embedded file {path.name} is not shipped (quickstart data covers a few "
-                                "languages only); pass languages=[...] or use data.source=hub")
-            raw_rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-            ds = datasets.Dataset.from_list(raw_rows, features=hub_features(hub))
-            desc = f"embedded {_fill(split.embedded, lang)}"
+                raise DataMissing(f"{where}: embedded file {path.name} is not shipped (quickstart data covers a few "
+                                  "languages only); pass languages=[...] or use data.source=hub")
+            numbered = []
+            for n, line in enumerate(_decode(path).splitlines(), start=1):
+                if line.strip():
+                    try:
+                        numbered.append((n, json.loads(line)))
+                    except json.JSONDecodeError as exc:
+                        raise DataError(f"{path}:{n}: invalid JSON line ({exc})") from None
+            try:
+                ds = datasets.Dataset.from_list([r for _, r in numbered], features=hub_features(hub))
+            except Exception as exc:  # noqa: BLE001 - a row that does not fit the Hub schema: name the file
+                raise DataError(f"{path}: rows do not fit the Hub schema of {hub.repo} ({type(exc).__name__}: "
+                                f"{exc})") from None
+            desc = str(path)
+            raw = [{**r, ROW_AT: n} for (n, _), r in zip(numbered, ds.to_list())]
         else:
             config = _fill(hub.config, lang) if hub.config else None
             desc = f"dataset {hub.repo} (config {config}, split {hub.split})"
@@ -340,7 +536,10 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
                 raise DataError(f"{where}: could not load {desc}: {type(exc).__name__}: {exc}. Without Hub access use "
                                 "data.source=xtreme data.path=<XTREME download folder>") from None
             check_schema(ds, hub, desc)
-        rows = canonical_rows(ds.to_list(), hub.fields, hub.labels, task.kind, desc, keep=hub.keep)
+            raw = ds.to_list()
+        rows, dropped = canonical_rows_counted(raw, hub.fields, hub.labels, task.kind, desc, keep=hub.keep,
+                                       n_labels=label_count(task))
+    _drop_note(desc, dropped, len(rows) + dropped, notes)
     keep = split.hub.keep if split.hub is not None and source != "xtreme" else None
     if keep == "tydiqa_lang":
         # TyDiQA-GoldP mixes languages in one split; the id prefix names the language ("english-123-0").
@@ -391,7 +590,7 @@ def load_translated(task: Task, folder: str | Path | None, languages: list[str],
     split = task.train[0] if task.train else None
     if split is not None and split.local is not None and split.local.format in TRANSLATABLE_FORMATS:
         source = split.local
-        ext, keep, layout = Path(source.path).suffix, None, f"the format of {source.path}"
+        ext, keep, layout = Path(source.path).suffix, _gold_only(split), f"the format of {source.path}"
     elif split is not None and split.hub is not None:
         source = LocalSource(path="", format="jsonl", fields=split.hub.fields, labels=split.hub.labels)
         ext, keep, layout = ".jsonl", split.hub.keep, f"JSON lines in the Hub schema of {split.hub.repo}"
@@ -404,11 +603,13 @@ def load_translated(task: Task, folder: str | Path | None, languages: list[str],
     for lang in languages:
         path = Path(folder) / task.name / f"train-{lang}{ext}"
         if not path.is_file():
-            raise DataError(f"task {task.name}: translated training file {path} not found; data.translated_path must "
+            raise DataMissing(f"task {task.name}: translated training file {path} not found; data.translated_path must "
                             f"hold {task.name}/train-<lang>{ext} for every language of data.translated_languages "
                             f"({layout})")
         raw = _read_local(source, path, str(path))
-        got = canonical_rows(raw, source.fields, source.labels, task.kind, str(path), keep=keep)
+        got, dropped = canonical_rows_counted(raw, source.fields, source.labels, task.kind, str(path), keep=keep,
+                                      n_labels=label_count(task))
+        _drop_note(str(path), dropped, len(got) + dropped, None)
         if not got:
             raise DataError(f"{path}: no rows")
         rows.extend({**r, "lang": lang} for r in (got[:limit] if limit is not None else got))

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from xstilts import __version__, cli, data, provenance
 from xstilts import features as F
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
-from xstilts.tasks import Task
+from xstilts.tasks import Task, benchmark_languages
 
 
 def evaluate_language(model: Any, tokenizer: Any, task: Task, rows: list[dict], lang: str, max_length: int,
@@ -36,14 +37,19 @@ def head_index(specs: list[Any], task: Task) -> int:
 
 def load_eval_rows(task: Task, split: str, source: str, path: str | None, langs: list[str], explicit: bool,
                    limit: int | None) -> tuple[dict[str, list[dict]], list[str], list[str]]:
-    """Rows per language; languages whose data is absent are returned as missing (an error if asked for explicitly)."""
+    """Rows per language, the languages whose data is absent, and notes for the result.
+
+    Only *absent* data (``DataMissing``: no file, not shipped) skips a language, and only where the languages were not
+    asked for explicitly and the source is local; a malformed file or label is an error, never a skipped language.
+    Rows dropped for having no gold label are named in the notes.
+    """
     if split not in task.eval:
         raise data.DataError(f"task {task.name} has no {split!r} split; available: {', '.join(task.eval)}")
     rows, missing, notes = {}, [], []
     for lang in langs:
         try:
-            rows[lang] = data.load_split(task, task.eval[split], source, lang, split, path, limit)
-        except data.DataError as exc:
+            rows[lang] = data.load_split(task, task.eval[split], source, lang, split, path, limit, notes=notes)
+        except data.DataMissing as exc:
             if explicit or source == "hub":
                 raise
             missing.append(lang)
@@ -113,14 +119,31 @@ def drop_seen_rows(rows: dict[str, list[dict]], windows: list[tuple[float, int |
                  f"benchmarks in every language")
 
 
+def missing_languages(task: Task, scored: Iterable[str], benchmark: str = "xtreme") -> list[str]:
+    """The languages of ``task`` in ``benchmark``'s language set that have no score, in the registry's order."""
+    have = set(scored)
+    return [lang for lang in benchmark_languages(task, benchmark) if lang not in have]
+
+
 def build_result(task: Task, languages: dict[str, dict[str, float]], missing: list[str], split: str, source: str,
-                 checkpoint: Path, run_folder: Path, notes: list[str]) -> TaskResult:
+                 checkpoint: Path, run_folder: Path, notes: list[str], benchmark: str = "xtreme") -> TaskResult:
+    """The result of one task. It is partial whenever a language of the task's ``benchmark`` set has no score,
+    whatever left it out (``languages=``, absent data in ``missing``, a rank that returned nothing): the missing
+    languages are named, and a partial result never counts towards a benchmark score (``results.benchmark_scores``).
+    """
     chain = provenance.chain(run_folder)
     average = average_metrics(languages)
+    absent = missing_languages(task, languages, benchmark)
+    unscored = [lang for lang in missing if lang not in absent and lang not in languages]  # outside the set
+    left_out = [lang for lang in absent if lang not in missing]
+    if left_out:
+        notes = [*notes, f"not evaluated: {' '.join(left_out)} (languages= chose a subset of the {benchmark} set, "
+                         "or no score came back): the result is partial and its average is not the task score"]
     return TaskResult(
         task=task.name, task_type=task.kind, split=split, data_source=source, main_metric=task.main_metric,
         languages=languages, average=average, score=task_score(task.main_metric, average),
-        missing_languages=missing, partial=bool(missing), checkpoint=str(checkpoint.resolve()),
+        missing_languages=absent + unscored, partial=bool(absent or unscored),
+        checkpoint=str(checkpoint.resolve()),
         run=RunInfo(**provenance.run_info(chain, task.name)), chain=chain,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), version=__version__, notes=notes,
         environment=provenance.environment(), wall_time_s=cli.elapsed(),

@@ -10,7 +10,9 @@ from typing import Any
 
 import torch
 
+from xstilts import cli
 from xstilts import metrics as M
+from xstilts.data import DataError, label_count
 from xstilts.tasks import Task
 
 
@@ -28,6 +30,7 @@ def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_i
     kind = task.kind
     feats: list[dict[str, Any]] = []
     extra: dict[str, Any] = {}
+    _check_labels(task, rows)
     if kind == "classification":
         a = [r["text_a"] for r in rows]
         b = [r["text_b"] for r in rows] if rows and rows[0].get("text_b") is not None else None
@@ -50,13 +53,17 @@ def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_i
         enc = qa.prepare_qa_features(
             tokenizer, [r["question"] for r in rows], [r["context"] for r in rows], max_length=max_length,
             doc_stride=min(128, max_length // 3), answers=[r["answers"] for r in rows] if train else None)
+        unusable = _check_answers(task, rows, enc, max_length) if train else set()
         for i in range(len(enc["input_ids"])):
+            if enc["example_index"][i] in unusable:
+                continue  # dropped, not trained as "no answer"
             f = {k: enc[k][i] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
             if train:
                 f["start_positions"] = enc["start_positions"][i]
                 f["end_positions"] = enc["end_positions"][i]
             feats.append(f)
         extra["qa"] = enc
+        extra["unusable_answers"] = len(unusable)
     elif kind == "tagging":
         from xstilts import tagging
 
@@ -77,6 +84,50 @@ def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_i
     for f in feats:
         f["task_id"] = task_id
     return Encoded(feats, extra)
+
+
+def _check_labels(task: Task, rows: list[dict]) -> None:
+    """Every label a class id of the head: -1, None or an id beyond the head would crash training, or be scored as
+    a wrong answer (tagging: silently read as the last tag). The loaders map or drop such rows; this is the guard.
+
+    Raises:
+        DataError: naming the row and the valid ids.
+    """
+    n = label_count(task)
+    if n is None:
+        n = len(task.label_names) or None  # CCG: the tag set built from the training data
+    if task.kind in ("classification", "multiple_choice"):
+        for i, r in enumerate(rows):
+            label, k = r.get("label"), (len(r["choices"]) if task.kind == "multiple_choice" else n)
+            if not (isinstance(label, int) and not isinstance(label, bool) and (k is None or 0 <= label < k)):
+                raise DataError(f"task {task.name}: row {i} has label {label!r}, not a class id 0..{(k or 0) - 1}; "
+                                "rows without gold label must be dropped by the loader, never trained or scored")
+    elif task.kind == "tagging":
+        for i, r in enumerate(rows):
+            bad = [t for t in r["tags"] if not (isinstance(t, int) and (n is None or 0 <= t < n))]
+            if bad:
+                raise DataError(f"task {task.name}: sentence {i} has tag(s) {bad[:5]!r}, not class ids "
+                                f"0..{(n or 0) - 1}; untagged words must be dropped by the loader")
+
+
+def _check_answers(task: Task, rows: list[dict], enc: dict[str, list], max_length: int) -> set[int]:
+    """Training questions whose gold answer cannot be trained as a span (see ``qa.unusable_answers``): counted and
+    dropped with a warning, or a ``DataError`` above ``qa.MAX_UNUSABLE_ANSWER_FRACTION`` of the questions."""
+    from xstilts import qa
+
+    problems = qa.unusable_answers([r["context"] for r in rows], [r["answers"] for r in rows], enc)
+    if not problems:
+        return set()
+    first = [f"{rows[i].get('id', i)}: {why}" for i, why in list(problems.items())[:3]]
+    share = len(problems) / len(rows)
+    summary = (f"task {task.name}: {len(problems)} of {len(rows)} training questions ({100 * share:.1f}%) have a gold "
+               f"answer that cannot be trained as a span at max_length={max_length} (first: {'; '.join(first)})")
+    if share > qa.MAX_UNUSABLE_ANSWER_FRACTION:
+        raise DataError(f"{summary}; more than {100 * qa.MAX_UNUSABLE_ANSWER_FRACTION:.0f}% means the file's "
+                        "answer_start offsets or text are wrong, or max_length is too small: fix the data or raise "
+                        "train.max_length")
+    cli.log(f"warning: {summary}; these questions are dropped from training (not trained as 'no answer')")
+    return set(problems)
 
 
 def _pad(seqs: list[Any], value: int) -> torch.Tensor:

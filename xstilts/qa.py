@@ -263,6 +263,49 @@ def _label_window(offsets: list[tuple[int, int] | None], answer: tuple[int, str]
     return start_tok, end_tok
 
 
+# A training question whose gold answer cannot be trained as a span (its answer_start does not point at its text, or
+# no window holds the whole answer) is dropped, never trained as "no answer" (CLS). Real files have a handful of such
+# rows (offset quirks, answers longer than a window's overlap); more than this fraction means the file or the settings
+# are wrong (offsets counted in bytes, max_length too small for the answers), and training stops.
+MAX_UNUSABLE_ANSWER_FRACTION = 0.05
+
+
+def unusable_answers(contexts: Sequence[str], answers: Sequence[Any], features: Mapping[str, Sequence]
+                     ) -> dict[int, str]:
+    """Training examples with a gold answer that cannot be trained as a span, and why.
+
+    Examples without an answer (SQuAD v2 unanswerable questions) are not listed: CLS is their correct label.
+
+    Args:
+        contexts: the original contexts.
+        answers: one SQuAD-style answer per example (as given to :func:`prepare_qa_features`).
+        features: the output of :func:`prepare_qa_features` with ``answers`` (``start_positions`` are read).
+
+    Returns:
+        Example index -> the problem: the context does not read the answer text at ``answer_start``, or no window
+        holds the whole answer (every window would label it CLS).
+    """
+    in_a_window: set[int] = set()
+    for ex, start in zip(features["example_index"], features["start_positions"]):
+        if start != CLS_INDEX:
+            in_a_window.add(ex)
+    problems: dict[int, str] = {}
+    for i, (context, answer) in enumerate(zip(contexts, answers)):
+        gold = _first_answer(answer, i)
+        if gold is None:
+            continue
+        start, text = gold
+        found = context[start:start + len(text)] if start >= 0 else ""
+        if not text.strip():
+            problems[i] = f"empty answer text at answer_start {start}"
+        elif found != text:
+            problems[i] = f"answer_start {start}: the context reads {found!r} there, not the answer {text!r}"
+        elif i not in in_a_window:
+            problems[i] = (f"the answer {text!r} (at {start}) lies in no single window: raise max_length or lower "
+                           "doc_stride")
+    return problems
+
+
 def _as_rows(logits: Any, n_features: int, name: str) -> list[np.ndarray]:
     rows = [np.asarray(r, dtype=np.float64).reshape(-1) for r in logits]
     if len(rows) != n_features:

@@ -274,25 +274,51 @@ def find_results(root: str | Path) -> tuple[list[tuple[Path, TaskResult]], list[
     return good, bad
 
 
+def benchmark_of(categories: dict[str, list[str]]) -> str:
+    """The benchmark whose language sets a category table scores with: "xtreme_r" for ``XTREME_R_CATEGORIES``,
+    "xtreme" otherwise."""
+    return "xtreme_r" if categories == XTREME_R_CATEGORIES else "xtreme"
+
+
+def uncovered_languages(result: TaskResult, benchmark: str = "xtreme") -> list[str]:
+    """The languages of the result's task in ``benchmark``'s set that the result has no score for: what makes it
+    partial, named also for results written before ``partial`` accounted for ``languages=`` subsets (a task outside
+    the registry is judged by its own ``missing_languages``)."""
+    from xstilts.tasks import TASKS, benchmark_languages
+
+    task = TASKS.get(result.task)
+    expected = benchmark_languages(task, benchmark) if task is not None else ()
+    absent = [lang for lang in expected if lang not in result.languages]
+    return absent + [lang for lang in result.missing_languages if lang not in absent and lang not in result.languages]
+
+
 def benchmark_scores(
-    results: list[TaskResult], categories: dict[str, list[str]] = XTREME_CATEGORIES
+    results: list[TaskResult], categories: dict[str, list[str]] = XTREME_CATEGORIES, benchmark: str | None = None
 ) -> dict[str, Any]:
     """XTREME(-R) score from one chain's task results: task scores, category means and the overall mean.
 
-    A task that is absent or partial (languages missing) is named and excluded: the category and overall scores are
-    then ``None`` rather than a silent average over fewer tasks.
+    A task that is absent or partial is named and excluded: the category and overall scores are then ``None`` rather
+    than a silent average over fewer tasks or fewer languages. Partial means marked ``partial`` in the file *or*
+    lacking a score for any language of the task in the benchmark's language set (``benchmark``, by default the one
+    of ``categories``): a result over a ``languages=`` subset never stands in for the task score. The missing
+    languages of each partial task are listed under ``partial_languages``.
     """
+    benchmark = benchmark or benchmark_of(categories)
     by_task = {r.task: r for r in results}
     tasks: dict[str, float | None] = {}
     missing, partial = [], []
+    partial_languages: dict[str, list[str]] = {}
     for names in categories.values():
         for name in names:
             r = by_task.get(name)
             if r is None:
                 missing.append(name)
                 tasks[name] = None
-            elif r.partial:
+                continue
+            absent = uncovered_languages(r, benchmark)
+            if r.partial or absent:
                 partial.append(name)
+                partial_languages[name] = absent
                 tasks[name] = None
             else:
                 tasks[name] = r.score
@@ -302,4 +328,5 @@ def benchmark_scores(
         cats[cat] = None if any(v is None for v in vals) else sum(vals) / len(vals)
     all_vals = [tasks[n] for names in categories.values() for n in names]
     overall = None if any(v is None for v in all_vals) else sum(all_vals) / len(all_vals)
-    return {"tasks": tasks, "categories": cats, "score": overall, "missing_tasks": missing, "partial_tasks": partial}
+    return {"tasks": tasks, "categories": cats, "score": overall, "missing_tasks": missing, "partial_tasks": partial,
+            "partial_languages": partial_languages}

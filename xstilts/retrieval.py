@@ -33,6 +33,7 @@ from pathlib import Path
 
 import torch
 
+from xstilts.data import DataError
 from xstilts.metrics import bucc_scores
 
 __all__ = [
@@ -701,9 +702,19 @@ def _find_bucc_file(folder: Path, lang: str, name: str) -> Path:
 
 
 def _read_tsv_lines(path: Path) -> list[tuple[int, str]]:
-    # newline="\n": only LF ends a line, so a stray CR inside a sentence cannot shift the line alignment.
-    with path.open(encoding="utf-8", errors="strict", newline="\n") as f:
-        return [(no, line.rstrip("\r\n")) for no, line in enumerate(f, start=1)]
+    """Numbered lines of a UTF-8 file; a ``DataError`` naming the byte offset where it is not UTF-8."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DataError(f"{path}: not UTF-8 text: byte offset {exc.start} (line {line}): {exc.reason}; the file is "
+                        "corrupted or in another encoding: convert it to UTF-8") from None
+    # Only LF ends a line, so a stray CR inside a sentence cannot shift the line alignment.
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [(no, line.rstrip("\r")) for no, line in enumerate(lines, start=1)]
 
 
 def _read_id_sentences(path: Path) -> tuple[list[str], list[str]]:
@@ -714,13 +725,13 @@ def _read_id_sentences(path: Path) -> tuple[list[str], list[str]]:
         if not line.strip():
             continue
         if "\t" not in line:
-            raise ValueError(f"{path}:{no}: expected 'id<TAB>sentence', found no tab in {line[:80]!r}")
+            raise DataError(f"{path}:{no}: expected 'id<TAB>sentence', found no tab in {line[:80]!r}")
         sid, sentence = line.split("\t", 1)
         sid = sid.strip()
         if not sid:
-            raise ValueError(f"{path}:{no}: empty sentence id")
+            raise DataError(f"{path}:{no}: empty sentence id")
         if sid in seen:
-            raise ValueError(f"{path}:{no}: sentence id {sid!r} occurs twice")
+            raise DataError(f"{path}:{no}: sentence id {sid!r} occurs twice")
         seen.add(sid)
         ids.append(sid)
         sentences.append(sentence.strip())
@@ -746,7 +757,8 @@ def read_bucc_files(folder: str | Path, lang: str, split: str, require_gold: boo
 
     Raises:
         FileNotFoundError: Naming the missing path and what to provide.
-        ValueError: On a malformed line, a repeated id, or gold ids absent from the sentence files.
+        DataError: On a malformed line, a repeated id, a file that is not UTF-8, or gold ids absent from the sentence
+            files (a ``ValueError``, naming the file and line).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -765,12 +777,12 @@ def read_bucc_files(folder: str | Path, lang: str, split: str, require_gold: boo
             continue
         parts = line.split("\t")
         if len(parts) != 2:
-            raise ValueError(f"{gold_path}:{no}: expected 'src_id<TAB>tgt_id', got {line[:80]!r}")
+            raise DataError(f"{gold_path}:{no}: expected 'src_id<TAB>tgt_id', got {line[:80]!r}")
         gold.add((parts[0].strip(), parts[1].strip()))
     known_src, known_tgt = set(src_ids), set(tgt_ids)
     unknown = sorted(p for p in gold if p[0] not in known_src or p[1] not in known_tgt)
     if unknown:
-        raise ValueError(
+        raise DataError(
             f"{gold_path}: {len(unknown)} gold pairs name ids missing from the sentence files (first: {unknown[0]}); "
             "the gold file does not belong to these corpora"
         )
@@ -792,10 +804,11 @@ def read_tatoeba_files(folder: str | Path, iso3: str) -> tuple[list[str], list[s
 
     Raises:
         FileNotFoundError: Naming the missing path.
-        ValueError: On a malformed code or files of different lengths.
+        DataError: On a malformed code, a file that is not UTF-8, or files of different lengths (both named with
+            their line counts).
     """
     if not (isinstance(iso3, str) and len(iso3) == 3 and iso3.isalpha() and iso3.islower()) or iso3 == "eng":
-        raise ValueError(
+        raise DataError(
             f"iso3 must be a lowercase 3-letter non-English LASER code such as 'deu' or 'cmn', got {iso3!r}"
         )
     folder = Path(folder)
@@ -808,7 +821,7 @@ def read_tatoeba_files(folder: str | Path, iso3: str) -> tuple[list[str], list[s
             )
     sides = [[line.strip() for _, line in _read_tsv_lines(p)] for p in paths]
     if len(sides[0]) != len(sides[1]):
-        raise ValueError(
+        raise DataError(
             f"{paths[0]} has {len(sides[0])} lines but {paths[1]} has {len(sides[1])}; "
             "Tatoeba pairs are aligned by line"
         )

@@ -97,9 +97,9 @@ def _bucc_folder(cfg: EvalRecipe, lang: str, split: str) -> Path:
         try:
             return Path(download(url))
         except Exception as exc:  # noqa: BLE001 - any library failure becomes a DataError naming the fix
-            raise data.DataError(f"bucc2018: could not download {url} ({type(exc).__name__}: {exc}); download it "
+            raise data.DataMissing(f"bucc2018: could not download {url} ({type(exc).__name__}: {exc}); download it "
                                  "yourself and set retrieval.bucc_data=<folder>") from None
-    raise data.DataError("bucc2018 mines the original BUCC 2018 corpora (the Hub copy holds only the gold pairs): "
+    raise data.DataMissing("bucc2018 mines the original BUCC 2018 corpora (the Hub copy holds only the gold pairs): "
                          "set retrieval.bucc_data=<folder with <lang>-en.{sample,training}.{<lang>,en,gold}> "
                          "(or data.source=xtreme data.path=<XTREME download folder>)")
 
@@ -171,7 +171,7 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
 
                     pairs = retrieval.apply_threshold(test_cands, scores["threshold"])
                     submission.write_predictions("bucc2018", lang, sorted(pairs), cfg.export_predictions)
-        except (FileNotFoundError, data.DataError) as exc:
+        except (FileNotFoundError, data.DataMissing) as exc:  # absent data only; a malformed file stops the run
             if cfg.languages is not None:
                 raise
             missing.append(lang)
@@ -189,8 +189,11 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
     if not languages:
         raise data.DataError(f"{task.name}: no evaluation data for any of {langs}")
     if rank == 0:
-        result = build_result(task, languages, missing, cfg.split, cfg.data.source, model_dir, run_folder, notes)
+        result = build_result(task, languages, missing, cfg.split, cfg.data.source, model_dir, run_folder, notes,
+                              benchmark=cfg.benchmark)
         write_result(out_file, result)
-        cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages -> {out_file}")
+        cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
+                + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
+                + f" -> {out_file}")
     distributed.barrier()
     return 0
