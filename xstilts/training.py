@@ -157,8 +157,8 @@ class LossGuard(TrainerCallback):
     Every step is checked, not only the logged ones: a run shorter than ``logging_steps`` would otherwise never be,
     and by the next log the Trainer may have saved checkpoints of non-finite weights. ``XTrainer.compute_loss`` hands
     each micro-batch loss to ``record``, which starts its copy to the host without waiting; ``on_step_end`` then
-    waits only for those copies (on a GPU, for the forward passes, not for the optimizer step queued behind them),
-    so the check costs no full device sync per step. It runs before the step's checkpoint is saved, so no
+    waits only for those copies (on a GPU, up to the last forward pass, not for the backward pass and optimizer step
+    queued behind it), so the check costs no full device sync per step. It runs before the step's checkpoint is saved, so no
     checkpoint of the failed step is written; older ones with non-finite weights (a step whose finite loss gave
     non-finite gradients) are removed and never named as the last good checkpoint.
     """
@@ -172,7 +172,7 @@ class LossGuard(TrainerCallback):
 
     def record(self, loss: torch.Tensor) -> None:
         """Notes one micro-batch loss of the current optimizer step (no host sync here)."""
-        loss = loss.detach().float().reshape(())
+        loss = loss.detach().float().mean()  # a vector of per-GPU losses under nn.DataParallel
         if loss.is_cuda:
             host = loss.to("cpu", non_blocking=True)  # into pinned memory; ready once the event has passed
             event = torch.cuda.Event()
