@@ -135,6 +135,15 @@ elif kind == "result_rename":  # evaluation: the result's temp file is complete,
 
 import phase1_pretrained, phase2_intermediate, phase3_target, evaluate_xtreme
 cmd, out, inp = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None
+if cmd in ("p2e", "p2mt"):  # final/ holds the best weights (often an early step): keep the last step's too
+    import shutil
+    rmtree = shutil.rmtree
+    def keep_last(path, *a, **k):
+        if Path(path).name == "checkpoints.removing":  # remove_checkpoints renames the folder first
+            last = max(Path(path).glob("checkpoint-*"), key=lambda c: int(c.name.split("-")[-1]))
+            shutil.copy(last / "model.safetensors", Path(out) / f"last-{last.name}.safetensors")
+        return rmtree(path, *a, **k)
+    shutil.rmtree = keep_last
 TRAIN = ["train.precision=fp32", "train.batch_size=8", "train.max_length=32", "data.source=hub",
          "train.grad_accum=1", "train.save_total_limit=2", "train.eval_steps=2"]
 if cmd == "p1":
@@ -143,6 +152,13 @@ if cmd == "p1":
 elif cmd == "p2":  # 40 examples, batch 8: 8 steps cross an epoch boundary; checkpoints at 2, 4, 6, 8
     rc = phase2_intermediate.main(["recipes/phase2/mnli.yaml", f"input={inp}", f"output={out}",
                                    "train.max_steps=8", *TRAIN])
+elif cmd == "p2e":  # the default length-grouped order over 3 epochs of 5 steps; checkpoints every 2 steps
+    rc = phase2_intermediate.main(["recipes/phase2/mnli.yaml", f"input={inp}", f"output={out}", "train.epochs=3",
+                                   "train.max_steps=-1", "data.max_eval_samples=16", "train.logging_steps=1", *TRAIN])
+elif cmd == "p2mt":  # two tasks of 16 examples: 4 steps per epoch, one task drawn per step
+    rc = phase2_intermediate.main(["recipes/phase2/mnli.yaml", f"input={inp}", f"output={out}", "tasks=[mnli,qqp]",
+                                   "train.max_steps=8", "data.max_train_samples=16", "data.max_eval_samples=16",
+                                   "train.logging_steps=1", *TRAIN])
 elif cmd == "p3":
     rc = phase3_target.main(["recipes/phase3/xnli.yaml", f"input={inp}", f"output={out}", "train.max_steps=2",
                              *TRAIN])
@@ -232,10 +248,21 @@ class Kit:
 
 
 @pytest.fixture(scope="module")
-def kit(tmp_path_factory) -> Kit:
+def base(tmp_path_factory) -> Kit:
+    """The Kit with its phase-1 encoder; each fixture below submits its own scenarios (run with -k alone, a group
+    costs only its own runs)."""
     kit = Kit(tmp_path_factory.mktemp("kill"))
+    kit.run("p1", f"{kit.root}/p1")
+    yield kit
+    for job in kit.jobs.values():
+        job.cancel()
+    kit.pool.shutdown(wait=True)
+
+
+@pytest.fixture(scope="module")
+def kit(base) -> Kit:
+    kit = base
     r = kit.root
-    kit.run("p1", f"{r}/p1")
     kit.submit("p2-straight", kit.run, "p2", f"{r}/p2-straight", f"{r}/p1")
     kit.submit("p3", kit.run, "p3", f"{r}/p3", f"{r}/p1")
     kit.submit("res-straight", lambda: (kit.result("p3"), kit.run("eval", f"{r}/res-straight", f"{r}/p3")))
@@ -246,20 +273,36 @@ def kit(tmp_path_factory) -> Kit:
     for hook, sig in EVAL_KILLS:
         kit.submit(f"eval {hook} {sig}", kit.kill_and_rerun, hook, sig, "eval",
                    r / f"res-{hook.split(':')[0]}-{int(sig)}", f"{r}/p3", "p3")
-    yield kit
-    for job in kit.jobs.values():
-        job.cancel()
-    kit.pool.shutdown(wait=True)
+    return kit
 
 
-def _assert_same_as_straight(kit: Kit, folder: Path) -> None:
-    kit.result("p2-straight")
-    straight = kit.root / "p2-straight"
+# Kills in a later epoch under the default settings (length-grouped batches; several tasks): the resumed process
+# starts mid-epoch, where the Trainer skips the batches already trained on before it restores the RNG state, so
+# the epoch's order must not depend on the RNG (it did: the second and later epochs trained on other batches).
+LATER_KILLS = [  # (command, hook, the checkpoint resumed from: mid-way through the second epoch)
+    ("p2e", "train_step:9", "checkpoint-8"),   # 5 steps an epoch: steps 6-10 are the second
+    ("p2mt", "train_step:7", "checkpoint-6"),  # 4 steps an epoch: steps 5-8 are the second
+]
+
+
+@pytest.fixture(scope="module")
+def later_kit(base) -> Kit:
+    kit, r = base, base.root
+    for cmd, hook, _ in LATER_KILLS:
+        kit.submit(f"{cmd}-straight", kit.run, cmd, f"{r}/{cmd}-straight", f"{r}/p1")
+        kit.submit(f"{cmd} {hook}", kit.kill_and_rerun, hook, signal.SIGTERM, cmd, r / f"{cmd}-killed", f"{r}/p1",
+                   None)
+    return kit
+
+
+def _assert_same_as_straight(kit: Kit, folder: Path, straight: str = "p2-straight", steps: int = 8) -> None:
+    kit.result(straight)
+    straight = kit.root / straight
     assert (folder / io.DONE).is_file() and not (folder / io.LOCK).exists()
     assert not any(p.name.startswith("checkpoints") or p.name.startswith("final.") for p in folder.iterdir())
     m_straight = json.loads((straight / "metrics.json").read_text())
     m = json.loads((folder / "metrics.json").read_text())
-    assert m["dev"] == m_straight["dev"] and m["global_step"] == m_straight["global_step"] == 8
+    assert m["dev"] == m_straight["dev"] and m["global_step"] == m_straight["global_step"] == steps
     assert m["best_step"] == m_straight["best_step"]
     for name in ("model.safetensors", "heads.safetensors"):
         a, b = load_file(str(straight / "final" / name)), load_file(str(folder / "final" / name))
@@ -285,6 +328,27 @@ def test_killed_phase2_resumes_and_equals_an_uninterrupted_run(kit, hook, sig, r
     assert seen["chosen"] is not None and seen["chosen"].endswith(resumes_from)
     assert f"resuming from {out / 'checkpoints' / resumes_from}" in seen["rerun"]
     _assert_same_as_straight(kit, out)
+
+
+@pytest.mark.parametrize("cmd, hook, resumes_from", LATER_KILLS)
+def test_killed_in_a_later_epoch_with_default_settings_equals_an_uninterrupted_run(later_kit, cmd, hook,
+                                                                                   resumes_from):
+    out = later_kit.root / f"{cmd}-killed"
+    seen = later_kit.result(f"{cmd} {hook}")
+    _assert_left_unfinished(seen, signal.SIGTERM)
+    assert seen["chosen"] is not None and seen["chosen"].endswith(resumes_from)
+    assert f"resuming from {out / 'checkpoints' / resumes_from}" in seen["rerun"]
+    steps = 15 if cmd == "p2e" else 8
+    _assert_same_as_straight(later_kit, out, f"{cmd}-straight", steps)
+    # The best weights (final/) may come from before the kill: the last step's weights and every step's loss and
+    # gradient norm (logged each step) show that the resumed steps trained on the same batches.
+    straight = later_kit.root / f"{cmd}-straight"
+    a, b = (load_file(str(f / f"last-checkpoint-{steps}.safetensors")) for f in (straight, out))
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    logs = [[{k: v for k, v in h.items() if k in ("step", "loss", "grad_norm", "eval_score")}
+             for h in json.loads((f / "metrics.json").read_text())["log_history"]] for f in (straight, out)]
+    assert sum("loss" in h for h in logs[0]) == steps
+    assert logs[0] == logs[1]
 
 
 @pytest.mark.parametrize("hook, sig", P2_LATE_KILLS)

@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from fakehub import FakeHub
 
 import phase1_pretrained
 import phase2_intermediate
-from xstilts import data, encoders, io, recipe
+from xstilts import data, encoders, io, recipe, training
 from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.modeling import ModelFolderError, check_model_folder
 from xstilts.results import benchmark_scores, find_results
@@ -79,6 +80,62 @@ def test_nan_loss_stops_the_run_naming_step_task_and_checkpoint(p1, tmp_path, ca
     assert code == 2
     assert re.search(r"loss is \S+ at step \d+ while training mnli; last good checkpoint: ", err), err
     assert not (tmp_path / "p2" / "DONE").exists()
+
+
+NAN_RUN = ["recipes/phase2/mnli.yaml", "data.source=hub", "train.precision=fp32", "train.max_steps=6",
+           "train.grad_accum=1", "train.batch_size=8", "train.eval_steps=1", "train.max_length=32",
+           "train.save_total_limit=3"]
+
+
+def _poison_weights(monkeypatch, step: int, after_backward: bool) -> None:
+    """Makes every weight NaN during optimizer step ``step``: before its forward pass (its loss is NaN), or after
+    its backward pass (its loss is finite, the weights it saves are not: the next step's loss is NaN)."""
+    def training_step(self, model, inputs, *args, **kwargs):
+        poison = self.state.global_step + 1 == step
+        if poison and not after_backward:
+            _fill_nan(model)
+        loss = original(self, model, inputs, *args, **kwargs)
+        if poison and after_backward:
+            _fill_nan(model)
+        return loss
+
+    def _fill_nan(model):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.fill_(float("nan"))
+
+    original = training.XTrainer.training_step
+    monkeypatch.setattr(training.XTrainer, "training_step", training_step)
+
+
+def _checkpoint_steps(folder: Path) -> list[int]:
+    return sorted(int(p.name.split("-")[-1]) for p in (folder / "checkpoints").glob("checkpoint-*"))
+
+
+def test_nan_loss_before_the_first_log_stops_at_that_step(p1, tmp_path, capsys, monkeypatch):
+    """logging_steps (50) is never reached: the guard still stops the run at the step whose loss is NaN, and no
+    checkpoint of that step or later is left for a re-run to resume from."""
+    _poison_weights(monkeypatch, step=3, after_backward=False)
+    out = tmp_path / "p2"
+    assert phase2_intermediate.main([*NAN_RUN, f"input={p1}", f"output={out}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("phase2_intermediate.py: error: "), err
+    assert re.search(r"loss is nan at step 3 while training mnli; last good checkpoint: \S+checkpoint-2\. "
+                     r".*Lower train\.lr or check the data\.$", err[0]), err[0]
+    assert _checkpoint_steps(out) == [1, 2]
+    assert not (out / "DONE").exists() and not (out / "final").exists()
+
+
+def test_a_checkpoint_with_non_finite_weights_is_never_named_last_good(p1, tmp_path, capsys, monkeypatch):
+    """Step 2's loss is finite but the weights it saves are NaN; step 3's loss is NaN. The guard names checkpoint-1
+    (and removes checkpoint-2), never the newest checkpoint whatever its weights."""
+    _poison_weights(monkeypatch, step=2, after_backward=True)
+    out = tmp_path / "p2"
+    assert phase2_intermediate.main([*NAN_RUN, f"input={p1}", f"output={out}", "train.logging_steps=1"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"loss is nan at step 3 while training mnli; last good checkpoint: \S+checkpoint-1 ", err), err
+    assert _checkpoint_steps(out) == [1]
+    assert training.last_finite_checkpoint(out / "checkpoints").endswith("checkpoint-1")
 
 
 def test_truncated_weights_and_pickles_are_named(p1, tmp_path):

@@ -7,9 +7,13 @@
 
 All micro-batches of one optimizer step (``grad_accum`` of them) come from the drawn task, so each update is a
 single-task gradient, as in jiant.
+
+An epoch's draws are a pure function of (seed, epoch) (``set_epoch``), never of how many epochs this process has
+iterated: a run resumed in its third epoch must draw that epoch's tasks and batches, not the first epoch's again.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Iterator
@@ -18,6 +22,13 @@ from typing import Any
 from torch.utils.data import DataLoader, Sampler
 
 from xstilts.config import SamplerConfig, TrainConfig
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of one epoch's data order: a pure function of (seed, epoch), so a resumed run draws exactly the order
+    the uninterrupted run drew in that epoch. Hashed rather than ``seed + epoch``, which would give seed 42's second
+    epoch the order of seed 43's first, coupling the runs of a seed sweep."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{epoch}".encode()).digest()[:8], "little") & (2**63 - 1)
 
 
 def task_probabilities(sizes: dict[str, int], cfg: SamplerConfig,
@@ -90,9 +101,15 @@ class TaskBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         return self.steps * self.grad_accum * self.replicas
 
+    def set_epoch(self, epoch: int) -> None:
+        """Called before each epoch by the Trainer, accelerate and ``training.EpochSetter``."""
+        self.epoch = epoch
+
     def __iter__(self) -> Iterator[list[int]]:
-        rng = random.Random(self.seed + self.epoch)
-        self.epoch += 1
+        # The epoch comes from set_epoch: counting epochs only here restarted at 0 in a resumed process, which then
+        # replayed the first epoch's draws in whatever epoch it resumed. (A full pass still moves on to the next
+        # epoch, for use without a Trainer.)
+        rng = random.Random(epoch_seed(self.seed, self.epoch))
         orders = {t: [] for t in self.tasks}
         self.drawn = []
         for _ in range(self.steps):
@@ -106,6 +123,7 @@ class TaskBatchSampler(Sampler[list[int]]):
                         orders[task] = rng.sample(range(n), n)  # a fresh pass over this task's data
                     batch.append(start + orders[task].pop())
                 yield batch
+        self.epoch += 1
 
 
 def multitask_dataloader_factory(cfg: SamplerConfig, sizes: dict[str, int], train: TrainConfig,
@@ -120,6 +138,7 @@ def multitask_dataloader_factory(cfg: SamplerConfig, sizes: dict[str, int], trai
         steps = max(1, math.ceil(total / (train.batch_size * train.grad_accum * replicas)))
         sampler = TaskBatchSampler(sizes, probs, train.batch_size, train.grad_accum, steps, train.seed, replicas)
         trainer.task_sampler = sampler
+        trainer.epoch_samplers.append(sampler)
         loader = DataLoader(trainer.train_dataset, batch_sampler=sampler, collate_fn=trainer.data_collator)
         return trainer.accelerator.prepare(loader)
 

@@ -21,11 +21,12 @@ import torch
 from safetensors.torch import load_file
 from torch.utils.data import Dataset
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainerState, TrainingArguments
-from transformers.trainer_pt_utils import LengthGroupedSampler
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from xstilts import cli, io
 from xstilts import features as F
 from xstilts.config import LoraConfig, TrainConfig
+from xstilts.sampling import epoch_seed
 from xstilts.tasks import Task
 
 
@@ -74,30 +75,152 @@ def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
     return trainable, total
 
 
+class EpochLengthGroupedSampler(LengthGroupedSampler):
+    """Length-grouped order that is a pure function of (seed, epoch).
+
+    transformers' ``LengthGroupedSampler`` without a generator permutes with the global torch RNG at the moment the
+    epoch starts. A resumed run starts that epoch with another RNG state (the Trainer restores the checkpoint's RNG
+    only after it has skipped the batches already trained on), so from the second epoch on it trained on other
+    batches than the uninterrupted run. Here the Trainer (``_run_epoch``) and accelerate (``DataLoaderShard``) call
+    ``set_epoch`` before each epoch, and ``EpochSetter`` does too where their wrappers do not reach the sampler.
+    """
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths)
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
+        yield from get_length_grouped_indices(self.lengths, self.batch_size, generator=generator)
+        self.epoch += 1  # a full pass moves on to the next epoch when nothing calls set_epoch
+
+
+class EpochSetter(TrainerCallback):
+    """Sets the epoch of the trainer's own samplers (``XTrainer.epoch_samplers``) before each epoch.
+
+    The Trainer's ``set_epoch`` calls reach a sampler only through some of accelerate's wrappers: resuming mid-epoch
+    under torchrun wraps it as ``SkipBatchSampler(BatchSamplerShard(...))``, which neither forwards. The epoch is
+    computed as the Trainer computes the one it resumes in: completed optimizer steps // steps per epoch.
+    """
+
+    def __init__(self, trainer: XTrainer):
+        self.trainer = trainer
+
+    def on_epoch_begin(self, args, state, control, train_dataloader=None, **kwargs):
+        if train_dataloader is None or not self.trainer.epoch_samplers:
+            return
+        batches = len(train_dataloader)
+        per_epoch = max(batches // args.gradient_accumulation_steps
+                        + int(batches % args.gradient_accumulation_steps > 0), 1)
+        for sampler in self.trainer.epoch_samplers:
+            sampler.set_epoch(state.global_step // per_epoch)
+
+
+def finite_weights_problem(folder: Path) -> str | None:
+    """Why the weights of a checkpoint are not usable (a non-finite value, or unreadable), or None when all finite."""
+    path = folder / "model.safetensors"
+    problem = _safetensors_problem(path) if path.is_file() else "model.safetensors is missing"
+    if problem:
+        return problem
+    for name, tensor in load_file(str(path)).items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return f"{name} has non-finite values"
+    return None
+
+
+def last_finite_checkpoint(checkpoint_dir: Path) -> str | None:
+    """The newest complete checkpoint whose weights are all finite (the one a failed run can go back to)."""
+    good = [p for p in _checkpoints(checkpoint_dir) if checkpoint_problem(p) is None and not finite_weights_problem(p)]
+    return str(good[-1]) if good else None
+
+
+def remove_bad_checkpoints(checkpoint_dir: Path, first_bad_step: int) -> list[str]:
+    """Deletes the checkpoints of ``first_bad_step`` and later, and those whose weights are not finite: a re-run
+    must never resume from them, nor a report name them. Returns the removed folders."""
+    if not io.is_main_process():
+        return []  # under torchrun rank 0 alone writes (and cleans) checkpoints
+    removed = []
+    for p in _checkpoints(checkpoint_dir):
+        if int(p.name.split("-")[-1]) >= first_bad_step or finite_weights_problem(p):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(str(p))
+    return removed
+
+
 class LossGuard(TrainerCallback):
-    """Stops a run whose loss is NaN/inf or explodes, naming the step, the task(s) and the last good checkpoint."""
+    """Stops a run whose loss is NaN/inf or explodes, at the optimizer step where it happens.
+
+    Every step is checked, not only the logged ones: a run shorter than ``logging_steps`` would otherwise never be,
+    and by the next log the Trainer may have saved checkpoints of non-finite weights. ``XTrainer.compute_loss`` hands
+    each micro-batch loss to ``record``, which starts its copy to the host without waiting; ``on_step_end`` then
+    waits only for those copies (on a GPU, up to the last forward pass, not for the backward pass and optimizer step
+    queued behind it), so the check costs no full device sync per step. It runs before the step's checkpoint is saved, so no
+    checkpoint of the failed step is written; older ones with non-finite weights (a step whose finite loss gave
+    non-finite gradients) are removed and never named as the last good checkpoint.
+    """
 
     def __init__(self, tasks: list[str], checkpoint_dir: Path, explode_factor: float = 1e4):
         self.tasks = tasks
         self.checkpoint_dir = checkpoint_dir
         self.explode_factor = explode_factor
         self.first_loss: float | None = None
+        self.pending: list[tuple[torch.Tensor, Any]] = []
+
+    def record(self, loss: torch.Tensor) -> None:
+        """Notes one micro-batch loss of the current optimizer step (no host sync here)."""
+        loss = loss.detach().float().mean()  # a vector of per-GPU losses under nn.DataParallel
+        if loss.is_cuda:
+            host = loss.to("cpu", non_blocking=True)  # into pinned memory; ready once the event has passed
+            event = torch.cuda.Event()
+            event.record()
+            self.pending.append((host, event))
+        else:
+            self.pending.append((loss, None))
+
+    def step_loss(self) -> float | None:
+        """The mean loss of the micro-batches since the last call, or None when none was recorded."""
+        values = []
+        for host, event in self.pending:
+            if event is not None:
+                event.synchronize()
+            values.append(float(host))
+        self.pending = []
+        return sum(values) / len(values) if values else None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.check(self.step_loss(), state.global_step)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        loss = (logs or {}).get("loss")
+        # The logged gradient norm is the one signal of a step that on_step_end does not see (a finite loss whose
+        # gradients are not finite); the logged loss was checked step by step already.
+        grad_norm = (logs or {}).get("grad_norm")
+        if grad_norm is not None and not math.isfinite(grad_norm):
+            self.fail(f"the gradient norm is {grad_norm}", state.global_step)
+
+    def check(self, loss: float | None, step: int) -> None:
+        """Raises TrainingFailed when the loss of optimizer step ``step`` is not finite or has exploded."""
         if loss is None:
             return
-        grad_norm = (logs or {}).get("grad_norm")
-        if self.first_loss is None and math.isfinite(loss):
+        if not math.isfinite(loss):
+            self.fail(f"loss is {loss}", step)
+        if self.first_loss is None:
             self.first_loss = loss
-        non_finite = not math.isfinite(loss) or (grad_norm is not None and not math.isfinite(grad_norm))
-        exploded = self.first_loss is not None and loss > self.explode_factor * max(self.first_loss, 1e-3)
-        bad = non_finite or exploded
-        if bad:
-            ckpts = sorted(self.checkpoint_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-            last = str(ckpts[-1]) if ckpts else "none (no checkpoint written yet)"
-            raise TrainingFailed(f"loss is {loss} at step {state.global_step} while training {', '.join(self.tasks)}; "
-                                 f"last good checkpoint: {last}. Lower train.lr or check the data.")
+        elif loss > self.explode_factor * max(self.first_loss, 1e-3):
+            self.fail(f"loss is {loss}", step, f"It exploded ({self.explode_factor:g} times its first value "
+                                               f"{self.first_loss:.4g}). ")
+
+    def fail(self, what: str, step: int, why: str = "") -> None:
+        """Removes the checkpoints the failure spoiled and raises TrainingFailed naming the last good one."""
+        removed = remove_bad_checkpoints(self.checkpoint_dir, step)
+        good = last_finite_checkpoint(self.checkpoint_dir) or "none (no checkpoint with finite weights)"
+        note = f" (removed {len(removed)} checkpoint(s) of step {step} or later or with non-finite weights)" \
+            if removed else ""
+        raise TrainingFailed(f"{what} at step {step} while training {', '.join(self.tasks)}; last good checkpoint: "
+                             f"{good}{note}. {why}Lower train.lr or check the data.")
 
 
 class XTrainer(Trainer):
@@ -111,13 +234,27 @@ class XTrainer(Trainer):
         self.train_lengths = train_lengths
         self.xeval_batch_size = eval_batch_size
         self.last_dev: dict[str, float] = {}
+        # Samplers whose order is a function of (seed, epoch): EpochSetter tells them the epoch.
+        self.epoch_samplers: list[Any] = []
+        self.add_callback(EpochSetter(self))
+        self.loss_guard = next((c for c in self.callback_handler.callbacks if isinstance(c, LossGuard)), None)
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         if self.args.train_sampling_strategy == "group_by_length" and self.train_lengths is not None:
             # Lengths are known from our features: no pass over the dataset to measure them.
-            return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
-                                        lengths=self.train_lengths)
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            sampler = EpochLengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                                self.train_lengths, seed)
+            self.epoch_samplers.append(sampler)
+            return sampler
+        # The random sampler needs nothing: accelerate swaps it for its SeedableRandomSampler (data_seed + epoch).
         return super()._get_train_sampler(train_dataset)
+
+    def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False, num_items_in_batch: Any = None):
+        out = super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        if self.loss_guard is not None and model.training:  # training steps only (LossGuard checks each one)
+            self.loss_guard.record(out[0] if return_outputs else out)
+        return out
 
     def evaluate(self, eval_dataset: Any = None, ignore_keys: Any = None, metric_key_prefix: str = "eval") -> dict:
         start = time.time()
