@@ -76,7 +76,7 @@ def write_error(path: str | Path, exc: OSError) -> RunFolderError:
     return RunFolderError(f"cannot write {where}: {exc.strerror or exc}; {hint}")
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process umask, read without changing it where /proc says it (os.umask can only be read by setting it)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -92,7 +92,7 @@ def _umask() -> int:
 def _mkstemp(path: Path) -> tuple[int, str]:
     """A temp file beside ``path`` with the permissions a plain ``open`` would give it (mkstemp's are 0600)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, 0o666 & ~_umask())  # result JSON, run.json, DONE: as readable as the weights beside them
+    os.fchmod(fd, 0o666 & ~umask())  # result JSON, run.json, DONE: as readable as the weights beside them
     return fd, tmp
 
 
@@ -175,7 +175,21 @@ def mark_finished(folder: str | Path, summary: dict[str, Any]) -> None:
     except (OSError, json.JSONDecodeError, AttributeError):
         pass
     record["files"] = sorted(p.name for p in folder.iterdir() if p.name not in (DONE, LOCK) and not _is_temp(p.name))
+    for name in record["files"]:
+        _respect_umask(folder / name)
     atomic_write_json(folder / DONE, {**record, **summary})
+
+
+def _respect_umask(path: Path) -> None:
+    """Gives the files a run wrote the permissions a plain ``open`` would have: safetensors writes its weights 0600,
+    so a colleague (or the group's evaluation job) could read the recipe of a finished model but not its weights."""
+    mode = 0o666 & ~umask()
+    for p in [path, *(path.rglob("*") if path.is_dir() and not path.is_symlink() else [])]:
+        if p.is_file() and not p.is_symlink():
+            try:
+                os.chmod(p, (p.stat().st_mode & 0o111) | mode)
+            except OSError as exc:
+                raise write_error(p, exc) from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -244,9 +258,9 @@ class RunLock:
                     time.sleep(0.05)
                     continue
                 raise RunFolderError(
-                    f"{self.path.parent if self.path.name == LOCK else self.path} is in use by pid {holder['pid']} "
-                    f"on host {holder.get('host')} (since {holder.get('since')}); wait for it, or if that process is "
-                    f"gone, delete {self.path}"
+                    f"{self.path.parent if self.path.name == LOCK else str(self.path).removesuffix('.lock')} is in "
+                    f"use by pid {holder['pid']} on host {holder.get('host')} (since {holder.get('since')}); wait for "
+                    f"it, or if that process is gone, delete {self.path}"
                 ) from None
             finally:
                 os.unlink(tmp)

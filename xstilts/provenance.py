@@ -378,6 +378,8 @@ def claim_submission(folder: str | Path, task: str, run_folder: Path, overwrite:
         if not isinstance(marker, dict) or not isinstance(marker.get("tasks", {}), dict):
             raise RunFolderError(f"submission marker {marker_path} is malformed; delete it and pass overwrite=true")
         owner = marker.get("tasks", {}).get(task)
+        if isinstance(owner, dict):
+            owner = {k: owner.get(k) for k in me}  # who, not when
         existing = sorted((folder / task).glob("test-*")) if (folder / task).is_dir() else []
         if existing and owner != me:
             source = f"the model in {owner.get('run_folder')}" if isinstance(owner, dict) else "no xstilts evaluation"
