@@ -88,9 +88,9 @@ def _main(argv: list[str]) -> int:
     run_recipe = run_chain[0]["recipe"]
     task = get_task(cfg.task or run_recipe.get("task") or "")
     langs = check_languages(task, cfg.languages, cfg.benchmark)
-    out_file = io.check_output_location(cfg.output, [run_folder]) / f"{task.name}.json"
+    out_file = io.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
     if cfg.export_predictions:
-        io.check_output_location(cfg.export_predictions, [run_folder], "export_predictions")
+        io.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
     io.check_result_file(out_file, cfg.overwrite)
     # <task>.json.lock: two evaluations of one task into one folder cannot replace each other's result.
     with io.RunLock(out_file.parent, f"{out_file.name}.lock"), distributed.process_group() as (rank, size):

@@ -203,7 +203,7 @@ def test_dangerous_output_locations_are_refused(runs, tiny_phase1, tmp_path, mon
         # the input's own ancestors are part of it too: the folder around the phase-1 encoder p2 was trained from
         (phase2_intermediate, [*P2, f"input={p2}", f"output={tiny_phase1.parent}", "overwrite=true"],
          f"contains the input folder {tiny_phase1.resolve()}"),
-        (evaluate_xtreme, [*EVAL, f"input={runs}/p3", f"output={runs}/p3/results"], "is inside the input folder"),
+        (evaluate_xtreme, [*EVAL, f"input={runs}/p3", f"output={runs}"], "contains the input folder"),
         (evaluate_xtreme, [*EVAL, f"input={runs}/p3", f"output={runs}/p2"], "is a run folder"),
         (evaluate_xtreme, [*EVAL, f"input={runs}/p3", f"output={tmp_path}/r", f"export_predictions={runs}"],
          "contains the input folder"),

@@ -327,11 +327,13 @@ def _is_within(path: Path, folder: Path) -> bool:
         return False
 
 
-def check_output_location(folder: str | Path, inputs: Iterable[str | Path] = (), key: str = "output") -> Path:
+def check_output_location(folder: str | Path, inputs: Iterable[str | Path] = (), key: str = "output",
+                          inside_ok: bool = False) -> Path:
     """Refuses an output location whose use could destroy or mix up something that is not this run's.
 
     Refused: an empty value, the current directory, the file-system root, the home folder, an input folder (or one
-    of its ancestors in the chain), a folder inside one, a folder that contains one, a path through a regular file,
+    of its ancestors in the chain), a folder inside one (unless ``inside_ok``: results beside a model are safe, as
+    ``overwrite=true`` deletes only what a run wrote), a folder that contains one, a path through a regular file,
     and a folder this process cannot write to (tested by writing, which also catches read-only file systems).
 
     Returns:
@@ -353,7 +355,7 @@ def check_output_location(folder: str | Path, inputs: Iterable[str | Path] = (),
             raise RunFolderError(f"{key}={raw} is the input folder {i}; give a new folder for the output")
         if i.is_relative_to(where):
             raise RunFolderError(f"{key}={raw} contains the input folder {i}; give a folder of its own beside it")
-        if where.is_relative_to(i):
+        if where.is_relative_to(i) and not inside_ok:
             raise RunFolderError(f"{key}={raw} is inside the input folder {i}; give a folder outside it")
     existing = next(p for p in [path.absolute(), *path.absolute().parents] if p.exists() or p == Path(p.anchor))
     if not existing.is_dir():
