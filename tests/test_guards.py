@@ -79,7 +79,7 @@ def _unfinished_phase2(p1: Path, out: Path, *extra: str) -> None:
     assert (out / io.RUN_JSON).is_file() and not (out / io.DONE).exists()
 
 
-# ---- 1. a resumed run is the run its recipe says ----------------------------------------------------------------------
+# ---- 1. a resumed run is the run its recipe says -------------------------------------------------------------------
 def test_resume_with_another_recipe_is_refused_listing_each_difference(tiny_phase1, tmp_path, stub_training, capsys):
     out = tmp_path / "p2"
     _unfinished_phase2(tiny_phase1, out)
@@ -175,7 +175,7 @@ def test_run_json_without_fingerprint_stays_readable_and_is_marked_unverified(ru
     assert [c["parent_check"] for c in chain] == ["unverified", "verified", None]
 
 
-# ---- 3. nothing lost --------------------------------------------------------------------------------------------------
+# ---- 3. nothing lost -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("overwrite", ["false", "true"])
 def test_non_empty_folder_that_is_not_a_run_of_this_phase_is_refused(runs, tmp_path, capsys, overwrite):
     mine = tmp_path / "mine"
@@ -292,7 +292,8 @@ def test_files_the_toolkit_writes_respect_the_umask(runs, tmp_path):
         os.umask(old)
     for name in (io.RUN_JSON, io.RECIPE, io.DONE, "metrics.json", "final/model.safetensors", "final/heads.safetensors"):
         assert (runs / "p3" / name).stat().st_mode & 0o777 == run_mode != 0o600, name
-    for f in (tmp_path / "r" / "xnli.json", tmp_path / "sub" / "xnli" / "test-de.tsv", tmp_path / "sub" / io.SUBMISSION_MARKER):
+    sub = tmp_path / "sub"
+    for f in (tmp_path / "r" / "xnli.json", sub / "xnli" / "test-de.tsv", sub / io.SUBMISSION_MARKER):
         assert f.stat().st_mode & 0o777 == 0o640, f
 
 
@@ -339,7 +340,8 @@ def test_disk_full_while_writing_is_one_line_naming_the_file(tmp_path, monkeypat
     out = tmp_path / "p1"
     assert phase1_pretrained.main([P1, f"output={out}", *P1_FAST]) == 2
     err = _err(capsys)
-    assert f"cannot write {out / io.RECIPE}: No space left on device; the disk is full" in err
+    assert err.startswith(f"phase1_pretrained.py: error: cannot write {out / io.RECIPE}: No space left on device; "
+                          "the disk is full")
     assert not (out / io.LOCK).exists() and not any(out.iterdir())  # no temp file, no half-written header
     monkeypatch.undo()
     monkeypatch.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
@@ -352,6 +354,15 @@ def test_disk_full_while_writing_is_one_line_naming_the_file(tmp_path, monkeypat
     assert phase1_pretrained.main([P1, f"output={out}", *P1_FAST]) == 2
     assert f"cannot write {out / 'model.safetensors'}: No space left on device" in _err(capsys)
     assert not (out / io.DONE).exists() and not (out / io.LOCK).exists()
+
+    # ...and as safetensors reports it (its own error type around the OSError).
+    def save_encoder_rust(model, tokenizer, folder):
+        raise RuntimeError("Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: \"No space "
+                           "left on device\" })")
+
+    monkeypatch.setattr(encoders, "save_encoder", save_encoder_rust)
+    assert phase1_pretrained.main([P1, f"output={out}", *P1_FAST]) == 2
+    assert f"cannot write in {out}: the disk is full" in _err(capsys)
 
 
 @pytest.mark.parametrize("lock", ["folder", "garbage", '{"pid": "x"}'])

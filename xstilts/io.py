@@ -51,6 +51,8 @@ ENCODER = frozenset({"encoder_stats.json", "config.json", "generation_config.jso
 
 # errno values that mean "this folder cannot take the write", whatever file was being written.
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+# How libraries that wrap the OSError (safetensors' Rust io::Error, torch's stream writer) spell a full disk.
+_FULL_MARKERS = ("No space left on device", "os error 28", "StorageFull", "Disk quota exceeded", "os error 122")
 _HINTS = {
     errno.ENOSPC: "the disk is full: free some space (or choose an output= on another disk) and run the same command "
                   "again",
@@ -314,10 +316,15 @@ class RunLock:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.release()
-        if isinstance(exc, OSError) and not isinstance(exc, RunFolderError):
+        if isinstance(exc, OSError):
             inside = exc.filename is not None and _is_within(Path(str(exc.filename)), self.path.parent)
             if exc.errno in _DISK_ERRNOS or (exc.errno in (errno.EACCES, errno.EPERM) and inside):
                 raise write_error(self.path.parent, exc) from None
+        elif isinstance(exc, Exception) and not isinstance(exc, RunFolderError) and \
+                any(m in str(exc) for m in _FULL_MARKERS):
+            # safetensors and torch wrap the OSError of a full disk in their own error types
+            raise RunFolderError(f"cannot write in {self.path.parent}: the disk is full ({str(exc).splitlines()[0]}); "
+                                 f"{_HINTS[errno.ENOSPC]}") from None
 
 
 def _is_within(path: Path, folder: Path) -> bool:
