@@ -94,10 +94,15 @@ def _main(argv: list[str]) -> int:
     run_recipe = run_chain[0]["recipe"]
     task = get_task(cfg.task or run_recipe.get("task") or "")
     langs = check_languages(task, cfg.languages, cfg.benchmark)
-    out_file = Path(cfg.output) / f"{task.name}.json"
-    if out_file.exists() and not cfg.overwrite:
-        raise io.RunFolderError(f"{out_file} already exists; choose another output= or pass overwrite=true")
-    with distributed.process_group() as (rank, size):
+    out_file = io.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
+    if cfg.export_predictions:
+        io.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
+    io.check_result_file(out_file, cfg.overwrite)
+    # <task>.json.lock: two evaluations of one task into one folder cannot replace each other's result.
+    with io.RunLock(out_file.parent, f"{out_file.name}.lock"), distributed.process_group() as (rank, size):
+        io.check_result_file(out_file, cfg.overwrite)  # again under the lock: another evaluation may have finished
+        if cfg.export_predictions:  # the submission folder records which model wrote each task's files
+            provenance.claim_submission(cfg.export_predictions, task.name, run_folder, cfg.overwrite)
         # Under torchrun / accelerate launch the languages are split over the ranks; rank 0 writes the result.
         if task.kind == "retrieval":
             from xstilts import retrieval_eval

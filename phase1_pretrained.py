@@ -26,7 +26,7 @@ def _main(argv: list[str]) -> int:
         # that no rank goes on to a next command (phase 2 of the same chain) before the folder is finished.
         if rank == 0:
             out = Path(cfg.output)
-            state = io.prepare_output(out, cfg.overwrite)
+            state = provenance.prepare_output(out, "phase1", cfg, parent=None)
             cli.quiet_libraries()
             with io.RunLock(out):
                 provenance.write_run_header(out, "phase1", cfg, parent=None)

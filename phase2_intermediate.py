@@ -28,7 +28,7 @@ def _main(argv: list[str]) -> int:
     recipe.print_recipe(cfg, "phase2")
     parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 2")
     out = Path(cfg.output)
-    state = io.prepare_output(out, cfg.overwrite)
+    state = provenance.prepare_output(out, "phase2", cfg, parent)
     cli.quiet_libraries()
     with io.RunLock(out):
         provenance.write_run_header(out, "phase2", cfg, parent=parent)

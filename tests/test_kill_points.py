@@ -181,7 +181,7 @@ EVAL_KILLS = [("eval_lang:2", signal.SIGKILL), ("eval_lang:3", signal.SIGTERM),
 
 
 def _exit_code(sig: int) -> int:
-    """SIGTERM reaches the phases' handler (exit 128+15) or, in an evaluation, ends the process; SIGKILL always does."""
+    """SIGTERM reaches the lock's handler (exit 128+15: phases and evaluations hold one); SIGKILL ends the process."""
     return 128 + sig if sig == signal.SIGTERM else -sig
 
 
@@ -379,7 +379,7 @@ def test_killed_phase1_reruns_to_the_same_encoder(kit):
 def test_killed_evaluation_writes_no_result_and_reruns_to_the_same_scores(kit, hook, sig):
     res = kit.root / f"res-{hook.split(':')[0]}-{int(sig)}"
     seen = kit.result(f"eval {hook} {sig}")
-    assert seen["code"] == -sig  # no lock in an evaluation: SIGTERM's default action
+    assert seen["code"] == _exit_code(sig)  # the evaluation holds <task>.json.lock: SIGTERM releases it, exit 143
     assert not seen["result"]
     assert seen["found"] == [0, 0]  # a temp file left by the kill is neither a result nor a broken one
     kit.result("res-straight")

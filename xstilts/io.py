@@ -3,15 +3,21 @@
 Every phase writes into one output folder:
 
 - ``recipe.yaml``   the resolved recipe (written first, so an interrupted run is traceable too)
-- ``parent.json``   the folder this run started from and that folder's own recipe chain
+- ``run.json``      the phase, the folder this run started from and that folder's fingerprint (see provenance)
 - ``run.lock``      held while a process works in the folder (pid + host; a stale lock of a dead pid is taken over)
-- ``DONE``          the completion marker, written last and atomically; a folder without it is unfinished
+- ``DONE``          the completion marker, written last and atomically; a folder without it is unfinished. It lists
+                    the top-level entries the run wrote: ``overwrite=true`` deletes those and nothing else
 
 A finished folder is refused unless ``overwrite=true``; an unfinished one is resumed (the Trainer's checkpoints live in
-``checkpoints/``).
+``checkpoints/``) when its stored recipe is the new one (see ``provenance.prepare_output``). A folder that is not a
+run folder of the same phase is never written into, and never deleted.
+
+Write errors of the output folder (disk full, read-only, a path through a regular file) become one ``RunFolderError``
+naming the path, never a traceback.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -21,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +36,90 @@ LOCK = "run.lock"
 RECIPE = "recipe.yaml"
 PARENT = "parent.json"
 RUN_JSON = "run.json"
+SUBMISSION_MARKER = ".xstilts-submission.json"
+
+# Top-level entries of a run folder that only the toolkit writes, whatever the phase: the run header and markers.
+HEADER = frozenset({DONE, LOCK, RECIPE, RUN_JSON, PARENT})
+# What phases 2 and 3 write beside the header (``final.tmp`` and ``checkpoints.removing`` exist only mid-write).
+TRAINED = frozenset({"final", "final.tmp", "metrics.json", "checkpoints", "checkpoints.removing"})
+# What phase 1 writes beside the header: the encoder folder as ``save_pretrained`` writes it, and its statistics.
+# Used for DONE markers of older versions (which do not list their entries) and for unfinished phase-1 folders.
+ENCODER = frozenset({"encoder_stats.json", "config.json", "generation_config.json", "model.safetensors",
+                     "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json",
+                     "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt",
+                     "sentencepiece.bpe.model", "spiece.model", "tokenizer.model"})
+
+# errno values that mean "this folder cannot take the write", whatever file was being written.
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+# How libraries that wrap the OSError (safetensors' Rust io::Error, torch's stream writer) spell a full disk.
+_FULL_MARKERS = ("No space left on device", "os error 28", "StorageFull", "Disk quota exceeded", "os error 122")
+_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space (or choose an output= on another disk) and run the same command "
+                  "again",
+    errno.EDQUOT: "the disk quota is exceeded: free some space (or choose an output= on another disk) and run the same "
+                  "command again",
+    errno.EROFS: "the file system is read-only: choose a writable output=",
+    errno.EACCES: "permission denied: choose an output= you can write to, or fix the folder's permissions",
+    errno.EPERM: "permission denied: choose an output= you can write to, or fix the folder's permissions",
+    errno.ENOTDIR: "a part of the path is a regular file, not a folder: choose another output=",
+    errno.EEXIST: "a part of the path is a regular file, not a folder: choose another output=",
+    errno.EISDIR: "a folder is in the way of a file: choose another output=",
+}
 
 
 class RunFolderError(RuntimeError):
     """The output or input folder is not in a state this command can use; the message says how to fix it."""
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Writes text so that readers see either the old file or the complete new one, never a prefix."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def write_error(path: str | Path, exc: OSError) -> RunFolderError:
+    """The one-line error for an ``OSError`` met while writing ``path``: the file, the cause and the fix."""
+    where = exc.filename or path
+    hint = _HINTS.get(exc.errno or 0, "check that the folder exists and is writable")
+    return RunFolderError(f"cannot write {where}: {exc.strerror or exc}; {hint}")
+
+
+def umask() -> int:
+    """The process umask, read without changing it where /proc says it (os.umask can only be read by setting it)."""
     try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mkstemp(path: Path) -> tuple[int, str]:
+    """A temp file beside ``path`` with the permissions a plain ``open`` would give it (mkstemp's are 0600)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~umask())  # result JSON, run.json, DONE: as readable as the weights beside them
+    return fd, tmp
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Writes text so that readers see either the old file or the complete new one, never a prefix.
+
+    Raises:
+        RunFolderError: the write failed (disk full, read-only folder, a path through a regular file): the message
+            names the file; the old file, if any, is left as it was.
+    """
+    path = Path(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _mkstemp(path)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_error(path, exc) from None
         raise
 
 
@@ -65,6 +137,9 @@ def read_json(path: str | Path, what: str = "file") -> Any:
         raise RunFolderError(f"{what} {p} does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunFolderError(f"{what} {p} is corrupted or truncated ({exc}); delete it and re-run the phase") from None
+    except OSError as exc:  # a folder where the file should be, or unreadable
+        raise RunFolderError(f"{what} {p} cannot be read ({exc.strerror or exc}); re-run the phase that wrote "
+                             "it") from None
 
 
 def is_main_process() -> bool:
@@ -80,18 +155,43 @@ def is_finished(folder: str | Path) -> bool:
     return (Path(folder) / DONE).is_file()
 
 
+def _is_temp(name: str) -> bool:
+    """Temp files of the atomic writes and locks (a kill can leave one behind); never a product."""
+    return name.startswith(".") and (name.endswith(".tmp") or name.startswith((".run.lock.", ".xstilts-probe.")))
+
+
 def mark_finished(folder: str | Path, summary: dict[str, Any]) -> None:
-    """Writes the completion marker last: its presence is the only thing that makes a folder count as finished."""
+    """Writes the completion marker last: its presence is the only thing that makes a folder count as finished.
+
+    It lists the folder's top-level entries, all written by this run, so that ``overwrite=true`` later deletes
+    those and leaves anything a person adds afterwards (notes, results) alone.
+    """
     if not is_main_process():
         return
+    folder = Path(folder)
     record: dict[str, Any] = {"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     try:  # the phase's wall time, from its run header (written when this attempt started) to now
-        started = json.loads((Path(folder) / RUN_JSON).read_text(encoding="utf-8")).get("started_unix")
+        started = json.loads((folder / RUN_JSON).read_text(encoding="utf-8")).get("started_unix")
         if isinstance(started, (int, float)):
             record["wall_time_s"] = round(time.time() - started, 1)
-    except (OSError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError, AttributeError):
         pass
-    atomic_write_json(Path(folder) / DONE, {**record, **summary})
+    record["files"] = sorted(p.name for p in folder.iterdir() if p.name not in (DONE, LOCK) and not _is_temp(p.name))
+    for name in record["files"]:
+        _respect_umask(folder / name)
+    atomic_write_json(folder / DONE, {**record, **summary})
+
+
+def _respect_umask(path: Path) -> None:
+    """Gives the files a run wrote the permissions a plain ``open`` would have: safetensors writes its weights 0600,
+    so a colleague (or the group's evaluation job) could read the recipe of a finished model but not its weights."""
+    mode = 0o666 & ~umask()
+    for p in [path, *(path.rglob("*") if path.is_dir() and not path.is_symlink() else [])]:
+        if p.is_file() and not p.is_symlink():
+            try:
+                os.chmod(p, (p.stat().st_mode & 0o111) | mode)
+            except OSError as exc:
+                raise write_error(p, exc) from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -109,34 +209,60 @@ class RunLock:
 
     The lock file records pid and host. Another live process on the same host holding it makes ``acquire`` fail at
     once with a message naming the holder; a lock left by a dead process on this host is taken over. A lock from
-    another host cannot be checked and is respected (the message says how to remove it).
+    another host cannot be checked and is respected (the message says how to remove it). A lock file that is not one
+    (a folder, or content no xstilts process writes: locks appear complete, by a hard link of a written file) is
+    refused rather than deleted: something else owns it.
+
+    ``name`` is the lock file's name in ``folder`` (``run.lock`` for a run folder; ``<task>.json.lock`` for one
+    result of an evaluation, so two evaluations cannot replace one another's result file).
+
+    While the lock is held, an ``OSError`` that means the folder cannot take a write (disk full, quota, read-only
+    file system, or permission denied inside the folder) leaves the ``with`` block as one ``RunFolderError`` naming
+    the file: the run stays unfinished and the same command resumes it once the cause is fixed.
     """
 
-    def __init__(self, folder: str | Path):
-        self.path = Path(folder) / LOCK
+    def __init__(self, folder: str | Path, name: str = LOCK, wait_s: float = 0.0):
+        self.path = Path(folder) / name
         self.held = False
+        self.wait_s = wait_s  # how long a live holder is waited for (short critical sections only)
 
     def acquire(self) -> None:
         if not is_main_process():
             return  # the other ranks of a distributed run work under rank 0's lock
+        try:
+            self._acquire()
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
+
+    def _acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        for _ in range(2):
+        deadline = time.time() + self.wait_s
+        for _ in range(2 + int(self.wait_s * 20)):
+            if self.path.is_dir() and not self.path.is_symlink():
+                raise RunFolderError(f"{self.path} is a folder, not a lock file; remove it once no process works in "
+                                     f"{self.path.parent}")
             # The lock appears with its content already in it (hard link of a complete temp file), so a reader never
             # sees an empty lock and mistakes a live holder for garbage.
-            fd, tmp = tempfile.mkstemp(prefix=".run.lock.", dir=self.path.parent)
+            fd, tmp = _mkstemp(self.path)
             with os.fdopen(fd, "w") as f:
                 json.dump(me, f)
             try:
                 os.link(tmp, self.path)
             except FileExistsError:
                 holder = self._holder()
-                if holder is None or (holder.get("host") == me["host"] and not _pid_alive(int(holder.get("pid", -1)))):
-                    self.path.unlink(missing_ok=True)  # stale: its holder died (or the file is garbage)
+                if holder is None:
+                    continue  # released meanwhile
+                if holder.get("host") == me["host"] and not _pid_alive(holder["pid"]):
+                    self.path.unlink(missing_ok=True)  # stale: its holder died
+                    continue
+                if time.time() < deadline:
+                    time.sleep(0.05)
                     continue
                 raise RunFolderError(
-                    f"{self.path.parent} is in use by pid {holder.get('pid')} on host {holder.get('host')} "
-                    f"(since {holder.get('since')}); wait for it, or if that process is gone, delete {self.path}"
+                    f"{self.path.parent if self.path.name == LOCK else str(self.path).removesuffix('.lock')} is in "
+                    f"use by pid {holder['pid']} on host {holder.get('host')} (since {holder.get('since')}); wait for "
+                    f"it, or if that process is gone, delete {self.path}"
                 ) from None
             finally:
                 os.unlink(tmp)
@@ -146,11 +272,19 @@ class RunLock:
         raise RunFolderError(f"could not take the lock {self.path}; delete it if no process uses the folder")
 
     def _holder(self) -> dict | None:
+        """The holder the lock file names (None: released meanwhile); a file that names none is refused (see the
+        class docstring)."""
         try:
-            data = json.loads(self.path.read_text())
-            return data if isinstance(data, dict) and "pid" in data else None
-        except (OSError, ValueError):
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError) as exc:
+            raise RunFolderError(f"{self.path} is not an xstilts lock ({exc}); delete it once no process works in "
+                                 f"{self.path.parent}") from None
+        if not (isinstance(data, dict) and isinstance(data.get("pid"), int) and not isinstance(data["pid"], bool)):
+            raise RunFolderError(f"{self.path} is not an xstilts lock (no pid in it); delete it once no process works "
+                                 f"in {self.path.parent}")
+        return data
 
     def _on_sigterm_exit(self) -> None:
         """While the lock is held, SIGTERM (what a scheduler sends before it pre-empts a job) ends the process through
@@ -180,38 +314,151 @@ class RunLock:
         self.acquire()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.release()
+        if isinstance(exc, OSError):
+            inside = exc.filename is not None and _is_within(Path(str(exc.filename)), self.path.parent)
+            if exc.errno in _DISK_ERRNOS or (exc.errno in (errno.EACCES, errno.EPERM) and inside):
+                raise write_error(self.path.parent, exc) from None
+        elif isinstance(exc, Exception) and not isinstance(exc, RunFolderError) and \
+                any(m in str(exc) for m in _FULL_MARKERS):
+            # safetensors and torch wrap the OSError of a full disk in their own error types
+            raise RunFolderError(f"cannot write in {self.path.parent}: the disk is full ({str(exc).splitlines()[0]}); "
+                                 f"{_HINTS[errno.ENOSPC]}") from None
 
 
-def prepare_output(folder: str | Path, overwrite: bool) -> str:
-    """Guards an output folder before any work: returns "new", "resume" or "skip-finished" is never returned.
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+def check_output_location(folder: str | Path, inputs: Iterable[str | Path] = (), key: str = "output",
+                          inside_ok: bool = False) -> Path:
+    """Refuses an output location whose use could destroy or mix up something that is not this run's.
+
+    Refused: an empty value, the current directory, the file-system root, the home folder, an input folder (or one
+    of its ancestors in the chain), a folder inside one (unless ``inside_ok``: results beside a model are safe, as
+    ``overwrite=true`` deletes only what a run wrote), a folder that contains one, a path through a regular file,
+    and a folder this process cannot write to (tested by writing, which also catches read-only file systems).
 
     Returns:
-        "new" for an empty or absent folder, "resume" for an unfinished run of a previous attempt.
+        The folder as a path.
+    """
+    raw = str(folder).strip()
+    if raw in ("", "."):
+        raise RunFolderError(f"{key}= is empty or the current directory; give a folder of its own, e.g. {key}=runs/x")
+    path = Path(raw)
+    where = path.resolve()
+    named = {Path.cwd().resolve(): "the current directory", Path(where.anchor): "the file-system root",
+             Path.home().resolve(): "the home folder"}
+    if where in named:
+        raise RunFolderError(f"{key}={raw} is {named[where]}; give a folder of its own, e.g. {key}={raw.rstrip('/')}"
+                             "/xstilts-run")
+    for inp in inputs:
+        i = Path(inp).resolve()
+        if where == i:
+            raise RunFolderError(f"{key}={raw} is the input folder {i}; give a new folder for the output")
+        if i.is_relative_to(where):
+            raise RunFolderError(f"{key}={raw} contains the input folder {i}; give a folder of its own beside it")
+        if where.is_relative_to(i) and not inside_ok:
+            raise RunFolderError(f"{key}={raw} is inside the input folder {i}; give a folder outside it")
+    existing = next(p for p in [path.absolute(), *path.absolute().parents] if p.exists() or p == Path(p.anchor))
+    if not existing.is_dir():
+        what = "is a file" if existing == path.absolute() else f"is under {existing}, which is a file"
+        raise RunFolderError(f"{key} {raw} {what}, not a folder; choose another {key}=")
+    try:  # a real write: os.access ignores read-only mounts and, as root, every permission bit
+        fd, probe = tempfile.mkstemp(prefix=".xstilts-probe.", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise RunFolderError(f"{key}={raw}: cannot write in {existing} ({exc.strerror or exc}); "
+                             f"{_HINTS.get(exc.errno or 0, 'choose a writable folder')}") from None
+    return path
+
+
+def check_result_file(path: Path, overwrite: bool) -> None:
+    """Refuses to write a result file into a run folder, or over an existing result unless ``overwrite``."""
+    if (path.parent / RUN_JSON).is_file():
+        raise RunFolderError(f"output {path.parent} is a run folder; results go in a folder of their own (e.g. "
+                             f"output=results/{path.parent.name})")
+    if path.is_dir():
+        raise RunFolderError(f"{path} is a folder; choose another output=")
+    if path.exists() and not overwrite:
+        raise RunFolderError(f"{path} already exists; choose another output= or pass overwrite=true")
+
+
+def prepare_output(folder: str | Path, overwrite: bool, phase: str | None = None,
+                   inputs: Iterable[str | Path] = ()) -> str:
+    """Guards an output folder before any work; writes and deletes nothing.
+
+    Args:
+        folder: the output folder.
+        overwrite: whether a finished run of the same phase may be replaced.
+        phase: the phase about to run; the folder must be empty, absent, or a run folder of this phase.
+        inputs: the input folder and its ancestors in the chain (see ``check_output_location``).
+
+    Returns:
+        "new" for an empty or absent folder, "resume" for an unfinished run of a previous attempt, "replace" for a
+        finished run that ``overwrite`` allows to replace (``clear_run`` it under the lock).
 
     Raises:
-        RunFolderError: the folder holds a finished run and ``overwrite`` is false, or it is a file.
+        RunFolderError: the location is refused (``check_output_location``), the folder holds something else than a
+            run of this phase, or a finished run and ``overwrite`` is false.
     """
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise RunFolderError(f"output {folder} is a file, not a folder; choose another output=")
+    folder = check_output_location(folder, inputs)
+    if not folder.is_dir():
+        return "new"
+    entries = sorted(p.name for p in folder.iterdir() if p.name != LOCK and not _is_temp(p.name))
+    if not entries or entries == [RECIPE]:  # nothing, or a header cut short before run.json: nothing ran yet
+        return "new"
+    if not (folder / RUN_JSON).is_file():
+        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+        raise RunFolderError(f"output {folder} is not empty and is not an xstilts run folder (it holds {shown}); "
+                             "choose a new or empty output= (overwrite=true only replaces runs of this toolkit)")
+    record = read_json(folder / RUN_JSON, "run record")
+    found = record.get("phase") if isinstance(record, dict) else None
+    if phase is not None and found != phase:
+        raise RunFolderError(f"output {folder} holds a {found or 'malformed'} run, not a {phase} run; choose another "
+                             "output= (to replace it, delete it yourself first)")
     if is_finished(folder):
         if not overwrite:
             raise RunFolderError(
                 f"output {folder} already holds a finished run; choose another output= or pass overwrite=true "
                 "to replace it"
             )
-        if not is_main_process():
-            return "new"  # rank 0 clears the folder
-        for child in folder.iterdir():
-            if child.name == LOCK:
-                continue
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-        return "new"
-    if folder.is_dir() and any(p.name != LOCK for p in folder.iterdir()):
-        return "resume"
-    return "new"
+        return "replace"
+    return "resume"
+
+
+def clear_run(folder: str | Path, phase: str) -> list[str]:
+    """Deletes what a run of ``phase`` wrote in ``folder`` (never anything else); returns the names kept.
+
+    A finished run's entries are the ones its ``DONE`` lists (markers of older versions list none: the phase's
+    known outputs are used); an unfinished run's are the phase's known outputs.
+    """
+    folder = Path(folder)
+    if not is_main_process() or not folder.is_dir():
+        return []
+    listed = None
+    if is_finished(folder):
+        done = read_json(folder / DONE, "completion marker")
+        listed = done.get("files") if isinstance(done, dict) else None
+    ours = set(HEADER) | (set(listed) if isinstance(listed, list) else set(ENCODER if phase == "phase1" else TRAINED))
+    kept = []
+    for child in sorted(folder.iterdir(), key=lambda c: c.name != DONE):  # DONE first: never a finished half
+        if child.name == LOCK:
+            continue
+        is_shard = phase == "phase1" and child.name.startswith("model-") and child.name.endswith(".safetensors")
+        if child.name in ours or _is_temp(child.name) or is_shard:
+            try:
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            except OSError as exc:
+                raise write_error(child, exc) from None
+        else:
+            kept.append(child.name)
+    return kept
 
 
 def folder_size_bytes(folder: str | Path) -> int:

@@ -1,21 +1,27 @@
 """Run folders and their provenance: which phase wrote a folder, from which parent, with which recipe.
 
-Each run folder holds ``run.json`` (phase, parent folder, version, start time), ``recipe.yaml`` (the resolved
-recipe), the phase's outputs and, last, ``DONE``. Following ``run.json`` parents gives the chain of recipes back to
-phase 1, which every result file carries.
+Each run folder holds ``run.json`` (phase, run id, parent folder and the parent's fingerprint, version, start time),
+``recipe.yaml`` (the resolved recipe), the phase's outputs and, last, ``DONE``. Following ``run.json`` parents gives
+the chain of recipes back to phase 1, which every result file carries; a parent replaced since its child was trained
+from it (re-run with overwrite=true, or its weights swapped) no longer matches the recorded fingerprint and is an
+error, never a result that names the new parent's recipe.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
 import platform
 import time
+import uuid
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from xstilts import __version__
+from xstilts import __version__, io
 from xstilts.io import (
     DONE,
     RECIPE,
@@ -27,7 +33,7 @@ from xstilts.io import (
     is_main_process,
     read_json,
 )
-from xstilts.recipe import to_yaml
+from xstilts.recipe import to_dict, to_yaml
 
 PHASES = ("phase1", "phase2", "phase3")
 
@@ -78,23 +84,50 @@ def write_run_header(folder: Path, phase: str, recipe: Any, parent: Path | None)
     """Writes recipe.yaml and run.json at the start of a run (so even an interrupted run is traceable).
 
     A resumed run rewrites the header: ``started``/``environment`` describe the attempt that finished the run, and
-    the ``wall_time_s`` that ``DONE`` records is that attempt's.
+    the ``wall_time_s`` that ``DONE`` records is that attempt's. Its ``run_id`` stays: it names the run, not the
+    attempt. ``parent_fingerprint`` lets every later reader notice that the parent was replaced (``lineage``).
     """
     if not is_main_process():
         return
     folder.mkdir(parents=True, exist_ok=True)
+    run_id = None
+    if (folder / RUN_JSON).is_file():  # a resumed attempt (prepare_output cleared a replaced run's header)
+        old = read_json(folder / RUN_JSON, "run record")
+        run_id = old.get("run_id") if isinstance(old, dict) and old.get("phase") == phase else None
     atomic_write_text(folder / RECIPE, f"# xstilts {phase} recipe (resolved)\n" + to_yaml(recipe))
     atomic_write_json(folder / RUN_JSON, {
         "phase": phase, "parent": str(parent.resolve()) if parent else None, "xstilts_version": __version__,
+        "run_id": run_id or uuid.uuid4().hex, "parent_fingerprint": fingerprint(parent) if parent else None,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "started_unix": time.time(), "environment": environment(),
     })
 
 
-def run_phase(folder: Path) -> str | None:
+def read_run(folder: Path) -> dict[str, Any]:
+    """A folder's run.json, checked: a mapping with a known phase, a parent folder or null, a fingerprint or null.
+
+    Raises:
+        RunFolderError: absent, not JSON, or of another shape (naming the file and the fix).
+    """
     path = folder / RUN_JSON
-    if not path.is_file():
+    run = read_json(path, "run record")
+    problem = None
+    if not isinstance(run, dict):
+        problem = f"its top level is a {type(run).__name__}, not a mapping"
+    elif run.get("phase") not in PHASES:
+        problem = f"phase is {run.get('phase')!r}, not one of {', '.join(PHASES)}"
+    elif not isinstance(run.get("parent"), (str, type(None))):
+        problem = f"parent is {run.get('parent')!r}, not a folder"
+    elif not isinstance(run.get("parent_fingerprint"), (dict, type(None))):
+        problem = "parent_fingerprint is not a mapping"
+    if problem:
+        raise RunFolderError(f"run record {path} is malformed ({problem}); re-run the phase that wrote {folder}")
+    return run
+
+
+def run_phase(folder: Path) -> str | None:
+    if not (folder / RUN_JSON).is_file():
         return None
-    return read_json(path, "run record").get("phase")
+    return read_run(folder)["phase"]
 
 
 def model_dir(run_folder: Path) -> Path:
@@ -102,11 +135,81 @@ def model_dir(run_folder: Path) -> Path:
     return run_folder if run_phase(run_folder) == "phase1" else run_folder / "final"
 
 
-def check_input(folder: str | Path, allowed: tuple[str, ...], consumer: str) -> tuple[Path, str]:
-    """Checks that ``folder`` is a finished run of an allowed phase; returns (folder, its phase).
+def fingerprint(folder: Path) -> dict[str, Any]:
+    """What identifies a finished run cheaply: its run id, a hash of its DONE marker (finish time, dev score) and
+    the size and modification time (whole seconds) of each weights file; no weights are read.
+
+    A child records its parent's at its start; a parent re-run (or its weights replaced) since has another.
+    """
+    run = read_run(folder)
+    done = folder / DONE
+    weights = {}
+    mdir = folder if run["phase"] == "phase1" else folder / "final"
+    if mdir.is_dir():
+        for f in sorted(mdir.rglob("*.safetensors")):
+            st = f.stat()
+            weights[str(f.relative_to(folder))] = [st.st_size, int(st.st_mtime)]
+    return {"run_id": run.get("run_id"), "weights": weights,
+            "done_sha256": hashlib.sha256(done.read_bytes()).hexdigest() if done.is_file() else None}
+
+
+def _replaced(child: Path, parent: Path, recorded: dict[str, Any]) -> str | None:
+    """Why ``parent`` is no longer the run ``child`` was trained from (None: it is)."""
+    now = fingerprint(parent)
+    what = []
+    if recorded.get("run_id") != now["run_id"]:
+        what.append("its run id")
+    if recorded.get("done_sha256") != now["done_sha256"]:
+        what.append("its DONE marker" if now["done_sha256"] else "its DONE marker is gone (a run started there)")
+    if recorded.get("weights") != now["weights"]:
+        what.append("its weights files (names, sizes or modification times)")
+    if not what:
+        return None
+    return (f"the parent {parent} of {child} was replaced after {child} was trained from it ({', '.join(what)} "
+            f"changed), so {child} no longer descends from what {parent} holds: re-run {child}'s phase from the new "
+            f"{parent} (same command with overwrite=true), or restore the {parent} it was trained from (a copy "
+            "must keep the modification times: cp -p, rsync -t)")
+
+
+def lineage(folder: str | Path) -> list[tuple[Path, dict[str, Any], str | None]]:
+    """The run folders from ``folder`` back to phase 1: (folder, its run.json, check of its parent link).
+
+    The check is "verified" when the parent still is the run the folder started from, "unverified" for a run.json
+    written before fingerprints were recorded, None for a folder without parent.
 
     Raises:
-        RunFolderError: absent, not an xstilts run folder, unfinished, or of a phase ``consumer`` cannot start from.
+        RunFolderError: a run.json is malformed, a parent is gone, or a parent was replaced (naming both folders).
+    """
+    out = []
+    p: Path | None = Path(folder).resolve()
+    seen = set()
+    while p is not None and p not in seen:
+        seen.add(p)
+        run = read_run(p)
+        parent = Path(run["parent"]) if run.get("parent") else None
+        check = None
+        if parent is not None:
+            if not (parent / RUN_JSON).is_file():
+                raise RunFolderError(f"the parent {parent} of {p} is gone; provenance cannot be traced")
+            recorded = run.get("parent_fingerprint")
+            if recorded is None:
+                check = "unverified"  # written before fingerprints: readable, but nothing to compare with
+            else:
+                problem = _replaced(p, parent, recorded)
+                if problem:
+                    raise RunFolderError(problem)
+                check = "verified"
+        out.append((p, run, check))
+        p = parent
+    return out
+
+
+def check_input(folder: str | Path, allowed: tuple[str, ...], consumer: str) -> tuple[Path, str]:
+    """Checks that ``folder`` is a finished run of an allowed phase whose chain is intact; returns (folder, phase).
+
+    Raises:
+        RunFolderError: absent, not an xstilts run folder, unfinished, of a phase ``consumer`` cannot start from, or
+            one of its ancestors is gone or was replaced after its child was trained from it.
     """
     p = Path(folder)
     if not p.is_dir():
@@ -120,22 +223,34 @@ def check_input(folder: str | Path, allowed: tuple[str, ...], consumer: str) -> 
         raise RunFolderError(f"input {p} is a {phase} folder; {consumer} starts from {' or '.join(allowed)} output")
     if not is_finished(p):
         raise RunFolderError(f"input {p} is an unfinished {phase} run (no {DONE} marker); re-run that phase first")
+    lineage(p)
     return p, phase
 
 
+def _read_recipe(p: Path) -> dict[str, Any]:
+    try:
+        text = (p / RECIPE).read_text(encoding="utf-8") if (p / RECIPE).is_file() else ""
+        data = yaml.safe_load(text) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RunFolderError(f"recipe {p / RECIPE} cannot be read ({str(exc).splitlines()[0]}); re-run the phase that "
+                             f"wrote {p}") from None
+    if not isinstance(data, dict):
+        raise RunFolderError(f"recipe {p / RECIPE} is not a mapping; re-run the phase that wrote {p}")
+    return data
+
+
 def chain(folder: str | Path) -> list[dict[str, Any]]:
-    """The provenance chain newest first: phase, folder, recipe, metrics (training phases), stats (phase 1)."""
+    """The provenance chain newest first: phase, folder, recipe, metrics (training phases), stats (phase 1), and
+    ``parent_check`` ("verified", "unverified" for run records older than parent fingerprints, None for phase 1).
+
+    Raises:
+        RunFolderError: as ``lineage``: a parent gone or replaced, a malformed run record.
+    """
     out: list[dict[str, Any]] = []
-    p: Path | None = Path(folder).resolve()
-    seen = set()
-    while p is not None and str(p) not in seen:
-        seen.add(str(p))
-        run = read_json(p / RUN_JSON, "run record")
-        recipe_text = (p / RECIPE).read_text(encoding="utf-8") if (p / RECIPE).is_file() else ""
-        entry: dict[str, Any] = {"phase": run.get("phase"), "folder": str(p),
-                                 "recipe": yaml.safe_load(recipe_text) or {},
+    for p, run, check in lineage(folder):
+        entry: dict[str, Any] = {"phase": run.get("phase"), "folder": str(p), "recipe": _read_recipe(p),
                                  "metrics": None, "stats": None, "environment": run.get("environment"),
-                                 "started": run.get("started"), "done": None}
+                                 "started": run.get("started"), "done": None, "parent_check": check}
         if (p / DONE).is_file():
             entry["done"] = read_json(p / DONE, "completion marker")  # finish time and wall_time_s of the phase
         if (p / "metrics.json").is_file():
@@ -144,11 +259,139 @@ def chain(folder: str | Path) -> list[dict[str, Any]]:
         if (p / "encoder_stats.json").is_file():
             entry["stats"] = read_json(p / "encoder_stats.json", "encoder stats")
         out.append(entry)
-        parent = run.get("parent")
-        p = Path(parent) if parent else None
-        if p is not None and not (p / RUN_JSON).is_file():
-            raise RunFolderError(f"the parent {p} of {out[-1]['folder']} is gone; provenance cannot be traced")
     return out
+
+
+# Recipe keys that may differ between the attempts of one run (a resume): none of them changes the weights, the dev
+# scores that select them, or any result. Every other key must equal the one in the stored recipe.yaml, or the
+# resumed optimizer state would continue under settings the folder's recipe.yaml does not describe.
+RESUME_FREE_KEYS = frozenset({
+    "output",                        # the folder itself, however it is spelled
+    "input",                         # compared as the resolved folder and its fingerprint (run.json), not as spelled
+    "overwrite",                     # what to do with a finished folder, not how to train
+    "train.logging_steps",           # how often the training loss is printed
+    "train.eval_batch_size",         # dev examples per forward pass: the same examples, the same scores
+    "train.save_total_limit",        # how many Trainer checkpoints stay on disk (the best one is always kept)
+    "train.gradient_checkpointing",  # recomputes activations (same values, same dropout RNG): time for memory
+})
+
+
+def _defaults(cls: type, prefix: str = "") -> dict[str, Any]:
+    """Dotted key -> default of every recipe field that has one (for recipe.yaml files of older versions)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f"{prefix}{f.name}"] = to_dict(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            made = f.default_factory()
+            out.update(_defaults(type(made), f"{prefix}{f.name}.") if dataclasses.is_dataclass(made)
+                       else {f"{prefix}{f.name}": to_dict(made)})
+    return out
+
+
+_ABSENT = "(absent)"
+
+
+def _diff(old: Any, new: Any, defaults: dict[str, Any], prefix: str, out: list[str]) -> None:
+    """Appends ``key: old -> new`` for each differing dotted key; keys an older recipe.yaml lacks take their
+    default (a version that added a setting does not make every unfinished run differ)."""
+    key = prefix[:-1]
+    if key in RESUME_FREE_KEYS:
+        return
+    if old is _ABSENT:
+        old = defaults.get(key, {} if isinstance(new, dict) else _ABSENT)
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in sorted(set(old) | set(new), key=str):
+            _diff(old.get(k, _ABSENT), new.get(k, _ABSENT), defaults, f"{prefix}{k}.", out)
+    elif old != new:
+        out.append(f"{key}: {_show(old)} -> {_show(new)}")
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+
+
+def recipe_changes(folder: Path, recipe: Any, parent: Path | None) -> list[str]:
+    """How the new resolved ``recipe`` differs from the one an unfinished run in ``folder`` started with, as
+    ``key: old -> new`` (keys in ``RESUME_FREE_KEYS`` excepted); the input is compared as the folder it resolves to
+    and the fingerprint of the run it holds."""
+    if not (folder / RECIPE).is_file():
+        return ["recipe.yaml: (missing) -> the new recipe"]
+    changes: list[str] = []
+    _diff(_read_recipe(folder), to_dict(recipe), _defaults(type(recipe)), "", changes)
+    run = read_run(folder)
+    if parent is not None:
+        recorded, now = run.get("parent"), str(parent.resolve())
+        if recorded != now:
+            changes.append(f"input: {recorded} -> {now}")
+        elif run.get("parent_fingerprint") and _replaced(folder, parent, run["parent_fingerprint"]):
+            changes.append(f"input: {now} (the run it held) -> {now} (another run, replaced since)")
+    return changes
+
+
+def prepare_output(folder: Path, phase: str, recipe: Any, parent: Path | None) -> str:
+    """Guards the output folder of a phase before anything is written; returns "new" or "resume".
+
+    The location must be safe (``io.check_output_location``: not the input or its ancestors, not inside or around
+    them, not the current directory, root or home, writable), the folder empty or a run folder of ``phase``. An
+    unfinished run resumes only if its stored recipe is this one (``recipe_changes``); otherwise it is refused, one
+    line listing the differences, unless ``overwrite=true``, which, like a finished run with ``overwrite=true``,
+    deletes what the old run wrote (under the folder's lock, so never under a live process) and starts anew.
+
+    Raises:
+        RunFolderError: the location or the folder is refused, or the recipe differs from the unfinished run's.
+    """
+    inputs = [p for p, _, _ in lineage(parent)] if parent is not None else []
+    state = io.prepare_output(folder, recipe.overwrite, phase, inputs)
+    if state == "resume" and is_main_process():
+        changes = recipe_changes(folder, recipe, parent)
+        if changes and not recipe.overwrite:
+            raise RunFolderError(
+                f"output {folder} holds an unfinished {phase} run of another recipe ({'; '.join(changes)}); resuming "
+                "would continue its training under settings its recipe.yaml does not describe: run the old recipe to "
+                "resume it, pass overwrite=true to discard it and start over, or choose another output=")
+        state = "replace" if changes else "resume"
+    if state == "replace":
+        if is_main_process():
+            with io.RunLock(folder):  # a live process in the folder is refused, not deleted under
+                io.clear_run(folder, phase)
+        state = "new"
+    return state
+
+
+def claim_submission(folder: str | Path, task: str, run_folder: Path, overwrite: bool) -> None:
+    """Records in the submission folder's marker that ``run_folder`` writes ``task``'s prediction files.
+
+    Prediction files of ``task`` written by another model (or by no xstilts evaluation) are refused unless
+    ``overwrite``, which deletes that task's ``test-*`` files first, so no language of the other model stays behind.
+    Other tasks' files are left alone: a submission legitimately holds one phase-3 model per task.
+
+    Raises:
+        RunFolderError: the task's files belong to another model and ``overwrite`` is false.
+    """
+    folder = Path(folder)
+    run = read_run(run_folder)
+    me = {"run_folder": str(run_folder.resolve()), "run_id": run.get("run_id")}
+    marker_path = folder / io.SUBMISSION_MARKER
+    with io.RunLock(folder, io.SUBMISSION_MARKER + ".lock", wait_s=5):
+        marker = read_json(marker_path, "submission marker") if marker_path.is_file() else {}
+        if not isinstance(marker, dict) or not isinstance(marker.get("tasks", {}), dict):
+            raise RunFolderError(f"submission marker {marker_path} is malformed; delete it and pass overwrite=true")
+        owner = marker.get("tasks", {}).get(task)
+        if isinstance(owner, dict):
+            owner = {k: owner.get(k) for k in me}  # who, not when
+        existing = sorted((folder / task).glob("test-*")) if (folder / task).is_dir() else []
+        if existing and owner != me:
+            source = f"the model in {owner.get('run_folder')}" if isinstance(owner, dict) else "no xstilts evaluation"
+            if not overwrite:
+                raise RunFolderError(f"export_predictions {folder / task} holds predictions written by {source}; "
+                                     "choose another export_predictions= or pass overwrite=true to replace them")
+            if is_main_process():
+                for f in existing:
+                    f.unlink()
+        if is_main_process() and owner != me:
+            tasks = {**marker.get("tasks", {}), task: {**me, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}}
+            atomic_write_json(marker_path, {**marker, "tasks": tasks})
 
 
 def run_info(chain_entries: list[dict[str, Any]], task: str) -> dict[str, Any]:
