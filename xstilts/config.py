@@ -145,7 +145,7 @@ class TinyEncoderConfig:
         from xstilts.encoders import language_problems
 
         problems = []
-        if self.hidden_size % self.num_heads:
+        if self.num_heads > 0 and self.hidden_size % self.num_heads:
             problems.append(f"hidden_size: {self.hidden_size} is not divisible by num_heads={self.num_heads} (each "
                             "head gets hidden_size / num_heads dimensions)")
         if not self.languages:

@@ -337,7 +337,7 @@ def _build(cls: type, data: dict, path: str, problems: list[str]) -> Any:
     if callable(validate):
         try:
             found = validate()
-        except (TypeError, ValueError, AttributeError, KeyError):
+        except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError):
             found = [] if len(problems) > before else ["recipe could not be validated"]
         for problem in found:
             problems.append(f"{path + '.' if path else ''}{problem}")
