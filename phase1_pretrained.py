@@ -25,7 +25,8 @@ def _main(argv: list[str]) -> int:
         # One write: under torchrun / accelerate launch rank 0 imports the encoder while the other ranks wait, so
         # that no rank goes on to a next command (phase 2 of the same chain) before the folder is finished.
         if rank == 0:
-            encoders.check_source(cfg.source, cfg.model)  # a local model folder is checked before output is touched
+            # A local model folder is checked before the output folder is touched.
+            encoders.check_source(cfg.source, cfg.model, cfg.trust_remote_code)
             out = Path(cfg.output)
             state = io.prepare_output(out, cfg.overwrite)
             cli.quiet_libraries()

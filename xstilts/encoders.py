@@ -51,7 +51,7 @@ def language_problems(languages: list[str], key: str, sample: bool) -> list[str]
             f"{' and others' if len(missing) > 5 else ''}; languages shipped: {', '.join(known)}"]
 
 
-def check_source(source: str, model: str | None) -> None:
+def check_source(source: str, model: str | None, trust_remote_code: bool = False) -> None:
     """Phase-1 input check, before the output folder is touched: a local model must be a complete folder.
 
     Raises:
@@ -67,7 +67,7 @@ def check_source(source: str, model: str | None) -> None:
     if local:
         check_model_folder(model, "phase-1 model folder",
                            fix="pass model= the folder of a pretrained model (config.json, model.safetensors, "
-                               "tokenizer files)")
+                               "tokenizer files)", trust_remote_code=trust_remote_code)
 
 
 def train_tiny_tokenizer(cfg: TinyEncoderConfig) -> Any:

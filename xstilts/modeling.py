@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -41,6 +42,12 @@ class ModelFolderError(RuntimeError):
 HEAD_KINDS = ("classification", "multiple_choice", "span_qa", "tagging", "dual_encoder", "mlm")
 DAMAGED = "replace the folder with a complete copy (re-run the phase that wrote it, or re-download the model)"
 # RoBERTa-style encoders number positions from pad_token_id + 1, so two position embeddings are never used by text.
+# What transformers raises for a folder it cannot load: an unknown model_type (ValueError), missing files (OSError),
+# weights whose shapes do not fit config.json (RuntimeError), a damaged file (SafetensorError), a config or tokenizer
+# field of the wrong type (StrictDataclassError, or whatever the model code trips over: TypeError, AttributeError,
+# IndexError, KeyError). Only the loading calls are guarded with it; running out of memory is re-raised as it is.
+LOAD_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, RuntimeError, SafetensorError,
+               StrictDataclassError)
 PADDING_OFFSET_MODELS = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "roberta-prelayernorm",
                          "data2vec-text", "mpnet", "longformer", "ibert")
 
@@ -262,6 +269,24 @@ def _check_tokenizer(p: Path, what: str) -> None:
                                f"({short(' '.join(str(exc).split()))}); {DAMAGED}") from None
 
 
+def _check_loadable(p: Path, what: str, trust_remote_code: bool) -> None:
+    """Loads the config and the tokenizer, the two cheap parts, so a field of the wrong type is named up front.
+
+    Only this call's errors (``LOAD_ERRORS``) are converted, so a bug elsewhere still shows its traceback.
+    """
+    from transformers import AutoTokenizer
+
+    try:
+        AutoConfig.from_pretrained(p, trust_remote_code=trust_remote_code)
+        AutoTokenizer.from_pretrained(p, trust_remote_code=trust_remote_code)
+    except torch.OutOfMemoryError:
+        raise
+    except LOAD_ERRORS as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFolderError(f"{what} {short(str(p))}: its config or tokenizer does not load ({type(exc).__name__}: "
+                               f"{short(first)}); {DAMAGED}") from None
+
+
 def _check_adapter(p: Path, what: str) -> None:
     adapter = p / ADAPTER_DIR
     if not adapter.is_dir():
@@ -307,12 +332,13 @@ def check_max_length(folder: str | Path, max_length: int, key: str) -> None:
 
 
 def check_model_folder(folder: str | Path, what: str, fix: str = "give the output folder of the previous phase",
-                       max_length: int | None = None, length_key: str = "train.max_length") -> Path:
+                       max_length: int | None = None, length_key: str = "train.max_length",
+                       trust_remote_code: bool = False) -> Path:
     """Checks that ``folder`` holds a loadable encoder before any work starts; names what is missing or broken.
 
-    Cheap checks only: the files exist, JSON files parse, safetensors files are as long as their headers say,
-    tokenizer.json loads, heads.json describes known heads, and (with ``max_length``) the encoder's position
-    embeddings cover ``max_length`` tokens.
+    Cheap checks only (no weights are loaded): the files exist, JSON files parse, safetensors files are as long as
+    their headers say, the config and the tokenizer load, heads.json describes known heads, and (with
+    ``max_length``) the encoder's position embeddings cover ``max_length`` tokens.
 
     Raises:
         ModelFolderError: a missing, pickled or damaged file (the message names it and the fix).
@@ -344,6 +370,7 @@ def check_model_folder(folder: str | Path, what: str, fix: str = "give the outpu
                                f"model_type); {DAMAGED}")
     _check_weights(p, what)
     _check_tokenizer(p, what)
+    _check_loadable(p, what, trust_remote_code)
     read_head_specs(p)
     if (p / HEADS_JSON).is_file():
         problem = "is missing" if not (p / HEADS_WEIGHTS).is_file() else safetensors_problem(p / HEADS_WEIGHTS)
@@ -374,9 +401,7 @@ def load_encoder(folder: str | Path, trust_remote_code: bool = False) -> nn.Modu
                                              trust_remote_code=trust_remote_code)
     except torch.OutOfMemoryError:
         raise
-    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
-        # How transformers reports a folder it cannot load: an unknown model_type (ValueError), missing files
-        # (OSError), weights whose shapes do not fit config.json (RuntimeError), a damaged file (SafetensorError).
+    except LOAD_ERRORS as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFolderError(f"cannot load the encoder in {short(str(folder))}: {short(first)}; {DAMAGED}") from None
 
