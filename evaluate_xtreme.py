@@ -22,7 +22,7 @@ from transformers import AutoTokenizer
 
 from xstilts import cli, distributed, evaluation, io, provenance, recipe
 from xstilts.config import EvalRecipe
-from xstilts.modeling import load_model
+from xstilts.modeling import check_max_length, load_model
 from xstilts.results import write_result
 from xstilts.tasks import check_languages, get_task
 
@@ -126,6 +126,7 @@ def _main(argv: list[str]) -> int:
         model = load_model(checkpoint).to(device)
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
         max_length = cfg.max_length or (run_recipe.get("train") or {}).get("max_length", 128)
+        check_max_length(checkpoint, max_length, "max_length" if cfg.max_length else "the phase-3 train.max_length")
         # A model trained on the English validation split (stand-in training) is scored on rows it never saw.
         windows = evaluation.stand_in_windows(run_chain, task) if cfg.split == "validation" else []
         rows, missing, notes = evaluation.load_eval_rows(task, cfg.split, cfg.data.source, cfg.data.path, langs,

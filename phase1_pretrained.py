@@ -25,6 +25,8 @@ def _main(argv: list[str]) -> int:
         # One write: under torchrun / accelerate launch rank 0 imports the encoder while the other ranks wait, so
         # that no rank goes on to a next command (phase 2 of the same chain) before the folder is finished.
         if rank == 0:
+            # A local model folder is checked before the output folder is touched.
+            encoders.check_source(cfg.source, cfg.model, cfg.trust_remote_code)
             out = Path(cfg.output)
             state = provenance.prepare_output(out, "phase1", cfg, parent=None)
             cli.quiet_libraries()

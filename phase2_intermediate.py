@@ -18,7 +18,7 @@ from transformers import AutoTokenizer, set_seed
 
 from xstilts import ccg, cli, io, mlm, pipeline, provenance, recipe
 from xstilts.config import MlmConfig, Phase2Recipe
-from xstilts.modeling import HeadSpec, MultiHeadModel
+from xstilts.modeling import HeadSpec, MultiHeadModel, check_model_folder
 from xstilts.sampling import multitask_dataloader_factory
 from xstilts.tasks import get_task
 
@@ -27,6 +27,8 @@ def _main(argv: list[str]) -> int:
     cfg: Phase2Recipe = recipe.load(Phase2Recipe, argv)
     recipe.print_recipe(cfg, "phase2")
     parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 2")
+    src = provenance.model_dir(parent)
+    check_model_folder(src, "input model", max_length=cfg.train.max_length)  # before the output folder is touched
     out = Path(cfg.output)
     state = provenance.prepare_output(out, "phase2", cfg, parent)
     cli.quiet_libraries()
@@ -36,7 +38,6 @@ def _main(argv: list[str]) -> int:
         set_seed(cfg.train.seed)
 
         # Model: the parent's encoder, a fresh head per intermediate task (a previous phase's heads are dropped).
-        src = provenance.model_dir(parent)
         tokenizer = AutoTokenizer.from_pretrained(src)
         # Label sets built from training data (CCG supertags) are fixed before the heads are sized.
         tasks = [ccg.with_vocabulary(get_task(name), cfg.data.path) for name in cfg.tasks]

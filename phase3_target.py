@@ -16,7 +16,7 @@ from transformers import AutoTokenizer, set_seed
 
 from xstilts import cli, io, pipeline, provenance, recipe
 from xstilts.config import Phase3Recipe
-from xstilts.modeling import HeadSpec, MultiHeadModel, read_head_specs
+from xstilts.modeling import HeadSpec, MultiHeadModel, check_model_folder, read_head_specs
 from xstilts.tasks import get_task
 
 
@@ -24,6 +24,8 @@ def _main(argv: list[str]) -> int:
     cfg: Phase3Recipe = recipe.load(Phase3Recipe, argv)
     recipe.print_recipe(cfg, "phase3")
     parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 3")
+    src = provenance.model_dir(parent)
+    check_model_folder(src, "input model", max_length=cfg.train.max_length)  # before the output folder is touched
     out = Path(cfg.output)
     state = provenance.prepare_output(out, "phase3", cfg, parent)
     cli.quiet_libraries()
@@ -33,7 +35,6 @@ def _main(argv: list[str]) -> int:
         set_seed(cfg.train.seed)
 
         # Model: the parent's encoder and a freshly initialised target head; intermediate heads are dropped.
-        src = provenance.model_dir(parent)
         tokenizer = AutoTokenizer.from_pretrained(src)
         task = get_task(cfg.task)
         encoder, notes = pipeline.start_encoder(src, cfg.lora, cfg.adapter_handover)

@@ -4,12 +4,22 @@ The YAML files in ``recipes/`` set a subset of these keys; ``python SCRIPT.py RE
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
-from xstilts.recipe import field
+from xstilts.recipe import field, show
 
 QA_MIN_LENGTH = 80  # 64 question tokens + special tokens + at least a few context tokens per window
+
+# Upper bounds of numeric fields: far beyond any real setting, so they only catch typos (1e20) and overflow (a count
+# torch, numpy or Arrow would take as a 32-bit index; numpy seeds are 32-bit). Model limits (position embeddings)
+# are checked against the model when it is loaded.
+COUNT_MAX = 2**31 - 1  # steps, examples, lines
+SEED_MAX = 2**32 - 1
+BATCH_MAX = 2**16  # examples per device per batch
+LENGTH_MAX = 2**20  # tokens per example
+SIZE_MAX = 2**16  # hidden sizes, LoRA rank, attention heads
 
 
 @dataclass
@@ -18,8 +28,10 @@ class DataConfig:
         "hub", help="hub: Hugging Face datasets; xtreme: a local XTREME download folder (data.path); embedded: the "
                     "small synthetic quickstart data shipped in the package")
     path: str | None = field(None, help="the XTREME download folder (required with source=xtreme)")
-    max_train_samples: int | None = field(None, help="keep the first N training examples (per task)")
-    max_eval_samples: int | None = field(None, help="keep the first N examples per evaluation language")
+    max_train_samples: int | None = field(None, help="keep the first N training examples (per task)", ge=1,
+                                          le=COUNT_MAX)
+    max_eval_samples: int | None = field(None, help="keep the first N examples per evaluation language", ge=1,
+                                         le=COUNT_MAX)
     train_task: str | None = field(None, help="take the English training and dev data from this task instead "
                                               "(same kind; e.g. xquad trained on tydiqa's English rows)")
     train_split: Literal["train", "validation"] = field(
@@ -30,51 +42,50 @@ class DataConfig:
                     "the English training rows, where no English dev set is at hand (implied by "
                     "train_split=validation)")
     holdout_fraction: float = field(0.2, help="share of the training rows held out for selection (selection=holdout "
-                                              "or train_split=validation)")
+                                              "or train_split=validation)", gt=0, lt=1)
     translated_languages: list[str] | None = field(
         None, help="add machine-translated training data in these languages to the English rows (files "
                    "<task>/train-<lang>.<ext> in the task's XTREME-folder format under translated_path)")
     translated_path: str | None = field(None, help="folder of the translated training files (default: data.path)")
 
     def validate(self) -> list[str]:
-        problems = []
+        problems = _path_problems(self, ("path", "translated_path")) + _language_problems(self, ("translated_languages",))
         if self.source == "xtreme" and not self.path:
             problems.append("path: required when data.source is 'xtreme' (the XTREME download folder)")
-        for name in ("max_train_samples", "max_eval_samples"):
-            v = getattr(self, name)
-            if v is not None and v <= 0:
-                problems.append(f"{name}: must be positive, got {v}")
         if self.translated_languages and not (self.translated_path or self.path):
             problems.append("translated_path: required with translated_languages (the folder holding "
                             "<task>/train-<lang>.<ext>)")
-        if not 0 < self.holdout_fraction < 1:
-            problems.append(f"holdout_fraction: must be in (0, 1), got {self.holdout_fraction}")
         if self.train_task is not None:
             from xstilts.tasks import TASKS
 
             if self.train_task not in TASKS:
-                problems.append(f"train_task: unknown task {self.train_task!r}; known: {', '.join(sorted(TASKS))}")
+                problems.append(f"train_task: unknown task {show(self.train_task)}; known: {', '.join(sorted(TASKS))}")
         return problems
 
 
 @dataclass
 class TrainConfig:
-    seed: int = field(42, help="seed for initialisation, data order and dropout")
-    lr: float = field(2e-5, help="peak learning rate (AdamW; linear warmup then linear decay)")
-    weight_decay: float = field(0.01, help="AdamW weight decay (not applied to biases and LayerNorm)")
-    warmup_ratio: float = field(0.1, help="fraction of steps with linear warmup")
-    epochs: float = field(3.0, help="training epochs (ignored when max_steps > 0)")
-    max_steps: int = field(-1, help="stop after this many optimizer steps (-1: use epochs)")
-    batch_size: int = field(32, help="examples per device per micro-batch (memory grows linearly)")
-    grad_accum: int = field(1, help="micro-batches per optimizer step (effective batch = batch_size x grad_accum x devices)")
-    max_length: int = field(128, help="max tokens per example (QA 384; cost grows with it)")
-    eval_batch_size: int = field(64, help="examples per evaluation batch")
-    eval_steps: int = field(500, help="evaluate on English dev every N optimizer steps (and at the end)")
-    save_total_limit: int = field(2, help="Trainer checkpoints kept for resuming")
-    patience: int | None = field(None, help="stop after N evaluations without dev improvement (None: never)")
+    seed: int = field(42, help="seed for initialisation, data order and dropout", ge=0, le=SEED_MAX)
+    lr: float = field(2e-5, help="peak learning rate (AdamW; linear warmup then linear decay)", gt=0)
+    weight_decay: float = field(0.01, help="AdamW weight decay (not applied to biases and LayerNorm)", ge=0)
+    warmup_ratio: float = field(0.1, help="fraction of steps with linear warmup", ge=0, le=1)
+    epochs: float = field(3.0, help="training epochs (ignored when max_steps > 0)", ge=0, le=1e6)
+    max_steps: int = field(-1, help="stop after this many optimizer steps (-1: use epochs)", ge=-1, le=COUNT_MAX)
+    batch_size: int = field(32, help="examples per device per micro-batch (memory grows linearly)", ge=1,
+                            le=BATCH_MAX)
+    grad_accum: int = field(1, help="micro-batches per optimizer step (effective batch = batch_size x grad_accum x "
+                                    "devices)", ge=1, le=BATCH_MAX)
+    max_length: int = field(128, help="max tokens per example (QA 384; cost grows with it); at most what the "
+                                      "encoder's position embeddings allow", ge=1, le=LENGTH_MAX)
+    eval_batch_size: int = field(64, help="examples per evaluation batch", ge=1, le=BATCH_MAX)
+    eval_steps: int = field(500, help="evaluate on English dev every N optimizer steps (and at the end)", ge=1,
+                            le=COUNT_MAX)
+    save_total_limit: int = field(2, help="Trainer checkpoints kept for resuming", ge=1, le=COUNT_MAX)
+    patience: int | None = field(None, help="stop after N evaluations without dev improvement (None: never)", ge=1,
+                                 le=COUNT_MAX)
     dev_examples: int | None = field(None, help="English dev examples used for selection (None: task default, e.g. "
-                                                  "the first 2,000 of MNLI dev)")
-    max_grad_norm: float = field(1.0, help="gradient clipping")
+                                                  "the first 2,000 of MNLI dev)", ge=1, le=COUNT_MAX)
+    max_grad_norm: float = field(1.0, help="gradient clipping (0: none)", ge=0)
     precision: Literal["fp32", "bf16", "fp16"] = field(
         "fp32", help="mixed precision: bf16 (GPU, or CPU autocast), fp16 (GPU only, with loss scaling)")
     gradient_checkpointing: bool = field(False, help="trade compute for activation memory (large models)")
@@ -83,36 +94,29 @@ class TrainConfig:
                     "full_shard shards parameters, gradients and optimizer states over the ranks; shard_grad_op "
                     "keeps parameters gathered between forward and backward (more memory, less communication)")
     fsdp_cpu_offload: bool = field(False, help="with fsdp: keep sharded parameters and optimizer states in CPU memory")
-    logging_steps: int = field(50, help="log the training loss every N steps")
+    logging_steps: int = field(50, help="log the training loss every N steps", ge=1, le=COUNT_MAX)
     group_by_length: bool = field(True, help="length-grouped batches with dynamic padding (about 1.6x faster)")
 
     def validate(self) -> list[str]:
+        # Ranges are declared on the fields; what is left are the checks that involve two fields.
         problems = []
-        for name in ("batch_size", "grad_accum", "max_length", "eval_batch_size", "eval_steps", "logging_steps"):
-            if getattr(self, name) <= 0:
-                problems.append(f"{name}: must be positive, got {getattr(self, name)}")
-        if self.lr <= 0:
-            problems.append(f"lr: must be positive, got {self.lr}")
         if self.max_steps <= 0 and self.epochs <= 0:
             problems.append("epochs: must be positive when train.max_steps is -1")
-        if not 0 <= self.warmup_ratio < 1:
-            problems.append(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
         return problems
 
 
 @dataclass
 class LoraConfig:
-    r: int = field(8, help="adapter rank (trainable parameters grow linearly)")
-    alpha: int = field(16, help="LoRA scaling numerator (scale = alpha / r)")
-    dropout: float = field(0.1, help="dropout on the adapter input")
+    r: int = field(8, help="adapter rank (trainable parameters grow linearly)", ge=1, le=SIZE_MAX)
+    alpha: int = field(16, help="LoRA scaling numerator (scale = alpha / r)", ge=1, le=COUNT_MAX)
+    dropout: float = field(0.1, help="dropout on the adapter input (1 would zero it: the adapter could not learn)",
+                           ge=0, lt=1)
     target_modules: list[str] = field(default_factory=lambda: ["query", "value"],
                                       help="encoder module names to adapt (XLM-R, RoBERTa and BERT call them "
                                            "query/key/value/dense)")
 
     def validate(self) -> list[str]:
         problems = []
-        if self.r <= 0:
-            problems.append(f"r: must be positive, got {self.r}")
         if not self.target_modules:
             problems.append("target_modules: give at least one module name")
         return problems
@@ -126,13 +130,29 @@ class TinyEncoderConfig:
                                                           "id", "it", "tr", "vi"],
                                  help="languages of the embedded corpus the tokenizer is trained on ([en] gives an "
                                       "English-only encoder)")
-    vocab_size: int = field(4000, help="tokenizer vocabulary size")
-    hidden_size: int = field(64, help="hidden size")
-    num_layers: int = field(2, help="transformer layers")
-    num_heads: int = field(2, help="attention heads")
-    intermediate_size: int = field(128, help="feed-forward size")
-    max_position: int = field(514, help="position embeddings (max length + 2 for RoBERTa-style models)")
-    mlm_steps: int = field(0, help="masked-LM warm-up steps on the embedded corpus (0: random weights)")
+    vocab_size: int = field(4000, help="tokenizer vocabulary size (at least the characters of the corpus)", ge=16,
+                            le=2**24)
+    hidden_size: int = field(64, help="hidden size (a multiple of num_heads)", ge=1, le=SIZE_MAX)
+    num_layers: int = field(2, help="transformer layers", ge=1, le=1024)
+    num_heads: int = field(2, help="attention heads", ge=1, le=SIZE_MAX)
+    intermediate_size: int = field(128, help="feed-forward size", ge=1, le=2**20)
+    max_position: int = field(514, help="position embeddings (max length + 2 for RoBERTa-style models)", ge=4,
+                              le=LENGTH_MAX)
+    mlm_steps: int = field(0, help="masked-LM warm-up steps on the embedded corpus (0: random weights)", ge=0,
+                           le=COUNT_MAX)
+
+    def validate(self) -> list[str]:
+        from xstilts.encoders import language_problems
+
+        problems = []
+        if self.num_heads > 0 and self.hidden_size % self.num_heads:
+            problems.append(f"hidden_size: {self.hidden_size} is not divisible by num_heads={self.num_heads} (each "
+                            "head gets hidden_size / num_heads dimensions)")
+        if not self.languages:
+            problems.append("languages: give at least one language of the embedded corpus")
+        problems.extend(_language_problems(self, ("languages",)) or language_problems(self.languages, "languages",
+                                                                                     sample=False))
+        return problems
 
 
 @dataclass
@@ -148,40 +168,42 @@ class Phase1Recipe:
     stats_languages: list[str] = field(
         default_factory=lambda: ["en", "de", "es", "fr", "ru", "zh", "ar", "ja", "ko", "et", "id", "it", "tr", "vi"],
         help="languages of the embedded sample used to measure unknown-token rate and tokens per word")
-    seed: int = field(42, help="seed for the tiny encoder's weights")
+    seed: int = field(42, help="seed for the tiny encoder's weights", ge=0, le=SEED_MAX)
     trust_remote_code: bool = field(False, help="allow model code from the Hub repo (off: only transformers' own code)")
     overwrite: bool = field(False, help="replace a finished run in output")
 
     def validate(self) -> list[str]:
+        from xstilts.encoders import language_problems
+
+        problems = _empty_paths(self, ("output",)) + _path_problems(self, ("model",))
+        problems.extend(_language_problems(self, ("stats_languages",))
+                        or language_problems(self.stats_languages, "stats_languages", sample=True))
         if self.source in ("hub", "local") and not self.model:
-            return [f"model: required with source={self.source} (a Hub id or a folder)"]
+            problems.append(f"model: required with source={self.source} (a Hub id or a folder)")
         if self.source == "tiny" and self.model:
-            return ["model: not used with source=tiny; set source=hub or source=local, or drop model"]
-        return []
+            problems.append("model: not used with source=tiny; set source=hub or source=local, or drop model")
+        return problems
 
 
 @dataclass
 class SamplerConfig:
     kind: Literal["uniform", "proportional", "capped", "temperature"] = field(
         "proportional", help="how often each task is drawn (one task per optimizer step)")
-    cap: int | None = field(None, help="per-task example cap for capped/temperature (None: no cap)")
-    temperature: float = field(2.0, help="temperature T of the temperature sampler")
+    cap: int | None = field(None, help="per-task example cap for capped/temperature (None: no cap)", ge=1,
+                            le=COUNT_MAX)
+    temperature: float = field(2.0, help="temperature T of the temperature sampler", gt=0)
 
     def validate(self) -> list[str]:
         problems = []
         if self.kind == "capped" and not self.cap:
             problems.append("cap: required with sampler.kind=capped")
-        if self.cap is not None and self.cap <= 0:
-            problems.append(f"cap: must be positive, got {self.cap}")
-        if self.temperature <= 0:
-            problems.append(f"temperature: must be positive, got {self.temperature}")
         return problems
 
 
 @dataclass
 class MlmConfig:
     weight: float = field(0.2, help="share of optimizer steps drawn for MLM; the other tasks share the rest as "
-                                    "sampler.kind says")
+                                    "sampler.kind says", gt=0, lt=1)
     files: list[str] | None = field(None, help="local UTF-8 text files, one example per line (offline); "
                                                "replaces the Hub dataset")
     dataset: str = field("wikimedia/wikipedia", help="Hub text dataset, streamed (needs Hub access: not reachable "
@@ -191,20 +213,15 @@ class MlmConfig:
         help="configs of the dataset, concatenated (Wikipedia: one per language, 20231101.<lang>)")
     split: str = field("train", help="split of the dataset")
     text_column: str = field("text", help="the column holding the text")
-    max_lines: int = field(20000, help="lines (articles) read per file or config")
-    dev_lines: int = field(500, help="lines held out for the dev masked-token accuracy (at most a fifth)")
-    mask_probability: float = field(0.15, help="share of tokens masked (BERT: 80% <mask>, 10% random, 10% kept)")
+    max_lines: int = field(20000, help="lines (articles) read per file or config", ge=1, le=COUNT_MAX)
+    dev_lines: int = field(500, help="lines held out for the dev masked-token accuracy (at most a fifth)", ge=1,
+                           le=COUNT_MAX)
+    mask_probability: float = field(0.15, help="share of tokens masked (BERT: 80% <mask>, 10% random, 10% kept)",
+                                    gt=0, lt=1)
 
     def problems(self) -> list[str]:
-        """Checked by Phase2Recipe.validate, so the messages name the key (mlm.weight ...)."""
-        problems = []
-        if not 0 < self.weight < 1:
-            problems.append(f"mlm.weight: must be in (0, 1), got {self.weight}")
-        if not 0 < self.mask_probability < 1:
-            problems.append(f"mlm.mask_probability: must be in (0, 1), got {self.mask_probability}")
-        for name in ("max_lines", "dev_lines"):
-            if getattr(self, name) <= 0:
-                problems.append(f"mlm.{name}: must be positive, got {getattr(self, name)}")
+        """Checked by Phase2Recipe.validate, so the messages name the key (mlm.files ...); ranges are on the fields."""
+        problems = [f"mlm.{p}" for p in _path_problems(self, ("files",))]
         if self.files is not None and not self.files:
             problems.append("mlm.files: give at least one file, or leave it unset to read the Hub dataset")
         return problems
@@ -226,7 +243,7 @@ class Phase2Recipe:
     def validate(self) -> list[str]:
         from xstilts.tasks import TASKS
 
-        problems = []
+        problems = _empty_paths(self, ("input", "output"))
         if self.mlm is not None and "mlm" not in self.tasks:
             problems.append("mlm: settings given but tasks does not list mlm; add it, e.g. tasks=[mnli,mlm]")
         if self.mlm is not None:
@@ -235,7 +252,7 @@ class Phase2Recipe:
             problems.append("tasks: give at least one intermediate task")
         for t in self.tasks:
             if t not in TASKS:
-                problems.append(f"tasks: unknown task {t!r}; known: {', '.join(sorted(TASKS))}")
+                problems.append(f"tasks: unknown task {show(t)}; known: {', '.join(sorted(TASKS))}")
         if len(set(self.tasks)) != len(self.tasks):
             problems.append("tasks: a task is listed twice")
         if any(TASKS[t].kind == "span_qa" for t in self.tasks if t in TASKS) and self.train.max_length < QA_MIN_LENGTH:
@@ -259,8 +276,11 @@ class Phase3Recipe:
     def validate(self) -> list[str]:
         from xstilts.tasks import TASKS
 
+        empty = _empty_paths(self, ("input", "output"))
+        if empty:
+            return empty
         if self.task not in TASKS:
-            return [f"task: unknown task {self.task!r}; known: {', '.join(sorted(TASKS))}"]
+            return [f"task: unknown task {show(self.task)}; known: {', '.join(sorted(TASKS))}"]
         if TASKS[self.task].kind == "retrieval":
             return [f"task: {self.task} has no training; evaluate a phase-1 or phase-2 folder with evaluate_xtreme.py"]
         if TASKS[self.task].kind == "mlm":
@@ -278,15 +298,19 @@ class Phase3Recipe:
 class RetrievalConfig:
     layer: int | None = field(None, help="hidden_states index to embed from (None: the middle layer, "
                                          "num_layers // 2 + 2 capped at num_layers, i.e. 14 of 24 for XLM-R Large as "
-                                         "jiant and XTREME use, 8 of 12 for base models)")
+                                         "jiant and XTREME use, 8 of 12 for base models)", ge=0, le=1024)
     pooling: Literal["mean", "cls"] = field("mean", help="mean over all tokens incl. special tokens (XTREME), or CLS")
-    max_length: int = field(512, help="max tokens per sentence")
-    batch_size: int = field(64, help="sentences per embedding batch")
-    block_size: int = field(4096, help="query block of the similarity search (memory = block x n)")
+    max_length: int = field(512, help="max tokens per sentence", ge=1, le=LENGTH_MAX)
+    batch_size: int = field(64, help="sentences per embedding batch", ge=1, le=BATCH_MAX)
+    block_size: int = field(4096, help="query block of the similarity search (memory = block x n)", ge=1,
+                            le=COUNT_MAX)
     bucc_data: str | None = field(None, help="folder with the original BUCC 2018 files (<lang>-en.{sample,training}.*)")
     lareqa_data: str | None = field(None, help="folder with the original XQuAD-R files <lang>.json (their "
                                                "sentence_breaks); without it LAReQA splits sentences itself and its "
                                                "score is marked not comparable")
+
+    def validate(self) -> list[str]:
+        return _path_problems(self, ("bucc_data", "lareqa_data"))
 
 
 @dataclass
@@ -299,8 +323,57 @@ class EvalRecipe:
     benchmark: Literal["xtreme", "xtreme_r"] = field(
         "xtreme", help="which benchmark's language set (XTREME-R extends UD-POS, PAN-X, XQuAD and Tatoeba)")
     data: DataConfig = field(default_factory=DataConfig, help="where the data comes from")
-    batch_size: int = field(64, help="examples per evaluation batch")
-    max_length: int | None = field(None, help="max tokens per example (default: the phase-3 training setting)")
+    batch_size: int = field(64, help="examples per evaluation batch", ge=1, le=BATCH_MAX)
+    max_length: int | None = field(None, help="max tokens per example (default: the phase-3 training setting)",
+                                   ge=1, le=LENGTH_MAX)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig, help="settings of BUCC and Tatoeba")
     export_predictions: str | None = field(None, help="also write predictions in the official submission layout here")
     overwrite: bool = field(False, help="replace an existing <task>.json")
+
+    def validate(self) -> list[str]:
+        return (_empty_paths(self, ("input", "output")) + _path_problems(self, ("export_predictions",))
+                + _language_problems(self, ("languages",)))
+
+
+def _empty_paths(recipe: object, names: tuple[str, ...]) -> list[str]:
+    """Required paths: not empty (that would mean the current folder: a run would write into, or read from,
+    wherever it was started) and of a length the file system accepts."""
+    problems = [f"{name}: must not be empty (a folder path)" for name in names if getattr(recipe, name) == ""]
+    return problems + _path_problems(recipe, names)
+
+
+PATH_MAX, NAME_MAX = 4096, 255  # bytes, as Linux file systems allow
+
+
+def _path_problems(recipe: object, names: tuple[str, ...]) -> list[str]:
+    """Paths the operating system would refuse with "File name too long" (an OSError deep in a run)."""
+    problems = []
+    for name in names:
+        value = getattr(recipe, name)
+        for path in value if isinstance(value, list) else [value]:
+            if not isinstance(path, str):
+                continue
+            if len(path.encode("utf-8", "replace")) > PATH_MAX or any(
+                    len(part.encode("utf-8", "replace")) > NAME_MAX for part in path.split("/")):
+                problems.append(f"{name}: {show(path)} is longer than file systems allow ({NAME_MAX} bytes per "
+                                f"name, {PATH_MAX} in all)")
+                break
+    return problems
+
+
+LANGUAGE_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+def _language_problems(recipe: object, names: tuple[str, ...]) -> list[str]:
+    """Language lists hold short codes (en, zh, ...): anything else is a typo, reported before any work starts."""
+    problems = []
+    for name in names:
+        value = getattr(recipe, name)
+        if not isinstance(value, list):
+            continue
+        bad = [v for v in value if isinstance(v, str) and not LANGUAGE_CODE.fullmatch(v)]
+        if bad:
+            problems.append(f"{name}: {show(bad[0])} is not a language code (like en or zh)")
+        elif len(value) > 200:
+            problems.append(f"{name}: {len(value)} languages; no task has more than a few dozen")
+    return problems

@@ -15,6 +15,8 @@ import torch
 
 from xstilts.config import TinyEncoderConfig
 from xstilts.data import embedded_path
+from xstilts.modeling import ModelFolderError, check_model_folder
+from xstilts.recipe import RecipeError, show
 
 SPECIALS_XLMR = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
@@ -29,15 +31,59 @@ def corpus_lines(lang: str, sample: bool = False) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def available_corpus_languages() -> list[str]:
+def available_corpus_languages(sample: bool = False) -> list[str]:
+    """Languages of the embedded corpus (``sample``: those with held-out sample lines for statistics)."""
     folder = embedded_path("corpus")
-    return sorted(p.stem for p in folder.glob("*.txt") if not p.stem.startswith("sample-")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    if sample:
+        return sorted(p.stem[len("sample-"):] for p in folder.glob("sample-*.txt"))
+    return sorted(p.stem for p in folder.glob("*.txt") if not p.stem.startswith("sample-"))
+
+
+def language_problems(languages: list[str], key: str, sample: bool) -> list[str]:
+    """Recipe problems for languages the embedded corpus lacks, so phase 1 names them before any work starts."""
+    known = available_corpus_languages(sample)
+    missing = [lang for lang in languages if lang not in known]
+    if not missing:
+        return []
+    return [f"{key}: no embedded corpus for {', '.join(show(m) for m in missing[:5])}"
+            f"{' and others' if len(missing) > 5 else ''}; languages shipped: {', '.join(known)}"]
+
+
+def check_source(source: str, model: str | None, trust_remote_code: bool = False) -> None:
+    """Phase-1 input check, before the output folder is touched: a local model must be a complete folder.
+
+    Raises:
+        ModelFolderError: the folder is absent, holds only pickled weights, or has an unreadable config, weights or
+            tokenizer (see ``check_model_folder``).
+    """
+    if model is None:
+        return
+    try:
+        local = source == "local" or Path(model).is_dir()  # a Hub id may also be a folder path
+    except OSError:  # a name the file system refuses (too long) cannot be a folder
+        local = source == "local"
+    if local:
+        check_model_folder(model, "phase-1 model folder",
+                           fix="pass model= the folder of a pretrained model (config.json, model.safetensors, "
+                               "tokenizer files)", trust_remote_code=trust_remote_code)
 
 
 def train_tiny_tokenizer(cfg: TinyEncoderConfig) -> Any:
     """A fast tokenizer of the configured family trained on the embedded corpus of ``cfg.languages``."""
     lines = [line for lang in cfg.languages for line in corpus_lines(lang)]
     return build_tokenizer(cfg.family, lines, cfg.vocab_size, model_max_length=cfg.max_position - 2)
+
+
+def _train(tok: Any, lines: list[str], vocab_size: int, **kwargs: Any) -> None:
+    """Trains a ``tokenizers`` tokenizer; a vocabulary too small for the text is named as a recipe problem."""
+    try:
+        tok.train_from_iterator(lines, vocab_size=vocab_size, show_progress=False, **kwargs)
+    except Exception as exc:  # noqa: BLE001 -- the Rust trainer raises a bare Exception; nothing else runs here
+        raise RecipeError([f"tiny.vocab_size: {vocab_size} is too small for the tokenizer's training text "
+                           f"({' '.join(str(exc).split())[:200]}); raise it (a unigram vocabulary needs one entry "
+                           "per distinct character, thousands for Chinese and Japanese)"], "tiny encoder") from None
 
 
 def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_length: int | None = None) -> Any:
@@ -54,8 +100,7 @@ def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_le
         from tokenizers.implementations import SentencePieceUnigramTokenizer
 
         tok = SentencePieceUnigramTokenizer()
-        tok.train_from_iterator(lines, vocab_size=vocab_size, special_tokens=SPECIALS_XLMR, unk_token="<unk>",
-                                show_progress=False)
+        _train(tok, lines, vocab_size, special_tokens=SPECIALS_XLMR, unk_token="<unk>")
         tok.post_processor = processors.TemplateProcessing(
             single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
             special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
@@ -65,7 +110,7 @@ def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_le
         from tokenizers.implementations import ByteLevelBPETokenizer
 
         tok = ByteLevelBPETokenizer(add_prefix_space=True, trim_offsets=True)
-        tok.train_from_iterator(lines, vocab_size=vocab_size, special_tokens=SPECIALS_XLMR, show_progress=False)
+        _train(tok, lines, vocab_size, special_tokens=SPECIALS_XLMR)
         tok.post_processor = processors.RobertaProcessing(("</s>", tok.token_to_id("</s>")),
                                                           ("<s>", tok.token_to_id("<s>")), add_prefix_space=True,
                                                           trim_offsets=True)
@@ -75,8 +120,7 @@ def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_le
         from tokenizers.implementations import BertWordPieceTokenizer
 
         tok = BertWordPieceTokenizer(lowercase=True)
-        tok.train_from_iterator(lines, vocab_size=vocab_size, show_progress=False,
-                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+        _train(tok, lines, vocab_size, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
         specials = dict(unk_token="[UNK]", pad_token="[PAD]", mask_token="[MASK]", cls_token="[CLS]",
                         sep_token="[SEP]")
     else:
@@ -171,18 +215,40 @@ def tokenizer_stats(tokenizer: Any, lines: list[str]) -> dict[str, float]:
 
 
 def load_pretrained(model: str, trust_remote_code: bool) -> tuple[torch.nn.Module, Any]:
-    """A pretrained masked LM (or bare encoder) and its tokenizer from a Hub id or folder, safetensors only."""
+    """A pretrained masked LM (or bare encoder) and its tokenizer from a Hub id or folder, safetensors only.
+
+    Phase 1 checks a folder with ``check_source`` first, which names a missing or broken file precisely.
+
+    Raises:
+        ModelFolderError: the model cannot be found or read (offline, a wrong id, a broken folder, no safetensors
+            weights, no fast tokenizer); the message names the model and the cause.
+    """
     from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
-    if not getattr(tokenizer, "is_fast", False):
-        raise ValueError(f"{model}: xstilts needs a fast tokenizer (offsets and word ids for QA and tagging)")
     try:
-        net = AutoModelForMaskedLM.from_pretrained(model, use_safetensors=True, trust_remote_code=trust_remote_code)
-    except (ValueError, KeyError):
-        # Encoders published without an MLM head (e.g. sentence embedders) are still valid phase-1 inputs.
-        net = AutoModel.from_pretrained(model, use_safetensors=True, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:  # transformers reports a missing repo, no network or a bad file this way
+        raise ModelFolderError(f"cannot load the tokenizer of {show(model)}: {_first_line(exc)}") from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelFolderError(f"{show(model)}: xstilts needs a fast tokenizer (offsets and word ids for QA and "
+                               "tagging); this model only has a slow one")
+    try:
+        try:
+            net = AutoModelForMaskedLM.from_pretrained(model, use_safetensors=True,
+                                                       trust_remote_code=trust_remote_code)
+        except (ValueError, KeyError):
+            # Encoders published without an MLM head (e.g. sentence embedders) are still valid phase-1 inputs.
+            net = AutoModel.from_pretrained(model, use_safetensors=True, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelFolderError(f"cannot load the weights of {show(model)} (safetensors only): "
+                               f"{_first_line(exc)}") from None
     return net, tokenizer
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of a library's error message, cut to 300 characters (they run to paragraphs)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
 
 
 def save_encoder(model: torch.nn.Module, tokenizer: Any, folder: Path) -> None:

@@ -7,11 +7,18 @@ researcher fixing a recipe should not have to re-run once per typo.
 
 Precedence: dataclass default < YAML file < ``key=value`` overrides on the command line (dotted paths, values parsed
 as YAML scalars, so ``train.lr=2e-5`` is a float and ``lora=null`` is None).
+
+Recipes are read strictly: a key given twice (PyYAML would silently keep the last), YAML anchors and aliases (the
+shipped recipes use none; refusing them rules out "billion laughs" expansion), Python tags, nesting deeper than
+``MAX_DEPTH``, files over ``MAX_RECIPE_BYTES`` and text that is not UTF-8 are all refused with a ``RecipeError``
+naming the file and line. Every number is checked against the range its field declares (``ge``/``gt``/``le``/``lt``
+in ``field``), and floats must be finite. Error messages quote at most ``MAX_SHOWN`` characters of any value.
 """
 from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import os
 import sys
 import types
@@ -22,23 +29,161 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 
 
+MAX_SHOWN = 200  # characters of a value quoted in an error message (a pasted file must not flood the terminal)
+MAX_DEPTH = 32  # nesting levels a recipe may use (the deepest shipped recipe uses 3); deeper YAML is refused
+MAX_PROBLEMS_SHOWN = 30  # a recipe with more problems is the wrong file; the first ones say so
+MAX_RECIPE_BYTES = 1_000_000  # recipes are short hand-written files; anything larger is a wrong path
+
+
 class RecipeError(ValueError):
-    """Every problem found in a recipe, reported at once."""
+    """Every problem found in a recipe, reported at once (one problem: one line; several: one line each)."""
 
     def __init__(self, problems: list[str], source: str = "recipe"):
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{len(problems)} problem(s) in {source}:\n{lines}")
+        # Each problem is one line whatever it quotes (YAML snippets, values with newlines).
+        self.problems = [" ".join(str(p).split()) for p in problems]
+        if len(self.problems) == 1:
+            message = f"{source}: {self.problems[0]}" if source else self.problems[0]
+        else:
+            shown = self.problems[:MAX_PROBLEMS_SHOWN]
+            more = len(self.problems) - len(shown)
+            lines = "\n".join(f"  - {p}" for p in shown) + (f"\n  - ... and {more} more" if more else "")
+            message = f"{len(self.problems)} problems in {source or 'the recipe'}:\n{lines}"
+        super().__init__(message)
 
 
-def field(default: Any = dataclasses.MISSING, *, help: str, default_factory: Any = dataclasses.MISSING) -> Any:
-    """A dataclass field with its one-line help (shown by ``describe``)."""
-    kwargs: dict[str, Any] = {"metadata": {"help": help}}
+def show(value: Any) -> str:
+    """``repr(value)`` for an error message, cut to ``MAX_SHOWN`` characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for its decimal repr (Python refuses more than 4300 digits)
+        text = f"<{type(value).__name__} too large to print>"
+    return short(text)
+
+
+def short(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as it appears in a key path: itself when a short string, else ``show(key)``."""
+    return key if isinstance(key, str) and len(key) <= 60 and key.isprintable() else show(key)
+
+
+def field(default: Any = dataclasses.MISSING, *, help: str, default_factory: Any = dataclasses.MISSING,
+          ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None) -> Any:
+    """A dataclass field with its one-line help (shown by ``describe``) and, for numbers, its allowed range.
+
+    ``ge``/``gt`` and ``le``/``lt`` are inclusive/exclusive lower and upper bounds, checked by ``build`` on every
+    number the field holds (``None`` values of optional fields are not numbers and are not checked).
+    """
+    bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    kwargs: dict[str, Any] = {"metadata": {"help": help, **bounds}}
     if default_factory is not dataclasses.MISSING:
         kwargs["default_factory"] = default_factory
     else:
         kwargs["default"] = default
     return dataclasses.field(**kwargs)
+
+
+def range_text(metadata: Any) -> str:
+    """The declared range of a field as text: ``(0, 1)``, ``>= 1``, ``[1, 65536]``; empty when it has none."""
+    low = ("[", metadata["ge"]) if "ge" in metadata else ("(", metadata["gt"]) if "gt" in metadata else None
+    high = (metadata["le"], "]") if "le" in metadata else (metadata["lt"], ")") if "lt" in metadata else None
+    if low and high:
+        return f"{low[0]}{_number(low[1])}, {_number(high[0])}{high[1]}"
+    if low:
+        return f"{'>=' if low[0] == '[' else '>'} {_number(low[1])}"
+    if high:
+        return f"{'<=' if high[1] == ']' else '<'} {_number(high[0])}"
+    return ""
+
+
+def _number(x: float) -> str:
+    """A bound as people write it: 65536, 0.5, 1e+06 (never 6.5536e+04)."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e12 else repr(x)
+
+
+def _out_of_range(value: Any, metadata: Any) -> bool:
+    return (("ge" in metadata and value < metadata["ge"]) or ("gt" in metadata and value <= metadata["gt"])
+            or ("le" in metadata and value > metadata["le"]) or ("lt" in metadata and value >= metadata["lt"]))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what a recipe never needs and what would let a typo or a hostile file pass.
+
+    Refused, each with its line: a key given twice in one mapping (PyYAML keeps the last one silently), anchors and
+    aliases (none of the shipped recipes use them; refusing them rules out exponential alias expansion), and nesting
+    deeper than ``MAX_DEPTH`` (the composer recurses per level and would hit Python's recursion limit). A value a
+    constructor cannot build (an integer of 5,000 digits, the date 2024-13-45, ``!!bool maybe``) is reported as a
+    YAML error instead of escaping as a ``ValueError``. Date-like scalars stay strings: no recipe field is a date.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "YAML anchors and aliases (&name, *name) are not supported in recipes; write the "
+                            "value out where it is used", event.start_mark)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep; recipes are flat mappings of a few "
+                            "levels", event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read the value {show(node.value)} ({' '.join(str(exc).split())[:MAX_SHOWN]})",
+                node.start_mark) from None
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue  # a list or mapping as a key: the safe constructor refuses it as unhashable
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {_key_text(key)} is given twice in one mapping (lines {seen[key]} and "
+                                    f"{line}); keep one of them", key_node.start_mark)
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error: where (line, column) and what, without PyYAML's multi-line snippet."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        what = "; ".join(str(p) for p in (exc.context, exc.problem) if p)
+        return f"invalid YAML at {where}{what}"
+    return f"invalid YAML: {' '.join(str(exc).split())}"
+
+
+def parse_yaml(text: str) -> Any:
+    """Parses YAML text with the strict loader (see ``_StrictLoader``); raises ``yaml.YAMLError``."""
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _type_name(tp: Any) -> str:
@@ -67,6 +212,9 @@ def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
+        others = [a for a in args if a is not type(None)]
+        if len(others) == 1:  # ``X | None`` with a value: X's own, more precise message
+            return _convert(value, others[0], path, problems)
         for arg in args:
             if arg is type(None):
                 continue
@@ -74,53 +222,87 @@ def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
             out = _convert(value, arg, path, trial)
             if not trial:
                 return out
-        problems.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+        problems.append(f"{path}: expected {_type_name(tp)}, got {show(value)}")
         return None
     if origin is Literal:
         if value not in get_args(tp):
-            problems.append(f"{path}: {value!r} is not allowed; expected {_type_name(tp)}")
+            problems.append(f"{path}: {show(value)} is not allowed; expected {_type_name(tp)}")
         return value
     if origin in (list, tuple):
         if not isinstance(value, list):
-            problems.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+            problems.append(f"{path}: expected {_type_name(tp)}, got {show(value)}")
             return []
         (item_tp,) = get_args(tp)[:1]
         return [_convert(v, item_tp, f"{path}[{i}]", problems) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
-            problems.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+            problems.append(f"{path}: expected {_type_name(tp)}, got {show(value)}")
             return {}
         _, val_tp = get_args(tp)
-        return {str(k): _convert(v, val_tp, f"{path}.{k}", problems) for k, v in value.items()}
+        return {str(k): _convert(v, val_tp, f"{path}.{_key_text(k)}", problems) for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            problems.append(f"{path}: expected a mapping with keys {sorted(_field_names(tp))}, got {value!r}")
+            problems.append(f"{path}: expected a mapping with keys {sorted(_field_names(tp))}, got {show(value)}")
             return None
         return _build(tp, value, path, problems)
     if tp is bool:
         if not isinstance(value, bool):
-            problems.append(f"{path}: expected true or false, got {value!r}")
+            problems.append(f"{path}: expected true or false, got {show(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            problems.append(f"{path}: expected an integer, got {value!r}")
+            problems.append(f"{path}: expected an integer, got {show(value)}")
         return value
     if tp is float:
+        number = value
         if isinstance(value, str):
             # YAML 1.1 reads "1e-5" (no dot) as a string; researchers write learning rates that way.
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            problems.append(f"{path}: expected a number, got {value!r}")
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            problems.append(f"{path}: expected a number, got {show(value)}")
             return value
-        return float(value)
+        try:
+            number = float(number)
+        except OverflowError:  # an integer beyond the float range
+            number = math.inf
+        if not math.isfinite(number):
+            # NaN passes every comparison a range check makes; inf turns step counts and schedules into nonsense.
+            problems.append(f"{path}: expected a finite number, got {show(value)}")
+        return number
     if tp is str:
         if not isinstance(value, str):
-            problems.append(f"{path}: expected a string, got {value!r}")
+            problems.append(f"{path}: expected a string, got {show(value)}")
+        elif "\x00" in value or not _encodable(value):
+            # Paths with a NUL byte fail deep inside os calls; lone surrogates (undecodable argv bytes) fail when
+            # the resolved recipe is printed or saved.
+            problems.append(f"{path}: {show(value)} contains a NUL character or bytes that are not UTF-8 text")
         return value
     return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_range(value: Any, metadata: Any, where: str, problems: list[str]) -> None:
+    """Appends a problem when a number (or any number of a list of numbers) is outside its field's range."""
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and _out_of_range(v, metadata):
+            problems.append(f"{where}: must be {_range_phrase(metadata)}, got {show(v)}")
+            return
+
+
+def _range_phrase(metadata: Any) -> str:
+    text = range_text(metadata)
+    return f"in {text}" if text[0] in "[(" else text
 
 
 def _field_names(cls: type) -> list[str]:
@@ -134,12 +316,15 @@ def _build(cls: type, data: dict, path: str, problems: list[str]) -> Any:
     before = len(problems)
     for key in data:
         if key not in names:
-            where = f"{path}.{key}" if path else str(key)
+            where = f"{path}.{_key_text(key)}" if path else _key_text(key)
             problems.append(f"{where}: unknown key; valid keys here: {', '.join(names)}")
     for f in dataclasses.fields(cls):
         where = f"{path}.{f.name}" if path else f.name
         if f.name in data:
+            found = len(problems)
             kwargs[f.name] = _convert(data[f.name], hints[f.name], where, problems)
+            if len(problems) == found:
+                _check_range(kwargs[f.name], f.metadata, where, problems)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             problems.append(f"{where}: required key is missing ({f.metadata.get('help', '')})")
     try:
@@ -152,7 +337,7 @@ def _build(cls: type, data: dict, path: str, problems: list[str]) -> Any:
     if callable(validate):
         try:
             found = validate()
-        except (TypeError, ValueError, AttributeError, KeyError):
+        except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError):
             found = [] if len(problems) > before else ["recipe could not be validated"]
         for problem in found:
             problems.append(f"{path + '.' if path else ''}{problem}")
@@ -161,44 +346,90 @@ def _build(cls: type, data: dict, path: str, problems: list[str]) -> Any:
 
 def _parse_override(item: str) -> tuple[list[str], Any]:
     if "=" not in item:
-        raise RecipeError([f"override {item!r} is not of the form key=value (e.g. train.lr=2e-5)"], "command line")
+        raise RecipeError([f"argument {show(item)} is not of the form key=value (e.g. train.lr=2e-5); only the first "
+                           "argument can be a recipe file"], "command line")
     key, raw = item.split("=", 1)
+    keys = key.strip().split(".")
+    if not all(keys):
+        raise RecipeError([f"override {show(item)}: the key {show(key)} has an empty part; write dotted keys like "
+                           "train.lr=2e-5"], "command line")
     try:
-        value = yaml.safe_load(raw) if raw != "" else ""
+        value = parse_yaml(raw) if raw != "" else ""
+    except (yaml.composer.ComposerError, yaml.constructor.ConstructorError) as exc:
+        # Refusals of the strict loader (aliases, duplicate keys, deep nesting, unreadable values) are errors; other
+        # YAML syntax problems keep the text as a plain string, which the type check then reports if it must not be.
+        raise RecipeError([f"override {show(item)}: {_yaml_problem(exc)}"], "command line") from None
     except yaml.YAMLError:
         value = raw
-    return key.strip().split("."), value
+    return keys, value
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Sets dotted ``key=value`` overrides into a nested mapping (a copy is returned)."""
+    """Sets dotted ``key=value`` overrides into a nested mapping (a copy is returned).
+
+    A dotted key goes into a section that is absent or null (``lora.r=8`` switches LoRA on), but never replaces a
+    section that holds a value of another kind (``train=5 train.lr=1``): that is reported, not silently dropped.
+    """
     import copy
 
     out = copy.deepcopy(data)
     for item in overrides:
         keys, value = _parse_override(item)
         node = out
-        for k in keys[:-1]:
-            if not isinstance(node.get(k), dict):
+        for depth, k in enumerate(keys[:-1]):
+            if node.get(k) is None:
                 node[k] = {}
+            elif not isinstance(node[k], dict):
+                section = ".".join(keys[: depth + 1])
+                raise RecipeError([f"{section}: is {show(node[k])}, not a mapping, so {'.'.join(keys)} cannot be set "
+                                   f"inside it; drop the {section}= setting or give {section} as a mapping"],
+                                  "command line")
             node = node[k]
         node[keys[-1]] = value
     return out
 
 
-def read_yaml(path: str | Path) -> dict:
-    """Reads a YAML mapping safely (no arbitrary object construction), with a clear error."""
-    p = Path(path)
-    if not p.is_file():
-        raise RecipeError([f"recipe file {p} does not exist; pass the path of a YAML recipe (see recipes/)"], str(p))
+def _is_file(path: Path) -> bool:
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return path.is_file()
+    except OSError:  # e.g. a name longer than the file system allows
+        return False
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Reads a recipe file strictly (see ``_StrictLoader``); every failure is a one-line ``RecipeError``."""
+    p = Path(path)
+    source = short(str(p))
+    try:
+        is_dir = p.is_dir()
+    except OSError:
+        is_dir = False
+    if is_dir:
+        raise RecipeError([f"recipe {source} is a folder; pass the path of a YAML recipe file (see recipes/)"], source)
+    if not _is_file(p):
+        raise RecipeError([f"recipe file {source} does not exist; pass the path of a YAML recipe (see recipes/)"],
+                          source)
+    try:
+        with p.open("rb") as f:
+            raw = f.read(MAX_RECIPE_BYTES + 1)
+    except OSError as exc:
+        raise RecipeError([f"recipe file cannot be read ({exc.strerror or exc})"], source) from None
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise RecipeError([f"recipe file is larger than {MAX_RECIPE_BYTES:,} bytes; recipes are short YAML files "
+                           "(is this the right path?)"], source)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecipeError([f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); a recipe is a YAML "
+                           "text file saved as UTF-8"], source) from None
+    try:
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise RecipeError([f"invalid YAML: {exc}"], str(p)) from None
+        raise RecipeError([_yaml_problem(exc)], source) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise RecipeError([f"the top level must be a mapping of keys, got {type(data).__name__}"], str(p))
+        raise RecipeError([f"the top level must be a mapping of keys, got {type(data).__name__}"], source)
     return data
 
 
@@ -211,12 +442,25 @@ def build(cls: type, data: dict, source: str = "recipe") -> Any:
     return obj
 
 
+def is_recipe_argument(arg: str) -> bool:
+    """Whether a first command-line argument names a recipe file rather than a ``key=value`` override.
+
+    A recipe is an existing file, or anything ending in .yaml/.yml, or anything without ``=``: so ``a=b.yaml`` is
+    a recipe (read, or reported missing) rather than the override ``a`` set to ``b.yaml``.
+    """
+    return "=" not in arg or arg.endswith((".yaml", ".yml")) or _is_file(Path(arg))
+
+
 def load(cls: type, argv: list[str]) -> Any:
     """Loads a recipe from ``[RECIPE.yaml] [key=value ...]`` command-line arguments."""
-    if argv and not argv[0].count("=") and argv[0] not in ("-h", "--help"):
+    if argv and is_recipe_argument(argv[0]) and argv[0] not in ("-h", "--help"):
         path, overrides = argv[0], argv[1:]
+        if "=" in path and not _is_file(Path(path)):
+            raise RecipeError([f"recipe file {show(path)} does not exist (a first argument ending in .yaml/.yml is "
+                               "read as a recipe even with '=' in it; to set a key to such a path, put it after the "
+                               "recipe or after another key=value)"], "command line")
         data = read_yaml(path)
-        source = path
+        source = short(path)
     else:
         path, overrides, data, source = None, argv, {}, "command line"
     data = apply_overrides(data, overrides)
