@@ -91,6 +91,7 @@ def _main(argv: list[str]) -> int:
     out_file = Path(cfg.output) / f"{task.name}.json"
     if out_file.exists() and not cfg.overwrite:
         raise io.RunFolderError(f"{out_file} already exists; choose another output= or pass overwrite=true")
+    precision = evaluation.effective_precision(cfg.precision)
     with distributed.process_group() as (rank, size):
         # Under torchrun / accelerate launch the languages are split over the ranks; rank 0 writes the result.
         if task.kind == "retrieval":
@@ -113,6 +114,7 @@ def _main(argv: list[str]) -> int:
         checkpoint = provenance.model_dir(run_folder)
         device = distributed.device()
         model = load_model(checkpoint).to(device)
+        evaluation.autocast_encoder(model.encoder, precision)
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
         max_length = cfg.max_length or (run_recipe.get("train") or {}).get("max_length", 128)
         # A model trained on the English validation split (stand-in training) is scored on rows it never saw.
@@ -124,6 +126,8 @@ def _main(argv: list[str]) -> int:
             rows, note = evaluation.drop_seen_rows(rows, windows, cfg.data.max_eval_samples)
             notes.append(note)
             cli.log(note)
+        if precision != "fp32":
+            notes.append(f"forward passes under {precision} autocast (evaluation precision={cfg.precision})")
 
         # Zero-shot predictions and metrics per language (this rank's share of the languages).
         mine = {}

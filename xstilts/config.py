@@ -85,6 +85,18 @@ class TrainConfig:
     fsdp_cpu_offload: bool = field(False, help="with fsdp: keep sharded parameters and optimizer states in CPU memory")
     logging_steps: int = field(50, help="log the training loss every N steps")
     group_by_length: bool = field(True, help="length-grouped batches with dynamic padding (about 1.6x faster)")
+    attn_implementation: Literal["sdpa", "eager", "flash_attention_2"] = field(
+        "sdpa", help="attention kernel: sdpa (PyTorch fused attention; families without it fall back to their own), "
+                     "eager (reference; slower, more memory), flash_attention_2 (needs the flash-attn package and a "
+                     "GPU with bf16/fp16)")
+    tf32: bool = field(True, help="on Ampere or newer GPUs, fp32 matmuls run as TF32 (several times faster, about 1e-3 "
+                                  "relative error; bf16 work is unaffected); no effect on CPU")
+    compile: bool = field(False, help="torch.compile the model (TrainingArguments torch_compile): minutes of "
+                                      "compilation and recompiles as padded lengths vary; off until measured "
+                                      "(bench/gpu_check.py)")
+    dataloader_workers: int = field(0, help="DataLoader worker processes (0: batches are collated in the training "
+                                            "process; each worker costs memory and start-up time; memory is pinned "
+                                            "on CUDA either way)")
 
     def validate(self) -> list[str]:
         problems = []
@@ -97,6 +109,8 @@ class TrainConfig:
             problems.append("epochs: must be positive when train.max_steps is -1")
         if not 0 <= self.warmup_ratio < 1:
             problems.append(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
+        if self.dataloader_workers < 0:
+            problems.append(f"dataloader_workers: must be 0 or more, got {self.dataloader_workers}")
         return problems
 
 
@@ -301,6 +315,9 @@ class EvalRecipe:
     data: DataConfig = field(default_factory=DataConfig, help="where the data comes from")
     batch_size: int = field(64, help="examples per evaluation batch")
     max_length: int | None = field(None, help="max tokens per example (default: the phase-3 training setting)")
+    precision: Literal["auto", "fp32", "bf16"] = field(
+        "auto", help="auto: bf16 autocast on a CUDA GPU that supports it (about 2x faster than fp32), fp32 on CPU (CPU "
+                     "numbers unchanged); bf16: autocast on CPU too; fp32: full precision everywhere")
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig, help="settings of BUCC and Tatoeba")
     export_predictions: str | None = field(None, help="also write predictions in the official submission layout here")
     overwrite: bool = field(False, help="replace an existing <task>.json")

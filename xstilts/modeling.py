@@ -207,16 +207,36 @@ def check_model_folder(folder: str | Path, what: str) -> Path:
     return p
 
 
-def load_encoder(folder: str | Path, trust_remote_code: bool = False) -> nn.Module:
-    """The encoder of a model folder (safetensors only), without the pooler our heads do not use."""
+def load_encoder(folder: str | Path, trust_remote_code: bool = False, attn_implementation: str | None = None
+                 ) -> nn.Module:
+    """The encoder of a model folder (safetensors only), without the pooler our heads do not use.
+
+    ``attn_implementation`` (``train.attn_implementation``) picks the attention kernel; ``sdpa`` falls back to the
+    family's default where transformers has no SDPA path for it, any other choice that cannot load is an error.
+    """
     folder = Path(folder)
     config = AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    try:
+        return _from_pretrained(folder, config, trust_remote_code, extra)
+    except (ValueError, ImportError) as exc:
+        if not extra:
+            raise
+        if attn_implementation != "sdpa":
+            from xstilts.recipe import RecipeError  # reported as one line (exit 2)
+
+            raise RecipeError([f"train.attn_implementation: {attn_implementation} cannot be used with {folder} "
+                               f"({str(exc).splitlines()[0]}); use sdpa or eager"]) from None
+        return _from_pretrained(folder, config, trust_remote_code, {})
+
+
+def _from_pretrained(folder: Path, config: Any, trust_remote_code: bool, extra: dict[str, Any]) -> nn.Module:
     try:
         return AutoModel.from_pretrained(folder, config=config, add_pooling_layer=False, use_safetensors=True,
-                                         trust_remote_code=trust_remote_code)
+                                         trust_remote_code=trust_remote_code, **extra)
     except TypeError:  # encoder families without a pooler flag
         return AutoModel.from_pretrained(folder, config=config, use_safetensors=True,
-                                         trust_remote_code=trust_remote_code)
+                                         trust_remote_code=trust_remote_code, **extra)
 
 
 def read_head_specs(folder: str | Path) -> list[HeadSpec]:

@@ -88,6 +88,9 @@ class LossGuard(TrainerCallback):
         if loss is None:
             return
         grad_norm = (logs or {}).get("grad_norm")
+        if args.fp16:
+            # fp16 loss scaling: an overflowing step logs an infinite grad_norm, is skipped and lowers the scale.
+            grad_norm = None
         if self.first_loss is None and math.isfinite(loss):
             self.first_loss = loss
         non_finite = not math.isfinite(loss) or (grad_norm is not None and not math.isfinite(grad_norm))
@@ -189,8 +192,10 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
         label_names=label_names,
         report_to="none",
         disable_tqdm=True,
-        dataloader_num_workers=0,
+        dataloader_num_workers=cfg.dataloader_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
+        torch_compile=cfg.compile,
+        tf32=tf32_argument(cfg),
         # Sequence-level losses: averaging token counts across devices would scale reported losses by world size.
         average_tokens_across_devices=False,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
@@ -202,6 +207,33 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
                                                    or cfg.precision == "bf16"),
         **fsdp_arguments(cfg, layer_classes),
     )
+
+
+def tf32_supported() -> bool:
+    """A CUDA GPU of compute capability 8 (Ampere) or newer: the ones with TF32 matrix units."""
+    return torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 8
+
+
+def tf32_argument(cfg: TrainConfig) -> bool | None:
+    """TrainingArguments ``tf32``: the recipe's choice where TF32 exists, else None (the Trainer refuses True there, and
+    CPU matmuls must stay as they are)."""
+    return cfg.tf32 if tf32_supported() else None
+
+
+def speed_settings(model: torch.nn.Module, args: TrainingArguments) -> dict[str, Any]:
+    """The speed-relevant settings actually in effect (for ``cost.speed`` in metrics.json): a setting asked for is not
+    always the one used (sdpa falls back where a family lacks it, TF32 needs Ampere or newer)."""
+    config = getattr(model, "config", None)
+    return {
+        "attn_implementation": getattr(config, "_attn_implementation", None),
+        "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
+        "tf32": bool(args.tf32) if args.tf32 is not None else False,
+        "compile": bool(args.torch_compile),
+        "optim": str(getattr(args.optim, "value", args.optim)),
+        "dataloader_workers": args.dataloader_num_workers,
+        "pin_memory": bool(args.dataloader_pin_memory),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
 
 
 def fsdp_arguments(cfg: TrainConfig, layer_classes: list[str]) -> dict[str, Any]:
@@ -403,6 +435,7 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
             "world_size": world,
             "distributed": distributed,
             "device": str(args.device),
+            "speed": speed_settings(model, args),
         },
         "trainer": trainer,
     }
