@@ -121,7 +121,8 @@ class MultiHeadModel(nn.Module):
                 candidate_input_ids: torch.Tensor | None = None, candidate_attention_mask: torch.Tensor | None = None,
                 candidate_token_type_ids: torch.Tensor | None = None, pair_key: torch.Tensor | None = None,
                 mlm_labels: torch.Tensor | None = None) -> dict[str, Any]:
-        spec = self.specs[int(task_id[0]) if task_id is not None else 0]
+        # One head: no need to read task_id, whose int() would wait for the GPU every step (and break a compiled graph).
+        spec = self.specs[0] if len(self.specs) == 1 else self.specs[int(task_id[0]) if task_id is not None else 0]
         if spec.kind == "dual_encoder":
             return self._dual_encoder(spec, input_ids, attention_mask, token_type_ids, candidate_input_ids,
                                       candidate_attention_mask, candidate_token_type_ids, pair_key)
