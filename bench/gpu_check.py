@@ -452,8 +452,22 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
     """Times prediction over ``opts.eval_examples`` XNLI-length examples in the evaluation's default precision."""
     import torch
 
-    from xstilts import evaluation
     from xstilts import features as F
+
+    try:
+        from xstilts import evaluation  # imports the data module, hence the datasets library
+        effective_precision, autocast_encoder, source = (evaluation.effective_precision, evaluation.autocast_encoder,
+                                                         "xstilts.evaluation")
+    except ImportError as exc:  # the same two rules, so a missing datasets package costs no figure here
+        def effective_precision(setting: str) -> str:
+            return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+
+        def autocast_encoder(encoder: Any, precision: str) -> Any:
+            if precision == "bf16":
+                encoder.forward = torch.autocast(device, dtype=torch.bfloat16)(encoder.forward)
+            return encoder
+
+        source = f"inline copy (xstilts.evaluation not importable: {exc})"
 
     shape = SHAPES["tiny" if opts.tiny else v.size]
     max_length, batch = 128, opts.eval_batch_size
@@ -466,8 +480,8 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
         del f["labels"]
     _reset_memory(device)
     model = build_model(shape, "classification", device).eval()
-    precision = evaluation.effective_precision("auto")
-    evaluation.autocast_encoder(model.encoder, precision)
+    precision = effective_precision("auto")
+    autocast_encoder(model.encoder, precision)
     collator = CountingCollator(F.Collator(1))
 
     def sorted_pass(feats: list[dict]) -> None:
@@ -489,7 +503,7 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
     seconds = time.perf_counter() - t0
     result: dict[str, Any] = {
         "batch_size": batch, "max_length": max_length, "examples": len(features), "model_shape": shape,
-        "precision": f"{precision} (evaluation precision=auto)",
+        "precision": f"{precision} (evaluation precision=auto, rules from {source})",
         "batching": "batches in data order, padded to max_length, no_grad" if fixed else
         "length-sorted batches, dynamic padding, inference_mode (xstilts.features.predict_logits)",
         "attn_implementation": model.encoder.config._attn_implementation,

@@ -160,6 +160,11 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
     """TrainingArguments from the recipe. Evaluation and saving share one cadence so the best checkpoint exists."""
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(steps_per_epoch * cfg.epochs))
     eval_steps = min(cfg.eval_steps, total)
+    if cfg.compile:
+        # Dynamic padding changes the sequence length every batch: compile for dynamic shapes from the start instead
+        # of a static graph first and a recompile at the second length. accelerate reads this when the Trainer builds
+        # its dynamo plugin (TrainingArguments has no field for it); an explicit environment setting wins.
+        os.environ.setdefault("ACCELERATE_DYNAMO_USE_DYNAMIC", "true")
     return TrainingArguments(
         output_dir=str(checkpoint_dir),
         seed=cfg.seed,
