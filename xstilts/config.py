@@ -91,9 +91,9 @@ class TrainConfig:
                      "GPU with bf16/fp16)")
     tf32: bool = field(True, help="on Ampere or newer GPUs, fp32 matmuls run as TF32 (several times faster, about 1e-3 "
                                   "relative error; bf16 work is unaffected); no effect on CPU")
-    compile: bool = field(False, help="torch.compile the model (TrainingArguments torch_compile): minutes of "
-                                      "compilation and recompiles as padded lengths vary; off until measured "
-                                      "(bench/gpu_check.py)")
+    compile: bool = field(False, help="torch.compile the model (TrainingArguments torch_compile, dynamic shapes "
+                                      "for the varying padded lengths): minutes of compilation before the first "
+                                      "steps; off until measured (bench/gpu_check.py)")
     dataloader_workers: int = field(0, help="DataLoader worker processes (0: batches are collated in the training "
                                             "process; each worker costs memory and start-up time; memory is pinned "
                                             "on CUDA either way)")
