@@ -99,6 +99,7 @@ def _main(argv: list[str]) -> int:
         io.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
     io.check_result_file(out_file, cfg.overwrite)
     # <task>.json.lock: two evaluations of one task into one folder cannot replace each other's result.
+    precision = evaluation.effective_precision(cfg.precision)
     with io.RunLock(out_file.parent, f"{out_file.name}.lock"), distributed.process_group() as (rank, size):
         io.check_result_file(out_file, cfg.overwrite)  # again under the lock: another evaluation may have finished
         if cfg.export_predictions:  # the submission folder records which model wrote each task's files
@@ -124,6 +125,7 @@ def _main(argv: list[str]) -> int:
         checkpoint = provenance.model_dir(run_folder)
         device = distributed.device()
         model = load_model(checkpoint).to(device)
+        evaluation.autocast_encoder(model.encoder, precision)
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
         max_length = cfg.max_length or (run_recipe.get("train") or {}).get("max_length", 128)
         check_max_length(checkpoint, max_length, "max_length" if cfg.max_length else "the phase-3 train.max_length")
@@ -136,6 +138,8 @@ def _main(argv: list[str]) -> int:
             rows, note = evaluation.drop_seen_rows(rows, windows, cfg.data.max_eval_samples)
             notes.append(note)
             cli.log(note)
+        if precision != "fp32":
+            notes.append(f"forward passes under {precision} autocast (evaluation precision={cfg.precision})")
 
         # Zero-shot predictions and metrics per language (this rank's share of the languages).
         mine = {}

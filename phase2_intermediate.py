@@ -44,7 +44,8 @@ def _main(argv: list[str]) -> int:
         for t in tasks:
             if t.labels_from_train:
                 cli.log(f"{t.name}: {len(t.label_names)} labels from its training data (recorded in heads.json)")
-        encoder, notes = pipeline.start_encoder(src, cfg.lora, handover="merge")
+        encoder, notes = pipeline.start_encoder(src, cfg.lora, handover="merge",
+                                                attn_implementation=cfg.train.attn_implementation)
         model = MultiHeadModel(encoder, [HeadSpec(t.name, "mlm", mlm.vocab_size(encoder)) if t.kind == "mlm"
                                          else pipeline.head_spec(t) for t in tasks])
         notes += [mlm.load_head_weights(model, t.name, src) for t in tasks if t.kind == "mlm"]

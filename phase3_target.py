@@ -37,7 +37,8 @@ def _main(argv: list[str]) -> int:
         # Model: the parent's encoder and a freshly initialised target head; intermediate heads are dropped.
         tokenizer = AutoTokenizer.from_pretrained(src)
         task = get_task(cfg.task)
-        encoder, notes = pipeline.start_encoder(src, cfg.lora, cfg.adapter_handover)
+        encoder, notes = pipeline.start_encoder(src, cfg.lora, cfg.adapter_handover,
+                                                attn_implementation=cfg.train.attn_implementation)
         # A dual encoder (Mewsli-X, LAReQA) has no label head: only the learned scale of its in-batch softmax.
         spec = HeadSpec(task.name, "dual_encoder", 0) if task.kind == "dual_encoder" else pipeline.head_spec(task)
         model = MultiHeadModel(encoder, [spec])

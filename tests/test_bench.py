@@ -31,3 +31,65 @@ def test_benchmark_script_runs_and_writes_json(script, tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     result = json.loads(out.read_text())
     assert result, "empty benchmark result"
+
+
+def _gpu_check_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", REPO / "bench" / "gpu_check.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gpu_check"] = module  # its dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_on_cpu_writes_every_figure(tmp_path):
+    """bench/gpu_check.py --cpu --tiny runs the GPU check's code paths (the pytest -m cuda run, toolkit and HF
+    Trainer training, sorted and unsorted evaluation) with the keys the GPU run writes; one size is enough here
+    (with --tiny both sizes are the same tiny shape). About 40 s on 2 cores."""
+    out = tmp_path / "check"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "bench/gpu_check.py", str(out), "--cpu", "--tiny", "--only", "/large/"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(p.name for p in out.iterdir()) == ["cuda_tests.txt", "env.json", "gpu_check.json"]
+    report = json.loads((out / "gpu_check.json").read_text())
+    assert report["finished"] and report["device"] == "cpu" and report["schema"] == "xstilts.gpu_check/v1"
+    assert report["cuda_tests"]["returncode"] == 0 and report["cuda_tests"]["failed"] == 0
+    if not __import__("torch").cuda.is_available():
+        assert report["cuda_tests"]["skipped"] >= 8 and report["cuda_tests"]["passed"] == 0  # skipped, not failed
+    assert "6 * N_nonembedding" in report["flops_formula"]["train_per_example"]
+    variants = report["variants"]
+    expected = {f"train/large/{d}/{p}" for d in ("xnli128", "qa384") for p in ("xstilts", "hf_fixed")} | \
+        {"eval/large/xnli128/xstilts", "eval/large/xnli128/unsorted_fixed"}
+    assert {k for k, v in variants.items() if v["status"] == "ok"} == expected, {k: v.get("error") for k, v in
+                                                                                  variants.items()}
+    for name in expected:
+        v = variants[name]
+        assert {"examples_per_s", "tokens_per_s", "padded_tokens_per_s", "mfu", "mfu_padded", "peak_memory_mb"} <= set(v)
+        assert v["examples_per_s"] > 0 and 0 < v["tokens_per_s"] <= v["padded_tokens_per_s"]
+        assert v["mfu"] is None  # no GPU, no peak to compare with
+    # Fixed padding computes every position up to max_length; the toolkit's batches carry little padding.
+    assert variants["train/large/xnli128/hf_fixed"]["pad_fraction"] > 0.5 > \
+        variants["train/large/xnli128/xstilts"]["pad_fraction"]
+    assert variants["train/large/xnli128/xstilts"]["speed"]["attn_implementation"] == "sdpa"
+    assert variants["train/large/xnli128/xstilts+compile"]["status"] == "skipped"
+    assert "train/large/xnli128/xstilts vs hf_fixed" in report["ratios"]
+
+
+def test_gpu_check_skips_what_the_budget_does_not_fit_and_counts_flops(tmp_path, capsys):
+    gpu_check = _gpu_check_module()
+    assert gpu_check.main([str(tmp_path), "--cpu", "--tiny", "--skip-tests", "--budget-s", "0"]) == 0
+    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert report["finished"] and len(report["variants"]) == len(gpu_check.plan(True))
+    assert all(v["status"] == "skipped" for v in report["variants"].values())
+    assert "out of time budget" in report["variants"]["train/large/xnli128/xstilts"]["reason"]
+    # One example of 3 real tokens in a batch 4 wide; 10 non-embedding parameters, 2 layers, hidden 5.
+    assert gpu_check.flops([([3], 4)], 10, 2, 5, train=True) == (6 * 10 * 3 + 12 * 2 * 5 * 9,
+                                                                 6 * 10 * 4 + 12 * 2 * 5 * 16, 3, 4)
+    summary = gpu_check.parse_pytest_summary("...\nFAILED tests/test_cuda.py::test_x - boom\n"
+                                             "==== 1 failed, 7 passed, 1 skipped in 3.2s ====\n")
+    assert (summary["failed"], summary["passed"], summary["skipped"]) == (1, 7, 1)
+    assert summary["failing"] == ["tests/test_cuda.py::test_x"]
+    assert gpu_check.peak_tflops("NVIDIA H200")[0] == 989.0 and gpu_check.peak_tflops(None)[0] is None

@@ -192,7 +192,7 @@ def test_non_empty_folder_that_is_not_a_run_of_this_phase_is_refused(runs, tmp_p
 def test_dangerous_output_locations_are_refused(runs, tiny_phase1, tmp_path, monkeypatch, capsys):
     p2 = runs / "p2"
     cases = [  # (script, argv, expected message part)
-        (phase1_pretrained, [P1, "output="], "output= is empty or the current directory"),
+        (phase1_pretrained, [P1, "output="], "output: must not be empty"),
         (phase1_pretrained, [P1, "output=."], "output= is empty or the current directory"),
         (phase1_pretrained, [P1, "output=/"], "is the file-system root"),
         (phase1_pretrained, [P1, f"output={tmp_path}/home"], "is the home folder"),

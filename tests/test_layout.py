@@ -57,3 +57,23 @@ def test_readme_names_only_existing_recipes():
 
     for path in set(re.findall(r"recipes/[\w/]+\.yaml", (REPO / "README.md").read_text())):
         assert (REPO / path).is_file(), f"README names {path}, which does not exist"
+
+
+def test_readme_guarantees_point_at_tests_that_exist():
+    """Each guarantee in the README names its tests; a renamed or deleted test must not leave a dangling promise."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Guarantees"):]
+    section = section[: section.index("\n## ", 1)]
+    current, named = None, 0
+    for path, test in re.findall(r"`(tests/[\w/]+\.py)?(?:::(\w+))?`", section):
+        if path:
+            assert (REPO / path).is_file(), f"README Guarantees names {path}, which does not exist"
+            current = path
+        if test:
+            assert current is not None
+            assert re.search(rf"^def {test}\(", (REPO / current).read_text(), re.M), \
+                f"README Guarantees names {current}::{test}, which does not exist"
+            named += 1
+    assert named >= 10

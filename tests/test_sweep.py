@@ -98,7 +98,8 @@ def test_every_phase_recipe_is_checked_strictly_and_all_problems_reported(tmp_pa
 
 
 def test_paper_grid_dry_run_prints_its_plan(capsys):
-    assert sweep.main([PAPER, "--dry-run", "runs=/nonexistent/paper"]) == 0
+    # No measured throughput files: the estimate rests on the guess (and says so), whatever bench/results holds.
+    assert sweep.main([PAPER, "--dry-run", "runs=/nonexistent/paper", "throughput_files=[]"]) == 0
     out = capsys.readouterr().out
     assert "1 encoder(s) x 11 intermediate setting(s) x 8 target(s) x 3 seed(s)" in out
     # 10 phase-2 runs (9 single tasks + multi-task), 11 x 6 trained targets x 3 seeds, one evaluation per phase-3
@@ -110,7 +111,7 @@ def test_paper_grid_dry_run_prints_its_plan(capsys):
     assert "xlmr-large-none/tatoeba  <- p1-xlmr-large" in out
     hours = float(out.split("estimate: ~")[1].split(" GPU-hours")[0])
     assert 50 < hours < 2000
-    assert "xlmr-large: 150 training examples/s (default (large)" in out
+    assert "xlmr-large: 150 training examples/s (default (large)" in out and "a GUESS, nothing measured" in out
 
 
 def test_estimate_uses_recorded_throughput(tmp_path):
@@ -127,6 +128,56 @@ def test_estimate_uses_recorded_throughput(tmp_path):
     assert p2 == {"tiny-multi": 1200.0, "tiny-english": 1200.0}
     expected = 1200 / 40 / 3600 + 1200 / (2000 * 128 / 64) / 3600
     assert est["gpu_hours"]["phase2"] == pytest.approx(expected)
+
+
+def _gpu_check_file(path, gpu="NVIDIA H200", device="cuda", tiny=False):
+    """A hand-made bench/gpu_check.py result: the toolkit's rates for the large size, plus entries the estimate must
+    pass over (HF Trainer path, compile, failed)."""
+    def entry(path_, length, rate, **extra):
+        return {"kind": "train", "size": "large", "data": f"x{length}", "path": path_, "compile": False,
+                "status": "ok", "max_length": length, "examples_per_s": rate, "gpu": gpu, "tiny": tiny, **extra}
+
+    path.write_text(json.dumps({"schema": "xstilts.gpu_check/v1", "device": device, "gpu": gpu, "variants": {
+        "train/large/xnli128/xstilts": entry("xstilts", 128, 400.0),
+        "train/large/qa384/xstilts": entry("xstilts", 384, 100.0),
+        "train/large/xnli128/hf_fixed": entry("hf_fixed", 128, 150.0),
+        "train/large/xnli128/xstilts+compile": entry("xstilts", 128, 900.0, compile=True),
+        "train/base/xnli128/xstilts": entry("xstilts", 128, 0.0, status="error"),
+        "eval/large/xnli128/xstilts": {**entry("xstilts", 128, 5000.0), "kind": "eval"},
+    }}))
+    return path
+
+
+def test_estimate_uses_measured_gpu_throughput_and_says_which_figures_are_guesses(tmp_path, capsys):
+    """gpu_check figures replace the guess per encoder size; every run's max_length takes the rate measured at it
+    (or the nearest, scaled); sizes without a measurement keep the guess, and the dry run names both."""
+    measured = _gpu_check_file(tmp_path / "gpu_check_h200.json")
+    _gpu_check_file(tmp_path / "gpu_check_cpu.json", device="cpu")  # a --cpu dry run is never a GPU figure
+    grid = [PAPER, "runs=/nonexistent/paper", f"throughput_files=[{tmp_path}/gpu_check*.json]"]
+    plan = sweep.expand(sweep.load_sweep(grid))
+    est = sweep.estimate(plan)
+    src = est["throughput"]["xlmr-large"]
+    assert src["from"] == "measured" and src["examples_per_second"] == 400.0
+    assert src["by_max_length"] == {128: 400.0, 384: 100.0} and src["gpus"] == ["NVIDIA H200"]
+    assert src["files"] == [str(measured)]
+    expected = {"phase2": 0.0, "phase3": 0.0}
+    for r in plan.runs:
+        if r.phase in expected and r.train_examples is not None:
+            # 256 lies halfway: half of each measured time per example (1/400 s and 1/100 s): 160 examples/s.
+            rate = {128: 400.0, 384: 100.0, 256: 160.0}[r.max_length]
+            expected[r.phase] += r.train_examples / rate / 3600
+    assert est["gpu_hours"] == pytest.approx(expected)
+    lengths = {r.max_length for r in plan.runs if r.phase in expected}
+    assert lengths == {128, 256, 384}  # 256 is not measured: interpolated
+
+    # Another GPU asked for: nothing measured on it, so the guess is used and the dry run says it is one.
+    assert sweep.main([*grid, "gpu=A100", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "xlmr-large: 150 training examples/s (default (large)" in out and "a GUESS" in out
+    assert sweep.main([*grid, "gpu=h200", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "xlmr-large: 400 training examples/s (MEASURED by bench/gpu_check.py on NVIDIA H200 (400 at 128, 100 at " \
+           "384 tokens max length" in out and str(measured) in out and "GUESS" not in out
 
 
 # ---- the scripts, with a stand-in interpreter (fast) -----------------------------------------------------------

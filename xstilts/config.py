@@ -96,6 +96,18 @@ class TrainConfig:
     fsdp_cpu_offload: bool = field(False, help="with fsdp: keep sharded parameters and optimizer states in CPU memory")
     logging_steps: int = field(50, help="log the training loss every N steps", ge=1, le=COUNT_MAX)
     group_by_length: bool = field(True, help="length-grouped batches with dynamic padding (about 1.6x faster)")
+    attn_implementation: Literal["sdpa", "eager", "flash_attention_2"] = field(
+        "sdpa", help="attention kernel: sdpa (PyTorch fused attention; families without it fall back to their own), "
+                     "eager (reference; slower, more memory), flash_attention_2 (needs the flash-attn package and a "
+                     "GPU with bf16/fp16)")
+    tf32: bool = field(True, help="on Ampere or newer GPUs, fp32 matmuls run as TF32 (several times faster, about 1e-3 "
+                                  "relative error; bf16 work is unaffected); no effect on CPU")
+    compile: bool = field(False, help="torch.compile the model (TrainingArguments torch_compile, dynamic shapes "
+                                      "for the varying padded lengths): minutes of compilation before the first "
+                                      "steps; off until measured (bench/gpu_check.py)")
+    dataloader_workers: int = field(0, help="DataLoader worker processes (0: batches are collated in the training "
+                                            "process; each worker costs memory and start-up time; memory is pinned "
+                                            "on CUDA either way)", ge=0, le=256)
 
     def validate(self) -> list[str]:
         # Ranges are declared on the fields; what is left are the checks that involve two fields.
@@ -326,6 +338,10 @@ class EvalRecipe:
     batch_size: int = field(64, help="examples per evaluation batch", ge=1, le=BATCH_MAX)
     max_length: int | None = field(None, help="max tokens per example (default: the phase-3 training setting)",
                                    ge=1, le=LENGTH_MAX)
+    precision: Literal["auto", "fp32", "bf16"] = field(
+        "auto", help="auto: bf16 autocast of the encoder on a CUDA GPU that supports it (tensor-core speed, logits "
+                     "within about 1e-2; heads and retrieval search stay fp32), fp32 on CPU (CPU numbers unchanged); "
+                     "bf16: autocast on CPU too; fp32: full precision everywhere")
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig, help="settings of BUCC and Tatoeba")
     export_predictions: str | None = field(None, help="also write predictions in the official submission layout here")
     overwrite: bool = field(False, help="replace an existing <task>.json")

@@ -422,6 +422,7 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
     # A GPU when there is one: Mewsli-X embeds about a million candidate descriptions and ranks them all.
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = load_model(checkpoint).to(device)
+    evaluation.autocast_encoder(model.encoder, evaluation.effective_precision(cfg.precision))  # ranking stays fp32
     if not any(s.kind == "dual_encoder" for s in model.specs):
         raise data.DataError(f"{checkpoint} has no dual-encoder head (heads: {[s.task for s in model.specs]}); "
                              f"train {task.name} with phase3_target.py first")

@@ -175,11 +175,11 @@ def predict_logits(model: torch.nn.Module, features: list[dict[str, Any]], colla
         idx = order[start:start + batch_size]
         batch = collator([{k: v for k, v in features[i].items()
                            if k not in ("labels", "start_positions", "end_positions")} for i in idx])
+        lengths = batch["attention_mask"].sum(-1).tolist()  # read on the CPU: no wait for the GPU per example
         batch = {k: v.to(device) for k, v in batch.items()}
         logits = model(**batch)["logits"].float().cpu()
         for j, i in enumerate(idx):
-            n = int(batch["attention_mask"][j].sum()) if logits.dim() == 3 else None
-            out[i] = logits[j, :n].numpy() if n is not None else logits[j].numpy()
+            out[i] = logits[j, :lengths[j]].numpy() if logits.dim() == 3 else logits[j].numpy()
     return out
 
 

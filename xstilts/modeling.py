@@ -138,7 +138,8 @@ class MultiHeadModel(nn.Module):
                 candidate_input_ids: torch.Tensor | None = None, candidate_attention_mask: torch.Tensor | None = None,
                 candidate_token_type_ids: torch.Tensor | None = None, pair_key: torch.Tensor | None = None,
                 mlm_labels: torch.Tensor | None = None) -> dict[str, Any]:
-        spec = self.specs[int(task_id[0]) if task_id is not None else 0]
+        # One head: no need to read task_id, whose int() would wait for the GPU every step (and break a compiled graph).
+        spec = self.specs[0] if len(self.specs) == 1 else self.specs[int(task_id[0]) if task_id is not None else 0]
         if spec.kind == "dual_encoder":
             return self._dual_encoder(spec, input_ids, attention_mask, token_type_ids, candidate_input_ids,
                                       candidate_attention_mask, candidate_token_type_ids, pair_key)
@@ -383,27 +384,47 @@ def check_model_folder(folder: str | Path, what: str, fix: str = "give the outpu
     return p
 
 
-def load_encoder(folder: str | Path, trust_remote_code: bool = False) -> nn.Module:
+def load_encoder(folder: str | Path, trust_remote_code: bool = False, attn_implementation: str | None = None
+                 ) -> nn.Module:
     """The encoder of a model folder (safetensors only), without the pooler our heads do not use.
+
+    ``attn_implementation`` (``train.attn_implementation``) picks the attention kernel; ``sdpa`` falls back to the
+    family's default where transformers has no SDPA path for it, any other choice that cannot load is an error.
 
     Raises:
         ModelFolderError: transformers or safetensors cannot load it (unknown architecture, damaged weights,
             weights that do not fit the config); the message names the folder and the cause.
+        RecipeError: the attention implementation asked for cannot be used with this encoder.
     """
     folder = Path(folder)
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     try:
         config = AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
         try:
-            return AutoModel.from_pretrained(folder, config=config, add_pooling_layer=False, use_safetensors=True,
-                                             trust_remote_code=trust_remote_code)
-        except TypeError:  # encoder families without a pooler flag
-            return AutoModel.from_pretrained(folder, config=config, use_safetensors=True,
-                                             trust_remote_code=trust_remote_code)
+            return _from_pretrained(folder, config, trust_remote_code, extra)
+        except (ValueError, ImportError) as exc:
+            if not extra:
+                raise
+            if attn_implementation != "sdpa":
+                raise RecipeError([f"train.attn_implementation: {attn_implementation} cannot be used with {folder} "
+                                   f"({str(exc).splitlines()[0]}); use sdpa or eager"]) from None
+            return _from_pretrained(folder, config, trust_remote_code, {})
     except torch.OutOfMemoryError:
+        raise
+    except RecipeError:
         raise
     except LOAD_ERRORS as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFolderError(f"cannot load the encoder in {short(str(folder))}: {short(first)}; {DAMAGED}") from None
+
+
+def _from_pretrained(folder: Path, config: Any, trust_remote_code: bool, extra: dict[str, Any]) -> nn.Module:
+    try:
+        return AutoModel.from_pretrained(folder, config=config, add_pooling_layer=False, use_safetensors=True,
+                                         trust_remote_code=trust_remote_code, **extra)
+    except TypeError:  # encoder families without a pooler flag
+        return AutoModel.from_pretrained(folder, config=config, use_safetensors=True,
+                                         trust_remote_code=trust_remote_code, **extra)
 
 
 def read_head_specs(folder: str | Path) -> list[HeadSpec]:

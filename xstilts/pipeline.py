@@ -26,15 +26,15 @@ def head_spec(task: Task) -> HeadSpec:
     raise ValueError(f"task {task.name} ({task.kind}) has no trainable head")
 
 
-def start_encoder(model_dir: Path, lora: LoraConfig | None, handover: str, trust_remote_code: bool = False
-                  ) -> tuple[torch.nn.Module, list[str]]:
+def start_encoder(model_dir: Path, lora: LoraConfig | None, handover: str, trust_remote_code: bool = False,
+                  attn_implementation: str | None = None) -> tuple[torch.nn.Module, list[str]]:
     """The encoder a training phase starts from, and log lines saying where its weights came from.
 
     An input with a kept LoRA adapter is either merged first (``handover="merge"``; a new adapter may then be put on
     top) or trained further (``"continue"``).
     """
     notes = [f"encoder weights from {model_dir}"]
-    encoder = load_encoder(model_dir, trust_remote_code)
+    encoder = load_encoder(model_dir, trust_remote_code, attn_implementation)
     adapter = model_dir / ADAPTER_DIR
     if (adapter / "adapter_config.json").is_file():
         from peft import PeftModel

@@ -15,7 +15,7 @@ import torch
 
 from xstilts import cli, data, distributed, provenance, retrieval
 from xstilts.config import EvalRecipe
-from xstilts.evaluation import build_result
+from xstilts.evaluation import autocast_encoder, build_result, effective_precision
 from xstilts.languages import TATOEBA_ISO3
 from xstilts.modeling import check_model_folder, load_encoder
 from xstilts.results import write_result
@@ -129,6 +129,7 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
     cli.quiet_libraries()
     model_dir = provenance.model_dir(run_folder)
     encoder = load_retrieval_encoder(model_dir).to(distributed.device())
+    autocast_encoder(encoder, effective_precision(cfg.precision))  # bf16 on a GPU by default; mining stays fp32
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     layer = cfg.retrieval.layer if cfg.retrieval.layer is not None else default_layer(encoder.config.num_hidden_layers)
     if not 0 <= layer <= encoder.config.num_hidden_layers:

@@ -22,13 +22,22 @@ expansion of the same recipe finds the same folders: the scripts skip a run whos
 the sweep adds, is loaded strictly while planning: a typo fails before any GPU-hour is spent.
 
 The GPU-hour estimate counts training only (evaluation is usually a few percent on top): examples processed per
-run (``max_steps`` x batch x accumulation, else training-set size x epochs) divided by throughput. Throughput is the
-median ``cost.train_examples_per_second`` recorded in the ``metrics.json`` of this encoder's finished runs of the
-sweep when there are any, else ``DEFAULT_THROUGHPUT`` for the encoder's declared ``size``, scaled by 128 / max_length.
+run (``max_steps`` x batch x accumulation, else training-set size x epochs) divided by throughput. Throughput, per
+encoder, the first of:
+
+1. measured by this sweep: the median ``cost.train_examples_per_second`` in the ``metrics.json`` of this encoder's
+   finished runs;
+2. measured by ``bench/gpu_check.py`` (files named by ``throughput_files``, a GPU whose name contains ``gpu``): the
+   toolkit's training rate for the encoder's declared ``size`` at the run's max_length (between measured lengths,
+   time per example interpolated; beyond them, scaled by measured / run max_length);
+3. a guess: ``DEFAULT_THROUGHPUT`` for the declared ``size``, scaled by 128 / max_length.
+
+The dry run says which figures are measured and which are guesses.
 """
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import re
 import shlex
@@ -144,6 +153,12 @@ class SweepRecipe:
     python: str | None = field(None, help="interpreter in the scripts (null: the one that wrote the script; "
                                           "the PYTHON environment variable overrides it at run time)")
     slurm: SlurmConfig = field(default_factory=SlurmConfig, help="settings of --slurm")
+    throughput_files: list[str] = field(
+        default_factory=lambda: ["bench/results/gpu_check*.json"],
+        help="bench/gpu_check.py result files (globs, relative to the working directory) whose measured training "
+             "throughput replaces the guessed one per encoder size")
+    gpu: str | None = field(None, help="GPU the estimate is for: only measurements on a GPU whose name contains "
+                                       "this are used (e.g. H100); null: any measured GPU")
 
     def validate(self) -> list[str]:
         problems = []
@@ -371,14 +386,70 @@ def recorded_throughput(plan: Plan) -> dict[str, list[float]]:
     return out
 
 
+def measured_throughput(patterns: list[str], gpu: str | None = None) -> dict[str, dict[int, dict[str, Any]]]:
+    """Training examples/s measured by ``bench/gpu_check.py``: size -> max_length -> median rate, GPUs and files.
+
+    Only the toolkit's own training path without torch.compile (what the phases run by default), on a CUDA GPU at
+    full size (never a ``--cpu`` or ``--tiny`` run), and on a GPU whose name contains ``gpu`` when given. Unreadable
+    files are passed over: the estimate then falls back to the guess.
+    """
+    found: dict[tuple[str, int], list[tuple[float, str, str]]] = {}
+    for pattern in patterns:
+        for path in map(Path, sorted(glob.glob(pattern))):
+            try:
+                report = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(report, dict) or report.get("device") != "cuda":
+                continue
+            for entry in (report.get("variants") or {}).values():
+                if not (isinstance(entry, dict) and entry.get("status") == "ok" and entry.get("kind") == "train"
+                        and entry.get("path") == "xstilts" and not entry.get("compile") and not entry.get("tiny")):
+                    continue
+                name = str(entry.get("gpu") or report.get("gpu") or "")
+                rate, length = entry.get("examples_per_s"), entry.get("max_length")
+                if gpu and gpu.lower() not in name.lower():
+                    continue
+                if isinstance(rate, (int, float)) and rate > 0 and isinstance(length, int):
+                    found.setdefault((str(entry.get("size")), length), []).append((float(rate), name, str(path)))
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    for (size, length), rows in found.items():
+        out.setdefault(size, {})[length] = {"examples_per_second": statistics.median(r[0] for r in rows),
+                                            "gpus": sorted({r[1] for r in rows}), "files": sorted({r[2] for r in rows})}
+    return out
+
+
+def _measured_rate(by_length: dict[int, dict[str, Any]], max_length: int | None) -> float:
+    """The rate measured at ``max_length``; between two measured lengths, seconds per example interpolated linearly;
+    outside them, the nearest measured rate scaled by measured / max_length (cost about linear in length)."""
+    rates = {n: v["examples_per_second"] for n, v in by_length.items()}
+    if max_length is None or max_length in rates:
+        return rates[max_length if max_length is not None else min(rates)]
+    below = [n for n in rates if n < max_length]
+    above = [n for n in rates if n > max_length]
+    if below and above:
+        lo, hi = max(below), min(above)
+        w = (max_length - lo) / (hi - lo)
+        return 1 / ((1 - w) / rates[lo] + w / rates[hi])
+    nearest = max(below) if below else min(above)
+    return rates[nearest] * nearest / max_length
+
+
 def estimate(plan: Plan) -> dict[str, Any]:
     """GPU-hours of the training runs still to do, per phase, and where each encoder's throughput came from."""
     recorded = recorded_throughput(plan)
+    measured = measured_throughput(plan.sweep.throughput_files, plan.sweep.gpu)
     sources = {}
     for enc, spec in plan.sweep.encoders.items():
         if recorded[enc]:
             sources[enc] = {"examples_per_second": statistics.median(recorded[enc]), "from": "recorded",
                             "runs": len(recorded[enc])}
+        elif spec.size in measured:
+            by_length = measured[spec.size]
+            sources[enc] = {"examples_per_second": _measured_rate(by_length, 128), "from": "measured", "runs": 0,
+                            "by_max_length": {n: v["examples_per_second"] for n, v in sorted(by_length.items())},
+                            "gpus": sorted({g for v in by_length.values() for g in v["gpus"]}),
+                            "files": sorted({f for v in by_length.values() for f in v["files"]})}
         else:
             sources[enc] = {"examples_per_second": DEFAULT_THROUGHPUT[spec.size], "from": f"default ({spec.size})",
                             "runs": 0}
@@ -390,8 +461,11 @@ def estimate(plan: Plan) -> dict[str, Any]:
         if r.train_examples is None:
             unknown.append(r.name)
             continue
-        rate = sources[r.encoder]["examples_per_second"]
-        if sources[r.encoder]["from"] != "recorded" and r.max_length:
+        src = sources[r.encoder]
+        rate = src["examples_per_second"]
+        if src["from"] == "measured":
+            rate = _measured_rate(measured[plan.sweep.encoders[r.encoder].size], r.max_length)
+        elif src["from"] != "recorded" and r.max_length:
             rate *= 128 / r.max_length  # the defaults are for max_length 128; cost grows about linearly with it
         hours[r.phase] += r.train_examples / rate / 3600
     return {"gpu_hours": hours, "total_gpu_hours": sum(hours.values()), "throughput": sources, "unknown": unknown}
@@ -416,8 +490,15 @@ def describe_plan(plan: Plan) -> str:
     lines.append(f"\nestimate: ~{est['total_gpu_hours']:.2f} GPU-hours of training still to do "
                  "(evaluation not included; usually a few percent more)")
     for enc, src in est["throughput"].items():
-        how = (f"median of {src['runs']} finished run(s)" if src["from"] == "recorded"
-               else f"{src['from']} at max_length 128, scaled by 128 / max_length")
+        if src["from"] == "recorded":
+            how = f"MEASURED: median of {src['runs']} finished run(s) of this sweep"
+        elif src["from"] == "measured":
+            rates = ", ".join(f"{v:.0f} at {n}" for n, v in src["by_max_length"].items())
+            how = (f"MEASURED by bench/gpu_check.py on {', '.join(src['gpus'])} ({rates} tokens max length; "
+                   f"other lengths interpolated): {', '.join(src['files'])}")
+        else:
+            how = (f"{src['from']} at max_length 128, scaled by 128 / max_length: a GUESS, nothing measured; run "
+                   "bench/gpu_check.py on the GPU and keep its JSON in bench/results/")
         lines.append(f"  {enc}: {src['examples_per_second']:.0f} training examples/s ({how})")
     if est["unknown"]:
         lines.append(f"  not estimated (training-set size unknown; set max_steps): {', '.join(est['unknown'])}")

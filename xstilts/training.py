@@ -198,6 +198,9 @@ class LossGuard(TrainerCallback):
         # The logged gradient norm is the one signal of a step that on_step_end does not see (a finite loss whose
         # gradients are not finite); the logged loss was checked step by step already.
         grad_norm = (logs or {}).get("grad_norm")
+        if args.fp16:
+            # fp16 loss scaling: an overflowing step logs an infinite grad_norm, is skipped and lowers the scale.
+            grad_norm = None
         if grad_norm is not None and not math.isfinite(grad_norm):
             self.fail(f"the gradient norm is {grad_norm}", state.global_step)
 
@@ -294,6 +297,11 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
     """TrainingArguments from the recipe. Evaluation and saving share one cadence so the best checkpoint exists."""
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(steps_per_epoch * cfg.epochs))
     eval_steps = min(cfg.eval_steps, total)
+    if cfg.compile:
+        # Dynamic padding changes the sequence length every batch: compile for dynamic shapes from the start instead
+        # of a static graph first and a recompile at the second length. accelerate reads this when the Trainer builds
+        # its dynamo plugin (TrainingArguments has no field for it); an explicit environment setting wins.
+        os.environ.setdefault("ACCELERATE_DYNAMO_USE_DYNAMIC", "true")
     return TrainingArguments(
         output_dir=str(checkpoint_dir),
         seed=cfg.seed,
@@ -326,8 +334,10 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
         label_names=label_names,
         report_to="none",
         disable_tqdm=True,
-        dataloader_num_workers=0,
+        dataloader_num_workers=cfg.dataloader_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
+        torch_compile=cfg.compile,
+        tf32=tf32_argument(cfg),
         # Sequence-level losses: averaging token counts across devices would scale reported losses by world size.
         average_tokens_across_devices=False,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
@@ -339,6 +349,33 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
                                                    or cfg.precision == "bf16"),
         **fsdp_arguments(cfg, layer_classes),
     )
+
+
+def tf32_supported() -> bool:
+    """A CUDA GPU of compute capability 8 (Ampere) or newer: the ones with TF32 matrix units."""
+    return torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 8
+
+
+def tf32_argument(cfg: TrainConfig) -> bool | None:
+    """TrainingArguments ``tf32``: the recipe's choice where TF32 exists, else None (the Trainer refuses True there, and
+    CPU matmuls must stay as they are)."""
+    return cfg.tf32 if tf32_supported() else None
+
+
+def speed_settings(model: torch.nn.Module, args: TrainingArguments) -> dict[str, Any]:
+    """The speed-relevant settings actually in effect (for ``cost.speed`` in metrics.json): a setting asked for is not
+    always the one used (sdpa falls back where a family lacks it, TF32 needs Ampere or newer)."""
+    config = getattr(model, "config", None)
+    return {
+        "attn_implementation": getattr(config, "_attn_implementation", None),
+        "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
+        "tf32": bool(args.tf32) if args.tf32 is not None else False,
+        "compile": bool(args.torch_compile),
+        "optim": str(getattr(args.optim, "value", args.optim)),
+        "dataloader_workers": args.dataloader_num_workers,
+        "pin_memory": bool(args.dataloader_pin_memory),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
 
 
 def fsdp_arguments(cfg: TrainConfig, layer_classes: list[str]) -> dict[str, Any]:
@@ -540,6 +577,7 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
             "world_size": world,
             "distributed": distributed,
             "device": str(args.device),
+            "speed": speed_settings(model, args),
         },
         "trainer": trainer,
     }

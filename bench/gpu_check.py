@@ -1,0 +1,664 @@
+"""One-shot device check of the GPU path: CUDA tests, then training and evaluation throughput, all written as JSON.
+
+    python bench/gpu_check.py OUT_DIR                    # on a CUDA GPU: about 7 minutes on one H200 (--budget-s 420)
+    python bench/gpu_check.py OUT_DIR --budget-s 300     # a tighter budget: the variants that do not fit are skipped
+    python bench/gpu_check.py OUT_DIR --cpu --tiny       # the same code paths on CPU with tiny shapes (about a minute)
+
+No network, no downloaded weights, no data files: encoders are built from a config with random weights directly on
+the device, token ids are random, and example lengths are drawn from ``bench/data/xnli_en_lengths.json`` (the XLM-R
+token counts of the 2,490 XNLI English dev pairs). Everything lands in OUT_DIR (at most three files):
+
+- ``gpu_check.json``: the environment, the CUDA test summary and one entry per variant, rewritten after every
+  measurement, so a run stopped midway still leaves every finished figure;
+- ``cuda_tests.txt``: the output of ``pytest -m cuda tests/test_cuda.py`` (bf16 vs fp32, fp16 with loss scaling,
+  GPU vs CPU evaluation for every task type, a phase-2 -> phase-3 -> evaluation chain on the GPU);
+- ``env.json``: the environment alone (GPU, driver, library versions, a measured bf16 matmul rate).
+
+Variants, in the order they run (the most important first; ``--budget-s`` skips what no longer fits, and each
+variant runs in its own try/except, so a failure is recorded with its error and the rest still run):
+
+- ``train/<size>/<data>/<path>``: phase-3 training throughput of an XLM-R-shaped encoder (``large``: 24 layers,
+  hidden 1024, 16 heads, feed-forward 4096, vocabulary 250,002, 514 positions, 560M parameters; ``base``: 12 layers,
+  hidden 768, 12 heads, 3072, 278M) with SDPA attention, bf16 autocast with fp32 master weights, fused AdamW, on
+  ``xnli128`` (XNLI lengths, max_length 128, batch 32) or ``qa384`` (full 384-token QA windows, batch 16), along
+  ``xstilts`` (the toolkit's XTrainer with its TrainingArguments, length-grouped batches, dynamic padding) or
+  ``hf_fixed`` (HF Trainer, the same arguments, every example padded to max_length, random batches);
+  ``+compile`` adds ``train.compile=true`` (torch.compile; its compilation time is reported apart);
+- ``eval/<size>/xnli128/<path>``: inference throughput: ``xstilts`` (length-sorted batches, ``inference_mode``,
+  the evaluation's default precision: bf16 autocast of the encoder on a GPU) vs ``unsorted_fixed`` (batches in data
+  order, padded to max_length, the same precision).
+
+Each variant reports ``examples_per_s``, ``tokens_per_s`` (real, non-pad tokens), ``padded_tokens_per_s``, ``mfu``
+(model FLOPs on real tokens over time over the GPU's dense bf16 peak; the formula is in the JSON), ``mfu_padded``
+(the same counting pad positions: the work actually done) and ``peak_memory_mb`` (``torch.cuda.max_memory_allocated``;
+on CPU the process's resident-set high-water mark, which never goes down).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import json
+import os
+import platform
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SCHEMA = "xstilts.gpu_check/v1"
+LENGTHS_FILE = REPO / "bench" / "data" / "xnli_en_lengths.json"
+
+# Encoder shapes (XLM-R family). ``tiny`` stands in for both sizes with --tiny.
+SHAPES = {
+    "large": {"layers": 24, "hidden": 1024, "heads": 16, "intermediate": 4096, "vocab": 250002},
+    "base": {"layers": 12, "hidden": 768, "heads": 12, "intermediate": 3072, "vocab": 250002},
+    "tiny": {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 128, "vocab": 1000},
+}
+MAX_POSITIONS = 514
+
+# Dense bf16 tensor-core peaks (vendor datasheets, SXM parts, no sparsity), matched against the GPU's name.
+PEAK_BF16_TFLOPS = [("H200", 989.0), ("H100", 989.0), ("GH200", 989.0), ("A100", 312.0), ("L40S", 362.0),
+                    ("L4", 121.0), ("A10", 125.0), ("B200", 2250.0)]
+
+FLOPS_FORMULA = {
+    "train_per_example": "6 * N_nonembedding * n + 12 * layers * hidden * n**2 (forward + backward; PaLM, appendix B)",
+    "inference_per_example": "2 * N_nonembedding * n + 4 * layers * hidden * n**2 (forward only)",
+    "n": "the example's real (non-pad) token count for mfu; the padded batch width for mfu_padded",
+    "N_nonembedding": "parameters outside the embedding layer (encoder layers and the task head)",
+    "mfu": "FLOPs / wall time / peak_tflops",
+}
+
+
+class OutOfBudget(Exception):
+    """The global time budget ran out while a variant was running (raised from SIGALRM)."""
+
+
+# ---- bookkeeping --------------------------------------------------------------------------------------------------
+class Report:
+    """The JSON files in OUT_DIR, rewritten atomically after every change."""
+
+    def __init__(self, out_dir: Path, args: argparse.Namespace):
+        self.out_dir = out_dir
+        self.start = time.time()
+        self.data: dict[str, Any] = {
+            "schema": SCHEMA, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": sys.argv,
+            "mode": {"cpu": args.cpu, "tiny": args.tiny, "budget_s": args.budget_s},
+            "flops_formula": FLOPS_FORMULA, "variants": {}, "cuda_tests": None, "environment": None,
+            "finished": False,
+        }
+
+    def elapsed(self) -> float:
+        return time.time() - self.start
+
+    def write(self) -> None:
+        self.data["elapsed_s"] = round(self.elapsed(), 1)
+        _atomic_json(self.out_dir / "gpu_check.json", self.data)
+
+
+def _atomic_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def say(msg: str) -> None:
+    print(f"gpu_check: {msg}", flush=True)
+
+
+# ---- environment --------------------------------------------------------------------------------------------------
+def environment(device: str) -> dict[str, Any]:
+    import torch
+
+    env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                           "cpu_count": os.cpu_count(), "torch": torch.__version__, "device": device,
+                           "cuda_available": torch.cuda.is_available()}
+    for name in ("transformers", "accelerate", "peft", "datasets", "tokenizers", "safetensors", "numpy", "pytest"):
+        try:
+            env[name] = __import__(name).__version__
+        except Exception as exc:  # noqa: BLE001 - a missing library is a finding, not a crash
+            env[name] = f"unavailable ({type(exc).__name__}: {exc})"
+    if device == "cuda":
+        props = torch.cuda.get_device_properties(0)
+        env.update(gpu=torch.cuda.get_device_name(0), gpu_count=torch.cuda.device_count(),
+                   capability=list(torch.cuda.get_device_capability(0)), gpu_memory_mb=props.total_memory // 2**20,
+                   multiprocessors=props.multi_processor_count, cuda=torch.version.cuda,
+                   cudnn=torch.backends.cudnn.version(), bf16_supported=torch.cuda.is_bf16_supported())
+        try:
+            env["sdpa_backends"] = {"flash": torch.backends.cuda.flash_sdp_enabled(),
+                                    "mem_efficient": torch.backends.cuda.mem_efficient_sdp_enabled(),
+                                    "math": torch.backends.cuda.math_sdp_enabled()}
+        except Exception as exc:  # noqa: BLE001
+            env["sdpa_backends"] = f"unavailable ({exc})"
+        try:
+            smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,clocks.max.sm,power.limit",
+                                  "--format=csv,noheader"], capture_output=True, text=True, timeout=20, check=False)
+            env["nvidia_smi"] = smi.stdout.strip() or smi.stderr.strip()
+        except Exception as exc:  # noqa: BLE001
+            env["nvidia_smi"] = f"unavailable ({exc})"
+    env["peak_tflops"], env["peak_source"] = peak_tflops(env.get("gpu"))
+    env["matmul_bf16_tflops_measured"] = measure_matmul(device)
+    return env
+
+
+def peak_tflops(gpu: str | None) -> tuple[float | None, str]:
+    """Dense bf16 peak for a GPU name (datasheet), or None (CPU, unknown GPU: mfu is then null)."""
+    if not gpu:
+        return None, "no GPU: mfu is null"
+    for key, value in PEAK_BF16_TFLOPS:
+        if key in gpu:
+            return value, f"datasheet dense bf16 of {key} (SXM; PCIe parts are lower)"
+    return None, f"unknown GPU {gpu!r}: pass --peak-tflops"
+
+
+def measure_matmul(device: str) -> float | None:
+    """bf16 matmul rate actually reached (8192^3 on a GPU; tiny on CPU), the practical ceiling beside the datasheet."""
+    import torch
+
+    try:
+        n, reps = (8192, 10) if device == "cuda" else (256, 3)
+        dtype = torch.bfloat16
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        b = torch.randn(n, n, device=device, dtype=dtype)
+        for _ in range(3):
+            a @ b
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        _sync(device)
+        return round(2 * n**3 * reps / (time.perf_counter() - t0) / 1e12, 4)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+# ---- CUDA tests ---------------------------------------------------------------------------------------------------
+def run_cuda_tests(out_dir: Path, timeout: float) -> dict[str, Any]:
+    """``pytest -m cuda tests/test_cuda.py`` in a subprocess; its output goes to cuda_tests.txt."""
+    cmd = [sys.executable, "-m", "pytest", "-m", "cuda", "tests/test_cuda.py", "-q", "-rA", "-p", "no:cacheprovider"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    t0 = time.time()
+    log = out_dir / "cuda_tests.txt"
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=max(10.0, timeout),
+                              check=False)
+        text, rc = proc.stdout + proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        text, rc = out + f"\n[gpu_check: pytest stopped after {timeout:.0f} s]\n", None
+    log.write_text(f"$ {' '.join(cmd)}\n{text}", encoding="utf-8")
+    return {"command": " ".join(cmd), "returncode": rc, "duration_s": round(time.time() - t0, 1),
+            **parse_pytest_summary(text), "output_file": log.name}
+
+
+def parse_pytest_summary(text: str) -> dict[str, Any]:
+    """Counts of pytest's closing line (``3 passed, 1 skipped in 2.0s``) and the failing test ids."""
+    counts = {k: 0 for k in ("passed", "failed", "skipped", "errors", "deselected")}
+    summary = ""
+    for line in reversed(text.strip().splitlines()):
+        if re.search(r"\d+ (passed|failed|skipped|error|errors|deselected)\b", line) and " in " in line:
+            summary = line.strip("= ").strip()
+            for n, what in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", line):
+                counts["errors" if what.startswith("error") else what] = int(n)
+            break
+    failing = sorted(set(re.findall(r"^(?:FAILED|ERROR) (\S+)", text, flags=re.M)))
+    return {"summary": summary or "no pytest summary line (see output)", **counts, "failing": failing}
+
+
+# ---- models and data ----------------------------------------------------------------------------------------------
+def build_model(shape: dict[str, int], head_kind: str, device: str, attn: str = "sdpa") -> Any:
+    """An XLM-R-shaped encoder with random weights built on ``device`` plus one xstilts head."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    from xstilts.modeling import HeadSpec, MultiHeadModel
+
+    config = XLMRobertaConfig(vocab_size=shape["vocab"], hidden_size=shape["hidden"],
+                              num_hidden_layers=shape["layers"], num_attention_heads=shape["heads"],
+                              intermediate_size=shape["intermediate"], max_position_embeddings=MAX_POSITIONS,
+                              type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    torch.manual_seed(0)
+    with torch.device(device):
+        encoder = XLMRobertaModel._from_config(config, attn_implementation=attn, add_pooling_layer=False)
+        spec = HeadSpec("xnli", "classification", 3) if head_kind == "classification" else HeadSpec("qa", "span_qa", 2)
+        model = MultiHeadModel(encoder, [spec])
+    return model
+
+
+def non_embedding_parameters(model: Any) -> int:
+    return sum(p.numel() for n, p in model.named_parameters() if "embeddings." not in n)
+
+
+def load_lengths() -> list[int]:
+    return [int(n) for n in json.loads(LENGTHS_FILE.read_text(encoding="utf-8"))["lengths"]]
+
+
+def make_features(lengths: list[int], kind: str, vocab: int, max_length: int, seed: int, fixed: bool) -> list[dict]:
+    """Random-id features of the given lengths (CLS ... EOS), truncated to max_length; padded to it when ``fixed``."""
+    rng = random.Random(seed)
+    feats = []
+    for n in lengths:
+        n = min(n, max_length)
+        ids = [0] + [rng.randrange(5, vocab) for _ in range(n - 2)] + [2]
+        mask = [1] * n
+        if fixed:
+            ids, mask = ids + [1] * (max_length - n), mask + [0] * (max_length - n)
+        f: dict[str, Any] = {"input_ids": ids, "attention_mask": mask, "task_id": 0}
+        if kind == "classification":
+            f["labels"] = rng.randrange(3)
+        else:
+            s = rng.randrange(1, n - 1)
+            f["start_positions"], f["end_positions"] = s, min(n - 2, s + rng.randrange(0, 20))
+        feats.append(f)
+    return feats
+
+
+class CountingCollator:
+    """Wraps a collator; records each batch's real lengths and padded width (for tokens/s and FLOPs)."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.batches: list[tuple[list[int], int]] = []
+
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        out = self.inner(batch)
+        self.batches.append((out["attention_mask"].sum(-1).tolist(), int(out["input_ids"].shape[-1])))
+        return out
+
+
+def flops(batches: list[tuple[list[int], int]], n_params: int, layers: int, hidden: int, train: bool
+          ) -> tuple[float, float, int, int]:
+    """(model FLOPs on real tokens, FLOPs on padded tokens, real tokens, padded tokens) of these batches."""
+    lin, att = (6, 12) if train else (2, 4)
+    real = padded = 0.0
+    n_real = n_padded = 0
+    for lens, width in batches:
+        for n in lens:
+            real += lin * n_params * n + att * layers * hidden * n * n
+            padded += lin * n_params * width + att * layers * hidden * width * width
+            n_real += n
+            n_padded += width
+    return real, padded, n_real, n_padded
+
+
+def peak_memory_mb(device: str) -> float:
+    import torch
+
+    if device == "cuda":
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _reset_memory(device: str) -> None:
+    import torch
+
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def _rates(result: dict[str, Any], seconds: float, examples: int, batches: list, model: Any, shape: dict[str, int],
+           train: bool, peak: float | None) -> None:
+    real_f, pad_f, n_real, n_pad = flops(batches, non_embedding_parameters(model), shape["layers"], shape["hidden"],
+                                         train)
+    result.update(
+        timed_s=round(seconds, 4), timed_examples=examples, examples_per_s=round(examples / seconds, 2),
+        tokens_per_s=round(n_real / seconds, 1), padded_tokens_per_s=round(n_pad / seconds, 1),
+        pad_fraction=round(1 - n_real / n_pad, 4) if n_pad else None,
+        model_tflops_per_s=round(real_f / seconds / 1e12, 3),
+        mfu=round(real_f / seconds / 1e12 / peak, 4) if peak else None,
+        mfu_padded=round(pad_f / seconds / 1e12 / peak, 4) if peak else None,
+        parameters=sum(p.numel() for p in model.parameters()),
+        parameters_non_embedding=non_embedding_parameters(model),
+    )
+
+
+# ---- variants -----------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Variant:
+    name: str
+    kind: str  # train | eval
+    size: str  # large | base
+    data: str  # xnli128 | qa384
+    path: str  # xstilts | hf_fixed | unsorted_fixed
+    compile: bool = False
+    estimate_s: float = 30.0  # what it is expected to take (skipped when less budget is left)
+
+
+def plan(tiny: bool) -> list[Variant]:
+    """Every variant in the order they run: large before base, compile last (slowest, most likely to fail)."""
+    est = {"large": 35.0, "base": 20.0}
+    out: list[Variant] = []
+    for size in ("large", "base"):
+        for path in ("xstilts", "hf_fixed"):
+            out.append(Variant(f"train/{size}/xnli128/{path}", "train", size, "xnli128", path, False, est[size]))
+        for path in ("xstilts", "unsorted_fixed"):
+            out.append(Variant(f"eval/{size}/xnli128/{path}", "eval", size, "xnli128", path, False, est[size] / 2))
+        for path in ("xstilts", "hf_fixed"):
+            out.append(Variant(f"train/{size}/qa384/{path}", "train", size, "qa384", path, False, est[size]))
+    out.append(Variant("train/base/xnli128/xstilts+compile", "train", "base", "xnli128", "xstilts", True, 120.0))
+    out.append(Variant("train/large/xnli128/xstilts+compile", "train", "large", "xnli128", "xstilts", True, 180.0))
+    if tiny:
+        for v in out:
+            v.estimate_s = 3.0
+    return out
+
+
+def run_train(v: Variant, opts: argparse.Namespace, device: str, peak: float | None, workdir: Path) -> dict[str, Any]:
+    """Times ``opts.steps`` optimizer steps after ``opts.warmup`` untimed ones through the Trainer."""
+    import torch
+    from transformers import Trainer, TrainerCallback, default_data_collator
+
+    from xstilts import features as F
+    from xstilts import training
+    from xstilts.config import TrainConfig
+
+    shape = SHAPES["tiny" if opts.tiny else v.size]
+    qa = v.data == "qa384"
+    max_length = 384 if qa else 128
+    batch = opts.qa_batch_size if qa else opts.batch_size
+    warmup = opts.warmup + (opts.compile_warmup if v.compile else 0)
+    total = warmup + opts.steps
+    kind = "span_qa" if qa else "classification"
+    # Enough examples for every step within one epoch; XNLI: every real length (LengthGroupedSampler's mega-batches
+    # of 50 batches then see the real mix), repeated as needed.
+    if qa:
+        lengths = [max_length] * (total * batch)
+    else:
+        lengths = load_lengths()
+        while len(lengths) < total * batch:
+            lengths = lengths + lengths
+    fixed = v.path == "hf_fixed"
+    features = make_features(lengths, kind, shape["vocab"], max_length, seed=1, fixed=fixed)
+
+    _reset_memory(device)
+    model = build_model(shape, kind, device)
+    precision = "bf16"  # GPU: autocast with fp32 master weights; CPU: the toolkit's CPU autocast (same code path)
+    tc = TrainConfig(seed=0, lr=1e-5, batch_size=batch, max_length=max_length, max_steps=total, eval_steps=total,
+                     logging_steps=total, precision=precision, group_by_length=v.path == "xstilts",
+                     compile=v.compile, attn_implementation="sdpa")
+    label_names = ["start_positions", "end_positions"] if qa else ["labels"]
+    args = training.training_arguments(tc, workdir / v.name.replace("/", "_"), label_names, steps_per_epoch=total)
+    # Training only: no dev evaluation, no checkpoints (the same for every variant, and not what is measured here).
+    args = dataclasses.replace(args, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
+    marks: dict[str, float] = {}
+
+    class Timer(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ARG002 - the callback signature
+            if state.global_step in (warmup, total):
+                _sync(device)
+                marks[str(state.global_step)] = time.perf_counter()
+
+    ds = training.FeatureDataset(features)
+    if fixed:
+        collator = CountingCollator(default_data_collator)
+        trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=collator, callbacks=[Timer()])
+    else:
+        collator = CountingCollator(F.Collator(1))
+        trainer = training.XTrainer(model=model, args=args, train_dataset=ds, data_collator=collator,
+                                    callbacks=[Timer()], dev_sets=[], collator=collator,
+                                    train_lengths=[F.feature_length(f) for f in features],
+                                    eval_batch_size=tc.eval_batch_size)
+    t_start = time.perf_counter()
+    trainer.train()
+    seconds = marks[str(total)] - marks[str(warmup)]
+    result: dict[str, Any] = {
+        "batch_size": batch, "max_length": max_length, "warmup_steps": warmup, "timed_steps": opts.steps,
+        "precision": "bf16 autocast, fp32 master weights", "speed": training.speed_settings(model, trainer.args),
+        "model_shape": shape, "data": "full 384-token QA windows (an upper bound per example)" if qa else
+        "XNLI English dev lengths (bench/data/xnli_en_lengths.json), random ids",
+        "batching": "padded to max_length, random batches (HF Trainer)" if fixed else
+        "length-grouped batches, dynamic padding (xstilts XTrainer)",
+    }
+    _rates(result, seconds, opts.steps * batch, collator.batches[warmup:total], model, shape, True, peak)
+    step_s = seconds / opts.steps
+    result["warmup_s"] = round(marks[str(warmup)] - t_start, 2)
+    if v.compile:
+        # The first steps compile (and recompile once lengths vary); the rest of them runs at the steady rate.
+        result["compile_s"] = round(result["warmup_s"] - warmup * step_s, 2)
+        try:
+            import torch._dynamo.utils as dynamo_utils
+
+            result["dynamo_unique_graphs"] = int(dynamo_utils.counters["stats"]["unique_graphs"])
+        except Exception:  # noqa: BLE001
+            pass
+    result["peak_memory_mb"] = peak_memory_mb(device)
+    del trainer, model
+    if v.compile:
+        torch._dynamo.reset()
+    return result
+
+
+def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | None) -> dict[str, Any]:
+    """Times prediction over ``opts.eval_examples`` XNLI-length examples in the evaluation's default precision."""
+    import torch
+
+    from xstilts import features as F
+
+    try:
+        from xstilts import evaluation  # imports the data module, hence the datasets library
+        effective_precision, autocast_encoder, source = (evaluation.effective_precision, evaluation.autocast_encoder,
+                                                         "xstilts.evaluation")
+    except ImportError as exc:  # the same two rules, so a missing datasets package costs no figure here
+        def effective_precision(setting: str) -> str:
+            return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+
+        def autocast_encoder(encoder: Any, precision: str) -> Any:
+            if precision == "bf16":
+                encoder.forward = torch.autocast(device, dtype=torch.bfloat16)(encoder.forward)
+            return encoder
+
+        source = f"inline copy (xstilts.evaluation not importable: {exc})"
+
+    shape = SHAPES["tiny" if opts.tiny else v.size]
+    max_length, batch = 128, opts.eval_batch_size
+    rng = random.Random(2)
+    all_lengths = load_lengths()
+    lengths = [rng.choice(all_lengths) for _ in range(opts.eval_examples)]
+    fixed = v.path == "unsorted_fixed"
+    features = make_features(lengths, "classification", shape["vocab"], max_length, seed=3, fixed=fixed)
+    for f in features:
+        del f["labels"]
+    _reset_memory(device)
+    model = build_model(shape, "classification", device).eval()
+    precision = effective_precision("auto")
+    autocast_encoder(model.encoder, precision)
+    collator = CountingCollator(F.Collator(1))
+
+    def sorted_pass(feats: list[dict]) -> None:
+        F.predict_logits(model, feats, collator, batch, device)
+
+    @torch.no_grad()
+    def unsorted_pass(feats: list[dict]) -> None:  # what the HF Trainer's prediction loop does with fixed padding
+        for start in range(0, len(feats), batch):
+            b = {k: t.to(device) for k, t in collator(feats[start:start + batch]).items()}
+            model(**b)["logits"].float().cpu()
+
+    run = unsorted_pass if fixed else sorted_pass
+    run(features[: 2 * batch])  # warm-up: kernels, allocator
+    _sync(device)
+    collator.batches.clear()
+    t0 = time.perf_counter()
+    run(features)
+    _sync(device)
+    seconds = time.perf_counter() - t0
+    result: dict[str, Any] = {
+        "batch_size": batch, "max_length": max_length, "examples": len(features), "model_shape": shape,
+        "precision": f"{precision} (evaluation precision=auto, rules from {source})",
+        "batching": "batches in data order, padded to max_length, no_grad" if fixed else
+        "length-sorted batches, dynamic padding, inference_mode (xstilts.features.predict_logits)",
+        "attn_implementation": model.encoder.config._attn_implementation,
+    }
+    _rates(result, seconds, len(features), collator.batches, model, shape, False, peak)
+    result["peak_memory_mb"] = peak_memory_mb(device)
+    del model
+    return result
+
+
+def _alarm(_signum: int, _frame: Any) -> None:
+    raise OutOfBudget("the time budget ran out while this variant ran")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir", help="folder for gpu_check.json, cuda_tests.txt and env.json (created)")
+    parser.add_argument("--budget-s", type=float, default=420.0, help="global time budget (variants that do not "
+                                                                      "fit are recorded as skipped)")
+    parser.add_argument("--cpu", action="store_true", help="run on CPU (the GPU path's code, for a dry run)")
+    parser.add_argument("--tiny", action="store_true", help="tiny shapes (2 layers, hidden 64) and few steps")
+    parser.add_argument("--skip-tests", action="store_true", help="do not run pytest -m cuda")
+    parser.add_argument("--only", default=None, help="run only the variants whose name contains this")
+    parser.add_argument("--compile-on-cpu", action="store_true", help="with --cpu: try the compile variants too")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="dense bf16 peak for mfu (default: by GPU)")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per training variant (20; tiny 2)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (3; tiny 1)")
+    ns = parser.parse_args(argv)
+    ns.steps = ns.steps or (2 if ns.tiny else 20)
+    ns.warmup = ns.warmup or (1 if ns.tiny else 3)
+    ns.compile_warmup = 0 if ns.tiny else 5  # compilation and one recompile happen in these extra untimed steps
+    ns.batch_size, ns.qa_batch_size = (8, 2) if ns.tiny else (32, 16)
+    ns.eval_batch_size, ns.eval_examples = (16, 64) if ns.tiny else (64, 4096)
+
+    out_dir = Path(ns.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = Report(out_dir, ns)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    report.data["settings"] = {"timed_steps": ns.steps, "warmup_steps": ns.warmup, "compile_extra_warmup":
+                               ns.compile_warmup, "train_batch_size": ns.batch_size, "qa_batch_size": ns.qa_batch_size,
+                               "eval_batch_size": ns.eval_batch_size, "eval_examples": ns.eval_examples}
+    report.write()
+
+    import torch
+
+    device = "cpu" if ns.cpu else "cuda"
+    if device == "cuda" and not torch.cuda.is_available():
+        say("no CUDA GPU visible: use --cpu for a dry run on CPU")
+        report.data["error"] = "no CUDA GPU visible"
+        report.write()
+        return 2
+    try:
+        import transformers
+
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+    except Exception:  # noqa: BLE001
+        pass
+
+    env = environment(device)
+    if ns.peak_tflops:
+        env["peak_tflops"], env["peak_source"] = ns.peak_tflops, "--peak-tflops"
+    report.data["environment"] = env
+    report.data["gpu"] = env.get("gpu")
+    report.data["device"] = device
+    _atomic_json(out_dir / "env.json", env)
+    report.write()
+    say(f"device {device} {env.get('gpu') or ''}; torch {env['torch']}, transformers {env.get('transformers')}; "
+        f"measured bf16 matmul {env['matmul_bf16_tflops_measured']} TFLOP/s; peak for mfu {env['peak_tflops']}")
+
+    if ns.skip_tests:
+        report.data["cuda_tests"] = {"skipped": "--skip-tests"}
+    else:
+        cap = min(200.0, 0.45 * ns.budget_s)
+        say(f"pytest -m cuda tests/test_cuda.py (at most {cap:.0f} s) ...")
+        report.data["cuda_tests"] = run_cuda_tests(out_dir, cap)
+        say(f"cuda tests: {report.data['cuda_tests']['summary']} ({report.data['cuda_tests']['duration_s']} s)")
+    report.write()
+
+    peak = env["peak_tflops"]
+    signal.signal(signal.SIGALRM, _alarm)
+    with tempfile.TemporaryDirectory() as tmp:
+        for v in plan(ns.tiny):
+            if ns.only and ns.only not in v.name:
+                continue
+            entry: dict[str, Any] = {"kind": v.kind, "size": v.size, "data": v.data, "path": v.path,
+                                     "compile": v.compile, "device": device, "gpu": env.get("gpu"),
+                                     "tiny": ns.tiny}
+            left = ns.budget_s - report.elapsed()
+            if v.compile and device == "cpu" and not ns.compile_on_cpu:
+                entry.update(status="skipped", reason="compile variants run on a GPU (or with --compile-on-cpu)")
+            elif left < v.estimate_s:
+                entry.update(status="skipped", reason=f"out of time budget ({left:.0f} s left, about "
+                                                      f"{v.estimate_s:.0f} s needed)")
+            else:
+                say(f"{v.name} ...")
+                t0 = time.time()
+                signal.alarm(max(1, int(left)))
+                try:
+                    result = run_train(v, ns, device, peak, Path(tmp)) if v.kind == "train" else \
+                        run_eval(v, ns, device, peak)
+                    entry.update(status="ok", **result)
+                except OutOfBudget as exc:
+                    entry.update(status="timed_out", error=str(exc))
+                except Exception as exc:  # noqa: BLE001 - one failing variant must not stop the others
+                    entry.update(status="error", error=f"{type(exc).__name__}: {exc}",
+                                 traceback=traceback.format_exc()[-4000:])
+                finally:
+                    signal.alarm(0)
+                entry["wall_s"] = round(time.time() - t0, 1)
+                try:
+                    _reset_memory(device)
+                except Exception:  # noqa: BLE001
+                    pass
+            report.data["variants"][v.name] = entry
+            report.write()
+            say(line(v.name, entry))
+    report.data["finished"] = True
+    statuses = [e["status"] for e in report.data["variants"].values()]
+    report.data["summary"] = {s: statuses.count(s) for s in ("ok", "error", "timed_out", "skipped")}
+    report.data["ratios"] = ratios(report.data["variants"])
+    report.write()
+    say(f"done in {report.elapsed():.0f} s -> {out_dir / 'gpu_check.json'}")
+    for key, value in report.data["ratios"].items():
+        say(f"  {key}: {value}")
+    return 0
+
+
+def line(name: str, e: dict[str, Any]) -> str:
+    """One progress line per variant."""
+    if e["status"] != "ok":
+        return f"  {name:38s} {e['status']}: {e.get('reason') or e.get('error', '')}"[:400]
+    mfu = f"{100 * e['mfu']:5.1f}%" if e.get("mfu") is not None else "  n/a"
+    extra = f"  compile {e['compile_s']:.0f} s" if "compile_s" in e else ""
+    return (f"  {name:38s} {e['examples_per_s']:9.1f} ex/s {e['tokens_per_s']:11.0f} tok/s "
+            f"{e['padded_tokens_per_s']:11.0f} padded tok/s  MFU {mfu}  peak {e['peak_memory_mb']:8.0f} MB{extra}")
+
+
+def ratios(variants: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """xstilts over the alternative, per size and data (examples/s), where both ran."""
+    out = {}
+    for name, e in variants.items():
+        if e.get("status") != "ok":
+            continue
+        for mine, other in (("/xstilts", "/hf_fixed"), ("/xstilts", "/unsorted_fixed")):
+            if name.endswith(mine) and variants.get(name[: -len(mine)] + other, {}).get("status") == "ok":
+                out[f"{name} vs {other[1:]}"] = round(
+                    e["examples_per_s"] / variants[name[: -len(mine)] + other]["examples_per_s"], 3)
+        if name.endswith("+compile") and variants.get(name[: -len("+compile")], {}).get("status") == "ok":
+            out[f"{name} vs eager"] = round(e["examples_per_s"] / variants[name[: -len("+compile")]]["examples_per_s"],
+                                            3)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
