@@ -103,8 +103,9 @@ class TrainConfig:
     tf32: bool = field(True, help="on Ampere or newer GPUs, fp32 matmuls run as TF32 (several times faster, about 1e-3 "
                                   "relative error; bf16 work is unaffected); no effect on CPU")
     compile: bool = field(False, help="torch.compile the model (TrainingArguments torch_compile, dynamic shapes "
-                                      "for the varying padded lengths): minutes of compilation before the first "
-                                      "steps; off until measured (bench/gpu_check.py)")
+                                      "for the varying padded lengths): 2-4 minutes of compilation, then 1.4-1.6x "
+                                      "faster on an H200 (bench/results/gpu_check_h200*.json); off by default until "
+                                      "a whole phase has run compiled on a GPU")
     dataloader_workers: int = field(0, help="DataLoader worker processes (0: batches are collated in the training "
                                             "process; each worker costs memory and start-up time; memory is pinned "
                                             "on CUDA either way)", ge=0, le=256)
