@@ -38,6 +38,11 @@ NOT_RESULTS = {"tokenizer.json", "tokenizer_config.json", "config.json", "traine
                "generation_config.json", "model.safetensors.index.json", "DONE"}
 
 
+# A language whose most frequent prediction covers this share (percent) of its examples is a constant predictor:
+# its score is the class balance, not something the model learned.
+CONSTANT_SHARE = 99.0
+
+
 class ResultsError(ValueError):
     """A result file is missing, truncated, or does not follow the schema."""
 
@@ -77,6 +82,14 @@ class TaskResult:
     # Where and how long the evaluation itself ran (the training phases' own are in each chain entry).
     environment: dict[str, Any] = dataclasses.field(default_factory=dict)
     wall_time_s: float | None = None
+    # What is needed to judge a number (absent from results written before it existed; the viewer then says so):
+    # lang -> {"majority_share": % of gold labels in the most frequent class (null where a task has no classes),
+    #          "top_prediction_share": % of predictions equal to the most frequent one (null where not a label),
+    #          "constant": true when top_prediction_share >= CONSTANT_SHARE (the model predicts one answer),
+    #          "ci95": [low, high] bootstrap 95% interval of the language's task score (null where not computed)}
+    reliability: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    score_ci95: list[float] | None = None  # bootstrap 95% interval of ``score`` (languages resampled independently)
+    chance: float | None = None  # the task score of a uniform random guess, in percent (null where undefined)
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -201,6 +214,28 @@ def _type_problems(data: dict[str, Any]) -> list[str]:
                 need(_is_number(done["wall_time_s"]), f"chain[{i}].done.wall_time_s", "a finite number or null",
                      done["wall_time_s"])
     need(isinstance(data.get("environment", {}), dict), "environment", "a mapping", data.get("environment"))
+
+    def interval(value: Any, field: str) -> None:
+        ok = (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
+              and value[0] <= value[1])
+        need(value is None or ok, field, "null or [low, high] (finite numbers, low <= high)", value)
+
+    reliability = data.get("reliability", {})
+    if need(isinstance(reliability, dict), "reliability", "a mapping of language -> figures", reliability):
+        for lang, figures in reliability.items():
+            need(_is_name(lang), f"reliability key {lang!r}", "a language code", lang)
+            if not need(isinstance(figures, dict), f"reliability.{lang}", "a mapping", figures):
+                continue
+            for name in ("majority_share", "top_prediction_share"):
+                value = figures.get(name)
+                need(value is None or (_is_number(value) and 0 <= value <= 100), f"reliability.{lang}.{name}",
+                     "null or a percentage", value)
+            need(isinstance(figures.get("constant", False), bool), f"reliability.{lang}.constant", "true or false",
+                 figures.get("constant"))
+            interval(figures.get("ci95"), f"reliability.{lang}.ci95")
+    interval(data.get("score_ci95"), "score_ci95")
+    chance = data.get("chance")
+    need(chance is None or (_is_number(chance) and 0 <= chance <= 100), "chance", "null or a percentage", chance)
     wall = data.get("wall_time_s")
     need(wall is None or _is_number(wall), "wall_time_s", "a finite number or null", wall)
     return problems
