@@ -45,8 +45,11 @@ pl pt qu ro ru sw ta te th tl tr uk ur vi wo yo zh""".split())
 def make(task: str = "xnli", encoder: str = "enc-m", inter: str = "none", seed: int | None = 1,
          langs: dict[str, float] | None = None, main: str = "accuracy", kind: str = "multilingual",
          lora: bool = False, chain: list | None = None, created: str = "2025-01-01T00:00:00",
-         missing: list[str] | None = None) -> TaskResult:
-    """A hand-made result: ``langs`` maps language -> main-metric value (QA: exact_match; f1 = EM + 10)."""
+         missing: list[str] | None = None, ci: list[float] | None = None, constant: tuple[str, ...] = (),
+         chance: float | None = None) -> TaskResult:
+    """A hand-made result: ``langs`` maps language -> main-metric value (QA: exact_match; f1 = EM + 10); ``ci`` its
+    score's 95% interval and ``constant`` the languages predicting one answer (reliability recorded when either is
+    given)."""
     langs = langs if langs is not None else {"en": 80.0, "de": 70.0}
     if main == "exact_match+f1":
         languages = {k: {"exact_match": v, "f1": v + 10, "n": 10} for k, v in langs.items()}
@@ -58,7 +61,11 @@ def make(task: str = "xnli", encoder: str = "enc-m", inter: str = "none", seed: 
                       missing_languages=missing or [], partial=bool(missing), checkpoint="ckpt",
                       run=RunInfo(encoder=encoder, encoder_kind=kind, intermediate=inter, target=task, seed=seed,
                                   lora=lora),
-                      chain=chain if chain is not None else [], created=created, version="0")
+                      chain=chain if chain is not None else [], created=created, version="0",
+                      score_ci95=ci, chance=chance,
+                      reliability={lang: {"majority_share": 40.0, "top_prediction_share": 100.0 if lang in constant
+                                          else 45.0, "constant": lang in constant, "ci95": None}
+                                   for lang in languages} if (ci is not None or constant) else {})
 
 
 @pytest.fixture(scope="module")
@@ -237,38 +244,189 @@ def test_language_score_qa_is_mean_of_em_and_f1():
     assert loading.language_score("f1", {"accuracy": 50.0}) is None
 
 
-def test_delta_table_means_spread_and_noise():
+def _cells(t):
+    return t.set_index(["encoder", "intermediate", "task"])
+
+
+def test_overview_judges_cells_by_interval_then_seeds():
     rs = [
-        make(seed=1, langs={"en": 70, "de": 60}), make(seed=2, langs={"en": 72, "de": 62}),  # baseline 66 +- 1.41
-        make(inter="mnli", seed=1, langs={"en": 73, "de": 65}),
-        make(inter="mnli", seed=2, langs={"en": 75, "de": 67}),  # 70 +- 1.41: delta +4, outside noise
-        make(inter="qqp", seed=1, langs={"en": 71, "de": 61.5}),  # single seed: delta +0.25, within pooled noise
-        make(task="pawsx", inter="mnli", seed=1),  # no baseline for pawsx
-        make(task="xquad", main="exact_match+f1", seed=1, langs={"en": 50}),
-        make(task="xquad", main="exact_match+f1", inter="mnli", seed=1, langs={"en": 51}),  # one seed everywhere
-        make(inter="mnli", seed=1, encoder="other"),  # another encoder: ignored
-        make(inter="mnli", seed=1, lora=True, langs={"en": 0, "de": 0}),  # LoRA: another variant, ignored
+        make(langs={"en": 70, "de": 60}, ci=[63.0, 67.0]),  # baseline 65, interval [63, 67]
+        make(inter="gain", langs={"en": 75, "de": 65}, ci=[68.0, 72.0]),  # 70: outside both intervals
+        make(inter="noisy", langs={"en": 71, "de": 61}, ci=[64.0, 68.0]),  # 66: its interval covers 65
+        make(inter="const", langs={"en": 55, "de": 55}, constant=("en", "de")),  # every language one answer
+        make(inter="part", langs={"en": 60, "de": 80}, constant=("de",), ci=[68.0, 72.0]),
+        make(task="pawsx", langs={"en": 70}, seed=1), make(task="pawsx", langs={"en": 72}, seed=2),  # 71 +- 1.41
+        make(task="pawsx", inter="gain", langs={"en": 71.5}, seed=1),  # +0.5 within the seed sd
+        make(task="pawsx", inter="noisy", langs={"en": 60}, seed=1),  # -11 beyond it
+        make(task="xquad", main="exact_match+f1", langs={"en": 50}),
+        make(task="xquad", main="exact_match+f1", inter="gain", langs={"en": 52}),  # one seed, no interval
+        make(task="panx", main="f1", inter="gain", langs={"en": 50}),  # no baseline for this task
+        make(inter="gain", encoder="other", kind="english", langs={"en": 10}),  # another encoder, no baseline at all
     ]
-    t = loading.delta_table(rs, "enc-m").set_index(["intermediate", "task"])
-    assert list(dict.fromkeys(i for i, _ in t.index)) == ["mnli", "qqp"]
-    m = t.loc[("mnli", "xnli")]
-    assert m.delta == pytest.approx(4.0) and m.score == pytest.approx(70.0) and m.baseline == pytest.approx(66.0)
-    assert m.sd == pytest.approx(math.sqrt(2)) and m.n_seeds == 2 and m.n_baseline_seeds == 2
-    assert m.noise == pytest.approx(math.sqrt(2)) and not m.within_noise and m.noise_source == "these seeds"
-    assert m.lang_deltas == {"de": pytest.approx(5.0), "en": pytest.approx(3.0)}
-    q = t.loc[("qqp", "xnli")]
-    assert q.delta == pytest.approx(0.25) and q.within_noise and q.noise == pytest.approx(math.sqrt(2))
-    assert math.isnan(t.loc[("mnli", "pawsx")].delta) and not t.loc[("mnli", "pawsx")].within_noise
-    x = t.loc[("mnli", "xquad")]
-    assert x.delta == pytest.approx(1.0) and math.isnan(x.noise) and x.noise_source.startswith("unknown")
-    assert loading.delta_table(rs, "enc-m", lora=True).loc[0, "delta"] != pytest.approx(4.0)
+    c = _cells(loading.overview_table(rs, benchmark=None))
+    assert c.loc[("enc-m", "none", "xnli")].status == loading.STATUS_BASELINE
+    g = c.loc[("enc-m", "gain", "xnli")]
+    assert g.status == loading.STATUS_CHANGE and g.delta == pytest.approx(5.0) and g.ci_low == 68.0
+    assert g.lang_deltas == {"de": pytest.approx(5.0), "en": pytest.approx(5.0)}
+    assert c.loc[("enc-m", "noisy", "xnli")].status == loading.STATUS_NOISE
+    k = c.loc[("enc-m", "const", "xnli")]
+    assert k.all_constant and k.constant_langs == ["de", "en"]
+    # the baseline's interval [63, 67] does not cover 55, but the cell is constant: drawn as such
+    p = c.loc[("enc-m", "part", "xnli")]
+    assert p.constant_langs == ["de"] and not p.all_constant
+    assert c.loc[("enc-m", "gain", "pawsx")].status == loading.STATUS_NOISE
+    assert c.loc[("enc-m", "noisy", "pawsx")].status == loading.STATUS_CHANGE
+    assert c.loc[("enc-m", "none", "pawsx")].sd == pytest.approx(math.sqrt(2))
+    u = c.loc[("enc-m", "gain", "xquad")]
+    assert u.status == loading.STATUS_UNCERTAIN and "re-evaluate" in u.why and not u.reliability_recorded
+    assert c.loc[("enc-m", "gain", "panx")].status == loading.STATUS_NO_BASELINE
+    assert math.isnan(c.loc[("other", "gain", "xnli")].delta)
 
 
-def test_delta_table_keeps_the_newest_of_duplicate_runs():
+def test_overview_draws_constant_noise_and_gain_differently():
+    rs = [make(langs={"en": 70, "de": 60}),  # baseline 65, no interval: each cell is judged by its own
+          make(inter="gain", langs={"en": 75, "de": 65}, ci=[68.0, 72.0]),
+          make(inter="noisy", langs={"en": 71, "de": 61}, ci=[64.0, 68.0]),
+          make(inter="const", langs={"en": 55, "de": 55}, constant=("en", "de")),
+          make(inter="unknown", langs={"en": 72, "de": 62})]
+    table = loading.overview_table(rs, benchmark=None)
+    fig = figures.overview_figure(table, {"xnli": 33.3})
+
+    def where(inter: str) -> tuple[str, str]:
+        for tr in fig.data:
+            i = list(tr.y).index(inter) if inter in tr.y else None
+            if i is not None and tr.z[i][0] is not None:
+                return tr.name, tr.text[i][0]
+        raise AssertionError(inter)
+
+    name, txt = where("gain")
+    assert name == figures.TRACE_CHANGE and "+5.0" in txt and "≈" not in txt and "?" not in txt
+    name, txt = where("noisy")
+    assert name == figures.TRACE_NOISE and "≈" in txt
+    name, txt = where("const")
+    assert name == figures.TRACE_CONSTANT and "constant" in txt
+    name, txt = where("unknown")
+    assert name == figures.TRACE_UNCERTAIN and "?" in txt
+    assert where("none (baseline)")[0] == figures.TRACE_ABSOLUTE
+    traces = {tr.name: tr for tr in fig.data}
+    assert traces[figures.TRACE_CHANGE].coloraxis == "coloraxis" and traces[figures.TRACE_CHANGE].opacity == 1
+    assert traces[figures.TRACE_UNCERTAIN].opacity < 1
+    assert traces[figures.TRACE_NOISE].colorscale[0][1] == figures.NOISE_FILL
+    assert traces[figures.TRACE_CONSTANT].colorscale[0][1] == figures.CONSTANT_FILL
+    hatch = [s for s in fig.layout.shapes if s.name == "constant hatch"]
+    assert len(hatch) == 3 and all(s.x1 <= 0.5 for s in hatch)  # one cell hatched, inside its column
+    assert "chance 33.3" in fig.layout.xaxis.ticktext[0]
+    assert "no interval recorded: re-evaluate" in where_hover(fig, "unknown")
+
+
+def where_hover(fig, inter: str) -> str:
+    for tr in fig.data:
+        if inter in tr.y and tr.z[list(tr.y).index(inter)][0] is not None:
+            return tr.hovertext[list(tr.y).index(inter)][0]
+    raise AssertionError(inter)
+
+
+def test_overview_one_colour_scale_for_every_encoder_and_partial_benchmark_mean():
+    tasks = {"xnli": 2.5, "pawsx": 7.5, "tatoeba": 1.0}
+    rs = []
+    for enc, kind in (("enc-m", "multilingual"), ("enc-e", "english")):
+        for task, gain in tasks.items():
+            rs += [make(task=task, encoder=enc, kind=kind, langs={"en": 50.0}),
+                   make(task=task, encoder=enc, kind=kind, inter="mnli", langs={"en": 50.0 + gain})]
+    table = loading.overview_table(rs, benchmark="XTREME")
+    fig = figures.overview_figure(table, {}, colour_range=5)
+    coloured = [tr for tr in fig.data if tr.name in (figures.TRACE_CHANGE, figures.TRACE_UNCERTAIN,
+                                                     figures.TRACE_AGGREGATE)]
+    assert {tr.xaxis for tr in coloured} == {"x", "x2"}  # both encoders' panels ...
+    assert all(tr.coloraxis == "coloraxis" for tr in coloured)  # ... on the one colour axis
+    assert fig.layout.coloraxis.cmin == -5 and fig.layout.coloraxis.cmax == 5
+    assert [tr.yaxis for tr in fig.data if tr.name == figures.TRACE_ABSOLUTE][0] == "y"  # multilingual on top
+    agg = _cells(table).loc[("enc-m", "mnli", "XTREME")]
+    assert agg.aggregate_tasks == "3/9" and agg.partial and agg.delta == pytest.approx(11 / 3)
+    assert "mean (partial)" in fig.layout.xaxis.ticktext[-1]
+    # fewer than MIN_AGGREGATE_TASKS tasks: no benchmark column
+    assert "XTREME" not in set(loading.overview_table([r for r in rs if r.task != "pawsx"])["task"])
+
+
+def test_overview_without_baseline_shows_absolute_scores():
+    rs = [make(inter="mnli", seed=1), make(inter="mnli", seed=2, langs={"en": 82.0, "de": 72.0}),
+          make(encoder="enc-e", kind="english", inter="siqa")]
+    table = loading.overview_table(rs)
+    assert set(table["status"]) == {loading.STATUS_NO_BASELINE}
+    fig = figures.overview_figure(table, {"xnli": None})
+    assert {tr.name for tr in fig.data} == {figures.TRACE_ABSOLUTE}
+    assert fig.data[0].text[0][0] == "<b>76.0 ±1.4</b><br>no baseline" and "chance -" in fig.layout.xaxis.ticktext[0]
+
+
+def test_overview_keeps_the_newest_of_duplicate_runs():
     rs = [make(langs={"en": 50}), make(inter="mnli", langs={"en": 40}, created="2025-01-01"),
           make(inter="mnli", langs={"en": 55}, created="2025-02-01")]
-    assert loading.delta_table(rs, "enc-m").loc[0, "delta"] == pytest.approx(5.0)
+    assert _cells(loading.overview_table(rs)).loc[("enc-m", "mnli", "xnli")].delta == pytest.approx(5.0)
 
+
+def test_chance_from_the_result_else_the_registry():
+    assert loading.task_chance([make(task="xnli", chance=40.0)], "xnli") == 40.0
+    assert loading.task_chance([], "xnli") == pytest.approx(100 / 3)
+    assert loading.task_chance([], "xcopa") == 50.0 and loading.task_chance([], "siqa") == pytest.approx(100 / 3)
+    assert loading.task_chance([], "panx") is None and loading.task_chance([], "no-such-task") is None
+
+
+def test_encoder_tasks_side_by_side_on_every_task(demo):
+    per_task, per_script = loading.encoder_tasks(demo.task_results, "demo-xlmr-base", "demo-roberta-base")
+    assert per_task["task"].tolist() == ["xnli", "pawsx", "panx", "xquad", "tatoeba"]
+    x = per_task.set_index("task").loc["xnli"]
+    assert x.n_a == 2 and x.n_b == 1 and x.sd_a > 0 and math.isnan(x.sd_b) and x.chance == pytest.approx(100 / 3)
+    assert x["diff"] == pytest.approx(x.score_a - x.score_b)
+    xs = per_script[per_script.task == "xnli"].set_index("script")
+    assert xs.index[0] == "Latin" and "ru" in xs.loc["Cyrillic", "languages"]
+    assert xs.loc["Cyrillic", "diff"] > xs.loc["Latin", "diff"]  # the English vocabulary misses Cyrillic
+    fig = figures.encoder_tasks_figure(per_task, per_script, "m", "e")
+    bars = [tr for tr in fig.data if tr.type == "bar"]
+    assert [tr.name for tr in bars] == ["m", "e"] and list(bars[0].x) == per_task["task"].tolist()
+    chance = next(tr for tr in fig.data if tr.name == "chance")
+    assert list(chance.x) == ["xnli", "pawsx"]
+    heat = next(tr for tr in fig.data if tr.type == "heatmap")
+    assert heat.coloraxis == "coloraxis" and fig.layout.coloraxis.cmax == -fig.layout.coloraxis.cmin >= 10
+
+
+def test_training_history_from_run_folders_inside_the_given_roots(demo, tmp_path):
+    history, why = loading.training_history("demo-xlmr-base/p3-mnli-xnli-s1", [demo.root])
+    assert why == "" and history["loss"].notna().sum() > 5 and history["dev_score"].notna().sum() > 2
+    assert list(history["step"]) == sorted(history["step"])
+    fig = figures.training_curves_figure(history, "t")
+    assert [tr.name for tr in fig.data] == ["loss", "dev score"]
+    _, why = loading.training_history("demo-roberta-base/p3-mnli-xnli-s1", [demo.root])
+    assert "no metrics.json" in why
+    outside = tmp_path / "runs" / "p3"
+    outside.mkdir(parents=True)
+    (outside / "metrics.json").write_text(json.dumps({"log_history": [{"step": 5, "loss": 1.0}]}))
+    _, why = loading.training_history(str(outside), [demo.root])
+    assert "outside the results folder" in why and "--runs" in why
+    history, why = loading.training_history(str(outside), [demo.root, tmp_path / "runs"])
+    assert why == "" and history["loss"].tolist() == [1.0]
+    _, why = loading.training_history(str(tmp_path / "runs" / "gone"), [tmp_path / "runs"])
+    assert "not there" in why
+    (outside / "metrics.json").write_text("{")
+    assert "cannot be read" in loading.training_history(str(outside), [tmp_path / "runs"])[1]
+
+
+def test_display_frame_has_one_decimal_units_and_no_none():
+    import pandas as pd
+
+    df = pd.DataFrame({"score": [51.866, math.nan], "wall time (min)": [3.25, None], "name": ["a", None],
+                       "lora": [True, False]})
+    out = loading.display_frame(df, {"wall time (min)": " min"})
+    assert out.to_dict("list") == {"score": ["51.9", "-"], "wall time (min)": ["3.2 min", "-"], "name": ["a", "-"],
+                                   "lora": ["yes", "no"]}
+    assert loading.fmt_number(None) == "-" and loading.fmt_number(2.5, signed=True) == "+2.5"
+
+
+def test_streamlit_telemetry_is_off_where_streamlit_reads_config():
+    import tomllib
+
+    # $CWD/.streamlit (started from the repo root) and next to the script (streamlit reads both)
+    for path in (REPO / ".streamlit" / "config.toml", APP.parent / ".streamlit" / "config.toml"):
+        assert tomllib.loads(path.read_text())["browser"]["gatherUsageStats"] is False
 
 def test_encoder_comparison_groups_by_script_with_unk_rates():
     stats = {"phase": "phase1", "folder": "p1", "recipe": {}, "metrics": None,
@@ -349,24 +507,6 @@ def test_flatten():
 # ----------------------------------------------------------------------------------------------------- figures
 
 
-def test_delta_heatmap_cells_text_and_hover(demo):
-    table = loading.delta_table(demo.task_results, "demo-xlmr-base")
-    fig = figures.delta_heatmap(table, title="t")
-    hm = fig.data[0]
-    assert list(hm.y) == ["mnli", "squad", "multi:mnli+squad"]
-    assert list(hm.x)[:2] == ["xnli", "pawsx"] and list(hm.x)[-1] == "tatoeba"
-    row, col = list(hm.y).index("mnli"), list(hm.x).index("tatoeba")
-    cell = table[(table.intermediate == "mnli") & (table.task == "tatoeba")].iloc[0]
-    assert hm.z[row][col] == pytest.approx(cell.delta) and hm.text[row][col].startswith(f"{cell.delta:+.1f} ±")
-    assert "per language" in hm.hovertext[row][col] and "ja " in hm.hovertext[row][col]
-    noisy = table[table.within_noise].iloc[0]
-    r, c = list(hm.y).index(noisy.intermediate), list(hm.x).index(noisy.task)
-    assert "≈ noise" in hm.text[r][c]
-    r, c = list(hm.y).index("squad"), list(hm.x).index("udpos")
-    assert hm.z[r][c] is None and "not run" in hm.hovertext[r][c]
-    assert hm.zmid == 0 and hm.zmax == -hm.zmin
-
-
 def test_encoder_comparison_figure(demo):
     df = loading.encoder_comparison(demo.task_results, "demo-xlmr-base", "demo-roberta-base", "xnli")
     fig = figures.encoder_comparison_figure(df, "m", "e")
@@ -413,31 +553,50 @@ def _charts(at) -> int:
     return len(at.get("plotly_chart"))
 
 
-VIEW_KEYS = ["heatmap", "encoders", "languages", "benchmark", "provenance"]
+VIEW_KEYS = ["overview", "encoders", "languages", "benchmark", "provenance"]
+MINI = REPO / "results" / "mini"
+HEADERS = {"overview": "compare across XTREME", "encoders": "Multilingual vs English-only", "languages": "transfer to",
+           "benchmark": "XTREME", "provenance": "how did it train"}
 
 
-@pytest.mark.parametrize("view,header", [
-    ("heatmap", "intermediate task help"), ("encoders", "multilingual encoder"), ("languages", "transfer to"),
-    ("benchmark", "XTREME"), ("provenance", "what did it cost"),
-])
-def test_app_views_render(monkeypatch, view, header):
-    at = _app(monkeypatch, FIXTURE).run()
+@pytest.mark.parametrize("folder", [FIXTURE, MINI], ids=["fixture", "mini"])
+@pytest.mark.parametrize("view", VIEW_KEYS)
+def test_app_views_render(monkeypatch, view, folder):
+    at = _app(monkeypatch, folder).run()
+    assert at.header[0].value.startswith("How do intermediate tasks")  # the overview is the landing view
     at.sidebar.radio(key="view").set_value(view).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert header in at.header[0].value
+    assert HEADERS[view] in at.header[0].value
+    shown = [str(v) for df in at.dataframe for v in df.value.to_numpy().ravel()]
+    assert "None" not in shown and "nan" not in shown  # missing values are "-" (with a legend)
     if view == "benchmark":
         assert len(at.dataframe) == 1 and len(at.get("download_button")) == 1
         at.radio(key="bench_which").set_value("XTREME-R").run()
         assert not at.exception and "xcopa" in at.dataframe[0].value.columns
+    elif view == "encoders":
+        assert _charts(at) == 2  # every task at once, then the per-language drill-down
+    elif view == "provenance" and folder == FIXTURE:
+        assert _charts(at) == 3  # phase-3 and phase-2 training curves, then the cost figure
     else:
-        assert _charts(at) == 1
+        assert _charts(at) >= 1
 
 
-def test_app_heatmap_lora_variant_without_baseline_warns(monkeypatch):
-    at = _app(monkeypatch, FIXTURE).run()
-    at.radio(key="hm_lora").set_value(True).run()
+def test_app_overview_on_mini_results_says_what_it_cannot_judge(monkeypatch):
+    at = _app(monkeypatch, MINI).run()
     assert not at.exception and _charts(at) == 1
-    assert any("No 'none' baseline for: xnli" in w.value for w in at.warning)
+    assert any("No interval recorded for 36 of 36 cells" in w.value and "re-evaluate" in w.value for w in at.warning)
+    at.radio(key="ov_bench").set_value("XTREME-R").run()
+    at.select_slider(key="ov_range").set_value(5.0).run()
+    assert not at.exception and _charts(at) == 1
+    at.sidebar.radio(key="view").set_value("provenance").run()
+    assert any("training curves not available" in i.value and "--runs" in i.value for i in at.info)
+
+
+def test_app_overview_lora_variant_without_baseline(monkeypatch):
+    at = _app(monkeypatch, FIXTURE).run()
+    at.radio(key="ov_lora").set_value(True).run()
+    assert not at.exception and _charts(at) == 1
+    assert any("No 'none' run for demo-xlmr-base" in i.value for i in at.info)
 
 
 def test_app_widgets_switch_runs(monkeypatch):
@@ -445,11 +604,11 @@ def test_app_widgets_switch_runs(monkeypatch):
     at.sidebar.radio(key="view").set_value("languages").run()
     at.selectbox(key="lang_task").set_value("tatoeba").run()
     assert not at.exception and _charts(at) == 1
-    assert at.metric[2].value == "—"  # Tatoeba has no English: no gap
+    assert at.metric[2].value == "-"  # Tatoeba has no English: no gap
     at.sidebar.radio(key="view").set_value("encoders").run()
-    at.selectbox(key="cmp_task").set_value("panx").run()
-    at.selectbox(key="cmp_inter_panx").set_value("mnli").run()
-    assert not at.exception and _charts(at) == 1
+    at.selectbox(key="cmp_inter_demo-xlmr-base_demo-roberta-base").set_value("mnli").run()
+    at.selectbox(key="cmp_task_mnli").set_value("panx").run()
+    assert not at.exception and _charts(at) == 2
     at.sidebar.radio(key="view").set_value("provenance").run()
     options = at.selectbox(key="prov_result").options
     at.selectbox(key="prov_result").set_value(next(o for o in options if o.endswith("-lora/eval/xnli.json"))).run()
@@ -553,11 +712,14 @@ def test_figures_escape_strings_from_results():
     results = [make(encoder=EVIL_IMG, inter=inter, langs={"en": 80.0 + d, EVIL_LANG: 70.0 + d})
                for inter, d in (("none", 0), (EVIL_LINK, 2))]
     results += [make(encoder=EVIL_HTML, kind="english", langs={"en": 70.0, EVIL_LANG: 30.0})]
-    table = loading.delta_table(results, EVIL_IMG)
-    shown = _assert_figure_inert(figures.delta_heatmap(table, title=EVIL_HTML).to_json())
+    table = loading.overview_table(results)
+    shown = _assert_figure_inert(figures.overview_figure(table, {"xnli": None}, title=EVIL_HTML).to_json())
     assert html.escape(EVIL_LINK, quote=False) in shown and html.escape(EVIL_LANG, quote=False) in shown
     comp = loading.encoder_comparison(results, EVIL_IMG, EVIL_HTML, "xnli")
     fig = figures.encoder_comparison_figure(comp, EVIL_IMG, EVIL_HTML, title=EVIL_HTML)
+    assert "&lt;img src=http://evil.example/y.png&gt;" in _assert_figure_inert(fig.to_json())
+    per_task, per_script = loading.encoder_tasks(results, EVIL_IMG, EVIL_HTML)
+    fig = figures.encoder_tasks_figure(per_task, per_script, EVIL_IMG, EVIL_HTML, title=EVIL_HTML)
     assert "&lt;img src=http://evil.example/y.png&gt;" in _assert_figure_inert(fig.to_json())
     fig = figures.language_bars(loading.run_languages(results[0]), 1.0, title=EVIL_HTML, metric=EVIL_LANG)
     _assert_figure_inert(fig.to_json())

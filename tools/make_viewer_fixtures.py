@@ -7,6 +7,13 @@ a multilingual encoder transfers to every script, an English-only one mostly to 
 vocabulary turns non-Latin text into unknown tokens; MNLI/SQuAD intermediates help retrieval most and tagging least;
 seeds differ by a fraction of a point. Every file says it is synthetic in its ``notes`` and ``data_source``.
 
+What the viewer must judge is in here too: the multilingual encoder's results carry reliability figures (per-language
+majority and top-prediction shares, binomial 95% intervals, the task's chance level); the English-only encoder's do
+not (written "before reliability was recorded"), except its MNLI -> PAWS-X run, which predicts one class in every
+language (a constant predictor scoring the class balance); SQuAD -> XNLI of seed 2 is constant in Swahili only. The
+multilingual encoder's training folders hold a ``metrics.json`` with a log history (training curves); the
+English-only one's do not.
+
 Layout (like real runs: each evaluated folder holds ``eval/<task>.json``)::
 
     <encoder>/p1/                                     phase 1 (Tatoeba of the baseline is evaluated here)
@@ -15,6 +22,8 @@ Layout (like real runs: each evaluated folder holds ``eval/<task>.json``)::
 """
 from __future__ import annotations
 
+import json
+import math
 import random
 import shutil
 import sys
@@ -24,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result
-from xstilts.view.loading import script_of
+from xstilts.view.loading import registry_chance, script_of
 
 OUT = REPO / "tests" / "fixtures" / "results_demo"
 
@@ -122,12 +131,28 @@ def make_result(task: str, encoder: str, inter: str, seed: int | None, lora: boo
         base = chance + (ceiling - chance) * quality(lang, kind)
         value = min(99.0, max(chance, base + gain + seed_offset + rng.gauss(0, 0.5)))
         languages[lang] = lang_metrics(task, lang, round(value, 4), rng)
+    constant = set()
+    if encoder == "demo-roberta-base" and task == "pawsx" and inter == "mnli":
+        constant = set(LANGS[task])  # collapsed to the majority class everywhere: the score is the class balance
+        for lang in LANGS[task]:
+            languages[lang]["accuracy"] = MAJORITY[task]
+    if encoder == "demo-xlmr-base" and task == "xnli" and inter == "squad" and seed == 2:
+        constant = {"sw"}
+        languages["sw"]["accuracy"] = MAJORITY[task]
     missing = []
     if encoder == "demo-roberta-base" and task == "panx" and inter == "mnli":
         missing = ["my", "yo"]  # an interrupted evaluation: the score is partial and left out of benchmark scores
         for lang in missing:
             del languages[lang]
     average = average_metrics(languages)
+    reliability, score_ci95, chance_level = {}, None, None
+    if kind == "multilingual" or constant:  # the English-only encoder's other results predate reliability figures
+        reliability = {lang: lang_reliability(task, lang, m, lang in constant, rng) for lang, m in languages.items()}
+        halves = [(c["ci95"][1] - c["ci95"][0]) / 2 for c in reliability.values()]
+        half = math.sqrt(sum(h * h for h in halves)) / len(halves)  # languages resampled independently
+        score = task_score(main, average)
+        score_ci95 = [round(score - half, 4), round(score + half, 4)]
+        chance_level = registry_chance(task)
     return TaskResult(
         task=task, task_type=task_type, split=split, data_source="synthetic", main_metric=main, languages=languages,
         average=average, score=task_score(main, average), missing_languages=missing, partial=bool(missing),
@@ -135,7 +160,46 @@ def make_result(task: str, encoder: str, inter: str, seed: int | None, lora: boo
                                                    target=task, seed=seed, lora=lora),
         chain=chain, created=CREATED, version="0.1.0",
         notes=["synthetic demo result written by tools/make_viewer_fixtures.py, not a measurement"],
+        reliability=reliability, score_ci95=score_ci95, chance=chance_level,
     )
+
+
+# Share (percent) of the most frequent gold label in the classification tasks' test sets (invented).
+MAJORITY = {"xnli": 33.4, "pawsx": 55.2}
+
+
+def lang_reliability(task: str, lang: str, metrics: dict, constant: bool, rng: random.Random) -> dict:
+    """A language's reliability figures as the evaluation records them (binomial interval of its task score)."""
+    n = metrics["n"]
+    value = (metrics["exact_match"] + metrics["f1"]) / 2 if "exact_match" in metrics else metrics[TASKS[task][2]]
+    p = min(max(value / 100, 0.001), 0.999)
+    half = 196 * math.sqrt(p * (1 - p) / n)
+    classes = task in MAJORITY
+    top = 100.0 if constant else round(rng.uniform(36, 48) if task == "xnli" else rng.uniform(50, 62), 2)
+    return {"majority_share": MAJORITY[task] if classes else None, "top_prediction_share": top if classes else None,
+            "constant": constant, "ci95": [round(max(0.0, value - half), 4), round(min(100.0, value + half), 4)]}
+
+
+def log_history(steps: int, best: float, rng: random.Random) -> list[dict]:
+    """A Trainer log history: the loss every 50 steps, the English dev score every 100 (what metrics.json keeps)."""
+    out = []
+    for step in range(50, steps + 1, 50):
+        out.append({"step": step, "epoch": round(step / steps * 2, 4), "loss": round(1.1 * math.exp(-step / steps * 2)
+                                                                                  + rng.uniform(0, 0.05) + 0.25, 4),
+                    "learning_rate": 1e-5})
+        if step % 100 == 0:
+            out.append({"step": step, "epoch": round(step / steps * 2, 4),
+                        "eval_score": round(best * (1 - 0.35 * math.exp(-3 * step / steps)), 2)})
+    return out
+
+
+def write_metrics(folder: Path, entry: dict, rng: random.Random) -> None:
+    """``metrics.json`` of a training folder: its chain metrics plus the log history the chain leaves out."""
+    dev = entry["metrics"]["dev"]
+    best = next(iter(next(iter(dev.values())).values()))
+    data = {**entry["metrics"], "log_history": log_history(600, best, rng)}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def cost(params: int, examples: int, lora: bool, old: bool, rng: random.Random) -> dict:
@@ -179,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                                               for t in tasks},
                                       "cost": cost(params, 390_000 if "mnli" in tasks else 88_000, False, old, rng)}}
                     p2_chain, retrieval_folder = [p2, p1], p2_folder
+                    if kind == "multilingual":
+                        write_metrics(out / p2_folder, p2, rng)
                 # Retrieval needs no training: evaluated on the phase-2 (or phase-1) folder itself. Phase 1 has no
                 # seed, so the baseline's retrieval result is written once, seedless.
                 retrieval = ["tatoeba", "bucc2018"] if (encoder, inter) in FULL_XTREME else ["tatoeba"]
@@ -206,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                 "xquad": 176_000, "udpos": 210_000, "mlqa": 176_000,
                                                                 "tydiqa": 7_000}[target], lora, old, rng)}}
                         r = make_result(target, encoder, inter, seed, lora, [p3, *p2_chain], folder, rng)
+                        if kind == "multilingual":
+                            write_metrics(out / folder, p3, rng)
                         write_result(out / folder / "eval" / f"{target}.json", r)
                         n_written += 1
     print(f"wrote {n_written} result files under {out}")

@@ -1,9 +1,10 @@
 """The xstilts results viewer (layout only: loading and figures live in ``xstilts.view``).
 
-    streamlit run viewer/app.py -- --results DIR
+    streamlit run viewer/app.py -- --results DIR [--runs RUNS]
 
 DIR is a folder holding evaluation results (``<anything>/<task>.json``, schema ``xstilts.results/v1``); the viewer
-reads nothing outside it. Without ``--results``, ``$XSTILTS_RESULTS`` is used.
+reads nothing outside it, except the ``metrics.json`` of run folders inside RUNS (training curves), when given.
+Without ``--results``, ``$XSTILTS_RESULTS`` is used; without ``--runs``, ``$XSTILTS_RUNS``.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import pandas as pd
 import streamlit as st
 
 from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES
@@ -27,12 +27,16 @@ from xstilts.view import figures, loading
 lit = loading.md_literal
 
 VIEWS = {
-    "heatmap": "Intermediate × target",
+    "overview": "Overview: tasks × encoders",
     "encoders": "Multilingual vs English-only",
     "languages": "One run per language",
     "benchmark": "Benchmark tables",
-    "provenance": "Provenance and cost",
+    "provenance": "Training curves, provenance and cost",
 }
+# Units of the table columns shown (numbers are shown with one decimal and their unit; a missing value as "-").
+UNITS = {"score": "", "delta": "", "sd": "", "baseline": "", "wall time (min)": " min", "peak memory (GB)": " GB",
+         "size on disk (MB)": " MB", "trainable (M)": " M", "trainable %": "%", "examples/s": "/s"}
+MISSING_NOTE = "'-': not recorded or not applicable."
 
 
 @st.cache_data(ttl=60, show_spinner="Reading result files…")
@@ -50,68 +54,100 @@ def pick(label: str, options: list, key: str, preferred=None, **kwargs):
     return st.selectbox(label, options, index=index, key=key, **kwargs)
 
 
-def view_heatmap(results: list) -> None:
-    st.header("Does an English intermediate task help zero-shot transfer?")
-    kinds = loading.encoders(results)
-    preferred = next((e for e, k in kinds.items() if k == "multilingual"), None)
-    encoder = pick("Encoder", list(kinds), key="hm_encoder", preferred=preferred)
-    variants = sorted({bool(r.run.lora) for r in results if r.run.encoder == encoder})
-    lora = variants[0]
+def training_variant(results: list, key: str) -> bool:
+    """Full fine-tuning, or LoRA where the results hold both (a radio only then)."""
+    variants = sorted({bool(r.run.lora) for r in results})
     if len(variants) > 1:
-        lora = st.radio("Training", variants, format_func=lambda v: "LoRA" if v else "full fine-tuning",
-                        key="hm_lora", horizontal=True)
-    table = loading.delta_table(results, encoder, lora=lora)
-    if table.empty:
-        st.info(f"No runs with an intermediate task for {lit(encoder)}: nothing to compare with the 'none' baseline.")
-        return
-    fig = figures.delta_heatmap(table, title=f"Δ task score over no intermediate task — {encoder}")
-    st.plotly_chart(fig, key="hm_chart")
-    st.caption("Cell: mean over seeds of (task score − mean 'none' baseline), ± the spread (sd) over seeds where "
-               "there are several. '≈ noise' marks a change no larger than the seed-to-seed standard deviation of "
-               "that task. An empty cell was not run. Hover for per-language changes.")
-    no_base = sorted(set(table.loc[table["delta"].isna(), "task"]))
+        return st.radio("Training", variants, format_func=lambda v: "LoRA" if v else "full fine-tuning", key=key,
+                        horizontal=True)
+    return variants[0]
+
+
+def colour_range(key: str) -> float:
+    return st.select_slider("Colour saturates at ± (points)", list(figures.COLOUR_RANGES),
+                            value=figures.DEFAULT_COLOUR_RANGE, key=key, format_func=lambda v: f"{v:.0f}")
+
+
+def view_overview(results: list) -> None:
+    st.header("How do intermediate tasks and encoders compare across XTREME / XTREME-R?")
+    c1, c2, c3 = st.columns([1, 1, 2])
+    with c1:
+        bench = st.radio("Benchmark mean", ["XTREME", "XTREME-R"], key="ov_bench", horizontal=True)
+    with c2:
+        lora = training_variant(results, "ov_lora")
+    with c3:
+        bound = colour_range("ov_range")
+    table = loading.overview_table(results, lora=lora, benchmark=bench)
+    chance = {t: loading.task_chance(results, t) for t in set(table["task"])}
+    st.plotly_chart(figures.overview_figure(table, chance, colour_range=bound), key="ov_chart")
+    cells = table[~table["status"].isin([loading.STATUS_AGGREGATE])]
+    unrecorded = int((~cells["reliability_recorded"]).sum())
+    if unrecorded:
+        st.warning(f"No interval recorded for {unrecorded} of {len(cells)} cells (results written before the "
+                   "evaluation recorded reliability): re-evaluate them to judge noise. Cells marked '?' and drawn "
+                   "pale have one seed and no interval: their noise is unknown.")
+    no_base = sorted(set(table.loc[table["status"] == loading.STATUS_NO_BASELINE, "encoder"]))
     if no_base:
-        st.warning(f"No 'none' baseline for: {', '.join(map(lit, no_base))}; those cells are empty.")
+        st.info(f"No 'none' run for {', '.join(map(lit, no_base))}: absolute scores only where it is missing.")
+    if not (table["intermediate"] != loading.BASELINE).any():
+        st.info("Only runs without intermediate task: the grid shows each encoder's absolute scores.")
+    st.caption(f"{figures.OVERVIEW_LEGEND} Column headers give each task's chance level ('-': none defined, as for "
+               "F1, QA and retrieval). The benchmark mean averages the tasks a row shares with its baseline "
+               "(n/N tasks); the strict benchmark scores are under 'Benchmark tables'. Hover a cell for its interval, "
+               "seeds and per-language changes.")
     with st.expander("Table"):
-        st.dataframe(table.drop(columns="lang_deltas"), hide_index=True)
+        shown = table.drop(columns=["lang_deltas", "reliability_recorded"]).assign(
+            seeds=table["seeds"].map(lambda s: " ".join(map(str, s))),
+            constant_langs=table["constant_langs"].map(" ".join))
+        st.dataframe(loading.display_frame(shown), hide_index=True, key="ov_table")
+        st.caption(MISSING_NOTE)
 
 
 def view_encoders(results: list) -> None:
-    st.header("How much does a multilingual encoder matter, and where?")
+    st.header("Multilingual vs English-only encoders, on every task")
     kinds = loading.encoders(results)
     if len(kinds) < 2:
         st.info(f"Only one encoder in these results ({', '.join(map(lit, kinds))}): run a second one to compare.")
         return
-    names = list(kinds)
-    c1, c2 = st.columns(2)
+    names = loading.encoder_order(kinds)
+    c1, c2, c3 = st.columns(3)
     with c1:
-        a = pick("Encoder A", names, key="cmp_a", preferred=next((e for e, k in kinds.items()
-                                                                   if k == "multilingual"), None),
+        a = pick("Encoder A", names, key="cmp_a", preferred=next((e for e in names if kinds[e] == "multilingual"),
+                                                                  None),
                  format_func=lambda e: f"{e} ({kinds[e]})")
     with c2:
         b = pick("Encoder B", [n for n in names if n != a], key=f"cmp_b_{a}",
-                 preferred=next((e for e, k in kinds.items() if k == "english"), None),
+                 preferred=next((e for e in names if kinds[e] == "english"), None),
                  format_func=lambda e: f"{e} ({kinds[e]})")
     shared = {(r.task, r.run.intermediate) for r in results if r.run.encoder == a and not r.run.lora} & \
         {(r.task, r.run.intermediate) for r in results if r.run.encoder == b and not r.run.lora}
     if not shared:
         st.info(f"{lit(a)} and {lit(b)} have no task with the same intermediate in common.")
         return
-    c3, c4 = st.columns(2)
     with c3:
-        task = pick("Task", loading.task_order({t for t, _ in shared}), key="cmp_task")
-    with c4:
-        inter = pick("Intermediate task", loading.intermediate_order({i for t, i in shared if t == task}),
-                     key=f"cmp_inter_{task}")
+        inter = pick("Intermediate task", loading.intermediate_order({i for _, i in shared}), key=f"cmp_inter_{a}_{b}",
+                     preferred=loading.BASELINE)
+    per_task, per_script = loading.encoder_tasks(results, a, b, inter)
+    st.plotly_chart(figures.encoder_tasks_figure(per_task, per_script, a, b,
+                                                 title=f"{a} vs {b} (intermediate: {inter})"), key="cmp_tasks_chart")
+    st.caption("Top: task score of each encoder (seed mean; whisker: sd over seeds where there are several), the "
+               "task's chance level as a black tick. Bottom: difference A − B per task and writing system, on the "
+               "overview's colour scale (blue: A better). Languages are grouped by script.")
+    st.dataframe(loading.display_frame(per_task.rename(columns={
+        "score_a": f"score {a}", "sd_a": f"sd {a}", "n_a": f"seeds {a}", "score_b": f"score {b}",
+        "sd_b": f"sd {b}", "n_b": f"seeds {b}", "diff": "difference"}), digits={f"seeds {a}": 0, f"seeds {b}": 0}),
+        hide_index=True, key="cmp_task_table")
+    st.caption(MISSING_NOTE)
+    st.subheader("Per language")
+    task = pick("Task", loading.task_order({t for t, i in shared if i == inter}), key=f"cmp_task_{inter}")
     table = loading.encoder_comparison(results, a, b, task, inter)
     st.plotly_chart(figures.encoder_comparison_figure(table, a, b, title=f"{task} (intermediate: {inter})"),
                     key="cmp_chart")
     st.caption("Languages grouped by script. Unknown-token rates come from each encoder's phase-1 statistics; "
                "empty where phase 1 did not record them.")
-    st.subheader("Per script")
-    st.dataframe(loading.script_summary(table).rename(columns={"score_a": f"score {a}", "score_b": f"score {b}",
-                                                               "unk_a": f"unk % {a}", "unk_b": f"unk % {b}"}),
-                 hide_index=True)
+    st.dataframe(loading.display_frame(loading.script_summary(table).rename(columns={
+        "score_a": f"score {a}", "score_b": f"score {b}", "unk_a": f"unk % {a}", "unk_b": f"unk % {b}"})),
+        hide_index=True, key="cmp_script_table")
 
 
 def view_languages(by_path: dict) -> None:
@@ -124,9 +160,9 @@ def view_languages(by_path: dict) -> None:
     gap = loading.zero_shot_gap(result)
     c1, c2, c3 = st.columns(3)
     en = table.loc[table["is_english"], "score"]
-    c1.metric("English", f"{en.iloc[0]:.1f}" if not en.empty else "—")
-    c2.metric("Mean of the others", f"{table.loc[~table['is_english'], 'score'].mean():.1f}")
-    c3.metric("Zero-shot gap", f"{gap:.1f}" if gap is not None else "—")
+    c1.metric("English", loading.fmt_number(en.iloc[0] if not en.empty else None))
+    c2.metric("Mean of the others", loading.fmt_number(table.loc[~table["is_english"], "score"].mean()))
+    c3.metric("Zero-shot gap", loading.fmt_number(gap, signed=True))
     st.plotly_chart(figures.language_bars(table, gap, title=f"{task}: {loading.run_label(result.run)}",
                                           metric=result.main_metric), key="lang_chart")
     if result.partial:
@@ -139,29 +175,54 @@ def view_benchmark(results: list) -> None:
     which = st.radio("Benchmark", ["XTREME", "XTREME-R"], key="bench_which", horizontal=True)
     cats = XTREME_CATEGORIES if which == "XTREME" else XTREME_R_CATEGORIES
     table = loading.benchmark_table(results, cats)
-    numeric = {c: st.column_config.NumberColumn(format="%.2f") for c in table.columns
-               if pd.api.types.is_float_dtype(table[c])}
-    st.dataframe(table, hide_index=True, column_config=numeric, key="bench_table")
+    st.dataframe(loading.display_frame(table.assign(seed=table["seed"].astype(object))), hide_index=True,
+                 key="bench_table")
     st.download_button("Download CSV", table.to_csv(index=False).encode("utf-8"),
                        file_name=f"{which.lower().replace('-', '_')}_scores.csv", mime="text/csv", key="bench_csv")
     st.caption("Click a column header to sort. Category columns are in [brackets]. A category or overall score is "
                "empty where one of its tasks is missing or partial (named in the last two columns); a score over "
-               "fewer tasks would not be comparable.")
+               "fewer tasks would not be comparable. " + MISSING_NOTE)
 
 
-def view_provenance(by_path: dict) -> None:
-    st.header("Where does a number come from, and what did it cost?")
+def view_provenance(by_path: dict, roots: list) -> None:
+    st.header("Where does a number come from, how did it train, and what did it cost?")
     paths = sorted(by_path)
-    # start on the result with the longest chain (a phase-3 run shows every phase)
-    longest = max(paths, key=lambda p: len(by_path[p].chain or []))
+    # start on a result with the longest chain (a phase-3 run shows every phase), one with training curves if any
+
+    def has_curves(p: str) -> bool:
+        entry = (by_path[p].chain or [{}])[0]
+        folder, _ = loading.run_folder(str(entry.get("folder", "")), roots) if isinstance(entry, dict) else (None, "")
+        return folder is not None and (folder / "metrics.json").is_file()
+
+    longest = max(paths, key=lambda p: (len(by_path[p].chain or []), has_curves(p)))
     path = st.selectbox("Result file", paths, index=paths.index(longest), key="prov_result")
     result = by_path[path]
-    st.markdown(f"**{lit(result.task)}** score {result.score:.2f} ({lit(result.main_metric)}, {lit(result.split)} "
+    st.markdown(f"**{lit(result.task)}** score {result.score:.1f} ({lit(result.main_metric)}, {lit(result.split)} "
                 f"split, {len(result.languages)} languages{', partial' if result.partial else ''}) — "
                 f"{lit(loading.run_label(result.run, with_target=True))}; created {lit(result.created)}, version "
                 f"{lit(result.version)}")
+    st.subheader("Training curves")
+    trained = [e for e in result.chain or [] if isinstance(e, dict) and e.get("phase") in ("phase2", "phase3")]
+    if not trained:
+        st.info("No training phase in this result's chain (an encoder evaluated as it was imported).")
+    for entry in trained:
+        folder = str(entry.get("folder", ""))
+        history, why = loading.training_history(folder, roots)
+        label = f"{entry.get('phase', '?').replace('phase', 'phase ')}: {folder}"
+        if history is None:
+            st.info(f"{lit(label)}: training curves not available: {lit(why)}")
+            continue
+        st.plotly_chart(figures.training_curves_figure(history, title=label), key=f"prov_curve_{folder}")
+    st.subheader("Chain")
     chain = loading.chain_table(result)
-    st.dataframe(chain, hide_index=True, key="prov_chain")
+    chain = chain.assign(**{"wall time (min)": chain["wall_time_s"] / 60,
+                            "peak memory (GB)": chain["peak_memory_mb"] / 1024,
+                            "trainable (M)": chain["trainable_parameters"] / 1e6,
+                            "examples/s": chain["train_examples_per_second"]})
+    chain = chain[["phase", "folder", "training", "dev", "encoder", "trainable (M)", "wall time (min)", "examples/s",
+                   "peak memory (GB)"]]
+    st.dataframe(loading.display_frame(chain, UNITS), hide_index=True, key="prov_chain")
+    st.caption(MISSING_NOTE)
     for k, entry in enumerate(result.chain or []):
         if isinstance(entry, dict):
             with st.expander(f"{lit(entry.get('phase', '?'))}: {lit(entry.get('folder', ''))}"):
@@ -174,11 +235,12 @@ def view_provenance(by_path: dict) -> None:
         return
     st.plotly_chart(figures.cost_figure(costs), key="prov_cost_chart")
     summary = loading.cost_summary(costs)
-    st.dataframe(summary, hide_index=True, key="prov_cost_summary",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in summary.columns[4:]})
-    st.caption("Mean per encoder, phase and full fine-tuning vs LoRA; empty where older runs did not record it.")
+    st.dataframe(loading.display_frame(summary, UNITS, digits={"folders": 0}), hide_index=True,
+                 key="prov_cost_summary")
+    st.caption("Mean per encoder, phase and full fine-tuning vs LoRA. " + MISSING_NOTE)
     with st.expander("Every folder"):
-        st.dataframe(costs, hide_index=True, key="prov_cost_table")
+        st.dataframe(loading.display_frame(costs, digits={c: 0 for c in loading.COST_KEYS}), hide_index=True,
+                     key="prov_cost_table")
 
 
 def main() -> None:
@@ -197,6 +259,9 @@ def main() -> None:
         view = st.radio("View", list(VIEWS), format_func=VIEWS.get, key="view")
         st.caption(f"Folder: {lit(data.root)}")
         st.caption(f"{len(data.results)} result file(s)")
+        runs = loading.runs_dir_from_args(sys.argv[1:], os.environ)
+        if runs:
+            st.caption(f"Run folders (training curves): {lit(runs)}")
         if st.button("Reload files", key="reload"):
             load.clear()
             st.rerun()
@@ -210,8 +275,8 @@ def main() -> None:
         st.stop()
     results = data.task_results
     by_path = dict(data.results)  # widgets return copies of their options: select by path, look up the result
-    if view == "heatmap":
-        view_heatmap(results)
+    if view == "overview":
+        view_overview(results)
     elif view == "encoders":
         view_encoders(results)
     elif view == "languages":
@@ -219,7 +284,8 @@ def main() -> None:
     elif view == "benchmark":
         view_benchmark(results)
     else:
-        view_provenance(by_path)
+        runs = loading.runs_dir_from_args(sys.argv[1:], os.environ)
+        view_provenance(by_path, [data.root] + ([Path(runs).expanduser()] if runs else []))
 
 
 main()

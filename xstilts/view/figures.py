@@ -37,63 +37,236 @@ def _lang_lines(lang_deltas: dict[str, float], per_line: int = 6) -> str:
     return "<br>".join("  ".join(items[i:i + per_line]) for i in range(0, len(items), per_line))
 
 
-def delta_heatmap(table: pd.DataFrame, title: str = "") -> go.Figure:
-    """Intermediate (rows) x target task (columns) heatmap of the task-score change over the no-intermediate baseline.
+# One diverging scale for every encoder and task: orange = loss, blue = gain (blue-orange stays distinct under the
+# common colour-vision deficiencies, unlike red-green), white = no change.
+DIVERGING = [[0.0, "#b35806"], [0.25, "#f1a340"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
+NOISE_FILL = "#cfcfcf"  # a change an interval or the seed spread cannot tell from the baseline
+CONSTANT_FILL = "#6b6b6b"  # every language predicts one answer: the score is the class balance
+ABSOLUTE_FILL = "#ffffff"  # the baseline row and cells without baseline: absolute scores only
+UNCERTAIN_OPACITY = 0.45  # one seed and no interval: the colour is shown, paler, because its noise is unknown
+# Trace names of the overview, one per way a cell is drawn (the legend below the figure explains each).
+TRACE_CHANGE, TRACE_UNCERTAIN, TRACE_AGGREGATE = "change", "noise unknown", "benchmark mean"
+TRACE_NOISE, TRACE_CONSTANT, TRACE_ABSOLUTE = "within noise", "constant prediction", "absolute score"
+COLOUR_RANGES = (2.0, 5.0, 10.0, 20.0)  # points of task score at which the colour saturates (a user choice)
+DEFAULT_COLOUR_RANGE = 10.0
+OVERVIEW_LEGEND = (
+    "Cell: score (seed mean) and Δ over the encoder's 'none' row. Colour: Δ, blue gain / orange loss, one scale for "
+    "all encoders. Pale: one seed and no interval recorded (re-evaluate): noise unknown. Grey ≈: within noise (95% "
+    "interval or seed sd covers the baseline). Dark, hatched: constant prediction (hatched only: some languages).")
+
+
+def _trace_for(row: Any) -> str:
+    from xstilts.view import loading as L
+
+    if row.all_constant:
+        return TRACE_CONSTANT
+    return {L.STATUS_CHANGE: TRACE_CHANGE, L.STATUS_UNCERTAIN: TRACE_UNCERTAIN, L.STATUS_NOISE: TRACE_NOISE,
+            L.STATUS_AGGREGATE: TRACE_AGGREGATE}.get(row.status, TRACE_ABSOLUTE)
+
+
+def _cell_text(row: Any) -> str:
+    """Two short lines: the score (± seed sd) and the change with its judgement mark."""
+    from xstilts.view import loading as L
+
+    score = f"{row.score:.1f}"
+    if row.n_seeds >= 2 and not math.isnan(row.sd):
+        score += f" ±{row.sd:.1f}"
+    if row.status == L.STATUS_BASELINE:
+        second = f"n={row.n_seeds} seeds" if row.n_seeds >= 2 else ""
+    elif row.status == L.STATUS_NO_BASELINE:
+        second = "no baseline"
+    elif row.status == L.STATUS_AGGREGATE:
+        second = (f"{row.delta:+.1f} " if not math.isnan(row.delta) else "") + f"({row.aggregate_tasks})"
+    else:
+        mark = {L.STATUS_NOISE: " ≈", L.STATUS_UNCERTAIN: " ?"}.get(row.status, "")
+        second = f"{row.delta:+.1f}{mark}"
+    if row.all_constant:
+        second = "constant"
+    elif row.constant_langs:
+        second += f"<br>⚠ {len(row.constant_langs)}/{row.n_langs} constant"
+    return f"<b>{score}</b><br>{second}" if second else f"<b>{score}</b>"
+
+
+def _cell_hover(row: Any) -> str:
+    lines = [f"<b>{text(row.encoder)} · {text(row.intermediate)} → {text(row.task)}</b>",
+             f"score {row.score:.2f}" + (f" (sd {row.sd:.2f} over {row.n_seeds} seeds)" if row.n_seeds >= 2
+                                         and not math.isnan(row.sd) else f" ({row.n_seeds} run)")]
+    if not math.isnan(row.ci_low):
+        lines.append(f"95% interval [{row.ci_low:.2f}, {row.ci_high:.2f}]")
+    elif row.status not in ("aggregate",):
+        lines.append("no interval recorded: re-evaluate")
+    if not math.isnan(row.delta):
+        lines.append(f"Δ {row.delta:+.2f} over baseline {row.baseline:.2f}")
+    lines.append(text(row.why))
+    if row.constant_langs:
+        lines.append(f"constant prediction in {len(row.constant_langs)}/{row.n_langs} languages: "
+                     + " ".join(text(x) for x in row.constant_langs))
+    if row.partial:
+        lines.append("partial: some languages or tasks missing")
+    if row.lang_deltas:
+        lines.append("<b>Δ per language</b><br>" + _lang_lines(row.lang_deltas))
+    return "<br>".join(lines)
+
+
+def _column_label(task: str, chance: float | None, benchmark: bool, partial: bool = False) -> str:
+    if benchmark:
+        return f"<b>{text(task)}</b><br>mean{' (partial)' if partial else ''}"
+    return f"<b>{text(task)}</b><br>chance {chance:.1f}" if chance is not None else f"<b>{text(task)}</b><br>chance -"
+
+
+def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour_range: float = DEFAULT_COLOUR_RANGE,
+                    title: str = "") -> go.Figure:
+    """The landing view: target tasks (columns, chance level under each name) x encoder and intermediate (rows,
+    one panel per encoder, multilingual first), absolute score and Δ over the encoder's baseline in every cell.
+
+    Every panel shares one colour axis (``layout.coloraxis``: symmetric around 0, saturating at ``colour_range``
+    points), so equal colours mean equal changes on every encoder and task. Cells are split into one heatmap trace per
+    judgement (``TRACE_*`` names) so each is drawn differently: changes in full colour, changes of unknown noise paler,
+    changes within noise in flat grey, all-constant predictions dark; any constant language hatches the cell (three
+    white diagonal lines, ``layout.shapes`` named "constant hatch").
 
     Args:
-        table: ``loading.delta_table`` output.
+        table: ``loading.overview_table`` output.
+        chance: task -> chance level (percent) or None, for the column labels.
+        colour_range: Δ (points) at which the colour saturates.
         title: figure title.
-
-    Cells show the seed-mean delta and, where several seeds exist, its spread (± sd over seeds); a delta within seed
-    noise is marked "≈ noise". Hover gives score, baseline, seeds, noise and the per-language deltas. The colour scale
-    is centred on zero (blue = gain, red = loss).
     """
-    rows = [i for i in intermediate_order(table["intermediate"]) if i != "none"]
-    cols = task_order(table["task"])
-    row_names, col_names = [text(i) for i in rows], [text(t) for t in cols]
-    index = {(r.intermediate, r.task): r for r in table.itertuples(index=False)}
-    z: list[list[Any]] = []
-    cell_text: list[list[str]] = []
-    hover: list[list[str]] = []
-    for inter, inter_name in zip(rows, row_names):
-        zr, tr, hr = [], [], []
-        for task, task_name in zip(cols, col_names):
-            cell = index.get((inter, task))
-            if cell is None or math.isnan(cell.delta):
-                zr.append(None)
-                tr.append("no baseline" if cell is not None else "")
-                hr.append(f"{inter_name} → {task_name}: " + ("no 'none' baseline for this task" if cell is not None
-                                                   else "not run"))
+    from xstilts.view import loading as L
+
+    kinds = dict(zip(table["encoder"], table["encoder_kind"]))
+    encoders = L.encoder_order(kinds)
+    benchmarks = [t for t in L.BENCHMARK_TASKS if t in set(table["task"])]
+    tasks = task_order(set(table["task"]) - set(benchmarks)) + benchmarks
+    cols = [text(t) for t in tasks]
+    heights = [len(set(table.loc[table.encoder == e, "intermediate"])) for e in encoders]
+    fig = make_subplots(rows=max(1, len(encoders)), cols=1, row_heights=heights or [1], vertical_spacing=0.035)
+    shapes = []
+    for k, enc in enumerate(encoders, start=1):
+        part = table[table.encoder == enc]
+        inters = intermediate_order(part["intermediate"])
+        rows = [text(i) + (" (baseline)" if i == L.BASELINE else "") for i in inters]
+        grids: dict[str, tuple[list, list, list]] = {}
+        for name in (TRACE_ABSOLUTE, TRACE_CHANGE, TRACE_UNCERTAIN, TRACE_AGGREGATE, TRACE_NOISE, TRACE_CONSTANT):
+            grids[name] = ([[None] * len(tasks) for _ in inters], [[""] * len(tasks) for _ in inters],
+                           [[""] * len(tasks) for _ in inters])
+        for row in part.itertuples(index=False):
+            i, j = inters.index(row.intermediate), tasks.index(row.task)
+            name = _trace_for(row)
+            z, t, h = grids[name]
+            z[i][j] = row.delta if name in (TRACE_CHANGE, TRACE_UNCERTAIN, TRACE_AGGREGATE) else 1.0
+            if name == TRACE_AGGREGATE and math.isnan(row.delta):
+                z[i][j] = 0.0
+            t[i][j], h[i][j] = _cell_text(row), _cell_hover(row)
+            if row.constant_langs:
+                ref = "" if k == 1 else str(k)
+                for d in (0.12, 0.24, 0.36):  # a hatched top-right corner, clear of the centred text
+                    shapes.append({"type": "line", "xref": f"x{ref}", "yref": f"y{ref}", "name": "constant hatch",
+                                   "x0": j + 0.47 - d, "x1": j + 0.47, "y0": i - 0.47, "y1": i - 0.47 + d,
+                                   "line": {"color": "rgba(255,255,255,0.9)" if row.all_constant
+                                            else "rgba(60,60,60,0.8)", "width": 1.5}, "layer": "above"})
+        for name, (z, t, h) in grids.items():
+            if all(v is None for r in z for v in r):
                 continue
-            zr.append(cell.delta)
-            label = f"{cell.delta:+.1f}"
-            if cell.n_seeds >= 2 and not math.isnan(cell.sd):
-                label += f" ±{cell.sd:.1f}"
-            if cell.within_noise:
-                label += "<br>≈ noise"
-            tr.append(label)
-            hr.append(
-                f"<b>{inter_name} → {task_name}</b><br>delta {cell.delta:+.2f} (score {cell.score:.2f} vs baseline "
-                f"{cell.baseline:.2f})<br>seeds: {cell.n_seeds} (sd {_fmt(cell.sd, '.2f')}), baseline seeds: "
-                f"{cell.n_baseline_seeds} (sd {_fmt(cell.baseline_sd, '.2f')})<br>seed noise {_fmt(cell.noise, '.2f')}"
-                f" ({text(cell.noise_source)}){' — within noise' if cell.within_noise else ''}"
-                f"<br><b>per language</b><br>{_lang_lines(cell.lang_deltas)}"
-            )
-        z.append(zr)
-        cell_text.append(tr)
-        hover.append(hr)
-    finite = [abs(v) for r in z for v in r if v is not None]
-    bound = max(finite) if finite else 1.0
-    fig = go.Figure(go.Heatmap(
-        z=z, x=col_names, y=row_names, text=cell_text, texttemplate="%{text}", hovertext=hover,
-        hovertemplate="%{hovertext}<extra></extra>", colorscale="RdBu", zmid=0, zmin=-bound, zmax=bound,
-        colorbar={"title": {"text": "Δ score"}}, xgap=2, ygap=2,
-    ))
-    fig.update_layout(title=text(title), xaxis_title="target task", yaxis_title="intermediate task",
-                      yaxis={"autorange": "reversed", "type": "category"}, xaxis={"type": "category", "side": "top"},
-                      height=max(300, 90 * len(rows) + 160), margin={"t": 110})
+            common = {"z": z, "x": cols, "y": rows, "text": t, "hovertext": h, "texttemplate": "%{text}",
+                      "hovertemplate": "%{hovertext}<extra></extra>", "name": name, "xgap": 3, "ygap": 3,
+                      "textfont": {"size": 12, "color": "white" if name == TRACE_CONSTANT else "#222"}}
+            if name in (TRACE_CHANGE, TRACE_UNCERTAIN, TRACE_AGGREGATE):
+                trace = go.Heatmap(**common, coloraxis="coloraxis",
+                                   opacity=1.0 if name == TRACE_CHANGE else UNCERTAIN_OPACITY)
+            else:
+                fill = {TRACE_NOISE: NOISE_FILL, TRACE_CONSTANT: CONSTANT_FILL}.get(name, ABSOLUTE_FILL)
+                trace = go.Heatmap(**common, colorscale=[[0, fill], [1, fill]], zmin=0, zmax=1, showscale=False)
+            fig.add_trace(trace, row=k, col=1)
+        kind = kinds[enc]
+        fig.update_yaxes(row=k, col=1, type="category", categoryorder="array", categoryarray=rows,
+                         autorange="reversed", title={"text": f"<b>{text(enc)}</b><br>{text(kind)}",
+                                                      "font": {"size": 12}}, automargin=True)
+        fig.update_xaxes(row=k, col=1, type="category", categoryorder="array", categoryarray=cols, side="top",
+                         showticklabels=k == 1, tickvals=cols, automargin=True,
+                         ticktext=[_column_label(t, chance.get(t), t in benchmarks,
+                                                   bool(table.loc[table.task == t, "partial"].any()))
+                                     for t in tasks])
+    fig.update_layout(
+        title=text(title), shapes=shapes, plot_bgcolor="white", height=max(320, 64 * sum(heights) + 230),
+        coloraxis={"colorscale": DIVERGING, "cmin": -colour_range, "cmax": colour_range, "cmid": 0,
+                   "colorbar": {"title": {"text": "Δ over<br>baseline<br>(points)"}, "len": 0.6}},
+        margin={"t": 100, "b": 80, "l": 10, "r": 10},
+        annotations=[{"text": OVERVIEW_LEGEND.replace(" Grey", "<br>Grey"), "xref": "paper", "yref": "paper",
+                      "x": 0, "y": 0, "yshift": -20, "yanchor": "top", "xanchor": "left", "showarrow": False,
+                      "align": "left", "font": {"size": 11, "color": "#444"}}],
+    )
     return fig
 
+
+def encoder_tasks_figure(per_task: pd.DataFrame, per_script: pd.DataFrame, name_a: str, name_b: str,
+                         colour_range: float | None = None, title: str = "") -> go.Figure:
+    """Two encoders on every task at once: bars per task (± seed sd, chance as a black tick), and below the
+    difference a minus b per task and script on the overview's diverging scale.
+
+    Args:
+        per_task, per_script: ``loading.encoder_tasks`` output.
+        name_a, name_b: the encoders' labels.
+        colour_range: Δ (points) at which the colour saturates; by default the largest difference rounded up to
+            ten points (encoders differ by tens of points, intermediate tasks by a few), one scale for every task.
+        title: figure title.
+    """
+    if colour_range is None:
+        largest = per_script["diff"].abs().max() if not per_script.empty else 0.0
+        colour_range = max(10.0, 10.0 * math.ceil(largest / 10)) if math.isfinite(largest) else 10.0
+    tasks = [text(t) for t in per_task["task"]]
+    scripts = [s for s in dict.fromkeys(per_script["script"])]
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.55, 0.45], vertical_spacing=0.16,
+                        subplot_titles=("Task score (seed mean; whisker: sd over seeds)",
+                                        f"Difference per script ({text(name_a)} − {text(name_b)}, points)"))
+    for col, sd, n, name, colour in (("score_a", "sd_a", "n_a", name_a, PAIR_COLOURS[0]),
+                                     ("score_b", "sd_b", "n_b", name_b, PAIR_COLOURS[1])):
+        fig.add_trace(go.Bar(
+            x=tasks, y=per_task[col], name=text(name), marker_color=colour,
+            error_y={"type": "data", "array": per_task[sd].fillna(0).tolist(), "visible": True},
+            text=[f"{v:.1f}" for v in per_task[col]], textposition="outside",
+            customdata=per_task[[n]].values, hovertemplate="%{x}: %{y:.2f} (%{customdata[0]} seeds)<extra></extra>",
+        ), row=1, col=1)
+    chance = per_task["chance"]
+    known = chance.notna()
+    fig.add_trace(go.Scatter(x=[t for t, k in zip(tasks, known) if k], y=chance[known], mode="markers",
+                             name="chance", marker={"symbol": "line-ew-open", "size": 34, "color": "black",
+                                                    "line": {"width": 2}},
+                             hovertemplate="%{x}: chance %{y:.1f}<extra></extra>"), row=1, col=1)
+    z = [[None] * len(scripts) for _ in tasks]
+    cell = [[""] * len(scripts) for _ in tasks]
+    hover = [[""] * len(scripts) for _ in tasks]
+    for r in per_script.itertuples(index=False):
+        i, j = tasks.index(text(r.task)), scripts.index(r.script)
+        z[i][j], cell[i][j] = r.diff, f"{r.diff:+.1f}"
+        hover[i][j] = (f"{text(r.task)}, {text(r.script)} ({text(r.languages)}): {r.score_a:.1f} vs {r.score_b:.1f}")
+    fig.add_trace(go.Heatmap(z=z, x=scripts, y=tasks, text=cell, texttemplate="%{text}", hovertext=hover,
+                             hovertemplate="%{hovertext}<extra></extra>", coloraxis="coloraxis", xgap=2, ygap=2,
+                             name="difference per script"), row=2, col=1)
+    fig.update_yaxes(title_text="score", row=1, col=1)
+    fig.update_yaxes(type="category", autorange="reversed", row=2, col=1)
+    fig.update_xaxes(type="category", row=2, col=1)
+    fig.update_layout(
+        title=text(title), barmode="group", height=max(620, 360 + 32 * len(tasks)), plot_bgcolor="white",
+        legend={"orientation": "h", "y": 1.06, "x": 0},
+        coloraxis={"colorscale": DIVERGING, "cmin": -colour_range, "cmax": colour_range, "cmid": 0,
+                   "colorbar": {"title": {"text": "Δ (points)"}, "len": 0.4, "y": 0.2}},
+    )
+    return fig
+
+
+def training_curves_figure(history: pd.DataFrame, title: str = "") -> go.Figure:
+    """Training loss and English dev score over optimizer steps (``loading.training_history``)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "dev score (English)"),
+                        horizontal_spacing=0.1)
+    loss = history.dropna(subset=["loss"])
+    dev = history.dropna(subset=["dev_score"])
+    fig.add_trace(go.Scatter(x=loss["step"], y=loss["loss"], mode="lines+markers", name="loss",
+                             hovertemplate="step %{x}: loss %{y:.3f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=dev["step"], y=dev["dev_score"], mode="lines+markers", name="dev score",
+                             hovertemplate="step %{x}: dev %{y:.1f}<extra></extra>"), row=1, col=2)
+    fig.update_xaxes(title_text="step")
+    fig.update_layout(title=text(title), height=360, showlegend=False)
+    return fig
 
 def encoder_comparison_figure(table: pd.DataFrame, name_a: str, name_b: str, title: str = "") -> go.Figure:
     """Two encoders per language (grouped by script), their difference, and their phase-1 unknown-token rates.

@@ -250,67 +250,6 @@ def task_order(names: Iterable[str]) -> list[str]:
     return [t for t in known if t in names] + sorted(names - set(known))
 
 
-def delta_table(results: Iterable[TaskResult], encoder: str, lora: bool = False) -> pd.DataFrame:
-    """Change of each (intermediate, task) over the no-intermediate baseline for one encoder, over seeds.
-
-    The task score of a configuration is averaged over its seeds. ``noise`` is the seed-to-seed standard deviation of
-    the task score: the root mean square of the two configurations' standard deviations where they have several
-    seeds, else the same pooled over every configuration of that task for this encoder (so a single-seed run still
-    gets an estimate), else NaN (unknown). A delta with ``|delta| <= noise`` is marked ``within_noise``.
-
-    Returns:
-        One row per (intermediate, task) with a non-baseline intermediate: ``intermediate, task, delta, score,
-        baseline, sd, baseline_sd, noise, noise_source, within_noise, n_seeds, n_baseline_seeds, lang_deltas``
-        (``lang_deltas``: {lang: delta of the seed-mean per-language scores}). ``delta`` is NaN without a baseline.
-    """
-    chosen = [r for r in dedupe(results) if r.run.encoder == encoder and bool(r.run.lora) == lora]
-    groups: dict[tuple[str, str], list[TaskResult]] = defaultdict(list)
-    for r in chosen:
-        groups[(r.run.intermediate, r.task)].append(r)
-
-    def summary(rs: list[TaskResult]) -> tuple[float, float, dict[str, float]]:
-        per_lang: dict[str, list[float]] = defaultdict(list)
-        for r in rs:
-            for lang, m in r.languages.items():
-                v = language_score(r.main_metric, m)
-                if v is not None:
-                    per_lang[lang].append(v)
-        scores = [r.score for r in rs]
-        return _mean(scores), _sd(scores), {lang: _mean(v) for lang, v in per_lang.items()}
-
-    stats = {k: summary(v) for k, v in groups.items()}
-    pooled = {task: _rms(sd for (i, t), (_, sd, _) in stats.items() if t == task)
-              for task in {t for _, t in groups}}
-    rows = []
-    for (inter, task), rs in groups.items():
-        if inter == BASELINE:
-            continue
-        score, sd, langs = stats[(inter, task)]
-        base = stats.get((BASELINE, task))
-        b_score, b_sd, b_langs = base if base else (math.nan, math.nan, {})
-        own = _rms([sd, b_sd])
-        noise, source = (own, "these seeds") if not math.isnan(own) else (pooled[task], "pooled over the task")
-        if math.isnan(noise):
-            source = "unknown (one seed everywhere)"
-        delta = score - b_score
-        rows.append({
-            "intermediate": inter, "task": task, "delta": delta, "score": score, "baseline": b_score, "sd": sd,
-            "baseline_sd": b_sd, "noise": noise, "noise_source": source,
-            "within_noise": bool(abs(delta) <= noise) if not (math.isnan(delta) or math.isnan(noise)) else False,
-            "n_seeds": len(rs), "n_baseline_seeds": len(groups.get((BASELINE, task), [])),
-            "lang_deltas": {lang: langs[lang] - b_langs[lang] for lang in sorted(langs) if lang in b_langs},
-        })
-    cols = ["intermediate", "task", "delta", "score", "baseline", "sd", "baseline_sd", "noise", "noise_source",
-            "within_noise", "n_seeds", "n_baseline_seeds", "lang_deltas"]
-    df = pd.DataFrame(rows, columns=cols)
-    if not df.empty:
-        i_rank = {n: k for k, n in enumerate(intermediate_order(df["intermediate"]))}
-        t_rank = {n: k for k, n in enumerate(task_order(df["task"]))}
-        df = df.sort_values(["intermediate", "task"], key=lambda s: s.map(i_rank if s.name == "intermediate"
-                                                                          else t_rank)).reset_index(drop=True)
-    return df
-
-
 def encoders(results: Iterable[TaskResult]) -> dict[str, str]:
     """Encoder name -> kind ("multilingual", "english" or "unknown"), sorted by name."""
     out: dict[str, str] = {}
@@ -578,3 +517,321 @@ def cost_summary(costs: pd.DataFrame) -> pd.DataFrame:
         "size on disk (MB)": g["size_on_disk_mb"].mean(),
     })
     return out.reset_index()
+
+
+# ------------------------------------------------------------------------------------------------------- overview
+
+# How a cell of the overview is judged; the figure draws each differently and the legend names each.
+STATUS_BASELINE = "baseline"  # the encoder's no-intermediate row: absolute score only
+STATUS_NO_BASELINE = "no baseline"  # nothing to subtract: absolute score only
+STATUS_CHANGE = "change"  # the change lies outside the recorded interval / seed spread
+STATUS_NOISE = "noise"  # an interval or the seed spread covers the baseline: not distinguishable from it
+STATUS_UNCERTAIN = "uncertain"  # one seed and no interval recorded: nothing says how large the noise is
+STATUS_AGGREGATE = "aggregate"  # a benchmark mean over the tasks present (no interval of its own)
+BENCHMARK_TASKS: dict[str, list[str]] = {
+    "XTREME": [t for ts in XTREME_CATEGORIES.values() for t in ts],
+}
+
+
+def _xtreme_r_tasks() -> list[str]:
+    from xstilts.results import XTREME_R_CATEGORIES
+
+    return [t for ts in XTREME_R_CATEGORIES.values() for t in ts]
+
+
+BENCHMARK_TASKS["XTREME-R"] = _xtreme_r_tasks()
+# A benchmark mean over fewer tasks than this is not shown at all: two tasks say nothing about a nine-task benchmark.
+MIN_AGGREGATE_TASKS = 3
+
+
+def registry_chance(task: str) -> float | None:
+    """The score of a uniform random guess from the task registry: classification 100 / labels, multiple choice
+    100 / choices; None where undefined (tagging F1, QA, retrieval) or the task is not in the registry."""
+    from xstilts.tasks import TASKS
+
+    t = TASKS.get(task)
+    if t is None:
+        return None
+    if t.kind == "classification" and t.label_names:
+        return 100.0 / len(t.label_names)
+    if t.kind == "multiple_choice" and t.num_choices:
+        return 100.0 / t.num_choices
+    return None
+
+
+def task_chance(results: Iterable[TaskResult], task: str) -> float | None:
+    """The chance level of ``task``: as recorded in a result (``chance``), else from the task registry."""
+    for r in results:
+        if r.task == task and r.chance is not None:
+            return float(r.chance)
+    return registry_chance(task)
+
+
+def constant_languages(result: TaskResult) -> list[str]:
+    """Languages whose predictions are (almost) all one answer (``reliability.<lang>.constant``), sorted."""
+    return sorted(lang for lang, f in (result.reliability or {}).items() if isinstance(f, Mapping) and f.get("constant"))
+
+
+def _seed_mean_langs(rs: Sequence[TaskResult]) -> dict[str, float]:
+    return _lang_means(rs)
+
+
+def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
+    """Seed statistics of one (encoder, intermediate, task) group of results."""
+    scores = [r.score for r in rs]
+    cis = [r.score_ci95 for r in rs]
+    ci = None
+    if cis and all(c is not None for c in cis):  # the mean of the seeds' bounds: an interval for the seed mean
+        ci = (_mean([c[0] for c in cis]), _mean([c[1] for c in cis]))
+    constant = sorted({lang for r in rs for lang in constant_languages(r)})
+    langs = {lang for r in rs for lang in r.languages}
+    seeds = sorted({r.run.seed for r in rs if r.run.seed is not None})
+    return {"score": _mean(scores), "sd": _sd(scores), "n_seeds": len(rs), "seeds": seeds, "ci": ci,
+            "constant_langs": constant, "all_constant": bool(langs) and set(constant) >= langs,
+            "n_langs": len(langs), "partial": any(r.partial for r in rs),
+            "reliability_recorded": all(bool(r.reliability) or r.score_ci95 is not None for r in rs),
+            "lang_means": _seed_mean_langs(rs)}
+
+
+def _judge(cell: dict[str, Any], base: dict[str, Any]) -> tuple[str, str]:
+    """(status, why) of a cell against its baseline, from the intervals first, else the seed spread."""
+    delta = cell["score"] - base["score"]
+    reasons = []
+    for who, ci, other in (("this cell's", cell["ci"], base["score"]), ("the baseline's", base["ci"], cell["score"])):
+        if ci is not None:
+            if ci[0] <= other <= ci[1]:
+                return STATUS_NOISE, f"{who} 95% interval [{ci[0]:.1f}, {ci[1]:.1f}] covers {other:.1f}"
+            reasons.append(f"outside {who} 95% interval [{ci[0]:.1f}, {ci[1]:.1f}]")
+    sds = [s for s in (cell["sd"], base["sd"]) if not math.isnan(s)]
+    if sds:
+        noise = _rms(sds)
+        if abs(delta) <= noise:
+            return STATUS_NOISE, f"|Δ| {abs(delta):.1f} ≤ seed sd {noise:.1f}"
+        reasons.append(f"|Δ| {abs(delta):.1f} > seed sd {noise:.1f}")
+    if not reasons:
+        return STATUS_UNCERTAIN, "no interval recorded (re-evaluate) and one seed: the noise is unknown"
+    return STATUS_CHANGE, "; ".join(reasons)
+
+
+OVERVIEW_COLUMNS = [
+    "encoder", "encoder_kind", "intermediate", "task", "score", "sd", "n_seeds", "seeds", "ci_low", "ci_high",
+    "baseline", "delta", "status", "why", "constant_langs", "all_constant", "n_langs", "partial",
+    "reliability_recorded", "lang_deltas", "aggregate_tasks",
+]
+
+
+def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark: str | None = "XTREME"
+                   ) -> pd.DataFrame:
+    """Every (encoder, intermediate, task) cell of the overview: seed-mean score, change over the encoder's
+    no-intermediate baseline, and how far that change can be trusted.
+
+    A cell is judged (``status``) by the recorded 95% intervals where there are any (a change whose interval covers
+    the baseline's score, or the other way round, is ``noise``), else by the seed spread (``|delta| <= sd``), else it
+    is ``uncertain``: one seed and no interval say nothing about noise. Constant predictions are listed
+    (``constant_langs``; ``all_constant`` when every language predicts one answer) whatever the status.
+
+    Args:
+        results: the results (deduplicated here: the newest evaluation of a configuration wins).
+        lora: LoRA runs instead of full fine-tuning.
+        benchmark: "XTREME" or "XTREME-R": adds a row per (encoder, intermediate) with ``task`` equal to that name,
+            the mean over the benchmark's tasks present in both the row and its baseline (``aggregate_tasks``, shown
+            only from ``MIN_AGGREGATE_TASKS`` tasks on; partial when fewer than all); None for no aggregate.
+
+    Returns:
+        One row per cell (see ``OVERVIEW_COLUMNS``); NaN where a value does not exist (``delta`` without baseline).
+    """
+    chosen = [r for r in dedupe(results) if bool(r.run.lora) == lora]
+    groups: dict[tuple[str, str, str], list[TaskResult]] = defaultdict(list)
+    kinds: dict[str, str] = {}
+    for r in chosen:
+        groups[(r.run.encoder, r.run.intermediate, r.task)].append(r)
+        kinds.setdefault(r.run.encoder, r.run.encoder_kind)
+    cells = {k: _cell(v) for k, v in groups.items()}
+    nan = math.nan
+    rows = []
+    for (enc, inter, task), c in cells.items():
+        base = cells.get((enc, BASELINE, task)) if inter != BASELINE else None
+        if inter == BASELINE:
+            status, why, delta, b_score = STATUS_BASELINE, "the encoder without intermediate task", nan, nan
+        elif base is None:
+            status, why, delta, b_score = STATUS_NO_BASELINE, "no run without intermediate task", nan, nan
+        else:
+            status, why = _judge(c, base)
+            delta, b_score = c["score"] - base["score"], base["score"]
+        lang_deltas = ({lang: v - base["lang_means"][lang] for lang, v in sorted(c["lang_means"].items())
+                        if lang in base["lang_means"]} if base else {})
+        rows.append({
+            "encoder": enc, "encoder_kind": kinds[enc], "intermediate": inter, "task": task, "score": c["score"],
+            "sd": c["sd"], "n_seeds": c["n_seeds"], "seeds": c["seeds"],
+            "ci_low": c["ci"][0] if c["ci"] else nan, "ci_high": c["ci"][1] if c["ci"] else nan,
+            "baseline": b_score, "delta": delta, "status": status, "why": why, "constant_langs": c["constant_langs"],
+            "all_constant": c["all_constant"], "n_langs": c["n_langs"], "partial": c["partial"],
+            "reliability_recorded": c["reliability_recorded"], "lang_deltas": lang_deltas, "aggregate_tasks": "",
+        })
+    if benchmark:
+        wanted = BENCHMARK_TASKS[benchmark]
+        for enc, inter in sorted({(e, i) for e, i, _ in cells}):
+            have = [t for t in wanted if (enc, inter, t) in cells]
+            # compared like for like: the row and its baseline over the same tasks
+            has_base = inter != BASELINE and any((enc, BASELINE, t) in cells for t in wanted)
+            if has_base:
+                have = [t for t in have if (enc, BASELINE, t) in cells]
+            if len(have) < MIN_AGGREGATE_TASKS:
+                continue
+            score = _mean([cells[(enc, inter, t)]["score"] for t in have])
+            b_score = _mean([cells[(enc, BASELINE, t)]["score"] for t in have]) if has_base else nan
+            partial = len(have) < len(wanted) or any(cells[(enc, inter, t)]["partial"] for t in have)
+            rows.append({
+                "encoder": enc, "encoder_kind": kinds[enc], "intermediate": inter, "task": benchmark, "score": score,
+                "sd": nan, "n_seeds": min(cells[(enc, inter, t)]["n_seeds"] for t in have), "seeds": [],
+                "ci_low": nan, "ci_high": nan, "baseline": b_score, "delta": score - b_score,
+                "status": STATUS_AGGREGATE, "why": f"mean of {len(have)}/{len(wanted)} {benchmark} tasks: "
+                                                   f"{', '.join(have)}" + (" (partial)" if partial else ""),
+                "constant_langs": [], "all_constant": False, "n_langs": 0, "partial": partial,
+                "reliability_recorded": False, "lang_deltas": {}, "aggregate_tasks": f"{len(have)}/{len(wanted)}",
+            })
+    df = pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
+    if not df.empty:
+        e_rank = {e: k for k, e in enumerate(encoder_order(kinds))}
+        i_rank = {n: k for k, n in enumerate(intermediate_order(df["intermediate"]))}
+        t_rank = {n: k for k, n in enumerate(task_order(df["task"]) + list(BENCHMARK_TASKS))}
+        df = df.sort_values(["encoder", "intermediate", "task"],
+                            key=lambda s: s.map({"encoder": e_rank, "intermediate": i_rank}.get(s.name, t_rank))
+                            ).reset_index(drop=True)
+    return df
+
+
+def encoder_order(kinds: Mapping[str, str]) -> list[str]:
+    """Encoders multilingual first, then English-only, then unknown; by name within a kind."""
+    rank = {"multilingual": 0, "english": 1}
+    return sorted(kinds, key=lambda e: (rank.get(kinds[e], 2), e))
+
+
+# -------------------------------------------------------------------------------- encoders across every task
+
+
+def encoder_tasks(results: Iterable[TaskResult], encoder_a: str, encoder_b: str, intermediate: str = BASELINE,
+                  lora: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two encoders on every task they share at once: per task, and per (task, script).
+
+    Returns:
+        (per task: ``task, score_a, sd_a, n_a, score_b, sd_b, n_b, diff`` (a minus b), ``chance``;
+         per task and script: ``task, script, languages, score_a, score_b, diff``), seed means, in task and script
+        order. Empty frames when the encoders share no task with this intermediate.
+    """
+    results = [r for r in dedupe(results) if r.run.intermediate == intermediate and bool(r.run.lora) == lora]
+    tasks = task_order({r.task for r in results if r.run.encoder == encoder_a}
+                       & {r.task for r in results if r.run.encoder == encoder_b})
+    per_task, per_script = [], []
+    for task in tasks:
+        ra = [r for r in results if r.task == task and r.run.encoder == encoder_a]
+        rb = [r for r in results if r.task == task and r.run.encoder == encoder_b]
+        sa, sb = [r.score for r in ra], [r.score for r in rb]
+        per_task.append({"task": task, "score_a": _mean(sa), "sd_a": _sd(sa), "n_a": len(sa), "score_b": _mean(sb),
+                         "sd_b": _sd(sb), "n_b": len(sb), "diff": _mean(sa) - _mean(sb),
+                         "chance": task_chance(ra + rb, task)})
+        la, lb = _lang_means(ra), _lang_means(rb)
+        by_script: dict[str, list[str]] = defaultdict(list)
+        for lang in set(la) & set(lb):
+            by_script[script_of(lang)].append(lang)
+        for script in sorted(by_script, key=script_rank):
+            langs = sorted(by_script[script])
+            a, b = _mean([la[x] for x in langs]), _mean([lb[x] for x in langs])
+            per_script.append({"task": task, "script": script, "languages": " ".join(langs), "score_a": a,
+                               "score_b": b, "diff": a - b})
+    return (pd.DataFrame(per_task, columns=["task", "score_a", "sd_a", "n_a", "score_b", "sd_b", "n_b", "diff",
+                                            "chance"]),
+            pd.DataFrame(per_script, columns=["task", "script", "languages", "score_a", "score_b", "diff"]))
+
+
+# ---------------------------------------------------------------------------------------------- training curves
+
+
+def runs_dir_from_args(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """The folder of run folders from ``--runs DIR`` (after streamlit's ``--``), else ``$XSTILTS_RUNS``: the one
+    place besides the results folder the viewer may read (each run's ``metrics.json``, for training curves)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--runs")
+    args, _ = parser.parse_known_args(list(argv))
+    return args.runs or environ.get("XSTILTS_RUNS") or None
+
+
+def run_folder(folder: str, roots: Sequence[Path]) -> tuple[Path | None, str]:
+    """A chain entry's folder as a readable path inside one of ``roots`` (a relative folder is looked up under
+    each), or (None, why not)."""
+    if not folder:
+        return None, "no folder recorded in the chain"
+    roots = [Path(r).resolve() for r in roots]
+    given = Path(folder)
+    candidates = [given] if given.is_absolute() else [root / given for root in roots]
+    for cand in candidates:
+        if any(_inside(cand, root) for root in roots) and cand.is_dir() and not cand.is_symlink():
+            return cand.resolve(), ""
+    if given.is_absolute() and not any(_inside(given, root) for root in roots):
+        return None, (f"{folder} is outside the results folder; start the viewer with --runs DIR (a folder holding "
+                      "it) to read its training curves")
+    return None, f"{folder} is not there (moved or deleted)"
+
+
+def training_history(folder: str, roots: Sequence[Path]) -> tuple[pd.DataFrame | None, str]:
+    """A training phase's log history (``<folder>/metrics.json``, ``log_history``) as one row per logged step.
+
+    Returns:
+        (``step, loss, dev_score`` (NaN where a step logged only one), ""), or (None, why it is not available).
+    """
+    import json
+
+    path, why = run_folder(folder, roots)
+    if path is None:
+        return None, why
+    metrics = path / "metrics.json"
+    try:
+        data = json.loads(metrics.read_text(encoding="utf-8")) if metrics.stat().st_size < MAX_METRICS_BYTES else None
+    except FileNotFoundError:
+        return None, f"{folder} has no metrics.json (training did not finish)"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return None, f"{folder}/metrics.json cannot be read ({str(exc).splitlines()[0]})"
+    history = data.get("log_history") if isinstance(data, dict) else None
+    if not isinstance(history, list):
+        return None, f"{folder}/metrics.json has no log_history"
+    rows = []
+    for h in history:
+        if not isinstance(h, dict) or not isinstance(h.get("step"), (int, float)):
+            continue
+        loss, dev = _num(h.get("loss")), _num(h.get("eval_score"))
+        if not (math.isnan(loss) and math.isnan(dev)):
+            rows.append({"step": int(h["step"]), "loss": loss, "dev_score": dev})
+    if not rows:
+        return None, f"{folder}/metrics.json logged no loss or dev score"
+    return pd.DataFrame(rows, columns=["step", "loss", "dev_score"]), ""
+
+
+MAX_METRICS_BYTES = 50 * 2**20
+
+
+# ------------------------------------------------------------------------------------------------------ display
+
+
+def fmt_number(value: Any, unit: str = "", digits: int = 1, signed: bool = False) -> str:
+    """A number for a table: one decimal (by default) with its unit; "-" where there is none (never "None"/"nan")."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "-"
+    text = f"{value:{'+' if signed else ''},.{digits}f}"
+    return text + unit if not unit or unit[0] in " %/" else f"{text} {unit}"
+
+
+def display_frame(df: pd.DataFrame, units: Mapping[str, str] | None = None, digits: Mapping[str, int] | None = None
+                  ) -> pd.DataFrame:
+    """A copy of ``df`` for showing: numbers as text with one decimal and their unit, missing values as "-"."""
+    units, digits = units or {}, digits or {}
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_bool_dtype(s):
+            out[col] = s.map(lambda v: "yes" if v else "no")
+        elif pd.api.types.is_numeric_dtype(s):
+            out[col] = s.map(lambda v: fmt_number(v, units.get(col, ""), digits.get(col, 1)))
+        else:
+            out[col] = s.map(lambda v: "-" if v is None or (isinstance(v, float) and math.isnan(v)) or v == ""
+                             else ("yes" if v is True else "no" if v is False else str(v)))
+    return out
