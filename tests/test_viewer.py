@@ -596,7 +596,7 @@ def test_app_overview_lora_variant_without_baseline(monkeypatch):
     at = _app(monkeypatch, FIXTURE).run()
     at.radio(key="ov_lora").set_value(True).run()
     assert not at.exception and _charts(at) == 1
-    assert any("No 'none' run for demo-xlmr-base" in i.value for i in at.info)
+    assert any("have no 'none' run for demo-xlmr-base" in i.value for i in at.info)
 
 
 def test_app_widgets_switch_runs(monkeypatch):

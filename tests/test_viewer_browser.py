@@ -2,8 +2,10 @@
 
 Chromium is driven over the DevTools protocol with the ``websockets`` client that streamlit itself depends on, so no
 extra package is needed. The test switches views, waits (bounded) until plotly has drawn a chart, and saves
-screenshots under pytest's tmp dir; with ``XSTILTS_SCREENSHOT=path.png`` the heatmap screenshot is also copied
-there (the README's figure), with ``XSTILTS_SCREENSHOT_ENCODERS=path.png`` the encoder comparison. Skips when Chromium is not installed (Debian: ``apt-get install chromium``).
+screenshots under pytest's tmp dir; with ``XSTILTS_SCREENSHOT=path.png`` the overview (the landing view) is also
+copied there (the README's figure), with ``XSTILTS_SCREENSHOT_ENCODERS=path.png`` the encoder comparison;
+``XSTILTS_VIEWER_RESULTS=DIR`` shows another results folder (e.g. results/mini). Skips when Chromium is not installed
+(Debian: ``apt-get install chromium``).
 """
 from __future__ import annotations
 
@@ -178,18 +180,20 @@ def test_viewer_in_headless_chromium(tmp_path: Path) -> None:
         dt.call("Emulation.setDeviceMetricsOverride", width=1500, height=1100, deviceScaleFactor=1, mobile=False)
         dt.call("Page.navigate", url=url)
 
-        first = _wait_chart(dt, "intermediate task help")  # the default view is the heatmap
+        first = _wait_chart(dt, "compare across XTREME")  # the landing view is the overview
         assert first["plots"] >= 1
-        assert _wait_for("the sidebar view switch", lambda: _click_view(dt, "Multilingual vs English-only"))
-        second = _wait_chart(dt, "multilingual encoder matter")
-        assert second["plots"] >= 1
-        dt.screenshot(tmp_path / "encoders.png")
-        assert _click_view(dt, "Intermediate × target")
-        _wait_chart(dt, "intermediate task help")
-        shot = tmp_path / "heatmap.png"
+        shot = tmp_path / "overview.png"
         dt.screenshot(shot)
         assert shot.stat().st_size > 10_000, "the screenshot is suspiciously small (blank page?)"
-        assert dt.js("document.querySelectorAll('.js-plotly-plot .heatmaplayer, .js-plotly-plot .hm').length") >= 1
+        # the overview's grid is drawn: heatmap cells and the shared colour bar
+        assert dt.js("document.querySelectorAll('.js-plotly-plot .hm, .js-plotly-plot .heatmaplayer image').length") >= 1
+        assert dt.js("document.querySelectorAll('.js-plotly-plot .colorbar').length") >= 1
+        assert _wait_for("the sidebar view switch", lambda: _click_view(dt, "Multilingual vs English-only"))
+        second = _wait_chart(dt, "Multilingual vs English-only")
+        assert second["plots"] >= 2
+        dt.screenshot(tmp_path / "encoders.png")
+        assert _click_view(dt, "Overview: tasks × encoders")
+        _wait_chart(dt, "compare across XTREME")
         for variable, source in (("XSTILTS_SCREENSHOT", shot),
                                  ("XSTILTS_SCREENSHOT_ENCODERS", tmp_path / "encoders.png")):
             if os.environ.get(variable):

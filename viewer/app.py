@@ -88,7 +88,8 @@ def view_overview(results: list) -> None:
                    "pale have one seed and no interval: their noise is unknown.")
     no_base = sorted(set(table.loc[table["status"] == loading.STATUS_NO_BASELINE, "encoder"]))
     if no_base:
-        st.info(f"No 'none' run for {', '.join(map(lit, no_base))}: absolute scores only where it is missing.")
+        st.info(f"Some tasks have no 'none' run for {', '.join(map(lit, no_base))}: those cells show the absolute "
+                "score ('no baseline').")
     if not (table["intermediate"] != loading.BASELINE).any():
         st.info("Only runs without intermediate task: the grid shows each encoder's absolute scores.")
     st.caption(f"{figures.OVERVIEW_LEGEND} Column headers give each task's chance level ('-': none defined, as for "
@@ -131,8 +132,8 @@ def view_encoders(results: list) -> None:
     st.plotly_chart(figures.encoder_tasks_figure(per_task, per_script, a, b,
                                                  title=f"{a} vs {b} (intermediate: {inter})"), key="cmp_tasks_chart")
     st.caption("Top: task score of each encoder (seed mean; whisker: sd over seeds where there are several), the "
-               "task's chance level as a black tick. Bottom: difference A − B per task and writing system, on the "
-               "overview's colour scale (blue: A better). Languages are grouped by script.")
+               "task's chance level as a black tick. Bottom: difference A − B per task and writing system, one colour scale "
+               "for every task (blue: A better). Languages are grouped by script.")
     st.dataframe(loading.display_frame(per_task.rename(columns={
         "score_a": f"score {a}", "sd_a": f"sd {a}", "n_a": f"seeds {a}", "score_b": f"score {b}",
         "sd_b": f"sd {b}", "n_b": f"seeds {b}", "diff": "difference"}), digits={f"seeds {a}": 0, f"seeds {b}": 0}),

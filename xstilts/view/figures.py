@@ -180,9 +180,9 @@ def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour
         kind = kinds[enc]
         fig.update_yaxes(row=k, col=1, type="category", categoryorder="array", categoryarray=rows,
                          autorange="reversed", title={"text": f"<b>{text(enc)}</b><br>{text(kind)}",
-                                                      "font": {"size": 12}}, automargin=True)
+                                                      "font": {"size": 12}}, automargin=True, showgrid=False)
         fig.update_xaxes(row=k, col=1, type="category", categoryorder="array", categoryarray=cols, side="top",
-                         showticklabels=k == 1, tickvals=cols, automargin=True,
+                         showticklabels=k == 1, tickvals=cols, automargin=True, showgrid=False,
                          ticktext=[_column_label(t, chance.get(t), t in benchmarks,
                                                    bool(table.loc[table.task == t, "partial"].any()))
                                      for t in tasks])
@@ -222,7 +222,9 @@ def encoder_tasks_figure(per_task: pd.DataFrame, per_script: pd.DataFrame, name_
                                      ("score_b", "sd_b", "n_b", name_b, PAIR_COLOURS[1])):
         fig.add_trace(go.Bar(
             x=tasks, y=per_task[col], name=text(name), marker_color=colour,
-            error_y={"type": "data", "array": per_task[sd].fillna(0).tolist(), "visible": True},
+            # no whisker where one seed gives no spread (a zero-length whisker would claim certainty)
+            error_y={"type": "data", "array": [None if math.isnan(v) else v for v in per_task[sd]],
+                     "visible": bool(per_task[sd].notna().any())},
             text=[f"{v:.1f}" for v in per_task[col]], textposition="outside",
             customdata=per_task[[n]].values, hovertemplate="%{x}: %{y:.2f} (%{customdata[0]} seeds)<extra></extra>",
         ), row=1, col=1)
@@ -247,7 +249,7 @@ def encoder_tasks_figure(per_task: pd.DataFrame, per_script: pd.DataFrame, name_
     fig.update_xaxes(type="category", row=2, col=1)
     fig.update_layout(
         title=text(title), barmode="group", height=max(620, 360 + 32 * len(tasks)), plot_bgcolor="white",
-        legend={"orientation": "h", "y": 1.06, "x": 0},
+        legend={"x": 1.02, "y": 1.0, "yanchor": "top", "xanchor": "left"},  # right of the bars, above the colour bar
         coloraxis={"colorscale": DIVERGING, "cmin": -colour_range, "cmax": colour_range, "cmid": 0,
                    "colorbar": {"title": {"text": "Δ (points)"}, "len": 0.4, "y": 0.2}},
     )
