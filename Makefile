@@ -46,7 +46,7 @@ quickstart: venv
 	$(PY) evaluate_xtreme.py recipes/quickstart/eval.yaml input=$(Q)/p3-english-none-xnli output=$(Q)/results/english-none
 	@echo
 	@echo "Quickstart finished: per-language results in $(Q)/results/*/<task>.json"
-	@echo "Browse them: $(VENV)/bin/streamlit run viewer/app.py -- --results $(Q)/results"
+	@echo "Browse them: $(VENV)/bin/streamlit run viewer/app.py -- --results $(Q)/results --runs $(Q)"
 
 test: venv
 	$(PY) -m pytest -q
