@@ -115,7 +115,7 @@ UPOS = ["NOUN", "VERB", "SCONJ", "INTJ", "DET", "PUNCT", "PROPN"]
 @pytest.mark.parametrize("labels", [TAGS, UPOS])
 def test_tagging_contributions_reproduce_chunk_f1_and_token_accuracy(labels):
     rng = random.Random(len(labels[0]))
-    gold = [[rng.choice(labels) for _ in range(rng.randrange(1, 12))] for _ in range(60)]
+    gold = [[rng.choice(labels) for _ in range(rng.randrange(0, 12))] for _ in range(60)]  # empty ones too
     pred = [[t if rng.random() < 0.7 else rng.choice(labels) for t in s] for s in gold]
     per = np.array(M.tagging_contributions(pred, gold))
     assert len(per) == 60
@@ -131,6 +131,67 @@ def test_ranking_contributions_reproduce_mrr_and_map():
     gold_sets = [{"a", "c"}, {"a"}, {"b", "d", "e"}, {"z"}]
     assert R.point(np.array(M.ap_contributions(rankings, gold_sets, 2))) == pytest.approx(
         M.map_at_k(rankings, gold_sets, 2))
+
+
+# ---- per task kind: the figures evaluation computes from rows and predictions -----------------------------------
+def _kind_cases():
+    import dataclasses
+
+    from xstilts.tasks import get_task
+
+    rng = random.Random(5)
+    cls = [{"label": rng.randrange(3)} for _ in range(50)]
+    mc = [{"label": rng.randrange(2), "choices": ["a", "b"]} for _ in range(30)]
+    answers = ["the big cat", "ein Hund", "", "x y"]
+    qa = [{"answers": {"text": [answers[i % 4]] if answers[i % 4] else []}} for i in range(24)]
+    qa_preds = [rng.choice(["big cat", "Hund", "", "y", "z"]) for _ in qa]
+    n_panx = len(get_task("panx").label_names)
+    tag = [{"tags": [rng.randrange(n_panx) for _ in range(rng.randrange(1, 9))]} for _ in range(40)]
+    tag_preds = [[t if rng.random() < 0.6 else rng.randrange(n_panx) for t in r["tags"]] for r in tag]
+    ccg = dataclasses.replace(get_task("ccg"), label_names=("N", "NP", "S/NP", "(S\\NP)/NP"))
+    ccg_rows = [{"tags": [rng.randrange(4) for _ in range(5)]} for _ in range(20)]
+    return [
+        ("xnli", "de", cls, [rng.randrange(3) for _ in cls], "accuracy"),
+        ("xcopa", "et", mc, [rng.randrange(2) for _ in mc], "accuracy"),
+        ("xquad", "de", [r for r in qa if r["answers"]["text"]], [p for p, r in zip(qa_preds, qa)
+                                                                  if r["answers"]["text"]], "exact_match+f1"),
+        ("mlqa", "de", [r for r in qa if r["answers"]["text"]], [p for p, r in zip(qa_preds, qa)
+                                                                 if r["answers"]["text"]], "exact_match+f1"),
+        ("squad_v2", "en", qa, qa_preds, "exact_match+f1"),
+        ("panx", "de", tag, tag_preds, "f1"),
+        ("udpos", "de", [{"tags": [t % 17 for t in r["tags"]]} for r in tag],
+         [[t % 17 for t in p] for p in tag_preds], "f1"),
+        (ccg, "en", ccg_rows, [[rng.randrange(4) for _ in r["tags"]] for r in ccg_rows], "accuracy"),
+    ]
+
+
+@pytest.mark.parametrize("case", _kind_cases(), ids=lambda c: c[0] if isinstance(c[0], str) else c[0].name)
+def test_each_task_kind_resamples_exactly_its_reported_score(case):
+    from xstilts import features as F
+    from xstilts.tasks import get_task
+
+    task, lang, rows, preds, main = case
+    task = get_task(task) if isinstance(task, str) else task
+    metrics = F.score(task, rows, preds, lang)
+    fig = F.reliability(task, rows, preds, lang)
+    score = (metrics["exact_match"] + metrics["f1"]) / 2 if main == "exact_match+f1" else metrics[main]
+    assert fig.estimate == pytest.approx(score, abs=1e-9)
+    low, high = fig.to_json()["ci95"]
+    assert low <= score <= high
+    assert fig.top_prediction_share is not None
+    assert (fig.majority_share is None) is (task.kind == "span_qa")
+    if task.kind == "tagging":  # shares over words, not sentences
+        words = [t for r in rows for t in r["tags"]]
+        assert fig.majority_share == R.share_of_most_frequent(words)
+
+
+def test_a_model_that_always_answers_nothing_is_constant():
+    from xstilts import features as F
+    from xstilts.tasks import get_task
+
+    rows = [{"answers": {"text": ["a b"]}} for _ in range(10)]
+    fig = F.reliability(get_task("xquad"), rows, [""] * 10, "de")
+    assert fig.constant and fig.to_json()["ci95"] == [0.0, 0.0]
 
 
 # ---- evaluation writes them ---------------------------------------------------------------------------------------

@@ -20,12 +20,13 @@ The ``*_contributions`` functions give the same numbers per example, as ``(numer
 """
 from __future__ import annotations
 
-import bisect
 import re
 import string
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
 
 __all__ = [
     "MLQA_LANGUAGES",
@@ -463,22 +464,17 @@ def tagging_contributions(pred_sentences: Sequence[Sequence[str]], gold_sentence
     _check_sentences(pred_sentences, gold_sentences)
     gold_chunks = set(get_entities_0012(_flatten_with_o(gold_sentences)))
     pred_chunks = set(get_entities_0012(_flatten_with_o(pred_sentences)))
-    starts, offset = [], 0
-    for sentence in gold_sentences:
-        starts.append(offset)
-        offset += len(sentence) + 1  # the "O" after every sentence
-    counts = [[0, 0, 0] for _ in gold_sentences]  # tp, n_pred, n_gold
+    # Sentence i starts at starts[i] in the joined sequence (each sentence is followed by its "O").
+    starts = np.cumsum([0] + [len(s) + 1 for s in gold_sentences])[:-1]
+    n = len(gold_sentences)
 
-    def sentence_of(chunk: tuple[str, int, int]) -> int:
-        return bisect.bisect_right(starts, chunk[1]) - 1
+    def per_sentence(chunks: Iterable[tuple[str, int, int]]) -> np.ndarray:
+        begins = np.fromiter((c[1] for c in chunks), dtype=np.int64)
+        return np.bincount(np.searchsorted(starts, begins, side="right") - 1, minlength=n).astype(float)
 
-    for chunk in pred_chunks:
-        counts[sentence_of(chunk)][1] += 1
-        if chunk in gold_chunks:
-            counts[sentence_of(chunk)][0] += 1
-    for chunk in gold_chunks:
-        counts[sentence_of(chunk)][2] += 1
-    return [(2.0 * tp, float(n_pred + n_gold)) for tp, n_pred, n_gold in counts]
+    tp = per_sentence(pred_chunks & gold_chunks)
+    total = per_sentence(pred_chunks) + per_sentence(gold_chunks)
+    return [(2.0 * t, float(c)) for t, c in zip(tp.tolist(), total.tolist())]
 
 
 def token_accuracy_contributions(pred_sentences: Sequence[Sequence[str]], gold_sentences: Sequence[Sequence[str]]

@@ -113,6 +113,7 @@ class LanguageFigures:
     majority_share: float | None = None
     top_prediction_share: float | None = None
     replicates: np.ndarray | None = None
+    estimate: float | None = None  # the statistic of the full sample: the language's reported task score
 
     @property
     def constant(self) -> bool:
@@ -129,11 +130,12 @@ def language_figures(lang: str, per_example: np.ndarray | None, gold: Iterable[H
                      predictions: Iterable[Hashable] | None = None, seed: int = SEED) -> LanguageFigures:
     """The figures of one language from its per-example contributions (None: no interval), gold labels (None: the
     task has no classes) and predictions (None: a prediction is not one comparable value)."""
+    has_examples = per_example is not None and len(per_example) > 0
     return LanguageFigures(
         majority_share=None if gold is None else share_of_most_frequent(gold),
         top_prediction_share=None if predictions is None else share_of_most_frequent(predictions),
-        replicates=None if per_example is None or len(per_example) == 0
-        else bootstrap(per_example, seed=language_seed(lang, seed)))
+        replicates=bootstrap(per_example, seed=language_seed(lang, seed)) if has_examples else None,
+        estimate=point(per_example) if has_examples else None)
 
 
 def mean_interval(replicates: Mapping[str, np.ndarray | None], weights: Mapping[str, float] | None = None,
