@@ -142,20 +142,23 @@ def _main(argv: list[str]) -> int:
             notes.append(f"forward passes under {precision} autocast (evaluation precision={cfg.precision})")
 
         # Zero-shot predictions and metrics per language (this rank's share of the languages).
-        mine = {}
+        mine, figures = {}, {}
         for lang in distributed.shard(list(rows), rank, size):
-            metrics, preds = evaluation.evaluate_language(model, tokenizer, task, rows[lang], lang, max_length,
-                                                          cfg.batch_size, device)
+            metrics, preds, figures[lang] = evaluation.evaluate_language(model, tokenizer, task, rows[lang], lang,
+                                                                         max_length, cfg.batch_size, device)
             mine[lang] = metrics
             cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"),
                     every_rank=True)
             if cfg.export_predictions:
                 evaluation.export_rows_predictions(task, lang, rows[lang], preds, cfg.export_predictions)
-        languages = distributed.merge_in_order(distributed.gather(mine), list(rows))
+        parts = distributed.gather((mine, figures))
+        languages = distributed.merge_in_order([p[0] for p in parts], list(rows))
+        reliability = distributed.merge_in_order([p[1] for p in parts], list(rows))
 
         if rank == 0:
             result = evaluation.build_result(task, languages, missing, cfg.split, cfg.data.source, checkpoint,
-                                             run_folder, notes, benchmark=cfg.benchmark)
+                                             run_folder, notes, benchmark=cfg.benchmark, reliability=reliability,
+                                             chance=evaluation.chance_score(task, languages, rows))
             write_result(out_file, result)
             cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
                     + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")

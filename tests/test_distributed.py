@@ -190,6 +190,9 @@ def test_torchrun_evaluation_splits_languages_and_writes_one_result(encoder, tmp
         for lang in a.languages:
             assert abs(a.languages[lang][metric] - b.languages[lang][metric]) <= 100 / a.languages[lang]["n"] + 1e-9
         assert a.notes == b.notes and a.missing_languages == b.missing_languages
+        # The per-language reliability figures travel from the ranks too, and the task interval is built from all.
+        assert set(b.reliability) == set(b.languages) and b.score_ci95 is not None
+        assert all(b.reliability[lang]["ci95"] is not None for lang in b.languages)
     # Both ranks worked: every language was logged once, by one of two processes.
     tatoeba_langs = read_result(multi / "tatoeba.json").languages
     assert sum(logs.count(f"tatoeba {lang}: ") for lang in tatoeba_langs) == len(tatoeba_langs)

@@ -108,6 +108,10 @@ def test_bucc_from_the_original_archives_when_source_is_hub(p3, tmp_path, monkey
     # Identical sentences on both sides: every gold pair is mined, at the dev-tuned and the oracle threshold alike.
     assert r.languages["de"]["f1"] == 100.0 and r.languages["de"]["oracle_f1"] == 100.0
     assert r.run.intermediate == "none" and r.chain[0]["phase"] == "phase1"
+    # Mining F1 at a tuned threshold is not a sum over examples: no interval, said as null rather than invented.
+    assert r.reliability == {"de": {"majority_share": None, "top_prediction_share": None, "constant": False,
+                                    "ci95": None}}
+    assert r.score_ci95 is None and r.chance is None
 
 
 def test_bucc_download_failure_is_a_clear_error(p3, tmp_path, monkeypatch, capsys):

@@ -86,6 +86,29 @@ def test_cli_writes_markdown_and_json(tmp_path, capsys):
     assert report.summarize(root)["results"] == 6
 
 
+def test_intervals_and_constant_languages_are_shown_beside_the_score(tmp_path):
+    root = _folder(tmp_path / "results")
+    old = report.render(report.summarize(root))
+    assert "const" not in old and "bootstrap" not in old  # results without the figures read as before
+    r = _result("xnli", "e5", "multilingual", "mnli", {"en": 61.0, "de": 59.0})
+    r.score_ci95 = [58.94, 61.06]
+    fig = {"majority_share": 34.0, "top_prediction_share": 99.5, "constant": True, "ci95": [57.0, 61.0]}
+    r.reliability = {"en": {**fig, "constant": False, "top_prediction_share": 40.0}, "de": fig}
+    write_result(root / "e5-mnli" / "xnli.json", r)
+    r = _result("xnli", "minilm", "english", "none", {"en": 10.0, "de": 10.0})
+    r.reliability = {"en": fig, "de": fig}  # every language constant; no interval of the score
+    write_result(root / "minilm-none" / "xnli.json", r)
+    summary = report.summarize(root)
+    text = report.render(summary)
+    assert "| xnli | accuracy | 2 | 60.0 | 60.0 [58.9, 61.1] const 1/2 | 10.0 const | 11.0 |" in text
+    assert "bootstrap 95% interval" in text and "const: the model gives one prediction" in text
+    xnli = summary["grid"]["rows"][0]
+    assert xnli["ci95"] == [None, [58.94, 61.06], None, None]
+    assert xnli["constant"] == [[], ["de"], ["de", "en"], []]  # files keep sorted keys
+    # Old rows otherwise unchanged: the tatoeba rows have neither.
+    assert "| tatoeba | accuracy | 3 | 26.0 | n/a | 4.3 | n/a |" in text
+
+
 def test_cli_on_an_empty_folder_fails_clearly(tmp_path, capsys):
     assert report.main([str(tmp_path)]) == 2
     assert f"no readable result files under {tmp_path}" in capsys.readouterr().err

@@ -294,6 +294,7 @@ def test_mewslix_end_to_end(encoder, hub, tmp_path):
     assert sorted(result.languages) == sorted(L.MEWSLIX) and not result.partial
     assert result.main_metric == "map@20" and result.task_type == "dual_encoder"
     assert result.score == pytest.approx(sum(m["map@20"] for m in result.languages.values()) / 11)
+    _check_reliability(result)
     # The exported rankings, scored by the official-scorer port against the gold entities, give the same numbers.
     task = get_task("mewslix")
     labels = tmp_path / "labels"
@@ -305,6 +306,19 @@ def test_mewslix_end_to_end(encoder, hub, tmp_path):
     scored = submission.score_folder(sub_dir, labels)["mewslix"]
     for lang, metrics in result.languages.items():
         assert scored["languages"][lang]["map@20"] == pytest.approx(metrics["map@20"])
+
+
+def _check_reliability(result) -> None:
+    """Every language has a bootstrap interval (over queries) around its score, the share of its most frequent
+    top-1 candidate, no class balance; the task score has an interval too; chance is undefined."""
+    assert set(result.reliability) == set(result.languages)
+    for lang, fig in result.reliability.items():
+        low, high = fig["ci95"]
+        assert low - 1e-9 <= result.languages[lang]["map@20"] <= high + 1e-9
+        assert fig["majority_share"] is None and 0 < fig["top_prediction_share"] <= 100
+    low, high = result.score_ci95
+    assert low - 1e-9 <= result.score <= high + 1e-9
+    assert result.chance is None
 
 
 def _xquad_r_file(folder: Path, lang: str, n_questions: int) -> None:
@@ -338,6 +352,7 @@ def test_lareqa_end_to_end_with_and_without_sentence_breaks(encoder, hub, tmp_pa
     en, de = result.languages["en"], result.languages["de"]
     assert (en["n"], de["n"]) == (3, 2)
     assert result.score == pytest.approx((3 * en["map@20"] + 2 * de["map@20"]) / 5)
+    _check_reliability(result)  # the interval of the micro score: languages weighted by their questions
     with pytest.raises(FileNotFoundError, match="lareqa_data"):
         D.read_xquad_r_file(folder / "zh.json")
     (folder / "zh.json").write_text('{"data": [{"paragraphs": [{"context": "x", "qas": []}]}]}')  # no breaks

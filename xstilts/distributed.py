@@ -2,11 +2,12 @@
 
 Training (phases 2 and 3) is distributed by HF Trainer/accelerate. The other two scripts must not merely survive
 being launched on N processes, they should use them: evaluation splits its languages over the ranks and rank 0
-gathers the metrics into the one result file; phase 1 is a single write, done by rank 0 while the others wait, so
-that a ``torchrun phase1 ... && torchrun phase2 ...`` chain never starts phase 2 before the folder is finished.
+gathers the metrics (and each language's reliability figures) into the one result file; phase 1 is a single write,
+done by rank 0 while the others wait, so that a ``torchrun phase1 ... && torchrun phase2 ...`` chain never starts
+phase 2 before the folder is finished.
 
-The process group for this is gloo on every machine: it only carries small Python objects (metrics) and barriers,
-never tensors, so NCCL buys nothing here.
+The process group for this is gloo on every machine: it only carries small Python objects (metrics, and a thousand
+bootstrap replicates per language) and barriers, never tensors, so NCCL buys nothing here.
 """
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ import torch
 
 from xstilts import metrics as M
 from xstilts.data import DataError
+from xstilts.reliability import LanguageFigures, language_figures
 
 TOP_K = 20  # Mewsli-X and LAReQA are scored on the top 20 candidates of each query
 MARKER_L, MARKER_R = "{", "}"  # Mewsli-X's mention markers
@@ -393,6 +394,13 @@ def build_pool(paragraphs: dict[str, list[Paragraph]]) -> Pool:
 
 
 # ---- Evaluation (evaluate_xtreme.py) ------------------------------------------------------------------------------
+def _figures(lang: str, per_query: list[tuple[float, float]], rankings: list[list[str]]) -> LanguageFigures:
+    """One language's reliability figures: its bootstrap over queries (per-query reciprocal rank / AP), no class
+    balance (each query has its own gold), and the share of the most frequent top-1 candidate, near 100 when the
+    encoder collapsed and every query retrieves the same "hub" candidate."""
+    return language_figures(lang, np.array(per_query), None, [r[0] if r else None for r in rankings])
+
+
 def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: Path) -> int:
     """Evaluates a phase-3 dual encoder on Mewsli-X or LAReQA and writes ``out_file`` (the one results schema).
 
@@ -435,6 +443,7 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
         return embed(model, tokenizer, texts, contexts, max_length, bs, device).to(device)
 
     languages: dict[str, dict[str, float]] = {}
+    figures: dict[str, LanguageFigures] = {}
     notes: list[str] = ["representation: mean pooling of the last layer (the dual encoder's own pooling)"]
     missing: list[str] = []
     if task.name == "mewslix":
@@ -451,6 +460,7 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
             rankings = rank(emb([r["query"] for r in lang_rows]), cand_emb, cand_ids, TOP_K, block)
             golds = [r["candidate_id"] for r in lang_rows]
             languages[lang] = {"map@20": M.mrr_at_k(rankings, golds, TOP_K), "n": float(len(lang_rows))}
+            figures[lang] = _figures(lang, M.rr_contributions(rankings, golds, TOP_K), rankings)
             cli.log(f"mewslix {lang}: map@20 {languages[lang]['map@20']:.2f}")
             if cfg.export_predictions:
                 from xstilts import submission
@@ -458,7 +468,7 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
                 submission.write_predictions("mewslix", lang, {r["query_id"]: rk for r, rk in zip(lang_rows, rankings)},
                                              cfg.export_predictions)
         result = evaluation.build_result(task, languages, missing, cfg.split, cfg.data.source, checkpoint, run_folder,
-                                         notes)
+                                         notes, reliability=figures)
     else:  # lareqa
         paragraphs: dict[str, list[Paragraph]] = {}
         folder = getattr(cfg.retrieval, "lareqa_data", None)
@@ -488,13 +498,18 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
             if idx:
                 languages[lang] = {"map@20": M.map_at_k([rankings[i] for i in idx], [pool.gold[i] for i in idx],
                                                         TOP_K), "n": float(len(idx))}
+                figures[lang] = _figures(lang, M.ap_contributions([rankings[i] for i in idx],
+                                                                  [pool.gold[i] for i in idx], TOP_K),
+                                         [rankings[i] for i in idx])
                 cli.log(f"lareqa {lang}: map@20 {languages[lang]['map@20']:.2f} (its questions, pooled candidates)")
         notes += [f"score = mAP@20 over all {len(pool.questions)} questions of the {len(languages)} languages pooled "
                   f"(micro); per-language values are each language's questions against the same pooled "
                   f"{len(pool.candidates)} candidates",
                   *([f"{pool.skipped} question(s) skipped: answer in no sentence"] if pool.skipped else [])]
+        # The score is the micro mean over questions = the mean of the languages' mAP weighted by their questions.
         result = evaluation.build_result(task, languages, missing, cfg.split, cfg.data.source, checkpoint, run_folder,
-                                         notes)
+                                         notes, reliability=figures,
+                                         score_weights={lang: m["n"] for lang, m in languages.items()})
         result = dataclasses.replace(result, score=micro)
     write_result(out_file, result)
     cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"

@@ -10,18 +10,49 @@ import torch
 
 from xstilts import __version__, cli, data, provenance
 from xstilts import features as F
+from xstilts.reliability import LanguageFigures, mean_interval
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
 from xstilts.tasks import Task, benchmark_languages
 
 
 def evaluate_language(model: Any, tokenizer: Any, task: Task, rows: list[dict], lang: str, max_length: int,
-                      batch_size: int, device: Any = "cpu") -> tuple[dict[str, float], list[Any]]:
-    """Metrics and predictions of one language (length-sorted batches, inference mode)."""
+                      batch_size: int, device: Any = "cpu") -> tuple[dict[str, float], list[Any], LanguageFigures]:
+    """Metrics, predictions and reliability figures of one language (length-sorted batches, inference mode)."""
     task_id = head_index(model.specs, task)
     enc = F.encode(task, rows, tokenizer, max_length, task_id=task_id, train=False)
     logits = F.predict_logits(model, enc.features, F.Collator(tokenizer.pad_token_id), batch_size, device)
     preds = F.predict(task, rows, enc, logits)
-    return F.score(task, rows, preds, lang), preds
+    return F.score(task, rows, preds, lang), preds, F.reliability(task, rows, preds, lang)
+
+
+def chance_score(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, list[dict]] | None = None
+                 ) -> float | None:
+    """The task score (percent) of a uniform random guess, the floor a score is judged against.
+
+    Classification: 100 / classes. Multiple choice: the mean over languages of the mean of 100 / choices (XCOPA:
+    50). Tatoeba: the mean over languages of 100 / candidates (each English query picks one of the language's
+    ``n`` sentences, its ``n``). None where no closed form applies: span QA (answers are spans, not classes),
+    tagging (chunk F1 of random tags depends on the tag sequence structure), BUCC (a tuned mining threshold),
+    Mewsli-X and LAReQA (MRR / mAP of a random ranking depends on the candidate set and the gold sets).
+
+    Args:
+        task: the registry entry.
+        languages: the scored languages' metrics (their ``n``).
+        rows: the evaluated rows per language (multiple choice: their choices).
+    """
+    from xstilts.data import label_count
+
+    if task.kind == "classification":
+        n = label_count(task) or len(task.label_names)
+        return 100.0 / n if n else None
+    if task.kind == "multiple_choice" and rows:
+        per_lang = [rows[lang] for lang in languages if rows.get(lang)]
+        return sum(sum(100.0 / len(r["choices"]) for r in lr) / len(lr) for lr in per_lang) / len(per_lang) \
+            if per_lang else None
+    if task.name == "tatoeba":
+        sizes = [m["n"] for m in languages.values() if m.get("n")]
+        return sum(100.0 / n for n in sizes) / len(sizes) if sizes else None
+    return None
 
 
 def effective_precision(setting: str) -> str:
@@ -149,10 +180,16 @@ def missing_languages(task: Task, scored: Iterable[str], benchmark: str = "xtrem
 
 
 def build_result(task: Task, languages: dict[str, dict[str, float]], missing: list[str], split: str, source: str,
-                 checkpoint: Path, run_folder: Path, notes: list[str], benchmark: str = "xtreme") -> TaskResult:
+                 checkpoint: Path, run_folder: Path, notes: list[str], benchmark: str = "xtreme",
+                 reliability: dict[str, LanguageFigures] | None = None, chance: float | None = None,
+                 score_weights: dict[str, float] | None = None) -> TaskResult:
     """The result of one task. It is partial whenever a language of the task's ``benchmark`` set has no score,
     whatever left it out (``languages=``, absent data in ``missing``, a rank that returned nothing): the missing
     languages are named, and a partial result never counts towards a benchmark score (``results.benchmark_scores``).
+
+    ``reliability`` (lang -> figures) fills ``reliability`` and ``score_ci95``: the interval of the mean over
+    languages of their bootstrap replicates (``score_weights``: lang -> weight where the score is a weighted mean,
+    LAReQA's micro average), null when a language has no interval. ``chance`` is written as given.
     """
     chain = provenance.chain(run_folder)
     average = average_metrics(languages)
@@ -162,6 +199,9 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
     if left_out:
         notes = [*notes, f"not evaluated: {' '.join(left_out)} (languages= chose a subset of the {benchmark} set, "
                          "or no score came back): the result is partial and its average is not the task score"]
+    reliability = {lang: reliability[lang] for lang in languages if lang in reliability} if reliability else {}
+    score_ci95 = mean_interval({lang: fig.replicates for lang, fig in reliability.items()}, score_weights) \
+        if reliability and len(reliability) == len(languages) else None
     return TaskResult(
         task=task.name, task_type=task.kind, split=split, data_source=source, main_metric=task.main_metric,
         languages=languages, average=average, score=task_score(task.main_metric, average),
@@ -170,6 +210,7 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
         run=RunInfo(**provenance.run_info(chain, task.name)), chain=chain,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), version=__version__, notes=notes,
         environment=provenance.environment(), wall_time_s=cli.elapsed(),
+        reliability={lang: fig.to_json() for lang, fig in reliability.items()}, score_ci95=score_ci95, chance=chance,
     )
 
 

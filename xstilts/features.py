@@ -8,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from xstilts import cli
 from xstilts import metrics as M
 from xstilts.data import DataError, label_count
+from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
 
 
@@ -253,6 +255,48 @@ def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> di
 
         return dual_encoder.dev_score(rows, predictions)
     raise ValueError(f"task kind {task.kind!r} has no scorer")
+
+
+def reliability(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> LanguageFigures:
+    """What is needed to judge ``score``'s main number for one language (see ``xstilts.reliability``).
+
+    - majority share: of the gold class ids (classification, multiple choice) or gold tags over words (tagging);
+      none for span QA (answers are not classes).
+    - top-prediction share: of the predicted class ids, tags over words, or answer strings (span QA: catches a
+      model that always answers "" or the same span).
+    - the bootstrap replicates of the language's task score (accuracy, (EM + F1) / 2, chunk F1 or token accuracy),
+      resampling examples (sentences for tagging) from the same per-example numbers the metric adds up.
+    """
+    if task.kind in ("classification", "multiple_choice"):
+        golds = [r["label"] for r in rows]
+        return language_figures(lang, np.array(M.accuracy_contributions(predictions, golds)), golds, predictions)
+    if task.kind == "span_qa":
+        if task.null_answers:
+            from xstilts import squad_v2
+
+            per = [(sum(squad_v2.em_f1(p, squad_v2.gold_texts(r["answers"]))) / 2, 1.0)
+                   for p, r in zip(predictions, rows)]
+        else:
+            preds = {str(i): p for i, p in enumerate(predictions)}
+            golds_qa = {str(i): list(r["answers"]["text"]) for i, r in enumerate(rows)}
+            per = M.qa_contributions(preds, golds_qa, lang if task.eval_metric == "mlqa" else None)
+        return language_figures(lang, np.array(per), None, [p.strip() for p in predictions])
+    if task.kind == "tagging":
+        names = task.label_names
+        pred_tags = [[names[t] for t in p] for p in predictions]
+        gold_tags = [[names[t] for t in r["tags"]] for r in rows]
+        if task.main_metric == "accuracy":
+            per = M.token_accuracy_contributions(pred_tags, gold_tags)
+        else:
+            per = M.tagging_contributions(pred_tags, gold_tags)
+        return language_figures(lang, np.array(per), [t for s in rows for t in s["tags"]],
+                                [t for p in predictions for t in p])
+    if task.kind == "dual_encoder":  # a phase-3 dev score (dual_encoder.dev_score); evaluation has its own
+        from xstilts.dual_encoder import TOP_K
+
+        per = M.ap_contributions(predictions, [str(r["candidate_id"]) for r in rows], TOP_K)
+        return language_figures(lang, np.array(per), None, [rk[0] if rk else None for rk in predictions])
+    return LanguageFigures()  # MLM: not scored as a benchmark task
 
 
 def selection_score(task: Task, metrics: dict[str, float]) -> float:

@@ -14,6 +14,9 @@ Metric families (see BENCHMARKS.md, "Metrics, exactly as the official scorer com
   the X-STILTs paper table reports for UD-POS.
 - BUCC precision / recall / F1 over (source id, target id) pairs.
 - Retrieval ranking: MRR@k (Mewsli-X, reported officially as "map@20") and mAP@k (LAReQA).
+
+The ``*_contributions`` functions give the same numbers per example, as ``(numerator, denominator)`` rows whose
+``100 * sum(num) / sum(den)`` is the reported metric: what ``xstilts.reliability`` resamples for a bootstrap interval.
 """
 from __future__ import annotations
 
@@ -23,9 +26,13 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
+
 __all__ = [
     "MLQA_LANGUAGES",
     "accuracy",
+    "accuracy_contributions",
+    "ap_contributions",
     "bucc_scores",
     "get_entities_0012",
     "map_at_k",
@@ -33,12 +40,16 @@ __all__ = [
     "mlqa_normalize",
     "mlqa_scores",
     "mrr_at_k",
+    "qa_contributions",
     "qa_task_score",
+    "rr_contributions",
     "squad_em_f1",
     "squad_normalize",
     "squad_scores",
+    "tagging_contributions",
     "tagging_scores",
     "token_accuracy",
+    "token_accuracy_contributions",
 ]
 
 
@@ -69,6 +80,13 @@ def accuracy(predictions: Sequence[object], golds: Sequence[object]) -> float:
     correct = sum(int(p == g) for p, g in zip(predictions, golds))
     # The official scorer divides by len(predictions) and multiplies by 100 last; keep that order.
     return float(correct) / len(predictions) * 100
+
+
+def accuracy_contributions(predictions: Sequence[object], golds: Sequence[object]) -> list[tuple[float, float]]:
+    """``(correct, 1)`` per example: ``accuracy`` as a ratio of sums (see the module docstring)."""
+    if len(predictions) != len(golds):
+        raise ValueError(f"got {len(predictions)} predictions for {len(golds)} gold labels")
+    return [(float(p == g), 1.0) for p, g in zip(predictions, golds)]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -305,6 +323,22 @@ def mlqa_scores(
     return _qa_average(predictions, golds, lambda p, g: _mlqa_fractions(p, g, lang))
 
 
+def qa_contributions(predictions: Mapping[str, str], golds: Mapping[str, Sequence[str]], lang: str | None = None
+                     ) -> list[tuple[float, float]]:
+    """``((em + f1) / 2, 1)`` per gold question (fractions; a question without prediction scores 0): the QA task
+    score ``(EM + F1) / 2`` of ``squad_scores`` (``lang=None``) or ``mlqa_scores`` (``lang``) as a ratio of sums."""
+    out = []
+    for qid, answers in golds.items():
+        _check_golds(answers, qid)
+        if qid not in predictions:
+            out.append((0.0, 1.0))
+            continue
+        em, f1 = _squad_fractions(predictions[qid], answers) if lang is None else \
+            _mlqa_fractions(predictions[qid], answers, lang)
+        out.append(((em + f1) / 2, 1.0))
+    return out
+
+
 def qa_task_score(em: float, f1: float) -> float:
     """The official QA task score: the mean of (average) exact match and (average) F1."""
     return (em + f1) / 2
@@ -420,6 +454,37 @@ def tagging_scores(
     return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
 
 
+def tagging_contributions(pred_sentences: Sequence[Sequence[str]], gold_sentences: Sequence[Sequence[str]]
+                          ) -> list[tuple[float, float]]:
+    """``(2 * correct chunks, predicted + gold chunks)`` per sentence: ``tagging_scores``' F1 as a ratio of sums.
+
+    The chunks are those ``tagging_scores`` finds in the joined sequence, each assigned to the sentence it starts in,
+    so the per-sentence counts add up to the corpus counts exactly (F1 = 2 tp / (n_pred + n_gold)).
+    """
+    _check_sentences(pred_sentences, gold_sentences)
+    gold_chunks = set(get_entities_0012(_flatten_with_o(gold_sentences)))
+    pred_chunks = set(get_entities_0012(_flatten_with_o(pred_sentences)))
+    # Sentence i starts at starts[i] in the joined sequence (each sentence is followed by its "O").
+    starts = np.cumsum([0] + [len(s) + 1 for s in gold_sentences])[:-1]
+    n = len(gold_sentences)
+
+    def per_sentence(chunks: Iterable[tuple[str, int, int]]) -> np.ndarray:
+        begins = np.fromiter((c[1] for c in chunks), dtype=np.int64)
+        return np.bincount(np.searchsorted(starts, begins, side="right") - 1, minlength=n).astype(float)
+
+    tp = per_sentence(pred_chunks & gold_chunks)
+    total = per_sentence(pred_chunks) + per_sentence(gold_chunks)
+    return [(2.0 * t, float(c)) for t, c in zip(tp.tolist(), total.tolist())]
+
+
+def token_accuracy_contributions(pred_sentences: Sequence[Sequence[str]], gold_sentences: Sequence[Sequence[str]]
+                                 ) -> list[tuple[float, float]]:
+    """``(correct tokens, tokens)`` per sentence: ``token_accuracy`` as a ratio of sums."""
+    _check_sentences(pred_sentences, gold_sentences)
+    return [(float(sum(p == g for p, g in zip(ps, gs))), float(len(gs)))
+            for ps, gs in zip(pred_sentences, gold_sentences)]
+
+
 def token_accuracy(pred_sentences: Sequence[Sequence[str]], gold_sentences: Sequence[Sequence[str]]) -> float:
     """Per-token accuracy over all sentences (what the X-STILTs paper reports for UD-POS), in percent.
 
@@ -486,6 +551,39 @@ def _check_rankings(rankings: Sequence[Sequence[str]], gold_sets: Sequence[objec
         raise ValueError("ranking metrics need at least one query")
 
 
+def _reciprocal_rank(ranking: Sequence[str], gold_set: set, k: int) -> float:
+    for rank, candidate in enumerate(list(ranking)[:k], start=1):
+        if candidate in gold_set:
+            return 1.0 / rank
+    return 0.0
+
+
+def _average_precision(ranking: Sequence[str], gold_set: set, k: int) -> float:
+    seen: set = set()
+    hits = 0
+    score = 0.0
+    for rank, candidate in enumerate(list(ranking)[:k], start=1):
+        if candidate in gold_set and candidate not in seen:
+            hits += 1
+            score += hits / rank
+        seen.add(candidate)
+    return score / min(len(gold_set), k)
+
+
+def rr_contributions(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: int = 20
+                     ) -> list[tuple[float, float]]:
+    """``(reciprocal rank, 1)`` per query: ``mrr_at_k`` as a ratio of sums."""
+    _check_rankings(rankings, gold_sets, k)
+    return [(_reciprocal_rank(r, _as_gold_set(g, i), k), 1.0) for i, (r, g) in enumerate(zip(rankings, gold_sets))]
+
+
+def ap_contributions(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: int = 20
+                     ) -> list[tuple[float, float]]:
+    """``(AP@k, 1)`` per query: ``map_at_k`` as a ratio of sums."""
+    _check_rankings(rankings, gold_sets, k)
+    return [(_average_precision(r, _as_gold_set(g, i), k), 1.0) for i, (r, g) in enumerate(zip(rankings, gold_sets))]
+
+
 def mrr_at_k(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: int = 20) -> float:
     """Mean reciprocal rank of the first correct candidate within the top ``k``, in percent.
 
@@ -508,11 +606,7 @@ def mrr_at_k(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: 
     _check_rankings(rankings, gold_sets, k)
     total = 0.0
     for i, (ranking, gold) in enumerate(zip(rankings, gold_sets)):
-        gold_set = _as_gold_set(gold, i)
-        for rank, candidate in enumerate(list(ranking)[:k], start=1):
-            if candidate in gold_set:
-                total += 1.0 / rank
-                break
+        total += _reciprocal_rank(ranking, _as_gold_set(gold, i), k)
     return total / len(rankings) * 100
 
 
@@ -536,14 +630,5 @@ def map_at_k(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: 
     _check_rankings(rankings, gold_sets, k)
     total = 0.0
     for i, (ranking, gold) in enumerate(zip(rankings, gold_sets)):
-        gold_set = _as_gold_set(gold, i)
-        seen: set = set()
-        hits = 0
-        score = 0.0
-        for rank, candidate in enumerate(list(ranking)[:k], start=1):
-            if candidate in gold_set and candidate not in seen:
-                hits += 1
-                score += hits / rank
-            seen.add(candidate)
-        total += score / min(len(gold_set), k)
+        total += _average_precision(ranking, _as_gold_set(gold, i), k)
     return total / len(rankings) * 100

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.io import atomic_write_json, atomic_write_text
-from xstilts.results import TaskResult, find_results
+from xstilts.results import CONSTANT_SHARE, TaskResult, find_results
 from xstilts.view.loading import dedupe, intermediate_order, md_literal, script_of, task_order
 
 PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}
@@ -45,9 +45,17 @@ def non_latin_mean(result: TaskResult) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+def constant_languages(result: TaskResult, langs: Iterable[str] | None = None) -> list[str]:
+    """The languages (of ``langs``, default all scored) where the model gave one prediction to nearly every example
+    (``reliability[lang].constant``): their score is the class balance, not something learned."""
+    langs = result.languages if langs is None else langs
+    return [lang for lang in langs if (result.reliability.get(lang) or {}).get("constant")]
+
+
 def score_grid(results: list[TaskResult]) -> dict[str, Any]:
-    """{"columns": [[encoder, intermediate]], "rows": [{"task", "metric", "cells": [score | None], "partial": [...]}]}
-    with one row per task plus a Tatoeba row over non-Latin-script languages."""
+    """{"columns": [[encoder, intermediate]], "rows": [{"task", "metric", "cells": [score | None], "partial": [...],
+    "ci95": [[low, high] | None], "constant": [[lang...]], "languages"}]} with one row per task plus a Tatoeba row
+    over non-Latin-script languages (no interval: the result holds none for that subset)."""
     results = dedupe(results)
     cols = columns(results)
     by_key = {(r.run.encoder, r.run.intermediate, r.task): r for r in results}
@@ -57,13 +65,19 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
         metric = next(c.main_metric for c in cells if c is not None)
         rows.append({"task": task, "metric": metric, "cells": [c.score if c else None for c in cells],
                      "partial": [bool(c and c.partial) for c in cells],
+                     "ci95": [c.score_ci95 if c else None for c in cells],
+                     "constant": [constant_languages(c) if c else [] for c in cells],
+                     "scored": [len(c.languages) if c else 0 for c in cells],
                      "languages": max(len(c.languages) for c in cells if c is not None)})
         if task == "tatoeba":
+            non_latin = [[lang for lang in c.languages if script_of(lang) != "Latin"] if c else [] for c in cells]
             rows.append({"task": "tatoeba (non-Latin scripts)", "metric": metric,
                          "cells": [non_latin_mean(c) if c else None for c in cells],
                          "partial": [bool(c and c.partial) for c in cells],
-                         "languages": max(sum(script_of(lang) != "Latin" for lang in c.languages)
-                                          for c in cells if c is not None)})
+                         "ci95": [None for _ in cells],
+                         "constant": [constant_languages(c, ls) if c else [] for c, ls in zip(cells, non_latin)],
+                         "scored": [len(ls) for ls in non_latin],
+                         "languages": max(len(ls) for c, ls in zip(cells, non_latin) if c is not None)})
     return {"columns": [list(c) for c in cols], "rows": rows}
 
 
@@ -102,8 +116,16 @@ def environments(results: list[TaskResult]) -> list[dict[str, Any]]:
     return seen
 
 
-def _fmt(value: float | None, partial: bool = False) -> str:
-    return "n/a" if value is None else f"{value:.1f}" + ("*" if partial else "")
+def _fmt(value: float | None, partial: bool = False, ci95: list[float] | None = None,
+         constant: list[str] | None = None, scored: int = 0) -> str:
+    """A grid cell: ``58.9``, with its interval where the result has one (``58.9 [57.1, 60.6]``), ``*`` when
+    partial, and ``const`` when every language's predictions are constant (``const 2/7`` when some are)."""
+    if value is None:
+        return "n/a"
+    text = f"{value:.1f}" + (f" [{ci95[0]:.1f}, {ci95[1]:.1f}]" if ci95 else "") + ("*" if partial else "")
+    if constant:
+        text += " const" if len(constant) >= scored else f" const {len(constant)}/{scored}"
+    return text
 
 
 def _minutes(seconds: float) -> str:
@@ -120,11 +142,20 @@ def render(summary: dict[str, Any]) -> str:
     lines = ["| task | metric | langs | " + " | ".join(head) + " |",
              "|---|---|---|" + "---|" * len(head)]
     for row in grid["rows"]:
-        cells = [_fmt(v, p) for v, p in zip(row["cells"], row["partial"])]
+        n = len(row["cells"])  # summary.json files written before the intervals have none of these keys
+        cells = [_fmt(v, p, ci, const, scored) for v, p, ci, const, scored in
+                 zip(row["cells"], row["partial"], row.get("ci95", [None] * n), row.get("constant", [[]] * n),
+                     row.get("scored", [0] * n))]
         lines.append(f"| {_cell(row['task'])} | {_cell(row['metric'])} | {row['languages']} | " + " | ".join(cells)
                      + " |")
     if any(p for row in grid["rows"] for p in row["partial"]):
         lines.append("\n\\* partial: some languages had no data (named in the result file).")
+    if any(ci for row in grid["rows"] for ci in row.get("ci95", [])):
+        lines.append("\n[low, high]: bootstrap 95% interval of the score (examples resampled in each language).")
+    if any(c for row in grid["rows"] for c in row.get("constant", [])):
+        lines.append(f"\nconst: the model gives one prediction to at least {CONSTANT_SHARE:g}% of the examples in "
+                     "every language (k/n: in k of the n languages), so the score is the class balance there, not "
+                     "something learned.")
     t = times["totals"]
     lines += ["", "| phase | runs | wall time |", "|---|---|---|"]
     for key, name in [*PHASE_NAMES.items(), ("evaluation", "evaluation")]:

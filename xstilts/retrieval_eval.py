@@ -11,11 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from xstilts import cli, data, distributed, provenance, retrieval
+from xstilts import metrics as metrics_lib
 from xstilts.config import EvalRecipe
-from xstilts.evaluation import autocast_encoder, build_result, effective_precision
+from xstilts.evaluation import autocast_encoder, build_result, chance_score, effective_precision
+from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.languages import TATOEBA_ISO3
 from xstilts.modeling import check_model_folder, load_encoder
 from xstilts.results import write_result
@@ -137,6 +140,7 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
                              f"{encoder.config.num_hidden_layers}")
     cli.log(f"{task.name}: {cfg.retrieval.pooling} pooling of hidden_states[{layer}] of {model_dir}")
     languages: dict[str, dict[str, float]] = {}
+    figures: dict[str, LanguageFigures] = {}
     missing, notes = [], []
     rank, size = distributed.world()
     for lang in distributed.shard(langs, rank, size):  # under a launcher, each rank its share of the languages
@@ -150,6 +154,11 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
                 preds = retrieval.tatoeba_predictions(src, tgt, cfg.retrieval.block_size)
                 metrics = {"accuracy": retrieval.tatoeba_accuracy(src, tgt, cfg.retrieval.block_size),
                            "n": float(len(rows))}
+                # Per English query: retrieved its aligned row or not. No class balance (every query has its own
+                # gold row); the top-prediction share is that of the most retrieved row: near 100 when the
+                # representation collapsed and every query finds the same "hub" sentence.
+                figures[lang] = language_figures(lang, np.array(metrics_lib.accuracy_contributions(
+                    preds, list(range(len(preds))))), None, preds)
                 if cfg.export_predictions:
                     from xstilts import submission
 
@@ -165,6 +174,10 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
                 notes += [f"{lang}: {k} undefined (no correct candidate)" for k, v in scores.items()
                           if not math.isfinite(float(v))]
                 metrics["n"] = float(len(test.gold))
+                # No interval: BUCC's F1 is of a mined pair set cut at a threshold tuned on the sample gold, not a
+                # sum over examples, and resampling gold pairs would leave the mined candidates and the tuned
+                # threshold fixed, understating the noise. No class balance or single prediction either.
+                figures[lang] = LanguageFigures()
                 if test is dev:
                     notes.append(f"{lang}: split=validation: threshold tuned and scored on the sample gold")
                 if cfg.export_predictions:
@@ -182,8 +195,9 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
         languages[lang] = metrics
         cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"),
                 every_rank=True)
-    parts = distributed.gather((languages, missing, notes))
+    parts = distributed.gather((languages, missing, notes, figures))
     languages = distributed.merge_in_order([p[0] for p in parts], langs)
+    figures = distributed.merge_in_order([p[3] for p in parts], langs)
     missing = [lang for lang in langs if any(lang in p[1] for p in parts)]
     notes = [f"representation: {cfg.retrieval.pooling} pooling, hidden_states[{layer}]"] + [
         note for lang in langs for p in parts for note in p[2] if note.startswith(f"{lang}: ")]
@@ -191,7 +205,7 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
         raise data.DataError(f"{task.name}: no evaluation data for any of {langs}")
     if rank == 0:
         result = build_result(task, languages, missing, cfg.split, cfg.data.source, model_dir, run_folder, notes,
-                              benchmark=cfg.benchmark)
+                              benchmark=cfg.benchmark, reliability=figures, chance=chance_score(task, languages))
         write_result(out_file, result)
         cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
                 + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
