@@ -1,7 +1,8 @@
 # Two commands do all set-up on a fresh machine (Python 3.11, no GPU, no Hugging Face Hub access needed):
 #   make quickstart   fresh venv, install, the whole offline chain; results under results/quickstart/
 #   make test         fresh venv (if absent), install, the test suite
-PYTHON ?= python3.11
+# python3.11 where it is installed, else python3 (checked below: 3.11 or newer); `make PYTHON=/path/to/python` overrides.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null || echo python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 Q := results/quickstart
@@ -12,6 +13,9 @@ export TOKENIZERS_PARALLELISM := false
 .PHONY: venv quickstart test test-real clean-quickstart
 
 $(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
+	  echo "xstilts needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 | head -n 1)." \
+	       "Install Python 3.11 and run: make PYTHON=python3.11 ..." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt

@@ -77,3 +77,12 @@ def test_readme_guarantees_point_at_tests_that_exist():
                 f"README Guarantees names {current}::{test}, which does not exist"
             named += 1
     assert named >= 10
+
+
+def test_license_and_citation_are_there():
+    import yaml
+
+    assert "Apache License" in (REPO / "LICENSE").read_text()
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["license"] == "Apache-2.0"
+    assert "Intermediate-Task Training" in cff["preferred-citation"]["title"]
