@@ -532,8 +532,7 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
     result["cold_examples_per_s"] = round(len(features) / cold_seconds, 2)  # the first pass, every shape new
     result["distinct_shapes"] = len(set(_shapes(collator.batches)))
     result["peak_memory_mb"] = peak_memory_mb(device)
-    del model
-    return result
+    return result  # the model goes with this frame (the passes above close over it, so no del here)
 
 
 def _alarm(_signum: int, _frame: Any) -> None:

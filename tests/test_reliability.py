@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,7 +214,27 @@ def evaluated(tiny_phase1, tmp_path_factory):
     assert evaluate_xtreme.main([f"input={tiny_phase1}", f"output={t}/results", "task=tatoeba",
                                  "data.source=embedded"]) == 0
     out["tatoeba"] = read_result(t / "results" / "tatoeba.json")
+    out["folders"] = (t / "results", t)  # the results folder and the run folders' root (for the viewer)
     return out
+
+
+@pytest.mark.parametrize("view", ["overview", "encoders", "languages", "benchmark", "provenance"])
+def test_every_viewer_view_renders_what_the_pipeline_wrote(evaluated, view, monkeypatch):
+    """The viewer on result files the quickstart pipeline itself wrote (reliability included), beside the hand-made
+    fixtures and the committed mini grid that tests/test_viewer.py renders."""
+    from streamlit.testing.v1 import AppTest
+
+    results, runs = evaluated["folders"]
+    monkeypatch.setenv("XSTILTS_RESULTS", str(results))
+    monkeypatch.setenv("XSTILTS_RUNS", str(runs))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "viewer" / "app.py"), default_timeout=60).run()
+    at.sidebar.radio(key="view").set_value(view).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [str(v) for df in at.dataframe for v in df.value.to_numpy().ravel()]
+    assert "None" not in shown and "nan" not in shown
+    if view == "overview":
+        assert len(at.get("plotly_chart")) == 1
+        assert not any("No interval recorded" in w.value for w in at.warning)  # these results carry intervals
 
 
 @pytest.mark.parametrize("task", ["xnli", "panx", "xquad", "tatoeba"])

@@ -6,8 +6,8 @@ import filecmp
 import html
 import json
 import math
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys

@@ -28,7 +28,6 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
-
 MAX_SHOWN = 200  # characters of a value quoted in an error message (a pasted file must not flood the terminal)
 MAX_DEPTH = 32  # nesting levels a recipe may use (the deepest shipped recipe uses 3); deeper YAML is refused
 MAX_PROBLEMS_SHOWN = 30  # a recipe with more problems is the wrong file; the first ones say so

@@ -18,9 +18,9 @@ from xstilts import cli, data, distributed, provenance, retrieval
 from xstilts import metrics as metrics_lib
 from xstilts.config import EvalRecipe
 from xstilts.evaluation import autocast_encoder, build_result, chance_score, effective_precision
-from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.languages import TATOEBA_ISO3
 from xstilts.modeling import check_model_folder, load_encoder
+from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.results import write_result
 from xstilts.tasks import Task
 
