@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from xstilts.data import read_bucc_files, read_tatoeba_files
 from xstilts.metrics import bucc_scores
 from xstilts.retrieval import (
     apply_threshold,
@@ -20,8 +21,6 @@ from xstilts.retrieval import (
     margin_scores,
     mean_pool,
     mine_pairs,
-    read_bucc_files,
-    read_tatoeba_files,
     tatoeba_accuracy,
     tatoeba_predictions,
 )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from xstilts.recipe import field, show
@@ -20,6 +22,35 @@ SEED_MAX = 2**32 - 1
 BATCH_MAX = 2**16  # examples per device per batch
 LENGTH_MAX = 2**20  # tokens per example
 SIZE_MAX = 2**16  # hidden sizes, LoRA rank, attention heads
+
+
+def embedded_path(relative: str) -> Path:
+    """A file or folder of the small synthetic quickstart data shipped in the package (``xstilts/quickstart_data``).
+
+    It lives here, at the bottom of the package, because recipe validation already needs it (the tiny encoder's
+    languages must be in the embedded corpus); the data readers use it too.
+    """
+    return Path(str(resources.files("xstilts"))) / "quickstart_data" / relative
+
+
+def available_corpus_languages(sample: bool = False) -> list[str]:
+    """Languages of the embedded corpus (``sample``: those with held-out sample lines for statistics)."""
+    folder = embedded_path("corpus")
+    if not folder.is_dir():
+        return []
+    if sample:
+        return sorted(p.stem[len("sample-"):] for p in folder.glob("sample-*.txt"))
+    return sorted(p.stem for p in folder.glob("*.txt") if not p.stem.startswith("sample-"))
+
+
+def language_problems(languages: list[str], key: str, sample: bool) -> list[str]:
+    """Recipe problems for languages the embedded corpus lacks, so phase 1 names them before any work starts."""
+    known = available_corpus_languages(sample)
+    missing = [lang for lang in languages if lang not in known]
+    if not missing:
+        return []
+    return [f"{key}: no embedded corpus for {', '.join(show(m) for m in missing[:5])}"
+            f"{' and others' if len(missing) > 5 else ''}; languages shipped: {', '.join(known)}"]
 
 
 @dataclass
@@ -155,8 +186,6 @@ class TinyEncoderConfig:
                            le=COUNT_MAX)
 
     def validate(self) -> list[str]:
-        from xstilts.encoders import language_problems
-
         problems = []
         if self.num_heads > 0 and self.hidden_size % self.num_heads:
             problems.append(f"hidden_size: {self.hidden_size} is not divisible by num_heads={self.num_heads} (each "
@@ -186,8 +215,6 @@ class Phase1Recipe:
     overwrite: bool = field(False, help="replace a finished run in output")
 
     def validate(self) -> list[str]:
-        from xstilts.encoders import language_problems
-
         problems = _empty_paths(self, ("output",)) + _path_problems(self, ("model",))
         problems.extend(_language_problems(self, ("stats_languages",))
                         or language_problems(self.stats_languages, "stats_languages", sample=True))

@@ -13,8 +13,7 @@ from typing import Any
 
 import torch
 
-from xstilts.config import TinyEncoderConfig
-from xstilts.data import embedded_path
+from xstilts.config import TinyEncoderConfig, available_corpus_languages, embedded_path
 from xstilts.modeling import ModelFolderError, check_model_folder
 from xstilts.recipe import RecipeError, show
 
@@ -29,26 +28,6 @@ def corpus_lines(lang: str, sample: bool = False) -> list[str]:
         raise FileNotFoundError(f"no embedded corpus for language {lang!r} ({path.name}); languages shipped: "
                                 f"{', '.join(sorted(available_corpus_languages()))}")
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def available_corpus_languages(sample: bool = False) -> list[str]:
-    """Languages of the embedded corpus (``sample``: those with held-out sample lines for statistics)."""
-    folder = embedded_path("corpus")
-    if not folder.is_dir():
-        return []
-    if sample:
-        return sorted(p.stem[len("sample-"):] for p in folder.glob("sample-*.txt"))
-    return sorted(p.stem for p in folder.glob("*.txt") if not p.stem.startswith("sample-"))
-
-
-def language_problems(languages: list[str], key: str, sample: bool) -> list[str]:
-    """Recipe problems for languages the embedded corpus lacks, so phase 1 names them before any work starts."""
-    known = available_corpus_languages(sample)
-    missing = [lang for lang in languages if lang not in known]
-    if not missing:
-        return []
-    return [f"{key}: no embedded corpus for {', '.join(show(m) for m in missing[:5])}"
-            f"{' and others' if len(missing) > 5 else ''}; languages shipped: {', '.join(known)}"]
 
 
 def check_source(source: str, model: str | None, trust_remote_code: bool = False) -> None:

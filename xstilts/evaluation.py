@@ -40,10 +40,9 @@ def chance_score(task: Task, languages: dict[str, dict[str, float]], rows: dict[
         languages: the scored languages' metrics (their ``n``).
         rows: the evaluated rows per language (multiple choice: their choices).
     """
-    from xstilts.data import label_count
 
     if task.kind == "classification":
-        n = label_count(task) or len(task.label_names)
+        n = data.label_count(task) or len(task.label_names)
         return 100.0 / n if n else None
     if task.kind == "multiple_choice" and rows:
         per_lang = [rows[lang] for lang in languages if rows.get(lang)]

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts import cli
+from xstilts import cli, dual_encoder, qa, squad_v2, tagging
 from xstilts import metrics as M
 from xstilts.data import DataError, label_count
 from xstilts.reliability import LanguageFigures, language_figures
@@ -50,8 +50,6 @@ def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_i
             f["labels"] = r["label"]
             feats.append(f)
     elif kind == "span_qa":
-        from xstilts import qa
-
         enc = qa.prepare_qa_features(
             tokenizer, [r["question"] for r in rows], [r["context"] for r in rows], max_length=max_length,
             doc_stride=min(128, max_length // 3), answers=[r["answers"] for r in rows] if train else None)
@@ -67,8 +65,6 @@ def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_i
         extra["qa"] = enc
         extra["unusable_answers"] = len(unusable)
     elif kind == "tagging":
-        from xstilts import tagging
-
         enc = tagging.encode_tagging(tokenizer, [r["tokens"] for r in rows], [r["tags"] for r in rows], max_length)
         for i in range(len(enc["input_ids"])):
             f = {k: enc[k][i] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
@@ -77,8 +73,6 @@ def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_i
         extra["tagging"] = enc
         extra["num_words"] = [len(r["tokens"]) for r in rows]
     elif kind == "dual_encoder":
-        from xstilts import dual_encoder
-
         feats = dual_encoder.encode_pairs(rows, tokenizer, max_length, task_id)
         return Encoded(feats, extra)
     else:
@@ -115,8 +109,6 @@ def _check_labels(task: Task, rows: list[dict]) -> None:
 def _check_answers(task: Task, rows: list[dict], enc: dict[str, list], max_length: int) -> set[int]:
     """Training questions whose gold answer cannot be trained as a span (see ``qa.unusable_answers``): counted and
     dropped with a warning, or a ``DataError`` above ``qa.MAX_UNUSABLE_ANSWER_FRACTION`` of the questions."""
-    from xstilts import qa
-
     problems = qa.unusable_answers([r["context"] for r in rows], [r["answers"] for r in rows], enc)
     if not problems:
         return set()
@@ -190,13 +182,9 @@ def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any]) -
     if task.kind in ("classification", "multiple_choice"):
         return [int(lg.argmax()) for lg in logits]
     if task.kind == "span_qa":
-        from xstilts import qa
-
         starts = [lg[:, 0] for lg in logits]
         ends = [lg[:, 1] for lg in logits]
         if task.null_answers:  # SQuAD v2.0: no-answer threshold chosen on these (dev) questions, kept for the record
-            from xstilts import squad_v2
-
             answers_v2, encoded.extra["null_threshold"] = squad_v2.predict_with_threshold(
                 rows, encoded.extra["qa"], starts, ends)
             return answers_v2
@@ -207,12 +195,8 @@ def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any]) -
 
         return mlm.predict(encoded, logits)
     if task.kind == "dual_encoder":  # logits = [query embedding, candidate embedding] per pair
-        from xstilts import dual_encoder
-
         return dual_encoder.dev_rankings(rows, logits)
     if task.kind == "tagging":
-        from xstilts import tagging
-
         per_feature = [[int(x) for x in lg.argmax(-1)] for lg in logits]
         return tagging.merge_window_predictions(encoded.extra["tagging"], per_feature, encoded.extra["num_words"])
     raise ValueError(f"task kind {task.kind!r} has no predictions")
@@ -228,8 +212,6 @@ def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> di
 
         return {**mlm.score(predictions), "n": n}
     if task.kind == "span_qa" and task.null_answers:
-        from xstilts import squad_v2
-
         return {**squad_v2.scores(predictions, rows), "n": n}
     if task.kind == "span_qa":
         preds = {str(i): p for i, p in enumerate(predictions)}
@@ -251,8 +233,6 @@ def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> di
             out["accuracy"] = M.token_accuracy(pred_tags, gold_tags)
         return out
     if task.kind == "dual_encoder":
-        from xstilts import dual_encoder
-
         return dual_encoder.dev_score(rows, predictions)
     raise ValueError(f"task kind {task.kind!r} has no scorer")
 
@@ -272,8 +252,6 @@ def reliability(task: Task, rows: list[dict], predictions: list[Any], lang: str)
         return language_figures(lang, np.array(M.accuracy_contributions(predictions, golds)), golds, predictions)
     if task.kind == "span_qa":
         if task.null_answers:
-            from xstilts import squad_v2
-
             per = [(sum(squad_v2.em_f1(p, squad_v2.gold_texts(r["answers"]))) / 2, 1.0)
                    for p, r in zip(predictions, rows)]
         else:
@@ -292,9 +270,7 @@ def reliability(task: Task, rows: list[dict], predictions: list[Any], lang: str)
         return language_figures(lang, np.array(per), [t for s in rows for t in s["tags"]],
                                 [t for p in predictions for t in p])
     if task.kind == "dual_encoder":  # a phase-3 dev score (dual_encoder.dev_score); evaluation has its own
-        from xstilts.dual_encoder import TOP_K
-
-        per = M.ap_contributions(predictions, [str(r["candidate_id"]) for r in rows], TOP_K)
+        per = M.ap_contributions(predictions, [str(r["candidate_id"]) for r in rows], dual_encoder.TOP_K)
         return language_figures(lang, np.array(per), None, [rk[0] if rk else None for rk in predictions])
     return LanguageFigures()  # MLM: not scored as a benchmark task
 

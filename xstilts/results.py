@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.io import atomic_write_json
+from xstilts.tasks import TASKS, benchmark_languages
 
 SCHEMA = "xstilts.results/v1"
 
@@ -319,8 +320,6 @@ def uncovered_languages(result: TaskResult, benchmark: str = "xtreme") -> list[s
     """The languages of the result's task in ``benchmark``'s set that the result has no score for: what makes it
     partial, named also for results written before ``partial`` accounted for ``languages=`` subsets (a task outside
     the registry is judged by its own ``missing_languages``)."""
-    from xstilts.tasks import TASKS, benchmark_languages
-
     task = TASKS.get(result.task)
     expected = benchmark_languages(task, benchmark) if task is not None else ()
     absent = [lang for lang in expected if lang not in result.languages]

@@ -29,15 +29,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
-from xstilts.data import DataError
 from xstilts.metrics import bucc_scores
 
 __all__ = [
-    "BuccSplit",
     "DedupResult",
     "apply_threshold",
     "best_threshold",
@@ -51,8 +48,6 @@ __all__ = [
     "margin_scores",
     "mean_pool",
     "mine_pairs",
-    "read_bucc_files",
-    "read_tatoeba_files",
     "tatoeba_accuracy",
     "tatoeba_predictions",
 ]
@@ -664,165 +659,3 @@ def tatoeba_accuracy(src_emb: torch.Tensor, tgt_emb: torch.Tensor, block_size: i
 def format_tatoeba_predictions(predictions: Sequence[int]) -> str:
     """The submission file body: one 0-based non-English row per line, in English query order."""
     return "".join(f"{int(p)}\n" for p in predictions)
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# Readers
-# ----------------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BuccSplit:
-    """One BUCC 2018 split of one language pair (source = the non-English language, target = English).
-
-    Attributes:
-        src_ids: Source sentence ids in file order, e.g. ``zh-000000001``.
-        src_sentences: Source sentences (surrounding whitespace stripped).
-        tgt_ids: English sentence ids, e.g. ``en-000000001``.
-        tgt_sentences: English sentences.
-        gold: Gold ``(src_id, tgt_id)`` pairs, or None when the gold file was not required and is absent.
-    """
-
-    src_ids: list[str]
-    src_sentences: list[str]
-    tgt_ids: list[str]
-    tgt_sentences: list[str]
-    gold: set[Pair] | None
-
-
-def _find_bucc_file(folder: Path, lang: str, name: str) -> Path:
-    # The XTREME download flattens files into one folder; the original tarball keeps a <lang>-en/ subfolder.
-    candidates = [folder / name, folder / f"{lang}-en" / name]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"BUCC file not found: tried {', '.join(str(p) for p in candidates)}. Provide the BUCC 2018 files "
-        f"({lang}-en.<split>.{lang}, {lang}-en.<split>.en, {lang}-en.<split>.gold with lines 'id<TAB>sentence' and "
-        "'src_id<TAB>tgt_id') from https://comparable.limsi.fr/bucc2018/"
-    )
-
-
-def _read_tsv_lines(path: Path) -> list[tuple[int, str]]:
-    """Numbered lines of a UTF-8 file; a ``DataError`` naming the byte offset where it is not UTF-8."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise DataError(f"{path}: not UTF-8 text: byte offset {exc.start} (line {line}): {exc.reason}; the file is "
-                        "corrupted or in another encoding: convert it to UTF-8") from None
-    # Only LF ends a line, so a stray CR inside a sentence cannot shift the line alignment.
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [(no, line.rstrip("\r")) for no, line in enumerate(lines, start=1)]
-
-
-def _read_id_sentences(path: Path) -> tuple[list[str], list[str]]:
-    ids: list[str] = []
-    sentences: list[str] = []
-    seen: set[str] = set()
-    for no, line in _read_tsv_lines(path):
-        if not line.strip():
-            continue
-        if "\t" not in line:
-            raise DataError(f"{path}:{no}: expected 'id<TAB>sentence', found no tab in {line[:80]!r}")
-        sid, sentence = line.split("\t", 1)
-        sid = sid.strip()
-        if not sid:
-            raise DataError(f"{path}:{no}: empty sentence id")
-        if sid in seen:
-            raise DataError(f"{path}:{no}: sentence id {sid!r} occurs twice")
-        seen.add(sid)
-        ids.append(sid)
-        sentences.append(sentence.strip())
-    return ids, sentences
-
-
-def read_bucc_files(folder: str | Path, lang: str, split: str, require_gold: bool = True) -> BuccSplit:
-    """Reads one split of the original BUCC 2018 layout.
-
-    Files: ``<lang>-en.<split>.<lang>`` and ``<lang>-en.<split>.en`` (lines ``id<TAB>sentence``) and
-    ``<lang>-en.<split>.gold`` (lines ``src_id<TAB>tgt_id``), in ``folder`` or ``folder/<lang>-en/``. The original
-    release names the splits ``sample`` and ``training``; XTREME's download renames them ``dev`` and ``test``. Blank
-    lines are skipped; sentences are stripped of surrounding whitespace (the reference strips before tokenising).
-
-    Args:
-        folder: Folder with the files.
-        lang: Non-English language code: de, fr, ru or zh.
-        split: Split name as it appears in the file names (``dev``, ``test``, ``sample``, ``training``).
-        require_gold: When False, a missing gold file gives ``gold=None`` instead of an error.
-
-    Returns:
-        A :class:`BuccSplit`.
-
-    Raises:
-        FileNotFoundError: Naming the missing path and what to provide.
-        DataError: On a malformed line, a repeated id, a file that is not UTF-8, or gold ids absent from the sentence
-            files (a ``ValueError``, naming the file and line).
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"BUCC folder not found: {folder}; pass the folder holding {lang}-en.{split}.* files")
-    src_ids, src_sents = _read_id_sentences(_find_bucc_file(folder, lang, f"{lang}-en.{split}.{lang}"))
-    tgt_ids, tgt_sents = _read_id_sentences(_find_bucc_file(folder, lang, f"{lang}-en.{split}.en"))
-    try:
-        gold_path = _find_bucc_file(folder, lang, f"{lang}-en.{split}.gold")
-    except FileNotFoundError:
-        if require_gold:
-            raise
-        return BuccSplit(src_ids, src_sents, tgt_ids, tgt_sents, None)
-    gold: set[Pair] = set()
-    for no, line in _read_tsv_lines(gold_path):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) != 2:
-            raise DataError(f"{gold_path}:{no}: expected 'src_id<TAB>tgt_id', got {line[:80]!r}")
-        gold.add((parts[0].strip(), parts[1].strip()))
-    known_src, known_tgt = set(src_ids), set(tgt_ids)
-    unknown = sorted(p for p in gold if p[0] not in known_src or p[1] not in known_tgt)
-    if unknown:
-        raise DataError(
-            f"{gold_path}: {len(unknown)} gold pairs name ids missing from the sentence files (first: {unknown[0]}); "
-            "the gold file does not belong to these corpora"
-        )
-    return BuccSplit(src_ids, src_sents, tgt_ids, tgt_sents, gold)
-
-
-def read_tatoeba_files(folder: str | Path, iso3: str) -> tuple[list[str], list[str]]:
-    """Reads one LASER Tatoeba test pair, ``tatoeba.<iso3>-eng.<iso3>`` and ``tatoeba.<iso3>-eng.eng``.
-
-    Line i of one file translates line i of the other, so every line is kept (blank ones too) to preserve the
-    alignment; each is stripped of surrounding whitespace (the reference strips before tokenising).
-
-    Args:
-        folder: Folder with the files (LASER's ``data/tatoeba/v1``).
-        iso3: ISO 639-3 code of the non-English side as LASER names it (``deu``, ``cmn``, ``pes``, ...).
-
-    Returns:
-        ``(non_english, english)`` sentence lists of equal length.
-
-    Raises:
-        FileNotFoundError: Naming the missing path.
-        DataError: On a malformed code, a file that is not UTF-8, or files of different lengths (both named with
-            their line counts).
-    """
-    if not (isinstance(iso3, str) and len(iso3) == 3 and iso3.isalpha() and iso3.islower()) or iso3 == "eng":
-        raise DataError(
-            f"iso3 must be a lowercase 3-letter non-English LASER code such as 'deu' or 'cmn', got {iso3!r}"
-        )
-    folder = Path(folder)
-    paths = [folder / f"tatoeba.{iso3}-eng.{iso3}", folder / f"tatoeba.{iso3}-eng.eng"]
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"Tatoeba file not found: {path}. Provide LASER's Tatoeba test files tatoeba.{iso3}-eng.{iso3} and "
-                f"tatoeba.{iso3}-eng.eng (facebookresearch/LASER data/tatoeba/v1) in {folder}"
-            )
-    sides = [[line.strip() for _, line in _read_tsv_lines(p)] for p in paths]
-    if len(sides[0]) != len(sides[1]):
-        raise DataError(
-            f"{paths[0]} has {len(sides[0])} lines but {paths[1]} has {len(sides[1])}; "
-            "Tatoeba pairs are aligned by line"
-        )
-    return sides[0], sides[1]

@@ -63,7 +63,7 @@ def embed(encoder: torch.nn.Module, tokenizer: Any, sentences: list[str], layer:
 def _tatoeba_rows(task: Task, cfg: EvalRecipe, lang: str) -> list[dict]:
     split = task.eval[cfg.split]
     if cfg.data.source == "xtreme":
-        src, tgt = retrieval.read_tatoeba_files(Path(cfg.data.path) / "tatoeba", TATOEBA_ISO3[lang])
+        src, tgt = data.read_tatoeba_files(Path(cfg.data.path) / "tatoeba", TATOEBA_ISO3[lang])
         rows = [{"source": s, "target": t} for s, t in zip(src, tgt)]
     else:
         rows = data.load_split(task, split, cfg.data.source, lang, cfg.split, cfg.data.path)
@@ -107,16 +107,16 @@ def _bucc_folder(cfg: EvalRecipe, lang: str, split: str) -> Path:
                          "(or data.source=xtreme data.path=<XTREME download folder>)")
 
 
-def _read_bucc(cfg: EvalRecipe, lang: str, split: str) -> retrieval.BuccSplit:
+def _read_bucc(cfg: EvalRecipe, lang: str, split: str) -> data.BuccSplit:
     folder = _bucc_folder(cfg, lang, split)
     original, xtreme_name = BUCC_SPLITS[split]
     try:
-        return retrieval.read_bucc_files(folder, lang, original)
+        return data.read_bucc_files(folder, lang, original)
     except FileNotFoundError:
-        return retrieval.read_bucc_files(folder, lang, xtreme_name)
+        return data.read_bucc_files(folder, lang, xtreme_name)
 
 
-def _mine(encoder: Any, tokenizer: Any, split: retrieval.BuccSplit, layer: int, cfg: EvalRecipe) -> list:
+def _mine(encoder: Any, tokenizer: Any, split: data.BuccSplit, layer: int, cfg: EvalRecipe) -> list:
     r = cfg.retrieval
     src = retrieval.dedup_sentences(split.src_ids, split.src_sentences)
     tgt = retrieval.dedup_sentences(split.tgt_ids, split.tgt_sentences)

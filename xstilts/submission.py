@@ -23,12 +23,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from xstilts import metrics
+from xstilts.io import atomic_write_text
 
 __all__ = [
     "SubmissionError",
@@ -133,23 +133,6 @@ def prediction_path(out_dir: str | os.PathLike, task: str, lang: str) -> Path:
     _check_task(task)
     _check_lang(lang)
     return Path(out_dir) / task / f"test-{lang}.{TASK_EXTENSIONS[task]}"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers never see a half-written file (temp file + os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        from xstilts.io import umask  # mkstemp makes 0600 files: give them what a plain open would
-
-        os.fchmod(fd, 0o666 & ~umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -576,7 +559,7 @@ def write_predictions(task: str, lang: str, predictions: Any, out_dir: str | os.
             raise SubmissionError("mewslix predictions must map each mention id to a list of ranked entity ids")
         text = json.dumps({k: [str(e) for e in v] for k, v in predictions.items()}, ensure_ascii=False,
                           sort_keys=True) + "\n"
-    _atomic_write_text(path, text)
+    atomic_write_text(path, text)
     return path
 
 
@@ -639,5 +622,5 @@ def main_score(predictions: str, labels: str, output: str, overwrite: bool = Fal
     out = Path(output)
     _check_output(out, {"predictions": Path(predictions), "labels": Path(labels)}, overwrite)
     results = score_folder(predictions, labels)
-    _atomic_write_text(out, json.dumps(results, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(out, json.dumps(results, indent=2, sort_keys=True) + "\n")
     return results

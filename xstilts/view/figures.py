@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from xstilts.view import loading as L
 from xstilts.view.loading import intermediate_order, task_order
 
 ENGLISH_COLOUR = "#d62728"
@@ -56,8 +57,6 @@ OVERVIEW_LEGEND = (
 
 
 def _trace_for(row: Any) -> str:
-    from xstilts.view import loading as L
-
     if row.all_constant:
         return TRACE_CONSTANT
     return {L.STATUS_CHANGE: TRACE_CHANGE, L.STATUS_UNCERTAIN: TRACE_UNCERTAIN, L.STATUS_NOISE: TRACE_NOISE,
@@ -66,8 +65,6 @@ def _trace_for(row: Any) -> str:
 
 def _cell_text(row: Any) -> str:
     """Two short lines: the score (± seed sd) and the change with its judgement mark."""
-    from xstilts.view import loading as L
-
     score = f"{row.score:.1f}"
     if row.n_seeds >= 2 and not math.isnan(row.sd):
         score += f" ±{row.sd:.1f}"
@@ -131,8 +128,6 @@ def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour
         colour_range: Δ (points) at which the colour saturates.
         title: figure title.
     """
-    from xstilts.view import loading as L
-
     kinds = dict(zip(table["encoder"], table["encoder_kind"]))
     encoders = L.encoder_order(kinds)
     benchmarks = [t for t in L.BENCHMARK_TASKS if t in set(table["task"])]

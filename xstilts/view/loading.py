@@ -19,7 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from xstilts.results import XTREME_CATEGORIES, RunInfo, TaskResult, find_results
+# benchmark_scores: the one place benchmark arithmetic lives
+from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, find_results
+from xstilts.tasks import TASKS
 
 
 class ViewerError(ValueError):
@@ -363,7 +365,6 @@ def benchmark_table(results: Iterable[TaskResult], categories: dict[str, list[st
     Scores come from ``xstilts.results.benchmark_scores``: a category or overall score is empty (NaN) when one of its
     tasks is missing or partial, and the ``missing``/``partial`` columns name them.
     """
-    from xstilts.results import benchmark_scores  # the one place benchmark arithmetic lives
 
     runs: dict[tuple, list[TaskResult]] = defaultdict(list)
     kinds: dict[tuple, str] = {}
@@ -534,7 +535,6 @@ BENCHMARK_TASKS: dict[str, list[str]] = {
 
 
 def _xtreme_r_tasks() -> list[str]:
-    from xstilts.results import XTREME_R_CATEGORIES
 
     return [t for ts in XTREME_R_CATEGORIES.values() for t in ts]
 
@@ -547,7 +547,6 @@ MIN_AGGREGATE_TASKS = 3
 def registry_chance(task: str) -> float | None:
     """The score of a uniform random guess from the task registry: classification 100 / labels, multiple choice
     100 / choices; None where undefined (tagging F1, QA, retrieval) or the task is not in the registry."""
-    from xstilts.tasks import TASKS
 
     t = TASKS.get(task)
     if t is None:
