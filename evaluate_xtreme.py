@@ -20,8 +20,9 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from xstilts import cli, distributed, evaluation, io, provenance, recipe
+from xstilts import cli, distributed, evaluation, provenance, recipe, runfiles
 from xstilts.config import EvalRecipe
+from xstilts.log import log, quiet_libraries
 from xstilts.modeling import check_max_length, load_model
 from xstilts.results import write_result
 from xstilts.tasks import check_languages, get_task
@@ -42,7 +43,7 @@ def _score(argv: list[str]) -> int:
                                    overwrite=submission.parse_flag(args.get("overwrite", "false"), "overwrite"))
     for task, s in sorted(scores.items()):
         flag = " (partial: missing " + " ".join(s["missing_languages"]) + ")" if s.get("partial") else ""
-        cli.log(f"{task}: score {s['score']}{flag}")
+        log(f"{task}: score {s['score']}{flag}")
     return 0
 
 
@@ -61,12 +62,12 @@ def _benchmark(argv: list[str]) -> int:
         raise recipe.RecipeError([f"benchmark needs results=DIR [output=OUT.json] (unexpected {bad})"],
                                  "command line")
     if not Path(args["results"]).is_dir():
-        raise io.RunFolderError(f"results folder {args['results']} does not exist")
+        raise runfiles.RunFolderError(f"results folder {args['results']} does not exist")
     good, broken = find_results(args["results"])
     for path, problem in broken:
-        cli.log(f"warning: skipped {path}: {problem}")
+        log(f"warning: skipped {path}: {problem}")
     if not good:
-        raise io.RunFolderError(f"no readable result files under {args['results']} ({len(broken)} skipped)")
+        raise runfiles.RunFolderError(f"no readable result files under {args['results']} ({len(broken)} skipped)")
     results = [r for _, r in good]
     report = {}
     for name, categories in (("xtreme", XTREME_CATEGORIES), ("xtreme_r", XTREME_R_CATEGORIES)):
@@ -77,8 +78,8 @@ def _benchmark(argv: list[str]) -> int:
                      "missing", "partial"]].to_string(index=False))
     report["skipped"] = [{"file": str(p), "problem": m} for p, m in broken]
     if "output" in args:
-        io.atomic_write_json(args["output"], report)
-        cli.log(f"benchmark scores -> {args['output']}")
+        runfiles.atomic_write_json(args["output"], report)
+        log(f"benchmark scores -> {args['output']}")
     return 0
 
 
@@ -94,14 +95,14 @@ def _main(argv: list[str]) -> int:
     run_recipe = run_chain[0]["recipe"]
     task = get_task(cfg.task or run_recipe.get("task") or "")
     langs = check_languages(task, cfg.languages, cfg.benchmark)
-    out_file = io.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
+    out_file = runfiles.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
     if cfg.export_predictions:
-        io.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
-    io.check_result_file(out_file, cfg.overwrite)
+        runfiles.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
+    runfiles.check_result_file(out_file, cfg.overwrite)
     # <task>.json.lock: two evaluations of one task into one folder cannot replace each other's result.
     precision = evaluation.effective_precision(cfg.precision)
-    with io.RunLock(out_file.parent, f"{out_file.name}.lock"), distributed.process_group() as (rank, size):
-        io.check_result_file(out_file, cfg.overwrite)  # again under the lock: another evaluation may have finished
+    with runfiles.RunLock(out_file.parent, f"{out_file.name}.lock"), distributed.process_group() as (rank, size):
+        runfiles.check_result_file(out_file, cfg.overwrite)  # again under the lock: another evaluation may have finished
         if cfg.export_predictions:  # the submission folder records which model wrote each task's files
             provenance.claim_submission(cfg.export_predictions, task.name, run_folder, cfg.overwrite)
         # Under torchrun / accelerate launch the languages are split over the ranks; rank 0 writes the result.
@@ -117,9 +118,9 @@ def _main(argv: list[str]) -> int:
             distributed.barrier()
             return rc
         if phase != "phase3":
-            raise io.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
+            raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
                                     "(only retrieval tasks are evaluated on phase-1/2 encoders)")
-        cli.quiet_libraries()
+        quiet_libraries()
 
         # Model and data: the phase-3 final/ folder (adapters load by themselves); the task's split in every language.
         checkpoint = provenance.model_dir(run_folder)
@@ -137,7 +138,7 @@ def _main(argv: list[str]) -> int:
         if windows:
             rows, note = evaluation.drop_seen_rows(rows, windows, cfg.data.max_eval_samples)
             notes.append(note)
-            cli.log(note)
+            log(note)
         if precision != "fp32":
             notes.append(f"forward passes under {precision} autocast (evaluation precision={cfg.precision})")
 
@@ -147,7 +148,7 @@ def _main(argv: list[str]) -> int:
             metrics, preds, figures[lang] = evaluation.evaluate_language(model, tokenizer, task, rows[lang], lang,
                                                                          max_length, cfg.batch_size, device)
             mine[lang] = metrics
-            cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"),
+            log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"),
                     every_rank=True)
             if cfg.export_predictions:
                 evaluation.export_rows_predictions(task, lang, rows[lang], preds, cfg.export_predictions)
@@ -160,7 +161,7 @@ def _main(argv: list[str]) -> int:
                                              run_folder, notes, benchmark=cfg.benchmark, reliability=reliability,
                                              chance=evaluation.chance_score(task, languages, rows))
             write_result(out_file, result)
-            cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
+            log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
                     + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
                     + f" -> {out_file}")
         distributed.barrier()  # no rank returns before the result exists (the next command of a chain reads it)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from xstilts import cli, distributed, encoders, io, provenance, recipe
+from xstilts import cli, distributed, encoders, provenance, recipe, runfiles
 from xstilts.config import Phase1Recipe
+from xstilts.log import log, quiet_libraries
 
 
 def _main(argv: list[str]) -> int:
@@ -29,10 +30,10 @@ def _main(argv: list[str]) -> int:
             encoders.check_source(cfg.source, cfg.model, cfg.trust_remote_code)
             out = Path(cfg.output)
             state = provenance.prepare_output(out, "phase1", cfg, parent=None)
-            cli.quiet_libraries()
-            with io.RunLock(out):
+            quiet_libraries()
+            with runfiles.RunLock(out):
                 provenance.write_run_header(out, "phase1", cfg, parent=None)
-                cli.log(f"output {out} ({state})")
+                log(f"output {out} ({state})")
 
                 # Weights: built offline from a config, or re-saved from the Hub / a folder as safetensors.
                 if cfg.source == "tiny":
@@ -49,15 +50,15 @@ def _main(argv: list[str]) -> int:
                 stats = {lang: encoders.tokenizer_stats(tokenizer, encoders.corpus_lines(lang, sample=True))
                          for lang in cfg.stats_languages}
                 for lang, s in stats.items():
-                    cli.log(f"{lang}: unknown tokens {s['unk_rate']:.2f}%  tokens/word {s['tokens_per_word']:.2f}")
+                    log(f"{lang}: unknown tokens {s['unk_rate']:.2f}%  tokens/word {s['tokens_per_word']:.2f}")
                 n_params = sum(p.numel() for p in model.parameters())
-                io.atomic_write_json(out / "encoder_stats.json", {
+                runfiles.atomic_write_json(out / "encoder_stats.json", {
                     "name": name, "kind": cfg.kind, **origin, "parameters": n_params, "vocab_size": len(tokenizer),
                     "architecture": type(model).__name__, "hidden_size": model.config.hidden_size,
                     "num_layers": model.config.num_hidden_layers, "languages": stats,
                 })
-                io.mark_finished(out, {"phase": "phase1", "name": name})
-            cli.log(f"done: encoder {name} ({n_params:,} parameters) in {out}")
+                runfiles.mark_finished(out, {"phase": "phase1", "name": name})
+            log(f"done: encoder {name} ({n_params:,} parameters) in {out}")
         distributed.barrier()
     return 0
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, set_seed
 
-from xstilts import ccg, cli, io, mlm, pipeline, provenance, recipe
+from xstilts import ccg, cli, mlm, pipeline, provenance, recipe, runfiles
 from xstilts.config import MlmConfig, Phase2Recipe
+from xstilts.log import log, quiet_libraries
 from xstilts.modeling import HeadSpec, MultiHeadModel, check_model_folder
 from xstilts.sampling import multitask_dataloader_factory
 from xstilts.tasks import get_task
@@ -31,10 +32,10 @@ def _main(argv: list[str]) -> int:
     check_model_folder(src, "input model", max_length=cfg.train.max_length)  # before the output folder is touched
     out = Path(cfg.output)
     state = provenance.prepare_output(out, "phase2", cfg, parent)
-    cli.quiet_libraries()
-    with io.RunLock(out):
+    quiet_libraries()
+    with runfiles.RunLock(out):
         provenance.write_run_header(out, "phase2", cfg, parent=parent)
-        cli.log(f"output {out} ({state}); input {parent} ({parent_phase})")
+        log(f"output {out} ({state}); input {parent} ({parent_phase})")
         set_seed(cfg.train.seed)
 
         # Model: the parent's encoder, a fresh head per intermediate task (a previous phase's heads are dropped).
@@ -43,14 +44,14 @@ def _main(argv: list[str]) -> int:
         tasks = [ccg.with_vocabulary(get_task(name), cfg.data.path) for name in cfg.tasks]
         for t in tasks:
             if t.labels_from_train:
-                cli.log(f"{t.name}: {len(t.label_names)} labels from its training data (recorded in heads.json)")
+                log(f"{t.name}: {len(t.label_names)} labels from its training data (recorded in heads.json)")
         encoder, notes = pipeline.start_encoder(src, cfg.lora, handover="merge",
                                                 attn_implementation=cfg.train.attn_implementation)
         model = MultiHeadModel(encoder, [HeadSpec(t.name, "mlm", mlm.vocab_size(encoder)) if t.kind == "mlm"
                                          else pipeline.head_spec(t) for t in tasks])
         notes += [mlm.load_head_weights(model, t.name, src) for t in tasks if t.kind == "mlm"]
         for note in notes + [f"fresh head for {t.name} ({t.kind})" for t in tasks if t.kind != "mlm"]:
-            cli.log(note)
+            log(note)
 
         # Data: English training and dev sets of every task, tokenised.
         train_features, dev_sets, sizes = [], [], {}
@@ -70,9 +71,9 @@ def _main(argv: list[str]) -> int:
         result = pipeline.train_and_save(model, tokenizer, train_features, dev_sets, cfg.train, out, tasks,
                                          merge_adapter=False, train_dataloader_factory=factory,
                                          extra_metrics={"weights": notes, "train_sizes": sizes})
-        cli.log(f"best English dev: {result['dev']}")
-        io.mark_finished(out, {"phase": "phase2", "tasks": cfg.tasks, "dev_score": result["dev"]["score"]})
-    cli.log(f"done: {out / 'final'}")
+        log(f"best English dev: {result['dev']}")
+        runfiles.mark_finished(out, {"phase": "phase2", "tasks": cfg.tasks, "dev_score": result["dev"]["score"]})
+    log(f"done: {out / 'final'}")
     return 0
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, set_seed
 
-from xstilts import cli, io, pipeline, provenance, recipe
+from xstilts import cli, pipeline, provenance, recipe, runfiles
 from xstilts.config import Phase3Recipe
+from xstilts.log import log, quiet_libraries
 from xstilts.modeling import HeadSpec, MultiHeadModel, check_model_folder, read_head_specs
 from xstilts.tasks import get_task
 
@@ -28,10 +29,10 @@ def _main(argv: list[str]) -> int:
     check_model_folder(src, "input model", max_length=cfg.train.max_length)  # before the output folder is touched
     out = Path(cfg.output)
     state = provenance.prepare_output(out, "phase3", cfg, parent)
-    cli.quiet_libraries()
-    with io.RunLock(out):
+    quiet_libraries()
+    with runfiles.RunLock(out):
         provenance.write_run_header(out, "phase3", cfg, parent=parent)
-        cli.log(f"output {out} ({state}); input {parent} ({parent_phase})")
+        log(f"output {out} ({state}); input {parent} ({parent_phase})")
         set_seed(cfg.train.seed)
 
         # Model: the parent's encoder and a freshly initialised target head; intermediate heads are dropped.
@@ -47,7 +48,7 @@ def _main(argv: list[str]) -> int:
         if dropped:
             notes.append(f"intermediate head(s) not used: {', '.join(dropped)}")
         for note in notes:
-            cli.log(note)
+            log(note)
 
         # Data: the task's English training set and English dev (selection only).
         train_features, dev = pipeline.load_task_data(task, 0, cfg.data, cfg.train, tokenizer)
@@ -55,9 +56,9 @@ def _main(argv: list[str]) -> int:
         result = pipeline.train_and_save(model, tokenizer, train_features, [dev], cfg.train, out, [task],
                                          merge_adapter=cfg.lora is None and cfg.adapter_handover == "merge",
                                          extra_metrics={"weights": notes, "task": task.name})
-        cli.log(f"best English dev: {result['dev']}")
-        io.mark_finished(out, {"phase": "phase3", "task": task.name, "dev_score": result["dev"]["score"]})
-    cli.log(f"done: {out / 'final'}; next: python evaluate_xtreme.py input={out} output=<results folder>")
+        log(f"best English dev: {result['dev']}")
+        runfiles.mark_finished(out, {"phase": "phase3", "task": task.name, "dev_score": result["dev"]["score"]})
+    log(f"done: {out / 'final'}; next: python evaluate_xtreme.py input={out} output=<results folder>")
     return 0
 
 

@@ -77,9 +77,9 @@ def _parse(argv: list[str]) -> dict:
 def build_encoder(cfg: dict, folder: Path) -> dict:
     """Builds the benchmark encoder and its tokenizer into ``folder`` (a phase-1-style encoder folder)."""
     sys.path.insert(0, str(REPO))
-    from xstilts.cli import quiet_libraries
     from xstilts.config import TinyEncoderConfig
     from xstilts.encoders import build_tiny_encoder, save_encoder
+    from xstilts.log import quiet_libraries
 
     quiet_libraries()
 
@@ -97,15 +97,16 @@ def _worker(variant: str, folder: str, cfg: dict) -> dict:
     from transformers import AutoTokenizer
 
     sys.path.insert(0, str(REPO))
-    from xstilts import cli, data
+    from xstilts import data
     from xstilts import features as F
     from xstilts.config import LoraConfig
+    from xstilts.log import quiet_libraries
     from xstilts.modeling import HeadSpec, MultiHeadModel, load_encoder
     from xstilts.tasks import get_task
     from xstilts.training import apply_lora, count_parameters
 
     torch.set_num_threads(cfg["threads"])
-    cli.quiet_libraries()
+    quiet_libraries()
     rss_import = rss_mb()
     task = get_task("xnli")
     tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -188,10 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    from xstilts import cli
     from xstilts import features as F
+    from xstilts.log import quiet_libraries
 
-    cli.quiet_libraries()
+    quiet_libraries()
     task, initial, tokenizer = _common.xnli_model(cfg, threads=cfg["threads"])
     rows, data_desc = load_rows(cfg)
 

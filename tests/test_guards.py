@@ -25,7 +25,7 @@ import xstilts.data  # noqa: F401  (imported before a test drops privileges: cli
 import xstilts.modeling  # noqa: F401
 import xstilts.submission  # noqa: F401
 import xstilts.training  # noqa: F401
-from xstilts import encoders, io, pipeline, provenance
+from xstilts import encoders, pipeline, provenance, runfiles
 from xstilts.results import read_result
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,21 +76,21 @@ def _unfinished_phase2(p1: Path, out: Path, *extra: str) -> None:
     """A phase-2 folder whose first attempt stopped in training (header written, no DONE)."""
     with pytest.raises(Reached):
         phase2_intermediate.main([*P2, f"input={p1}", f"output={out}", *extra])
-    assert (out / io.RUN_JSON).is_file() and not (out / io.DONE).exists()
+    assert (out / runfiles.RUN_JSON).is_file() and not (out / runfiles.DONE).exists()
 
 
 # ---- 1. a resumed run is the run its recipe says -------------------------------------------------------------------
 def test_resume_with_another_recipe_is_refused_listing_each_difference(tiny_phase1, tmp_path, stub_training, capsys):
     out = tmp_path / "p2"
     _unfinished_phase2(tiny_phase1, out)
-    before = (out / io.RECIPE).read_text()
+    before = (out / runfiles.RECIPE).read_text()
     assert phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}", "train.lr=1e-4",
                                      "tasks=[qqp]"]) == 2
     err = _err(capsys)
     assert "holds an unfinished phase2 run of another recipe" in err and len(err.strip().splitlines()) == 1
     assert "train.lr: 0.001 -> 0.0001" in err and 'tasks: ["mnli"] -> ["qqp"]' in err
     assert "overwrite=true" in err
-    assert (out / io.RECIPE).read_text() == before  # nothing rewritten: the folder still says what it holds
+    assert (out / runfiles.RECIPE).read_text() == before  # nothing rewritten: the folder still says what it holds
 
 
 def test_resume_with_another_input_is_refused(tiny_phase1, tmp_path, stub_training, capsys):
@@ -105,11 +105,11 @@ def test_resume_with_another_input_is_refused(tiny_phase1, tmp_path, stub_traini
 def test_resume_ignores_keys_that_cannot_change_the_result(tiny_phase1, tmp_path, stub_training, capsys):
     out = tmp_path / "p2"
     _unfinished_phase2(tiny_phase1, out)
-    run_id = json.loads((out / io.RUN_JSON).read_text())["run_id"]
+    run_id = json.loads((out / runfiles.RUN_JSON).read_text())["run_id"]
     with pytest.raises(Reached):  # resumed: the guard let it through to training
         phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}", "train.logging_steps=7",
                                   "train.eval_batch_size=3", "train.save_total_limit=5"])
-    assert json.loads((out / io.RUN_JSON).read_text())["run_id"] == run_id  # the same run, another attempt
+    assert json.loads((out / runfiles.RUN_JSON).read_text())["run_id"] == run_id  # the same run, another attempt
 
 
 def test_overwrite_discards_the_unfinished_run_and_starts_over(tiny_phase1, tmp_path, stub_training):
@@ -117,19 +117,19 @@ def test_overwrite_discards_the_unfinished_run_and_starts_over(tiny_phase1, tmp_
     _unfinished_phase2(tiny_phase1, out)
     (out / "checkpoints" / "checkpoint-2").mkdir(parents=True)  # the old optimizer state
     (out / "notes.txt").write_text("mine")
-    run_id = json.loads((out / io.RUN_JSON).read_text())["run_id"]
+    run_id = json.loads((out / runfiles.RUN_JSON).read_text())["run_id"]
     with pytest.raises(Reached):
         phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}", "train.lr=1e-4", "overwrite=true"])
     assert not (out / "checkpoints").exists() and (out / "notes.txt").read_text() == "mine"
-    assert "lr: 0.0001" in (out / io.RECIPE).read_text()
-    assert json.loads((out / io.RUN_JSON).read_text())["run_id"] != run_id
+    assert "lr: 0.0001" in (out / runfiles.RECIPE).read_text()
+    assert json.loads((out / runfiles.RUN_JSON).read_text())["run_id"] != run_id
 
 
 def test_recipe_of_an_older_version_without_a_new_key_still_resumes(tiny_phase1, tmp_path, stub_training):
     out = tmp_path / "p2"
     _unfinished_phase2(tiny_phase1, out)
-    text = (out / io.RECIPE).read_text()
-    (out / io.RECIPE).write_text("\n".join(line for line in text.splitlines() if "group_by_length" not in line))
+    text = (out / runfiles.RECIPE).read_text()
+    (out / runfiles.RECIPE).write_text("\n".join(line for line in text.splitlines() if "group_by_length" not in line))
     with pytest.raises(Reached):
         phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}"])
 
@@ -139,7 +139,7 @@ def test_replaced_parent_is_an_error_naming_both_folders(tiny_phase1, tmp_path, 
     p2, p3 = tmp_path / "p2", tmp_path / "p3"
     assert phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={p2}"]) == 0
     assert phase3_target.main([*P3, f"input={p2}", f"output={p3}"]) == 0
-    recorded = json.loads((p3 / io.RUN_JSON).read_text())["parent_fingerprint"]
+    recorded = json.loads((p3 / runfiles.RUN_JSON).read_text())["parent_fingerprint"]
     assert recorded["done_sha256"] and recorded["run_id"] and "final/model.safetensors" in recorded["weights"]
     assert provenance.chain(p3)[0]["parent_check"] == "verified"
 
@@ -147,7 +147,7 @@ def test_replaced_parent_is_an_error_naming_both_folders(tiny_phase1, tmp_path, 
     weights = p2 / "final" / "model.safetensors"
     stat = weights.stat()
     os.utime(weights, (stat.st_atime, stat.st_mtime + 100))
-    with pytest.raises(io.RunFolderError, match="weights files"):
+    with pytest.raises(runfiles.RunFolderError, match="weights files"):
         provenance.chain(p3)
     os.utime(weights, (stat.st_atime, stat.st_mtime))
     assert provenance.chain(p3)[0]["parent_check"] == "verified"
@@ -160,16 +160,16 @@ def test_replaced_parent_is_an_error_naming_both_folders(tiny_phase1, tmp_path, 
     assert f"the parent {p2.resolve()} of {p3.resolve()} was replaced" in err
     assert "re-run" in err and "restore" in err and not (tmp_path / "r" / "xnli.json").exists()
     # ...and so does any phase that would start from it (check_input walks the chain).
-    with pytest.raises(io.RunFolderError, match="was replaced after"):
+    with pytest.raises(runfiles.RunFolderError, match="was replaced after"):
         provenance.check_input(p3, ("phase3",), "a next phase")
 
 
 def test_run_json_without_fingerprint_stays_readable_and_is_marked_unverified(runs, tmp_path):
     p3 = tmp_path / "p3-old"
     shutil.copytree(runs / "p3", p3)
-    run = json.loads((p3 / io.RUN_JSON).read_text())
+    run = json.loads((p3 / runfiles.RUN_JSON).read_text())
     del run["parent_fingerprint"], run["run_id"]
-    (p3 / io.RUN_JSON).write_text(json.dumps(run))
+    (p3 / runfiles.RUN_JSON).write_text(json.dumps(run))
     assert evaluate_xtreme.main([*EVAL, f"input={p3}", f"output={tmp_path}/r"]) == 0
     chain = read_result(tmp_path / "r" / "xnli.json").chain
     assert [c["parent_check"] for c in chain] == ["unverified", "verified", None]
@@ -186,7 +186,7 @@ def test_non_empty_folder_that_is_not_a_run_of_this_phase_is_refused(runs, tmp_p
     # A run folder of another phase is not this phase's to replace, even with overwrite=true.
     assert phase2_intermediate.main([*P2, f"input={runs}/p2", f"output={runs}/p3", f"overwrite={overwrite}"]) == 2
     assert "holds a phase3 run, not a phase2 run" in _err(capsys)
-    assert (mine / "thesis.tex").read_text() == "years of work" and (runs / "p3" / io.DONE).is_file()
+    assert (mine / "thesis.tex").read_text() == "years of work" and (runs / "p3" / runfiles.DONE).is_file()
 
 
 def test_dangerous_output_locations_are_refused(runs, tiny_phase1, tmp_path, monkeypatch, capsys):
@@ -217,20 +217,20 @@ def test_dangerous_output_locations_are_refused(runs, tiny_phase1, tmp_path, mon
         assert script.main(argv) == 2, argv
         err = _err(capsys)
         assert expected in err, (argv, err)
-    assert (p2 / io.DONE).is_file() and (runs / "p3" / io.DONE).is_file() and not (p2 / "sub").exists()
+    assert (p2 / runfiles.DONE).is_file() and (runs / "p3" / runfiles.DONE).is_file() and not (p2 / "sub").exists()
 
 
 def test_overwrite_deletes_only_what_the_run_wrote(tmp_path, capsys):
     out = tmp_path / "p1"
     assert phase1_pretrained.main([P1, f"output={out}", *P1_FAST]) == 0
-    done = json.loads((out / io.DONE).read_text())
+    done = json.loads((out / runfiles.DONE).read_text())
     assert "model.safetensors" in done["files"] and "recipe.yaml" in done["files"]
     (out / "results").mkdir()
     (out / "results" / "xnli.json").write_text("{}")  # put there by a person after the run finished
     (out / "stale.safetensors").write_text("x")
     assert phase1_pretrained.main([P1, f"output={out}", *P1_FAST, "seed=7", "overwrite=true"]) == 0
     assert (out / "results" / "xnli.json").read_text() == "{}" and (out / "stale.safetensors").exists()
-    assert "seed: 7" in (out / io.RECIPE).read_text()
+    assert "seed: 7" in (out / runfiles.RECIPE).read_text()
 
 
 def test_two_evaluations_cannot_replace_each_others_result(runs, tmp_path, capsys, monkeypatch):
@@ -246,13 +246,13 @@ def test_two_evaluations_cannot_replace_each_others_result(runs, tmp_path, capsy
         holder.wait()
     (res / "xnli.json.lock").unlink()
     # Another evaluation finished between the first check and the lock: checked again under the lock.
-    acquire = io.RunLock.acquire
+    acquire = runfiles.RunLock.acquire
 
     def acquire_after_another_finished(self):
         acquire(self)
         (res / "xnli.json").write_text("{}")
 
-    monkeypatch.setattr(io.RunLock, "acquire", acquire_after_another_finished)
+    monkeypatch.setattr(runfiles.RunLock, "acquire", acquire_after_another_finished)
     assert evaluate_xtreme.main([*EVAL, f"input={runs}/p3", f"output={res}"]) == 2
     assert "xnli.json already exists" in _err(capsys)
     assert (res / "xnli.json").read_text() == "{}" and not (res / "xnli.json.lock").exists()
@@ -261,7 +261,7 @@ def test_two_evaluations_cannot_replace_each_others_result(runs, tmp_path, capsy
 def test_export_refuses_another_models_predictions_unless_overwrite(runs, tmp_path, capsys):
     sub = tmp_path / "sub"
     assert evaluate_xtreme.main([*EVAL, f"input={runs}/p3", f"output={tmp_path}/a", f"export_predictions={sub}"]) == 0
-    marker = json.loads((sub / io.SUBMISSION_MARKER).read_text())
+    marker = json.loads((sub / runfiles.SUBMISSION_MARKER).read_text())
     assert marker["tasks"]["xnli"]["run_folder"] == str((runs / "p3").resolve())
     first = (sub / "xnli" / "test-de.tsv").read_text()
     # The same model again (e.g. into another results folder): its own files, no question asked.
@@ -275,7 +275,7 @@ def test_export_refuses_another_models_predictions_unless_overwrite(runs, tmp_pa
     (sub / "xnli" / "test-fr.tsv").write_text("entailment\n")
     assert evaluate_xtreme.main([*EVAL, f"input={runs}/p3b", f"output={tmp_path}/b", f"export_predictions={sub}",
                                  "overwrite=true"]) == 0
-    marker = json.loads((sub / io.SUBMISSION_MARKER).read_text())
+    marker = json.loads((sub / runfiles.SUBMISSION_MARKER).read_text())
     assert marker["tasks"]["xnli"]["run_folder"] == str((runs / "p3b").resolve())
     assert sorted(p.name for p in (sub / "xnli").iterdir()) == ["test-de.tsv", "test-en.tsv"]
 
@@ -283,17 +283,17 @@ def test_export_refuses_another_models_predictions_unless_overwrite(runs, tmp_pa
 def test_files_the_toolkit_writes_respect_the_umask(runs, tmp_path):
     """mkstemp (atomic writes) and safetensors create 0600 files; what the toolkit writes gets what a plain open would
     give (the runs were written under this process's umask, the evaluation under 027)."""
-    run_mode = 0o666 & ~io.umask()
+    run_mode = 0o666 & ~runfiles.umask()
     old = os.umask(0o027)
     try:
         assert evaluate_xtreme.main([*EVAL, f"input={runs}/p3", f"output={tmp_path}/r",
                                      f"export_predictions={tmp_path}/sub"]) == 0
     finally:
         os.umask(old)
-    for name in (io.RUN_JSON, io.RECIPE, io.DONE, "metrics.json", "final/model.safetensors", "final/heads.safetensors"):
+    for name in (runfiles.RUN_JSON, runfiles.RECIPE, runfiles.DONE, "metrics.json", "final/model.safetensors", "final/heads.safetensors"):
         assert (runs / "p3" / name).stat().st_mode & 0o777 == run_mode != 0o600, name
     sub = tmp_path / "sub"
-    for f in (tmp_path / "r" / "xnli.json", sub / "xnli" / "test-de.tsv", sub / io.SUBMISSION_MARKER):
+    for f in (tmp_path / "r" / "xnli.json", sub / "xnli" / "test-de.tsv", sub / runfiles.SUBMISSION_MARKER):
         assert f.stat().st_mode & 0o777 == 0o640, f
 
 
@@ -340,9 +340,9 @@ def test_disk_full_while_writing_is_one_line_naming_the_file(tmp_path, monkeypat
     out = tmp_path / "p1"
     assert phase1_pretrained.main([P1, f"output={out}", *P1_FAST]) == 2
     err = _err(capsys)
-    assert err.startswith(f"phase1_pretrained.py: error: cannot write {out / io.RECIPE}: No space left on device; "
+    assert err.startswith(f"phase1_pretrained.py: error: cannot write {out / runfiles.RECIPE}: No space left on device; "
                           "the disk is full")
-    assert not (out / io.LOCK).exists() and not any(out.iterdir())  # no temp file, no half-written header
+    assert not (out / runfiles.LOCK).exists() and not any(out.iterdir())  # no temp file, no half-written header
     monkeypatch.undo()
     monkeypatch.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
 
@@ -353,7 +353,7 @@ def test_disk_full_while_writing_is_one_line_naming_the_file(tmp_path, monkeypat
     monkeypatch.setattr(encoders, "save_encoder", save_encoder)
     assert phase1_pretrained.main([P1, f"output={out}", *P1_FAST]) == 2
     assert f"cannot write {out / 'model.safetensors'}: No space left on device" in _err(capsys)
-    assert not (out / io.DONE).exists() and not (out / io.LOCK).exists()
+    assert not (out / runfiles.DONE).exists() and not (out / runfiles.LOCK).exists()
 
     # ...and as safetensors reports it (its own error type around the OSError).
     def save_encoder_rust(model, tokenizer, folder):
@@ -370,15 +370,15 @@ def test_a_lock_that_is_not_one_is_refused_not_deleted(tmp_path, capsys, lock):
     out = tmp_path / "p1"
     out.mkdir()
     if lock == "folder":
-        (out / io.LOCK).mkdir()
+        (out / runfiles.LOCK).mkdir()
         expected = "is a folder, not a lock file"
     else:
-        (out / io.LOCK).write_text(lock)
+        (out / runfiles.LOCK).write_text(lock)
         expected = "is not an xstilts lock"
     assert phase1_pretrained.main([P1, f"output={out}", *P1_FAST]) == 2
     err = _err(capsys)
-    assert f"{out / io.LOCK} {expected}" in err
-    assert (out / io.LOCK).exists() and not (out / io.DONE).exists()
+    assert f"{out / runfiles.LOCK} {expected}" in err
+    assert (out / runfiles.LOCK).exists() and not (out / runfiles.DONE).exists()
 
 
 @pytest.mark.parametrize("run_json, expected", [
@@ -390,8 +390,8 @@ def test_a_lock_that_is_not_one_is_refused_not_deleted(tmp_path, capsys, lock):
 def test_malformed_run_json_in_an_input_folder(runs, tmp_path, capsys, run_json, expected):
     bad = tmp_path / "p2"
     shutil.copytree(runs / "p2", bad)
-    (bad / io.RUN_JSON).write_text(run_json)
+    (bad / runfiles.RUN_JSON).write_text(run_json)
     assert phase3_target.main([*P3, f"input={bad}", f"output={tmp_path}/p3"]) == 2
     err = _err(capsys)
-    assert f"{bad / io.RUN_JSON}" in err and expected in err
+    assert f"{bad / runfiles.RUN_JSON}" in err and expected in err
     assert not (tmp_path / "p3").exists()

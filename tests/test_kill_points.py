@@ -26,7 +26,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from xstilts import io, provenance
+from xstilts import provenance, runfiles
 from xstilts.results import find_results, read_result
 from xstilts.training import checkpoint_problem, last_checkpoint
 
@@ -104,7 +104,7 @@ elif kind == "rm_checkpoints":  # final/ and metrics.json are written; removing 
         return original(path, *a, **k)
     shutil.rmtree = rmtree
 elif kind == "before_done":  # everything written except the DONE marker
-    import xstilts.io as IO
+    import xstilts.runfiles as IO
     original = IO.mark_finished
     def mark_finished(*a, **k):
         reached()
@@ -233,7 +233,7 @@ class Kit:
             self.result(after)  # the input folder this command needs
         args = [cmd, str(out)] + ([inp] if inp else [])
         code = self.kill_at(hook, sig, *args)
-        seen = {"code": code, "done": (out / io.DONE).exists(), "lock": (out / io.LOCK).exists(),
+        seen = {"code": code, "done": (out / runfiles.DONE).exists(), "lock": (out / runfiles.LOCK).exists(),
                 "final": (out / "final").exists(), "metrics": (out / "metrics.json").exists(),
                 "model": (out / "model.safetensors").is_file(), "result": (out / "xnli.json").exists(),
                 "chosen": last_checkpoint(out / "checkpoints"),
@@ -241,7 +241,7 @@ class Kit:
         try:
             provenance.check_input(out, ("phase1", "phase2"), "the next phase")
             seen["refused"] = None
-        except io.RunFolderError as exc:
+        except runfiles.RunFolderError as exc:
             seen["refused"] = str(exc)
         seen["rerun"] = self.run(*args).stdout
         return seen
@@ -298,7 +298,7 @@ def later_kit(base) -> Kit:
 def _assert_same_as_straight(kit: Kit, folder: Path, straight: str = "p2-straight", steps: int = 8) -> None:
     kit.result(straight)
     straight = kit.root / straight
-    assert (folder / io.DONE).is_file() and not (folder / io.LOCK).exists()
+    assert (folder / runfiles.DONE).is_file() and not (folder / runfiles.LOCK).exists()
     assert not any(p.name.startswith("checkpoints") or p.name.startswith("final.") for p in folder.iterdir())
     m_straight = json.loads((straight / "metrics.json").read_text())
     m = json.loads((folder / "metrics.json").read_text())
@@ -366,7 +366,7 @@ def test_killed_phase1_reruns_to_the_same_encoder(kit):
     seen = kit.result("p1 kill")
     _assert_left_unfinished(seen, signal.SIGTERM)
     assert seen["model"]
-    assert (out / io.DONE).is_file()
+    assert (out / runfiles.DONE).is_file()
     assert (out / "model.safetensors").read_bytes() == (kit.root / "p1" / "model.safetensors").read_bytes()
     # The same tokens; their ids are not compared: the tokenizers library's Unigram trainer orders tokens of (nearly)
     # equal score differently from run to run, interrupted or not.

@@ -17,7 +17,7 @@ from fakehub import FakeHub
 
 import phase1_pretrained
 import phase2_intermediate
-from xstilts import data, encoders, io, recipe, training
+from xstilts import data, encoders, recipe, runfiles, training
 from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.modeling import ModelFolderError, check_model_folder
 from xstilts.results import benchmark_scores, find_results
@@ -43,18 +43,18 @@ def p1(tmp_path, offline):
 def test_second_process_is_refused_naming_the_holder(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        (tmp_path / io.LOCK).write_text(json.dumps({"pid": holder.pid, "host": os.uname().nodename, "since": "now"}))
-        with pytest.raises(io.RunFolderError, match=f"in use by pid {holder.pid} on host"):
-            io.RunLock(tmp_path).acquire()
+        (tmp_path / runfiles.LOCK).write_text(json.dumps({"pid": holder.pid, "host": os.uname().nodename, "since": "now"}))
+        with pytest.raises(runfiles.RunFolderError, match=f"in use by pid {holder.pid} on host"):
+            runfiles.RunLock(tmp_path).acquire()
     finally:
         holder.kill()
         holder.wait()
     # The holder died without cleaning up: its stale lock is taken over.
-    lock = io.RunLock(tmp_path)
+    lock = runfiles.RunLock(tmp_path)
     lock.acquire()
-    assert json.loads((tmp_path / io.LOCK).read_text())["pid"] == os.getpid()
+    assert json.loads((tmp_path / runfiles.LOCK).read_text())["pid"] == os.getpid()
     lock.release()
-    assert not (tmp_path / io.LOCK).exists()
+    assert not (tmp_path / runfiles.LOCK).exists()
 
 
 def test_lock_refusal_through_a_phase_script(p1, tmp_path, capsys):
@@ -62,7 +62,7 @@ def test_lock_refusal_through_a_phase_script(p1, tmp_path, capsys):
     out.mkdir()
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        (out / io.LOCK).write_text(json.dumps({"pid": holder.pid, "host": os.uname().nodename, "since": "now"}))
+        (out / runfiles.LOCK).write_text(json.dumps({"pid": holder.pid, "host": os.uname().nodename, "since": "now"}))
         assert phase2_intermediate.main(["recipes/phase2/mnli.yaml", f"input={p1}", f"output={out}",
                                          "data.source=hub"]) == 2
         assert f"is in use by pid {holder.pid}" in capsys.readouterr().err
@@ -255,4 +255,4 @@ sys.exit(phase2_intermediate.main(["recipes/phase2/mnli.yaml", "input={tmp_path}
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert (tmp_path / "p2" / "DONE").exists() and (tmp_path / "p2" / "final" / "model.safetensors").exists()
     assert "resuming from" in rerun.stdout
-    assert not (tmp_path / "p2" / io.LOCK).exists()
+    assert not (tmp_path / "p2" / runfiles.LOCK).exists()

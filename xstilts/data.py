@@ -27,9 +27,10 @@ from typing import Any
 
 import datasets
 
-from xstilts import cli
 from xstilts import languages as L
 from xstilts.config import embedded_path
+from xstilts.errors import DataError, DataMissing
+from xstilts.log import log
 from xstilts.tasks import DataSplit, HubSource, LocalSource, Task
 
 SOURCES = ("hub", "xtreme", "embedded")
@@ -37,16 +38,6 @@ COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a 
 LOCAL_SPLIT = {"train": "train", "validation": "dev", "test": "test"}
 
 
-class DataError(ValueError):
-    """Data could not be loaded or does not have the expected shape; the message names the dataset and the fix."""
-
-
-class DataMissing(DataError):
-    """The data of a split or language is not there (file absent, not shipped, not offered by this source).
-
-    An evaluation may skip such a language and mark its result partial; any other ``DataError`` (a malformed file, an
-    unknown label) stops the run, so a broken file is never mistaken for an absent one.
-    """
 
 
 # How the official data marks a row without gold label: SNLI/MNLI "-", the Hub's ClassLabel -1, an empty cell.
@@ -293,7 +284,7 @@ def _drop_note(where: str, dropped: int, total: int, notes: list[str] | None) ->
         return
     note = (f"{where}: {dropped} of {total} rows without a gold label dropped (the official data marks them "
             "unlabelled; they are neither trained on nor scored)")
-    cli.log(note)
+    log(note)
     if notes is not None:
         notes.append(note)
 

@@ -421,11 +421,12 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
     """
     from transformers import AutoTokenizer
 
-    from xstilts import cli, data, evaluation, provenance
+    from xstilts import data, evaluation, provenance
+    from xstilts.log import log, quiet_libraries
     from xstilts.modeling import load_model
     from xstilts.results import write_result
 
-    cli.quiet_libraries()
+    quiet_libraries()
     checkpoint = provenance.model_dir(run_folder)
     # A GPU when there is one: Mewsli-X embeds about a million candidate descriptions and ranks them all.
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -461,7 +462,7 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
             golds = [r["candidate_id"] for r in lang_rows]
             languages[lang] = {"map@20": M.mrr_at_k(rankings, golds, TOP_K), "n": float(len(lang_rows))}
             figures[lang] = _figures(lang, M.rr_contributions(rankings, golds, TOP_K), rankings)
-            cli.log(f"mewslix {lang}: map@20 {languages[lang]['map@20']:.2f}")
+            log(f"mewslix {lang}: map@20 {languages[lang]['map@20']:.2f}")
             if cfg.export_predictions:
                 from xstilts import submission
 
@@ -484,7 +485,7 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
             warning = ("sentence breaks from xstilts.dual_encoder.split_sentences, not XQuAD-R's sentence_breaks "
                        "(the Hub copy drops them): this mAP@20 is NOT comparable to published LAReQA numbers; set "
                        "retrieval.lareqa_data=<folder with the original xquad-r/<lang>.json files>")
-            cli.log(f"warning: {warning}")
+            log(f"warning: {warning}")
             notes += load_notes + [warning]
         pool = build_pool(paragraphs)
         if not pool.questions:
@@ -501,7 +502,7 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
                 figures[lang] = _figures(lang, M.ap_contributions([rankings[i] for i in idx],
                                                                   [pool.gold[i] for i in idx], TOP_K),
                                          [rankings[i] for i in idx])
-                cli.log(f"lareqa {lang}: map@20 {languages[lang]['map@20']:.2f} (its questions, pooled candidates)")
+                log(f"lareqa {lang}: map@20 {languages[lang]['map@20']:.2f} (its questions, pooled candidates)")
         notes += [f"score = mAP@20 over all {len(pool.questions)} questions of the {len(languages)} languages pooled "
                   f"(micro); per-language values are each language's questions against the same pooled "
                   f"{len(pool.candidates)} candidates",
@@ -512,6 +513,6 @@ def evaluate(cfg: Any, task: Any, langs: list[str], run_folder: Path, out_file: 
                                          score_weights={lang: m["n"] for lang, m in languages.items()})
         result = dataclasses.replace(result, score=micro)
     write_result(out_file, result)
-    cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
+    log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
             + (f" (partial: missing {' '.join(missing)})" if missing else "") + f" -> {out_file}")
     return 0

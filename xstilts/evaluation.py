@@ -8,8 +8,9 @@ from typing import Any
 
 import torch
 
-from xstilts import __version__, cli, data, provenance
+from xstilts import __version__, data, provenance
 from xstilts import features as F
+from xstilts.log import elapsed, log
 from xstilts.reliability import LanguageFigures, mean_interval
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
 from xstilts.tasks import Task, benchmark_languages
@@ -107,7 +108,7 @@ def load_eval_rows(task: Task, split: str, source: str, path: str | None, langs:
                 raise
             missing.append(lang)
             notes.append(f"{lang}: no data ({exc})")
-            cli.log(f"warning: {lang} skipped, the result is marked partial: {exc}")
+            log(f"warning: {lang} skipped, the result is marked partial: {exc}")
     if not rows:
         raise data.DataError(f"task {task.name}: no evaluation data for any of {langs}")
     return rows, missing, notes
@@ -208,7 +209,7 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
         checkpoint=str(checkpoint.resolve()),
         run=RunInfo(**provenance.run_info(chain, task.name)), chain=chain,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), version=__version__, notes=notes,
-        environment=provenance.environment(), wall_time_s=cli.elapsed(),
+        environment=provenance.environment(), wall_time_s=elapsed(),
         reliability={lang: fig.to_json() for lang, fig in reliability.items()}, score_ci95=score_ci95, chance=chance,
     )
 

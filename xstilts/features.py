@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts import cli, dual_encoder, qa, squad_v2, tagging
+from xstilts import dual_encoder, qa, squad_v2, tagging
 from xstilts import metrics as M
 from xstilts.data import DataError, label_count
+from xstilts.log import log
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
 
@@ -120,7 +121,7 @@ def _check_answers(task: Task, rows: list[dict], enc: dict[str, list], max_lengt
         raise DataError(f"{summary}; more than {100 * qa.MAX_UNUSABLE_ANSWER_FRACTION:.0f}% means the file's "
                         "answer_start offsets or text are wrong, or max_length is too small: fix the data or raise "
                         "train.max_length")
-    cli.log(f"warning: {summary}; these questions are dropped from training (not trained as 'no answer')")
+    log(f"warning: {summary}; these questions are dropped from training (not trained as 'no answer')")
     return set(problems)
 
 

@@ -24,9 +24,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from xstilts import cli
 from xstilts.data import DataError
 from xstilts.features import Encoded
+from xstilts.log import log
 from xstilts.tasks import Task
 
 IGNORE = -100
@@ -170,7 +170,7 @@ def load_task_data(task: Task, task_id: int, cfg: Any, train_cfg: Any, tokenizer
                        train=True)
     dev_enc = encode(dev_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed + 1, cfg.mask_probability,
                      train=False)
-    cli.log(f"{task.name}: {len(train_lines)} training lines, {len(dev_lines)} held-out dev lines "
+    log(f"{task.name}: {len(train_lines)} training lines, {len(dev_lines)} held-out dev lines "
             f"(masking {cfg.mask_probability:.0%}), drawn for {cfg.weight:.0%} of the steps")
     return train_enc.features, DevSet(task, [{"text": s} for s in dev_lines], dev_enc)
 

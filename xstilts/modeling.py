@@ -6,7 +6,7 @@ A model folder (``final/`` of phase 2 or 3) is self-contained:
   with LoRA kept unmerged, ``adapter/`` holds a PEFT adapter whose base is ``folder`` itself
   (``PeftModel.from_pretrained(AutoModel.from_pretrained(folder), folder + "/adapter")``);
 - ``heads.json`` + ``heads.safetensors``: the task heads (kind, label count) and their weights;
-- ``recipe.yaml``/``parent.json`` one level up, in the run folder.
+- ``recipe.yaml``/``run.json`` one level up, in the run folder (see ``xstilts.runfiles``).
 
 Heads follow jiant: classification = dropout, dense, tanh, dropout, linear on the first token; multiple choice = the
 same scoring each (context, choice) pair, softmax over choices; span QA = linear to start/end logits; tagging = linear
@@ -28,15 +28,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModel
 
+from xstilts.errors import ModelFolderError
 from xstilts.recipe import RecipeError, short, show
 
 HEADS_JSON = "heads.json"
 HEADS_WEIGHTS = "heads.safetensors"
 ADAPTER_DIR = "adapter"
 
-
-class ModelFolderError(RuntimeError):
-    """A folder is not a usable encoder/model folder; the message names what is missing."""
 
 
 HEAD_KINDS = ("classification", "multiple_choice", "span_qa", "tagging", "dual_encoder", "mlm")

@@ -7,9 +7,10 @@ from typing import Any
 
 import torch
 
-from xstilts import cli, data, io
+from xstilts import data, runfiles
 from xstilts import features as F
 from xstilts.config import DataConfig, LoraConfig, TrainConfig
+from xstilts.log import log
 from xstilts.modeling import ADAPTER_DIR, HeadSpec, MultiHeadModel, load_encoder, read_head_specs, save_model
 from xstilts.tasks import Task
 from xstilts.training import DevSet, apply_lora, run_training
@@ -80,7 +81,7 @@ def load_task_data(task: Task, task_id: int, data_cfg: DataConfig, train_cfg: Tr
         if data_cfg.max_train_samples:
             train_rows = train_rows[: data_cfg.max_train_samples]
         what = "the English dev split stands in as training data" if stand_in else "English training data"
-        cli.log(f"{source.name}: {what} ({len(train_rows)} rows); {len(dev_rows)} held-out rows of it select the "
+        log(f"{source.name}: {what} ({len(train_rows)} rows); {len(dev_rows)} held-out rows of it select the "
                 "model")
     else:
         train_rows = data.load_train(source, data_cfg.source, data_cfg.path, data_cfg.max_train_samples)
@@ -90,12 +91,12 @@ def load_task_data(task: Task, task_id: int, data_cfg: DataConfig, train_cfg: Tr
         translated = data.load_translated(source, data_cfg.translated_path or data_cfg.path,
                                           data_cfg.translated_languages, data_cfg.max_train_samples)
         counts = {lang: sum(r["lang"] == lang for r in translated) for lang in data_cfg.translated_languages}
-        cli.log(f"{source.name}: translated training rows added: "
+        log(f"{source.name}: translated training rows added: "
                 + ", ".join(f"{lang} {n}" for lang, n in counts.items()))
         train_rows = train_rows + translated
     train_enc = F.encode(task, train_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=True)
     dev_enc = F.encode(task, dev_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=False)
-    cli.log(f"{task.name}: {len(train_rows)} training examples ({len(train_enc.features)} features), "
+    log(f"{task.name}: {len(train_rows)} training examples ({len(train_enc.features)} features), "
             f"{len(dev_rows)} English dev examples for selection")
     return train_enc.features, DevSet(task, dev_rows, dev_enc)
 
@@ -114,14 +115,14 @@ def train_and_save(model: MultiHeadModel, tokenizer: Any, train_features: list[d
     """
     ckpt_dir = out / "checkpoints"
     if (out / "final").is_dir() and (out / "metrics.json").is_file():
-        cli.log(f"{out / 'final'} and metrics.json are complete from an earlier attempt: not trained again")
-        result = io.read_json(out / "metrics.json", "metrics")
+        log(f"{out / 'final'} and metrics.json are complete from an earlier attempt: not trained again")
+        result = runfiles.read_json(out / "metrics.json", "metrics")
         remove_checkpoints(out)
         return result
     result = run_training(model, tokenizer, train_features, dev_sets, train_cfg, ckpt_dir, [t.name for t in tasks],
                           label_names_for(tasks), train_dataloader_factory)
     trainer = result.pop("trainer")
-    if not io.is_main_process():
+    if not runfiles.is_main_process():
         return result  # under torchrun every rank trains the same weights; rank 0 alone writes final/ and metrics
     final = out / "final"
     if final.exists():
@@ -131,12 +132,12 @@ def train_and_save(model: MultiHeadModel, tokenizer: Any, train_features: list[d
         shutil.rmtree(tmp)
     saved = save_model(trainer.model, tokenizer, tmp, merge_adapter=merge_adapter)
     tmp.rename(final)
-    result["cost"]["size_on_disk_bytes"] = io.folder_size_bytes(final)
+    result["cost"]["size_on_disk_bytes"] = runfiles.folder_size_bytes(final)
     result["adapter"] = saved["adapter"]
     result["heads"] = [h.task for h in read_head_specs(final)]
     if extra_metrics:
         result.update(extra_metrics)
-    io.atomic_write_json(out / "metrics.json", result)
+    runfiles.atomic_write_json(out / "metrics.json", result)
     remove_checkpoints(out)  # final/ is the product; optimizer states are gigabytes
     return result
 

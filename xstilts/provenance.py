@@ -21,8 +21,9 @@ from typing import Any
 
 import yaml
 
-from xstilts import __version__, io
-from xstilts.io import (
+from xstilts import __version__, runfiles
+from xstilts.recipe import to_dict, to_yaml
+from xstilts.runfiles import (
     DONE,
     RECIPE,
     RUN_JSON,
@@ -33,7 +34,6 @@ from xstilts.io import (
     is_main_process,
     read_json,
 )
-from xstilts.recipe import to_dict, to_yaml
 
 PHASES = ("phase1", "phase2", "phase3")
 
@@ -332,7 +332,7 @@ def recipe_changes(folder: Path, recipe: Any, parent: Path | None) -> list[str]:
 def prepare_output(folder: Path, phase: str, recipe: Any, parent: Path | None) -> str:
     """Guards the output folder of a phase before anything is written; returns "new" or "resume".
 
-    The location must be safe (``io.check_output_location``: not the input or its ancestors, not inside or around
+    The location must be safe (``runfiles.check_output_location``: not the input or its ancestors, not inside or around
     them, not the current directory, root or home, writable), the folder empty or a run folder of ``phase``. An
     unfinished run resumes only if its stored recipe is this one (``recipe_changes``); otherwise it is refused, one
     line listing the differences, unless ``overwrite=true``, which, like a finished run with ``overwrite=true``,
@@ -342,7 +342,7 @@ def prepare_output(folder: Path, phase: str, recipe: Any, parent: Path | None) -
         RunFolderError: the location or the folder is refused, or the recipe differs from the unfinished run's.
     """
     inputs = [p for p, _, _ in lineage(parent)] if parent is not None else []
-    state = io.prepare_output(folder, recipe.overwrite, phase, inputs)
+    state = runfiles.prepare_output(folder, recipe.overwrite, phase, inputs)
     if state == "resume" and is_main_process():
         changes = recipe_changes(folder, recipe, parent)
         if changes and not recipe.overwrite:
@@ -353,8 +353,8 @@ def prepare_output(folder: Path, phase: str, recipe: Any, parent: Path | None) -
         state = "replace" if changes else "resume"
     if state == "replace":
         if is_main_process():
-            with io.RunLock(folder):  # a live process in the folder is refused, not deleted under
-                io.clear_run(folder, phase)
+            with runfiles.RunLock(folder):  # a live process in the folder is refused, not deleted under
+                runfiles.clear_run(folder, phase)
         state = "new"
     return state
 
@@ -372,8 +372,8 @@ def claim_submission(folder: str | Path, task: str, run_folder: Path, overwrite:
     folder = Path(folder)
     run = read_run(run_folder)
     me = {"run_folder": str(run_folder.resolve()), "run_id": run.get("run_id")}
-    marker_path = folder / io.SUBMISSION_MARKER
-    with io.RunLock(folder, io.SUBMISSION_MARKER + ".lock", wait_s=5):
+    marker_path = folder / runfiles.SUBMISSION_MARKER
+    with runfiles.RunLock(folder, runfiles.SUBMISSION_MARKER + ".lock", wait_s=5):
         marker = read_json(marker_path, "submission marker") if marker_path.is_file() else {}
         if not isinstance(marker, dict) or not isinstance(marker.get("tasks", {}), dict):
             raise RunFolderError(f"submission marker {marker_path} is malformed; delete it and pass overwrite=true")

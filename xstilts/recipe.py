@@ -28,13 +28,15 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
+from xstilts.errors import XstiltsError
+
 MAX_SHOWN = 200  # characters of a value quoted in an error message (a pasted file must not flood the terminal)
 MAX_DEPTH = 32  # nesting levels a recipe may use (the deepest shipped recipe uses 3); deeper YAML is refused
 MAX_PROBLEMS_SHOWN = 30  # a recipe with more problems is the wrong file; the first ones say so
 MAX_RECIPE_BYTES = 1_000_000  # recipes are short hand-written files; anything larger is a wrong path
 
 
-class RecipeError(ValueError):
+class RecipeError(XstiltsError, ValueError):
     """Every problem found in a recipe, reported at once (one problem: one line; several: one line each)."""
 
     def __init__(self, problems: list[str], source: str = "recipe"):

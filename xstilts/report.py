@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from xstilts.io import atomic_write_json, atomic_write_text
 from xstilts.results import CONSTANT_SHARE, TaskResult, find_results
+from xstilts.runfiles import atomic_write_json, atomic_write_text
 from xstilts.view.loading import dedupe, intermediate_order, md_literal, script_of, task_order
 
 PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}

@@ -13,7 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from xstilts.io import atomic_write_json
+from xstilts.errors import XstiltsError
+from xstilts.runfiles import atomic_write_json
 from xstilts.tasks import TASKS, benchmark_languages
 
 SCHEMA = "xstilts.results/v1"
@@ -44,7 +45,7 @@ NOT_RESULTS = {"tokenizer.json", "tokenizer_config.json", "config.json", "traine
 CONSTANT_SHARE = 99.0
 
 
-class ResultsError(ValueError):
+class ResultsError(XstiltsError, ValueError):
     """A result file is missing, truncated, or does not follow the schema."""
 
 

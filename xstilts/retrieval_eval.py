@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts import cli, data, distributed, provenance, retrieval
+from xstilts import data, distributed, provenance, retrieval
 from xstilts import metrics as metrics_lib
 from xstilts.config import EvalRecipe
 from xstilts.evaluation import autocast_encoder, build_result, chance_score, effective_precision
 from xstilts.languages import TATOEBA_ISO3
+from xstilts.log import log, quiet_libraries
 from xstilts.modeling import check_model_folder, load_encoder
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.results import write_result
@@ -129,7 +130,7 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
     """Evaluates BUCC or Tatoeba on the encoder of ``run_folder`` and writes ``out_file``."""
     from transformers import AutoTokenizer
 
-    cli.quiet_libraries()
+    quiet_libraries()
     model_dir = provenance.model_dir(run_folder)
     encoder = load_retrieval_encoder(model_dir).to(distributed.device())
     autocast_encoder(encoder, effective_precision(cfg.precision))  # bf16 on a GPU by default; mining stays fp32
@@ -138,7 +139,7 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
     if not 0 <= layer <= encoder.config.num_hidden_layers:
         raise data.DataError(f"retrieval.layer={layer} is out of range: the encoder has hidden_states 0.."
                              f"{encoder.config.num_hidden_layers}")
-    cli.log(f"{task.name}: {cfg.retrieval.pooling} pooling of hidden_states[{layer}] of {model_dir}")
+    log(f"{task.name}: {cfg.retrieval.pooling} pooling of hidden_states[{layer}] of {model_dir}")
     languages: dict[str, dict[str, float]] = {}
     figures: dict[str, LanguageFigures] = {}
     missing, notes = [], []
@@ -190,10 +191,10 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
                 raise
             missing.append(lang)
             notes.append(f"{lang}: no data ({exc})")
-            cli.log(f"warning: {lang} skipped, the result is marked partial: {exc}", every_rank=True)
+            log(f"warning: {lang} skipped, the result is marked partial: {exc}", every_rank=True)
             continue
         languages[lang] = metrics
-        cli.log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"),
+        log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"),
                 every_rank=True)
     parts = distributed.gather((languages, missing, notes, figures))
     languages = distributed.merge_in_order([p[0] for p in parts], langs)
@@ -207,7 +208,7 @@ def run(cfg: EvalRecipe, task: Task, langs: list[str], run_folder: Path, out_fil
         result = build_result(task, languages, missing, cfg.split, cfg.data.source, model_dir, run_folder, notes,
                               benchmark=cfg.benchmark, reliability=figures, chance=chance_score(task, languages))
         write_result(out_file, result)
-        cli.log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
+        log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
                 + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
                 + f" -> {out_file}")
     distributed.barrier()

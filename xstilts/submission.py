@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from xstilts import metrics
-from xstilts.io import atomic_write_text
+from xstilts.errors import SubmissionError
+from xstilts.runfiles import atomic_write_text
 
 __all__ = [
     "SubmissionError",
@@ -45,9 +46,6 @@ __all__ = [
     "write_predictions",
 ]
 
-
-class SubmissionError(ValueError):
-    """A prediction or label file that cannot be scored (wrong shape, wrong count, unreadable)."""
 
 
 # The languages of each task folder, in the official scorer's order (the average is summed in this order, so it

@@ -23,15 +23,13 @@ from torch.utils.data import Dataset
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainerState, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
-from xstilts import cli, io
 from xstilts import features as F
+from xstilts import runfiles
 from xstilts.config import LoraConfig, TrainConfig
+from xstilts.errors import TrainingFailed
+from xstilts.log import log
 from xstilts.sampling import epoch_seed
 from xstilts.tasks import Task
-
-
-class TrainingFailed(RuntimeError):
-    """Training cannot go on (e.g. the loss became NaN); the message names the step, task and last checkpoint."""
 
 
 class FeatureDataset(Dataset):
@@ -141,7 +139,7 @@ def last_finite_checkpoint(checkpoint_dir: Path) -> str | None:
 def remove_bad_checkpoints(checkpoint_dir: Path, first_bad_step: int) -> list[str]:
     """Deletes the checkpoints of ``first_bad_step`` and later, and those whose weights are not finite: a re-run
     must never resume from them, nor a report name them. Returns the removed folders."""
-    if not io.is_main_process():
+    if not runfiles.is_main_process():
         return []  # under torchrun rank 0 alone writes (and cleans) checkpoints
     removed = []
     for p in _checkpoints(checkpoint_dir):
@@ -483,7 +481,7 @@ def ended_state(resume: str | None) -> TrainerState | None:
 def remove_incomplete_checkpoints(checkpoint_dir: Path, resume: str | None) -> list[str]:
     """Deletes the incomplete checkpoints newer than ``resume`` (left by a kill while one was written); returns
     log lines. The Trainer would otherwise count them in ``save_total_limit`` and write into them again."""
-    if not io.is_main_process():
+    if not runfiles.is_main_process():
         return []  # under torchrun rank 0 alone writes (and cleans) checkpoints
     newest = int(Path(resume).name.split("-")[-1]) if resume else -1
     notes = []
@@ -529,13 +527,13 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
     distributed = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
     if cfg.fsdp != "off" and distributed != "FSDP":
         # accelerate applies FSDP to multi-GPU runs only; elsewhere it falls back to DDP (or one process) silently.
-        cli.log(f"warning: train.fsdp={cfg.fsdp} is not in effect here ({distributed}): accelerate shards "
+        log(f"warning: train.fsdp={cfg.fsdp} is not in effect here ({distributed}): accelerate shards "
                 "with FSDP on GPUs only; this run trains unsharded")
     resume = last_checkpoint(checkpoint_dir)
     for note in remove_incomplete_checkpoints(checkpoint_dir, resume):
-        cli.log(note)
+        log(note)
     if resume:
-        cli.log(f"resuming from {resume}")
+        log(f"resuming from {resume}")
     start = time.time()
     ended = ended_state(resume)
     if ended is None:
@@ -544,7 +542,7 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
     else:
         # Resumed from the checkpoint of its last step, the Trainer would take one step too many (it checks for the
         # end only after a step): training is over, the best weights are reloaded as load_best_model_at_end does.
-        cli.log("training had ended at that checkpoint: only its best weights are reloaded")
+        log("training had ended at that checkpoint: only its best weights are reloaded")
         trainer.state = ended
         weights = Path(ended.best_model_checkpoint or resume) / "model.safetensors"
         if weights.is_file() and not _safetensors_problem(weights):

@@ -20,11 +20,12 @@ from typing import Any
 import pandas as pd
 
 # benchmark_scores: the one place benchmark arithmetic lives
+from xstilts.errors import XstiltsError
 from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, find_results
 from xstilts.tasks import TASKS
 
 
-class ViewerError(ValueError):
+class ViewerError(XstiltsError, ValueError):
     """The results folder cannot be shown (absent, not a folder); the message says what to pass instead."""
 
 

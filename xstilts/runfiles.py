@@ -31,15 +31,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from xstilts.errors import RunFolderError
+
 DONE = "DONE"
 LOCK = "run.lock"
 RECIPE = "recipe.yaml"
-PARENT = "parent.json"
 RUN_JSON = "run.json"
 SUBMISSION_MARKER = ".xstilts-submission.json"
 
 # Top-level entries of a run folder that only the toolkit writes, whatever the phase: the run header and markers.
-HEADER = frozenset({DONE, LOCK, RECIPE, RUN_JSON, PARENT})
+HEADER = frozenset({DONE, LOCK, RECIPE, RUN_JSON})
 # What phases 2 and 3 write beside the header (``final.tmp`` and ``checkpoints.removing`` exist only mid-write).
 TRAINED = frozenset({"final", "final.tmp", "metrics.json", "checkpoints", "checkpoints.removing"})
 # What phase 1 writes beside the header: the encoder folder as ``save_pretrained`` writes it, and its statistics.
@@ -66,9 +67,6 @@ _HINTS = {
     errno.EISDIR: "a folder is in the way of a file: choose another output=",
 }
 
-
-class RunFolderError(RuntimeError):
-    """The output or input folder is not in a state this command can use; the message says how to fix it."""
 
 
 def write_error(path: str | Path, exc: OSError) -> RunFolderError:
