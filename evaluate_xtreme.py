@@ -14,16 +14,15 @@ benchmark score. A malformed data file is an error, never a skipped language.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from transformers import AutoTokenizer
-
-from xstilts import cli, distributed, evaluation, provenance, recipe, runfiles
-from xstilts.config import EvalRecipe
+from xstilts import cli, distributed, evaluation, provenance, recipe, runfiles, tasktypes
+from xstilts.config import EvalRecipe, QaConfig
+from xstilts.errors import DataError
 from xstilts.log import log, quiet_libraries
-from xstilts.modeling import check_max_length, load_model
 from xstilts.results import write_result
 from xstilts.tasks import check_languages, get_task
 
@@ -92,78 +91,73 @@ def _main(argv: list[str]) -> int:
     recipe.print_recipe(cfg, "evaluation")
     run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")
     run_chain = provenance.chain(run_folder)
-    run_recipe = run_chain[0]["recipe"]
-    task = get_task(cfg.task or run_recipe.get("task") or "")
+    trained = run_chain[0]["recipe"]
+    task = get_task(cfg.task or trained.get("task") or "")
+    task_type = tasktypes.of(task)
+    if phase not in task_type.EVALUATED_FROM:
+        raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
+                                      "(only retrieval tasks are evaluated on phase-1/2 encoders)")
     langs = check_languages(task, cfg.languages, cfg.benchmark)
     out_file = runfiles.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
     if cfg.export_predictions:
         runfiles.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
     runfiles.check_result_file(out_file, cfg.overwrite)
     # <task>.json.lock: two evaluations of one task into one folder cannot replace each other's result.
-    precision = evaluation.effective_precision(cfg.precision)
     with runfiles.RunLock(out_file.parent, f"{out_file.name}.lock"), distributed.process_group() as (rank, size):
         runfiles.check_result_file(out_file, cfg.overwrite)  # again under the lock: another evaluation may have finished
         if cfg.export_predictions:  # the submission folder records which model wrote each task's files
             provenance.claim_submission(cfg.export_predictions, task.name, run_folder, cfg.overwrite)
-        # Under torchrun / accelerate launch the languages are split over the ranks; rank 0 writes the result.
-        if task.kind == "retrieval":
-            from xstilts import retrieval_eval
-
-            return retrieval_eval.run(cfg, task, langs, run_folder, out_file)
-        if task.kind == "dual_encoder" and phase == "phase3":
-            from xstilts import dual_encoder
-
-            # One search space over all languages (LAReQA retrieves across languages): a single process's work.
-            rc = dual_encoder.evaluate(cfg, task, langs, run_folder, out_file) if rank == 0 else 0
-            distributed.barrier()
-            return rc
-        if phase != "phase3":
-            raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
-                                    "(only retrieval tasks are evaluated on phase-1/2 encoders)")
         quiet_libraries()
 
-        # Model and data: the phase-3 final/ folder (adapters load by themselves); the task's split in every language.
-        checkpoint = provenance.model_dir(run_folder)
-        device = distributed.device()
-        model = load_model(checkpoint).to(device)
-        evaluation.autocast_encoder(model.encoder, precision)
-        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-        max_length = cfg.max_length or (run_recipe.get("train") or {}).get("max_length", 128)
-        check_max_length(checkpoint, max_length, "max_length" if cfg.max_length else "the phase-3 train.max_length")
+        # This rank's languages: under torchrun / accelerate launch they are split over the ranks (rank 0 writes the
+        # result); a pooled task type (one search space over all languages) is a single process's work.
+        mine = (langs if rank == 0 else []) if task_type.POOLED else distributed.shard(langs, rank, size)
         # A model trained on the English validation split (stand-in training) is scored on rows it never saw.
         windows = evaluation.stand_in_windows(run_chain, task) if cfg.split == "validation" else []
-        rows, missing, notes = evaluation.load_eval_rows(task, cfg.split, cfg.data.source, cfg.data.path, langs,
-                                                         explicit=cfg.languages is not None,
+        rows, missing, notes = evaluation.load_eval_rows(task, cfg, mine, explicit=cfg.languages is not None,
                                                          limit=None if windows else cfg.data.max_eval_samples)
-        if windows:
+        if windows and rows:
             rows, note = evaluation.drop_seen_rows(rows, windows, cfg.data.max_eval_samples)
             notes.append(note)
             log(note)
-        if precision != "fp32":
-            notes.append(f"forward passes under {precision} autocast (evaluation precision={cfg.precision})")
 
-        # Zero-shot predictions and metrics per language (this rank's share of the languages).
-        mine, figures = {}, {}
-        for lang in distributed.shard(list(rows), rank, size):
-            metrics, preds, figures[lang] = evaluation.evaluate_language(model, tokenizer, task, rows[lang], lang,
-                                                                         max_length, cfg.batch_size, device)
-            mine[lang] = metrics
-            log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "n"),
-                    every_rank=True)
+        # The model as the task type evaluates it (task heads, or the bare encoder), then each language's metrics.
+        checkpoint = provenance.model_dir(run_folder)
+        evaluated = tasktypes.common.Evaluated()
+        if rows:
+            train = trained.get("train") or {}
+            inputs = evaluation.load_evaluated(task, checkpoint, cfg, train.get("max_length", 128),
+                                               QaConfig(**(trained.get("qa") or {})), distributed.device())
+            evaluated = task_type.evaluate(task, inputs, rows)
             if cfg.export_predictions:
-                evaluation.export_rows_predictions(task, lang, rows[lang], preds, cfg.export_predictions)
-        parts = distributed.gather((mine, figures))
-        languages = distributed.merge_in_order([p[0] for p in parts], list(rows))
-        reliability = distributed.merge_in_order([p[1] for p in parts], list(rows))
+                for lang, preds in evaluated.predictions.items():
+                    evaluation.export_predictions(task, lang, rows[lang], preds, cfg.export_predictions)
+        precision = evaluation.effective_precision(cfg.precision)
+        if precision != "fp32" and task_type.EVAL_MODEL == "heads":
+            notes.append(f"forward passes under {precision} autocast (evaluation precision={cfg.precision})")
+        # The floor a score is judged against, per language (the task's chance is their mean).
+        chance = {lang: task_type.chance(task, {lang: m}, {lang: rows[lang]}) for lang, m in evaluated.languages.items()}
+        parts = distributed.gather((dataclasses.replace(evaluated, predictions={}), missing, notes, chance))
 
+        languages = distributed.merge_in_order([p[0].languages for p in parts], langs)
+        if not languages:
+            raise DataError(f"task {task.name}: no evaluation data for any of {langs}")
         if rank == 0:
-            result = evaluation.build_result(task, languages, missing, cfg.split, cfg.data.source, checkpoint,
-                                             run_folder, notes, benchmark=cfg.benchmark, reliability=reliability,
-                                             chance=evaluation.chance_score(task, languages, rows))
+            missing = [lang for lang in langs if any(lang in p[1] for p in parts)]
+            notes = [n for p in parts for n in p[0].notes + p[2]]
+            pooled = parts[0][0]
+            result = evaluation.build_result(
+                task, languages, missing, cfg.split, cfg.data.source, checkpoint, run_folder,
+                list(dict.fromkeys(notes)), benchmark=cfg.benchmark,
+                reliability=distributed.merge_in_order([p[0].figures for p in parts], langs),
+                chance=evaluation.mean_chance(distributed.merge_in_order([p[3] for p in parts], langs)),
+                score_weights=pooled.weights)
+            if pooled.score is not None:
+                result = dataclasses.replace(result, score=pooled.score)
             write_result(out_file, result)
             log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
-                    + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
-                    + f" -> {out_file}")
+                + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
+                + f" -> {out_file}")
         distributed.barrier()  # no rank returns before the result exists (the next command of a chain reads it)
     return 0
 

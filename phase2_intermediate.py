@@ -16,10 +16,10 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, set_seed
 
-from xstilts import ccg, cli, mlm, pipeline, provenance, recipe, runfiles
-from xstilts.config import MlmConfig, Phase2Recipe
+from xstilts import ccg, cli, pipeline, provenance, recipe, runfiles
+from xstilts.config import Phase2Recipe
 from xstilts.log import log, quiet_libraries
-from xstilts.modeling import HeadSpec, MultiHeadModel, check_model_folder
+from xstilts.modeling import check_model_folder
 from xstilts.sampling import multitask_dataloader_factory
 from xstilts.tasks import get_task
 
@@ -47,26 +47,23 @@ def _main(argv: list[str]) -> int:
                 log(f"{t.name}: {len(t.label_names)} labels from its training data (recorded in heads.json)")
         encoder, notes = pipeline.start_encoder(src, cfg.lora, handover="merge",
                                                 attn_implementation=cfg.train.attn_implementation)
-        model = MultiHeadModel(encoder, [HeadSpec(t.name, "mlm", mlm.vocab_size(encoder)) if t.kind == "mlm"
-                                         else pipeline.head_spec(t) for t in tasks])
-        notes += [mlm.load_head_weights(model, t.name, src) for t in tasks if t.kind == "mlm"]
-        for note in notes + [f"fresh head for {t.name} ({t.kind})" for t in tasks if t.kind != "mlm"]:
+        model, loaded = pipeline.model_with_heads(encoder, tasks, src)  # loaded: task -> where its head weights came from
+        notes += list(loaded.values())
+        for note in notes + [f"fresh head for {t.name} ({t.kind})" for t in tasks if t.name not in loaded]:
             log(note)
 
-        # Data: English training and dev sets of every task, tokenised.
+        # Data: English training and dev sets of every task, tokenised (each as its task type reads it).
         train_features, dev_sets, sizes = [], [], {}
         for task_id, task in enumerate(tasks):
-            if task.kind == "mlm":  # text lines from mlm.files or a Hub text dataset, masked
-                feats, dev = mlm.load_task_data(task, task_id, cfg.mlm or MlmConfig(), cfg.train, tokenizer)
-            else:
-                feats, dev = pipeline.load_task_data(task, task_id, cfg.data, cfg.train, tokenizer)
+            feats, dev = pipeline.load_task_data(task, task_id, cfg, tokenizer)
             train_features.extend(feats)
             dev_sets.append(dev)
             sizes[task.name] = len(feats)
 
         # Train (one task per optimizer step when multi-task), keep the best dev weights, save final/.
-        # The mlm pseudo-task is drawn for a fixed share of the steps (mlm.weight), whatever its number of lines.
-        fixed = {t.name: (cfg.mlm or MlmConfig()).weight for t in tasks if t.kind == "mlm"}
+        # A task with a fixed share (the mlm pseudo-task: mlm.weight) is drawn for that share of the steps, whatever
+        # its number of lines.
+        fixed = pipeline.sampling_shares(tasks, cfg)
         factory = multitask_dataloader_factory(cfg.sampler, sizes, cfg.train, fixed) if len(tasks) > 1 else None
         result = pipeline.train_and_save(model, tokenizer, train_features, dev_sets, cfg.train, out, tasks,
                                          merge_adapter=False, train_dataloader_factory=factory,

@@ -17,7 +17,7 @@ from transformers import AutoTokenizer, set_seed
 from xstilts import cli, pipeline, provenance, recipe, runfiles
 from xstilts.config import Phase3Recipe
 from xstilts.log import log, quiet_libraries
-from xstilts.modeling import HeadSpec, MultiHeadModel, check_model_folder, read_head_specs
+from xstilts.modeling import check_model_folder, read_head_specs
 from xstilts.tasks import get_task
 
 
@@ -40,9 +40,8 @@ def _main(argv: list[str]) -> int:
         task = get_task(cfg.task)
         encoder, notes = pipeline.start_encoder(src, cfg.lora, cfg.adapter_handover,
                                                 attn_implementation=cfg.train.attn_implementation)
-        # A dual encoder (Mewsli-X, LAReQA) has no label head: only the learned scale of its in-batch softmax.
-        spec = HeadSpec(task.name, "dual_encoder", 0) if task.kind == "dual_encoder" else pipeline.head_spec(task)
-        model = MultiHeadModel(encoder, [spec])
+        # The task type makes the head (a dual encoder's holds only the learned scale of its in-batch softmax).
+        model, _ = pipeline.model_with_heads(encoder, [task], src)
         dropped = [h.task for h in read_head_specs(src)]
         notes += [f"fresh {task.kind} head for {task.name}"]
         if dropped:
@@ -51,7 +50,7 @@ def _main(argv: list[str]) -> int:
             log(note)
 
         # Data: the task's English training set and English dev (selection only).
-        train_features, dev = pipeline.load_task_data(task, 0, cfg.data, cfg.train, tokenizer)
+        train_features, dev = pipeline.load_task_data(task, 0, cfg, tokenizer)
 
         result = pipeline.train_and_save(model, tokenizer, train_features, [dev], cfg.train, out, [task],
                                          merge_adapter=cfg.lora is None and cfg.adapter_handover == "merge",

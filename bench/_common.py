@@ -30,10 +30,9 @@ def xnli_model(cfg: dict, threads: int | None = None):
 
     import torch
 
-    from xstilts import encoders
+    from xstilts import encoders, tasktypes
     from xstilts.config import TinyEncoderConfig
     from xstilts.modeling import MultiHeadModel, load_encoder
-    from xstilts.pipeline import head_spec
     from xstilts.tasks import get_task
 
     if threads is not None:
@@ -47,4 +46,4 @@ def xnli_model(cfg: dict, threads: int | None = None):
         encoders.save_encoder(mlm, tokenizer, Path(tmp))
         encoder = load_encoder(Path(tmp))
     torch.manual_seed(cfg["seed"])
-    return task, MultiHeadModel(encoder, [head_spec(task)]), tokenizer
+    return task, MultiHeadModel(encoder, [tasktypes.of(task).head_spec(task, encoder)]), tokenizer

@@ -7,7 +7,7 @@
 The model of ``bench/train_throughput.py`` (XLM-R-style, hidden 256, 4 layers, an XNLI head) predicts the same
 features three ways:
 
-- ``xstilts``: ``xstilts.features.predict_logits``, what evaluation and dev selection run: batches of length-sorted
+- ``xstilts``: ``xstilts.tasktypes.common.predict_logits``, what evaluation and dev selection run: batches of length-sorted
   features (little padding), under ``torch.inference_mode``, logits mapped back to the input order;
 - ``unsorted``: batches in the data's own order with dynamic padding under ``torch.no_grad`` (what the HF Trainer's
   prediction loop does with a padding collator);
@@ -65,17 +65,26 @@ def parse(argv: list[str]) -> dict[str, Any]:
 
 def load_rows(cfg: dict[str, Any]) -> tuple[list[dict], str]:
     """XNLI rows of every language available, pooled and shuffled with a fixed seed."""
-    from xstilts import data, evaluation
+    from xstilts import data
     from xstilts.tasks import get_task
 
     task = get_task("xnli")
     if cfg["real"]:
-        per_lang, _, _ = evaluation.load_eval_rows(task, "validation", "xtreme", cfg["real"], list(task.languages),
-                                                   explicit=False, limit=cfg["real_rows"])
+        per_lang = {}
+        for lang in task.languages:
+            try:
+                per_lang[lang] = data.load_split(task, task.eval["validation"], "xtreme", lang, "validation",
+                                                 cfg["real"], cfg["real_rows"])
+            except data.DataMissing:
+                pass
         desc = f"real XNLI dev from {cfg['real']}, {cfg['real_rows']} rows per language"
     else:
-        per_lang, _, _ = evaluation.load_eval_rows(task, "test", "embedded", None, list(task.languages),
-                                                   explicit=False, limit=None)
+        per_lang = {}
+        for lang in task.languages:
+            try:
+                per_lang[lang] = data.load_split(task, task.eval["test"], "embedded", lang, "test", None, None)
+            except data.DataMissing:
+                pass
         per_lang["en-train"] = data.load_train(task, "embedded", None)
         desc = "embedded XNLI test rows of every shipped language + the English training rows"
     rows = [r for lang in sorted(per_lang) for r in per_lang[lang]]
@@ -105,15 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    from xstilts import features as F
+    from xstilts import tasktypes
     from xstilts.log import quiet_libraries
+    from xstilts.tasktypes import common
 
     quiet_libraries()
     task, model, tokenizer = _common.xnli_model(cfg, threads=cfg["threads"])
     rows, data_desc = load_rows(cfg)
-    features = F.encode(task, rows, tokenizer, cfg["max_length"], train=False).features
-    collator = F.Collator(tokenizer.pad_token_id)
-    lengths = [F.feature_length(f) for f in features]
+    features = tasktypes.of(task).encode(task, rows, tokenizer, cfg["max_length"], train=False).features
+    collator = common.Collator(tokenizer.pad_token_id)
+    lengths = [common.feature_length(f) for f in features]
     print(f"data: {data_desc}: {len(rows)} rows, tokens min {min(lengths)} median {statistics.median(lengths)} "
           f"max {max(lengths)}; batch {cfg['batch_size']}; torch threads {cfg['threads']}", flush=True)
 
@@ -121,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         m = copy.deepcopy(model)
         t0, c0 = time.perf_counter(), time.process_time()
         if variant == "xstilts":
-            logits = F.predict_logits(m, features, collator, cfg["batch_size"])
+            logits = common.predict_logits(m, features, collator, cfg["batch_size"])
         else:
             logits = predict_in_order(m, features, collator, cfg["batch_size"], grad=variant == "unsorted_grad")
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0

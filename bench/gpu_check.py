@@ -227,7 +227,8 @@ def build_model(shape: dict[str, int], head_kind: str, device: str, attn: str = 
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    from xstilts.modeling import HeadSpec, MultiHeadModel
+    from xstilts.modeling import MultiHeadModel
+    from xstilts.tasktypes.common import HeadSpec
 
     config = XLMRobertaConfig(vocab_size=shape["vocab"], hidden_size=shape["hidden"],
                               num_hidden_layers=shape["layers"], num_attention_heads=shape["heads"],
@@ -377,9 +378,9 @@ def run_train(v: Variant, opts: argparse.Namespace, device: str, peak: float | N
     import torch
     from transformers import Trainer, TrainerCallback, default_data_collator
 
-    from xstilts import features as F
     from xstilts import training
     from xstilts.config import TrainConfig
+    from xstilts.tasktypes import common
 
     shape = SHAPES["tiny" if opts.tiny else v.size]
     qa = v.data == "qa384"
@@ -422,10 +423,10 @@ def run_train(v: Variant, opts: argparse.Namespace, device: str, peak: float | N
         collator = CountingCollator(default_data_collator)
         trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=collator, callbacks=[Timer()])
     else:
-        collator = CountingCollator(F.Collator(1))
+        collator = CountingCollator(common.Collator(1))
         trainer = training.XTrainer(model=model, args=args, train_dataset=ds, data_collator=collator,
                                     callbacks=[Timer()], dev_sets=[], collator=collator,
-                                    train_lengths=[F.feature_length(f) for f in features],
+                                    train_lengths=[common.feature_length(f) for f in features],
                                     eval_batch_size=tc.eval_batch_size)
     t_start = time.perf_counter()
     trainer.train()
@@ -467,7 +468,7 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
     """Times prediction over ``opts.eval_examples`` XNLI-length examples in the evaluation's default precision."""
     import torch
 
-    from xstilts import features as F
+    from xstilts.tasktypes import common
 
     try:
         from xstilts import evaluation  # imports the data module, hence the datasets library
@@ -497,10 +498,10 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
     model = build_model(shape, "classification", device).eval()
     precision = effective_precision("auto")
     autocast_encoder(model.encoder, precision)
-    collator = CountingCollator(F.Collator(1))
+    collator = CountingCollator(common.Collator(1))
 
     def sorted_pass(feats: list[dict]) -> None:
-        F.predict_logits(model, feats, collator, batch, device)
+        common.predict_logits(model, feats, collator, batch, device)
 
     @torch.no_grad()
     def unsorted_pass(feats: list[dict]) -> None:  # what the HF Trainer's prediction loop does with fixed padding
@@ -525,7 +526,7 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
         "batch_size": batch, "max_length": max_length, "examples": len(features), "model_shape": shape,
         "precision": f"{precision} (evaluation precision=auto, rules from {source})",
         "batching": "batches in data order, padded to max_length, no_grad" if fixed else
-        "length-sorted batches, dynamic padding, inference_mode (xstilts.features.predict_logits)",
+        "length-sorted batches, dynamic padding, inference_mode (xstilts.tasktypes.common.predict_logits)",
         "attn_implementation": model.encoder.config._attn_implementation,
     }
     _rates(result, seconds, len(features), collator.batches, model, shape, False, peak)

@@ -97,13 +97,15 @@ def _worker(variant: str, folder: str, cfg: dict) -> dict:
     from transformers import AutoTokenizer
 
     sys.path.insert(0, str(REPO))
-    from xstilts import data
-    from xstilts import features as F
+    from xstilts import data, tasktypes
     from xstilts.config import LoraConfig
     from xstilts.log import quiet_libraries
-    from xstilts.modeling import HeadSpec, MultiHeadModel, load_encoder
+    from xstilts.lora import apply as apply_lora
+    from xstilts.modeling import MultiHeadModel, load_encoder
     from xstilts.tasks import get_task
-    from xstilts.training import apply_lora, count_parameters
+    from xstilts.tasktypes import common
+    from xstilts.tasktypes.common import HeadSpec
+    from xstilts.training import count_parameters
 
     torch.set_num_threads(cfg["threads"])
     quiet_libraries()
@@ -111,8 +113,8 @@ def _worker(variant: str, folder: str, cfg: dict) -> dict:
     task = get_task("xnli")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     rows = data.load_train(task, "embedded", None)
-    feats = F.encode(task, rows, tokenizer, cfg["max_length"], task_id=0, train=True).features
-    collator = F.Collator(tokenizer.pad_token_id)
+    feats = tasktypes.of(task).encode(task, rows, tokenizer, cfg["max_length"], task_id=0, train=True).features
+    collator = common.Collator(tokenizer.pad_token_id)
     total = cfg["warmup_steps"] + cfg["steps"]
     # The same batches in the same order for every variant: one seeded permutation per pass over the data.
     gen = torch.Generator().manual_seed(cfg["seed"])

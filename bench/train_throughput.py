@@ -10,7 +10,7 @@ number of optimizer steps, from the same initial weights, three ways:
 
 - ``xstilts``: what phase 3 runs: ``xstilts.training.XTrainer`` with the recipe's TrainingArguments
   (``training_arguments``), length-grouped batches (``LengthGroupedSampler`` over our known lengths) and dynamic
-  padding (``xstilts.features.Collator``); evaluation and checkpointing switched off so only training is timed;
+  padding (``xstilts.tasktypes.common.Collator``); evaluation and checkpointing switched off so only training is timed;
 - ``hf_fixed``: the HF Trainer as the XTREME and HF example scripts use it: every example padded to ``max_length``
   at tokenisation (``padding="max_length"``), random batches, ``default_data_collator``;
 - ``torch_loop``: a plain PyTorch loop: random batches (seeded ``randperm``), dynamic padding, AdamW, linear warmup
@@ -116,9 +116,9 @@ def train_with_trainer(variant: str, model: Any, features: list[dict], tokenizer
                        workdir: Path) -> dict[str, float]:
     from transformers import Trainer, TrainerCallback, default_data_collator
 
-    from xstilts import features as F
     from xstilts import training
     from xstilts.config import TrainConfig
+    from xstilts.tasktypes import common
 
     total = cfg["warmup"] + cfg["steps"]
     tc = TrainConfig(seed=cfg["seed"], lr=cfg["lr"], batch_size=cfg["batch_size"], max_length=cfg["max_length"],
@@ -134,10 +134,10 @@ def train_with_trainer(variant: str, model: Any, features: list[dict], tokenizer
 
     ds = training.FeatureDataset(features)
     if variant == "xstilts":
-        collator = CountingCollator(F.Collator(tokenizer.pad_token_id))
+        collator = CountingCollator(common.Collator(tokenizer.pad_token_id))
         trainer = training.XTrainer(model=model, args=args, train_dataset=ds, data_collator=collator,
                                     callbacks=[Timer()], dev_sets=[], collator=collator,
-                                    train_lengths=[F.feature_length(f) for f in features],
+                                    train_lengths=[common.feature_length(f) for f in features],
                                     eval_batch_size=tc.eval_batch_size)
     else:
         collator = CountingCollator(default_data_collator)
@@ -152,7 +152,7 @@ def train_with_loop(model: Any, features: list[dict], tokenizer: Any, cfg: dict[
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    from xstilts import features as F
+    from xstilts.tasktypes import common
 
     total = cfg["warmup"] + cfg["steps"]
     decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm", "layer_norm"))]
@@ -160,7 +160,7 @@ def train_with_loop(model: Any, features: list[dict], tokenizer: Any, cfg: dict[
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=cfg["lr"], eps=1e-8)
     sched = get_linear_schedule_with_warmup(opt, int(0.1 * total), total)
-    collator = CountingCollator(F.Collator(tokenizer.pad_token_id))
+    collator = CountingCollator(common.Collator(tokenizer.pad_token_id))
     gen = torch.Generator().manual_seed(cfg["seed"])
     order: list[int] = []
     clock = Clock(cfg["warmup"])
@@ -188,19 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    from xstilts import features as F
+    from xstilts import tasktypes
     from xstilts.log import quiet_libraries
+    from xstilts.tasktypes import common
 
     quiet_libraries()
     task, initial, tokenizer = _common.xnli_model(cfg, threads=cfg["threads"])
     rows, data_desc = load_rows(cfg)
 
-    dynamic = F.encode(task, rows, tokenizer, cfg["max_length"]).features
+    dynamic = tasktypes.of(task).encode(task, rows, tokenizer, cfg["max_length"]).features
     enc = tokenizer([r["text_a"] for r in rows], [r["text_b"] for r in rows], truncation=True,
                     max_length=cfg["max_length"], padding="max_length")
     fixed = [{"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i], "labels": r["label"],
               "task_id": 0} for i, r in enumerate(rows)]
-    lengths = [F.feature_length(f) for f in dynamic]
+    lengths = [common.feature_length(f) for f in dynamic]
     print(f"data: {data_desc}: {len(rows)} rows, tokens min {min(lengths)} median {statistics.median(lengths)} "
           f"max {max(lengths)} (max_length {cfg['max_length']}); torch threads {cfg['threads']}", flush=True)
 

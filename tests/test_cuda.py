@@ -47,22 +47,20 @@ def _tokenizer(folder):
 
 def _model(folder, task_name: str, seed: int = 0):
     """The tiny phase-1 encoder with a fresh head for ``task_name`` (the same weights for the same seed)."""
-    from xstilts.modeling import HeadSpec, MultiHeadModel, load_encoder
-    from xstilts.pipeline import head_spec
+    from xstilts import tasktypes
+    from xstilts.modeling import MultiHeadModel, load_encoder
     from xstilts.tasks import get_task
 
     task = get_task(task_name)
     torch.manual_seed(seed)
     encoder = load_encoder(folder)
-    spec = HeadSpec(task.name, "dual_encoder", 0) if task.kind == "dual_encoder" else head_spec(task)
-    return task, MultiHeadModel(encoder, [spec])
+    return task, MultiHeadModel(encoder, [tasktypes.of(task).head_spec(task, encoder)])
 
 
 def _rows(task, lang: str, n: int = 24):
-    from xstilts import evaluation
+    from xstilts import data
 
-    rows, _, _ = evaluation.load_eval_rows(task, "test", "embedded", None, [lang], explicit=True, limit=n)
-    return rows[lang]
+    return data.load_split(task, task.eval["test"], "embedded", lang, "test", None, n)
 
 
 def _train_rows(task_name: str, n: int):
@@ -88,13 +86,14 @@ def _loss_and_grads(model, batch, dtype):
 
 
 def test_bf16_training_step_matches_fp32(tiny_phase1, exact_fp32):
-    from xstilts import features as F
+    from xstilts import tasktypes
+    from xstilts.tasktypes import common
 
     task, model = _model(tiny_phase1, "xnli")
     model = model.to(DEVICE).eval()  # dropout off: the two passes must see the same network
     _, rows, _ = _train_rows("xnli", 16)
-    feats = F.encode(task, rows, _tokenizer(tiny_phase1), 64).features
-    batch = {k: v.to(DEVICE) for k, v in F.Collator(_tokenizer(tiny_phase1).pad_token_id)(feats).items()}
+    feats = tasktypes.of(task).encode(task, rows, _tokenizer(tiny_phase1), 64).features
+    batch = {k: v.to(DEVICE) for k, v in common.Collator(_tokenizer(tiny_phase1).pad_token_id)(feats).items()}
     loss32, grads32 = _loss_and_grads(model, batch, None)
     loss16, grads16 = _loss_and_grads(model, batch, torch.bfloat16)
     assert math.isfinite(loss16) and abs(loss16 - loss32) <= 0.01 * abs(loss32)
@@ -104,9 +103,10 @@ def test_bf16_training_step_matches_fp32(tiny_phase1, exact_fp32):
 
 def _run_training(folder, tmp_path, precision: str, steps: int = 3):
     """Three optimizer steps through xstilts.training.run_training (the phases' own machinery)."""
-    from xstilts import features as F
+    from xstilts import tasktypes
     from xstilts.config import TrainConfig
-    from xstilts.training import DevSet, run_training
+    from xstilts.tasktypes.common import DevSet
+    from xstilts.training import run_training
 
     task, model = _model(folder, "xnli")
     # Dropout off: on a GPU, SDPA picks another kernel for bf16 than for fp32, and the kernels draw their dropout
@@ -118,8 +118,8 @@ def _run_training(folder, tmp_path, precision: str, steps: int = 3):
     _, train, dev = _train_rows("xnli", 48)
     cfg = TrainConfig(seed=0, lr=1e-4, batch_size=8, max_length=64, max_steps=steps, eval_steps=steps,
                       logging_steps=1, precision=precision, tf32=False)
-    dev_set = DevSet(task, dev[:16], F.encode(task, dev[:16], tok, 64, train=False))
-    features = F.encode(task, train, tok, 64).features
+    dev_set = DevSet(task, dev[:16], tasktypes.of(task).encode(task, dev[:16], tok, 64, train=False))
+    features = tasktypes.of(task).encode(task, train, tok, 64).features
     return model, run_training(model, tok, features, [dev_set], cfg, tmp_path / precision, [task.name], ["labels"])
 
 
@@ -159,35 +159,37 @@ PRECISIONS = {"fp32": (0.005, 0.9), "bf16": (0.03, 0.75)}  # logits relative L2 
                                                        ("panx", "ar", 64)])
 def test_gpu_evaluation_equals_cpu(tiny_phase1, exact_fp32, task_name, lang, max_length):
     """Every trainable task type: classification, multiple choice, span QA, tagging."""
-    from xstilts import evaluation
-    from xstilts import features as F
+    from xstilts import evaluation, tasktypes
+    from xstilts.tasktypes import common
 
     task, model = _model(tiny_phase1, task_name)
     model.eval()
     tok = _tokenizer(tiny_phase1)
     rows = _rows(task, lang)
-    enc = F.encode(task, rows, tok, max_length, train=False)
-    collator = F.Collator(tok.pad_token_id)
-    cpu_logits = F.predict_logits(model, enc.features, collator, 8, "cpu")
-    cpu_preds = F.predict(task, rows, enc, cpu_logits)
+    enc = tasktypes.of(task).encode(task, rows, tok, max_length, train=False)
+    collator = common.Collator(tok.pad_token_id)
+    cpu_logits = common.predict_logits(model, enc.features, collator, 8, "cpu")
+    cpu_preds = tasktypes.of(task).predict(task, rows, enc, cpu_logits)
     for precision, (tol, agree) in PRECISIONS.items():
         gpu = copy.deepcopy(model).to(DEVICE)
         evaluation.autocast_encoder(gpu.encoder, precision)
-        gpu_logits = F.predict_logits(gpu, enc.features, collator, 8, DEVICE)
+        gpu_logits = common.predict_logits(gpu, enc.features, collator, 8, DEVICE)
         flat = [np.concatenate([np.ravel(x) for x in lg]) for lg in (gpu_logits, cpu_logits)]
         assert _rel(*flat) < tol, (precision, _rel(*flat))
-        preds = F.predict(task, rows, enc, gpu_logits)
+        preds = tasktypes.of(task).predict(task, rows, enc, gpu_logits)
         same = sum(a == b for a, b in zip(preds, cpu_preds)) / len(rows)
         assert same >= agree, (precision, same)
-        metrics = F.score(task, rows, preds, lang)  # the scoring path runs on the GPU's logits
+        metrics = tasktypes.of(task).score(task, rows, preds, lang)  # the scoring path runs on the GPU's logits
         assert metrics["n"] == len(rows)
 
 
 def test_gpu_retrieval_embeddings_equal_cpu(tiny_phase1, exact_fp32):
     """Retrieval (Tatoeba/BUCC: any layer, mean pooling) and dual-encoder embeddings."""
-    from xstilts import dual_encoder, evaluation, retrieval
-    from xstilts.retrieval_eval import embed, load_retrieval_encoder
+    from xstilts import evaluation, retrieval
+    from xstilts.modeling import load_merged_encoder as load_retrieval_encoder
     from xstilts.tasks import get_task
+    from xstilts.tasktypes import dual_encoder
+    from xstilts.tasktypes.retrieval import embed
 
     _, dual = _model(tiny_phase1, "lareqa")
     tok = _tokenizer(tiny_phase1)

@@ -50,7 +50,7 @@ def test_evaluation_precision_auto_is_fp32_on_cpu_and_bf16_autocasts_the_encoder
     from transformers import AutoTokenizer
 
     from xstilts.modeling import load_encoder
-    from xstilts.retrieval_eval import embed
+    from xstilts.tasktypes.retrieval import embed
 
     if not torch.cuda.is_available():
         assert evaluation.effective_precision("auto") == "fp32"  # CPU numbers never change

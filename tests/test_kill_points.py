@@ -117,14 +117,14 @@ elif kind == "phase1_saved":  # phase 1: the encoder is saved, its stats and DON
         reached()
     E.save_encoder = save_encoder
 elif kind == "eval_lang":  # evaluation: some languages scored, the result not written
-    import xstilts.evaluation as EV
-    original, calls = EV.evaluate_language, [0]
-    def evaluate_language(*a, **k):
+    import xstilts.tasktypes.common as EV
+    original, calls = EV.predict_logits, [0]
+    def predict_logits(*a, **k):  # once per language
         calls[0] += 1
         if calls[0] == int(arg):
             reached()
         return original(*a, **k)
-    EV.evaluate_language = evaluate_language
+    EV.predict_logits = predict_logits
 elif kind == "result_rename":  # evaluation: the result's temp file is complete, not yet renamed into place
     original = os.replace
     def replace(src, dst, *a, **k):

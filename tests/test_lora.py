@@ -18,10 +18,12 @@ import phase2_intermediate
 import phase3_target
 from xstilts import data, encoders
 from xstilts.config import LoraConfig
-from xstilts.modeling import ADAPTER_DIR, HeadSpec, MultiHeadModel, load_encoder, load_model, save_model
+from xstilts.lora import apply as apply_lora
+from xstilts.modeling import ADAPTER_DIR, MultiHeadModel, load_encoder, load_model, save_model
 from xstilts.pipeline import start_encoder
 from xstilts.results import read_result
-from xstilts.training import apply_lora, count_parameters
+from xstilts.tasktypes.common import HeadSpec
+from xstilts.training import count_parameters
 
 CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)] + ["der Hund sieht die Katze",
                                                                                    "猫看见了狗", "собака видит кошку"]

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 import phase2_intermediate
-from xstilts import mlm, recipe
+from xstilts import recipe
 from xstilts.config import Phase2Recipe, SamplerConfig
 from xstilts.modeling import MultiHeadModel
 from xstilts.sampling import task_probabilities
+from xstilts.tasktypes import mlm
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(40)] + ["der Hund sieht die Katze"]
@@ -127,7 +128,8 @@ def test_phase2_mnli_plus_mlm_offline(encoder, text_files, tmp_path, monkeypatch
 def test_mlm_head_loads_phase1_weights_and_is_tied(encoder):
     from safetensors import safe_open
 
-    from xstilts.modeling import HeadSpec, load_encoder
+    from xstilts.modeling import load_encoder
+    from xstilts.tasktypes.common import HeadSpec
 
     enc = load_encoder(encoder)
     model = MultiHeadModel(enc, [HeadSpec("mlm", "mlm", mlm.vocab_size(enc))])

@@ -11,7 +11,7 @@ import pytest
 
 from xstilts import metrics as M
 from xstilts import reliability as R
-from xstilts.results import CONSTANT_SHARE
+from xstilts.reliability import CONSTANT_SHARE
 
 
 def _coin(n: int, p: float, seed: int = 1) -> np.ndarray:
@@ -168,13 +168,13 @@ def _kind_cases():
 
 @pytest.mark.parametrize("case", _kind_cases(), ids=lambda c: c[0] if isinstance(c[0], str) else c[0].name)
 def test_each_task_kind_resamples_exactly_its_reported_score(case):
-    from xstilts import features as F
+    from xstilts import tasktypes
     from xstilts.tasks import get_task
 
     task, lang, rows, preds, main = case
     task = get_task(task) if isinstance(task, str) else task
-    metrics = F.score(task, rows, preds, lang)
-    fig = F.reliability(task, rows, preds, lang)
+    metrics = tasktypes.of(task).score(task, rows, preds, lang)
+    fig = tasktypes.of(task).reliability(task, rows, preds, lang)
     score = (metrics["exact_match"] + metrics["f1"]) / 2 if main == "exact_match+f1" else metrics[main]
     assert fig.estimate == pytest.approx(score, abs=1e-9)
     low, high = fig.to_json()["ci95"]
@@ -187,11 +187,11 @@ def test_each_task_kind_resamples_exactly_its_reported_score(case):
 
 
 def test_a_model_that_always_answers_nothing_is_constant():
-    from xstilts import features as F
+    from xstilts import tasktypes
     from xstilts.tasks import get_task
 
     rows = [{"answers": {"text": ["a b"]}} for _ in range(10)]
-    fig = F.reliability(get_task("xquad"), rows, [""] * 10, "de")
+    fig = tasktypes.of(get_task("xquad")).reliability(get_task("xquad"), rows, [""] * 10, "de")
     assert fig.constant and fig.to_json()["ci95"] == [0.0, 0.0]
 
 

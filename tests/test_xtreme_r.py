@@ -20,10 +20,11 @@ from fakehub import FakeHub, make_dataset
 import evaluate_xtreme
 import phase3_target
 from xstilts import data, submission
-from xstilts import dual_encoder as D
+from xstilts import dual_encoder_rows as rows_mod
 from xstilts import languages as L
 from xstilts.results import XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, read_result
 from xstilts.tasks import UD27_TREEBANKS, UD_HUB_UPOS, UPOS_LABELS, check_languages, get_task
+from xstilts.tasktypes import dual_encoder as D
 
 REPO = Path(__file__).resolve().parents[1]
 MOCK = REPO / "tests" / "fixtures" / "xtreme_mock"
@@ -164,14 +165,14 @@ def test_tatoeba_41_languages_on_a_phase1_encoder(encoder, hub, tmp_path):
 # ---- Dual encoder: text preparation and data shapes ----------------------------------------------------------------
 def test_split_sentences():
     text = "Dr. Smith came. He left! Did he? Yes…  The end"
-    assert [text[s:e] for s, e in D.split_sentences(text)] == ["Dr.", "Smith came.", "He left!", "Did he?", "Yes…",
+    assert [text[s:e] for s, e in rows_mod.split_sentences(text)] == ["Dr.", "Smith came.", "He left!", "Did he?", "Yes…",
                                                                "The end"]
     zh = "北京是首都。上海很大！对吗？"
-    assert [zh[s:e] for s, e in D.split_sentences(zh)] == ["北京是首都。", "上海很大！", "对吗？"]
-    assert D.split_sentences("no end here ") == [(0, 11)]
+    assert [zh[s:e] for s, e in rows_mod.split_sentences(zh)] == ["北京是首都。", "上海很大！", "对吗？"]
+    assert rows_mod.split_sentences("no end here ") == [(0, 11)]
     greek = "a; b. c\u037e d"  # the Greek question mark ends a sentence, the ASCII semicolon does not
-    assert [greek[s:e] for s, e in D.split_sentences(greek)] == ["a; b.", "c\u037e", "d"]
-    assert D.split_sentences("   ") == []
+    assert [greek[s:e] for s, e in rows_mod.split_sentences(greek)] == ["a; b.", "c\u037e", "d"]
+    assert rows_mod.split_sentences("   ") == []
 
 
 def _context(text, spans):
@@ -185,19 +186,19 @@ def test_mention_query_marks_the_mention_in_its_sentence():
     mention = {"example_id": "m1", "entity_id": "Q1", "mention_span": {"start": start, "end": start + 5,
                                                                        "text": "Smith"}}
     ctx = _context(text, [(0, 10), (11, 44), (45, 50)])
-    assert D.mention_query(ctx, mention) == "Smith: The verdict for { Smith } (sic) came."
+    assert rows_mod.mention_query(ctx, mention) == "Smith: The verdict for { Smith } (sic) came."
     bad = {**mention, "mention_span": {"start": start, "end": start + 5, "text": "Jones"}}
-    with pytest.raises(D.DualEncoderDataError, match="reads 'Smith', not 'Jones'"):
-        D.mention_query(ctx, bad)
+    with pytest.raises(rows_mod.DualEncoderDataError, match="reads 'Smith', not 'Jones'"):
+        rows_mod.mention_query(ctx, bad)
     across = {**mention, "mention_span": {"start": 5, "end": 14, "text": text[5:14]}}
-    with pytest.raises(D.DualEncoderDataError, match="no single sentence"):
-        D.mention_query(ctx, across)
+    with pytest.raises(rows_mod.DualEncoderDataError, match="no single sentence"):
+        rows_mod.mention_query(ctx, across)
 
 
 def test_entity_text_joins_its_sentences():
     entity = {"entity_id": "Q1", "title": "A", "description": "A is a city.\n It is  big. [ref]",
               "sentence_spans": [{"start": 0, "end": 12}, {"start": 14, "end": 26}]}
-    assert D.entity_text(entity) == "A is a city. It is big."
+    assert rows_mod.entity_text(entity) == "A is a city. It is big."
 
 
 def test_canonical_rows_of_every_source_shape(hub):
@@ -206,7 +207,7 @@ def test_canonical_rows_of_every_source_shape(hub):
                               (mewslix.candidates, "candidates", "en"), (lareqa.train[0], "train", "en"),
                               (lareqa.eval["test"], "test", "zh")]:
         rows = data.load_split(mewslix if split.hub.repo == "izhx/mewsli-x" else lareqa, split, "hub", lang, role)
-        assert rows and all(set(r) == set(D.CANONICAL_FIELDS) for r in rows)
+        assert rows and all(set(r) == set(rows_mod.CANONICAL_FIELDS) for r in rows)
     assert ("google-research-datasets/xquad_r", "zh", "validation") in [c[:3] for c in hub.calls]
     assert ("izhx/mewsli-x", "candidate_entities", "train") in [c[:3] for c in hub.calls]
 
@@ -220,7 +221,7 @@ def test_squad_rows_become_question_answer_sentence_pairs():
                               None, "dual_encoder", "here")
     assert len(out) == 1  # q2's answer starts between two sentences: skipped, as XTREME's reader does
     assert out[0]["candidate"] == "The Eiffel tower is in Paris." and out[0]["context"] == context
-    assert out[0]["candidate_id"] == f"{D.paragraph_key(context)}#14-43"
+    assert out[0]["candidate_id"] == f"{rows_mod.paragraph_key(context)}#14-43"
 
 
 def test_mewslix_schema_mismatch_names_the_field(hub):
@@ -266,8 +267,8 @@ def test_rank_breaks_ties_by_candidate_order_and_handles_few_candidates():
 
 
 def test_lareqa_pool_gold_is_the_answer_sentence_in_every_language():
-    en = D.Paragraph("A b. C d. E f.", [(0, 4), (5, 9), (10, 14)], [("q1", "what c", 5), ("q2", "what e", 10)])
-    de = D.Paragraph("X y. Z w.", [(0, 4), (5, 9)], [("q1", "was z", 6), ("q9", "between", 4)])
+    en = rows_mod.Paragraph("A b. C d. E f.", [(0, 4), (5, 9), (10, 14)], [("q1", "what c", 5), ("q2", "what e", 10)])
+    de = rows_mod.Paragraph("X y. Z w.", [(0, 4), (5, 9)], [("q1", "was z", 6), ("q9", "between", 4)])
     pool = D.build_pool({"en": [en], "de": [de]})
     assert [c[0] for c in pool.candidates] == ["en_0_0", "en_0_1", "en_0_2", "de_0_0", "de_0_1"]
     assert pool.questions == [("en", "q1", "what c"), ("en", "q2", "what e"), ("de", "q1", "was z")]
@@ -354,7 +355,7 @@ def test_lareqa_end_to_end_with_and_without_sentence_breaks(encoder, hub, tmp_pa
     assert result.score == pytest.approx((3 * en["map@20"] + 2 * de["map@20"]) / 5)
     _check_reliability(result)  # the interval of the micro score: languages weighted by their questions
     with pytest.raises(FileNotFoundError, match="lareqa_data"):
-        D.read_xquad_r_file(folder / "zh.json")
+        rows_mod.read_xquad_r_file(folder / "zh.json")
     (folder / "zh.json").write_text('{"data": [{"paragraphs": [{"context": "x", "qas": []}]}]}')  # no breaks
     assert evaluate_xtreme.main([f"input={out}", f"output={tmp_path / 'bad'}", "languages=[zh]",
                                  f"retrieval.lareqa_data={folder}"]) == 2

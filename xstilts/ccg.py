@@ -19,12 +19,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from xstilts.data import DataError
+from xstilts.errors import DataError
 from xstilts.tasks import Task
 
-TRAIN_SECTIONS = tuple(range(2, 22))
-DEV_SECTIONS = (0,)
-TEST_SECTIONS = (23,)
 MIN_TAG_COUNT = 10
 RARE_TAG = "<rare>"  # the catch-all label of tags below MIN_TAG_COUNT in train
 _LEAF = re.compile(r"\(<L (\S+) (\S+) (\S+) (\S+) (\S+)>\)")

@@ -268,6 +268,18 @@ class MlmConfig:
 
 
 @dataclass
+class QaConfig:
+    doc_stride: int | None = field(None, help="span QA: tokens of context shared by consecutive windows of a long "
+                                              "context (None: min(128, max_length // 3))", ge=1, le=COUNT_MAX)
+    n_best_size: int = field(20, help="span QA: start and end candidates per window considered for the answer",
+                             ge=1, le=COUNT_MAX)
+    max_answer_length: int = field(30, help="span QA: longest answer span in tokens", ge=1, le=COUNT_MAX)
+
+    def stride(self, max_length: int) -> int:
+        return self.doc_stride if self.doc_stride is not None else min(128, max_length // 3)
+
+
+@dataclass
 class Phase2Recipe:
     input: str = field(help="a phase-1 folder (the pretrained encoder)")
     output: str = field(help="folder for the intermediate-trained encoder")

@@ -27,8 +27,10 @@ from typing import Any
 
 import datasets
 
+from xstilts import ccg
 from xstilts import languages as L
 from xstilts.config import embedded_path
+from xstilts.dual_encoder_rows import MEWSLIX_FEATURES, canonical_pairs
 from xstilts.errors import DataError, DataMissing
 from xstilts.log import log
 from xstilts.tasks import DataSplit, HubSource, LocalSource, Task
@@ -53,8 +55,6 @@ def parse_feature(spec: str) -> Any:
     if spec == "choices":  # CommonsenseQA: {"label": [...], "text": [...]}
         return {"label": datasets.List(datasets.Value("string")), "text": datasets.List(datasets.Value("string"))}
     if spec.startswith("mewslix:"):  # nested Mewsli-X structures, defined beside the code that reads them
-        from xstilts.dual_encoder import MEWSLIX_FEATURES
-
         return MEWSLIX_FEATURES[spec[8:]]
     if spec == "answers":
         return {"text": datasets.List(datasets.Value("string")), "answer_start": datasets.List(datasets.Value("int32"))}
@@ -233,11 +233,6 @@ def canonical_rows_counted(rows: list[dict], fields: dict[str, str], labels: dic
             c = {name: _get(row, spec) for name, spec in fields.items()}
         except (KeyError, TypeError) as exc:
             raise DataError(f"{rw} lacks field {exc} (fields expected: {fields})") from None
-        if kind == "dual_encoder":
-            from xstilts.dual_encoder import canonical_pairs  # raises DataError naming the field
-
-            out.extend(canonical_pairs(c, rw))
-            continue
         if "label" in c:
             label = _label(c["label"], labels, rw, n_labels)
             if label is None:
@@ -246,34 +241,75 @@ def canonical_rows_counted(rows: list[dict], fields: dict[str, str], labels: dic
                 dropped += 1
                 continue
             c["label"] = label
-        if kind == "classification":
-            c.setdefault("text_b", None)
-        if kind == "retrieval":
-            # Tatoeba on the Hub keeps each line's trailing newline; the reference strips before tokenising.
-            c = {k: str(v).strip() for k, v in c.items()}
-        if kind == "tagging" and labels is not None:
-            lines = row.get(TAG_LINES) or []
-            tags = []
-            for j, t in enumerate(c["tags"]):
-                tw = f"{where}:{lines[j]}" if j < len(lines) else f"{rw} word {j}"
-                tag = _label(t, labels, tw, n_labels)
-                if tag is None and keep != "ud_tokens":
-                    raise _no_label(tw, t, labels, n_labels)
-                tags.append(-1 if tag is None else tag)  # -1: a UD placeholder, dropped by _drop_ud_placeholders
-            c["tags"] = tags
-        if kind == "multiple_choice":
-            # COPA-style "cause"/"effect" become the questions jiant asks, so the encoder sees natural text.
-            c["question"] = COPA_QUESTIONS.get(c.get("question", ""), c.get("question", ""))
-        out.append(c)
+        out.extend(ROW_SHAPES[kind](c, row, RowContext(where, rw, labels, keep, n_labels)))
     return out, dropped
+
+
+@dataclass
+class RowContext:
+    """Where a source row sits and how its labels read, for the per-task-type row shapes below."""
+
+    where: str  # the file or dataset
+    row_where: str  # the row in it
+    labels: dict[str, int] | None
+    keep: str | None
+    n_labels: int | None
+
+
+def _classification_row(c: dict, row: dict, ctx: RowContext) -> list[dict]:
+    c.setdefault("text_b", None)
+    return [c]
+
+
+def _choice_row(c: dict, row: dict, ctx: RowContext) -> list[dict]:
+    # COPA-style "cause"/"effect" become the questions jiant asks, so the encoder sees natural text.
+    c["question"] = COPA_QUESTIONS.get(c.get("question", ""), c.get("question", ""))
+    return [c]
+
+
+def _tagging_row(c: dict, row: dict, ctx: RowContext) -> list[dict]:
+    if ctx.labels is None:  # tag ids already (CCG's tag set is built from the training data)
+        return [c]
+    lines = row.get(TAG_LINES) or []
+    tags = []
+    for j, t in enumerate(c["tags"]):
+        tw = f"{ctx.where}:{lines[j]}" if j < len(lines) else f"{ctx.row_where} word {j}"
+        tag = _label(t, ctx.labels, tw, ctx.n_labels)
+        if tag is None and ctx.keep != "ud_tokens":
+            raise _no_label(tw, t, ctx.labels, ctx.n_labels)
+        tags.append(-1 if tag is None else tag)  # -1: a UD placeholder, dropped by _drop_ud_placeholders
+    c["tags"] = tags
+    return [c]
+
+
+def _retrieval_row(c: dict, row: dict, ctx: RowContext) -> list[dict]:
+    # Tatoeba on the Hub keeps each line's trailing newline; the reference strips before tokenising.
+    return [{k: str(v).strip() for k, v in c.items()}]
+
+
+def _dual_encoder_rows(c: dict, row: dict, ctx: RowContext) -> list[dict]:
+    return canonical_pairs(c, ctx.row_where)  # raises DataError naming the field
+
+
+def _as_is(c: dict, row: dict, ctx: RowContext) -> list[dict]:
+    return [c]
+
+
+# The canonical row shape of each task type (see the module docstring): what ``canonical_rows`` does to a source row
+# once its fields are mapped and its label read. One source row may give several rows (a Mewsli-X context, one per
+# mention) or none (a SQuAD question whose answer lies in no sentence).
+ROW_SHAPES = {"classification": _classification_row, "multiple_choice": _choice_row, "span_qa": _as_is,
+              "tagging": _tagging_row, "retrieval": _retrieval_row, "dual_encoder": _dual_encoder_rows,
+              "mlm": _as_is}
 
 
 def label_count(task: Task) -> int | None:
     """How many classes a label of ``task`` may take (choices for multiple choice); None where it is not known from
-    the registry (CCG builds its tag set from the training data)."""
-    if task.kind == "multiple_choice":
-        return task.num_choices or None
-    if task.kind in ("classification", "tagging") and task.label_names and not task.labels_from_train:
+    the registry (CCG builds its tag set from the training data; span QA, retrieval and dual encoders have no
+    classes)."""
+    if task.num_choices:
+        return task.num_choices
+    if task.label_names and not task.labels_from_train:
         return len(task.label_names)
     return None
 
@@ -471,8 +507,7 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
         raise DataError(f"data.source {source!r} is not one of {', '.join(SOURCES)}")
     where = f"task {task.name} ({split_name}, {lang}, source {source})"
     if split.local is not None and split.local.format == "ccg_auto":
-        from xstilts import ccg  # CCGbank is local whatever data.source: it is licensed and not on the Hub
-
+        # CCGbank is local whatever data.source: it is licensed and not on the Hub.
         return ccg.load_rows(task, split.local.path, data_path, limit)
     if source == "xtreme":
         if split.local is None:

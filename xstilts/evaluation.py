@@ -7,52 +7,25 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import AutoTokenizer
 
-from xstilts import __version__, data, provenance
-from xstilts import features as F
+from xstilts import __version__, data, provenance, submission, tasktypes
+from xstilts.config import EvalRecipe, QaConfig
+from xstilts.errors import DataError, DataMissing
 from xstilts.log import elapsed, log
+from xstilts.modeling import check_max_length, load_merged_encoder, load_model
 from xstilts.reliability import LanguageFigures, mean_interval
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
-from xstilts.tasks import Task, benchmark_languages
+from xstilts.tasks import Task, benchmark_languages, get_task
+from xstilts.tasktypes.common import EvalInputs
 
 
-def evaluate_language(model: Any, tokenizer: Any, task: Task, rows: list[dict], lang: str, max_length: int,
-                      batch_size: int, device: Any = "cpu") -> tuple[dict[str, float], list[Any], LanguageFigures]:
-    """Metrics, predictions and reliability figures of one language (length-sorted batches, inference mode)."""
-    task_id = head_index(model.specs, task)
-    enc = F.encode(task, rows, tokenizer, max_length, task_id=task_id, train=False)
-    logits = F.predict_logits(model, enc.features, F.Collator(tokenizer.pad_token_id), batch_size, device)
-    preds = F.predict(task, rows, enc, logits)
-    return F.score(task, rows, preds, lang), preds, F.reliability(task, rows, preds, lang)
-
-
-def chance_score(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, list[dict]] | None = None
-                 ) -> float | None:
-    """The task score (percent) of a uniform random guess, the floor a score is judged against.
-
-    Classification: 100 / classes. Multiple choice: the mean over languages of the mean of 100 / choices (XCOPA:
-    50). Tatoeba: the mean over languages of 100 / candidates (each English query picks one of the language's
-    ``n`` sentences, its ``n``). None where no closed form applies: span QA (answers are spans, not classes),
-    tagging (chunk F1 of random tags depends on the tag sequence structure), BUCC (a tuned mining threshold),
-    Mewsli-X and LAReQA (MRR / mAP of a random ranking depends on the candidate set and the gold sets).
-
-    Args:
-        task: the registry entry.
-        languages: the scored languages' metrics (their ``n``).
-        rows: the evaluated rows per language (multiple choice: their choices).
-    """
-
-    if task.kind == "classification":
-        n = data.label_count(task) or len(task.label_names)
-        return 100.0 / n if n else None
-    if task.kind == "multiple_choice" and rows:
-        per_lang = [rows[lang] for lang in languages if rows.get(lang)]
-        return sum(sum(100.0 / len(r["choices"]) for r in lr) / len(lr) for lr in per_lang) / len(per_lang) \
-            if per_lang else None
-    if task.name == "tatoeba":
-        sizes = [m["n"] for m in languages.values() if m.get("n")]
-        return sum(100.0 / n for n in sizes) / len(sizes) if sizes else None
-    return None
+def mean_chance(per_language: dict[str, float | None]) -> float | None:
+    """The task's chance score: the mean over languages of each language's (None where a language has none)."""
+    values = list(per_language.values())
+    if not values or any(v is None for v in values):
+        return None
+    return sum(values) / len(values)
 
 
 def effective_precision(setting: str) -> str:
@@ -89,36 +62,63 @@ def head_index(specs: list[Any], task: Task) -> int:
                    f"{', '.join(f'{s.task} ({s.kind})' for s in specs)}")
 
 
-def load_eval_rows(task: Task, split: str, source: str, path: str | None, langs: list[str], explicit: bool,
-                   limit: int | None) -> tuple[dict[str, list[dict]], list[str], list[str]]:
-    """Rows per language, the languages whose data is absent, and notes for the result.
+def load_evaluated(task: Task, checkpoint: Path, cfg: EvalRecipe, train_max_length: int, qa: QaConfig,
+                   device: Any) -> EvalInputs:
+    """The model as ``task``'s type evaluates it (with its task heads, or the bare encoder with a kept adapter merged),
+    its tokenizer and settings; the encoder's forward pass under ``cfg.precision`` (heads and search stay fp32).
+
+    Raises:
+        ModelFolderError: the folder is not a loadable model; RecipeError: ``max_length`` exceeds its positions;
+        KeyError: the model has no head for ``task``.
+    """
+    task_type = tasktypes.of(task)
+    max_length = cfg.max_length or train_max_length
+    if task_type.EVAL_MODEL == "encoder":
+        model = load_merged_encoder(checkpoint).to(device)
+        autocast_encoder(model, effective_precision(cfg.precision))
+        head = 0
+    else:
+        check_max_length(checkpoint, max_length, "max_length" if cfg.max_length else "the phase-3 train.max_length")
+        model = load_model(checkpoint).to(device)
+        autocast_encoder(model.encoder, effective_precision(cfg.precision))
+        head = head_index(model.specs, task)
+    return EvalInputs(model, AutoTokenizer.from_pretrained(checkpoint), cfg, max_length, device, qa, head)
+
+
+def load_eval_rows(task: Task, cfg: EvalRecipe, langs: list[str], explicit: bool, limit: int | None
+                   ) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Each language's evaluation input (as the task type reads it), the languages whose data is absent, and notes.
 
     Only *absent* data (``DataMissing``: no file, not shipped) skips a language, and only where the languages were not
     asked for explicitly and the source is local; a malformed file or label is an error, never a skipped language.
     Rows dropped for having no gold label are named in the notes.
     """
-    if split not in task.eval:
-        raise data.DataError(f"task {task.name} has no {split!r} split; available: {', '.join(task.eval)}")
+    if cfg.split not in task.eval:
+        raise DataError(f"task {task.name} has no {cfg.split!r} split; available: {', '.join(task.eval)}")
     rows, missing, notes = {}, [], []
     for lang in langs:
         try:
-            rows[lang] = data.load_split(task, task.eval[split], source, lang, split, path, limit, notes=notes)
-        except data.DataMissing as exc:
-            if explicit or source == "hub":
+            rows[lang] = tasktypes.of(task).load_rows(task, cfg, lang, limit, notes)
+        except DataMissing as exc:
+            if explicit or cfg.data.source == "hub":
                 raise
             missing.append(lang)
             notes.append(f"{lang}: no data ({exc})")
-            log(f"warning: {lang} skipped, the result is marked partial: {exc}")
-    if not rows:
-        raise data.DataError(f"task {task.name}: no evaluation data for any of {langs}")
+            log(f"warning: {lang} skipped, the result is marked partial: {exc}", every_rank=True)
     return rows, missing, notes
+
+
+def export_predictions(task: Task, lang: str, rows: Any, predictions: Any, out_dir: str) -> None:
+    """Writes one language's predictions in the official submission layout (``<dir>/<task>/test-<lang>.<ext>``); a
+    task type without a submission file (LAReQA) writes nothing."""
+    payload = tasktypes.of(task).export_payload(task, rows, predictions)
+    if payload is not None:
+        submission.write_predictions(task.name, lang, payload, out_dir)
 
 
 def stand_in_windows(chain_entries: list[dict[str, Any]], task: Task) -> list[tuple[float, int | None]]:
     """(holdout_fraction, selection rows) of each training phase in the chain that trained on ``task``'s own English
     validation split (``data.train_split=validation``, the stand-in where no training set is at hand)."""
-    from xstilts.tasks import get_task
-
     windows = []
     for entry in chain_entries:
         if entry["phase"] not in ("phase2", "phase3"):
@@ -163,9 +163,9 @@ def drop_seen_rows(rows: dict[str, list[dict]], windows: list[tuple[float, int |
         start = first_unseen_row(len(lang_rows), windows)
         out[lang] = lang_rows[start:][:limit] if limit else lang_rows[start:]
         if not out[lang]:
-            raise data.DataError(f"{lang}: all {len(lang_rows)} validation rows trained or selected the model "
-                                 "(data.train_split=validation in its chain): retrain with a smaller "
-                                 "train.dev_examples or a larger data.holdout_fraction, or evaluate on split=test")
+            raise DataError(f"{lang}: all {len(lang_rows)} validation rows trained or selected the model "
+                            "(data.train_split=validation in its chain): retrain with a smaller "
+                            "train.dev_examples or a larger data.holdout_fraction, or evaluate on split=test")
         spans.add((start, start + len(out[lang])))
     where = ", ".join(f"{a}-{b - 1}" for a, b in sorted(spans))
     return out, (f"stand-in training: the English validation split trained and selected the model, so only rows "
@@ -212,18 +212,3 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
         environment=provenance.environment(), wall_time_s=elapsed(),
         reliability={lang: fig.to_json() for lang, fig in reliability.items()}, score_ci95=score_ci95, chance=chance,
     )
-
-
-def export_rows_predictions(task: Task, lang: str, rows: list[dict], preds: list[Any], out_dir: str) -> None:
-    """Writes one language's predictions in the official submission layout (``<dir>/<task>/test-<lang>.<ext>``)."""
-    from xstilts import submission
-
-    if task.kind == "span_qa":
-        payload: Any = {r["id"]: p for r, p in zip(rows, preds)}
-    elif task.kind == "tagging":
-        payload = [[task.label_names[t] for t in p] for p in preds]
-    elif task.kind == "classification":
-        payload = [task.label_names[p] for p in preds]
-    else:
-        payload = preds
-    submission.write_predictions(task.name, lang, payload, out_dir)

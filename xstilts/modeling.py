@@ -8,16 +8,16 @@ A model folder (``final/`` of phase 2 or 3) is self-contained:
 - ``heads.json`` + ``heads.safetensors``: the task heads (kind, label count) and their weights;
 - ``recipe.yaml``/``run.json`` one level up, in the run folder (see ``xstilts.runfiles``).
 
-Heads follow jiant: classification = dropout, dense, tanh, dropout, linear on the first token; multiple choice = the
-same scoring each (context, choice) pair, softmax over choices; span QA = linear to start/end logits; tagging = linear
-on every token (only first sub-tokens carry labels). Writing the heads ourselves (instead of ``AutoModelFor...``) keeps
-one code path for every encoder family and lets several heads share one encoder (multi-task, ANLI+).
+Each task type (``xstilts.tasktypes``) makes its head and runs its forward pass and loss; heads follow jiant
+(classification = dropout, dense, tanh, dropout, linear on the first token; multiple choice = the same scoring each
+(context, choice) pair, softmax over choices; span QA = linear to start/end logits; tagging = linear on every token).
+Writing the heads ourselves (instead of ``AutoModelFor...``) keeps one code path for every encoder family and lets
+several heads share one encoder (multi-task, ANLI+).
 """
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +28,15 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModel
 
+from xstilts import lora, tasktypes
 from xstilts.errors import ModelFolderError
+from xstilts.lora import ADAPTER_DIR
 from xstilts.recipe import RecipeError, short, show
+from xstilts.tasktypes import TASK_TYPES
+from xstilts.tasktypes.common import HEADS_JSON, HEADS_WEIGHTS, HeadSpec
 
-HEADS_JSON = "heads.json"
-HEADS_WEIGHTS = "heads.safetensors"
-ADAPTER_DIR = "adapter"
-
-
-
-HEAD_KINDS = ("classification", "multiple_choice", "span_qa", "tagging", "dual_encoder", "mlm")
+# Task types with a head (retrieval has none: it embeds with the bare encoder).
+HEAD_KINDS = tuple(kind for kind, module in TASK_TYPES.items() if hasattr(module, "make_head"))
 DAMAGED = "replace the folder with a complete copy (re-run the phase that wrote it, or re-download the model)"
 # RoBERTa-style encoders number positions from pad_token_id + 1, so two position embeddings are never used by text.
 # What transformers raises for a folder it cannot load: an unknown model_type (ValueError), missing files (OSError),
@@ -50,71 +49,8 @@ PADDING_OFFSET_MODELS = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert"
                          "data2vec-text", "mpnet", "longformer", "ibert")
 
 
-@dataclass
-class HeadSpec:
-    task: str
-    kind: str  # classification, multiple_choice, span_qa, tagging, dual_encoder
-    num_labels: int  # classes (classification, tagging), 1 (multiple choice), 2 (span QA: start, end), 0 (dual enc.)
-    labels: list[str] | None = None  # label names where they are built at run time (CCG supertags), for decoding
-
-
-class ClassificationHead(nn.Module):
-    def __init__(self, hidden: int, num_labels: int, dropout: float):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.dense = nn.Linear(hidden, hidden)
-        self.out_proj = nn.Linear(hidden, num_labels)
-
-    def forward(self, sequence: torch.Tensor) -> torch.Tensor:
-        x = self.dropout(sequence[:, 0])
-        x = torch.tanh(self.dense(x))
-        return self.out_proj(self.dropout(x))
-
-
-class TokenHead(nn.Module):
-    """Per-token linear layer: tagging (num_labels classes) and span QA (2 = start/end logits)."""
-
-    def __init__(self, hidden: int, num_labels: int, dropout: float):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.out_proj = nn.Linear(hidden, num_labels)
-
-    def forward(self, sequence: torch.Tensor) -> torch.Tensor:
-        return self.out_proj(self.dropout(sequence))
-
-
-class DualEncoderHead(nn.Module):
-    """The learned scale of a dual encoder's in-batch softmax (cosine scores x scale); embeddings are the mean-pooled
-    last layer, so the head holds no projection. The scale is kept as its log (initial scale 20) so it stays positive."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.log_scale = nn.Parameter(torch.tensor(math.log(20.0)))
-
-    def scale(self) -> torch.Tensor:
-        return self.log_scale.clamp(max=math.log(100.0)).exp()  # capped: an unbounded scale destabilises training
-
-
-def pool_embeddings(encoder: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-    """L2-normalised mean of the last hidden states over non-padding tokens (special tokens included)."""
-    hidden = encoder(**inputs).last_hidden_state
-    mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
-    return nn.functional.normalize(pooled.float(), dim=-1)
-
-
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
-    if spec.kind == "dual_encoder":
-        return DualEncoderHead()
-    if spec.kind in ("classification", "multiple_choice"):
-        return ClassificationHead(hidden, spec.num_labels, dropout)
-    if spec.kind in ("tagging", "span_qa"):
-        return TokenHead(hidden, spec.num_labels, dropout)
-    if spec.kind == "mlm":  # num_labels = vocabulary size; output layer tied to the encoder's input embeddings
-        from xstilts.mlm import MLMHead
-
-        return MLMHead(hidden, spec.num_labels)
-    raise ValueError(f"no head for task kind {spec.kind!r}")
+    return tasktypes.named(spec.kind).make_head(spec, hidden, dropout)
 
 
 class MultiHeadModel(nn.Module):
@@ -138,69 +74,12 @@ class MultiHeadModel(nn.Module):
                 mlm_labels: torch.Tensor | None = None) -> dict[str, Any]:
         # One head: no need to read task_id, whose int() would wait for the GPU every step (and break a compiled graph).
         spec = self.specs[0] if len(self.specs) == 1 else self.specs[int(task_id[0]) if task_id is not None else 0]
-        if spec.kind == "dual_encoder":
-            return self._dual_encoder(spec, input_ids, attention_mask, token_type_ids, candidate_input_ids,
-                                      candidate_attention_mask, candidate_token_type_ids, pair_key)
-        num_choices = None
-        if spec.kind == "multiple_choice":
-            num_choices = input_ids.shape[1]
-            input_ids = input_ids.reshape(-1, input_ids.shape[-1])
-            attention_mask = attention_mask.reshape(-1, attention_mask.shape[-1])
-            if token_type_ids is not None:
-                token_type_ids = token_type_ids.reshape(-1, token_type_ids.shape[-1])
-        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is not None:
-            kwargs["token_type_ids"] = token_type_ids
-        sequence = self.encoder(**kwargs).last_hidden_state
-        if spec.kind == "mlm":
-            from xstilts.mlm import mlm_forward
-
-            return mlm_forward(self.heads[spec.task], sequence, self.encoder.get_input_embeddings().weight, labels,
-                               mlm_labels)
-        logits = self.heads[spec.task](sequence)
-        out: dict[str, Any] = {}
-        if spec.kind == "multiple_choice":
-            logits = logits.reshape(-1, num_choices)
-        if spec.kind == "span_qa":
-            start, end = logits[..., 0], logits[..., 1]
-            # Padding must never win the argmax of an answer span.
-            mask = attention_mask == 0
-            start = start.masked_fill(mask, torch.finfo(start.dtype).min)
-            end = end.masked_fill(mask, torch.finfo(end.dtype).min)
-            logits = torch.stack([start, end], dim=-1)
-            if start_positions is not None and end_positions is not None:
-                ce = nn.CrossEntropyLoss()
-                out["loss"] = (ce(start, start_positions) + ce(end, end_positions)) / 2
-        elif labels is not None:
-            ce = nn.CrossEntropyLoss(ignore_index=-100)
-            out["loss"] = ce(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
-        out["logits"] = logits
-        return out
-
-    def _dual_encoder(self, spec: HeadSpec, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                      token_type_ids: torch.Tensor | None, c_ids: torch.Tensor | None, c_mask: torch.Tensor | None,
-                      c_types: torch.Tensor | None, pair_key: torch.Tensor | None) -> dict[str, Any]:
-        """Query (and candidate) embeddings; with candidates, the in-batch softmax loss. ``logits`` holds the
-        concatenated [query, candidate] embeddings per pair (what dev ranking needs)."""
-        from xstilts.dual_encoder import in_batch_loss
-
-        q_in = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is not None:
-            q_in["token_type_ids"] = token_type_ids
-        q = pool_embeddings(self.encoder, q_in)
-        if c_ids is None:
-            return {"logits": q}
-        c_in = {"input_ids": c_ids, "attention_mask": c_mask}
-        if c_types is not None:
-            c_in["token_type_ids"] = c_types
-        c = pool_embeddings(self.encoder, c_in)
-        head = self.heads[spec.task]
-        return {"loss": in_batch_loss(q, c, head.scale(), pair_key), "logits": torch.cat([q, c], dim=-1)}
-
-
-def _is_encoder_folder(folder: Path) -> bool:
-    return (folder / "config.json").is_file() and any(
-        (folder / n).exists() for n in ("model.safetensors", "model.safetensors.index.json"))
+        given = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids,
+                 "labels": labels, "start_positions": start_positions, "end_positions": end_positions,
+                 "candidate_input_ids": candidate_input_ids, "candidate_attention_mask": candidate_attention_mask,
+                 "candidate_token_type_ids": candidate_token_type_ids, "pair_key": pair_key, "mlm_labels": mlm_labels}
+        batch = {k: v for k, v in given.items() if v is not None}
+        return tasktypes.named(spec.kind).forward(self.encoder, self.heads[spec.task], batch)
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -474,27 +353,8 @@ def save_model(model: MultiHeadModel, tokenizer: Any, folder: str | Path, merge_
     folder.mkdir(parents=True, exist_ok=True)
     encoder = model.encoder
     info: dict[str, Any] = {"adapter": None}
-    if hasattr(encoder, "peft_config"):
-        if merge_adapter:
-            import copy
-
-            merged = copy.deepcopy(encoder).merge_and_unload()
-            merged.save_pretrained(folder, safe_serialization=True)
-            info["adapter"] = "merged"
-        else:
-            base = encoder.get_base_model()
-            # The base weights as they were loaded (LoRA layers hold them untouched); adapters saved apart.
-            import copy
-
-            plain = copy.deepcopy(encoder).unload()
-            plain.save_pretrained(folder, safe_serialization=True)
-            encoder.save_pretrained(folder / ADAPTER_DIR)
-            cfg_path = folder / ADAPTER_DIR / "adapter_config.json"
-            cfg = json.loads(cfg_path.read_text())
-            cfg["base_model_name_or_path"] = ".."  # the folder itself: self-contained, relocatable
-            cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True))
-            del base
-            info["adapter"] = "kept"
+    if lora.is_adapted(encoder):
+        info["adapter"] = lora.save(encoder, folder, merge=merge_adapter)
     else:
         encoder.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
@@ -536,11 +396,14 @@ def load_model(folder: str | Path, trust_remote_code: bool = False) -> MultiHead
     if not specs:
         raise ModelFolderError(f"{folder} has no task heads ({HEADS_JSON}); evaluate a phase-3 folder's final/")
     encoder = load_encoder(folder, trust_remote_code)
-    if (folder / ADAPTER_DIR / "adapter_config.json").is_file():
-        from peft import PeftModel
-
-        encoder = PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR))
+    encoder = lora.load(encoder, folder)
     model = MultiHeadModel(encoder, specs)
     load_heads_into(model, folder)
     model.eval()
     return model
+
+
+def load_merged_encoder(folder: str | Path) -> nn.Module:
+    """The encoder of any phase's folder, with a kept LoRA adapter merged (retrieval embeds with the encoder only)."""
+    folder = check_model_folder(folder, "encoder folder")
+    return lora.load(load_encoder(folder), folder, merge=True).eval()

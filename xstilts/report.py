@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from xstilts.results import CONSTANT_SHARE, TaskResult, find_results
+from xstilts.reliability import CONSTANT_SHARE
+from xstilts.results import TaskResult, find_results
 from xstilts.runfiles import atomic_write_json, atomic_write_text
 from xstilts.view.loading import dedupe, intermediate_order, md_literal, script_of, task_order
 

@@ -40,9 +40,6 @@ NOT_RESULTS = {"tokenizer.json", "tokenizer_config.json", "config.json", "traine
                "generation_config.json", "model.safetensors.index.json", "DONE"}
 
 
-# A language whose most frequent prediction covers this share (percent) of its examples is a constant predictor:
-# its score is the class balance, not something the model learned.
-CONSTANT_SHARE = 99.0
 
 
 class ResultsError(XstiltsError, ValueError):

@@ -31,6 +31,15 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{epoch}".encode()).digest()[:8], "little") & (2**63 - 1)
 
 
+# A task's unnormalised weight under each sampler (``sampler.kind``), from its size, the cap and the temperature.
+SAMPLER_WEIGHTS = {
+    "uniform": lambda n, cap, temperature: 1.0,
+    "proportional": lambda n, cap, temperature: float(n),
+    "capped": lambda n, cap, temperature: float(min(n, cap)),
+    "temperature": lambda n, cap, temperature: float(min(n, cap)) ** (1.0 / temperature),
+}
+
+
 def task_probabilities(sizes: dict[str, int], cfg: SamplerConfig,
                        fixed: dict[str, float] | None = None) -> dict[str, float]:
     """The probability of drawing each task for an optimizer step.
@@ -62,14 +71,7 @@ def task_probabilities(sizes: dict[str, int], cfg: SamplerConfig,
         # An empty task would be drawn yet yield empty batches; name it instead of failing inside the collator.
         raise ValueError(f"task {empty[0]!r} has no training examples; check its data or drop it from tasks")
     cap = cfg.cap or math.inf
-    if cfg.kind == "uniform":
-        weights = {t: 1.0 for t in sizes}
-    elif cfg.kind == "proportional":
-        weights = {t: float(n) for t, n in sizes.items()}
-    elif cfg.kind == "capped":
-        weights = {t: float(min(n, cap)) for t, n in sizes.items()}
-    else:
-        weights = {t: float(min(n, cap)) ** (1.0 / cfg.temperature) for t, n in sizes.items()}
+    weights = {t: SAMPLER_WEIGHTS[cfg.kind](n, cap, cfg.temperature) for t, n in sizes.items()}
     total = sum(weights.values())
     return {t: w / total for t, w in weights.items()}
 

@@ -40,7 +40,8 @@ def em_f1(prediction: str, golds: Sequence[str]) -> tuple[float, float]:
 
 
 def predict_with_threshold(rows: Sequence[Mapping[str, Any]], qa_features: Mapping[str, Sequence],
-                           start_logits: Any, end_logits: Any) -> tuple[list[str], float]:
+                           start_logits: Any, end_logits: Any, n_best: int = 20, max_answer_length: int = 30
+                           ) -> tuple[list[str], float]:
     """Answers of every question with the no-answer threshold that maximises F1 on these (dev) questions.
 
     Args:
@@ -48,11 +49,14 @@ def predict_with_threshold(rows: Sequence[Mapping[str, Any]], qa_features: Mappi
         qa_features: the output of :func:`xstilts.qa.prepare_qa_features` for ``rows``.
         start_logits: per feature, one start logit per token.
         end_logits: per feature, one end logit per token.
+        n_best: start and end candidates per window (``qa.n_best_size``).
+        max_answer_length: longest answer span in tokens (``qa.max_answer_length``).
 
     Returns:
         ``(answers, threshold)``: one answer per row ("" = no answer) and the threshold used.
     """
-    preds = qa.collect_qa_predictions([r["context"] for r in rows], qa_features, start_logits, end_logits)
+    preds = qa.collect_qa_predictions([r["context"] for r in rows], qa_features, start_logits, end_logits, n_best,
+                                     max_answer_length)
     diffs, has_answer, span_f1 = [], [], []
     for i, row in enumerate(rows):
         golds = gold_texts(row["answers"])

@@ -13,7 +13,6 @@ import os
 import resource
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,12 @@ from torch.utils.data import Dataset
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainerState, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
-from xstilts import features as F
-from xstilts import runfiles
-from xstilts.config import LoraConfig, TrainConfig
+from xstilts import runfiles, tasktypes
+from xstilts.config import TrainConfig
 from xstilts.errors import TrainingFailed
 from xstilts.log import log
 from xstilts.sampling import epoch_seed
-from xstilts.tasks import Task
+from xstilts.tasktypes.common import Collator, DevSet, feature_length, predict_logits, selection_score
 
 
 class FeatureDataset(Dataset):
@@ -41,30 +39,6 @@ class FeatureDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         return self.features[i]
-
-
-@dataclass
-class DevSet:
-    task: Task
-    rows: list[dict]
-    encoded: F.Encoded
-
-
-def apply_lora(encoder: torch.nn.Module, cfg: LoraConfig) -> torch.nn.Module:
-    """Wraps the encoder with LoRA adapters (peft); the task heads stay outside and are trained fully."""
-    from peft import LoraConfig as PeftLoraConfig
-    from peft import get_peft_model
-
-    names = {n.split(".")[-1] for n, _ in encoder.named_modules()}
-    missing = [m for m in cfg.target_modules if m not in names]
-    if missing:
-        from xstilts.recipe import RecipeError  # a ValueError the scripts report as one line (exit 2)
-
-        valid = ", ".join(sorted(n for n in names if n and not n.isdigit())[:20])
-        raise RecipeError([f"lora.target_modules: {missing} not found in the encoder; some module names: {valid}"])
-    peft_cfg = PeftLoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-                              target_modules=list(cfg.target_modules), bias="none")
-    return get_peft_model(encoder, peft_cfg)
 
 
 def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
@@ -227,7 +201,7 @@ class LossGuard(TrainerCallback):
 class XTrainer(Trainer):
     """Trainer whose evaluation is the xstilts task evaluator on English dev sets (model selection only)."""
 
-    def __init__(self, *args: Any, dev_sets: list[DevSet], collator: F.Collator, train_lengths: list[int] | None,
+    def __init__(self, *args: Any, dev_sets: list[DevSet], collator: Collator, train_lengths: list[int] | None,
                  eval_batch_size: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.dev_sets = dev_sets
@@ -268,20 +242,21 @@ class XTrainer(Trainer):
         return out
 
 
-def dev_metrics(model: torch.nn.Module, dev_sets: list[DevSet], collator: F.Collator, batch_size: int,
+def dev_metrics(model: torch.nn.Module, dev_sets: list[DevSet], collator: Collator, batch_size: int,
                 device: Any = "cpu") -> dict[str, float]:
     """Per-task English dev metrics (``<task>_<metric>``) and ``score``, the mean of the selection scores."""
     metrics: dict[str, float] = {}
     scores = []
     was_training = model.training
     for dev in dev_sets:
-        logits = F.predict_logits(model, dev.encoded.features, collator, batch_size, device)
-        preds = F.predict(dev.task, dev.rows, dev.encoded, logits)
-        m = F.score(dev.task, dev.rows, preds, dev.task.train_language)
+        task_type = tasktypes.of(dev.task)
+        logits = predict_logits(model, dev.encoded.features, collator, batch_size, device)
+        preds = task_type.predict(dev.task, dev.rows, dev.encoded, logits, qa=dev.qa)
+        m = task_type.score(dev.task, dev.rows, preds, dev.task.train_language)
         for k, v in m.items():
             if k != "n":
                 metrics[f"{dev.task.name}_{k}"] = v
-        s = F.selection_score(dev.task, m)
+        s = selection_score(dev.task, m)
         metrics[f"{dev.task.name}_score"] = s
         scores.append(s)
     metrics["score"] = sum(scores) / len(scores)
@@ -505,7 +480,7 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         # CPU autocast has no fp16 loss scaling, and the Trainer would silently train in fp32 instead.
         raise TrainingFailed("train.precision=fp16 needs a CUDA GPU; on this machine use train.precision=bf16 "
                              "(CPU autocast) or fp32")
-    collator = F.Collator(tokenizer.pad_token_id)
+    collator = Collator(tokenizer.pad_token_id)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     steps_per_epoch = math.ceil(len(train_features) / (cfg.batch_size * cfg.grad_accum * world))
     args = training_arguments(cfg, checkpoint_dir, label_names, steps_per_epoch, layer_class_names(model))
@@ -522,7 +497,7 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
     trainer = trainer_cls(
         model=model, args=args, train_dataset=train_ds, eval_dataset=FeatureDataset(dev_sets[0].encoded.features),
         data_collator=collator, callbacks=callbacks, dev_sets=dev_sets, collator=collator,
-        train_lengths=[F.feature_length(f) for f in train_features], eval_batch_size=cfg.eval_batch_size,
+        train_lengths=[feature_length(f) for f in train_features], eval_batch_size=cfg.eval_batch_size,
     )
     distributed = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
     if cfg.fsdp != "off" and distributed != "FSDP":

@@ -24,12 +24,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from xstilts.data import DataError
-from xstilts.features import Encoded
+from xstilts.config import MlmConfig
+from xstilts.errors import DataError
 from xstilts.log import log
+from xstilts.reliability import LanguageFigures
 from xstilts.tasks import Task
+from xstilts.tasktypes.common import HEADS_WEIGHTS, DevSet, Encoded, HeadSpec, model_inputs
 
 IGNORE = -100
+LABEL_NAMES = ["labels"]
+EVALUATED_FROM: tuple[str, ...] = ()  # a phase-2 pseudo-task: its dev accuracy selects the model, nothing more
+EVAL_MODEL = None
+POOLED = False
 
 
 class MLMHead(nn.Module):
@@ -114,12 +120,11 @@ def read_lines(cfg: Any) -> list[str]:
 
 
 def mask_line(ids: list[int], special: list[int], mask_id: int, vocab_size: int, probability: float,
-              rng: random.Random, replace: bool = True) -> tuple[list[int], list[int]]:
+              rng: random.Random) -> tuple[list[int], list[int]]:
     """BERT masking of one token sequence: returns (input ids, labels with -100 where not masked).
 
     Args:
         special: 1 where the token is special (never masked).
-        replace: apply the 80/10/10 rule; False masks every chosen token with ``mask_id`` (unused here, for tests).
     """
     candidates = [i for i, s in enumerate(special) if not s]
     chosen = [i for i in candidates if rng.random() < probability]
@@ -128,7 +133,7 @@ def mask_line(ids: list[int], special: list[int], mask_id: int, vocab_size: int,
     inputs, labels = list(ids), [IGNORE] * len(ids)
     for i in chosen:
         labels[i] = ids[i]
-        r = rng.random() if replace else 0.0
+        r = rng.random()
         if r < 0.8:
             inputs[i] = mask_id
         elif r < 0.9:
@@ -136,7 +141,7 @@ def mask_line(ids: list[int], special: list[int], mask_id: int, vocab_size: int,
     return inputs, labels
 
 
-def encode(lines: list[str], tokenizer: Any, max_length: int, task_id: int, seed: int, probability: float,
+def encode_lines(lines: list[str], tokenizer: Any, max_length: int, task_id: int, seed: int, probability: float,
            train: bool) -> Encoded:
     """Masked features of text lines (one per line, truncated to ``max_length``); dev labels go to ``mlm_labels``
     so prediction keeps them (the evaluator strips ``labels``)."""
@@ -157,18 +162,17 @@ def encode(lines: list[str], tokenizer: Any, max_length: int, task_id: int, seed
     return Encoded(feats, {})
 
 
-def load_task_data(task: Task, task_id: int, cfg: Any, train_cfg: Any, tokenizer: Any) -> tuple[list[dict], Any]:
+def training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any) -> tuple[list[dict], DevSet]:
     """Training features and the dev set of the mlm pseudo-task: lines shuffled (seeded), the first
-    ``cfg.dev_lines`` held out for the dev masked-token accuracy."""
-    from xstilts.training import DevSet
-
+    ``mlm.dev_lines`` held out for the dev masked-token accuracy."""
+    cfg, train_cfg = recipe.mlm or MlmConfig(), recipe.train
     lines = read_lines(cfg)
     random.Random(train_cfg.seed).shuffle(lines)
     n_dev = min(cfg.dev_lines, max(1, len(lines) // 5))
     dev_lines, train_lines = lines[:n_dev], lines[n_dev:]
-    train_enc = encode(train_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed, cfg.mask_probability,
+    train_enc = encode_lines(train_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed, cfg.mask_probability,
                        train=True)
-    dev_enc = encode(dev_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed + 1, cfg.mask_probability,
+    dev_enc = encode_lines(dev_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed + 1, cfg.mask_probability,
                      train=False)
     log(f"{task.name}: {len(train_lines)} training lines, {len(dev_lines)} held-out dev lines "
             f"(masking {cfg.mask_probability:.0%}), drawn for {cfg.weight:.0%} of the steps")
@@ -176,7 +180,8 @@ def load_task_data(task: Task, task_id: int, cfg: Any, train_cfg: Any, tokenizer
 
 
 # ---- prediction and scoring -----------------------------------------------------------------------------------------
-def predict(encoded: Encoded, logits: list[Any]) -> list[tuple[int, int]]:
+def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any], qa: Any = None
+            ) -> list[tuple[int, int]]:
     """Per dev line: (correctly predicted masked tokens, masked tokens)."""
     out = []
     for f, lg in zip(encoded.features, logits):
@@ -186,11 +191,16 @@ def predict(encoded: Encoded, logits: list[Any]) -> list[tuple[int, int]]:
     return out
 
 
-def score(predictions: list[tuple[int, int]]) -> dict[str, float]:
-    """Masked-token accuracy (percent) and the number of masked tokens."""
+def score(task: Task, rows: list[dict], predictions: list[tuple[int, int]], lang: str) -> dict[str, float]:
+    """Masked-token accuracy (percent), the number of masked tokens, and ``n`` (dev lines)."""
     correct = sum(c for c, _ in predictions)
     total = sum(n for _, n in predictions)
-    return {"accuracy": 100.0 * correct / max(total, 1), "masked_tokens": float(total)}
+    return {"accuracy": 100.0 * correct / max(total, 1), "masked_tokens": float(total), "n": float(len(rows))}
+
+
+def reliability(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> LanguageFigures:
+    """None: not scored as a benchmark task."""
+    return LanguageFigures()
 
 
 # ---- model ----------------------------------------------------------------------------------------------------------
@@ -207,12 +217,35 @@ def vocab_size(encoder: nn.Module) -> int:
     return int(encoder.get_input_embeddings().weight.shape[0])
 
 
+def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
+    """``num_labels`` = the vocabulary size; the output layer is tied to the encoder's input embeddings."""
+    return HeadSpec(task.name, task.kind, vocab_size(encoder))
+
+
+def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
+    return MLMHead(hidden, spec.num_labels)
+
+
+def forward(encoder: nn.Module, head: nn.Module, batch: dict[str, Any]) -> dict[str, Any]:
+    sequence = encoder(**model_inputs(batch)).last_hidden_state
+    return mlm_forward(head, sequence, encoder.get_input_embeddings().weight, batch.get("labels"),
+                       batch.get("mlm_labels"))
+
+
+def sampling_share(task: Task, recipe: Any) -> float | None:
+    """A fixed share of the optimizer steps (``mlm.weight``), whatever its number of lines."""
+    return (recipe.mlm or MlmConfig()).weight
+
+
+def init_head(model: nn.Module, task: Task, folder: Path) -> str | None:
+    """The MLM head's weights from ``folder`` where it has them (see :func:`load_head_weights`)."""
+    return load_head_weights(model, task.name, folder)
+
+
 def load_head_weights(model: nn.Module, task: str, folder: Path) -> str:
     """Loads the MLM head of ``model.heads[task]`` from ``folder``: an earlier phase-2 run's ``mlm`` head, else the
     phase-1 checkpoint's masked-LM head; returns a log line saying which (or that the head starts fresh)."""
     from safetensors import safe_open
-
-    from xstilts.modeling import HEADS_WEIGHTS
 
     head = model.heads[task]
     eps = getattr(model.config, "layer_norm_eps", None)
@@ -238,3 +271,11 @@ def load_head_weights(model: nn.Module, task: str, folder: Path) -> str:
         head.load_state_dict(state)
         return f"MLM head weights from the phase-1 checkpoint {folder}"
     return f"fresh MLM head (no masked-LM head weights in {folder})"
+
+
+def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, Any] | None = None) -> float | None:
+    return None
+
+
+def export_payload(task: Task, rows: Any, predictions: Any) -> Any:
+    return None

@@ -1,0 +1,268 @@
+"""What every task type shares: head specs, model features, batching, the prediction loop, dev sets and the standard
+training-data and evaluation steps that the classifier-like types (classification, multiple choice, span QA,
+tagging) build from their own ``encode``/``predict``/``score``.
+
+Training batches are padded dynamically (to the longest row of the batch); evaluation sorts features by length so
+batches carry little padding, and runs under ``torch.inference_mode``. Predictions are mapped back to the input order.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from xstilts import data
+from xstilts.config import EvalRecipe, QaConfig
+from xstilts.errors import DataError
+from xstilts.log import log
+from xstilts.reliability import LanguageFigures
+from xstilts.tasks import Task, get_task
+
+HEADS_JSON = "heads.json"  # the task heads of a model folder: HeadSpec per head
+HEADS_WEIGHTS = "heads.safetensors"  # their weights, "<task>.<parameter>"
+
+
+@dataclass
+class HeadSpec:
+    """One task head of a model folder (``heads.json``)."""
+
+    task: str
+    kind: str  # the task type: classification, multiple_choice, span_qa, tagging, dual_encoder, mlm
+    num_labels: int  # classes (classification, tagging), 1 (multiple choice), 2 (span QA: start, end), 0 (dual enc.)
+    labels: list[str] | None = None  # label names where they are built at run time (CCG supertags), for decoding
+
+
+@dataclass
+class Encoded:
+    """Model features of one split plus what post-processing needs to map predictions back to examples."""
+
+    features: list[dict[str, Any]]
+    extra: dict[str, Any]
+
+
+@dataclass
+class DevSet:
+    """A task's English dev rows and their features: what model selection scores during training."""
+
+    task: Task
+    rows: list[dict]
+    encoded: Encoded
+    qa: QaConfig = field(default_factory=QaConfig)  # span QA's windows and answer search, as in training
+
+
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def model_inputs(enc: Any, i: int | None = None) -> dict[str, Any]:
+    """The encoder inputs of a tokenizer output (of its ``i``-th row)."""
+    return {k: (enc[k] if i is None else enc[k][i]) for k in MODEL_INPUTS if k in enc}
+
+
+def with_class_loss(logits: torch.Tensor, labels: torch.Tensor | None) -> dict[str, Any]:
+    """``logits`` plus, with ``labels``, their cross-entropy (label -100 ignored: sub-tokens, padding)."""
+    out: dict[str, Any] = {}
+    if labels is not None:
+        ce = torch.nn.CrossEntropyLoss(ignore_index=-100)
+        out["loss"] = ce(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
+    out["logits"] = logits
+    return out
+
+
+def check_class_labels(task: Task, rows: list[dict], classes: Callable[[dict], int | None]) -> None:
+    """Every label a class id of the head: -1, None or an id beyond the head would crash training, or be scored as
+    a wrong answer. The loaders map or drop such rows; this is the guard.
+
+    Args:
+        classes: the number of classes of a row (None: unknown, any non-negative id passes).
+
+    Raises:
+        DataError: naming the row and the valid ids.
+    """
+    for i, r in enumerate(rows):
+        label, k = r.get("label"), classes(r)
+        if not (isinstance(label, int) and not isinstance(label, bool) and (k is None or 0 <= label < k)):
+            raise DataError(f"task {task.name}: row {i} has label {label!r}, not a class id 0..{(k or 0) - 1}; "
+                            "rows without gold label must be dropped by the loader, never trained or scored")
+
+
+def head_label_count(task: Task) -> int | None:
+    """The classes of ``task``'s head: the registry's count, else the label set built from training data (CCG)."""
+    return data.label_count(task) or len(task.label_names) or None
+
+
+def _pad(seqs: list[Any], value: int) -> torch.Tensor:
+    if isinstance(seqs[0][0], list):  # multiple choice: [choices][tokens]
+        width = max(len(s) for choices in seqs for s in choices)
+        return torch.tensor([[s + [value] * (width - len(s)) for s in choices] for choices in seqs])
+    width = max(len(s) for s in seqs)
+    return torch.tensor([s + [value] * (width - len(s)) for s in seqs])
+
+
+class Collator:
+    """Dynamic padding of a list of features (any task type) into a batch of tensors."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for key in batch[0]:
+            values = [f[key] for f in batch]
+            if key in ("input_ids", "candidate_input_ids"):
+                out[key] = _pad(values, self.pad_token_id)
+            elif key in ("attention_mask", "token_type_ids", "candidate_attention_mask", "candidate_token_type_ids"):
+                out[key] = _pad(values, 0)
+            elif key in ("labels", "mlm_labels") and isinstance(values[0], list):
+                out[key] = _pad(values, -100)
+            else:
+                out[key] = torch.tensor(values)
+        return out
+
+
+def feature_length(f: dict[str, Any]) -> int:
+    """Tokens of a feature (of its longest choice for multiple choice): the length batches are grouped by."""
+    ids = f["input_ids"]
+    return max(len(s) for s in ids) if ids and isinstance(ids[0], list) else len(ids)
+
+
+@torch.inference_mode()
+def predict_logits(model: torch.nn.Module, features: list[dict[str, Any]], collator: Collator, batch_size: int,
+                   device: torch.device | str = "cpu") -> list[Any]:
+    """Logits per feature, in input order, from length-sorted batches (less padding, same results)."""
+    model.eval()
+    order = sorted(range(len(features)), key=lambda i: feature_length(features[i]))
+    out: list[Any] = [None] * len(features)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        batch = collator([{k: v for k, v in features[i].items()
+                           if k not in ("labels", "start_positions", "end_positions")} for i in idx])
+        lengths = batch["attention_mask"].sum(-1).tolist()  # read on the CPU: no wait for the GPU per example
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits = model(**batch)["logits"].float().cpu()
+        for j, i in enumerate(idx):
+            out[i] = logits[j, :lengths[j]].numpy() if logits.dim() == 3 else logits[j].numpy()
+    return out
+
+
+def fresh_head(model: torch.nn.Module, task: Task, folder: Any) -> str | None:
+    """A task type's ``init_head`` when its head always starts fresh: nothing loaded (None)."""
+    return None
+
+
+def no_fixed_share(task: Task, recipe: Any) -> float | None:
+    """A task type's ``sampling_share`` when it is drawn as the sampler says (None: no fixed share of the steps)."""
+    return None
+
+
+def selection_score(task: Task, metrics: dict[str, float]) -> float:
+    """The single dev number used for model selection (the task's main metric; QA: (EM + F1) / 2)."""
+    if task.main_metric == "exact_match+f1":
+        return (metrics["exact_match"] + metrics["f1"]) / 2
+    return metrics[task.main_metric]
+
+
+# ---- Training data (phases 2 and 3) --------------------------------------------------------------------------------
+Encode = Callable[..., Encoded]
+
+
+def rows_training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any, encode: Encode
+                       ) -> tuple[list[dict[str, Any]], DevSet]:
+    """Training features and the English dev set (capped for periodic selection) of one task with canonical rows.
+
+    ``data.train_task`` takes the English data of another task of the same kind (XQuAD trained on TyDiQA-GoldP
+    English); ``data.train_split=validation`` makes the English dev split stand in for a training set that is not at
+    hand, holding out its last ``holdout_fraction`` for selection.
+
+    Args:
+        recipe: the phase recipe (its ``data``, ``train`` and ``qa`` sections).
+        encode: the task type's ``encode``.
+    """
+    data_cfg, train_cfg = recipe.data, recipe.train
+    source = get_task(data_cfg.train_task) if data_cfg.train_task else task
+    dev_cap = data.selection_cap(source.dev_examples, train_cfg.dev_examples, data_cfg.max_eval_samples)
+    if data_cfg.train_split == "validation" or data_cfg.selection == "holdout":
+        # No separate English dev set at hand: the last holdout_fraction of the rows selects the model, the rest
+        # trains it (held out before max_train_samples cuts, so the held-out rows never leak into training).
+        stand_in = data_cfg.train_split == "validation"
+        rows = (data.load_dev(source, data_cfg.source, data_cfg.path) if stand_in
+                else data.load_train(source, data_cfg.source, data_cfg.path))
+        n_dev = max(1, int(len(rows) * data_cfg.holdout_fraction))
+        train_rows, dev_rows = rows[:-n_dev], rows[-n_dev:][:dev_cap]
+        if data_cfg.max_train_samples:
+            train_rows = train_rows[: data_cfg.max_train_samples]
+        what = "the English dev split stands in as training data" if stand_in else "English training data"
+        log(f"{source.name}: {what} ({len(train_rows)} rows); {len(dev_rows)} held-out rows of it select the model")
+    else:
+        train_rows = data.load_train(source, data_cfg.source, data_cfg.path, data_cfg.max_train_samples)
+        dev_rows = data.load_dev(source, data_cfg.source, data_cfg.path, dev_cap)
+    if data_cfg.translated_languages:  # alternative (ii): translated training data beside the English rows
+        train_rows = [{**r, "lang": source.train_language} for r in train_rows]
+        translated = data.load_translated(source, data_cfg.translated_path or data_cfg.path,
+                                          data_cfg.translated_languages, data_cfg.max_train_samples)
+        counts = {lang: sum(r["lang"] == lang for r in translated) for lang in data_cfg.translated_languages}
+        log(f"{source.name}: translated training rows added: " + ", ".join(f"{lang} {n}" for lang, n in counts.items()))
+        train_rows = train_rows + translated
+    qa = getattr(recipe, "qa", None) or QaConfig()
+    train_enc = encode(task, train_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=True, qa=qa)
+    dev_enc = encode(task, dev_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=False, qa=qa)
+    log(f"{task.name}: {len(train_rows)} training examples ({len(train_enc.features)} features), "
+        f"{len(dev_rows)} English dev examples for selection")
+    return train_enc.features, DevSet(task, dev_rows, dev_enc, qa)
+
+
+# ---- Evaluation (evaluate_xtreme.py) -------------------------------------------------------------------------------
+@dataclass
+class EvalInputs:
+    """What a task type's evaluator works with besides the rows: the loaded model (a ``MultiHeadModel``, or the bare
+    encoder for retrieval), its tokenizer, the evaluation recipe and the settings of the training that made it."""
+
+    model: Any
+    tokenizer: Any
+    cfg: EvalRecipe
+    max_length: int  # cfg.max_length, else the phase-3 train.max_length
+    device: Any = "cpu"
+    qa: QaConfig = field(default_factory=QaConfig)  # the phase-3 recipe's span-QA settings
+    head: int = 0  # the head that predicts the task (a MultiHeadModel's task_id)
+
+
+@dataclass
+class Evaluated:
+    """A task type's evaluation of some languages: metrics, predictions (in the submission layout's terms) and
+    reliability figures per language, notes for the result, and how the task score is made where it is not the
+    plain mean over languages (LAReQA: the micro mean over all questions, ``score``; its weights, ``weights``)."""
+
+    languages: dict[str, dict[str, float]] = field(default_factory=dict)
+    predictions: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, LanguageFigures] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    score: float | None = None
+    weights: dict[str, float] | None = None
+
+
+def load_dataset_rows(task: Task, cfg: EvalRecipe, lang: str, limit: int | None, notes: list[str]) -> list[dict]:
+    """The canonical evaluation rows of one language (rows dropped for having no gold label named in ``notes``).
+
+    Raises:
+        DataMissing: the language's data is absent (the evaluation may skip it and mark the result partial).
+    """
+    return data.load_split(task, task.eval[cfg.split], cfg.data.source, lang, cfg.split, cfg.data.path, limit,
+                           notes=notes)
+
+
+def evaluate_each_language(task: Task, ctx: EvalInputs, rows: dict[str, list[dict]], encode: Encode,
+                           predict: Callable, score: Callable, reliability: Callable) -> Evaluated:
+    """The classifier-like evaluator: each language's rows through the task head, scored on their own."""
+    out = Evaluated()
+    collator = Collator(ctx.tokenizer.pad_token_id)
+    for lang, lang_rows in rows.items():
+        enc = encode(task, lang_rows, ctx.tokenizer, ctx.max_length, task_id=ctx.head, train=False, qa=ctx.qa)
+        logits = predict_logits(ctx.model, enc.features, collator, ctx.cfg.batch_size, ctx.device)
+        preds = predict(task, lang_rows, enc, logits, qa=ctx.qa)
+        out.languages[lang] = score(task, lang_rows, preds, lang)
+        out.predictions[lang] = preds
+        out.figures[lang] = reliability(task, lang_rows, preds, lang)
+        log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in out.languages[lang].items() if k != "n"),
+            every_rank=True)
+    return out

@@ -1,0 +1,209 @@
+"""Sentence retrieval on encoder representations, without training (BUCC 2018 mining, Tatoeba): any phase's folder.
+
+Representation: mean pooling (special tokens included, as XTREME) or CLS over ``hidden_states[layer]``; the default
+layer is the middle of the network (``num_layers // 2 + 2`` capped at ``num_layers``: 14 of 24 for XLM-R Large as
+jiant and XTREME use, 8 of 12 for base models, 2 of 2 for the tiny quickstart encoders). The maths (similarity
+search, margin mining, thresholds) is in ``xstilts.retrieval``.
+
+Canonical rows (Tatoeba): ``{"source": str, "target": str}``, row i of one side aligned with row i of the other.
+BUCC's evaluation input per language is its (sample, training) pair of original files (``data.BuccSplit``).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from xstilts import data, metrics, retrieval
+from xstilts.config import EvalRecipe
+from xstilts.errors import DataError, DataMissing
+from xstilts.languages import TATOEBA_ISO3
+from xstilts.log import log
+from xstilts.reliability import LanguageFigures, language_figures
+from xstilts.tasks import Task
+from xstilts.tasktypes.common import EvalInputs, Evaluated
+
+EVALUATED_FROM = ("phase1", "phase2", "phase3")  # no training: any encoder
+EVAL_MODEL = "encoder"  # the bare encoder (a kept LoRA adapter merged)
+POOLED = False
+BUCC_SPLITS = {"test": ("training", "test"), "validation": ("sample", "dev")}  # original name, XTREME name
+BUCC_URL = "https://comparable.limsi.fr/bucc2018/bucc2018-{lang}-en.{split}-gold.tar.bz2"
+
+
+def default_layer(num_layers: int) -> int:
+    """The middle-of-the-network layer XTREME and jiant embed from (see the module docstring)."""
+    return min(num_layers, num_layers // 2 + 2)
+
+
+@torch.inference_mode()
+def embed(encoder: torch.nn.Module, tokenizer: Any, sentences: list[str], layer: int, pooling: str, max_length: int,
+          batch_size: int) -> torch.Tensor:
+    """L2-normalised sentence embeddings, computed in length-sorted batches and returned in input order."""
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    out = torch.empty(len(sentences), encoder.config.hidden_size)
+    device = next(encoder.parameters()).device
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        enc = tokenizer([sentences[i] for i in idx], truncation=True, max_length=max_length, padding=True,
+                        return_tensors="pt").to(device)
+        hidden = encoder(**enc, output_hidden_states=True).hidden_states[layer]
+        pooled = retrieval.mean_pool(hidden, enc["attention_mask"]) if pooling == "mean" else retrieval.cls_pool(hidden)
+        out[idx] = pooled.float().cpu()
+    return retrieval.l2_normalize(out)
+
+
+# ---- Evaluation input per language ---------------------------------------------------------------------------------
+def default_download(url: str) -> str:
+    """Downloads and extracts an archive with the datasets library's cache (replaced in tests)."""
+    import datasets
+
+    return datasets.DownloadManager().download_and_extract(url)
+
+
+download: Callable[[str], str] = default_download
+
+
+def _bucc_folder(cfg: EvalRecipe, lang: str, split: str) -> Path:
+    """The folder holding BUCC's original files for ``lang``/``split``.
+
+    The Hub copy (``google/xtreme`` ``bucc18.*``) holds only the gold pairs, not the corpora to mine, so with
+    ``data.source=hub`` the original BUCC 2018 archives are downloaded (and cached) from the shared task's site.
+    """
+    if cfg.retrieval.bucc_data:
+        return Path(cfg.retrieval.bucc_data)
+    if cfg.data.source == "xtreme" and cfg.data.path:
+        return Path(cfg.data.path) / "bucc2018"
+    if cfg.data.source == "hub":
+        url = BUCC_URL.format(lang=lang, split=BUCC_SPLITS[split][0])
+        try:
+            return Path(download(url))
+        except Exception as exc:  # noqa: BLE001 - any library failure becomes a DataError naming the fix
+            raise DataMissing(f"bucc2018: could not download {url} ({type(exc).__name__}: {exc}); download it "
+                              "yourself and set retrieval.bucc_data=<folder>") from None
+    raise DataMissing("bucc2018 mines the original BUCC 2018 corpora (the Hub copy holds only the gold pairs): "
+                      "set retrieval.bucc_data=<folder with <lang>-en.{sample,training}.{<lang>,en,gold}> "
+                      "(or data.source=xtreme data.path=<XTREME download folder>)")
+
+
+def _read_bucc(cfg: EvalRecipe, lang: str, split: str) -> data.BuccSplit:
+    folder = _bucc_folder(cfg, lang, split)
+    original, xtreme_name = BUCC_SPLITS[split]
+    try:
+        return data.read_bucc_files(folder, lang, original)
+    except FileNotFoundError:
+        return data.read_bucc_files(folder, lang, xtreme_name)
+
+
+def load_rows(task: Task, cfg: EvalRecipe, lang: str, limit: int | None, notes: list[str]) -> Any:
+    """Tatoeba: the aligned sentence pairs of ``lang``. BUCC: its (dev, test) corpora with gold pairs (with
+    ``split=validation`` the sample split is both).
+
+    Raises:
+        DataMissing: the language's files are absent (the language may be skipped).
+    """
+    try:
+        if task.name == "bucc2018":  # mined from the original corpora, not rows of a dataset
+            dev = _read_bucc(cfg, lang, "validation")
+            if cfg.split == "validation":
+                notes.append(f"{lang}: split=validation: threshold tuned and scored on the sample gold")
+                return dev, dev
+            return dev, _read_bucc(cfg, lang, "test")
+        if cfg.data.source == "xtreme":
+            src, tgt = data.read_tatoeba_files(Path(cfg.data.path) / "tatoeba", TATOEBA_ISO3[lang])
+    except FileNotFoundError as exc:  # absent files only; a malformed file stops the run
+        raise DataMissing(str(exc)) from None
+    if cfg.data.source == "xtreme":
+        rows = [{"source": s, "target": t} for s, t in zip(src, tgt)]
+    else:
+        rows = data.load_split(task, task.eval[cfg.split], cfg.data.source, lang, cfg.split, cfg.data.path)
+        # The Hub copy keeps each line's trailing newline: strip it as the reference strips before tokenising.
+        rows = [{"source": r["source"].strip(), "target": r["target"].strip()} for r in rows]
+    return rows[:limit] if limit else rows
+
+
+# ---- Evaluation --------------------------------------------------------------------------------------------------
+def evaluation_layer(encoder: torch.nn.Module, cfg: EvalRecipe) -> int:
+    """``retrieval.layer``, else :func:`default_layer`; checked against the encoder.
+
+    Raises:
+        DataError: the layer is not one of the encoder's hidden states.
+    """
+    n = encoder.config.num_hidden_layers
+    layer = cfg.retrieval.layer if cfg.retrieval.layer is not None else default_layer(n)
+    if not 0 <= layer <= n:
+        raise DataError(f"retrieval.layer={layer} is out of range: the encoder has hidden_states 0..{n}")
+    return layer
+
+
+def _mine(ctx: EvalInputs, split: data.BuccSplit, layer: int) -> list:
+    r = ctx.cfg.retrieval
+    src = retrieval.dedup_sentences(split.src_ids, split.src_sentences)
+    tgt = retrieval.dedup_sentences(split.tgt_ids, split.tgt_sentences)
+    src_emb = embed(ctx.model, ctx.tokenizer, src.texts, layer, r.pooling, r.max_length, r.batch_size)
+    tgt_emb = embed(ctx.model, ctx.tokenizer, tgt.texts, layer, r.pooling, r.max_length, r.batch_size)
+    return retrieval.mine_pairs(src_emb, tgt_emb, src.ids, tgt.ids, block_size=r.block_size)
+
+
+def _tatoeba(ctx: EvalInputs, lang: str, rows: list[dict], layer: int) -> tuple[dict[str, float], Any, LanguageFigures]:
+    r = ctx.cfg.retrieval
+    src = embed(ctx.model, ctx.tokenizer, [x["source"] for x in rows], layer, r.pooling, r.max_length, r.batch_size)
+    tgt = embed(ctx.model, ctx.tokenizer, [x["target"] for x in rows], layer, r.pooling, r.max_length, r.batch_size)
+    preds = retrieval.tatoeba_predictions(src, tgt, r.block_size)
+    scores = {"accuracy": retrieval.tatoeba_accuracy(src, tgt, r.block_size), "n": float(len(rows))}
+    # Per English query: retrieved its aligned row or not. No class balance (every query has its own gold row); the
+    # top-prediction share is that of the most retrieved row: near 100 when the representation collapsed and every
+    # query finds the same "hub" sentence.
+    figures = language_figures(lang, np.array(metrics.accuracy_contributions(preds, list(range(len(preds))))),
+                               None, preds)
+    return scores, preds, figures
+
+
+def _bucc(ctx: EvalInputs, lang: str, splits: tuple[data.BuccSplit, data.BuccSplit], layer: int, notes: list[str]
+          ) -> tuple[dict[str, float], Any, LanguageFigures]:
+    dev, test = splits
+    dev_cands = _mine(ctx, dev, layer)
+    test_cands = dev_cands if test is dev else _mine(ctx, test, layer)
+    found = retrieval.bucc_evaluate(dev_cands, dev.gold, test_cands, test.gold)
+    # A threshold is infinite when no candidate pair is correct: reported in notes, not as a number.
+    scores = {k: float(v) for k, v in found.items() if math.isfinite(float(v))}
+    notes += [f"{lang}: {k} undefined (no correct candidate)" for k, v in found.items() if not math.isfinite(float(v))]
+    scores["n"] = float(len(test.gold))
+    # No interval: BUCC's F1 is of a mined pair set cut at a threshold tuned on the sample gold, not a sum over
+    # examples, and resampling gold pairs would leave the mined candidates and the tuned threshold fixed, understating
+    # the noise. No class balance or single prediction either.
+    return scores, sorted(retrieval.apply_threshold(test_cands, found["threshold"])), LanguageFigures()
+
+
+def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
+    """Each language's sentences embedded with the encoder and retrieved (Tatoeba) or mined (BUCC)."""
+    layer = evaluation_layer(ctx.model, ctx.cfg)
+    out = Evaluated(notes=[f"representation: {ctx.cfg.retrieval.pooling} pooling, hidden_states[{layer}]"])
+    if rows:
+        log(f"{task.name}: {ctx.cfg.retrieval.pooling} pooling of hidden_states[{layer}]")
+    for lang, lang_rows in rows.items():
+        if task.name == "bucc2018":
+            scores, preds, figures = _bucc(ctx, lang, lang_rows, layer, out.notes)
+        else:
+            scores, preds, figures = _tatoeba(ctx, lang, lang_rows, layer)
+        out.languages[lang], out.predictions[lang], out.figures[lang] = scores, preds, figures
+        log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in scores.items() if k != "n"),
+            every_rank=True)
+    return out
+
+
+def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, Any] | None = None) -> float | None:
+    """Tatoeba: the mean over languages of 100 / candidates (each English query picks one of the language's ``n``
+    sentences). BUCC: None (a tuned mining threshold has no closed-form chance)."""
+    if task.name == "bucc2018":
+        return None
+    sizes = [m["n"] for m in languages.values() if m.get("n")]
+    return sum(100.0 / n for n in sizes) / len(sizes) if sizes else None
+
+
+def export_payload(task: Task, rows: Any, predictions: Any) -> Any:
+    """Tatoeba: the retrieved row per query; BUCC: the mined (source id, target id) pairs above the threshold."""
+    return predictions
