@@ -24,7 +24,7 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 
@@ -34,6 +34,8 @@ MAX_SHOWN = 200  # characters of a value quoted in an error message (a pasted fi
 MAX_DEPTH = 32  # nesting levels a recipe may use (the deepest shipped recipe uses 3); deeper YAML is refused
 MAX_PROBLEMS_SHOWN = 30  # a recipe with more problems is the wrong file; the first ones say so
 MAX_RECIPE_BYTES = 1_000_000  # recipes are short hand-written files; anything larger is a wrong path
+
+T = TypeVar("T")
 
 
 class RecipeError(XstiltsError, ValueError):
@@ -434,7 +436,7 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def build(cls: type, data: dict, source: str = "recipe") -> Any:
+def build(cls: type[T], data: dict, source: str = "recipe") -> T:
     """Builds dataclass ``cls`` from a mapping, raising one ``RecipeError`` with every problem."""
     problems: list[str] = []
     obj = _build(cls, data, "", problems)
@@ -452,7 +454,7 @@ def is_recipe_argument(arg: str) -> bool:
     return "=" not in arg or arg.endswith((".yaml", ".yml")) or _is_file(Path(arg))
 
 
-def load(cls: type, argv: list[str]) -> Any:
+def load(cls: type[T], argv: list[str]) -> T:
     """Loads a recipe from ``[RECIPE.yaml] [key=value ...]`` command-line arguments."""
     if argv and is_recipe_argument(argv[0]) and argv[0] not in ("-h", "--help"):
         path, overrides = argv[0], argv[1:]
