@@ -17,7 +17,7 @@ from pathlib import Path
 from transformers import AutoTokenizer, set_seed
 
 from xstilts import ccg, cli, mlm, pipeline, provenance, recipe, runfiles
-from xstilts.config import MlmConfig, Phase2Recipe
+from xstilts.config import Phase2Recipe
 from xstilts.log import log, quiet_libraries
 from xstilts.modeling import HeadSpec, MultiHeadModel, check_model_folder
 from xstilts.sampling import multitask_dataloader_factory
@@ -57,7 +57,7 @@ def _main(argv: list[str]) -> int:
         train_features, dev_sets, sizes = [], [], {}
         for task_id, task in enumerate(tasks):
             if task.kind == "mlm":  # text lines from mlm.files or a Hub text dataset, masked
-                feats, dev = mlm.load_task_data(task, task_id, cfg.mlm or MlmConfig(), cfg.train, tokenizer)
+                feats, dev = mlm.load_task_data(task, task_id, cfg.mlm, cfg.train, tokenizer)
             else:
                 feats, dev = pipeline.load_task_data(task, task_id, cfg.data, cfg.train, tokenizer)
             train_features.extend(feats)
@@ -66,7 +66,7 @@ def _main(argv: list[str]) -> int:
 
         # Train (one task per optimizer step when multi-task), keep the best dev weights, save final/.
         # The mlm pseudo-task is drawn for a fixed share of the steps (mlm.weight), whatever its number of lines.
-        fixed = {t.name: (cfg.mlm or MlmConfig()).weight for t in tasks if t.kind == "mlm"}
+        fixed = {t.name: cfg.mlm.weight for t in tasks if t.kind == "mlm"}
         factory = multitask_dataloader_factory(cfg.sampler, sizes, cfg.train, fixed) if len(tasks) > 1 else None
         result = pipeline.train_and_save(model, tokenizer, train_features, dev_sets, cfg.train, out, tasks,
                                          merge_adapter=False, train_dataloader_factory=factory,

@@ -36,6 +36,43 @@ def test_impossible_combinations_are_named(tmp_path):
         recipe.load(Phase1Recipe, ["output=x", "source=hub"])
 
 
+def test_phase3_reports_independent_problems_together():
+    """An empty path, a QA window too short and a data.train_task of another kind are each reported, not only the
+    first; checks that need a known task are the only ones skipped when the task is unknown."""
+    with pytest.raises(recipe.RecipeError) as err:
+        recipe.load(Phase3Recipe, ["input=", "output=b", "task=xquad", "train.max_length=50", "data.train_task=xnli"])
+    assert err.value.problems == [
+        "input: must not be empty (a folder path)",
+        "train.max_length: 50 leaves no room for the context after a question of up to 64 tokens; span QA needs at "
+        "least 80 (384 is standard)",
+        "data.train_task: xnli is a classification task; xquad needs span_qa"]
+    with pytest.raises(recipe.RecipeError) as err:
+        recipe.load(Phase3Recipe, ["input=", "output=b", "task=nope", "qa.doc_stride=200"])
+    assert [p.split(":")[0] for p in err.value.problems] == ["input", "qa.doc_stride", "task"]
+
+
+def test_qa_settings_are_recipe_keys_with_todays_defaults():
+    for cls, argv in ((Phase2Recipe, ["tasks=[squad]"]), (Phase3Recipe, ["task=xquad"])):
+        cfg = recipe.load(cls, ["input=a", "output=b", "train.max_length=384", *argv])
+        assert (cfg.qa.doc_stride, cfg.qa.n_best_size, cfg.qa.max_answer_length) == (None, 20, 30)
+        assert recipe.load(cls, ["input=a", "output=b", "qa.doc_stride=100", *argv]).qa.doc_stride == 100
+        with pytest.raises(recipe.RecipeError) as err:
+            recipe.load(cls, ["input=a", "output=b", "train.max_length=384", "qa.doc_stride=384", "qa.n_best_size=0",
+                              "qa.max_answer_length=-1", *argv])
+        assert [p.split(":")[0] for p in err.value.problems] == ["qa.n_best_size", "qa.max_answer_length",
+                                                                 "qa.doc_stride"]
+        assert "qa.doc_stride: 384 is not less than train.max_length=384" in str(err.value)
+
+
+def test_mlm_settings_without_the_mlm_task_are_refused_but_a_resolved_recipe_loads_back():
+    with pytest.raises(recipe.RecipeError, match="mlm: settings given but tasks does not list mlm"):
+        recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]", "mlm.files=[x.txt]"])
+    cfg = recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]"])
+    assert recipe.build(Phase2Recipe, __import__("yaml").safe_load(recipe.to_yaml(cfg))) == cfg  # mlm: {defaults}
+    with pytest.raises(recipe.RecipeError, match=r"^command line: mlm\.files: give at least one file"):
+        recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli,mlm]", "mlm.files=[]"])
+
+
 def test_precedence_default_yaml_cli(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text("input: a\noutput: b\ntasks: [mnli]\ntrain: {lr: 3.0e-5, epochs: 2}\n")
