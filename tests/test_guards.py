@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 import evaluate_xtreme
 import phase1_pretrained
@@ -133,6 +134,19 @@ def test_recipe_of_an_older_version_without_a_new_key_still_resumes(tiny_phase1,
     with pytest.raises(Reached):
         phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}"])
 
+
+
+def test_recipe_of_the_version_before_the_mlm_and_qa_sections_still_resumes(tiny_phase1, tmp_path, stub_training):
+    """That version wrote ``mlm: null`` (its settings then defaulted outside the dataclass) and no ``qa`` section."""
+    out = tmp_path / "p2"
+    _unfinished_phase2(tiny_phase1, out)
+    stored = yaml.safe_load((out / runfiles.RECIPE).read_text())
+    assert isinstance(stored["mlm"], dict) and stored["qa"]["doc_stride"] is None
+    stored["mlm"] = None
+    del stored["qa"]
+    (out / runfiles.RECIPE).write_text(yaml.safe_dump(stored, sort_keys=False))
+    with pytest.raises(Reached):
+        phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}"])
 
 # ---- 2. provenance notices a replaced parent -------------------------------------------------------------------------
 def test_replaced_parent_is_an_error_naming_both_folders(tiny_phase1, tmp_path, capsys):

@@ -141,3 +141,39 @@ def test_every_shipped_recipe_parses(path):
 
 def test_shipped_recipes_found():
     assert len(SHIPPED) >= 10
+
+
+def _entry(phase: str, stored: dict) -> dict:
+    """A provenance chain entry as ``provenance.chain`` makes it from a run folder's recipe.yaml."""
+    return {"phase": phase, "folder": "/runs/p", "recipe": stored, "environment": {"xstilts": "0.0.1"}}
+
+
+def test_chain_recipes_are_read_back_typed_with_the_dataclass_defaults():
+    from xstilts import provenance
+
+    p1 = recipe.load(Phase1Recipe, ["output=x", "name=tiny-enc", "kind=multilingual"])
+    p2 = recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]", "lora.r=4"])
+    p3 = recipe.load(Phase3Recipe, ["input=b", "output=c", "task=xquad", "train.max_length=384", "train.seed=7"])
+    chain = [_entry("phase3", recipe.to_dict(p3)), _entry("phase2", recipe.to_dict(p2)),
+             _entry("phase1", recipe.to_dict(p1))]
+    assert [provenance.typed_recipe(e) for e in chain] == [p3, p2, p1]
+    assert provenance.run_info(chain, "xquad") == {"encoder": "tiny-enc", "encoder_kind": "multilingual",
+                                                   "intermediate": "mnli", "target": "xquad", "seed": 7, "lora": True}
+
+    # A recipe.yaml of an older version: no qa section, mlm written as null, a train key missing: today's defaults.
+    older = recipe.to_dict(p2)
+    del older["qa"], older["train"]["max_length"]
+    older["mlm"] = None
+    assert provenance.typed_recipe(_entry("phase2", older)) == p2
+
+
+def test_a_chain_recipe_with_a_key_this_version_lacks_is_one_clear_error():
+    from xstilts import provenance
+    from xstilts.errors import RunFolderError
+
+    stored = recipe.to_dict(recipe.load(Phase3Recipe, ["input=b", "output=c", "task=xnli"]))
+    stored["train"]["max_seq_length"] = 128
+    with pytest.raises(RunFolderError) as err:
+        provenance.typed_recipe(_entry("phase3", stored))
+    assert str(err.value).startswith("recipe /runs/p/recipe.yaml (written by xstilts 0.0.1) does not fit xstilts ")
+    assert "train.max_seq_length: unknown key" in str(err.value) and "re-run the phase that wrote /runs/p" in str(err.value)
