@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import CORPUS, P1_FAST
 
 import evaluate_xtreme
 import phase1_pretrained
@@ -31,13 +32,11 @@ from xstilts.results import read_result
 
 REPO = Path(__file__).resolve().parents[1]
 P1 = str(REPO / "recipes" / "phase1" / "tiny_multilingual.yaml")
-P1_FAST = ["stats_languages=[en]", "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]
 P2 = ["recipes/quickstart/phase2_mnli.yaml", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=8",
       "train.max_length=32", "data.max_train_samples=16", "data.max_eval_samples=8"]
 P3 = ["recipes/quickstart/phase3_xnli.yaml", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=8",
       "train.max_length=32", "data.max_train_samples=16", "data.max_eval_samples=8"]
 EVAL = ["recipes/quickstart/eval.yaml", "languages=[de,en]", "data.max_eval_samples=8"]
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)]
 
 
 @pytest.fixture(autouse=True)
