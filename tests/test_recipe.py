@@ -69,6 +69,7 @@ def test_mlm_settings_without_the_mlm_task_are_refused_but_a_resolved_recipe_loa
         recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]", "mlm.files=[x.txt]"])
     cfg = recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]"])
     assert recipe.build(Phase2Recipe, __import__("yaml").safe_load(recipe.to_yaml(cfg))) == cfg  # mlm: {defaults}
+    assert recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]", "mlm=null", "train=null"]) == cfg
     with pytest.raises(recipe.RecipeError, match=r"^command line: mlm\.files: give at least one file"):
         recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli,mlm]", "mlm.files=[]"])
 

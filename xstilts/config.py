@@ -408,7 +408,10 @@ class EvalRecipe:
 def _qa_problems(qa: QaConfig, train: TrainConfig) -> list[str]:
     """Span-QA settings that do not fit the window length (messages name the key from the recipe's top level)."""
     problems = []
-    if qa.doc_stride is not None and qa.doc_stride >= train.max_length:
+    stride, length = getattr(qa, "doc_stride", None), getattr(train, "max_length", None)
+    if not all(isinstance(v, int) for v in (stride, length)):
+        return problems  # unset, or a wrong type the loader reports already: the other checks still run
+    if qa.doc_stride >= train.max_length:
         problems.append(f"qa.doc_stride: {qa.doc_stride} is not less than train.max_length={train.max_length}; it is "
                         "the step between windows of at most train.max_length tokens (None: min(128, "
                         "train.max_length // 3))")

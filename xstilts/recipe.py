@@ -6,7 +6,8 @@ impossible combination) with its key path and the valid keys, and raises them to
 researcher fixing a recipe should not have to re-run once per typo.
 
 Precedence: dataclass default < YAML file < ``key=value`` overrides on the command line (dotted paths, values parsed
-as YAML scalars, so ``train.lr=2e-5`` is a float and ``lora=null`` is None).
+as YAML scalars, so ``train.lr=2e-5`` is a float and ``lora=null`` is None). A section that cannot be off (``train``,
+``mlm``) given as null, or as an empty YAML mapping header, takes its defaults, as when it is absent.
 
 Recipes are read strictly: a key given twice (PyYAML would silently keep the last), YAML anchors and aliases (the
 shipped recipes use none; refusing them rules out "billion laughs" expansion), Python tags, nesting deeper than
@@ -323,6 +324,8 @@ def _build(cls: type, data: dict, path: str, problems: list[str]) -> Any:
             problems.append(f"{where}: unknown key; valid keys here: {', '.join(names)}")
     for f in dataclasses.fields(cls):
         where = f"{path}.{f.name}" if path else f.name
+        if f.name in data and data[f.name] is None and dataclasses.is_dataclass(hints[f.name]):
+            continue  # null for a section that cannot be off (train, mlm, ...): its defaults, as when absent
         if f.name in data:
             found = len(problems)
             kwargs[f.name] = _convert(data[f.name], hints[f.name], where, problems)
