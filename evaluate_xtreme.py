@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from xstilts import cli, distributed, evaluation, provenance, recipe, runfiles, tasktypes
-from xstilts.config import EvalRecipe, QaConfig
+from xstilts.config import EvalRecipe
 from xstilts.errors import DataError
 from xstilts.log import log, quiet_libraries
 from xstilts.results import write_result
@@ -91,8 +91,8 @@ def _main(argv: list[str]) -> int:
     recipe.print_recipe(cfg, "evaluation")
     run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")
     run_chain = provenance.chain(run_folder)
-    trained = run_chain[0]["recipe"]
-    task = get_task(cfg.task or trained.get("task") or "")
+    trained = provenance.typed_recipe(run_chain[0])  # the recipe that made the evaluated model
+    task = get_task(cfg.task or getattr(trained, "task", ""))
     task_type = tasktypes.of(task)
     if phase not in task_type.EVALUATED_FROM:
         raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
@@ -125,9 +125,7 @@ def _main(argv: list[str]) -> int:
         checkpoint = provenance.model_dir(run_folder)
         evaluated = tasktypes.common.Evaluated()
         if rows:
-            train = trained.get("train") or {}
-            inputs = evaluation.load_evaluated(task, checkpoint, cfg, train.get("max_length", 128),
-                                               QaConfig(**(trained.get("qa") or {})), distributed.device())
+            inputs = evaluation.load_evaluated(task, checkpoint, cfg, trained, distributed.device())
             evaluated = task_type.evaluate(task, inputs, rows)
             if cfg.export_predictions:
                 for lang, preds in evaluated.predictions.items():

@@ -16,6 +16,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 
 import pytest
+from helpers import CORPUS, P1_FAST
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,9 +35,6 @@ def shared_data() -> Path:
     return path
 
 
-TINY_CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)]
-
-
 @pytest.fixture(scope="session")
 def tiny_phase1(tmp_path_factory):
     """A finished phase-1 folder with a tiny XLM-R-style encoder (1 layer, hidden 32), built once per test session.
@@ -47,9 +45,8 @@ def tiny_phase1(tmp_path_factory):
     from xstilts import encoders
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: TINY_CORPUS)
+    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
     out = tmp_path_factory.mktemp("tiny-phase1") / "p1"
-    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", "stats_languages=[en]",
-                                   "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]) == 0
+    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", *P1_FAST]) == 0
     mp.undo()
     return out

@@ -6,17 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import helpers
 import pytest
 import yaml
+from helpers import FAST
 
 import phase2_intermediate
 from xstilts import ccg, data
 from xstilts.tasks import TASKS
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(40)] + ["Pierre Vinken will join ."]
-FAST = ["train.precision=fp32", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=4", "train.grad_accum=1",
-        "train.max_length=40", "train.eval_batch_size=16", "train.logging_steps=1"]
+CORPUS = helpers.CORPUS[:40] + ["Pierre Vinken will join ."]
 
 # wsj_0001.1, shortened (CCGbank's AUTO format: one ID line, one derivation line per sentence).
 SENTENCE = ("ID=wsj_0001.1 PARSER=GOLD NUMPARSE=1\n"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import helpers
 import pytest
 import torch
 from fakehub import FakeHub
+from helpers import ONE_EPOCH
 from transformers import Trainer
 
 import evaluate_xtreme
@@ -17,9 +19,7 @@ import phase3_target
 from xstilts import data, encoders
 from xstilts.results import read_result
 
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)] + ["der Hund sieht die Katze",
-                                                                                   "猫看见了狗", "собака видит кошку"]
-FAST = ["train.epochs=1", "train.eval_steps=3", "train.batch_size=8", "train.max_length=48", "data.source=hub"]
+CORPUS = helpers.CORPUS + ["der Hund sieht die Katze", "猫看见了狗", "собака видит кошку"]
 
 
 @pytest.fixture(autouse=True)
@@ -38,9 +38,9 @@ def chain(tmp_path_factory):
     assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={t}/p1",
                                    "stats_languages=[en,de,zh]", "tiny.vocab_size=300"]) == 0
     assert phase2_intermediate.main(["recipes/phase2/mnli.yaml", f"input={t}/p1", f"output={t}/p2",
-                                     "train.precision=fp32", *FAST]) == 0
+                                     "train.precision=fp32", *ONE_EPOCH]) == 0
     assert phase3_target.main(["recipes/phase3/xnli.yaml", f"input={t}/p2", f"output={t}/p3",
-                               "train.precision=fp32", "train.dev_examples=null", *FAST]) == 0
+                               "train.precision=fp32", "train.dev_examples=null", *ONE_EPOCH]) == 0
     assert evaluate_xtreme.main([f"input={t}/p3", f"output={t}/results", "data.source=hub",
                                  "data.max_eval_samples=12"]) == 0
     mp.undo()
@@ -103,7 +103,7 @@ def test_every_number_carries_its_machine_versions_and_wall_time(chain):
 
 def test_baseline_straight_from_phase1(chain, tmp_path):
     assert phase3_target.main(["recipes/phase3/pawsx.yaml", f"input={chain}/p1", f"output={tmp_path}/p3",
-                               "train.precision=fp32", *FAST]) == 0
+                               "train.precision=fp32", *ONE_EPOCH]) == 0
     assert evaluate_xtreme.main([f"input={tmp_path}/p3", f"output={tmp_path}/r", "data.source=hub",
                                  "data.max_eval_samples=8", "languages=[de,ja]"]) == 0
     r = read_result(tmp_path / "r" / "pawsx.json")
@@ -165,7 +165,8 @@ def test_failed_run_does_not_look_finished(chain, tmp_path, monkeypatch, capsys)
         raise ConnectionError("hub unreachable")
 
     monkeypatch.setattr(data, "hub_loader", broken)
-    assert phase3_target.main(["recipes/phase3/xnli.yaml", f"input={chain}/p1", f"output={tmp_path}/o", *FAST]) == 2
+    assert phase3_target.main(["recipes/phase3/xnli.yaml", f"input={chain}/p1", f"output={tmp_path}/o",
+                               *ONE_EPOCH]) == 2
     assert "could not load dataset facebook/xnli" in _err(capsys)
     assert not (tmp_path / "o" / "DONE").exists() and not (tmp_path / "o" / "run.lock").exists()
     assert (tmp_path / "o" / "recipe.yaml").is_file()  # traceable even though unfinished

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import CORPUS
 
 import phase1_pretrained
 import phase3_target
 from xstilts import encoders, recipe
 from xstilts.config import Phase3Recipe
-
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)]
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from helpers import CORPUS
 
 import evaluate_xtreme
 import phase1_pretrained
@@ -16,7 +17,6 @@ from xstilts.results import read_result
 from xstilts.tasktypes import retrieval as retrieval_eval
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
+from helpers import CORPUS, P1_FAST
 
 import evaluate_xtreme
 import phase1_pretrained
@@ -30,13 +32,11 @@ from xstilts.results import read_result
 
 REPO = Path(__file__).resolve().parents[1]
 P1 = str(REPO / "recipes" / "phase1" / "tiny_multilingual.yaml")
-P1_FAST = ["stats_languages=[en]", "tiny.vocab_size=200", "tiny.num_layers=1", "tiny.hidden_size=32"]
 P2 = ["recipes/quickstart/phase2_mnli.yaml", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=8",
       "train.max_length=32", "data.max_train_samples=16", "data.max_eval_samples=8"]
 P3 = ["recipes/quickstart/phase3_xnli.yaml", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=8",
       "train.max_length=32", "data.max_train_samples=16", "data.max_eval_samples=8"]
 EVAL = ["recipes/quickstart/eval.yaml", "languages=[de,en]", "data.max_eval_samples=8"]
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)]
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +133,19 @@ def test_recipe_of_an_older_version_without_a_new_key_still_resumes(tiny_phase1,
     with pytest.raises(Reached):
         phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}"])
 
+
+
+def test_recipe_of_the_version_before_the_mlm_and_qa_sections_still_resumes(tiny_phase1, tmp_path, stub_training):
+    """That version wrote ``mlm: null`` (its settings then defaulted outside the dataclass) and no ``qa`` section."""
+    out = tmp_path / "p2"
+    _unfinished_phase2(tiny_phase1, out)
+    stored = yaml.safe_load((out / runfiles.RECIPE).read_text())
+    assert isinstance(stored["mlm"], dict) and stored["qa"]["doc_stride"] is None
+    stored["mlm"] = None
+    del stored["qa"]
+    (out / runfiles.RECIPE).write_text(yaml.safe_dump(stored, sort_keys=False))
+    with pytest.raises(Reached):
+        phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}"])
 
 # ---- 2. provenance notices a replaced parent -------------------------------------------------------------------------
 def test_replaced_parent_is_an_error_naming_both_folders(tiny_phase1, tmp_path, capsys):

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import helpers
 import pytest
 from fakehub import FakeHub
 
@@ -23,10 +24,8 @@ from xstilts.results import read_result
 from xstilts.tasks import TASKS
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(40)] + ["a red house by the river"]
-FAST = ["train.precision=fp32", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=4", "train.grad_accum=1",
-        "train.max_length=40", "train.eval_batch_size=16", "train.logging_steps=1", "data.source=hub",
-        "data.max_train_samples=12", "data.max_eval_samples=8"]
+CORPUS = helpers.CORPUS[:40] + ["a red house by the river"]
+FAST = helpers.FAST + ["data.source=hub", "data.max_train_samples=12", "data.max_eval_samples=8"]
 
 # task -> (the dev metric keys metrics.json must carry, the Hub repos phase 2 must read, parquet-branch repos)
 INTERMEDIATE = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import helpers
 import pytest
 import torch
 from fakehub import FakeHub
@@ -25,10 +26,8 @@ from xstilts.results import read_result
 from xstilts.tasktypes.common import HeadSpec
 from xstilts.training import count_parameters
 
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)] + ["der Hund sieht die Katze",
-                                                                                   "猫看见了狗", "собака видит кошку"]
-FAST = ["train.epochs=1", "train.eval_steps=3", "train.batch_size=8", "train.max_length=48", "data.source=hub",
-        "train.precision=fp32", "train.dev_examples=null", "train.lr=5e-3"]  # LoRA B starts at 0: a visible update
+CORPUS = helpers.CORPUS + ["der Hund sieht die Katze", "猫看见了狗", "собака видит кошку"]
+FAST = helpers.ONE_EPOCH + ["train.precision=fp32", "train.dev_examples=null", "train.lr=5e-3"]
 EVAL = ["data.source=hub", "data.max_eval_samples=12"]
 SENTENCES = [("the cat sees the dog", "a dog is seen"), ("the big city", "number 7 in the city"),
              ("der Hund sieht die Katze", "猫看见了狗")]

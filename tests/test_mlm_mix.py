@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import helpers
 import pytest
 import torch
 
@@ -18,10 +19,9 @@ from xstilts.sampling import task_probabilities
 from xstilts.tasktypes import mlm
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(40)] + ["der Hund sieht die Katze"]
-FAST = ["train.precision=fp32", "train.batch_size=4", "train.eval_batch_size=16", "train.logging_steps=1",
-        "train.max_length=40", "train.grad_accum=1", "data.source=embedded", "data.max_train_samples=16",
-        "data.max_eval_samples=8"]
+CORPUS = helpers.CORPUS[:40] + ["der Hund sieht die Katze"]
+FAST = helpers.SMALL + ["train.max_length=40", "train.grad_accum=1", "data.source=embedded",
+                        "data.max_train_samples=16", "data.max_eval_samples=8"]
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,44 @@ def test_impossible_combinations_are_named(tmp_path):
         recipe.load(Phase1Recipe, ["output=x", "source=hub"])
 
 
+def test_phase3_reports_independent_problems_together():
+    """An empty path, a QA window too short and a data.train_task of another kind are each reported, not only the
+    first; checks that need a known task are the only ones skipped when the task is unknown."""
+    with pytest.raises(recipe.RecipeError) as err:
+        recipe.load(Phase3Recipe, ["input=", "output=b", "task=xquad", "train.max_length=50", "data.train_task=xnli"])
+    assert err.value.problems == [
+        "input: must not be empty (a folder path)",
+        "train.max_length: 50 leaves no room for the context after a question of up to 64 tokens; span QA needs at "
+        "least 80 (384 is standard)",
+        "data.train_task: xnli is a classification task; xquad needs span_qa"]
+    with pytest.raises(recipe.RecipeError) as err:
+        recipe.load(Phase3Recipe, ["input=", "output=b", "task=nope", "qa.doc_stride=200"])
+    assert [p.split(":")[0] for p in err.value.problems] == ["input", "qa.doc_stride", "task"]
+
+
+def test_qa_settings_are_recipe_keys_with_todays_defaults():
+    for cls, argv in ((Phase2Recipe, ["tasks=[squad]"]), (Phase3Recipe, ["task=xquad"])):
+        cfg = recipe.load(cls, ["input=a", "output=b", "train.max_length=384", *argv])
+        assert (cfg.qa.doc_stride, cfg.qa.n_best_size, cfg.qa.max_answer_length) == (None, 20, 30)
+        assert recipe.load(cls, ["input=a", "output=b", "qa.doc_stride=100", *argv]).qa.doc_stride == 100
+        with pytest.raises(recipe.RecipeError) as err:
+            recipe.load(cls, ["input=a", "output=b", "train.max_length=384", "qa.doc_stride=384", "qa.n_best_size=0",
+                              "qa.max_answer_length=-1", *argv])
+        assert [p.split(":")[0] for p in err.value.problems] == ["qa.n_best_size", "qa.max_answer_length",
+                                                                 "qa.doc_stride"]
+        assert "qa.doc_stride: 384 is not less than train.max_length=384" in str(err.value)
+
+
+def test_mlm_settings_without_the_mlm_task_are_refused_but_a_resolved_recipe_loads_back():
+    with pytest.raises(recipe.RecipeError, match="mlm: settings given but tasks does not list mlm"):
+        recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]", "mlm.files=[x.txt]"])
+    cfg = recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]"])
+    assert recipe.build(Phase2Recipe, __import__("yaml").safe_load(recipe.to_yaml(cfg))) == cfg  # mlm: {defaults}
+    assert recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]", "mlm=null", "train=null"]) == cfg
+    with pytest.raises(recipe.RecipeError, match=r"^command line: mlm\.files: give at least one file"):
+        recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli,mlm]", "mlm.files=[]"])
+
+
 def test_precedence_default_yaml_cli(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text("input: a\noutput: b\ntasks: [mnli]\ntrain: {lr: 3.0e-5, epochs: 2}\n")
@@ -104,3 +142,39 @@ def test_every_shipped_recipe_parses(path):
 
 def test_shipped_recipes_found():
     assert len(SHIPPED) >= 10
+
+
+def _entry(phase: str, stored: dict) -> dict:
+    """A provenance chain entry as ``provenance.chain`` makes it from a run folder's recipe.yaml."""
+    return {"phase": phase, "folder": "/runs/p", "recipe": stored, "environment": {"xstilts": "0.0.1"}}
+
+
+def test_chain_recipes_are_read_back_typed_with_the_dataclass_defaults():
+    from xstilts import provenance
+
+    p1 = recipe.load(Phase1Recipe, ["output=x", "name=tiny-enc", "kind=multilingual"])
+    p2 = recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[mnli]", "lora.r=4"])
+    p3 = recipe.load(Phase3Recipe, ["input=b", "output=c", "task=xquad", "train.max_length=384", "train.seed=7"])
+    chain = [_entry("phase3", recipe.to_dict(p3)), _entry("phase2", recipe.to_dict(p2)),
+             _entry("phase1", recipe.to_dict(p1))]
+    assert [provenance.typed_recipe(e) for e in chain] == [p3, p2, p1]
+    assert provenance.run_info(chain, "xquad") == {"encoder": "tiny-enc", "encoder_kind": "multilingual",
+                                                   "intermediate": "mnli", "target": "xquad", "seed": 7, "lora": True}
+
+    # A recipe.yaml of an older version: no qa section, mlm written as null, a train key missing: today's defaults.
+    older = recipe.to_dict(p2)
+    del older["qa"], older["train"]["max_length"]
+    older["mlm"] = None
+    assert provenance.typed_recipe(_entry("phase2", older)) == p2
+
+
+def test_a_chain_recipe_with_a_key_this_version_lacks_is_one_clear_error():
+    from xstilts import provenance
+    from xstilts.errors import RunFolderError
+
+    stored = recipe.to_dict(recipe.load(Phase3Recipe, ["input=b", "output=c", "task=xnli"]))
+    stored["train"]["max_seq_length"] = 128
+    with pytest.raises(RunFolderError) as err:
+        provenance.typed_recipe(_entry("phase3", stored))
+    assert str(err.value).startswith("recipe /runs/p/recipe.yaml (written by xstilts 0.0.1) does not fit xstilts ")
+    assert "train.max_seq_length: unknown key" in str(err.value) and "re-run the phase that wrote /runs/p" in str(err.value)

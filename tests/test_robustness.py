@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from fakehub import FakeHub
+from helpers import CORPUS
 
 import phase1_pretrained
 import phase2_intermediate
@@ -24,7 +25,6 @@ from xstilts.results import benchmark_scores, find_results
 from xstilts.tasks import get_task
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(60)]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 
+import helpers
 import pytest
 from fakehub import FakeHub
 
@@ -127,9 +128,9 @@ def test_sampler_is_reproducible_and_epochs_differ():
 
 
 # ---- a multi-task phase 2 run --------------------------------------------------------------------------------------
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(40)] + ["a red house by the river"]
-FAST = ["train.precision=fp32", "train.batch_size=4", "train.eval_batch_size=16", "train.logging_steps=1",
-        "data.source=hub", "data.max_train_samples=16", "data.max_eval_samples=8", "train.max_length=96"]
+CORPUS = helpers.CORPUS[:40] + ["a red house by the river"]
+FAST = helpers.SMALL + ["data.source=hub", "data.max_train_samples=16", "data.max_eval_samples=8",
+                        "train.max_length=96"]
 
 
 @pytest.fixture(scope="module")

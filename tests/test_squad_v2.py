@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
 from fakehub import FakeHub, make_dataset
@@ -15,10 +16,8 @@ from xstilts.qa import CLS_INDEX
 from xstilts.tasks import TASKS
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(40)] + ["a red house by the river"]
-FAST = ["train.precision=fp32", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=4", "train.grad_accum=1",
-        "train.max_length=96", "train.eval_batch_size=16", "train.logging_steps=1", "data.source=hub",
-        "data.max_train_samples=12", "data.max_eval_samples=9"]
+CORPUS = helpers.CORPUS[:40] + ["a red house by the river"]
+FAST = helpers.FAST + ["train.max_length=96", "data.source=hub", "data.max_train_samples=12", "data.max_eval_samples=9"]
 
 
 @pytest.fixture(scope="module")

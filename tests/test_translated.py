@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import helpers
 import pytest
 
 import phase2_intermediate
@@ -11,10 +12,8 @@ from xstilts import data, recipe
 from xstilts.config import Phase2Recipe
 from xstilts.tasks import TASKS
 
-CORPUS = [f"the cat sees the dog number {i} in the big city" for i in range(40)] + ["der Hund sieht die Katze"]
-FAST = ["train.precision=fp32", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=4", "train.grad_accum=1",
-        "train.max_length=40", "train.eval_batch_size=16", "train.logging_steps=1", "data.source=embedded",
-        "data.max_train_samples=8", "data.max_eval_samples=8"]
+CORPUS = helpers.CORPUS[:40] + ["der Hund sieht die Katze"]
+FAST = helpers.FAST + ["data.source=embedded", "data.max_train_samples=8", "data.max_eval_samples=8"]
 MNLI_DE = ("Der Hund schläft.\tEin Tier schläft.\tentailment\n"
            "Die Katze läuft.\tDie Katze schläft.\tcontradiction\n"
            "Ein Mann liest.\tEr liest ein Buch.\tneutral\n")

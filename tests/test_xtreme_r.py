@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import datasets
+import helpers
 import pytest
 import torch
 from fakehub import FakeHub, make_dataset
@@ -29,9 +30,7 @@ from xstilts.tasktypes import dual_encoder as D
 REPO = Path(__file__).resolve().parents[1]
 MOCK = REPO / "tests" / "fixtures" / "xtreme_mock"
 CORPUS = [f"the cat sees the dog number {i} in the big city." for i in range(40)] + ["a red house by the river"]
-FAST = ["train.precision=fp32", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=4", "train.grad_accum=1",
-        "train.max_length=40", "train.eval_batch_size=16", "train.logging_steps=1", "data.source=hub",
-        "data.max_train_samples=12", "data.max_eval_samples=8"]
+FAST = helpers.FAST + ["data.source=hub", "data.max_train_samples=12", "data.max_eval_samples=8"]
 
 
 @pytest.fixture(scope="module")

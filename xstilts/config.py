@@ -106,8 +106,11 @@ class TrainConfig:
                             le=BATCH_MAX)
     grad_accum: int = field(1, help="micro-batches per optimizer step (effective batch = batch_size x grad_accum x "
                                     "devices)", ge=1, le=BATCH_MAX)
-    max_length: int = field(128, help="max tokens per example (QA 384; cost grows with it); at most what the "
-                                      "encoder's position embeddings allow", ge=1, le=LENGTH_MAX)
+    max_length: int = field(128, help="max tokens per training and dev example, special tokens included (longer "
+                                      "inputs are truncated; span QA splits a long context into windows of this "
+                                      "length, 384 is standard; cost grows with it); evaluate_xtreme.py uses it too "
+                                      "unless its max_length is set; at most what the encoder's position embeddings "
+                                      "allow", ge=1, le=LENGTH_MAX)
     eval_batch_size: int = field(64, help="examples per evaluation batch", ge=1, le=BATCH_MAX)
     eval_steps: int = field(500, help="evaluate on English dev every N optimizer steps (and at the end)", ge=1,
                             le=COUNT_MAX)
@@ -259,23 +262,25 @@ class MlmConfig:
     mask_probability: float = field(0.15, help="share of tokens masked (BERT: 80% <mask>, 10% random, 10% kept)",
                                     gt=0, lt=1)
 
-    def problems(self) -> list[str]:
-        """Checked by Phase2Recipe.validate, so the messages name the key (mlm.files ...); ranges are on the fields."""
-        problems = [f"mlm.{p}" for p in _path_problems(self, ("files",))]
+    def validate(self) -> list[str]:
+        problems = _path_problems(self, ("files",))
         if self.files is not None and not self.files:
-            problems.append("mlm.files: give at least one file, or leave it unset to read the Hub dataset")
+            problems.append("files: give at least one file, or leave it unset to read the Hub dataset")
         return problems
 
 
 @dataclass
 class QaConfig:
-    doc_stride: int | None = field(None, help="span QA: tokens of context shared by consecutive windows of a long "
-                                              "context (None: min(128, max_length // 3))", ge=1, le=COUNT_MAX)
-    n_best_size: int = field(20, help="span QA: start and end candidates per window considered for the answer",
-                             ge=1, le=COUNT_MAX)
-    max_answer_length: int = field(30, help="span QA: longest answer span in tokens", ge=1, le=COUNT_MAX)
+    doc_stride: int | None = field(
+        None, help="span QA: step in tokens between the starts of consecutive windows over a long context (BERT, "
+                   "XTREME and jiant meaning; a step beyond a window's context room gives windows without overlap); "
+                   "None: min(128, train.max_length // 3), 128 at max_length 384", ge=1, le=LENGTH_MAX)
+    n_best_size: int = field(20, help="span QA: start and end candidates paired per window, and spans kept per "
+                                      "example", ge=1, le=LENGTH_MAX)
+    max_answer_length: int = field(30, help="span QA: longest predicted answer, in tokens", ge=1, le=LENGTH_MAX)
 
     def stride(self, max_length: int) -> int:
+        """The window step at ``max_length`` (``doc_stride``, else its default)."""
         return self.doc_stride if self.doc_stride is not None else min(128, max_length // 3)
 
 
@@ -289,17 +294,19 @@ class Phase2Recipe:
     sampler: SamplerConfig = field(default_factory=SamplerConfig, help="multi-task: which task each step trains")
     lora: LoraConfig | None = field(None, help="train LoRA adapters instead of all weights (heads always fully)")
     overwrite: bool = field(False, help="replace a finished run in output")
-    mlm: MlmConfig | None = field(None, help="settings of the mlm pseudo-task (continued masked-LM; used when tasks "
-                                             "lists mlm, defaults when unset)")
+    mlm: MlmConfig = field(default_factory=MlmConfig, help="settings of the mlm pseudo-task (continued masked-LM; "
+                                                           "used when tasks lists mlm)")
+    qa: QaConfig = field(default_factory=QaConfig, help="windows and answer decoding of span QA tasks")
 
     def validate(self) -> list[str]:
         from xstilts.tasks import TASKS
 
         problems = _empty_paths(self, ("input", "output"))
-        if self.mlm is not None and "mlm" not in self.tasks:
+        # Settings equal to the defaults change nothing, so only others are "given" (a stored recipe.yaml lists them
+        # all, and must load back).
+        if self.mlm != MlmConfig() and "mlm" not in self.tasks:
             problems.append("mlm: settings given but tasks does not list mlm; add it, e.g. tasks=[mnli,mlm]")
-        if self.mlm is not None:
-            problems.extend(self.mlm.problems())
+        problems.extend(_qa_problems(self.qa, self.train))
         if not self.tasks:
             problems.append("tasks: give at least one intermediate task")
         for t in self.tasks:
@@ -324,26 +331,33 @@ class Phase3Recipe:
     adapter_handover: Literal["merge", "continue"] = field(
         "merge", help="when the input has a LoRA adapter: merge it into the encoder first, or keep training it")
     overwrite: bool = field(False, help="replace a finished run in output")
+    qa: QaConfig = field(default_factory=QaConfig, help="windows and answer decoding of span QA tasks")
 
     def validate(self) -> list[str]:
         from xstilts.tasks import TASKS
 
-        empty = _empty_paths(self, ("input", "output"))
-        if empty:
-            return empty
-        if self.task not in TASKS:
-            return [f"task: unknown task {show(self.task)}; known: {', '.join(sorted(TASKS))}"]
-        if TASKS[self.task].kind == "retrieval":
-            return [f"task: {self.task} has no training; evaluate a phase-1 or phase-2 folder with evaluate_xtreme.py"]
-        if TASKS[self.task].kind == "mlm":
-            return ["task: mlm is a phase-2 pseudo-task (continued masked-LM); list it in a phase-2 recipe's tasks"]
-        if TASKS[self.task].kind == "span_qa" and self.train.max_length < QA_MIN_LENGTH:
-            return [f"train.max_length: {self.train.max_length} leaves no room for the context after a question of "
-                    f"up to 64 tokens; span QA needs at least {QA_MIN_LENGTH} (384 is standard)"]
+        # Every independent check runs; only those that need a known task are skipped without one.
+        problems = _empty_paths(self, ("input", "output")) + _qa_problems(self.qa, self.train)
+        target = TASKS.get(self.task)
+        if target is None:
+            problems.append(f"task: unknown task {show(self.task)}; known: {', '.join(sorted(TASKS))}")
+            return problems
+        if target.kind == "retrieval":
+            problems.append(f"task: {self.task} has no training; evaluate a phase-1 or phase-2 folder with "
+                            "evaluate_xtreme.py")
+            return problems
+        if target.kind == "mlm":
+            problems.append("task: mlm is a phase-2 pseudo-task (continued masked-LM); list it in a phase-2 recipe's "
+                            "tasks")
+            return problems
+        if target.kind == "span_qa" and self.train.max_length < QA_MIN_LENGTH:
+            problems.append(f"train.max_length: {self.train.max_length} leaves no room for the context after a "
+                            f"question of up to 64 tokens; span QA needs at least {QA_MIN_LENGTH} (384 is standard)")
         source = TASKS.get(self.data.train_task or self.task)
-        if source is not None and source.kind != TASKS[self.task].kind:
-            return [f"data.train_task: {source.name} is a {source.kind} task; {self.task} needs {TASKS[self.task].kind}"]
-        return []
+        if source is not None and source.kind != target.kind:
+            problems.append(f"data.train_task: {source.name} is a {source.kind} task; {self.task} needs "
+                            f"{target.kind}")
+        return problems
 
 
 @dataclass
@@ -352,7 +366,9 @@ class RetrievalConfig:
                                          "num_layers // 2 + 2 capped at num_layers, i.e. 14 of 24 for XLM-R Large as "
                                          "jiant and XTREME use, 8 of 12 for base models)", ge=0, le=1024)
     pooling: Literal["mean", "cls"] = field("mean", help="mean over all tokens incl. special tokens (XTREME), or CLS")
-    max_length: int = field(512, help="max tokens per sentence", ge=1, le=LENGTH_MAX)
+    max_length: int = field(512, help="max tokens per sentence embedded for BUCC and Tatoeba (longer sentences are "
+                                      "truncated); independent of train.max_length and of the evaluation recipe's "
+                                      "max_length", ge=1, le=LENGTH_MAX)
     batch_size: int = field(64, help="sentences per embedding batch", ge=1, le=BATCH_MAX)
     block_size: int = field(4096, help="query block of the similarity search (memory = block x n)", ge=1,
                             le=COUNT_MAX)
@@ -376,8 +392,10 @@ class EvalRecipe:
         "xtreme", help="which benchmark's language set (XTREME-R extends UD-POS, PAN-X, XQuAD and Tatoeba)")
     data: DataConfig = field(default_factory=DataConfig, help="where the data comes from")
     batch_size: int = field(64, help="examples per evaluation batch", ge=1, le=BATCH_MAX)
-    max_length: int | None = field(None, help="max tokens per example (default: the phase-3 training setting)",
-                                   ge=1, le=LENGTH_MAX)
+    max_length: int | None = field(None, help="max tokens per evaluated example of a phase-3 model (classification, "
+                                              "tagging, span QA windows, Mewsli-X and LAReQA texts; longer inputs are "
+                                              "truncated); None: the phase-3 folder's train.max_length; BUCC and "
+                                              "Tatoeba use retrieval.max_length instead", ge=1, le=LENGTH_MAX)
     precision: Literal["auto", "fp32", "bf16"] = field(
         "auto", help="auto: bf16 autocast of the encoder on a CUDA GPU that supports it (tensor-core speed, logits "
                      "within about 1e-2; heads and retrieval search stay fp32), fp32 on CPU (CPU numbers unchanged); "
@@ -389,6 +407,19 @@ class EvalRecipe:
     def validate(self) -> list[str]:
         return (_empty_paths(self, ("input", "output")) + _path_problems(self, ("export_predictions",))
                 + _language_problems(self, ("languages",)))
+
+
+def _qa_problems(qa: QaConfig, train: TrainConfig) -> list[str]:
+    """Span-QA settings that do not fit the window length (messages name the key from the recipe's top level)."""
+    problems = []
+    stride, length = getattr(qa, "doc_stride", None), getattr(train, "max_length", None)
+    if not all(isinstance(v, int) for v in (stride, length)):
+        return problems  # unset, or a wrong type the loader reports already: the other checks still run
+    if qa.doc_stride >= train.max_length:
+        problems.append(f"qa.doc_stride: {qa.doc_stride} is not less than train.max_length={train.max_length}; it is "
+                        "the step between windows of at most train.max_length tokens (None: min(128, "
+                        "train.max_length // 3))")
+    return problems
 
 
 def _empty_paths(recipe: object, names: tuple[str, ...]) -> list[str]:

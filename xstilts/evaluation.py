@@ -10,13 +10,13 @@ import torch
 from transformers import AutoTokenizer
 
 from xstilts import __version__, data, provenance, submission, tasktypes
-from xstilts.config import EvalRecipe, QaConfig
+from xstilts.config import EvalRecipe, Phase2Recipe, Phase3Recipe
 from xstilts.errors import DataError, DataMissing
 from xstilts.log import elapsed, log
 from xstilts.modeling import check_max_length, load_merged_encoder, load_model
 from xstilts.reliability import LanguageFigures, mean_interval
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
-from xstilts.tasks import Task, benchmark_languages, get_task
+from xstilts.tasks import Task, benchmark_languages
 from xstilts.tasktypes.common import EvalInputs
 
 
@@ -62,27 +62,27 @@ def head_index(specs: list[Any], task: Task) -> int:
                    f"{', '.join(f'{s.task} ({s.kind})' for s in specs)}")
 
 
-def load_evaluated(task: Task, checkpoint: Path, cfg: EvalRecipe, train_max_length: int, qa: QaConfig,
-                   device: Any) -> EvalInputs:
+def load_evaluated(task: Task, checkpoint: Path, cfg: EvalRecipe, trained: Any, device: Any) -> EvalInputs:
     """The model as ``task``'s type evaluates it (with its task heads, or the bare encoder with a kept adapter merged),
     its tokenizer and settings; the encoder's forward pass under ``cfg.precision`` (heads and search stay fp32).
+
+    ``trained`` is the typed recipe of the phase that made the model: a model with heads is evaluated at its
+    ``train.max_length`` (unless the evaluation recipe's ``max_length`` says otherwise) and its ``qa`` settings.
 
     Raises:
         ModelFolderError: the folder is not a loadable model; RecipeError: ``max_length`` exceeds its positions;
         KeyError: the model has no head for ``task``.
     """
-    task_type = tasktypes.of(task)
-    max_length = cfg.max_length or train_max_length
-    if task_type.EVAL_MODEL == "encoder":
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    if tasktypes.of(task).EVAL_MODEL == "encoder":  # retrieval: sentences are cut at retrieval.max_length
         model = load_merged_encoder(checkpoint).to(device)
         autocast_encoder(model, effective_precision(cfg.precision))
-        head = 0
-    else:
-        check_max_length(checkpoint, max_length, "max_length" if cfg.max_length else "the phase-3 train.max_length")
-        model = load_model(checkpoint).to(device)
-        autocast_encoder(model.encoder, effective_precision(cfg.precision))
-        head = head_index(model.specs, task)
-    return EvalInputs(model, AutoTokenizer.from_pretrained(checkpoint), cfg, max_length, device, qa, head)
+        return EvalInputs(model, tokenizer, cfg, cfg.retrieval.max_length, device)
+    max_length = cfg.max_length or trained.train.max_length
+    check_max_length(checkpoint, max_length, "max_length" if cfg.max_length else "the phase-3 train.max_length")
+    model = load_model(checkpoint).to(device)
+    autocast_encoder(model.encoder, effective_precision(cfg.precision))
+    return EvalInputs(model, tokenizer, cfg, max_length, device, trained.qa, head_index(model.specs, task))
 
 
 def load_eval_rows(task: Task, cfg: EvalRecipe, langs: list[str], explicit: bool, limit: int | None
@@ -121,17 +121,13 @@ def stand_in_windows(chain_entries: list[dict[str, Any]], task: Task) -> list[tu
     validation split (``data.train_split=validation``, the stand-in where no training set is at hand)."""
     windows = []
     for entry in chain_entries:
-        if entry["phase"] not in ("phase2", "phase3"):
+        recipe = provenance.typed_recipe(entry)
+        if not isinstance(recipe, (Phase2Recipe, Phase3Recipe)) or recipe.data.train_split != "validation":
             continue
-        recipe = entry["recipe"]
-        data_cfg, train_cfg = recipe.get("data") or {}, recipe.get("train") or {}
-        if data_cfg.get("train_split") != "validation":
-            continue
-        sources = [data_cfg.get("train_task") or name for name in (recipe.get("tasks") or [recipe.get("task")])]
-        if task.name in sources:
-            cap = data.selection_cap(get_task(task.name).dev_examples, train_cfg.get("dev_examples"),
-                                     data_cfg.get("max_eval_samples"))
-            windows.append((float(data_cfg.get("holdout_fraction", 0.2)), cap))
+        names = recipe.tasks if isinstance(recipe, Phase2Recipe) else [recipe.task]
+        if task.name in [recipe.data.train_task or name for name in names]:
+            cap = data.selection_cap(task.dev_examples, recipe.train.dev_examples, recipe.data.max_eval_samples)
+            windows.append((float(recipe.data.holdout_fraction), cap))
     return windows
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import time
+import typing
 import uuid
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +23,8 @@ from typing import Any
 import yaml
 
 from xstilts import __version__, runfiles
-from xstilts.recipe import to_dict, to_yaml
+from xstilts.config import Phase1Recipe, Phase2Recipe, Phase3Recipe
+from xstilts.recipe import RecipeError, build, to_dict, to_yaml
 from xstilts.runfiles import (
     DONE,
     RECIPE,
@@ -36,6 +38,7 @@ from xstilts.runfiles import (
 )
 
 PHASES = ("phase1", "phase2", "phase3")
+RECIPE_CLASSES: dict[str, type] = {"phase1": Phase1Recipe, "phase2": Phase2Recipe, "phase3": Phase3Recipe}
 
 
 PACKAGES = ("torch", "transformers", "datasets", "peft", "accelerate", "tokenizers", "safetensors", "numpy")
@@ -262,6 +265,41 @@ def chain(folder: str | Path) -> list[dict[str, Any]]:
     return out
 
 
+def _as_written_today(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """A stored recipe mapping as this version writes it: a section that now always holds settings but that an older
+    version wrote as null (``mlm: null`` before the mlm defaults moved into the dataclass) becomes absent, so it takes
+    its defaults. Sections that may be null (``lora``: off) are left alone."""
+    hints = typing.get_type_hints(cls)
+    out = dict(data)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if not dataclasses.is_dataclass(tp) or f.name not in out:
+            continue
+        if out[f.name] is None:
+            del out[f.name]
+        elif isinstance(out[f.name], dict):
+            out[f.name] = _as_written_today(tp, out[f.name])
+    return out
+
+
+def typed_recipe(entry: dict[str, Any]) -> Phase1Recipe | Phase2Recipe | Phase3Recipe:
+    """The recipe of a ``chain`` entry rebuilt as its phase's dataclass with the strict loader, so every reader gets
+    the defaults of the dataclass (a key that an older version did not write takes today's default).
+
+    Raises:
+        RunFolderError: the stored recipe does not fit this version (a key removed or renamed since, a value no
+            longer allowed), naming the recipe file and each key.
+    """
+    cls = RECIPE_CLASSES[entry["phase"]]
+    path = Path(entry["folder"]) / RECIPE
+    try:
+        return build(cls, _as_written_today(cls, entry["recipe"]), source=str(path))
+    except RecipeError as exc:
+        version = (entry.get("environment") or {}).get("xstilts") or "an unknown version"
+        raise RunFolderError(f"recipe {path} (written by xstilts {version}) does not fit xstilts {__version__}: "
+                             f"{'; '.join(exc.problems)}; re-run the phase that wrote {entry['folder']}") from None
+
+
 # Recipe keys that may differ between the attempts of one run (a resume): none of them changes the weights, the dev
 # scores that select them, or any result. Every other key must equal the one in the stored recipe.yaml, or the
 # resumed optimizer state would continue under settings the folder's recipe.yaml does not describe.
@@ -318,7 +356,7 @@ def recipe_changes(folder: Path, recipe: Any, parent: Path | None) -> list[str]:
     if not (folder / RECIPE).is_file():
         return ["recipe.yaml: (missing) -> the new recipe"]
     changes: list[str] = []
-    _diff(_read_recipe(folder), to_dict(recipe), _defaults(type(recipe)), "", changes)
+    _diff(_as_written_today(type(recipe), _read_recipe(folder)), to_dict(recipe), _defaults(type(recipe)), "", changes)
     run = read_run(folder)
     if parent is not None:
         recorded, now = run.get("parent"), str(parent.resolve())
@@ -396,21 +434,22 @@ def claim_submission(folder: str | Path, task: str, run_folder: Path, overwrite:
 
 def run_info(chain_entries: list[dict[str, Any]], task: str) -> dict[str, Any]:
     """The run summary of the results schema (encoder, its kind, intermediate setting, target, seed, LoRA)."""
+    recipes = [typed_recipe(c) for c in chain_entries]
     phase1 = next((c for c in chain_entries if c["phase"] == "phase1"), None)
     stats = (phase1 or {}).get("stats") or {}
-    p1 = (phase1 or {}).get("recipe") or {}
-    encoder = stats.get("name") or p1.get("name") or p1.get("model") or "unknown"
-    inter = [t for c in reversed(chain_entries) if c["phase"] == "phase2" for t in c["recipe"].get("tasks", [])]
-    n_p2 = sum(1 for c in chain_entries if c["phase"] == "phase2")
+    p1 = next((r for r in recipes if isinstance(r, Phase1Recipe)), None)
+    encoder = stats.get("name") or (p1 and (p1.name or p1.model)) or "unknown"
+    inter = [t for r in reversed(recipes) if isinstance(r, Phase2Recipe) for t in r.tasks]
+    n_p2 = sum(1 for r in recipes if isinstance(r, Phase2Recipe))
     if not inter:
         intermediate = "none"
     elif len(inter) > 1 and n_p2 == 1:
         intermediate = "multi:" + "+".join(inter)
     else:
         intermediate = ">".join(inter)  # sequential intermediate phases, e.g. siqa then another
-    phase3 = next((c for c in chain_entries if c["phase"] == "phase3"), None)
-    seed = ((phase3 or chain_entries[0])["recipe"].get("train") or {}).get("seed")
-    lora = any(c["recipe"].get("lora") for c in chain_entries)
-    return {"encoder": encoder, "encoder_kind": stats.get("kind") or p1.get("kind") or "unknown",
-            "intermediate": intermediate, "target": (phase3 or {}).get("recipe", {}).get("task", task),
-            "seed": seed, "lora": bool(lora)}
+    phase3 = next((r for r in recipes if isinstance(r, Phase3Recipe)), None)
+    newest = phase3 or recipes[0]
+    seed = newest.train.seed if isinstance(newest, (Phase2Recipe, Phase3Recipe)) else None
+    lora = any(isinstance(r, (Phase2Recipe, Phase3Recipe)) and r.lora is not None for r in recipes)
+    return {"encoder": encoder, "encoder_kind": stats.get("kind") or (p1.kind if p1 else None) or "unknown",
+            "intermediate": intermediate, "target": phase3.task if phase3 else task, "seed": seed, "lora": lora}

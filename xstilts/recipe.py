@@ -6,7 +6,8 @@ impossible combination) with its key path and the valid keys, and raises them to
 researcher fixing a recipe should not have to re-run once per typo.
 
 Precedence: dataclass default < YAML file < ``key=value`` overrides on the command line (dotted paths, values parsed
-as YAML scalars, so ``train.lr=2e-5`` is a float and ``lora=null`` is None).
+as YAML scalars, so ``train.lr=2e-5`` is a float and ``lora=null`` is None). A section that cannot be off (``train``,
+``mlm``) given as null, or as an empty YAML mapping header, takes its defaults, as when it is absent.
 
 Recipes are read strictly: a key given twice (PyYAML would silently keep the last), YAML anchors and aliases (the
 shipped recipes use none; refusing them rules out "billion laughs" expansion), Python tags, nesting deeper than
@@ -24,7 +25,7 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 
@@ -34,6 +35,8 @@ MAX_SHOWN = 200  # characters of a value quoted in an error message (a pasted fi
 MAX_DEPTH = 32  # nesting levels a recipe may use (the deepest shipped recipe uses 3); deeper YAML is refused
 MAX_PROBLEMS_SHOWN = 30  # a recipe with more problems is the wrong file; the first ones say so
 MAX_RECIPE_BYTES = 1_000_000  # recipes are short hand-written files; anything larger is a wrong path
+
+T = TypeVar("T")
 
 
 class RecipeError(XstiltsError, ValueError):
@@ -321,6 +324,8 @@ def _build(cls: type, data: dict, path: str, problems: list[str]) -> Any:
             problems.append(f"{where}: unknown key; valid keys here: {', '.join(names)}")
     for f in dataclasses.fields(cls):
         where = f"{path}.{f.name}" if path else f.name
+        if f.name in data and data[f.name] is None and dataclasses.is_dataclass(hints[f.name]):
+            continue  # null for a section that cannot be off (train, mlm, ...): its defaults, as when absent
         if f.name in data:
             found = len(problems)
             kwargs[f.name] = _convert(data[f.name], hints[f.name], where, problems)
@@ -434,7 +439,7 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
-def build(cls: type, data: dict, source: str = "recipe") -> Any:
+def build(cls: type[T], data: dict, source: str = "recipe") -> T:
     """Builds dataclass ``cls`` from a mapping, raising one ``RecipeError`` with every problem."""
     problems: list[str] = []
     obj = _build(cls, data, "", problems)
@@ -452,7 +457,7 @@ def is_recipe_argument(arg: str) -> bool:
     return "=" not in arg or arg.endswith((".yaml", ".yml")) or _is_file(Path(arg))
 
 
-def load(cls: type, argv: list[str]) -> Any:
+def load(cls: type[T], argv: list[str]) -> T:
     """Loads a recipe from ``[RECIPE.yaml] [key=value ...]`` command-line arguments."""
     if argv and is_recipe_argument(argv[0]) and argv[0] not in ("-h", "--help"):
         path, overrides = argv[0], argv[1:]

@@ -204,7 +204,7 @@ def rows_training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any, en
         counts = {lang: sum(r["lang"] == lang for r in translated) for lang in data_cfg.translated_languages}
         log(f"{source.name}: translated training rows added: " + ", ".join(f"{lang} {n}" for lang, n in counts.items()))
         train_rows = train_rows + translated
-    qa = getattr(recipe, "qa", None) or QaConfig()
+    qa = recipe.qa
     train_enc = encode(task, train_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=True, qa=qa)
     dev_enc = encode(task, dev_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=False, qa=qa)
     log(f"{task.name}: {len(train_rows)} training examples ({len(train_enc.features)} features), "

@@ -24,7 +24,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from xstilts.config import MlmConfig
 from xstilts.errors import DataError
 from xstilts.log import log
 from xstilts.reliability import LanguageFigures
@@ -165,7 +164,7 @@ def encode_lines(lines: list[str], tokenizer: Any, max_length: int, task_id: int
 def training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any) -> tuple[list[dict], DevSet]:
     """Training features and the dev set of the mlm pseudo-task: lines shuffled (seeded), the first
     ``mlm.dev_lines`` held out for the dev masked-token accuracy."""
-    cfg, train_cfg = recipe.mlm or MlmConfig(), recipe.train
+    cfg, train_cfg = recipe.mlm, recipe.train
     lines = read_lines(cfg)
     random.Random(train_cfg.seed).shuffle(lines)
     n_dev = min(cfg.dev_lines, max(1, len(lines) // 5))
@@ -234,7 +233,7 @@ def forward(encoder: nn.Module, head: nn.Module, batch: dict[str, Any]) -> dict[
 
 def sampling_share(task: Task, recipe: Any) -> float | None:
     """A fixed share of the optimizer steps (``mlm.weight``), whatever its number of lines."""
-    return (recipe.mlm or MlmConfig()).weight
+    return recipe.mlm.weight
 
 
 def init_head(model: nn.Module, task: Task, folder: Path) -> str | None:
