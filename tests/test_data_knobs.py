@@ -36,20 +36,21 @@ def test_dev_split_stands_in_for_training_with_a_holdout(p1, tmp_path, capsys):
 
 
 def test_holdout_of_the_training_rows_selects_where_no_dev_set_is_at_hand(p1, tmp_path, capsys, monkeypatch):
-    from xstilts import data, pipeline
+    from xstilts import data
+    from xstilts.tasktypes import classification
 
     def no_dev(*args, **kwargs):
         raise AssertionError("selection=holdout must not read the dev split")
 
     monkeypatch.setattr(data, "load_dev", no_dev)
     seen = {}
-    encode = pipeline.F.encode
+    encode = classification.encode
 
-    def spy(task, rows, tokenizer, max_length, task_id=0, train=False):
+    def spy(task, rows, tokenizer, max_length, task_id=0, train=False, qa=None):
         seen["train" if train else "dev"] = [r["id"] if "id" in r else repr(r) for r in rows]
-        return encode(task, rows, tokenizer, max_length, task_id=task_id, train=train)
+        return encode(task, rows, tokenizer, max_length, task_id=task_id, train=train, qa=qa)
 
-    monkeypatch.setattr(pipeline.F, "encode", spy)
+    monkeypatch.setattr(classification, "encode", spy)
     assert phase3_target.main(["recipes/quickstart/phase3_pawsx.yaml", f"input={p1}", f"output={tmp_path}/p3",
                                "data.selection=holdout", "data.holdout_fraction=0.25", "data.max_train_samples=7",
                                "train.max_steps=2", "train.eval_steps=2"]) == 0

@@ -89,3 +89,22 @@ def test_the_layer_check_catches_an_upward_and_a_hidden_import(tmp_path):
     found = [(targets, id(node) in inner) for node, targets in _imports(tree)]
     assert found == [(["xstilts", "xstilts.evaluation"], False), (["xstilts", "xstilts.data"], True)]
     assert LAYERS["xstilts.evaluation"] > LAYERS["xstilts.data"]
+
+
+def test_every_task_type_has_one_module_with_the_whole_interface():
+    """The registry's task types and the table of modules agree, and each module has what the stages call."""
+    from typing import get_args
+
+    from xstilts.tasks import TASKS, Kind
+    from xstilts.tasktypes import TASK_TYPES
+
+    assert set(get_args(Kind)) == set(TASK_TYPES)
+    assert {t.kind for t in TASKS.values()} <= set(TASK_TYPES)
+    model = ["head_spec", "make_head", "init_head", "forward", "training_data", "sampling_share", "LABEL_NAMES"]
+    dev = ["encode", "predict", "score", "reliability"]
+    evaluation = ["load_rows", "evaluate", "chance", "export_payload", "EVALUATED_FROM", "EVAL_MODEL", "POOLED"]
+    needs = {kind: model + dev + evaluation for kind in TASK_TYPES}
+    needs["retrieval"] = evaluation  # no training: embeds with the bare encoder
+    needs["mlm"] = model + dev + ["EVALUATED_FROM"]  # phase 2's pseudo-task: selected on, never evaluated
+    missing = {kind: [n for n in names if not hasattr(TASK_TYPES[kind], n)] for kind, names in needs.items()}
+    assert {kind: names for kind, names in missing.items() if names} == {}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from xstilts.recipe import field, show
+from xstilts.tasks import TASKS
 
 QA_MIN_LENGTH = 80  # 64 question tokens + special tokens + at least a few context tokens per window
 
@@ -87,8 +88,6 @@ class DataConfig:
             problems.append("translated_path: required with translated_languages (the folder holding "
                             "<task>/train-<lang>.<ext>)")
         if self.train_task is not None:
-            from xstilts.tasks import TASKS
-
             if self.train_task not in TASKS:
                 problems.append(f"train_task: unknown task {show(self.train_task)}; known: {', '.join(sorted(TASKS))}")
         return problems
@@ -299,8 +298,6 @@ class Phase2Recipe:
     qa: QaConfig = field(default_factory=QaConfig, help="windows and answer decoding of span QA tasks")
 
     def validate(self) -> list[str]:
-        from xstilts.tasks import TASKS
-
         problems = _empty_paths(self, ("input", "output"))
         # Settings equal to the defaults change nothing, so only others are "given" (a stored recipe.yaml lists them
         # all, and must load back).
@@ -334,8 +331,6 @@ class Phase3Recipe:
     qa: QaConfig = field(default_factory=QaConfig, help="windows and answer decoding of span QA tasks")
 
     def validate(self) -> list[str]:
-        from xstilts.tasks import TASKS
-
         # Every independent check runs; only those that need a known task are skipped without one.
         problems = _empty_paths(self, ("input", "output")) + _qa_problems(self.qa, self.train)
         target = TASKS.get(self.task)
