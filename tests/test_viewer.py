@@ -19,6 +19,7 @@ import pytest
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
+from xstilts import languages, report
 from xstilts.results import (
     XTREME_CATEGORIES,
     XTREME_R_CATEGORIES,
@@ -232,7 +233,7 @@ def test_results_dir_from_args_and_env():
 def test_every_benchmark_language_has_a_script():
     assert {lang for lang in ALL_LANGS if loading.script_of(lang) == "Other"} == set()
     assert loading.script_of("xx") == "Other"
-    assert set(loading.SCRIPTS.values()) <= set(loading.SCRIPT_ORDER)
+    assert set(languages.SCRIPTS.values()) <= set(loading.SCRIPT_ORDER)
 
 
 # -------------------------------------------------------------------------------------------------- tabulation
@@ -454,7 +455,7 @@ def test_run_languages_and_zero_shot_gap():
 
 def test_benchmark_table_matches_benchmark_scores(demo):
     rs = demo.task_results
-    table = loading.benchmark_table(rs)
+    table = report.benchmark_table(rs)
     row = table[(table.encoder == "demo-xlmr-base") & (table.intermediate == "none") & (table.seed == 1)].iloc[0]
     # the seedless Tatoeba of phase 1 joins every seed of the baseline
     mine = [r for r in rs if r.run.encoder == "demo-xlmr-base" and r.run.intermediate == "none"
@@ -464,7 +465,7 @@ def test_benchmark_table_matches_benchmark_scores(demo):
     assert row["[retrieval]"] == pytest.approx(expected["categories"]["retrieval"])
     partial = table[(table.encoder == "demo-roberta-base") & (table.intermediate == "mnli")].iloc[0]
     assert partial.partial == "panx" and math.isnan(partial.panx) and math.isnan(partial.score)
-    xr = loading.benchmark_table(rs, XTREME_R_CATEGORIES)
+    xr = report.benchmark_table(rs, XTREME_R_CATEGORIES)
     assert "xcopa" in xr.columns and xr["score"].isna().all() and "xcopa" in xr.loc[0, "missing"]
 
 
@@ -681,11 +682,11 @@ def _assert_inert(md: str) -> str:
                                   "a:smile:", "$x$", "www.evil.example", "x@evil.example", "a_b_", "&lt;", "l1\nl2"])
 def test_md_literal_renders_as_the_text(name):
     for table in (False, True):
-        md = loading.md_literal(name, table=table)
+        md = report.md_literal(name, table=table)
         cell = f"| h |\n|---|\n| {md} |" if table else md
         text = _assert_inert(cell)
         assert (name if "\n" not in name else "l1\\nl2") in text, (name, md, text)
-    assert loading.md_literal("xlm-roberta-large") == "xlm-roberta-large"  # plain names stay readable
+    assert report.md_literal("xlm-roberta-large") == "xlm-roberta-large"  # plain names stay readable
 
 
 def _strings(node) -> list[str]:
