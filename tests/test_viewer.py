@@ -32,15 +32,16 @@ from xstilts.results import (
     task_score,
     write_result,
 )
+from xstilts.tasks import BENCHMARK_TASKS, get_task
 from xstilts.view import figures, loading
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "viewer" / "app.py"
 FIXTURE = REPO / "tests" / "fixtures" / "results_demo"
 
-# Every language of XTREME and XTREME-R (BENCHMARKS.md), to check the script table covers them all.
-ALL_LANGS = set("""af ar az bg bn de el en es et eu fa fi fr gu he hi ht hu id it ja jv ka kk ko lt ml mr ms my nl pa
-pl pt qu ro ru sw ta te th tl tr uk ur vi wo yo zh""".split())
+# Every language of XTREME and XTREME-R (from the task registry), to check the script table covers them all.
+ALL_LANGS = {lang for names in BENCHMARK_TASKS.values() for task in names
+             for lang in get_task(task).languages + get_task(task).languages_r}
 
 
 def make(task: str = "xnli", encoder: str = "enc-m", inter: str = "none", seed: int | None = 1,
@@ -231,8 +232,8 @@ def test_results_dir_from_args_and_env():
 
 
 def test_every_benchmark_language_has_a_script():
-    assert {lang for lang in ALL_LANGS if loading.script_of(lang) == "Other"} == set()
-    assert loading.script_of("xx") == "Other"
+    assert {lang for lang in ALL_LANGS if languages.script_of(lang) == "Other"} == set()
+    assert languages.script_of("xx") == "Other"
     assert set(languages.SCRIPTS.values()) <= set(loading.SCRIPT_ORDER)
 
 

@@ -426,10 +426,6 @@ def constant_languages(result: TaskResult) -> list[str]:
     return sorted(lang for lang, f in (result.reliability or {}).items() if isinstance(f, Mapping) and f.get("constant"))
 
 
-def _seed_mean_langs(rs: Sequence[TaskResult]) -> dict[str, float]:
-    return _lang_means(rs)
-
-
 def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
     """Seed statistics of one (encoder, intermediate, task) group of results."""
     scores = [r.score for r in rs]
@@ -444,7 +440,7 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
             "constant_langs": constant, "all_constant": bool(langs) and set(constant) >= langs,
             "n_langs": len(langs), "partial": any(r.partial for r in rs),
             "reliability_recorded": all(bool(r.reliability) or r.score_ci95 is not None for r in rs),
-            "lang_means": _seed_mean_langs(rs)}
+            "lang_means": _lang_means(rs)}
 
 
 def _judge(cell: dict[str, Any], base: dict[str, Any]) -> tuple[str, str]:
