@@ -15,9 +15,7 @@ benchmark score. A malformed data file is an error, never a skipped language.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
-from pathlib import Path
 
 from xstilts import cli, distributed, evaluation, provenance, recipe, runfiles, tasktypes
 from xstilts.config import EvalRecipe
@@ -28,58 +26,15 @@ from xstilts.tasks import check_languages, get_task
 
 
 def _score(argv: list[str]) -> int:
-    """``score predictions=DIR labels=DIR output=OUT.json``: the official scorer's numbers for a submission folder."""
-    from xstilts import submission
+    from xstilts.submission import score_command  # deferred: only this subcommand needs it
 
-    args = dict(a.split("=", 1) for a in argv if "=" in a)
-    missing = [k for k in ("predictions", "labels", "output") if k not in args]
-    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("predictions", "labels", "output",
-                                                                           "overwrite")]
-    if missing or bad:
-        raise recipe.RecipeError([f"score needs predictions=DIR labels=DIR output=OUT.json [overwrite=true] (missing "
-                                  f"{missing}, unexpected {bad})"], "command line")
-    scores = submission.main_score(args["predictions"], args["labels"], args["output"],
-                                   overwrite=submission.parse_flag(args.get("overwrite", "false"), "overwrite"))
-    for task, s in sorted(scores.items()):
-        flag = " (partial: missing " + " ".join(s["missing_languages"]) + ")" if s.get("partial") else ""
-        log(f"{task}: score {s['score']}{flag}")
-    return 0
+    return score_command(argv)
 
 
 def _benchmark(argv: list[str]) -> int:
-    """``benchmark results=DIR [output=OUT.json]``: task, category and overall XTREME / XTREME-R scores per run.
+    from xstilts.report import benchmark_command  # deferred: pandas only for this subcommand
 
-    A run's category or overall score is null when one of its tasks is missing or partial (named in the output):
-    never an average over fewer tasks. Unreadable result files are skipped with a warning naming them.
-    """
-    from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, find_results
-    from xstilts.view.loading import benchmark_table
-
-    args = dict(a.split("=", 1) for a in argv if "=" in a)
-    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("results", "output")]
-    if "results" not in args or bad:
-        raise recipe.RecipeError([f"benchmark needs results=DIR [output=OUT.json] (unexpected {bad})"],
-                                 "command line")
-    if not Path(args["results"]).is_dir():
-        raise runfiles.RunFolderError(f"results folder {args['results']} does not exist")
-    good, broken = find_results(args["results"])
-    for path, problem in broken:
-        log(f"warning: skipped {path}: {problem}")
-    if not good:
-        raise runfiles.RunFolderError(f"no readable result files under {args['results']} ({len(broken)} skipped)")
-    results = [r for _, r in good]
-    report = {}
-    for name, categories in (("xtreme", XTREME_CATEGORIES), ("xtreme_r", XTREME_R_CATEGORIES)):
-        table = benchmark_table(results, categories)
-        report[name] = json.loads(table.to_json(orient="records"))
-        print(f"# {name}")
-        print(table[["encoder", "intermediate", "seed", "lora", "score", *[f"[{c}]" for c in categories],
-                     "missing", "partial"]].to_string(index=False))
-    report["skipped"] = [{"file": str(p), "problem": m} for p, m in broken]
-    if "output" in args:
-        runfiles.atomic_write_json(args["output"], report)
-        log(f"benchmark scores -> {args['output']}")
-    return 0
+    return benchmark_command(argv)
 
 
 def _main(argv: list[str]) -> int:

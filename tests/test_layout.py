@@ -86,3 +86,28 @@ def test_license_and_citation_are_there():
     cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
     assert cff["cff-version"] == "1.2.0" and cff["license"] == "Apache-2.0"
     assert "Intermediate-Task Training" in cff["preferred-citation"]["title"]
+
+
+def _package_imports(path: Path) -> set[str]:
+    """The ``xstilts.*`` modules ``path`` imports (``from xstilts import x`` counted as ``xstilts.x``)."""
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("xstilts"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("xstilts"):
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def test_layers_import_one_way():
+    """results <- report <- view: the viewer may import the report and results, never the reverse, and nothing below
+    the viewer (the library, the scripts) imports ``xstilts.view``."""
+    view = REPO / "xstilts" / "view"
+    below_view = [p for p in (REPO / "xstilts").rglob("*.py") if view not in p.parents]
+    below_view += [REPO / f"{name}.py" for name in SCRIPTS]
+    for path in below_view:
+        assert not any(m.startswith("xstilts.view") for m in _package_imports(path)), f"{path} imports xstilts.view"
+    results = _package_imports(REPO / "xstilts" / "results.py")
+    assert not any(m.startswith("xstilts.report") for m in results), "results imports report"

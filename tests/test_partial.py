@@ -9,10 +9,9 @@ import pytest
 import evaluate_xtreme
 import phase3_target
 from xstilts.evaluation import missing_languages
-from xstilts.report import score_grid
+from xstilts.report import benchmark_table, score_grid
 from xstilts.results import XTREME_CATEGORIES, benchmark_scores, read_result
 from xstilts.tasks import get_task
-from xstilts.view.loading import benchmark_table
 
 XNLI = list(get_task("xnli").languages)
 

@@ -7,6 +7,7 @@ code with the package).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from xstilts import submission as sub
+from xstilts.errors import SubmissionError
+from xstilts.tasks import TASKS, get_task, register
 
 MOCK = Path(__file__).parent / "fixtures" / "xtreme_mock"
 
@@ -259,9 +262,9 @@ def test_mock_task_averages_equal_the_official_test(mock_results):
 def test_mock_every_language_equals_the_reference_scorer(mock_results):
     assert set(mock_results) == set(OFFICIAL_AVERAGES) | {"mewslix"}
     for task, result in mock_results.items():
-        assert set(result["languages"]) == set(sub.TASK_LANGUAGES[task]), task
+        assert set(result["languages"]) == set(sub.SUBMISSION_TASKS[task].official_languages), task
         for lang, scores in result["languages"].items():
-            ext = sub.TASK_EXTENSIONS[task]
+            ext = sub.extension(task)
             expected = _ref_score(
                 task, MOCK / "predictions" / task / f"test-{lang}.{ext}", MOCK / "labels" / task / f"test-{lang}.{ext}",
                 lang,
@@ -281,7 +284,7 @@ def test_mock_task_scores(mock_results):
         _ref_score(
             "mewslix", MOCK / "predictions/mewslix" / f"test-{l}.json", MOCK / "labels/mewslix" / f"test-{l}.json", l
         )
-        for l in sub.TASK_LANGUAGES["mewslix"]
+        for l in sub.SUBMISSION_TASKS["mewslix"].official_languages
     ]
     assert mock_results["mewslix"]["score"] == pytest.approx(sum(s["map@20"] for s in per_lang) / 11, abs=1e-12)
 
@@ -348,7 +351,7 @@ def test_task_without_prediction_folder(tmp_path):
     assert result["bucc2018"]["partial"] is False
     assert result["tydiqa"]["languages"] == {}
     assert result["tydiqa"]["score"] is None
-    assert result["tydiqa"]["missing_languages"] == sorted(sub.TASK_LANGUAGES["tydiqa"])
+    assert result["tydiqa"]["missing_languages"] == sorted(sub.SUBMISSION_TASKS["tydiqa"].official_languages)
 
 
 def test_extra_language_is_scored_but_not_averaged(tmp_path, mock_results):
@@ -535,3 +538,17 @@ def test_metric_errors_name_the_files(tmp_path):
     sub.write_predictions("panx", "en", [["O"], ["O", "O"]], preds)
     with pytest.raises(sub.SubmissionError, match="sentence 0 has 1 predicted tags but 2 gold"):
         sub.score_files("panx", "en", preds / "panx" / "test-en.tsv", labels / "panx" / "test-en.tsv")
+
+
+def test_submission_layout_is_the_registrys():
+    """Which tasks the layout holds, their file type and the official language order are task-registry fields."""
+    assert {name: sub.extension(name) for name in sub.SUBMISSION_TASKS} == {
+        "xnli": "tsv", "pawsx": "tsv", "udpos": "tsv", "panx": "tsv", "xquad": "json", "mlqa": "json",
+        "tydiqa": "json", "xcopa": "jsonl", "tatoeba": "tsv", "bucc2018": "tsv", "mewslix": "json"}
+    assert get_task("mlqa").official_languages == ("en", "es", "de", "ar", "hi", "vi", "zh")
+    assert get_task("xnli").official_languages == get_task("xnli").languages  # no order of its own: the task's
+    with pytest.raises(SubmissionError, match="valid task folders"):
+        sub.extension("lareqa")  # a registry task the official scorer does not know
+    with pytest.raises(ValueError, match="submission_order is not a reordering"):
+        register(dataclasses.replace(get_task("mlqa"), name="mlqa_misordered", submission_order=("en", "de")))
+    assert "mlqa_misordered" not in TASKS

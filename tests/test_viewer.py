@@ -19,6 +19,7 @@ import pytest
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
+from xstilts import languages, report
 from xstilts.results import (
     XTREME_CATEGORIES,
     XTREME_R_CATEGORIES,
@@ -31,15 +32,16 @@ from xstilts.results import (
     task_score,
     write_result,
 )
+from xstilts.tasks import BENCHMARK_TASKS, get_task
 from xstilts.view import figures, loading
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "viewer" / "app.py"
 FIXTURE = REPO / "tests" / "fixtures" / "results_demo"
 
-# Every language of XTREME and XTREME-R (BENCHMARKS.md), to check the script table covers them all.
-ALL_LANGS = set("""af ar az bg bn de el en es et eu fa fi fr gu he hi ht hu id it ja jv ka kk ko lt ml mr ms my nl pa
-pl pt qu ro ru sw ta te th tl tr uk ur vi wo yo zh""".split())
+# Every language of XTREME and XTREME-R (from the task registry), to check the script table covers them all.
+ALL_LANGS = {lang for names in BENCHMARK_TASKS.values() for task in names
+             for lang in get_task(task).languages + get_task(task).languages_r}
 
 
 def make(task: str = "xnli", encoder: str = "enc-m", inter: str = "none", seed: int | None = 1,
@@ -230,9 +232,9 @@ def test_results_dir_from_args_and_env():
 
 
 def test_every_benchmark_language_has_a_script():
-    assert {lang for lang in ALL_LANGS if loading.script_of(lang) == "Other"} == set()
-    assert loading.script_of("xx") == "Other"
-    assert set(loading.SCRIPTS.values()) <= set(loading.SCRIPT_ORDER)
+    assert {lang for lang in ALL_LANGS if languages.script_of(lang) == "Other"} == set()
+    assert languages.script_of("xx") == "Other"
+    assert set(languages.SCRIPTS.values()) <= set(loading.SCRIPT_ORDER)
 
 
 # -------------------------------------------------------------------------------------------------- tabulation
@@ -454,7 +456,7 @@ def test_run_languages_and_zero_shot_gap():
 
 def test_benchmark_table_matches_benchmark_scores(demo):
     rs = demo.task_results
-    table = loading.benchmark_table(rs)
+    table = report.benchmark_table(rs)
     row = table[(table.encoder == "demo-xlmr-base") & (table.intermediate == "none") & (table.seed == 1)].iloc[0]
     # the seedless Tatoeba of phase 1 joins every seed of the baseline
     mine = [r for r in rs if r.run.encoder == "demo-xlmr-base" and r.run.intermediate == "none"
@@ -464,7 +466,7 @@ def test_benchmark_table_matches_benchmark_scores(demo):
     assert row["[retrieval]"] == pytest.approx(expected["categories"]["retrieval"])
     partial = table[(table.encoder == "demo-roberta-base") & (table.intermediate == "mnli")].iloc[0]
     assert partial.partial == "panx" and math.isnan(partial.panx) and math.isnan(partial.score)
-    xr = loading.benchmark_table(rs, XTREME_R_CATEGORIES)
+    xr = report.benchmark_table(rs, XTREME_R_CATEGORIES)
     assert "xcopa" in xr.columns and xr["score"].isna().all() and "xcopa" in xr.loc[0, "missing"]
 
 
@@ -681,11 +683,11 @@ def _assert_inert(md: str) -> str:
                                   "a:smile:", "$x$", "www.evil.example", "x@evil.example", "a_b_", "&lt;", "l1\nl2"])
 def test_md_literal_renders_as_the_text(name):
     for table in (False, True):
-        md = loading.md_literal(name, table=table)
+        md = report.md_literal(name, table=table)
         cell = f"| h |\n|---|\n| {md} |" if table else md
         text = _assert_inert(cell)
         assert (name if "\n" not in name else "l1\\nl2") in text, (name, md, text)
-    assert loading.md_literal("xlm-roberta-large") == "xlm-roberta-large"  # plain names stay readable
+    assert report.md_literal("xlm-roberta-large") == "xlm-roberta-large"  # plain names stay readable
 
 
 def _strings(node) -> list[str]:

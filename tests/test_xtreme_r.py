@@ -13,24 +13,23 @@ import shutil
 from pathlib import Path
 
 import datasets
-import helpers
 import pytest
 import torch
 from fakehub import FakeHub, make_dataset
 
 import evaluate_xtreme
 import phase3_target
-from xstilts import data, submission
-from xstilts import dual_encoder_rows as rows_mod
-from xstilts import languages as L
-from xstilts.results import XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, read_result
-from xstilts.tasks import UD27_TREEBANKS, UD_HUB_UPOS, UPOS_LABELS, check_languages, get_task
-from xstilts.tasktypes import dual_encoder as D
+from xstilts import data, dual_encoder_rows, languages, submission
+from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, read_result
+from xstilts.tasks import BENCHMARK_TASKS, UD27_TREEBANKS, UD_HUB_UPOS, UPOS_LABELS, check_languages, get_task
+from xstilts.tasktypes import dual_encoder
 
 REPO = Path(__file__).resolve().parents[1]
 MOCK = REPO / "tests" / "fixtures" / "xtreme_mock"
 CORPUS = [f"the cat sees the dog number {i} in the big city." for i in range(40)] + ["a red house by the river"]
-FAST = helpers.FAST + ["data.source=hub", "data.max_train_samples=12", "data.max_eval_samples=8"]
+FAST = ["train.precision=fp32", "train.max_steps=2", "train.eval_steps=2", "train.batch_size=4", "train.grad_accum=1",
+        "train.max_length=40", "train.eval_batch_size=16", "train.logging_steps=1", "data.source=hub",
+        "data.max_train_samples=12", "data.max_eval_samples=8"]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +55,7 @@ def test_xtreme_r_language_sets():
         assert len(check_languages(get_task(name), None, "xtreme_r")) == n, name
     assert len(check_languages(get_task("udpos"), None)) == 33
     assert len(check_languages(get_task("panx"), None, "xtreme")) == 40
-    assert set(L.UDPOS_R) - set(L.UDPOS) == {"lt", "pl", "ro", "uk", "wo"}
+    assert set(languages.UDPOS_R) - set(languages.UDPOS) == {"lt", "pl", "ro", "uk", "wo"}
     assert set(get_task("panx").lang_sources["test"]) == {"az", "gu", "lt", "pa", "pl", "qu", "ro", "uk"}
 
 
@@ -164,14 +163,14 @@ def test_tatoeba_41_languages_on_a_phase1_encoder(encoder, hub, tmp_path):
 # ---- Dual encoder: text preparation and data shapes ----------------------------------------------------------------
 def test_split_sentences():
     text = "Dr. Smith came. He left! Did he? Yes…  The end"
-    assert [text[s:e] for s, e in rows_mod.split_sentences(text)] == ["Dr.", "Smith came.", "He left!", "Did he?", "Yes…",
+    assert [text[s:e] for s, e in dual_encoder_rows.split_sentences(text)] == ["Dr.", "Smith came.", "He left!", "Did he?", "Yes…",
                                                                "The end"]
     zh = "北京是首都。上海很大！对吗？"
-    assert [zh[s:e] for s, e in rows_mod.split_sentences(zh)] == ["北京是首都。", "上海很大！", "对吗？"]
-    assert rows_mod.split_sentences("no end here ") == [(0, 11)]
+    assert [zh[s:e] for s, e in dual_encoder_rows.split_sentences(zh)] == ["北京是首都。", "上海很大！", "对吗？"]
+    assert dual_encoder_rows.split_sentences("no end here ") == [(0, 11)]
     greek = "a; b. c\u037e d"  # the Greek question mark ends a sentence, the ASCII semicolon does not
-    assert [greek[s:e] for s, e in rows_mod.split_sentences(greek)] == ["a; b.", "c\u037e", "d"]
-    assert rows_mod.split_sentences("   ") == []
+    assert [greek[s:e] for s, e in dual_encoder_rows.split_sentences(greek)] == ["a; b.", "c\u037e", "d"]
+    assert dual_encoder_rows.split_sentences("   ") == []
 
 
 def _context(text, spans):
@@ -185,19 +184,19 @@ def test_mention_query_marks_the_mention_in_its_sentence():
     mention = {"example_id": "m1", "entity_id": "Q1", "mention_span": {"start": start, "end": start + 5,
                                                                        "text": "Smith"}}
     ctx = _context(text, [(0, 10), (11, 44), (45, 50)])
-    assert rows_mod.mention_query(ctx, mention) == "Smith: The verdict for { Smith } (sic) came."
+    assert dual_encoder_rows.mention_query(ctx, mention) == "Smith: The verdict for { Smith } (sic) came."
     bad = {**mention, "mention_span": {"start": start, "end": start + 5, "text": "Jones"}}
-    with pytest.raises(rows_mod.DualEncoderDataError, match="reads 'Smith', not 'Jones'"):
-        rows_mod.mention_query(ctx, bad)
+    with pytest.raises(dual_encoder_rows.DualEncoderDataError, match="reads 'Smith', not 'Jones'"):
+        dual_encoder_rows.mention_query(ctx, bad)
     across = {**mention, "mention_span": {"start": 5, "end": 14, "text": text[5:14]}}
-    with pytest.raises(rows_mod.DualEncoderDataError, match="no single sentence"):
-        rows_mod.mention_query(ctx, across)
+    with pytest.raises(dual_encoder_rows.DualEncoderDataError, match="no single sentence"):
+        dual_encoder_rows.mention_query(ctx, across)
 
 
 def test_entity_text_joins_its_sentences():
     entity = {"entity_id": "Q1", "title": "A", "description": "A is a city.\n It is  big. [ref]",
               "sentence_spans": [{"start": 0, "end": 12}, {"start": 14, "end": 26}]}
-    assert rows_mod.entity_text(entity) == "A is a city. It is big."
+    assert dual_encoder_rows.entity_text(entity) == "A is a city. It is big."
 
 
 def test_canonical_rows_of_every_source_shape(hub):
@@ -206,7 +205,7 @@ def test_canonical_rows_of_every_source_shape(hub):
                               (mewslix.candidates, "candidates", "en"), (lareqa.train[0], "train", "en"),
                               (lareqa.eval["test"], "test", "zh")]:
         rows = data.load_split(mewslix if split.hub.repo == "izhx/mewsli-x" else lareqa, split, "hub", lang, role)
-        assert rows and all(set(r) == set(rows_mod.CANONICAL_FIELDS) for r in rows)
+        assert rows and all(set(r) == set(dual_encoder_rows.CANONICAL_FIELDS) for r in rows)
     assert ("google-research-datasets/xquad_r", "zh", "validation") in [c[:3] for c in hub.calls]
     assert ("izhx/mewsli-x", "candidate_entities", "train") in [c[:3] for c in hub.calls]
 
@@ -220,7 +219,7 @@ def test_squad_rows_become_question_answer_sentence_pairs():
                               None, "dual_encoder", "here")
     assert len(out) == 1  # q2's answer starts between two sentences: skipped, as XTREME's reader does
     assert out[0]["candidate"] == "The Eiffel tower is in Paris." and out[0]["context"] == context
-    assert out[0]["candidate_id"] == f"{rows_mod.paragraph_key(context)}#14-43"
+    assert out[0]["candidate_id"] == f"{dual_encoder_rows.paragraph_key(context)}#14-43"
 
 
 def test_mewslix_schema_mismatch_names_the_field(hub):
@@ -250,25 +249,25 @@ def test_in_batch_loss_masks_duplicate_candidates():
     scale = torch.tensor(2.0)
     logits = scale * q @ c.T
     expected = torch.nn.functional.cross_entropy(logits, torch.arange(3))
-    assert D.in_batch_loss(q, c, scale, None) == pytest.approx(float(expected))
+    assert dual_encoder.in_batch_loss(q, c, scale, None) == pytest.approx(float(expected))
     # Rows 0 and 2 share a candidate: each no longer counts the other as a negative.
     keys = torch.tensor([7, 8, 7])
     masked = logits.clone()
     masked[0, 2] = masked[2, 0] = float("-inf")
     manual = -(torch.log_softmax(masked, dim=-1)[torch.arange(3), torch.arange(3)]).mean()
-    assert D.in_batch_loss(q, c, scale, keys) == pytest.approx(float(manual))
+    assert dual_encoder.in_batch_loss(q, c, scale, keys) == pytest.approx(float(manual))
 
 
 def test_rank_breaks_ties_by_candidate_order_and_handles_few_candidates():
     q = torch.tensor([[1.0, 0.0]])
     c = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
-    assert D.rank(q, c, ["a", "b", "c"]) == [["b", "c", "a"]]  # fewer than 20 candidates: all of them, ranked
+    assert dual_encoder.rank(q, c, ["a", "b", "c"]) == [["b", "c", "a"]]  # fewer than 20 candidates: all of them, ranked
 
 
 def test_lareqa_pool_gold_is_the_answer_sentence_in_every_language():
-    en = rows_mod.Paragraph("A b. C d. E f.", [(0, 4), (5, 9), (10, 14)], [("q1", "what c", 5), ("q2", "what e", 10)])
-    de = rows_mod.Paragraph("X y. Z w.", [(0, 4), (5, 9)], [("q1", "was z", 6), ("q9", "between", 4)])
-    pool = D.build_pool({"en": [en], "de": [de]})
+    en = dual_encoder_rows.Paragraph("A b. C d. E f.", [(0, 4), (5, 9), (10, 14)], [("q1", "what c", 5), ("q2", "what e", 10)])
+    de = dual_encoder_rows.Paragraph("X y. Z w.", [(0, 4), (5, 9)], [("q1", "was z", 6), ("q9", "between", 4)])
+    pool = dual_encoder.build_pool({"en": [en], "de": [de]})
     assert [c[0] for c in pool.candidates] == ["en_0_0", "en_0_1", "en_0_2", "de_0_0", "de_0_1"]
     assert pool.questions == [("en", "q1", "what c"), ("en", "q2", "what e"), ("de", "q1", "was z")]
     assert pool.gold == [{"en_0_1", "de_0_1"}, {"en_0_2"}, {"en_0_1", "de_0_1"}]
@@ -291,14 +290,14 @@ def test_mewslix_end_to_end(encoder, hub, tmp_path):
     res, sub_dir = tmp_path / "results", tmp_path / "submission"
     assert evaluate_xtreme.main([f"input={out}", f"output={res}", f"export_predictions={sub_dir}"]) == 0
     result = read_result(res / "mewslix.json")
-    assert sorted(result.languages) == sorted(L.MEWSLIX) and not result.partial
+    assert sorted(result.languages) == sorted(languages.MEWSLIX) and not result.partial
     assert result.main_metric == "map@20" and result.task_type == "dual_encoder"
     assert result.score == pytest.approx(sum(m["map@20"] for m in result.languages.values()) / 11)
     _check_reliability(result)
     # The exported rankings, scored by the official-scorer port against the gold entities, give the same numbers.
     task = get_task("mewslix")
     labels = tmp_path / "labels"
-    for lang in L.MEWSLIX:
+    for lang in languages.MEWSLIX:
         rows = data.load_split(task, task.eval["test"], "hub", lang, "test")
         submission.write_predictions("mewslix", lang, {r["query_id"]: [r["candidate_id"]] for r in rows}, labels)
         preds = json.loads((sub_dir / "mewslix" / f"test-{lang}.json").read_text())
@@ -338,7 +337,7 @@ def test_lareqa_end_to_end_with_and_without_sentence_breaks(encoder, hub, tmp_pa
     res = tmp_path / "hub"
     assert evaluate_xtreme.main([f"input={out}", f"output={res}", "data.max_eval_samples=6"]) == 0
     result = read_result(res / "lareqa.json")
-    assert sorted(result.languages) == sorted(L.LAREQA)
+    assert sorted(result.languages) == sorted(languages.LAREQA)
     assert any("NOT comparable" in n for n in result.notes)
     # Original XQuAD-R files: their sentence breaks; the score is micro over the pooled questions.
     folder = tmp_path / "xquad-r"
@@ -354,7 +353,7 @@ def test_lareqa_end_to_end_with_and_without_sentence_breaks(encoder, hub, tmp_pa
     assert result.score == pytest.approx((3 * en["map@20"] + 2 * de["map@20"]) / 5)
     _check_reliability(result)  # the interval of the micro score: languages weighted by their questions
     with pytest.raises(FileNotFoundError, match="lareqa_data"):
-        rows_mod.read_xquad_r_file(folder / "zh.json")
+        dual_encoder_rows.read_xquad_r_file(folder / "zh.json")
     (folder / "zh.json").write_text('{"data": [{"paragraphs": [{"context": "x", "qas": []}]}]}')  # no breaks
     assert evaluate_xtreme.main([f"input={out}", f"output={tmp_path / 'bad'}", "languages=[zh]",
                                  f"retrieval.lareqa_data={folder}"]) == 2
@@ -406,3 +405,13 @@ def test_real_mock_folder_mewslix_number(shared_data):
     root = shared_data / "xtreme-mock" / "mock_test_data"
     result = submission.score_folder(root / "predictions", root / "labels")["mewslix"]
     assert round(result["score"], 2) == 14.39 and not result["partial"]
+
+
+def test_benchmark_categories_are_the_registrys():
+    """The XTREME / XTREME-R category tables are built from the registry: BENCHMARK_TASKS and each Task.category."""
+    for benchmark, categories in (("xtreme", XTREME_CATEGORIES), ("xtreme_r", XTREME_R_CATEGORIES)):
+        assert [t for names in categories.values() for t in names] == list(BENCHMARK_TASKS[benchmark])
+        assert all(get_task(t).category == category for category, names in categories.items() for t in names)
+    assert XTREME_R_CATEGORIES == {"classification": ["xnli", "xcopa"], "structured_prediction": ["udpos", "panx"],
+                                   "question_answering": ["xquad", "mlqa", "tydiqa"],
+                                   "retrieval": ["mewslix", "lareqa", "tatoeba"]}

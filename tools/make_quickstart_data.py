@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from xstilts import languages  # noqa: E402  (after the path: the package is not installed)
+
 DEFAULT_OUT = REPO / "xstilts" / "quickstart_data"
 DEFAULT_SEED = 13
 
@@ -36,7 +40,8 @@ L14 = ["en", "de", "es", "fr", "it", "ru", "zh", "ar", "ja", "ko", "et", "id", "
 L6 = ["en", "de", "es", "ru", "zh", "ar"]
 PAWS_LANGS = ["en", "de", "es", "ja", "zh", "ko"]
 XCOPA_LANGS = ["et", "id", "it", "tr", "zh", "vi"]
-TATOEBA_ISO3 = {"de": "deu", "es": "spa", "ru": "rus", "zh": "cmn", "ar": "ara", "fr": "fra"}
+# The Tatoeba languages here, with the ISO 639-3 codes their files are named by.
+TATOEBA_ISO3 = {lang: languages.TATOEBA_ISO3[lang] for lang in ("de", "es", "ru", "zh", "ar", "fr")}
 CORPUS_LANGS = ["en", "de", "es", "fr", "ru", "zh", "ar", "ja", "ko", "et", "id", "it", "tr", "vi"]
 # Languages written without spaces between words (sentences are joined without a space, PAN-X is per character).
 NO_SPACE = {"zh", "ja"}

@@ -32,37 +32,29 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from xstilts.languages import script_of
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result
-from xstilts.view.loading import registry_chance, script_of
+from xstilts.tasks import get_task
+from xstilts.view.loading import registry_chance
 
 OUT = REPO / "tests" / "fixtures" / "results_demo"
 
-LANGS = {
-    "xnli": "ar bg de el en es fr hi ru sw th tr ur vi zh",
-    "pawsx": "de en es fr ja ko zh",
-    "panx": "af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt ru sw ta te th "
-            "tl tr ur vi yo zh",
-    "xquad": "ar de el en es hi ru th tr vi zh",
-    "tatoeba": "af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw ta te th tl tr "
-               "ur vi zh",
-    "udpos": "af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl tr ur vi yo zh",
-    "mlqa": "ar de en es hi vi zh",
-    "tydiqa": "ar bn en fi id ko ru sw te",
-    "bucc2018": "de fr ru zh",
+# The simulated XTREME tasks: task -> (split, chance level, English ceiling, examples per language); their kind, main
+# metric and languages come from the task registry.
+SIMULATED = {
+    "xnli": ("test", 33.3, 85.0, 5010),
+    "pawsx": ("test", 50.0, 94.0, 2000),
+    "panx": ("test", 0.0, 83.0, 10000),
+    "xquad": ("validation", 0.0, 80.0, 1190),
+    "tatoeba": ("validation", 0.1, 85.0, 1000),
+    "udpos": ("test", 0.0, 96.0, 1000),
+    "mlqa": ("test", 0.0, 74.0, 1500),
+    "tydiqa": ("validation", 0.0, 68.0, 500),
+    "bucc2018": ("test", 0.0, 90.0, 2000),
 }
-LANGS = {t: v.split() for t, v in LANGS.items()}
-# task -> (task_type, split, main_metric, chance level, English ceiling, examples per language)
-TASKS = {
-    "xnli": ("classification", "test", "accuracy", 33.3, 85.0, 5010),
-    "pawsx": ("classification", "test", "accuracy", 50.0, 94.0, 2000),
-    "panx": ("tagging", "test", "f1", 0.0, 83.0, 10000),
-    "xquad": ("span_qa", "validation", "exact_match+f1", 0.0, 80.0, 1190),
-    "tatoeba": ("retrieval", "validation", "accuracy", 0.1, 85.0, 1000),
-    "udpos": ("tagging", "test", "f1", 0.0, 96.0, 1000),
-    "mlqa": ("span_qa", "test", "exact_match+f1", 0.0, 74.0, 1500),
-    "tydiqa": ("span_qa", "validation", "exact_match+f1", 0.0, 68.0, 500),
-    "bucc2018": ("retrieval", "test", "f1", 0.0, 90.0, 2000),
-}
+TASKS = {name: (get_task(name).kind, split, get_task(name).main_metric, chance, ceiling, n)
+         for name, (split, chance, ceiling, n) in SIMULATED.items()}
+LANGS = {name: list(get_task(name).languages) for name in SIMULATED}
 # Every XTREME task is run only for the multilingual encoder's main settings (so benchmark scores exist for them);
 # elsewhere the five targets of the comparison.
 FULL_XTREME = {("demo-xlmr-base", "none"), ("demo-xlmr-base", "mnli")}

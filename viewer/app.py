@@ -19,12 +19,13 @@ if str(REPO) not in sys.path:
 
 import streamlit as st
 
+from xstilts import report
 from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES
 from xstilts.view import figures, loading
 
 # Every string from the results folder (names, paths, recipe values, problems) is shown as text: in Markdown (messages,
 # captions, expander labels) through `lit`, in figures through `figures.text`, otherwise in st.text and st.dataframe.
-lit = loading.md_literal
+lit = report.md_literal
 
 VIEWS = {
     "overview": "Overview: tasks × encoders",
@@ -175,7 +176,7 @@ def view_benchmark(results: list) -> None:
     st.header("XTREME and XTREME-R scores per run")
     which = st.radio("Benchmark", ["XTREME", "XTREME-R"], key="bench_which", horizontal=True)
     cats = XTREME_CATEGORIES if which == "XTREME" else XTREME_R_CATEGORIES
-    table = loading.benchmark_table(results, cats)
+    table = report.benchmark_table(results, cats)
     st.dataframe(loading.display_frame(table.assign(seed=table["seed"].astype(object))), hide_index=True,
                  key="bench_table")
     st.download_button("Download CSV", table.to_csv(index=False).encode("utf-8"),

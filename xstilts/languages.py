@@ -1,4 +1,5 @@
-"""Language lists kept as data: XTREME / XTREME-R evaluation languages and the name forms the Hub configs use."""
+"""Language facts kept as data: XTREME / XTREME-R evaluation languages, the name forms the Hub configs use, and the
+writing system of each language."""
 from __future__ import annotations
 
 # ISO 639-1 -> the English name used by `google/xtreme` udpos configs (udpos.<Name>).
@@ -21,6 +22,29 @@ TATOEBA_ISO3 = {
     # XTREME-R additions
     "az": "aze", "lt": "lit", "pl": "pol", "uk": "ukr", "ro": "ron",
 }
+
+# Script of every XTREME / XTREME-R language. Grouping languages by script makes tokenizer coverage visible: an
+# English-only vocabulary covers Latin script at best.
+SCRIPTS: dict[str, str] = {
+    "af": "Latin", "az": "Latin", "de": "Latin", "en": "Latin", "es": "Latin", "et": "Latin", "eu": "Latin",
+    "fi": "Latin", "fr": "Latin", "ht": "Latin", "hu": "Latin", "id": "Latin", "it": "Latin", "jv": "Latin",
+    "lt": "Latin", "ms": "Latin", "nl": "Latin", "pl": "Latin", "pt": "Latin", "qu": "Latin", "ro": "Latin",
+    "sw": "Latin", "tl": "Latin", "tr": "Latin", "vi": "Latin", "wo": "Latin", "yo": "Latin",
+    "bg": "Cyrillic", "kk": "Cyrillic", "ru": "Cyrillic", "uk": "Cyrillic",
+    "el": "Greek", "ka": "Georgian", "he": "Hebrew",
+    "ar": "Arabic", "fa": "Arabic", "ur": "Arabic",
+    "hi": "Devanagari", "mr": "Devanagari", "bn": "Bengali", "gu": "Gujarati", "pa": "Gurmukhi",
+    "ta": "Tamil", "te": "Telugu", "ml": "Malayalam",
+    "th": "Thai", "my": "Myanmar",
+    "zh": "Han", "ja": "Japanese", "ko": "Hangul",
+}
+
+
+def script_of(lang: str) -> str:
+    """The writing system of a language code (a region suffix such as ``zh-TW`` ignored); "Other" outside
+    ``SCRIPTS``."""
+    return SCRIPTS.get(lang.split("-")[0].lower(), "Other")
+
 
 # TyDiQA-GoldP ids start with the language's English name.
 TYDIQA_NAMES = {

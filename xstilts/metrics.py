@@ -4,7 +4,7 @@ Every public function returns percentages (x100), like the official ``evaluate.p
 official order of operations (sum fractions, then ``100 * sum / total``) so that per-language numbers agree with the
 official scorer to the last bit, not just approximately.
 
-Metric families (see BENCHMARKS.md, "Metrics, exactly as the official scorer computes them"):
+Metric families (the official scorer is ``evaluate.py`` of https://github.com/google-research/xtreme):
 
 - accuracy: XNLI, PAWS-X, Tatoeba, XCOPA.
 - SQuAD v1.1 EM/F1: XQuAD and TyDiQA-GoldP (every language; English-only normalisation, so for zh/th/ja answers
@@ -28,8 +28,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from xstilts import languages
+
 __all__ = [
-    "MLQA_LANGUAGES",
     "accuracy",
     "accuracy_contributions",
     "ap_contributions",
@@ -41,7 +42,6 @@ __all__ = [
     "mlqa_scores",
     "mrr_at_k",
     "qa_contributions",
-    "qa_task_score",
     "rr_contributions",
     "squad_em_f1",
     "squad_normalize",
@@ -208,8 +208,6 @@ def squad_scores(predictions: Mapping[str, str], golds: Mapping[str, Sequence[st
 # --------------------------------------------------------------------------------------------------------------------
 # MLQA (language-aware SQuAD)
 
-MLQA_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
-
 _MLQA_ARTICLES = {
     "en": re.compile(r"\b(a|an|the)\b"),
     "es": re.compile(r"\b(un|una|unos|unas|el|la|los|las)\b"),
@@ -247,9 +245,9 @@ def _mixed_segmentation(text: str) -> list[str]:
 
 
 def _check_mlqa_lang(lang: str) -> None:
-    if lang not in MLQA_LANGUAGES:
+    if lang not in languages.MLQA:
         raise ValueError(
-            f"MLQA normalisation is defined for {', '.join(MLQA_LANGUAGES)}; got language {lang!r}"
+            f"MLQA normalisation is defined for {', '.join(languages.MLQA)}; got language {lang!r}"
         )
 
 
@@ -263,13 +261,13 @@ def mlqa_normalize(text: str, lang: str) -> str:
 
     Args:
         text: An answer string.
-        lang: One of ``MLQA_LANGUAGES``.
+        lang: One of ``languages.MLQA``.
 
     Returns:
         The normalised string; ``.split()`` gives the tokens used by F1.
 
     Raises:
-        ValueError: For a language outside ``MLQA_LANGUAGES``.
+        ValueError: For a language outside ``languages.MLQA``.
     """
     _check_mlqa_lang(lang)
     text = text.lower()
@@ -295,7 +293,7 @@ def mlqa_em_f1(prediction: str, gold_answers: Sequence[str], lang: str) -> tuple
     Args:
         prediction: The predicted answer text.
         gold_answers: All acceptable gold answer texts (at least one).
-        lang: One of ``MLQA_LANGUAGES``.
+        lang: One of ``languages.MLQA``.
 
     Returns:
         ``(exact_match, f1)`` in percent.
@@ -314,7 +312,7 @@ def mlqa_scores(
     Args:
         predictions: Question id to predicted answer text.
         golds: Question id to its gold answer texts. Questions missing from ``predictions`` score 0.
-        lang: The answer/context language, one of ``MLQA_LANGUAGES``.
+        lang: The answer/context language, one of ``languages.MLQA``.
 
     Returns:
         ``{"exact_match": ..., "f1": ...}`` in percent.
@@ -337,11 +335,6 @@ def qa_contributions(predictions: Mapping[str, str], golds: Mapping[str, Sequenc
             _mlqa_fractions(predictions[qid], answers, lang)
         out.append(((em + f1) / 2, 1.0))
     return out
-
-
-def qa_task_score(em: float, f1: float) -> float:
-    """The official QA task score: the mean of (average) exact match and (average) F1."""
-    return (em + f1) / 2
 
 
 # --------------------------------------------------------------------------------------------------------------------

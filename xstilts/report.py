@@ -1,7 +1,9 @@
-"""A results folder as a publishable summary: the score grid, time per phase, machine and library versions.
+"""A results folder as a publishable summary: the score grid, time per phase, machine and library versions; and its
+XTREME / XTREME-R benchmark scores per run.
 
     python -m xstilts.report results/mini                      # print the Markdown summary
     python -m xstilts.report results/mini --write results/mini/SUMMARY.md   # and write it (plus summary.json)
+    python evaluate_xtreme.py benchmark results=results/mini output=bench.json   # benchmark_command
 
 Everything comes from the result files themselves: scores from each ``<task>.json``, the training phases' wall
 times and machines from the provenance chain each result carries (``done.wall_time_s``, ``environment``), the
@@ -13,17 +15,153 @@ from a result file is escaped in the Markdown, so it shows as text on GitHub (ne
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from xstilts.errors import RunFolderError
+from xstilts.languages import script_of
+from xstilts.log import log
+from xstilts.recipe import RecipeError
 from xstilts.reliability import CONSTANT_SHARE
-from xstilts.results import TaskResult, find_results
+from xstilts.results import (
+    XTREME_CATEGORIES,
+    XTREME_R_CATEGORIES,
+    TaskResult,
+    benchmark_scores,
+    dedupe,
+    find_results,
+    intermediate_order,
+    task_order,
+)
 from xstilts.runfiles import atomic_write_json, atomic_write_text
-from xstilts.view.loading import dedupe, intermediate_order, md_literal, script_of, task_order
 
 PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}
+
+# Characters that start Markdown syntax anywhere in a line (emphasis, code, links and images, raw HTML and entities,
+# tables, strikethrough, Streamlit's math and directives); backslash-escaped, they render as themselves.
+_MD_SPECIAL = frozenset("\\`*_[]<>!|#~$&{}")
+# Text that GitHub or Streamlit would turn into a link or an emoji/icon whatever its escapes: shown as code instead.
+_MD_AUTOLINK = re.compile(r"://|www\.|@|:[^:\s]*:", re.IGNORECASE)
+
+
+def md_literal(text: object, table: bool = False) -> str:
+    """``text`` as Markdown that renders exactly as the text: no emphasis, link, image, HTML, emoji or math.
+
+    Strings from result files and paths (task, language and encoder names, recipe values, error messages) go through
+    this wherever Markdown is rendered (Streamlit messages and captions, the report's tables), because a name like
+    ``![x](http://host/x.png)`` would otherwise load a remote image. Plain names come back unchanged; other text is
+    backslash-escaped, or put in a code span where an escape cannot stop a link or emoji. Non-printable characters
+    are shown as their Python escapes.
+
+    Args:
+        text: Any value; shown as ``str(text)``.
+        table: The result goes into a table cell (a ``|`` must then be escaped even inside a code span).
+    """
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
+    if _MD_AUTOLINK.search(text):
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        fence = "`" * (longest + 1)
+        body = text.replace("|", "\\|") if table else text
+        pad = " " if body[:1] in ("`", " ") or body[-1:] in ("`", " ") else ""
+        return f"{fence}{pad}{body}{pad}{fence}"
+    out = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
+    # At the start of a block, "- x", "+ x" and "---" would become a list or a rule, "1. x" a numbered list.
+    out = re.sub(r"^[-+]", lambda m: "\\" + m.group(0), out)
+    return re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", out)
+
+
+def benchmark_table(results: Iterable[TaskResult], categories: dict[str, list[str]] = XTREME_CATEGORIES
+                    ) -> pd.DataFrame:
+    """Benchmark score per run (encoder, intermediate, seed, LoRA) with its category and task scores.
+
+    Scores come from ``xstilts.results.benchmark_scores``: a category or overall score is empty (NaN) when one of its
+    tasks is missing or partial, and the ``missing``/``partial`` columns name them.
+    """
+
+    runs: dict[tuple, list[TaskResult]] = defaultdict(list)
+    kinds: dict[tuple, str] = {}
+    seedless: dict[tuple, list[TaskResult]] = defaultdict(list)
+    for r in dedupe(results):
+        k = (r.run.encoder, r.run.intermediate, r.run.seed, bool(r.run.lora))
+        kinds[k] = r.run.encoder_kind
+        if r.run.seed is None:
+            seedless[(r.run.encoder, r.run.intermediate, bool(r.run.lora))].append(r)
+        else:
+            runs[k].append(r)
+    # A seedless result (retrieval straight on a phase-1 folder: nothing was trained) belongs to every seed of its
+    # configuration; only where no seeded run exists does it form a row of its own.
+    for (enc, inter, lora), rs in seedless.items():
+        seeded = [k for k in runs if k[:2] == (enc, inter) and k[3] == lora]
+        for k in seeded:
+            have = {r.task for r in runs[k]}
+            runs[k].extend(r for r in rs if r.task not in have)
+        if not seeded:
+            runs[(enc, inter, None, lora)] = list(rs)
+    tasks = [t for ts in categories.values() for t in ts]
+    rows = []
+    for (enc, inter, seed, lora), rs in runs.items():
+        b = benchmark_scores(rs, categories)
+        row: dict[str, Any] = {"encoder": enc, "encoder_kind": kinds[(enc, inter, seed, lora)],
+                               "intermediate": inter, "seed": seed, "lora": lora, "score": b["score"]}
+        row.update({f"[{c}]": v for c, v in b["categories"].items()})
+        row.update(b["tasks"])
+        row["missing"] = ", ".join(b["missing_tasks"])
+        row["partial"] = ", ".join(b["partial_tasks"])
+        rows.append(row)
+    cols = (["encoder", "encoder_kind", "intermediate", "seed", "lora", "score"] + [f"[{c}]" for c in categories]
+            + tasks + ["missing", "partial"])
+    df = pd.DataFrame(rows, columns=cols)
+    numeric = ["score"] + [f"[{c}]" for c in categories] + tasks
+    df[numeric] = df[numeric].astype(float)
+    if not df.empty:
+        i_rank = {n: k for k, n in enumerate(intermediate_order(df["intermediate"]))}
+        df["_i"] = df["intermediate"].map(i_rank)
+        df = df.sort_values(["encoder", "_i", "lora", "seed"]).drop(columns="_i").reset_index(drop=True)
+    return df
+
+
+def benchmark_command(argv: list[str]) -> int:
+    """``evaluate_xtreme.py benchmark results=DIR [output=OUT.json]``: task, category and overall XTREME / XTREME-R
+    scores per run, printed as tables and written as JSON.
+
+    A run's category or overall score is null when one of its tasks is missing or partial (named in the output):
+    never an average over fewer tasks. Unreadable result files are skipped with a warning naming them.
+
+    Raises:
+        RecipeError: Bad arguments.
+        RunFolderError: The results folder does not exist or holds no readable result.
+    """
+    args = dict(a.split("=", 1) for a in argv if "=" in a)
+    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("results", "output")]
+    if "results" not in args or bad:
+        raise RecipeError([f"benchmark needs results=DIR [output=OUT.json] (unexpected {bad})"], "command line")
+    if not Path(args["results"]).is_dir():
+        raise RunFolderError(f"results folder {args['results']} does not exist")
+    good, broken = find_results(args["results"])
+    for path, problem in broken:
+        log(f"warning: skipped {path}: {problem}")
+    if not good:
+        raise RunFolderError(f"no readable result files under {args['results']} ({len(broken)} skipped)")
+    results = [r for _, r in good]
+    report = {}
+    for name, categories in (("xtreme", XTREME_CATEGORIES), ("xtreme_r", XTREME_R_CATEGORIES)):
+        table = benchmark_table(results, categories)
+        report[name] = json.loads(table.to_json(orient="records"))
+        print(f"# {name}")
+        print(table[["encoder", "intermediate", "seed", "lora", "score", *[f"[{c}]" for c in categories],
+                     "missing", "partial"]].to_string(index=False))
+    report["skipped"] = [{"file": str(p), "problem": m} for p, m in broken]
+    if "output" in args:
+        atomic_write_json(args["output"], report)
+        log(f"benchmark scores -> {args['output']}")
+    return 0
 
 
 def columns(results: Iterable[TaskResult]) -> list[tuple[str, str]]:

@@ -10,28 +10,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from xstilts.errors import XstiltsError
 from xstilts.runfiles import atomic_write_json
-from xstilts.tasks import TASKS, benchmark_languages
+from xstilts.tasks import TASKS, benchmark_categories, benchmark_languages
 
 SCHEMA = "xstilts.results/v1"
 
-# XTREME (Hu et al. 2020) and XTREME-R (Ruder et al. 2021) categories, as task registry names.
-XTREME_CATEGORIES: dict[str, list[str]] = {
-    "classification": ["xnli", "pawsx"],
-    "structured_prediction": ["udpos", "panx"],
-    "question_answering": ["xquad", "mlqa", "tydiqa"],
-    "retrieval": ["bucc2018", "tatoeba"],
-}
-XTREME_R_CATEGORIES: dict[str, list[str]] = {
-    "classification": ["xnli", "xcopa"],
-    "structured_prediction": ["udpos", "panx"],
-    "question_answering": ["xquad", "mlqa", "tydiqa"],
-    "retrieval": ["mewslix", "lareqa", "tatoeba"],
-}
+# XTREME (Hu et al. 2020) and XTREME-R (Ruder et al. 2021) categories -> task registry names, from the registry.
+XTREME_CATEGORIES: dict[str, list[str]] = benchmark_categories("xtreme")
+XTREME_R_CATEGORIES: dict[str, list[str]] = benchmark_categories("xtreme_r")
+# The intermediate setting of the runs without phase 2: every comparison's baseline.
+BASELINE = "none"
 
 
 # JSON files of model and run folders that are never results (tokenizer.json alone can be 17 MB).
@@ -362,3 +355,35 @@ def benchmark_scores(
     overall = None if any(v is None for v in all_vals) else sum(all_vals) / len(all_vals)
     return {"tasks": tasks, "categories": cats, "score": overall, "missing_tasks": missing, "partial_tasks": partial,
             "partial_languages": partial_languages}
+
+
+# ---- Grouping and ordering results (shared by the report and the viewer) -------------------------------------------
+
+
+def _config_key(r: TaskResult) -> tuple:
+    return (r.run.encoder, r.run.intermediate, r.task, r.run.seed, r.run.lora)
+
+
+def dedupe(results: Iterable[TaskResult]) -> list[TaskResult]:
+    """One result per (encoder, intermediate, task, seed, LoRA): the newest by ``created`` (re-evaluations win)."""
+    best: dict[tuple, TaskResult] = {}
+    for r in results:
+        k = _config_key(r)
+        if k not in best or str(r.created) > str(best[k].created):
+            best[k] = r
+    return list(best.values())
+
+
+def intermediate_order(names: Iterable[str]) -> list[str]:
+    """The baseline first, single tasks alphabetically, multi-task mixtures last."""
+    names = set(names)
+    single = sorted(n for n in names if n != BASELINE and not n.startswith("multi:"))
+    multi = sorted(n for n in names if n.startswith("multi:"))
+    return ([BASELINE] if BASELINE in names else []) + single + multi
+
+
+def task_order(names: Iterable[str]) -> list[str]:
+    """Tasks in XTREME category order, then any others alphabetically."""
+    known = [t for ts in XTREME_CATEGORIES.values() for t in ts]
+    names = set(names)
+    return [t for t in known if t in names] + sorted(names - set(known))

@@ -29,85 +29,35 @@ from typing import Any
 
 from xstilts import metrics
 from xstilts.errors import SubmissionError
+from xstilts.log import log
+from xstilts.recipe import RecipeError
+from xstilts.results import task_score
 from xstilts.runfiles import atomic_write_text
+from xstilts.tasks import TASKS, Task
 
 __all__ = [
+    "SUBMISSION_TASKS",
     "SubmissionError",
-    "TASK_EXTENSIONS",
-    "TASK_LANGUAGES",
-    "TASK_SCORE_METRIC",
+    "extension",
     "main_score",
     "parse_flag",
     "prediction_path",
     "read_labels",
     "read_predictions",
+    "score_command",
     "score_files",
     "score_folder",
     "write_predictions",
 ]
 
-
-
-# The languages of each task folder, in the official scorer's order (the average is summed in this order, so it
-# matches the official number to the last bit). XTREME's nine tasks plus XTREME-R's XCOPA and Mewsli-X. XTREME-R also
-# adds languages to some XTREME tasks (e.g. xquad ro); such languages are scored per language when present but are
-# reported as ``extra_languages`` and kept out of the XTREME task average.
-TASK_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "pawsx": tuple("de,en,es,fr,ja,ko,zh".split(",")),
-    "xnli": tuple("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh".split(",")),
-    "panx": tuple(
-        "ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,"
-        "it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu".split(",")
-    ),
-    "udpos": tuple(
-        "af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,"
-        "nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh".split(",")
-    ),
-    "bucc2018": tuple("de,fr,ru,zh".split(",")),
-    "tatoeba": tuple(
-        "ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,"
-        "pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu".split(",")
-    ),
-    "xquad": tuple("en,es,de,el,ru,tr,ar,vi,th,zh,hi".split(",")),
-    "mlqa": tuple("en,es,de,ar,hi,vi,zh".split(",")),
-    "tydiqa": tuple("en,ar,bn,fi,id,ko,ru,sw,te".split(",")),
-    "xcopa": tuple("et,ht,id,it,qu,sw,ta,th,tr,vi,zh".split(",")),
-    "mewslix": tuple("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk".split(",")),
-}
-
-TASK_EXTENSIONS: dict[str, str] = {
-    "pawsx": "tsv",
-    "xnli": "tsv",
-    "panx": "tsv",
-    "udpos": "tsv",
-    "bucc2018": "tsv",
-    "tatoeba": "tsv",
-    "xquad": "json",
-    "mlqa": "json",
-    "tydiqa": "json",
-    "xcopa": "jsonl",
-    "mewslix": "json",
-}
-
-# The metric each task's official score is. QA tasks score (average EM + average F1) / 2.
-TASK_SCORE_METRIC: dict[str, str] = {
-    "pawsx": "accuracy",
-    "xnli": "accuracy",
-    "tatoeba": "accuracy",
-    "xcopa": "accuracy",
-    "panx": "f1",
-    "udpos": "f1",
-    "bucc2018": "f1",
-    "xquad": "exact_match+f1",
-    "mlqa": "exact_match+f1",
-    "tydiqa": "exact_match+f1",
-    "mewslix": "map@20",
-}
-
-_LABEL_TASKS = ("pawsx", "xnli", "tatoeba")
-_TAG_TASKS = ("panx", "udpos")
-_SQUAD_TASKS = ("xquad", "tydiqa")
-_QA_TASKS = ("xquad", "mlqa", "tydiqa")
+# The tasks of the submission layout (those with a ``submission`` format in the registry): XTREME's nine plus
+# XTREME-R's XCOPA and Mewsli-X. Each task's languages come in the official scorer's order
+# (``Task.official_languages``: its average is summed in that order, so it matches the official number to the last
+# bit). XTREME-R also adds languages to some XTREME tasks (e.g. xquad ro); such languages are scored per language when
+# present but are reported as ``extra_languages`` and kept out of the XTREME task average.
+SUBMISSION_TASKS: dict[str, Task] = {name: task for name, task in TASKS.items() if task.submission}
+_EXTENSIONS: dict[str, str] = {"labels": "tsv", "tags": "tsv", "pairs": "tsv", "choices": "jsonl", "answers": "json",
+                               "rankings": "json"}
 _LANG_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 MEWSLIX_K = 20
 
@@ -116,9 +66,15 @@ MEWSLIX_K = 20
 # Small helpers
 
 
-def _check_task(task: str) -> None:
-    if task not in TASK_LANGUAGES:
-        raise SubmissionError(f"unknown task {task!r}; valid task folders: {', '.join(sorted(TASK_LANGUAGES))}")
+def _check_task(task: str) -> Task:
+    if task not in SUBMISSION_TASKS:
+        raise SubmissionError(f"unknown task {task!r}; valid task folders: {', '.join(sorted(SUBMISSION_TASKS))}")
+    return SUBMISSION_TASKS[task]
+
+
+def extension(task: str) -> str:
+    """The file extension of ``task``'s files in the submission layout ("tsv", "jsonl" or "json")."""
+    return _EXTENSIONS[_check_task(task).submission]  # type: ignore[index]
 
 
 def _check_lang(lang: str) -> None:
@@ -128,9 +84,9 @@ def _check_lang(lang: str) -> None:
 
 def prediction_path(out_dir: str | os.PathLike, task: str, lang: str) -> Path:
     """Where ``task``/``lang`` lives in the submission layout: ``<out_dir>/<task>/test-<lang>.<ext>``."""
-    _check_task(task)
+    ext = extension(task)
     _check_lang(lang)
-    return Path(out_dir) / task / f"test-{lang}.{TASK_EXTENSIONS[task]}"
+    return Path(out_dir) / task / f"test-{lang}.{ext}"
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -274,7 +230,7 @@ def read_predictions(task: str, path: str | os.PathLike) -> Any:
     """Read one prediction file of the submission layout (the inverse of ``write_predictions``).
 
     Args:
-        task: Task folder name (a key of ``TASK_LANGUAGES``).
+        task: Task folder name (a key of ``SUBMISSION_TASKS``).
         path: The ``test-<lang>.<ext>`` file.
 
     Returns:
@@ -282,15 +238,15 @@ def read_predictions(task: str, path: str | os.PathLike) -> Any:
         ``(source_id, target_id)``; xquad/mlqa/tydiqa: dict id -> answer text; mewslix: dict id -> ranked entity ids;
         xcopa: list of labels.
     """
-    _check_task(task)
+    form = _check_task(task).submission
     path = _input_file(Path(path), "prediction")
-    if task in _LABEL_TASKS:
+    if form == "labels":
         return _read_lines(path)
-    if task in _TAG_TASKS:
+    if form == "tags":
         return _read_tag_sentences(path)
-    if task == "bucc2018":
+    if form == "pairs":
         return _read_bucc_pairs(path)
-    if task == "xcopa":
+    if form == "choices":
         return _read_xcopa_labels(path)
     return _read_json_mapping(path, task)
 
@@ -302,11 +258,11 @@ def read_labels(task: str, path: str | os.PathLike) -> Any:
     answer texts; Mewsli-X labels come back as dict id -> gold entity id (the first of the singleton list, stripped,
     as the official scorer does).
     """
-    _check_task(task)
+    form = _check_task(task).submission
     path = _input_file(Path(path), "label")
-    if task in _QA_TASKS:
+    if form == "answers":
         return _read_squad_golds(path)
-    if task == "mewslix":
+    if form == "rankings":
         raw = _read_json_mapping(path, task)
         golds = {}
         for mention_id, entities in raw.items():
@@ -346,24 +302,25 @@ def score_files(task: str, lang: str, prediction_file: str | os.PathLike, label_
         SubmissionError: If the prediction count differs from the label count (file names and both counts in the
             message) or a file is malformed.
     """
-    _check_task(task)
+    spec = _check_task(task)
     pred_file, label_file = Path(prediction_file), Path(label_file)
     predictions = read_predictions(task, pred_file)
     labels = read_labels(task, label_file)
     try:
-        return _score_parsed(task, lang, predictions, labels, pred_file, label_file)
+        return _score_parsed(spec, lang, predictions, labels, pred_file, label_file)
     except SubmissionError:
         raise
     except ValueError as err:  # a metric's own check (e.g. a question without gold answers): name the files
         raise SubmissionError(f"cannot score {pred_file} against {label_file}: {err}") from None
 
 
-def _score_parsed(task: str, lang: str, predictions: Any, labels: Any, pred_file: Path, label_file: Path) -> dict:
-    if task in _LABEL_TASKS or task == "xcopa":
+def _score_parsed(task: Task, lang: str, predictions: Any, labels: Any, pred_file: Path, label_file: Path) -> dict:
+    form = task.submission
+    if form in ("labels", "choices"):
         if len(predictions) != len(labels):
             raise _count_mismatch(pred_file, label_file, "lines", len(predictions), len(labels))
         return {"accuracy": metrics.accuracy(predictions, labels)}
-    if task in _TAG_TASKS:
+    if form == "tags":
         n_pred, n_gold = sum(map(len, predictions)), sum(map(len, labels))
         if len(predictions) != len(labels) or n_pred != n_gold:
             raise SubmissionError(
@@ -371,16 +328,16 @@ def _score_parsed(task: str, lang: str, predictions: Any, labels: Any, pred_file
                 f"in {len(labels)} sentences; write one tag per word and a blank line between sentences"
             )
         result = metrics.tagging_scores(predictions, labels)
-        if task == "udpos":
+        if task.token_accuracy:
             result["accuracy"] = metrics.token_accuracy(predictions, labels)
         return result
-    if task == "bucc2018":
+    if form == "pairs":
         return metrics.bucc_scores(predictions, labels)
-    if task in _SQUAD_TASKS:
+    if form == "answers":
+        if task.eval_metric == "mlqa":
+            return metrics.mlqa_scores(predictions, labels, lang)
         return metrics.squad_scores(predictions, labels)
-    if task == "mlqa":
-        return metrics.mlqa_scores(predictions, labels, lang)
-    # mewslix: missing mentions score 0; only the top 20 of each ranking count.
+    # rankings (mewslix): missing mentions score 0; only the top 20 of each ranking count.
     ids = list(labels)
     rankings = []
     for mention_id in ids:
@@ -401,7 +358,7 @@ def _languages_in(root: Path, task: str, role: str) -> set[str]:
         raise SubmissionError(f"{role} task folder {folder} is a symbolic link; copy the folder itself into {root}")
     if not folder.is_dir():
         return set()
-    pattern = re.compile(rf"^test-([A-Za-z0-9_-]+)\.{TASK_EXTENSIONS[task]}$")
+    pattern = re.compile(rf"^test-([A-Za-z0-9_-]+)\.{extension(task)}$")
     langs = set()
     for p in folder.iterdir():
         if not (m := pattern.match(p.name)):
@@ -414,14 +371,6 @@ def _languages_in(root: Path, task: str, role: str) -> set[str]:
         if p.is_file():
             langs.add(m.group(1))
     return langs
-
-
-def _task_score(task: str, average: Mapping[str, float]) -> float | None:
-    if not average:
-        return None
-    if task in _QA_TASKS:
-        return metrics.qa_task_score(average["exact_match"], average["f1"])
-    return average[TASK_SCORE_METRIC[task]]
 
 
 def score_folder(
@@ -437,8 +386,9 @@ def score_folder(
     Args:
         predictions_dir: ``<dir>/<task>/test-<lang>.<ext>`` predictions.
         labels_dir: The same layout with the gold labels.
-        task_languages: The languages that make up each task's average; defaults to ``TASK_LANGUAGES`` (XTREME, plus
-            XTREME-R's xcopa and mewslix). Pass XTREME-R's lists to average over its languages.
+        task_languages: The languages that make up each task's average; defaults to each task's
+            ``official_languages`` (XTREME, plus XTREME-R's xcopa and mewslix). Pass XTREME-R's lists to average over
+            its languages.
 
     Returns:
         Task name -> ``{"languages": {lang: {metric: value}}, "average": {metric: value}, "score": value or None,
@@ -456,7 +406,8 @@ def score_folder(
     for root, role in ((pred_root, "predictions"), (label_root, "labels")):
         if not root.is_dir():
             raise FileNotFoundError(f"{role} folder {root} does not exist (expected <folder>/<task>/test-<lang>.<ext>)")
-    languages_of = dict(TASK_LANGUAGES if task_languages is None else task_languages)
+    languages_of = dict({name: t.official_languages for name, t in SUBMISSION_TASKS.items()}
+                        if task_languages is None else task_languages)
     tasks = sorted(p.name for p in label_root.iterdir() if p.is_dir() and p.name in languages_of)
     if not tasks:
         raise SubmissionError(
@@ -485,7 +436,7 @@ def score_folder(
         results[task] = {
             "languages": per_language,
             "average": average,
-            "score": _task_score(task, average),
+            "score": task_score(SUBMISSION_TASKS[task].main_metric, average) if average else None,
             "missing_languages": missing,
             "extra_languages": sorted(scored - set(expected)),
             "partial": bool(missing),
@@ -516,12 +467,13 @@ def write_predictions(task: str, lang: str, predictions: Any, out_dir: str | os.
         SubmissionError: For an unknown task, a bad language code, or predictions of the wrong shape.
     """
     path = prediction_path(out_dir, task, lang)
-    if task in _LABEL_TASKS:
+    form = SUBMISSION_TASKS[task].submission
+    if form == "labels":
         if isinstance(predictions, (str, Mapping)):
             raise SubmissionError(f"{task} predictions must be a sequence with one label per example")
         lines = [_single_line_field(p, f"{task} label") for p in predictions]
         text = "".join(line + "\n" for line in lines)
-    elif task == "xcopa":
+    elif form == "choices":
         if isinstance(predictions, (str, Mapping)):
             raise SubmissionError("xcopa predictions must be a sequence with one predicted choice per example")
         rows = []
@@ -530,7 +482,7 @@ def write_predictions(task: str, lang: str, predictions: Any, out_dir: str | os.
                 raise SubmissionError(f"xcopa prediction {i} is {label!r}; predict the choice index as an int (0 or 1)")
             rows.append(json.dumps({"label": label}))
         text = "".join(row + "\n" for row in rows)
-    elif task in _TAG_TASKS:
+    elif form == "tags":
         blocks = []
         for i, sentence in enumerate(predictions):
             if isinstance(sentence, str) or not sentence:
@@ -539,18 +491,18 @@ def write_predictions(task: str, lang: str, predictions: Any, out_dir: str | os.
                 )
             blocks.append("".join(_single_line_field(t, f"{task} tag") + "\n" for t in sentence))
         text = "\n".join(blocks)
-    elif task == "bucc2018":
+    elif form == "pairs":
         pairs = set()
         for pair in predictions:
             if isinstance(pair, str) or len(pair) != 2:
                 raise SubmissionError(f"bucc2018 predictions must be (source_id, target_id) pairs, got {pair!r}")
             pairs.add(tuple(_single_line_field(x, "bucc2018 id") for x in pair))
         text = "".join(f"{src}\t{tgt}\n" for src, tgt in sorted(pairs))
-    elif task in _QA_TASKS:
+    elif form == "answers":
         if not isinstance(predictions, Mapping) or not all(isinstance(v, str) for v in predictions.values()):
             raise SubmissionError(f"{task} predictions must map each question id to its answer text (a string)")
         text = json.dumps(dict(predictions), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    else:  # mewslix
+    else:  # rankings (mewslix)
         if not isinstance(predictions, Mapping) or any(
             isinstance(v, str) or not isinstance(v, Iterable) for v in predictions.values()
         ):
@@ -580,7 +532,7 @@ def _check_output(output: Path, roots: Mapping[str, Path], overwrite: bool) -> N
     target = output.resolve()
     for role, root in roots.items():
         root = root.resolve()
-        for task in TASK_LANGUAGES:
+        for task in SUBMISSION_TASKS:
             folder = root / task
             inside = target.is_relative_to(folder)
             same = output.exists() and folder.is_dir() and any(
@@ -622,3 +574,26 @@ def main_score(predictions: str, labels: str, output: str, overwrite: bool = Fal
     results = score_folder(predictions, labels)
     atomic_write_text(out, json.dumps(results, indent=2, sort_keys=True) + "\n")
     return results
+
+
+def score_command(argv: list[str]) -> int:
+    """``evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json [overwrite=true]``: the official
+    scorer's numbers for a submission folder, written to ``output`` and one line per task logged.
+
+    Raises:
+        RecipeError: A missing or unknown argument.
+        SubmissionError: See ``main_score``.
+    """
+    args = dict(a.split("=", 1) for a in argv if "=" in a)
+    missing = [k for k in ("predictions", "labels", "output") if k not in args]
+    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("predictions", "labels", "output",
+                                                                           "overwrite")]
+    if missing or bad:
+        raise RecipeError([f"score needs predictions=DIR labels=DIR output=OUT.json [overwrite=true] (missing "
+                           f"{missing}, unexpected {bad})"], "command line")
+    scores = main_score(args["predictions"], args["labels"], args["output"],
+                        overwrite=parse_flag(args.get("overwrite", "false"), "overwrite"))
+    for task, s in sorted(scores.items()):
+        flag = " (partial: missing " + " ".join(s["missing_languages"]) + ")" if s.get("partial") else ""
+        log(f"{task}: score {s['score']}{flag}")
+    return 0

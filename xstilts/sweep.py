@@ -48,9 +48,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from xstilts import recipe as R
+from xstilts import recipe
 from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.recipe import RecipeError, field
+from xstilts.tasks import TASKS
 
 PHASES = ("phase1", "phase2", "phase3", "eval")
 SCRIPTS = {"phase1": "phase1_pretrained.py", "phase2": "phase2_intermediate.py", "phase3": "phase3_target.py",
@@ -61,18 +62,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]*$")
 # figures for planning only: tiny = the offline test encoders; base = XLM-R Base / RoBERTa Base class (~280M with
 # XLM-R's embeddings); large = XLM-R Large class (560M); xl = 3B-parameter class. Recorded runs replace them.
 DEFAULT_THROUGHPUT = {"tiny": 2000.0, "base": 450.0, "large": 150.0, "xl": 25.0}
-
-# Approximate English training-set sizes (examples) of the Hub / XTREME data, used only for the estimate.
-# anli_plus = ANLI r1-r3 (162,865) + SNLI (549,367 gold) + MNLI (392,702); xnli trains on MNLI; the QA targets train
-# on SQuAD v1.1 (TyDiQA-GoldP on its English rows); xcopa on COPA after SIQA; udpos on the merged English UD treebanks;
-# ccg = CCGbank sections 02-21 (sentences).
-TRAIN_SIZES = {
-    "mnli": 392_702, "xnli": 392_702, "anli_plus": 1_104_934, "qqp": 363_846, "sst2": 67_349, "squad": 87_599,
-    "xquad": 87_599, "mlqa": 87_599, "tydiqa": 3_696, "hellaswag": 39_905, "commonsenseqa": 9_741,
-    "cosmosqa": 25_262, "siqa": 33_410, "copa": 400, "xcopa": 400, "pawsx": 49_401, "udpos": 20_000,
-    "panx": 20_000, "ccg": 39_604, "squad_v2": 130_319,
-}
-
 
 # ---- the sweep recipe ---------------------------------------------------------------------------------------------
 @dataclass
@@ -209,7 +198,7 @@ class Plan:
 
 def load_sweep(argv: list[str]) -> SweepRecipe:
     """Loads a sweep recipe strictly from ``SWEEP.yaml [key=value ...]``."""
-    return R.load(SweepRecipe, argv)
+    return recipe.load(SweepRecipe, argv)
 
 
 def _lora_args(cfg: SweepRecipe, on: bool) -> list[str]:
@@ -241,7 +230,7 @@ def _recipe_args(path: str | None) -> list[str]:
 def _check(cls: type, args: list[str], where: str, problems: list[str]) -> Any:
     """Loads a phase recipe exactly as its script will (file + overrides); problems are prefixed with the run."""
     try:
-        return R.load(cls, list(args))
+        return recipe.load(cls, list(args))
     except RecipeError as exc:
         problems.extend(f"{where}: {p}" for p in exc.problems)
         return None
@@ -249,8 +238,6 @@ def _check(cls: type, args: list[str], where: str, problems: list[str]) -> Any:
 
 def embedded_train_size(task_name: str) -> int | None:
     """Number of English training rows of a task in the embedded quickstart data (None if it has none)."""
-    from xstilts.tasks import TASKS
-
     task = TASKS.get(task_name)
     if task is None:
         return None
@@ -266,6 +253,12 @@ def embedded_train_size(task_name: str) -> int | None:
     return total or None
 
 
+def _full_train_size(task_name: str) -> int | None:
+    """Approximate English training rows of a task's full data (the registry's ``train_size``; None if unknown)."""
+    task = TASKS.get(task_name)
+    return task.train_size if task is not None else None
+
+
 def _train_examples(cfg: Phase2Recipe | Phase3Recipe, tasks: list[str]) -> float | None:
     """Examples a training run processes: max_steps x batch x accumulation, else training-set size x epochs."""
     t = cfg.train
@@ -273,7 +266,7 @@ def _train_examples(cfg: Phase2Recipe | Phase3Recipe, tasks: list[str]) -> float
         return float(t.max_steps * t.batch_size * t.grad_accum)
     total = 0
     for name in tasks:
-        n = embedded_train_size(name) if cfg.data.source == "embedded" else TRAIN_SIZES.get(name)
+        n = embedded_train_size(name) if cfg.data.source == "embedded" else _full_train_size(name)
         if n is None:
             return None
         if cfg.data.max_train_samples:
@@ -288,8 +281,6 @@ def expand(cfg: SweepRecipe) -> Plan:
     Raises:
         RecipeError: every problem of every phase recipe of the grid, each prefixed with the run it belongs to.
     """
-    from xstilts.tasks import TASKS
-
     problems: list[str] = []
     runs: dict[str, Run] = {}  # keyed by completion marker: identical runs are planned once
     root = Path(cfg.runs)

@@ -3,24 +3,35 @@
 Code is written per task *kind* (classification, multiple_choice, span_qa, tagging, retrieval); a task is only data.
 Each split of a task can come from three places, chosen by the recipe's ``data.source``:
 
-- ``hub``: the Hugging Face Hub dataset of DATASETS.md (repo, config, split, revision/data_dir for script-only repos),
-  checked against its exact schema before use;
+- ``hub``: a Hugging Face Hub dataset (repo, config, split, revision/data_dir for script-only repos, all named in the
+  entry), checked against its exact schema before use;
 - ``xtreme``: a local folder in XTREME's download layout (``xnli/dev-de.tsv``, ``panx/dev-de.tsv`` ...);
 - ``embedded``: the small synthetic data shipped in ``xstilts/quickstart_data`` in the *Hub* schema, so the quickstart
   runs the same normalisation as a Hub run.
 
 Templates in configs and paths: ``{lang}`` (ISO 639-1), ``{udpos_name}`` (``English``), ``{iso3}`` (Tatoeba code),
 ``{split}`` (the local file split name: ``train``, ``dev`` or ``test``).
+
+Every per-task fact lives in the task's one ``register(Task(...))`` call: data, head, metric, languages (XTREME and
+XTREME-R), benchmark category, the official submission format and language order, and the training-set size used for
+planning. Other modules derive what they need from the registry instead of keeping tables of their own.
 """
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from xstilts import languages as L
+from xstilts import languages
 
 Kind = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "dual_encoder", "mlm"]
+Benchmark = Literal["xtreme", "xtreme_r"]
+Category = Literal["classification", "structured_prediction", "question_answering", "retrieval"]
+# How a task's predictions are written in the official submission layout (see xstilts.submission): one label per line
+# (tsv), one tag per line with blank lines between sentences (tsv), source<TAB>target id pairs (tsv), one
+# {"label": choice} object per line (jsonl), question id -> answer text (json), mention id -> ranked entity ids (json).
+SubmissionFormat = Literal["labels", "tags", "pairs", "choices", "answers", "rankings"]
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 PANX_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
@@ -81,9 +92,9 @@ class Task:
     train: tuple[DataSplit, ...] = ()  # English training data (concatenated)
     dev: DataSplit | None = None  # English dev, for model selection
     eval: dict[str, DataSplit] = field(default_factory=dict)  # split name -> per-language data ({lang})
-    eval_metric: str = "mlqa"  # span QA only: "squad" or "mlqa" normalisation
+    eval_metric: Literal["squad", "mlqa"] | None = None  # span QA only: SQuAD v1.1 or MLQA answer normalisation
     train_language: str = "en"
-    category: str | None = None  # XTREME category, for the benchmark score
+    category: Category | None = None  # the task's category in the XTREME / XTREME-R benchmark scores
     dev_examples: int | None = None  # cap on dev examples used for periodic model selection (jiant: 500)
     languages_r: tuple[str, ...] = ()  # XTREME-R evaluation languages where they differ from ``languages``
     # split role ("test", "validation") -> language -> the splits to concatenate instead of ``eval[role]``: XTREME-R
@@ -95,8 +106,83 @@ class Task:
     null_answers: bool = False
     # the label set is built from the training data at run time (CCG supertags) and recorded in heads.json
     labels_from_train: bool = False
+    token_accuracy: bool = False  # tagging: token accuracy reported beside F1 (UD-POS: the X-STILTs paper's number)
+    # The official submission layout: how predictions are written (None: the official scorer has no such task), and
+    # the official scorer's language order where it differs from ``languages`` (its task average is summed in that
+    # order, and matches the official number to the last bit only in it).
+    submission: SubmissionFormat | None = None
+    submission_order: tuple[str, ...] = ()
+    # Approximate English training examples of the full (hub / xtreme) data: only for a sweep's GPU-hour estimate.
+    train_size: int | None = None
+
+    @property
+    def official_languages(self) -> tuple[str, ...]:
+        """The task's languages in the official scorer's order (the order its task average is summed in)."""
+        return self.submission_order or self.languages
 
 
+# ---- The registry and its queries -----------------------------------------------------------------------------------
+TASKS: dict[str, Task] = {}
+
+# The tasks of each benchmark in its paper's table order (XTREME: Hu et al. 2020, https://arxiv.org/abs/2003.11080;
+# XTREME-R: Ruder et al. 2021, https://arxiv.org/abs/2104.07412); each task's category is its own ``category`` field.
+BENCHMARK_TASKS: dict[str, tuple[str, ...]] = {
+    "xtreme": ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"),
+    "xtreme_r": ("xnli", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa", "mewslix", "lareqa", "tatoeba"),
+}
+
+
+def register(task: Task) -> Task:
+    """Adds ``task`` to the registry; a second entry of one name, or an official language order that is not a
+    reordering of the task's languages, is a programming error."""
+    if task.name in TASKS:
+        raise ValueError(f"task {task.name!r} registered twice")
+    if task.submission_order and sorted(task.submission_order) != sorted(task.languages):
+        raise ValueError(f"task {task.name!r}: submission_order is not a reordering of its languages")
+    TASKS[task.name] = task
+    return task
+
+
+def get_task(name: str) -> Task:
+    """The registry entry of ``name``, or an error listing every known task."""
+    if name not in TASKS:
+        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    return TASKS[name]
+
+
+def benchmark_languages(task: Task, benchmark: str = "xtreme") -> tuple[str, ...]:
+    """The task's evaluation languages in ``benchmark`` ("xtreme" or "xtreme_r"; XTREME-R extends some tasks)."""
+    if benchmark not in ("xtreme", "xtreme_r"):
+        raise KeyError(f"benchmark {benchmark!r} is not one of xtreme, xtreme_r")
+    return task.languages_r if benchmark == "xtreme_r" and task.languages_r else task.languages
+
+
+def check_languages(task: Task, langs: list[str] | None, benchmark: str = "xtreme") -> list[str]:
+    """The evaluation languages to use: all of the task's by default; an unknown one is an error naming the valid set."""
+    valid = benchmark_languages(task, benchmark)
+    if not langs:
+        return list(valid)
+    unknown = [lang for lang in langs if lang not in valid]
+    if unknown:
+        hint = ""
+        if benchmark == "xtreme" and all(lang in task.languages_r for lang in unknown):
+            hint = " (XTREME-R languages: pass benchmark=xtreme_r)"
+        raise KeyError(f"language(s) {unknown} not in task {task.name}; its languages: {' '.join(valid)}{hint}")
+    return list(langs)
+
+
+def benchmark_categories(benchmark: Benchmark) -> dict[str, list[str]]:
+    """Category -> task names of ``benchmark`` ("xtreme" or "xtreme_r"), in the benchmark's table order: the
+    categories and their tasks whose means make up the benchmark score."""
+    if benchmark not in BENCHMARK_TASKS:
+        raise KeyError(f"benchmark {benchmark!r} is not one of {', '.join(BENCHMARK_TASKS)}")
+    categories: dict[str, list[str]] = {}
+    for name in BENCHMARK_TASKS[benchmark]:
+        categories.setdefault(TASKS[name].category, []).append(name)  # type: ignore[arg-type]
+    return categories
+
+
+# ---- Sentence(-pair) classification ---------------------------------------------------------------------------------
 def _cls_tsv(path: str, labels: dict[str, int] | None, header: bool = False,
              columns: tuple[str, ...] = ("text_a", "text_b", "label")) -> LocalSource:
     return LocalSource(path=path, format="tsv", columns=columns, header=header,
@@ -152,30 +238,22 @@ _SNLI_TRAIN = DataSplit(
     local=_cls_tsv("snli/train-en.tsv", _NLI_IDX),
 )
 
-TASKS: dict[str, Task] = {}
-
-
-def register(task: Task) -> Task:
-    if task.name in TASKS:
-        raise ValueError(f"task {task.name!r} registered twice")
-    TASKS[task.name] = task
-    return task
-
-
 # ---- XTREME target tasks: sentence(-pair) classification ------------------------------------------------------------
 register(Task(
     name="xnli", kind="classification", category="classification",
     description="XNLI: natural language inference in 15 languages; English training data = MNLI train",
-    languages=L.XNLI, main_metric="accuracy", label_names=NLI_LABELS,
+    languages=languages.XNLI, main_metric="accuracy", label_names=NLI_LABELS,
     train=(_xnli_split("train"),), dev=_xnli_split("validation"),
     eval={"test": _xnli_split("test"), "validation": _xnli_split("validation")},
+    submission="labels", train_size=392_702,  # MNLI train
 ))
 register(Task(
     name="pawsx", kind="classification", category="classification",
     description="PAWS-X: adversarial paraphrase identification in 7 languages",
-    languages=L.PAWSX, main_metric="accuracy", label_names=("0", "1"),
+    languages=languages.PAWSX, main_metric="accuracy", label_names=("0", "1"),
     train=(_pawsx_split("train"),), dev=_pawsx_split("validation"),
     eval={"test": _pawsx_split("test"), "validation": _pawsx_split("validation")},
+    submission="labels", train_size=49_401,
 ))
 
 # ---- English intermediate tasks: classification -----------------------------------------------------------------------
@@ -184,7 +262,7 @@ register(Task(
     languages=("en",), main_metric="accuracy", label_names=NLI_LABELS,
     train=(_glue("mnli", "train", _GLUE_NLI_FEATURES, _NLI_FIELDS, "mnli/train-{lang}.jsonl"),),
     dev=_glue("mnli", "validation_matched", _GLUE_NLI_FEATURES, _NLI_FIELDS, "mnli/validation-{lang}.jsonl"),
-    dev_examples=2000,
+    dev_examples=2000, train_size=392_702,
 ))
 register(Task(
     name="qqp", kind="classification", description="Quora Question Pairs (GLUE): duplicate detection, English",
@@ -193,7 +271,7 @@ register(Task(
                  "qqp/train-{lang}.jsonl"),),
     dev=_glue("qqp", "validation", _QQP_FEATURES, {"text_a": "question1", "text_b": "question2", "label": "label"},
               "qqp/validation-{lang}.jsonl"),
-    dev_examples=2000,
+    dev_examples=2000, train_size=363_846,
 ))
 register(Task(
     name="sst2", kind="classification", description="SST-2 (GLUE): binary sentiment of single sentences, English",
@@ -201,6 +279,7 @@ register(Task(
     train=(_glue("sst2", "train", _SST2_FEATURES, {"text_a": "sentence", "label": "label"}, "sst2/train-{lang}.jsonl"),),
     dev=_glue("sst2", "validation", _SST2_FEATURES, {"text_a": "sentence", "label": "label"},
               "sst2/validation-{lang}.jsonl"),
+    train_size=67_349,
 ))
 register(Task(
     name="anli_plus", kind="classification",
@@ -210,39 +289,53 @@ register(Task(
     train=(_anli("train_r1"), _anli("train_r2"), _anli("train_r3"), _SNLI_TRAIN,
            _glue("mnli", "train", _GLUE_NLI_FEATURES, _NLI_FIELDS, "mnli/train-{lang}.jsonl")),
     dev=_anli("dev_r1"), dev_examples=2000,
+    train_size=1_104_934,  # ANLI r1-r3 (162,865) + SNLI (549,367 with a gold label) + MNLI (392,702)
 ))
 
 
-def get_task(name: str) -> Task:
-    """The registry entry of ``name``, or an error listing every known task."""
-    if name not in TASKS:
-        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
-    return TASKS[name]
+# ---- XTREME-R's added languages of XTREME tasks, from other Hub datasets --------------------------------------------
+# UD 2.7 treebanks of the five UD-POS languages XTREME-R adds (all treebanks of a language concatenated, as XTREME
+# merges treebanks); `universal-dependencies/universal_dependencies` is script-only, so its parquet branch is read.
+UD27_TREEBANKS = {
+    "lt": ("lt_alksnis", "lt_hse"), "pl": ("pl_lfg", "pl_pdb", "pl_pud"), "ro": ("ro_nonstandard", "ro_rrt", "ro_simonero"),
+    "uk": ("uk_iu",), "wo": ("wo_wtb",),
+}
+UD27_TEST_ONLY = {"pl_pud"}  # PUD treebanks hold a test split only
+# The 18 `upos` names of universal_dependencies, in its ClassLabel order ("_" marks multiword-token lines).
+UD_HUB_UPOS = ("NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET", "CCONJ", "PROPN", "PRON", "X", "_",
+               "ADV", "INTJ", "VERB", "AUX")
+# Raw label (index or name) -> index in UPOS_LABELS; "_" -> -1, dropped with its token (keep="ud_tokens").
+UD_UPOS_REMAP = {**{str(i): (UPOS_LABELS.index(n) if n != "_" else -1) for i, n in enumerate(UD_HUB_UPOS)},
+                 **{n: (UPOS_LABELS.index(n) if n != "_" else -1) for n in UD_HUB_UPOS}}
+_UD27_FEATURES = {"idx": "string", "text": "string", "tokens": "list:string", "lemmas": "list:string",
+                  "upos": "list:label:" + ",".join(UD_HUB_UPOS), "xpos": "list:string", "feats": "list:string",
+                  "head": "list:string", "deprel": "list:string", "deps": "list:string", "misc": "list:string"}
 
 
-def benchmark_languages(task: Task, benchmark: str = "xtreme") -> tuple[str, ...]:
-    """The task's evaluation languages in ``benchmark`` ("xtreme" or "xtreme_r"; XTREME-R extends some tasks)."""
-    if benchmark not in ("xtreme", "xtreme_r"):
-        raise KeyError(f"benchmark {benchmark!r} is not one of xtreme, xtreme_r")
-    return task.languages_r if benchmark == "xtreme_r" and task.languages_r else task.languages
+def _ud27(treebank: str, split: str) -> DataSplit:
+    return DataSplit(hub=HubSource("universal-dependencies/universal_dependencies", treebank, split, _UD27_FEATURES,
+                                   {"tokens": "tokens", "tags": "upos"}, labels=UD_UPOS_REMAP,
+                                   revision="refs/convert/parquet", data_dir=treebank, keep="ud_tokens"))
 
 
-def check_languages(task: Task, langs: list[str] | None, benchmark: str = "xtreme") -> list[str]:
-    """The evaluation languages to use: all of the task's by default; an unknown one is an error naming the valid set."""
-    valid = benchmark_languages(task, benchmark)
-    if not langs:
-        return list(valid)
-    unknown = [lang for lang in langs if lang not in valid]
-    if unknown:
-        hint = ""
-        if benchmark == "xtreme" and all(lang in task.languages_r for lang in unknown):
-            hint = " (XTREME-R languages: pass benchmark=xtreme_r)"
-        raise KeyError(f"language(s) {unknown} not in task {task.name}; its languages: {' '.join(valid)}{hint}")
-    return list(langs)
+def _wikiann(split: str) -> DataSplit:
+    features = {"tokens": "list:string", "ner_tags": "list:label:" + ",".join(PANX_LABELS), "langs": "list:string",
+                "spans": "list:string"}
+    return DataSplit(hub=HubSource("unimelb-nlp/wikiann", "{lang}", split, features,
+                                   {"tokens": "tokens", "tags": "ner_tags"}))
 
 
-def replace(task: Task, **changes: object) -> Task:
-    return dataclasses.replace(task, **changes)
+_MTEB_TATOEBA = DataSplit(hub=HubSource("mteb/tatoeba-bitext-mining", "{iso3}-eng", "test",
+                                        {"sentence1": "string", "sentence2": "string"},
+                                        {"source": "sentence1", "target": "sentence2"}))
+
+
+def _added_languages(xtreme: tuple[str, ...], xtreme_r: tuple[str, ...],
+                     make: Callable[[str, str], tuple[DataSplit, ...]]) -> dict[str, dict[str, tuple[DataSplit, ...]]]:
+    """``lang_sources`` of the languages XTREME-R adds to a task: split role -> language -> ``make(lang, role)``."""
+    added = [lang for lang in xtreme_r if lang not in xtreme]
+    return {role: {lang: make(lang, role) for lang in added} for role in ("test", "validation")}
+
 
 
 # ---- Structured prediction: tagging -------------------------------------------------------------------------------
@@ -271,16 +364,27 @@ register(Task(
     name="udpos", kind="tagging", category="structured_prediction",
     description="UD-POS: universal POS tagging (UD 2.5, treebanks merged), 33 languages; F1 as the XTREME scorer "
                 "computes it, token accuracy beside it",
-    languages=L.UDPOS, main_metric="f1", label_names=UPOS_LABELS,
+    languages=languages.UDPOS, main_metric="f1", label_names=UPOS_LABELS,
     train=(_udpos("train"),), dev=_udpos("validation"),
     eval={"test": _udpos("test"), "validation": _udpos("validation")},
+    languages_r=languages.UDPOS_R, lang_sources=_added_languages(
+        languages.UDPOS, languages.UDPOS_R,
+        lambda lang, role: tuple(_ud27(tb, role) for tb in UD27_TREEBANKS[lang]
+                                 if role == "test" or tb not in UD27_TEST_ONLY)),
+    token_accuracy=True, submission="tags", train_size=20_000,  # the merged English UD treebanks, roughly
 ))
 register(Task(
     name="panx", kind="tagging", category="structured_prediction",
     description="PAN-X (WikiANN): named entities PER/ORG/LOC in BIO tags, 40 languages; chunk F1",
-    languages=L.PANX, main_metric="f1", label_names=PANX_LABELS,
+    languages=languages.PANX, main_metric="f1", label_names=PANX_LABELS,
     train=(_panx("train"),), dev=_panx("validation"),
     eval={"test": _panx("test"), "validation": _panx("validation")},
+    languages_r=languages.PANX_R,
+    lang_sources=_added_languages(languages.PANX, languages.PANX_R, lambda lang, role: (_wikiann(role),)),
+    submission="tags", submission_order=tuple(
+        "ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,"
+        "it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu".split(",")),
+    train_size=20_000,
 ))
 
 
@@ -315,30 +419,36 @@ register(Task(
     name="xquad", kind="span_qa", category="question_answering",
     description="XQuAD: extractive QA, 11 languages (the validation split is the reported test set); English "
                 "training data = SQuAD v1.1; SQuAD v1.1 EM/F1",
-    languages=L.XQUAD, main_metric="exact_match+f1", eval_metric="squad",
+    languages=languages.XQUAD, main_metric="exact_match+f1", eval_metric="squad",
     train=(_squad("train"),), dev=_squad("validation"), eval={"test": _xquad(), "validation": _xquad()},
     dev_examples=2000,
+    languages_r=languages.XQUAD_R,  # ro: the same google/xquad config pattern
+    submission="answers", submission_order=tuple("en,es,de,el,ru,tr,ar,vi,th,zh,hi".split(",")),
+    train_size=87_599,  # SQuAD v1.1 train
 ))
 register(Task(
     name="mlqa", kind="span_qa", category="question_answering",
     description="MLQA: extractive QA, matched context/question languages xx.xx, 7 languages, test; English training "
                 "data = SQuAD v1.1; language-aware MLQA EM/F1",
-    languages=L.MLQA, main_metric="exact_match+f1", eval_metric="mlqa",
+    languages=languages.MLQA, main_metric="exact_match+f1", eval_metric="mlqa",
     train=(_squad("train"),), dev=_squad("validation"), eval={"test": _mlqa("test"), "validation": _mlqa("validation")},
     dev_examples=2000,
+    submission="answers", submission_order=tuple("en,es,de,ar,hi,vi,zh".split(",")), train_size=87_599,
 ))
 register(Task(
     name="tydiqa", kind="span_qa", category="question_answering",
     description="TyDiQA-GoldP: extractive QA, 9 languages (validation = the reported set, language from the id "
                 "prefix); trained on the English rows of GoldP train only; SQuAD v1.1 EM/F1; selection on SQuAD dev",
-    languages=L.TYDIQA, main_metric="exact_match+f1", eval_metric="squad",
+    languages=languages.TYDIQA, main_metric="exact_match+f1", eval_metric="squad",
     train=(_tydiqa("train"),), dev=_squad("validation"),
     eval={"test": _tydiqa("validation"), "validation": _tydiqa("validation")}, dev_examples=2000,
+    submission="answers", submission_order=tuple("en,ar,bn,fi,id,ko,ru,sw,te".split(",")),
+    train_size=3_696,  # the English rows of GoldP train
 ))
 register(Task(
     name="squad", kind="span_qa", description="SQuAD v1.1: English extractive QA (intermediate task)",
     languages=("en",), main_metric="exact_match+f1", eval_metric="squad",
-    train=(_squad("train"),), dev=_squad("validation"), dev_examples=2000,
+    train=(_squad("train"),), dev=_squad("validation"), dev_examples=2000, train_size=87_599,
 ))
 
 
@@ -355,6 +465,7 @@ register(Task(
                 "'' as the gold of unanswerable questions",
     languages=("en",), main_metric="exact_match+f1", eval_metric="squad",
     train=(_squad_v2("train"),), dev=_squad_v2("validation"), dev_examples=2000, null_answers=True,
+    train_size=130_319,
 ))
 
 
@@ -369,7 +480,7 @@ register(Task(
                 "folder whatever data.source); train = sections 02-21, dev = 00; tag vocabulary built from train, "
                 "tags seen < 10 times mapped to one catch-all label; token accuracy",
     languages=("en",), main_metric="accuracy", train=(_ccgbank("02-21"),), dev=_ccgbank("00"),
-    labels_from_train=True,
+    labels_from_train=True, train_size=39_604,  # sentences of sections 02-21
 ))
 
 
@@ -448,31 +559,33 @@ register(Task(
     name="xcopa", kind="multiple_choice", category="classification",
     description="XCOPA: causal commonsense reasoning, 11 languages; English training = COPA (after SIQA as phase 2 "
                 "in XTREME-R); selection on COPA validation",
-    languages=L.XCOPA, main_metric="accuracy", num_choices=2,
+    languages=languages.XCOPA, main_metric="accuracy", num_choices=2,
     train=(_copa("train"),), dev=_copa("validation"),
     eval={"test": _xcopa("test"), "validation": _xcopa("validation")},
+    submission="choices", train_size=400,
 ))
 register(Task(name="copa", kind="multiple_choice", description="COPA (SuperGLUE): English causal reasoning",
               languages=("en",), main_metric="accuracy", num_choices=2, train=(_copa("train"),),
-              dev=_copa("validation")))
+              dev=_copa("validation"), train_size=400))
 register(Task(name="siqa", kind="multiple_choice", description="SocialIQa: English social commonsense, 3 choices",
               languages=("en",), main_metric="accuracy", num_choices=3, train=(_siqa("train"),),
-              dev=_siqa("validation")))
+              dev=_siqa("validation"), train_size=33_410))
 register(Task(name="hellaswag", kind="multiple_choice", description="HellaSwag: sentence completion, 4 endings",
               languages=("en",), main_metric="accuracy", num_choices=4,
               train=(_mc_hub("Rowan/hellaswag", None, "train", _HELLASWAG_FEATURES, _HS, {str(i): i for i in range(4)},
                              parquet=True),),
               dev=_mc_hub("Rowan/hellaswag", None, "validation", _HELLASWAG_FEATURES, _HS,
-                          {str(i): i for i in range(4)}, parquet=True), dev_examples=2000))
+                          {str(i): i for i in range(4)}, parquet=True), dev_examples=2000, train_size=39_905))
 register(Task(name="commonsenseqa", kind="multiple_choice", description="CommonsenseQA: 5-choice commonsense QA",
               languages=("en",), main_metric="accuracy", num_choices=5,
               train=(_mc_hub("tau/commonsense_qa", None, "train", _CSQA_FEATURES, _CS, _LETTERS),),
-              dev=_mc_hub("tau/commonsense_qa", None, "validation", _CSQA_FEATURES, _CS, _LETTERS)))
+              dev=_mc_hub("tau/commonsense_qa", None, "validation", _CSQA_FEATURES, _CS, _LETTERS),
+              train_size=9_741))
 register(Task(name="cosmosqa", kind="multiple_choice", description="Cosmos QA: reading comprehension, 4 choices",
               languages=("en",), main_metric="accuracy", num_choices=4,
               train=(_mc_hub("allenai/cosmos_qa", None, "train", _COSMOS_FEATURES, _CO, parquet=True),),
               dev=_mc_hub("allenai/cosmos_qa", None, "validation", _COSMOS_FEATURES, _CO, parquet=True),
-              dev_examples=2000))
+              dev_examples=2000, train_size=25_262))
 
 
 # ---- Retrieval without training (evaluated on phase-1/2/3 encoders) ------------------------------------------------
@@ -488,68 +601,23 @@ register(Task(
     name="tatoeba", kind="retrieval", category="retrieval",
     description="Tatoeba: xx->en sentence retrieval, 36 languages, 1,000 pairs each (no training): the English "
                 "side queries the non-English sentences by cosine similarity, top-1 accuracy",
-    languages=L.TATOEBA, main_metric="accuracy", eval={"test": _TATOEBA, "validation": _TATOEBA},
+    languages=languages.TATOEBA, main_metric="accuracy", eval={"test": _TATOEBA, "validation": _TATOEBA},
+    languages_r=languages.TATOEBA_R,
+    lang_sources=_added_languages(languages.TATOEBA, languages.TATOEBA_R, lambda lang, role: (_MTEB_TATOEBA,)),
+    submission="labels", submission_order=tuple(
+        "ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,"
+        "pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu".split(",")),
 ))
 register(Task(
     name="bucc2018", kind="retrieval", category="retrieval",
     description="BUCC 2018: parallel sentence mining xx-en (de fr ru zh) from the original corpora, ratio-margin "
                 "mining, threshold tuned on the sample split and applied to the training split (the reported set)",
-    languages=L.BUCC, main_metric="f1", eval={"test": DataSplit(), "validation": DataSplit()},
+    languages=languages.BUCC, main_metric="f1", eval={"test": DataSplit(), "validation": DataSplit()},
+    submission="pairs",
 ))
 
 
-# ---- XTREME-R: extended language sets and the dual-encoder retrieval tasks ------------------------------------------
-# UD 2.7 treebanks of the five UD-POS languages XTREME-R adds (all treebanks of a language concatenated, as XTREME
-# merges treebanks); `universal-dependencies/universal_dependencies` is script-only, so its parquet branch is read.
-UD27_TREEBANKS = {
-    "lt": ("lt_alksnis", "lt_hse"), "pl": ("pl_lfg", "pl_pdb", "pl_pud"), "ro": ("ro_nonstandard", "ro_rrt", "ro_simonero"),
-    "uk": ("uk_iu",), "wo": ("wo_wtb",),
-}
-UD27_TEST_ONLY = {"pl_pud"}  # PUD treebanks hold a test split only
-# The 18 `upos` names of universal_dependencies, in its ClassLabel order ("_" marks multiword-token lines).
-UD_HUB_UPOS = ("NOUN", "PUNCT", "ADP", "NUM", "SYM", "SCONJ", "ADJ", "PART", "DET", "CCONJ", "PROPN", "PRON", "X", "_",
-               "ADV", "INTJ", "VERB", "AUX")
-# Raw label (index or name) -> index in UPOS_LABELS; "_" -> -1, dropped with its token (keep="ud_tokens").
-UD_UPOS_REMAP = {**{str(i): (UPOS_LABELS.index(n) if n != "_" else -1) for i, n in enumerate(UD_HUB_UPOS)},
-                 **{n: (UPOS_LABELS.index(n) if n != "_" else -1) for n in UD_HUB_UPOS}}
-_UD27_FEATURES = {"idx": "string", "text": "string", "tokens": "list:string", "lemmas": "list:string",
-                  "upos": "list:label:" + ",".join(UD_HUB_UPOS), "xpos": "list:string", "feats": "list:string",
-                  "head": "list:string", "deprel": "list:string", "deps": "list:string", "misc": "list:string"}
-
-
-def _ud27(treebank: str, split: str) -> DataSplit:
-    return DataSplit(hub=HubSource("universal-dependencies/universal_dependencies", treebank, split, _UD27_FEATURES,
-                                   {"tokens": "tokens", "tags": "upos"}, labels=UD_UPOS_REMAP,
-                                   revision="refs/convert/parquet", data_dir=treebank, keep="ud_tokens"))
-
-
-def _wikiann(split: str) -> DataSplit:
-    features = {"tokens": "list:string", "ner_tags": "list:label:" + ",".join(PANX_LABELS), "langs": "list:string",
-                "spans": "list:string"}
-    return DataSplit(hub=HubSource("unimelb-nlp/wikiann", "{lang}", split, features,
-                                   {"tokens": "tokens", "tags": "ner_tags"}))
-
-
-_MTEB_TATOEBA = DataSplit(hub=HubSource("mteb/tatoeba-bitext-mining", "{iso3}-eng", "test",
-                                        {"sentence1": "string", "sentence2": "string"},
-                                        {"source": "sentence1", "target": "sentence2"}))
-
-
-def _new_languages(task: Task, langs: tuple[str, ...], make: object) -> dict[str, dict[str, tuple[DataSplit, ...]]]:
-    new = [lang for lang in langs if lang not in task.languages]
-    return {role: {lang: make(lang, role) for lang in new} for role in ("test", "validation")}  # type: ignore[operator]
-
-
-TASKS["udpos"] = replace(TASKS["udpos"], languages_r=L.UDPOS_R, lang_sources=_new_languages(
-    TASKS["udpos"], L.UDPOS_R,
-    lambda lang, role: tuple(_ud27(tb, role) for tb in UD27_TREEBANKS[lang]
-                             if role == "test" or tb not in UD27_TEST_ONLY)))
-TASKS["panx"] = replace(TASKS["panx"], languages_r=L.PANX_R,
-                        lang_sources=_new_languages(TASKS["panx"], L.PANX_R, lambda lang, role: (_wikiann(role),)))
-TASKS["xquad"] = replace(TASKS["xquad"], languages_r=L.XQUAD_R)  # ro: the same google/xquad config pattern
-TASKS["tatoeba"] = replace(TASKS["tatoeba"], languages_r=L.TATOEBA_R, lang_sources=_new_languages(
-    TASKS["tatoeba"], L.TATOEBA_R, lambda lang, role: (_MTEB_TATOEBA,)))
-
+# ---- XTREME-R: the dual-encoder retrieval tasks ---------------------------------------------------------------------
 # Mewsli-X (community copy izhx/mewsli-x; nested fields [inferred], checked field by field, see xstilts.dual_encoder).
 _MEWSLIX_PAIR_FEATURES = {"contextual_mention": "mewslix:contextual_mention", "entity": "mewslix:entity"}
 _MEWSLIX_PAIR_FIELDS = {"contextual_mention": "contextual_mention", "entity": "entity"}
@@ -575,10 +643,10 @@ register(Task(
     description="Mewsli-X: entity retrieval for news mentions in 11 languages; a dual encoder trained on English "
                 "Wikipedia mention-entity pairs ranks the candidate entity descriptions; metric 'map@20' (= MRR@20, "
                 "one gold entity per mention) per language, macro-averaged",
-    languages=L.MEWSLIX, main_metric="map@20",
+    languages=languages.MEWSLIX, main_metric="map@20",
     train=(_mewslix_pairs("train"),), dev=_mewslix_pairs("validation"),
     eval={"test": _MEWSLIX_MENTIONS, "validation": _MEWSLIX_MENTIONS_DEV}, candidates=_MEWSLIX_CANDIDATES,
-    dev_examples=2000,
+    dev_examples=2000, submission="rankings",
 ))
 _XQUAD_R = DataSplit(hub=HubSource("google-research-datasets/xquad_r", "{lang}", "validation", XQUAD_FEATURES,
                                    QA_FIELDS))
@@ -587,7 +655,7 @@ register(Task(
     description="LAReQA: language-agnostic answer-sentence retrieval over the pooled XQuAD-R candidates of 11 "
                 "languages; a dual encoder trained on SQuAD v1.1 (question -> answer sentence); mAP@20 over all "
                 "questions (micro)",
-    languages=L.LAREQA, main_metric="map@20",
+    languages=languages.LAREQA, main_metric="map@20",
     train=(_squad("train"),), dev=_squad("validation"), eval={"test": _XQUAD_R, "validation": _XQUAD_R},
     dev_examples=2000,
 ))

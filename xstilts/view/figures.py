@@ -14,8 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from xstilts.view import loading as L
-from xstilts.view.loading import intermediate_order, task_order
+from xstilts.results import intermediate_order, task_order
+from xstilts.view import loading
 
 ENGLISH_COLOUR = "#d62728"
 OTHER_COLOUR = "#1f77b4"
@@ -59,8 +59,8 @@ OVERVIEW_LEGEND = (
 def _trace_for(row: Any) -> str:
     if row.all_constant:
         return TRACE_CONSTANT
-    return {L.STATUS_CHANGE: TRACE_CHANGE, L.STATUS_UNCERTAIN: TRACE_UNCERTAIN, L.STATUS_NOISE: TRACE_NOISE,
-            L.STATUS_AGGREGATE: TRACE_AGGREGATE}.get(row.status, TRACE_ABSOLUTE)
+    return {loading.STATUS_CHANGE: TRACE_CHANGE, loading.STATUS_UNCERTAIN: TRACE_UNCERTAIN,
+            loading.STATUS_NOISE: TRACE_NOISE, loading.STATUS_AGGREGATE: TRACE_AGGREGATE}.get(row.status, TRACE_ABSOLUTE)
 
 
 def _cell_text(row: Any) -> str:
@@ -68,14 +68,14 @@ def _cell_text(row: Any) -> str:
     score = f"{row.score:.1f}"
     if row.n_seeds >= 2 and not math.isnan(row.sd):
         score += f" ±{row.sd:.1f}"
-    if row.status == L.STATUS_BASELINE:
+    if row.status == loading.STATUS_BASELINE:
         second = f"n={row.n_seeds} seeds" if row.n_seeds >= 2 else ""
-    elif row.status == L.STATUS_NO_BASELINE:
+    elif row.status == loading.STATUS_NO_BASELINE:
         second = "no baseline"
-    elif row.status == L.STATUS_AGGREGATE:
+    elif row.status == loading.STATUS_AGGREGATE:
         second = (f"{row.delta:+.1f} " if not math.isnan(row.delta) else "") + f"({row.aggregate_tasks})"
     else:
-        mark = {L.STATUS_NOISE: " ≈", L.STATUS_UNCERTAIN: " ?"}.get(row.status, "")
+        mark = {loading.STATUS_NOISE: " ≈", loading.STATUS_UNCERTAIN: " ?"}.get(row.status, "")
         second = f"{row.delta:+.1f}{mark}"
     if row.all_constant:
         second = "constant"
@@ -129,8 +129,8 @@ def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour
         title: figure title.
     """
     kinds = dict(zip(table["encoder"], table["encoder_kind"]))
-    encoders = L.encoder_order(kinds)
-    benchmarks = [t for t in L.BENCHMARK_TASKS if t in set(table["task"])]
+    encoders = loading.encoder_order(kinds)
+    benchmarks = [t for t in loading.BENCHMARK_TASKS if t in set(table["task"])]
     tasks = task_order(set(table["task"]) - set(benchmarks)) + benchmarks
     cols = [text(t) for t in tasks]
     heights = [len(set(table.loc[table.encoder == e, "intermediate"])) for e in encoders]
@@ -139,7 +139,7 @@ def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour
     for k, enc in enumerate(encoders, start=1):
         part = table[table.encoder == enc]
         inters = intermediate_order(part["intermediate"])
-        rows = [text(i) + (" (baseline)" if i == L.BASELINE else "") for i in inters]
+        rows = [text(i) + (" (baseline)" if i == loading.BASELINE else "") for i in inters]
         grids: dict[str, tuple[list, list, list]] = {}
         for name in (TRACE_ABSOLUTE, TRACE_CHANGE, TRACE_UNCERTAIN, TRACE_AGGREGATE, TRACE_NOISE, TRACE_CONSTANT):
             grids[name] = ([[None] * len(tasks) for _ in inters], [[""] * len(tasks) for _ in inters],

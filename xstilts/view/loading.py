@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import math
 import os
-import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,9 +18,19 @@ from typing import Any
 
 import pandas as pd
 
-# benchmark_scores: the one place benchmark arithmetic lives
 from xstilts.errors import XstiltsError
-from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, find_results
+from xstilts.languages import script_of
+from xstilts.results import (
+    BASELINE,
+    XTREME_CATEGORIES,
+    XTREME_R_CATEGORIES,
+    RunInfo,
+    TaskResult,
+    dedupe,
+    find_results,
+    intermediate_order,
+    task_order,
+)
 from xstilts.tasks import TASKS
 
 
@@ -29,74 +38,20 @@ class ViewerError(XstiltsError, ValueError):
     """The results folder cannot be shown (absent, not a folder); the message says what to pass instead."""
 
 
-# Script of every XTREME / XTREME-R language (ISO 639-1 codes as the task registry uses them). Grouping languages by
-# script makes tokenizer coverage visible: an English-only vocabulary covers Latin script at best.
-SCRIPTS: dict[str, str] = {
-    "af": "Latin", "az": "Latin", "de": "Latin", "en": "Latin", "es": "Latin", "et": "Latin", "eu": "Latin",
-    "fi": "Latin", "fr": "Latin", "ht": "Latin", "hu": "Latin", "id": "Latin", "it": "Latin", "jv": "Latin",
-    "lt": "Latin", "ms": "Latin", "nl": "Latin", "pl": "Latin", "pt": "Latin", "qu": "Latin", "ro": "Latin",
-    "sw": "Latin", "tl": "Latin", "tr": "Latin", "vi": "Latin", "wo": "Latin", "yo": "Latin",
-    "bg": "Cyrillic", "kk": "Cyrillic", "ru": "Cyrillic", "uk": "Cyrillic",
-    "el": "Greek", "ka": "Georgian", "he": "Hebrew",
-    "ar": "Arabic", "fa": "Arabic", "ur": "Arabic",
-    "hi": "Devanagari", "mr": "Devanagari", "bn": "Bengali", "gu": "Gujarati", "pa": "Gurmukhi",
-    "ta": "Tamil", "te": "Telugu", "ml": "Malayalam",
-    "th": "Thai", "my": "Myanmar",
-    "zh": "Han", "ja": "Japanese", "ko": "Hangul",
-}
 # Display order: Latin first (where an English vocabulary has a chance), then roughly west to east.
 SCRIPT_ORDER: list[str] = [
     "Latin", "Cyrillic", "Greek", "Georgian", "Hebrew", "Arabic", "Devanagari", "Bengali", "Gujarati", "Gurmukhi",
     "Tamil", "Telugu", "Malayalam", "Thai", "Myanmar", "Han", "Japanese", "Hangul", "Other",
 ]
 
-BASELINE = "none"
 COST_KEYS = (
     "trainable_parameters", "total_parameters", "size_on_disk_bytes", "wall_time_s", "train_examples_per_second",
     "peak_memory_mb",
 )
 
 
-def script_of(lang: str) -> str:
-    """The writing system of a language code; "Other" for codes outside XTREME / XTREME-R."""
-    return SCRIPTS.get(lang.split("-")[0].lower(), "Other")
-
-
 def script_rank(script: str) -> int:
     return SCRIPT_ORDER.index(script) if script in SCRIPT_ORDER else len(SCRIPT_ORDER)
-
-
-# Characters that start Markdown syntax anywhere in a line (emphasis, code, links and images, raw HTML and entities,
-# tables, strikethrough, Streamlit's math and directives); backslash-escaped, they render as themselves.
-_MD_SPECIAL = frozenset("\\`*_[]<>!|#~$&{}")
-# Text that GitHub or Streamlit would turn into a link or an emoji/icon whatever its escapes: shown as code instead.
-_MD_AUTOLINK = re.compile(r"://|www\.|@|:[^:\s]*:", re.IGNORECASE)
-
-
-def md_literal(text: object, table: bool = False) -> str:
-    """``text`` as Markdown that renders exactly as the text: no emphasis, link, image, HTML, emoji or math.
-
-    Strings from result files and paths (task, language and encoder names, recipe values, error messages) go through
-    this wherever Markdown is rendered (Streamlit messages and captions, the report's tables), because a name like
-    ``![x](http://host/x.png)`` would otherwise load a remote image. Plain names come back unchanged; other text is
-    backslash-escaped, or put in a code span where an escape cannot stop a link or emoji. Non-printable characters
-    are shown as their Python escapes.
-
-    Args:
-        text: Any value; shown as ``str(text)``.
-        table: The result goes into a table cell (a ``|`` must then be escaped even inside a code span).
-    """
-    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
-    if _MD_AUTOLINK.search(text):
-        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-        fence = "`" * (longest + 1)
-        body = text.replace("|", "\\|") if table else text
-        pad = " " if body[:1] in ("`", " ") or body[-1:] in ("`", " ") else ""
-        return f"{fence}{pad}{body}{pad}{fence}"
-    out = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
-    # At the start of a block, "- x", "+ x" and "---" would become a list or a rule, "1. x" a numbered list.
-    out = re.sub(r"^[-+]", lambda m: "\\" + m.group(0), out)
-    return re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", out)
 
 
 def results_dir_from_args(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
@@ -195,35 +150,6 @@ def run_label(run: RunInfo, with_target: bool = False) -> str:
     return " / ".join(parts)
 
 
-def results_frame(results: Iterable[tuple[str, TaskResult]]) -> pd.DataFrame:
-    """One row per result file: its run, task, score and completeness."""
-    rows = []
-    for path, r in results:
-        rows.append({
-            "path": path, "task": r.task, "encoder": r.run.encoder, "encoder_kind": r.run.encoder_kind,
-            "intermediate": r.run.intermediate, "target": r.run.target, "seed": r.run.seed, "lora": r.run.lora,
-            "score": r.score, "main_metric": r.main_metric, "partial": r.partial, "n_languages": len(r.languages),
-            "missing_languages": ", ".join(r.missing_languages), "created": r.created,
-        })
-    cols = ["path", "task", "encoder", "encoder_kind", "intermediate", "target", "seed", "lora", "score",
-            "main_metric", "partial", "n_languages", "missing_languages", "created"]
-    return pd.DataFrame(rows, columns=cols)
-
-
-def _config_key(r: TaskResult) -> tuple:
-    return (r.run.encoder, r.run.intermediate, r.task, r.run.seed, r.run.lora)
-
-
-def dedupe(results: Iterable[TaskResult]) -> list[TaskResult]:
-    """One result per (encoder, intermediate, task, seed, LoRA): the newest by ``created`` (re-evaluations win)."""
-    best: dict[tuple, TaskResult] = {}
-    for r in results:
-        k = _config_key(r)
-        if k not in best or str(r.created) > str(best[k].created):
-            best[k] = r
-    return list(best.values())
-
-
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
@@ -236,21 +162,6 @@ def _sd(values: Sequence[float]) -> float:
 def _rms(values: Iterable[float]) -> float:
     vals = [v for v in values if not math.isnan(v)]
     return math.sqrt(sum(v * v for v in vals) / len(vals)) if vals else math.nan
-
-
-def intermediate_order(names: Iterable[str]) -> list[str]:
-    """The baseline first, single tasks alphabetically, multi-task mixtures last."""
-    names = set(names)
-    single = sorted(n for n in names if n != BASELINE and not n.startswith("multi:"))
-    multi = sorted(n for n in names if n.startswith("multi:"))
-    return ([BASELINE] if BASELINE in names else []) + single + multi
-
-
-def task_order(names: Iterable[str]) -> list[str]:
-    """Tasks in XTREME category order, then any others alphabetically."""
-    known = [t for ts in XTREME_CATEGORIES.values() for t in ts]
-    names = set(names)
-    return [t for t in known if t in names] + sorted(names - set(known))
 
 
 def encoders(results: Iterable[TaskResult]) -> dict[str, str]:
@@ -357,56 +268,6 @@ def zero_shot_gap(result: TaskResult) -> float | None:
     if en.empty or rest.empty:
         return None
     return float(en.iloc[0] - rest.mean())
-
-
-def benchmark_table(results: Iterable[TaskResult], categories: dict[str, list[str]] = XTREME_CATEGORIES
-                    ) -> pd.DataFrame:
-    """Benchmark score per run (encoder, intermediate, seed, LoRA) with its category and task scores.
-
-    Scores come from ``xstilts.results.benchmark_scores``: a category or overall score is empty (NaN) when one of its
-    tasks is missing or partial, and the ``missing``/``partial`` columns name them.
-    """
-
-    runs: dict[tuple, list[TaskResult]] = defaultdict(list)
-    kinds: dict[tuple, str] = {}
-    seedless: dict[tuple, list[TaskResult]] = defaultdict(list)
-    for r in dedupe(results):
-        k = (r.run.encoder, r.run.intermediate, r.run.seed, bool(r.run.lora))
-        kinds[k] = r.run.encoder_kind
-        if r.run.seed is None:
-            seedless[(r.run.encoder, r.run.intermediate, bool(r.run.lora))].append(r)
-        else:
-            runs[k].append(r)
-    # A seedless result (retrieval straight on a phase-1 folder: nothing was trained) belongs to every seed of its
-    # configuration; only where no seeded run exists does it form a row of its own.
-    for (enc, inter, lora), rs in seedless.items():
-        seeded = [k for k in runs if k[:2] == (enc, inter) and k[3] == lora]
-        for k in seeded:
-            have = {r.task for r in runs[k]}
-            runs[k].extend(r for r in rs if r.task not in have)
-        if not seeded:
-            runs[(enc, inter, None, lora)] = list(rs)
-    tasks = [t for ts in categories.values() for t in ts]
-    rows = []
-    for (enc, inter, seed, lora), rs in runs.items():
-        b = benchmark_scores(rs, categories)
-        row: dict[str, Any] = {"encoder": enc, "encoder_kind": kinds[(enc, inter, seed, lora)],
-                               "intermediate": inter, "seed": seed, "lora": lora, "score": b["score"]}
-        row.update({f"[{c}]": v for c, v in b["categories"].items()})
-        row.update(b["tasks"])
-        row["missing"] = ", ".join(b["missing_tasks"])
-        row["partial"] = ", ".join(b["partial_tasks"])
-        rows.append(row)
-    cols = (["encoder", "encoder_kind", "intermediate", "seed", "lora", "score"] + [f"[{c}]" for c in categories]
-            + tasks + ["missing", "partial"])
-    df = pd.DataFrame(rows, columns=cols)
-    numeric = ["score"] + [f"[{c}]" for c in categories] + tasks
-    df[numeric] = df[numeric].astype(float)
-    if not df.empty:
-        i_rank = {n: k for k, n in enumerate(intermediate_order(df["intermediate"]))}
-        df["_i"] = df["intermediate"].map(i_rank)
-        df = df.sort_values(["encoder", "_i", "lora", "seed"]).drop(columns="_i").reset_index(drop=True)
-    return df
 
 
 # ------------------------------------------------------------------------------------------- provenance and cost
@@ -532,15 +393,8 @@ STATUS_UNCERTAIN = "uncertain"  # one seed and no interval recorded: nothing say
 STATUS_AGGREGATE = "aggregate"  # a benchmark mean over the tasks present (no interval of its own)
 BENCHMARK_TASKS: dict[str, list[str]] = {
     "XTREME": [t for ts in XTREME_CATEGORIES.values() for t in ts],
+    "XTREME-R": [t for ts in XTREME_R_CATEGORIES.values() for t in ts],
 }
-
-
-def _xtreme_r_tasks() -> list[str]:
-
-    return [t for ts in XTREME_R_CATEGORIES.values() for t in ts]
-
-
-BENCHMARK_TASKS["XTREME-R"] = _xtreme_r_tasks()
 # A benchmark mean over fewer tasks than this is not shown at all: two tasks say nothing about a nine-task benchmark.
 MIN_AGGREGATE_TASKS = 3
 
@@ -572,10 +426,6 @@ def constant_languages(result: TaskResult) -> list[str]:
     return sorted(lang for lang, f in (result.reliability or {}).items() if isinstance(f, Mapping) and f.get("constant"))
 
 
-def _seed_mean_langs(rs: Sequence[TaskResult]) -> dict[str, float]:
-    return _lang_means(rs)
-
-
 def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
     """Seed statistics of one (encoder, intermediate, task) group of results."""
     scores = [r.score for r in rs]
@@ -590,7 +440,7 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
             "constant_langs": constant, "all_constant": bool(langs) and set(constant) >= langs,
             "n_langs": len(langs), "partial": any(r.partial for r in rs),
             "reliability_recorded": all(bool(r.reliability) or r.score_ci95 is not None for r in rs),
-            "lang_means": _seed_mean_langs(rs)}
+            "lang_means": _lang_means(rs)}
 
 
 def _judge(cell: dict[str, Any], base: dict[str, Any]) -> tuple[str, str]:
