@@ -48,7 +48,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from xstilts import recipe
+from xstilts import cli, recipe, tasktypes
 from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.recipe import RecipeError, field
 from xstilts.tasks import TASKS
@@ -317,8 +317,8 @@ def expand(cfg: SweepRecipe) -> Plan:
                     start, start_run = out, out.name
                 chain = f"{enc}-{inter}{suffix}"
                 for target, tspec in cfg.targets.items():
-                    kind = TASKS[tspec.task].kind if tspec.task in TASKS else None
-                    if tspec.recipe is None and kind == "retrieval":
+                    untrained = tspec.task in TASKS and "phase1" in tasktypes.of(TASKS[tspec.task]).EVALUATED_FROM
+                    if tspec.recipe is None and untrained:
                         # No training: the phase-1/2 encoder itself is evaluated (LoRA does not change a phase-1
                         # encoder, so the "none" chain is planned once).
                         res = results / (f"{enc}-{inter}" if ispec is None else chain)
@@ -625,8 +625,6 @@ def _main(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from xstilts import cli
-
     return cli.run(_main, argv, "xstilts.sweep", __doc__)
 
 

@@ -79,8 +79,11 @@ def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_i
 
 
 def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, Any] | None = None) -> float | None:
-    """The mean over languages of the mean of 100 / choices (XCOPA: 50)."""
-    per_lang = [rows[lang] for lang in languages if rows.get(lang)] if rows else []
+    """The mean over languages of the mean of 100 / choices (XCOPA: 50); without rows, 100 / the registry's
+    number of choices."""
+    if rows is None:
+        return 100.0 / task.num_choices if task.num_choices else None
+    per_lang = [rows[lang] for lang in languages if rows.get(lang)]
     return sum(sum(100.0 / len(r["choices"]) for r in lr) / len(lr) for lr in per_lang) / len(per_lang) \
         if per_lang else None
 

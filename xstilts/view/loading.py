@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from xstilts import tasktypes
 from xstilts.errors import XstiltsError
 from xstilts.languages import script_of
 from xstilts.results import (
@@ -404,13 +405,7 @@ def registry_chance(task: str) -> float | None:
     100 / choices; None where undefined (tagging F1, QA, retrieval) or the task is not in the registry."""
 
     t = TASKS.get(task)
-    if t is None:
-        return None
-    if t.kind == "classification" and t.label_names:
-        return 100.0 / len(t.label_names)
-    if t.kind == "multiple_choice" and t.num_choices:
-        return 100.0 / t.num_choices
-    return None
+    return None if t is None else tasktypes.of(t).chance(t, {}, None)
 
 
 def task_chance(results: Iterable[TaskResult], task: str) -> float | None:
