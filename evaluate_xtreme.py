@@ -23,6 +23,7 @@ from xstilts.errors import DataError
 from xstilts.log import log, quiet_libraries
 from xstilts.results import write_result
 from xstilts.tasks import check_languages, get_task
+from xstilts.tasktypes.common import Evaluated
 
 
 def _score(argv: list[str]) -> int:
@@ -42,11 +43,12 @@ def _main(argv: list[str]) -> int:
         return _score(argv[1:])
     if argv and argv[0] == "benchmark":
         return _benchmark(argv[1:])
-    cfg: EvalRecipe = recipe.load(EvalRecipe, argv)
+    cfg = recipe.load(EvalRecipe, argv)
     recipe.print_recipe(cfg, "evaluation")
     run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")
     run_chain = provenance.chain(run_folder)
-    trained = provenance.typed_recipe(run_chain[0])  # the recipe that made the evaluated model
+    # Every recipe of the chain read back typed now, so one this version cannot read fails before any work.
+    trained = [provenance.typed_recipe(entry) for entry in run_chain][0]  # the recipe that made the evaluated model
     task = get_task(cfg.task or getattr(trained, "task", ""))
     task_type = tasktypes.of(task)
     if phase not in task_type.EVALUATED_FROM:
@@ -69,8 +71,9 @@ def _main(argv: list[str]) -> int:
         mine = (langs if rank == 0 else []) if task_type.POOLED else distributed.shard(langs, rank, size)
         # A model trained on the English validation split (stand-in training) is scored on rows it never saw.
         windows = evaluation.stand_in_windows(run_chain, task) if cfg.split == "validation" else []
-        rows, missing, notes = evaluation.load_eval_rows(task, cfg, mine, explicit=cfg.languages is not None,
-                                                         limit=None if windows else cfg.data.max_eval_samples)
+        rows, missing, lang_notes = evaluation.load_eval_rows(task, cfg, mine, explicit=cfg.languages is not None,
+                                                              limit=None if windows else cfg.data.max_eval_samples)
+        notes = []
         if windows and rows:
             rows, note = evaluation.drop_seen_rows(rows, windows, cfg.data.max_eval_samples)
             notes.append(note)
@@ -78,7 +81,7 @@ def _main(argv: list[str]) -> int:
 
         # The model as the task type evaluates it (task heads, or the bare encoder), then each language's metrics.
         checkpoint = provenance.model_dir(run_folder)
-        evaluated = tasktypes.common.Evaluated()
+        evaluated = Evaluated()
         if rows:
             inputs = evaluation.load_evaluated(task, checkpoint, cfg, trained, distributed.device())
             evaluated = task_type.evaluate(task, inputs, rows)
@@ -88,27 +91,24 @@ def _main(argv: list[str]) -> int:
         precision = evaluation.effective_precision(cfg.precision)
         if precision != "fp32" and task_type.EVAL_MODEL == "heads":
             notes.append(f"forward passes under {precision} autocast (evaluation precision={cfg.precision})")
-        # The floor a score is judged against, per language (the task's chance is their mean).
-        chance = {lang: task_type.chance(task, {lang: m}, {lang: rows[lang]}) for lang, m in evaluated.languages.items()}
-        parts = distributed.gather((dataclasses.replace(evaluated, predictions={}), missing, notes, chance))
-
-        languages = distributed.merge_in_order([p[0].languages for p in parts], langs)
-        if not languages:
+        # This rank's share (with the floor each language's score is judged against); rank 0 gathers them in the
+        # task's language order and writes the one result.
+        share = evaluation.Share(
+            evaluated.languages, evaluated.figures,
+            {lang: task_type.chance(task, {lang: m}, {lang: rows[lang]}) for lang, m in evaluated.languages.items()},
+            missing, notes + evaluated.notes, lang_notes, evaluated.score, evaluated.weights)
+        merged = evaluation.combine(distributed.gather(share), langs)
+        if not merged.languages:
             raise DataError(f"task {task.name}: no evaluation data for any of {langs}")
         if rank == 0:
-            missing = [lang for lang in langs if any(lang in p[1] for p in parts)]
-            notes = [n for p in parts for n in p[0].notes + p[2]]
-            pooled = parts[0][0]
             result = evaluation.build_result(
-                task, languages, missing, cfg.split, cfg.data.source, checkpoint, run_folder,
-                list(dict.fromkeys(notes)), benchmark=cfg.benchmark,
-                reliability=distributed.merge_in_order([p[0].figures for p in parts], langs),
-                chance=evaluation.mean_chance(distributed.merge_in_order([p[3] for p in parts], langs)),
-                score_weights=pooled.weights)
-            if pooled.score is not None:
-                result = dataclasses.replace(result, score=pooled.score)
+                task, merged.languages, merged.missing, cfg.split, cfg.data.source, checkpoint, run_folder,
+                merged.notes, benchmark=cfg.benchmark, reliability=merged.figures,
+                chance=evaluation.mean_chance(merged.chance), score_weights=merged.weights)
+            if merged.score is not None:
+                result = dataclasses.replace(result, score=merged.score)
             write_result(out_file, result)
-            log(f"{task.name}: score {result.score:.2f} over {len(languages)} languages"
+            log(f"{task.name}: score {result.score:.2f} over {len(merged.languages)} languages"
                 + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
                 + f" -> {out_file}")
         distributed.barrier()  # no rank returns before the result exists (the next command of a chain reads it)

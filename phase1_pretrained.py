@@ -19,7 +19,7 @@ from xstilts.log import log, quiet_libraries
 
 
 def _main(argv: list[str]) -> int:
-    cfg: Phase1Recipe = recipe.load(Phase1Recipe, argv)
+    cfg = recipe.load(Phase1Recipe, argv)
     recipe.print_recipe(cfg, "phase1")
     rank, _ = distributed.world()
     with distributed.process_group():

@@ -25,7 +25,7 @@ from xstilts.tasks import get_task
 
 
 def _main(argv: list[str]) -> int:
-    cfg: Phase2Recipe = recipe.load(Phase2Recipe, argv)
+    cfg = recipe.load(Phase2Recipe, argv)
     recipe.print_recipe(cfg, "phase2")
     parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 2")
     src = provenance.model_dir(parent)

@@ -22,7 +22,7 @@ from xstilts.tasks import get_task
 
 
 def _main(argv: list[str]) -> int:
-    cfg: Phase3Recipe = recipe.load(Phase3Recipe, argv)
+    cfg = recipe.load(Phase3Recipe, argv)
     recipe.print_recipe(cfg, "phase3")
     parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 3")
     src = provenance.model_dir(parent)

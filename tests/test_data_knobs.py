@@ -92,12 +92,14 @@ def test_stand_in_windows_follow_the_chain():
     from xstilts.evaluation import stand_in_windows
     from xstilts.tasks import get_task
 
-    p3 = {"phase": "phase3", "recipe": {"task": "xnli", "data": {"train_split": "validation", "holdout_fraction": 0.2,
+    p3 = {"phase": "phase3", "recipe": {"input": "p2", "output": "p3", "task": "xnli", "data": {"train_split": "validation", "holdout_fraction": 0.2,
                                                                   "max_eval_samples": 100}, "train": {}}}
-    p2 = {"phase": "phase2", "recipe": {"tasks": ["mnli"], "data": {"train_split": "validation", "train_task": "xnli",
+    p2 = {"phase": "phase2", "recipe": {"input": "p1", "output": "p2", "tasks": ["mnli"],
+                                        "data": {"train_split": "validation", "train_task": "xnli",
                                                                      "max_eval_samples": 100},
                                         "train": {"dev_examples": 200}}}
-    p2_real = {"phase": "phase2", "recipe": {"tasks": ["mnli"], "data": {"train_split": "train"}, "train": {}}}
+    p2_real = {"phase": "phase2", "recipe": {"input": "p1", "output": "p2", "tasks": ["mnli"],
+                                             "data": {"train_split": "train"}, "train": {}}}
     p1 = {"phase": "phase1", "recipe": {}}
     assert stand_in_windows([p3, p2, p1], get_task("xnli")) == [(0.2, 100), (0.2, 100)]
     assert stand_in_windows([p3, p2_real, p1], get_task("xnli")) == [(0.2, 100)]

@@ -14,7 +14,7 @@ import phase1_pretrained
 import phase3_target
 from xstilts import data, encoders, submission
 from xstilts.results import read_result
-from xstilts.tasktypes import retrieval as retrieval_eval
+from xstilts.tasktypes import retrieval as retrieval_task
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,7 +100,7 @@ def test_bucc_from_the_original_archives_when_source_is_hub(p3, tmp_path, monkey
         urls.append(url)
         return str(folders["sample" if ".sample-" in url else "training"] / "bucc2018")
 
-    monkeypatch.setattr(retrieval_eval, "download", fake_download)
+    monkeypatch.setattr(retrieval_task, "download", fake_download)
     assert evaluate_xtreme.main([f"input={p3}/p1", f"output={tmp_path}/r", "task=bucc2018", "data.source=hub",
                                  "languages=[de]"]) == 0
     assert urls == ["https://comparable.limsi.fr/bucc2018/bucc2018-de-en.sample-gold.tar.bz2",
@@ -119,7 +119,7 @@ def test_bucc_download_failure_is_a_clear_error(p3, tmp_path, monkeypatch, capsy
     def offline(url):
         raise ConnectionError("no network")
 
-    monkeypatch.setattr(retrieval_eval, "download", offline)
+    monkeypatch.setattr(retrieval_task, "download", offline)
     assert evaluate_xtreme.main([f"input={p3}/p1", f"output={tmp_path}/r", "task=bucc2018", "languages=[fr]"]) == 2
     assert "could not download https://comparable.limsi.fr/bucc2018/bucc2018-fr-en.sample-gold.tar.bz2" in \
         capsys.readouterr().err

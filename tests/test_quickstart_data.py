@@ -25,7 +25,7 @@ I32 = datasets.Value("int32")
 NLI_LABELS = datasets.ClassLabel(names=["entailment", "neutral", "contradiction"])
 PANX_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 ANSWERS = {"text": datasets.List(S), "answer_start": datasets.List(I32)}
-# The Hub features of each task's dataset (DATASETS.md); the loader builds embedded data with these.
+# The Hub features of each task's dataset (the registry's HubSource.features); the loader builds embedded data with these.
 HUB_FEATURES = {
     "xnli": {"premise": S, "hypothesis": S, "label": NLI_LABELS},
     "mnli": {"premise": S, "hypothesis": S, "label": NLI_LABELS, "idx": I32},

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import AutoTokenizer
 
-from xstilts import __version__, data, provenance, submission, tasktypes
-from xstilts.config import EvalRecipe, Phase2Recipe, Phase3Recipe
+from xstilts import __version__, data, distributed, provenance, submission, tasktypes
+from xstilts.config import EvalRecipe, Phase2Recipe
 from xstilts.errors import DataError, DataMissing
 from xstilts.log import elapsed, log
 from xstilts.modeling import check_max_length, load_merged_encoder, load_model
@@ -86,8 +87,9 @@ def load_evaluated(task: Task, checkpoint: Path, cfg: EvalRecipe, trained: Any, 
 
 
 def load_eval_rows(task: Task, cfg: EvalRecipe, langs: list[str], explicit: bool, limit: int | None
-                   ) -> tuple[dict[str, Any], list[str], list[str]]:
-    """Each language's evaluation input (as the task type reads it), the languages whose data is absent, and notes.
+                   ) -> tuple[dict[str, Any], list[str], dict[str, list[str]]]:
+    """Each language's evaluation input (as the task type reads it), the languages whose data is absent, and each
+    language's notes for the result.
 
     Only *absent* data (``DataMissing``: no file, not shipped) skips a language, and only where the languages were not
     asked for explicitly and the source is local; a malformed file or label is an error, never a skipped language.
@@ -95,15 +97,16 @@ def load_eval_rows(task: Task, cfg: EvalRecipe, langs: list[str], explicit: bool
     """
     if cfg.split not in task.eval:
         raise DataError(f"task {task.name} has no {cfg.split!r} split; available: {', '.join(task.eval)}")
-    rows, missing, notes = {}, [], []
+    rows, missing, notes = {}, [], {}
     for lang in langs:
+        notes[lang] = []
         try:
-            rows[lang] = tasktypes.of(task).load_rows(task, cfg, lang, limit, notes)
+            rows[lang] = tasktypes.of(task).load_rows(task, cfg, lang, limit, notes[lang])
         except DataMissing as exc:
             if explicit or cfg.data.source == "hub":
                 raise
             missing.append(lang)
-            notes.append(f"{lang}: no data ({exc})")
+            notes[lang].append(f"{lang}: no data ({exc})")
             log(f"warning: {lang} skipped, the result is marked partial: {exc}", every_rank=True)
     return rows, missing, notes
 
@@ -116,13 +119,49 @@ def export_predictions(task: Task, lang: str, rows: Any, predictions: Any, out_d
         submission.write_predictions(task.name, lang, payload, out_dir)
 
 
+@dataclass
+class Share:
+    """One rank's part of an evaluation, as rank 0 gathers it (predictions stay on the rank that exported them)."""
+
+    languages: dict[str, dict[str, float]]  # lang -> metrics
+    figures: dict[str, LanguageFigures]
+    chance: dict[str, float | None]  # lang -> the score of a uniform random guess
+    missing: list[str]  # languages without data
+    notes: list[str]  # notes of the whole evaluation, and the evaluator's "<lang>: ..." notes
+    language_notes: dict[str, list[str]]  # lang -> notes from loading its data
+    score: float | None = None  # a task score that is not the mean over languages (LAReQA's micro mean)
+    weights: dict[str, float] | None = None  # its weights per language
+
+
+def combine(shares: list[Share], langs: list[str]) -> Share:
+    """The ranks' shares as one, in the task's language order: the same result whatever the number of ranks.
+
+    Notes: the general ones (each once, first seen first), then each language's (from loading its data, then the
+    evaluator's notes that start with ``"<lang>: "``).
+    """
+    general = list(dict.fromkeys(n for s in shares for n in s.notes
+                                 if not any(n.startswith(f"{lang}: ") for lang in langs)))
+    per_lang = [n for lang in langs for s in shares for n in s.language_notes.get(lang, [])]
+    evaluator = [n for lang in langs for s in shares for n in s.notes if n.startswith(f"{lang}: ")]
+    return Share(
+        languages=distributed.merge_in_order([s.languages for s in shares], langs),
+        figures=distributed.merge_in_order([s.figures for s in shares], langs),
+        chance=distributed.merge_in_order([s.chance for s in shares], langs),
+        missing=[lang for lang in langs if any(lang in s.missing for s in shares)],
+        notes=general + per_lang + evaluator, language_notes={},
+        score=next((s.score for s in shares if s.score is not None), None),
+        weights=next((s.weights for s in shares if s.weights is not None), None))
+
+
 def stand_in_windows(chain_entries: list[dict[str, Any]], task: Task) -> list[tuple[float, int | None]]:
     """(holdout_fraction, selection rows) of each training phase in the chain that trained on ``task``'s own English
     validation split (``data.train_split=validation``, the stand-in where no training set is at hand)."""
     windows = []
     for entry in chain_entries:
+        if entry["phase"] not in ("phase2", "phase3"):
+            continue
         recipe = provenance.typed_recipe(entry)
-        if not isinstance(recipe, (Phase2Recipe, Phase3Recipe)) or recipe.data.train_split != "validation":
+        if recipe.data.train_split != "validation":
             continue
         names = recipe.tasks if isinstance(recipe, Phase2Recipe) else [recipe.task]
         if task.name in [recipe.data.train_task or name for name in names]:

@@ -291,13 +291,14 @@ def typed_recipe(entry: dict[str, Any]) -> Phase1Recipe | Phase2Recipe | Phase3R
             longer allowed), naming the recipe file and each key.
     """
     cls = RECIPE_CLASSES[entry["phase"]]
-    path = Path(entry["folder"]) / RECIPE
+    folder = entry.get("folder") or "its run folder"
+    path = Path(folder) / RECIPE
     try:
         return build(cls, _as_written_today(cls, entry["recipe"]), source=str(path))
     except RecipeError as exc:
         version = (entry.get("environment") or {}).get("xstilts") or "an unknown version"
         raise RunFolderError(f"recipe {path} (written by xstilts {version}) does not fit xstilts {__version__}: "
-                             f"{'; '.join(exc.problems)}; re-run the phase that wrote {entry['folder']}") from None
+                             f"{'; '.join(exc.problems)}; re-run the phase that wrote {folder}") from None
 
 
 # Recipe keys that may differ between the attempts of one run (a resume): none of them changes the weights, the dev

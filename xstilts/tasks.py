@@ -101,6 +101,8 @@ class Task:
     # languages that live in another Hub dataset (UD 2.7 treebanks, unimelb-nlp/wikiann, mteb/tatoeba-bitext-mining)
     lang_sources: dict[str, dict[str, tuple[DataSplit, ...]]] = field(default_factory=dict)
     candidates: DataSplit | None = None  # dual encoders: the candidate set retrieved from (Mewsli-X entities)
+    # retrieval: parallel sentences are mined from two whole corpora per language (BUCC), not looked up row by row
+    mined: bool = False
     # span QA: questions may have no answer (SQuAD v2.0): trained to point at CLS, decoded with the null score and a
     # threshold chosen on dev, scored with "" as the gold of unanswerable questions
     null_answers: bool = False
@@ -485,7 +487,7 @@ register(Task(
 
 
 # ---- Continued masked-LM as a phase-2 pseudo-task (the paper's alternative (i)); its text is set by the recipe's mlm
-# block (local files or a Hub text dataset), see xstilts.mlm
+# block (local files or a Hub text dataset), see xstilts.tasktypes.mlm
 register(Task(
     name="mlm", kind="mlm",
     description="continued (multilingual) masked-LM during intermediate training: text lines from mlm.files or a Hub "
@@ -612,13 +614,13 @@ register(Task(
     name="bucc2018", kind="retrieval", category="retrieval",
     description="BUCC 2018: parallel sentence mining xx-en (de fr ru zh) from the original corpora, ratio-margin "
                 "mining, threshold tuned on the sample split and applied to the training split (the reported set)",
-    languages=languages.BUCC, main_metric="f1", eval={"test": DataSplit(), "validation": DataSplit()},
+    languages=languages.BUCC, main_metric="f1", mined=True, eval={"test": DataSplit(), "validation": DataSplit()},
     submission="pairs",
 ))
 
 
 # ---- XTREME-R: the dual-encoder retrieval tasks ---------------------------------------------------------------------
-# Mewsli-X (community copy izhx/mewsli-x; nested fields [inferred], checked field by field, see xstilts.dual_encoder).
+# Mewsli-X (community copy izhx/mewsli-x; nested fields [inferred], checked field by field, see xstilts.dual_encoder_rows).
 _MEWSLIX_PAIR_FEATURES = {"contextual_mention": "mewslix:contextual_mention", "entity": "mewslix:entity"}
 _MEWSLIX_PAIR_FIELDS = {"contextual_mention": "contextual_mention", "entity": "entity"}
 

@@ -106,7 +106,7 @@ def load_rows(task: Task, cfg: EvalRecipe, lang: str, limit: int | None, notes: 
         DataMissing: the language's files are absent (the language may be skipped).
     """
     try:
-        if task.name == "bucc2018":  # mined from the original corpora, not rows of a dataset
+        if task.mined:  # BUCC: mined from the original corpora, not rows of a dataset
             dev = _read_bucc(cfg, lang, "validation")
             if cfg.split == "validation":
                 notes.append(f"{lang}: split=validation: threshold tuned and scored on the sample gold")
@@ -185,7 +185,7 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     if rows:
         log(f"{task.name}: {ctx.cfg.retrieval.pooling} pooling of hidden_states[{layer}]")
     for lang, lang_rows in rows.items():
-        if task.name == "bucc2018":
+        if task.mined:
             scores, preds, figures = _bucc(ctx, lang, lang_rows, layer, out.notes)
         else:
             scores, preds, figures = _tatoeba(ctx, lang, lang_rows, layer)
@@ -198,7 +198,7 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
 def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, Any] | None = None) -> float | None:
     """Tatoeba: the mean over languages of 100 / candidates (each English query picks one of the language's ``n``
     sentences). BUCC: None (a tuned mining threshold has no closed-form chance)."""
-    if task.name == "bucc2018":
+    if task.mined:
         return None
     sizes = [m["n"] for m in languages.values() if m.get("n")]
     return sum(100.0 / n for n in sizes) / len(sizes) if sizes else None
