@@ -16,7 +16,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, set_seed
 
-from xstilts import ccg, cli, pipeline, provenance, recipe, runfiles
+from xstilts import cli, data, pipeline, provenance, recipe, runfiles
 from xstilts.config import Phase2Recipe
 from xstilts.log import log, quiet_libraries
 from xstilts.modeling import check_model_folder
@@ -41,7 +41,7 @@ def _main(argv: list[str]) -> int:
         # Model: the parent's encoder, a fresh head per intermediate task (a previous phase's heads are dropped).
         tokenizer = AutoTokenizer.from_pretrained(src)
         # Label sets built from training data (CCG supertags) are fixed before the heads are sized.
-        tasks = [ccg.with_vocabulary(get_task(name), cfg.data.path) for name in cfg.tasks]
+        tasks = [data.with_label_set(get_task(name), cfg.data.path) for name in cfg.tasks]
         for t in tasks:
             if t.labels_from_train:
                 log(f"{t.name}: {len(t.label_names)} labels from its training data (recorded in heads.json)")

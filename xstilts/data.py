@@ -303,6 +303,16 @@ ROW_SHAPES = {"classification": _classification_row, "multiple_choice": _choice_
               "mlm": _as_is}
 
 
+def with_label_set(task: Task, data_path: str | None) -> Task:
+    """``task`` with its label names, built from its training data where the registry has none to give
+    (``labels_from_train``: CCG supertags, from the CCGbank AUTO files), else ``task`` unchanged.
+
+    Raises:
+        DataError: the training data the label set is built from is not there.
+    """
+    return ccg.with_vocabulary(task, data_path)
+
+
 def label_count(task: Task) -> int | None:
     """How many classes a label of ``task`` may take (choices for multiple choice); None where it is not known from
     the registry (CCG builds its tag set from the training data; span QA, retrieval and dual encoders have no
