@@ -51,9 +51,13 @@ def _main(argv: list[str]) -> int:
     trained = [provenance.typed_recipe(entry) for entry in run_chain][0]  # the recipe that made the evaluated model
     task = get_task(cfg.task or getattr(trained, "task", ""))
     task_type = tasktypes.of(task)
+    if not task_type.EVALUATED_FROM:
+        raise KeyError(f"task {task.name} has no zero-shot evaluation (its English dev score in metrics.json selected "
+                       "the model); give a benchmark task with task=<name>")
     if phase not in task_type.EVALUATED_FROM:
-        raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a phase-3 model "
-                                      "(only retrieval tasks are evaluated on phase-1/2 encoders)")
+        raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a "
+                                      f"{' or '.join(task_type.EVALUATED_FROM)} folder (only retrieval tasks are "
+                                      "evaluated on phase-1/2 encoders)")
     langs = check_languages(task, cfg.languages, cfg.benchmark)
     out_file = runfiles.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
     if cfg.export_predictions:

@@ -123,3 +123,14 @@ def test_bucc_download_failure_is_a_clear_error(p3, tmp_path, monkeypatch, capsy
     assert evaluate_xtreme.main([f"input={p3}/p1", f"output={tmp_path}/r", "task=bucc2018", "languages=[fr]"]) == 2
     assert "could not download https://comparable.limsi.fr/bucc2018/bucc2018-fr-en.sample-gold.tar.bz2" in \
         capsys.readouterr().err
+
+
+def test_a_task_without_zero_shot_evaluation_or_from_the_wrong_phase_is_one_clear_error(p3, tmp_path, capsys):
+    """Whether a task is evaluated, and from which phases, is its task type's fact: mlm (phase 2's pseudo-task) is
+    never evaluated; a task with heads needs a phase-3 folder. Nothing is written either way."""
+    out = tmp_path / "r"
+    assert evaluate_xtreme.main([f"input={p3 / 'p3'}", f"output={out}", "task=mlm"]) == 2
+    assert "task mlm has no zero-shot evaluation" in capsys.readouterr().err
+    assert evaluate_xtreme.main([f"input={p3 / 'p1'}", f"output={out}", "task=xnli"]) == 2
+    assert "xnli needs a phase3 folder" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())

@@ -109,3 +109,16 @@ def test_every_task_type_has_one_module_with_the_whole_interface():
     needs["mlm"] = model + ["predict", "score", "reliability", "EVALUATED_FROM"]
     missing = {kind: [n for n in names if not hasattr(TASK_TYPES[kind], n)] for kind, names in needs.items()}
     assert {kind: names for kind, names in missing.items() if names} == {}
+
+
+def test_the_registry_facts_recipes_check_agree_with_the_task_types():
+    """The recipe validators (layer 1, below the task types) read trained_in and min_length from the registry: they
+    must say what the task types do (a type without training_data is never trained; span QA windows need room)."""
+    from xstilts import tasktypes
+    from xstilts.tasks import QA_MIN_LENGTH, TASKS
+
+    for task in TASKS.values():
+        module = tasktypes.of(task)
+        assert bool(task.trained_in) == hasattr(module, "training_data"), task.name
+        assert bool(module.EVALUATED_FROM) == ("phase3" in task.trained_in or not task.trained_in), task.name
+        assert task.min_length == (QA_MIN_LENGTH if module is tasktypes.span_qa else 0), task.name

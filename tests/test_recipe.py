@@ -43,8 +43,8 @@ def test_phase3_reports_independent_problems_together():
         recipe.load(Phase3Recipe, ["input=", "output=b", "task=xquad", "train.max_length=50", "data.train_task=xnli"])
     assert err.value.problems == [
         "input: must not be empty (a folder path)",
-        "train.max_length: 50 leaves no room for the context after a question of up to 64 tokens; span QA needs at "
-        "least 80 (384 is standard)",
+        "train.max_length: 50 is too short for xquad: its windows need at least 80 tokens (a question of up to 64 "
+        "tokens plus context); 384 is standard",
         "data.train_task: xnli is a classification task; xquad needs span_qa"]
     with pytest.raises(recipe.RecipeError) as err:
         recipe.load(Phase3Recipe, ["input=", "output=b", "task=nope", "qa.doc_stride=200"])
@@ -178,3 +178,19 @@ def test_a_chain_recipe_with_a_key_this_version_lacks_is_one_clear_error():
         provenance.typed_recipe(_entry("phase3", stored))
     assert str(err.value).startswith("recipe /runs/p/recipe.yaml (written by xstilts 0.0.1) does not fit xstilts ")
     assert "train.max_seq_length: unknown key" in str(err.value) and "re-run the phase that wrote /runs/p" in str(err.value)
+
+
+def test_a_task_is_trained_only_where_the_registry_says():
+    """trained_in: retrieval has no training, the mlm pseudo-task is phase 2's; min_length: span QA's windows need
+    room for the question. Each is reported under the key that lists the task, all at once."""
+    with pytest.raises(recipe.RecipeError) as err:
+        recipe.load(Phase2Recipe, ["input=a", "output=b", "tasks=[tatoeba,squad,mnli]", "train.max_length=50"])
+    assert err.value.problems == [
+        "tasks: tatoeba has no training (its encoder is evaluated as it is); evaluate a phase-1 or phase-2 folder "
+        "with evaluate_xtreme.py task=tatoeba",
+        "train.max_length: 50 is too short for squad: its windows need at least 80 tokens (a question of up to 64 "
+        "tokens plus context); 384 is standard"]
+    with pytest.raises(recipe.RecipeError, match="task: mlm cannot be trained in phase 3; list it in a phase-2 recipe"):
+        recipe.load(Phase3Recipe, ["input=a", "output=b", "task=mlm"])
+    with pytest.raises(recipe.RecipeError, match="task: bucc2018 has no training"):
+        recipe.load(Phase3Recipe, ["input=a", "output=b", "task=bucc2018"])

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from xstilts.recipe import field, show
-from xstilts.tasks import TASKS
-
-QA_MIN_LENGTH = 80  # 64 question tokens + special tokens + at least a few context tokens per window
+from xstilts.tasks import TASKS, Task
 
 # Upper bounds of numeric fields: far beyond any real setting, so they only catch typos (1e20) and overflow (a count
 # torch, numpy or Arrow would take as a 32-bit index; numpy seeds are 32-bit). Model limits (position embeddings)
@@ -283,6 +281,21 @@ class QaConfig:
         return self.doc_stride if self.doc_stride is not None else min(128, max_length // 3)
 
 
+def _trainable_problems(task: Task, phase: str, key: str, train: TrainConfig) -> list[str]:
+    """Why ``task`` cannot be trained in ``phase`` with these settings (the registry's ``trained_in`` and
+    ``min_length``); ``key`` names the recipe key that lists it."""
+    if not task.trained_in:
+        return [f"{key}: {task.name} has no training (its encoder is evaluated as it is); evaluate a phase-1 or "
+                f"phase-2 folder with evaluate_xtreme.py task={task.name}"]
+    if phase not in task.trained_in:
+        where = " or ".join(f"a {p.replace('phase', 'phase-')} recipe" for p in task.trained_in)
+        return [f"{key}: {task.name} cannot be trained in {phase.replace('phase', 'phase ')}; list it in {where}"]
+    if train.max_length < task.min_length:
+        return [f"train.max_length: {train.max_length} is too short for {task.name}: its windows need at least "
+                f"{task.min_length} tokens (a question of up to 64 tokens plus context); 384 is standard"]
+    return []
+
+
 @dataclass
 class Phase2Recipe:
     input: str = field(help="a phase-1 folder (the pretrained encoder)")
@@ -311,9 +324,8 @@ class Phase2Recipe:
                 problems.append(f"tasks: unknown task {show(t)}; known: {', '.join(sorted(TASKS))}")
         if len(set(self.tasks)) != len(self.tasks):
             problems.append("tasks: a task is listed twice")
-        if any(TASKS[t].kind == "span_qa" for t in self.tasks if t in TASKS) and self.train.max_length < QA_MIN_LENGTH:
-            problems.append(f"train.max_length: {self.train.max_length} is too short for span QA (question up to 64 "
-                            f"tokens plus context); use at least {QA_MIN_LENGTH} (384 is standard)")
+        for t in dict.fromkeys(t for t in self.tasks if t in TASKS):
+            problems.extend(_trainable_problems(TASKS[t], "phase2", "tasks", self.train))
         return problems
 
 
@@ -337,17 +349,10 @@ class Phase3Recipe:
         if target is None:
             problems.append(f"task: unknown task {show(self.task)}; known: {', '.join(sorted(TASKS))}")
             return problems
-        if target.kind == "retrieval":
-            problems.append(f"task: {self.task} has no training; evaluate a phase-1 or phase-2 folder with "
-                            "evaluate_xtreme.py")
+        trainable = _trainable_problems(target, "phase3", "task", self.train)
+        problems.extend(trainable)
+        if trainable and "phase3" not in target.trained_in:
             return problems
-        if target.kind == "mlm":
-            problems.append("task: mlm is a phase-2 pseudo-task (continued masked-LM); list it in a phase-2 recipe's "
-                            "tasks")
-            return problems
-        if target.kind == "span_qa" and self.train.max_length < QA_MIN_LENGTH:
-            problems.append(f"train.max_length: {self.train.max_length} leaves no room for the context after a "
-                            f"question of up to 64 tokens; span QA needs at least {QA_MIN_LENGTH} (384 is standard)")
         source = TASKS.get(self.data.train_task or self.task)
         if source is not None and source.kind != target.kind:
             problems.append(f"data.train_task: {source.name} is a {source.kind} task; {self.task} needs "

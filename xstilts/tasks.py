@@ -103,6 +103,12 @@ class Task:
     candidates: DataSplit | None = None  # dual encoders: the candidate set retrieved from (Mewsli-X entities)
     # retrieval: parallel sentences are mined from two whole corpora per language (BUCC), not looked up row by row
     mined: bool = False
+    # The training phases that can train the task: retrieval has no training (its encoder is evaluated as it is);
+    # the mlm pseudo-task is phase 2's alone.
+    trained_in: tuple[str, ...] = ("phase2", "phase3")
+    # The shortest train.max_length its inputs fit in (span QA: up to 64 question tokens, special tokens and a few
+    # context tokens per window); 0 where any length works.
+    min_length: int = 0
     # span QA: questions may have no answer (SQuAD v2.0): trained to point at CLS, decoded with the null score and a
     # threshold chosen on dev, scored with "" as the gold of unanswerable questions
     null_answers: bool = False
@@ -122,6 +128,8 @@ class Task:
         """The task's languages in the official scorer's order (the order its task average is summed in)."""
         return self.submission_order or self.languages
 
+
+QA_MIN_LENGTH = 80  # span QA: 64 question tokens (qa.prepare_qa_features) + special tokens + a few context tokens
 
 # ---- The registry and its queries -----------------------------------------------------------------------------------
 TASKS: dict[str, Task] = {}
@@ -421,7 +429,7 @@ register(Task(
     name="xquad", kind="span_qa", category="question_answering",
     description="XQuAD: extractive QA, 11 languages (the validation split is the reported test set); English "
                 "training data = SQuAD v1.1; SQuAD v1.1 EM/F1",
-    languages=languages.XQUAD, main_metric="exact_match+f1", eval_metric="squad",
+    languages=languages.XQUAD, main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="squad",
     train=(_squad("train"),), dev=_squad("validation"), eval={"test": _xquad(), "validation": _xquad()},
     dev_examples=2000,
     languages_r=languages.XQUAD_R,  # ro: the same google/xquad config pattern
@@ -432,7 +440,7 @@ register(Task(
     name="mlqa", kind="span_qa", category="question_answering",
     description="MLQA: extractive QA, matched context/question languages xx.xx, 7 languages, test; English training "
                 "data = SQuAD v1.1; language-aware MLQA EM/F1",
-    languages=languages.MLQA, main_metric="exact_match+f1", eval_metric="mlqa",
+    languages=languages.MLQA, main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="mlqa",
     train=(_squad("train"),), dev=_squad("validation"), eval={"test": _mlqa("test"), "validation": _mlqa("validation")},
     dev_examples=2000,
     submission="answers", submission_order=tuple("en,es,de,ar,hi,vi,zh".split(",")), train_size=87_599,
@@ -441,7 +449,7 @@ register(Task(
     name="tydiqa", kind="span_qa", category="question_answering",
     description="TyDiQA-GoldP: extractive QA, 9 languages (validation = the reported set, language from the id "
                 "prefix); trained on the English rows of GoldP train only; SQuAD v1.1 EM/F1; selection on SQuAD dev",
-    languages=languages.TYDIQA, main_metric="exact_match+f1", eval_metric="squad",
+    languages=languages.TYDIQA, main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="squad",
     train=(_tydiqa("train"),), dev=_squad("validation"),
     eval={"test": _tydiqa("validation"), "validation": _tydiqa("validation")}, dev_examples=2000,
     submission="answers", submission_order=tuple("en,ar,bn,fi,id,ko,ru,sw,te".split(",")),
@@ -449,7 +457,7 @@ register(Task(
 ))
 register(Task(
     name="squad", kind="span_qa", description="SQuAD v1.1: English extractive QA (intermediate task)",
-    languages=("en",), main_metric="exact_match+f1", eval_metric="squad",
+    languages=("en",), main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="squad",
     train=(_squad("train"),), dev=_squad("validation"), dev_examples=2000, train_size=87_599,
 ))
 
@@ -465,7 +473,7 @@ register(Task(
     description="SQuAD v2.0: English extractive QA with unanswerable questions (empty answers; intermediate task); "
                 "no-answer = the CLS score beating the best span by more than a threshold chosen on dev; EM/F1 with "
                 "'' as the gold of unanswerable questions",
-    languages=("en",), main_metric="exact_match+f1", eval_metric="squad",
+    languages=("en",), main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="squad",
     train=(_squad_v2("train"),), dev=_squad_v2("validation"), dev_examples=2000, null_answers=True,
     train_size=130_319,
 ))
@@ -493,7 +501,7 @@ register(Task(
     description="continued (multilingual) masked-LM during intermediate training: text lines from mlm.files or a Hub "
                 "text dataset (mlm.dataset/mlm.configs), drawn for mlm.weight of the steps; dev = masked-token "
                 "accuracy on held-out lines",
-    languages=(), main_metric="accuracy",
+    languages=(), main_metric="accuracy", trained_in=("phase2",),
 ))
 
 
@@ -603,7 +611,8 @@ register(Task(
     name="tatoeba", kind="retrieval", category="retrieval",
     description="Tatoeba: xx->en sentence retrieval, 36 languages, 1,000 pairs each (no training): the English "
                 "side queries the non-English sentences by cosine similarity, top-1 accuracy",
-    languages=languages.TATOEBA, main_metric="accuracy", eval={"test": _TATOEBA, "validation": _TATOEBA},
+    languages=languages.TATOEBA, main_metric="accuracy", trained_in=(),
+    eval={"test": _TATOEBA, "validation": _TATOEBA},
     languages_r=languages.TATOEBA_R,
     lang_sources=_added_languages(languages.TATOEBA, languages.TATOEBA_R, lambda lang, role: (_MTEB_TATOEBA,)),
     submission="labels", submission_order=tuple(
@@ -614,7 +623,8 @@ register(Task(
     name="bucc2018", kind="retrieval", category="retrieval",
     description="BUCC 2018: parallel sentence mining xx-en (de fr ru zh) from the original corpora, ratio-margin "
                 "mining, threshold tuned on the sample split and applied to the training split (the reported set)",
-    languages=languages.BUCC, main_metric="f1", mined=True, eval={"test": DataSplit(), "validation": DataSplit()},
+    languages=languages.BUCC, main_metric="f1", mined=True, trained_in=(),
+    eval={"test": DataSplit(), "validation": DataSplit()},
     submission="pairs",
 ))
 
