@@ -21,6 +21,7 @@ from xstilts import cli, distributed, evaluation, provenance, recipe, runfiles, 
 from xstilts.config import EvalRecipe
 from xstilts.errors import DataError
 from xstilts.log import log, quiet_libraries
+from xstilts.modeling import check_model_folder
 from xstilts.results import write_result
 from xstilts.tasks import check_languages, get_task
 from xstilts.tasktypes.common import Evaluated
@@ -59,6 +60,7 @@ def _main(argv: list[str]) -> int:
                                       f"{' or '.join(task_type.EVALUATED_FROM)} folder (only retrieval tasks are "
                                       "evaluated on phase-1/2 encoders)")
     langs = check_languages(task, cfg.languages, cfg.benchmark)
+    checkpoint = check_model_folder(provenance.model_dir(run_folder), "model folder")  # before any data is read
     out_file = runfiles.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
     if cfg.export_predictions:
         runfiles.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
@@ -84,7 +86,6 @@ def _main(argv: list[str]) -> int:
             log(note)
 
         # The model as the task type evaluates it (task heads, or the bare encoder), then each language's metrics.
-        checkpoint = provenance.model_dir(run_folder)
         evaluated = Evaluated()
         if rows:
             inputs = evaluation.load_evaluated(task, checkpoint, cfg, trained, distributed.device())

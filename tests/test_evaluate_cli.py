@@ -134,3 +134,20 @@ def test_a_task_without_zero_shot_evaluation_or_from_the_wrong_phase_is_one_clea
     assert evaluate_xtreme.main([f"input={p3 / 'p1'}", f"output={out}", "task=xnli"]) == 2
     assert "xnli needs a phase3 folder" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_damaged_model_folder_is_named_before_anything_reads_it(p3, tmp_path, capsys):
+    """The evaluated folder is checked before any data is read or the tokenizer loads, for a model with heads and
+    for retrieval's bare encoder alike."""
+    import shutil
+
+    for task, src in (("xnli", p3 / "p3"), ("tatoeba", p3 / "p1")):
+        run = tmp_path / f"copy-{task}"
+        shutil.copytree(src, run)
+        model = run / "final" if (run / "final").is_dir() else run
+        (model / "tokenizer.json").write_text('{"model": {"type": "Unig')
+        out = tmp_path / f"r-{task}"
+        assert evaluate_xtreme.main([f"input={run}", f"output={out}", f"task={task}", "languages=[de]",
+                                     "data.source=hub"]) == 2  # the folder is named before the (offline) Hub is tried
+        assert "tokenizer.json (tokenizer) is not readable JSON" in capsys.readouterr().err
+        assert not (out / f"{task}.json").exists()

@@ -74,16 +74,17 @@ def load_evaluated(task: Task, checkpoint: Path, cfg: EvalRecipe, trained: Any, 
         ModelFolderError: the folder is not a loadable model; RecipeError: ``max_length`` exceeds its positions;
         KeyError: the model has no head for ``task``.
     """
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    # The folder is checked (files, JSON, tokenizer, heads) by the loaders before anything else reads it.
     if tasktypes.of(task).EVAL_MODEL == "encoder":  # retrieval: sentences are cut at retrieval.max_length
         model = load_merged_encoder(checkpoint).to(device)
         autocast_encoder(model, effective_precision(cfg.precision))
-        return EvalInputs(model, tokenizer, cfg, cfg.retrieval.max_length, device)
+        return EvalInputs(model, AutoTokenizer.from_pretrained(checkpoint), cfg, cfg.retrieval.max_length, device)
+    model = load_model(checkpoint).to(device)
     max_length = cfg.max_length or trained.train.max_length
     check_max_length(checkpoint, max_length, "max_length" if cfg.max_length else "the phase-3 train.max_length")
-    model = load_model(checkpoint).to(device)
     autocast_encoder(model.encoder, effective_precision(cfg.precision))
-    return EvalInputs(model, tokenizer, cfg, max_length, device, trained.qa, head_index(model.specs, task))
+    return EvalInputs(model, AutoTokenizer.from_pretrained(checkpoint), cfg, max_length, device, trained.qa,
+                      head_index(model.specs, task))
 
 
 def load_eval_rows(task: Task, cfg: EvalRecipe, langs: list[str], explicit: bool, limit: int | None
