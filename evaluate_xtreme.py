@@ -56,9 +56,9 @@ def _main(argv: list[str]) -> int:
         raise KeyError(f"task {task.name} has no zero-shot evaluation (its English dev score in metrics.json selected "
                        "the model); give a benchmark task with task=<name>")
     if phase not in task_type.EVALUATED_FROM:
-        raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a "
-                                      f"{' or '.join(task_type.EVALUATED_FROM)} folder (only retrieval tasks are "
-                                      "evaluated on phase-1/2 encoders)")
+        needs = " or ".join(p.replace("phase", "phase-") for p in task_type.EVALUATED_FROM)
+        raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a {needs} model "
+                                      "(only retrieval tasks are evaluated on phase-1/2 encoders)")
     langs = check_languages(task, cfg.languages, cfg.benchmark)
     checkpoint = check_model_folder(provenance.model_dir(run_folder), "model folder")  # before any data is read
     out_file = runfiles.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"

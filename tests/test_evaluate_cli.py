@@ -132,7 +132,7 @@ def test_a_task_without_zero_shot_evaluation_or_from_the_wrong_phase_is_one_clea
     assert evaluate_xtreme.main([f"input={p3 / 'p3'}", f"output={out}", "task=mlm"]) == 2
     assert "task mlm has no zero-shot evaluation" in capsys.readouterr().err
     assert evaluate_xtreme.main([f"input={p3 / 'p1'}", f"output={out}", "task=xnli"]) == 2
-    assert "xnli needs a phase3 folder" in capsys.readouterr().err
+    assert "xnli needs a phase-3 model" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
 
 

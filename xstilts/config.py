@@ -8,10 +8,13 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from xstilts.recipe import field, show
-from xstilts.tasks import TASKS, Task
+from xstilts.tasks import TASKS
+
+if TYPE_CHECKING:  # the registry entry type only; config's own dataclasses are the recipe keys
+    from xstilts.tasks import Task
 
 # Upper bounds of numeric fields: far beyond any real setting, so they only catch typos (1e20) and overflow (a count
 # torch, numpy or Arrow would take as a 32-bit index; numpy seeds are 32-bit). Model limits (position embeddings)
