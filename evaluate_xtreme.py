@@ -17,14 +17,11 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from xstilts import cli, distributed, evaluation, provenance, recipe, runfiles, tasktypes
-from xstilts.config import EvalRecipe
+from xstilts import cli, provenance, recipe, runfiles
+from xstilts.config import EvalRecipe, inherit_data_source
 from xstilts.errors import DataError
-from xstilts.log import log, quiet_libraries
-from xstilts.modeling import check_model_folder
-from xstilts.results import write_result
+from xstilts.log import log
 from xstilts.tasks import check_languages, get_task
-from xstilts.tasktypes.common import Evaluated
 
 
 def _score(argv: list[str]) -> int:
@@ -44,13 +41,26 @@ def _main(argv: list[str]) -> int:
         return _score(argv[1:])
     if argv and argv[0] == "benchmark":
         return _benchmark(argv[1:])
-    cfg = recipe.load(EvalRecipe, argv)
-    recipe.print_recipe(cfg, "evaluation")
+    raw, source = recipe.arguments(argv)
+    cfg = recipe.build(EvalRecipe, raw, source)
     run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")
     run_chain = provenance.chain(run_folder)
     # Every recipe of the chain read back typed now, so one this version cannot read fails before any work.
     trained = [provenance.typed_recipe(entry) for entry in run_chain][0]  # the recipe that made the evaluated model
+    raw, inherited = inherit_data_source(raw, trained)
+    cfg = recipe.build(EvalRecipe, raw, source)
+    recipe.print_recipe(cfg, "evaluation")
+    if inherited:
+        log(inherited)
     task = get_task(cfg.task or getattr(trained, "task", ""))
+
+    # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
+    from xstilts import distributed, evaluation, tasktypes
+    from xstilts.log import quiet_libraries
+    from xstilts.modeling import check_model_folder
+    from xstilts.results import write_result
+    from xstilts.tasktypes.common import Evaluated
+
     task_type = tasktypes.of(task)
     if not task_type.EVALUATED_FROM:
         raise KeyError(f"task {task.name} has no zero-shot evaluation (its English dev score in metrics.json selected "
@@ -121,7 +131,7 @@ def _main(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(_main, argv, "evaluate_xtreme.py", __doc__)
+    return cli.run(_main, argv, "evaluate_xtreme.py", __doc__, EvalRecipe)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from xstilts import cli, distributed, encoders, provenance, recipe, runfiles
+from xstilts import cli, provenance, recipe, runfiles
 from xstilts.config import Phase1Recipe
-from xstilts.log import log, quiet_libraries
+from xstilts.log import log
 
 
 def _main(argv: list[str]) -> int:
     cfg = recipe.load(Phase1Recipe, argv)
     recipe.print_recipe(cfg, "phase1")
+
+    # torch and transformers only now: a recipe problem above is reported in well under a second.
+    from xstilts import distributed, encoders
+    from xstilts.log import quiet_libraries
+
     rank, _ = distributed.world()
     with distributed.process_group():
         # One write: under torchrun / accelerate launch rank 0 imports the encoder while the other ranks wait, so
@@ -59,12 +64,13 @@ def _main(argv: list[str]) -> int:
                 })
                 runfiles.mark_finished(out, {"phase": "phase1", "name": name})
             log(f"done: encoder {name} ({n_params:,} parameters) in {out}")
+            log(f"next: {cli.next_command('phase1', out, cfg)}")
         distributed.barrier()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(_main, argv, "phase1_pretrained.py", __doc__)
+    return cli.run(_main, argv, "phase1_pretrained.py", __doc__, Phase1Recipe)
 
 
 if __name__ == "__main__":

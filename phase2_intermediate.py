@@ -14,13 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from transformers import AutoTokenizer, set_seed
-
-from xstilts import cli, data, pipeline, provenance, recipe, runfiles
+from xstilts import cli, provenance, recipe, runfiles
 from xstilts.config import Phase2Recipe
-from xstilts.log import log, quiet_libraries
-from xstilts.modeling import check_model_folder
-from xstilts.sampling import multitask_dataloader_factory
+from xstilts.log import log
 from xstilts.tasks import get_task
 
 
@@ -29,6 +25,15 @@ def _main(argv: list[str]) -> int:
     recipe.print_recipe(cfg, "phase2")
     parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 2")
     src = provenance.model_dir(parent)
+
+    # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
+    from transformers import AutoTokenizer, set_seed
+
+    from xstilts import data, pipeline
+    from xstilts.log import quiet_libraries
+    from xstilts.modeling import check_model_folder
+    from xstilts.sampling import multitask_dataloader_factory
+
     check_model_folder(src, "input model", max_length=cfg.train.max_length)  # before the output folder is touched
     out = Path(cfg.output)
     state = provenance.prepare_output(out, "phase2", cfg, parent)
@@ -70,12 +75,12 @@ def _main(argv: list[str]) -> int:
                                          extra_metrics={"weights": notes, "train_sizes": sizes})
         log(f"best English dev: {result['dev']}")
         runfiles.mark_finished(out, {"phase": "phase2", "tasks": cfg.tasks, "dev_score": result["dev"]["score"]})
-    log(f"done: {out / 'final'}")
+    log(f"done: {out / 'final'}; next: {cli.next_command('phase2', out, cfg)}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(_main, argv, "phase2_intermediate.py", __doc__)
+    return cli.run(_main, argv, "phase2_intermediate.py", __doc__, Phase2Recipe)
 
 
 if __name__ == "__main__":

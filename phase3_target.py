@@ -12,12 +12,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from transformers import AutoTokenizer, set_seed
-
-from xstilts import cli, pipeline, provenance, recipe, runfiles
+from xstilts import cli, provenance, recipe, runfiles
 from xstilts.config import Phase3Recipe
-from xstilts.log import log, quiet_libraries
-from xstilts.modeling import check_model_folder, read_head_specs
+from xstilts.log import log
 from xstilts.tasks import get_task
 
 
@@ -26,6 +23,14 @@ def _main(argv: list[str]) -> int:
     recipe.print_recipe(cfg, "phase3")
     parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 3")
     src = provenance.model_dir(parent)
+
+    # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
+    from transformers import AutoTokenizer, set_seed
+
+    from xstilts import pipeline
+    from xstilts.log import quiet_libraries
+    from xstilts.modeling import check_model_folder, read_head_specs
+
     check_model_folder(src, "input model", max_length=cfg.train.max_length)  # before the output folder is touched
     out = Path(cfg.output)
     state = provenance.prepare_output(out, "phase3", cfg, parent)
@@ -57,12 +62,12 @@ def _main(argv: list[str]) -> int:
                                          extra_metrics={"weights": notes, "task": task.name})
         log(f"best English dev: {result['dev']}")
         runfiles.mark_finished(out, {"phase": "phase3", "task": task.name, "dev_score": result["dev"]["score"]})
-    log(f"done: {out / 'final'}; next: python evaluate_xtreme.py input={out} output=<results folder>")
+    log(f"done: {out / 'final'}; next: {cli.next_command('phase3', out, cfg)}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(_main, argv, "phase3_target.py", __doc__)
+    return cli.run(_main, argv, "phase3_target.py", __doc__, Phase3Recipe)
 
 
 if __name__ == "__main__":

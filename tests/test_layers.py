@@ -32,7 +32,7 @@ LAYERS: dict[str, int] = {
     "xstilts.encoders": 5, "xstilts.provenance": 5, "xstilts.results": 5, "xstilts.submission": 5,
     # L6: the command line, planning, reports and the viewer's loading and figures (they import results, never the
     # reverse).
-    "xstilts.cli": 6, "xstilts.sweep": 6, "xstilts.report": 6, "xstilts.view": 6, "xstilts.view.loading": 6,
+    "xstilts.cli": 6, "xstilts.command": 6, "xstilts.quickstart": 6, "xstilts.sweep": 6, "xstilts.report": 6, "xstilts.view": 6, "xstilts.view.loading": 6,
     "xstilts.view.figures": 6,
 }
 

@@ -1,9 +1,19 @@
-"""Command-line plumbing shared by the scripts: an error the user can fix becomes one clear line and exit code 2."""
+"""Command-line plumbing shared by the scripts: ``--help`` with every recipe key, and an error the user can fix
+becomes one clear line and exit code 2.
+
+This module stays light (no torch, transformers or datasets): the scripts parse and check their recipe through it
+before importing the heavy libraries, so a typo is reported in well under a second.
+"""
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+from xstilts import recipe
 from xstilts.errors import XstiltsError
 from xstilts.log import restart_clock
 
@@ -11,12 +21,26 @@ from xstilts.log import restart_clock
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (XstiltsError, KeyError, FileNotFoundError)
 
 
-def run(body: Callable[[list[str]], int], argv: list[str] | None, script: str, doc: str = "") -> int:
-    """Runs a script body; a known error prints ``<script>: error: <message>`` and returns 2 (no traceback)."""
+def help_text(doc: str, recipe_cls: type | None) -> str:
+    """A script's docstring followed by its recipe keys (dotted key: type = default  # help), one per line."""
+    text = doc.strip("\n")
+    if recipe_cls is not None:
+        keys = "\n".join(f"  {line}" for line in recipe.describe(recipe_cls))
+        text += ("\n\nRecipe keys (set them in the YAML recipe or as key=value after it; nested keys with dots, "
+                 f"e.g. train.lr=1e-4):\n{keys}")
+    return text + "\n"
+
+
+def run(body: Callable[[list[str]], int], argv: list[str] | None, script: str, doc: str = "",
+        recipe_cls: type | None = None) -> int:
+    """Runs a script body; a known error prints ``<script>: error: <message>`` and returns 2 (no traceback).
+
+    ``-h``/``--help`` prints ``doc`` and, with ``recipe_cls``, every key of the script's recipe.
+    """
     restart_clock()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
-        print(doc, flush=True)
+        print(help_text(doc, recipe_cls), end="", flush=True)
         return 0
     try:
         return body(argv)
@@ -24,3 +48,37 @@ def run(body: Callable[[list[str]], int], argv: list[str] | None, script: str, d
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"{script}: error: {message}", file=sys.stderr, flush=True)
         return 2
+
+
+def _quote(arg: str) -> str:
+    return shlex.quote(arg)
+
+
+def _shipped(recipe_file: str) -> str:
+    """A shipped recipe's path as the user can type it from the current folder (the checkout's recipes/)."""
+    path = Path(__file__).resolve().parents[1] / recipe_file
+    return os.path.relpath(path) if path.is_file() else recipe_file
+
+
+def next_command(phase: str, out: Path, cfg: Any) -> str:
+    """The command a user most likely runs after ``phase`` finished writing ``out``, runnable as printed.
+
+    The recipe follows where the run's data came from: runs on the embedded data (the offline quickstart) go on with
+    the quickstart recipes, others with the full recipes, and an XTREME download's ``data.source``/``data.path`` are
+    repeated. Evaluation needs no data keys: it inherits them from the run it evaluates.
+    """
+    data = getattr(cfg, "data", None)
+    offline = getattr(cfg, "source", None) == "tiny" or getattr(data, "source", None) == "embedded"
+    xtreme = getattr(data, "source", None) == "xtreme"
+    keep = [f"data.source={data.source}", f"data.path={data.path}"] if xtreme else []
+    if phase == "phase1":
+        recipe_file = _shipped("recipes/quickstart/phase2_mnli.yaml" if offline else "recipes/phase2/mnli.yaml")
+        words = ["python", "phase2_intermediate.py", recipe_file, f"input={out}",
+                 f"output={out.parent / (out.name + '-mnli')}"]
+    elif phase == "phase2":
+        recipe_file = _shipped("recipes/quickstart/phase3_xnli.yaml" if offline else "recipes/phase3/xnli.yaml")
+        words = ["python", "phase3_target.py", recipe_file, f"input={out}",
+                 f"output={out.parent / (out.name + '-xnli')}", *keep]
+    else:
+        words = ["python", "evaluate_xtreme.py", f"input={out}", f"output={Path('results') / out.name}"]
+    return " ".join(_quote(str(w)) for w in words)

@@ -412,6 +412,28 @@ class EvalRecipe:
                 + _language_problems(self, ("languages",)))
 
 
+INHERITED_DATA_KEYS = ("source", "path")  # where the data comes from; sample sizes are the evaluation's own
+
+
+def inherit_data_source(raw: dict, trained: object) -> tuple[dict, str | None]:
+    """An evaluation recipe's raw mapping with ``data.source``/``data.path`` taken from the recipe that trained the
+    evaluated model, unless the evaluation sets either itself: a model trained offline on the embedded or an XTREME
+    download is evaluated on the same source without repeating it (and ``python evaluate_xtreme.py input=RUN
+    output=DIR`` works as printed). Returns the mapping and a log line saying what was inherited (None: nothing).
+    """
+    given = raw.get("data")
+    trained_data = getattr(trained, "data", None)
+    if trained_data is None or (isinstance(given, dict) and set(INHERITED_DATA_KEYS) & set(given)) or (
+            given is not None and not isinstance(given, dict)):
+        return raw, None  # set by the user (or malformed: the recipe loader names it), or nothing to inherit
+    values = {k: getattr(trained_data, k) for k in INHERITED_DATA_KEYS if getattr(trained_data, k) is not None}
+    if values.get("source", "hub") == "hub" and "path" not in values:
+        return raw, None  # the default already
+    note = ("data: " + " ".join(f"{k}={v}" for k, v in values.items())
+            + " from the evaluated run's recipe (set data.source= to evaluate on other data)")
+    return {**raw, "data": {**(given or {}), **values}}, note
+
+
 def _qa_problems(qa: QaConfig, train: TrainConfig) -> list[str]:
     """Span-QA settings that do not fit the window length (messages name the key from the recipe's top level)."""
     problems = []

@@ -459,6 +459,13 @@ def is_recipe_argument(arg: str) -> bool:
 
 def load(cls: type[T], argv: list[str]) -> T:
     """Loads a recipe from ``[RECIPE.yaml] [key=value ...]`` command-line arguments."""
+    data, source = arguments(argv)
+    return build(cls, data, source)
+
+
+def arguments(argv: list[str]) -> tuple[dict, str]:
+    """The raw mapping of ``[RECIPE.yaml] [key=value ...]`` (the file with the overrides applied) and where it came
+    from: what the user set, before defaults (``load`` builds the recipe from it)."""
     if argv and is_recipe_argument(argv[0]) and argv[0] not in ("-h", "--help"):
         path, overrides = argv[0], argv[1:]
         if "=" in path and not _is_file(Path(path)):
@@ -469,8 +476,7 @@ def load(cls: type[T], argv: list[str]) -> T:
         source = short(path)
     else:
         path, overrides, data, source = None, argv, {}, "command line"
-    data = apply_overrides(data, overrides)
-    return build(cls, data, source)
+    return apply_overrides(data, overrides), source
 
 
 def to_dict(obj: Any) -> Any:

@@ -1,0 +1,196 @@
+"""The ``xstilts`` console command: discover, copy and check recipes, summarise results, run the quickstart.
+
+    xstilts ls [FOLDER]                          # shipped recipes with their one-line purpose
+    xstilts cp phase3/xnli my_xnli.yaml          # copy a shipped recipe to edit
+    xstilts validate phase3 my_xnli.yaml input=runs/p2 output=runs/p3   # check, run nothing
+    xstilts report results/quickstart/results    # the score table of a results folder
+    xstilts quickstart                           # the offline chain in one process (about a minute on 2 cores)
+
+The four phase scripts stay the interface of a run; this command only helps around them. It imports no heavy
+library except for ``quickstart`` (whose steps import torch when they start), so it answers at once.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from xstilts import __version__, cli, provenance, quickstart, recipe, report, runfiles
+from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe, inherit_data_source
+from xstilts.errors import XstiltsError
+
+# Each script: its recipe class and the phases its input may come from (validate checks the input folder).
+SCRIPTS: dict[str, tuple[str, type, tuple[str, ...]]] = {
+    "phase1": ("phase1_pretrained.py", Phase1Recipe, ()),
+    "phase2": ("phase2_intermediate.py", Phase2Recipe, ("phase1", "phase2")),
+    "phase3": ("phase3_target.py", Phase3Recipe, ("phase1", "phase2")),
+    "evaluate": ("evaluate_xtreme.py", EvalRecipe, ("phase1", "phase2", "phase3")),
+}
+
+
+class CommandError(XstiltsError):
+    """A wrong argument of the ``xstilts`` command."""
+
+
+def repo_root() -> Path:
+    """The checkout this package runs from (recipes/ and the phase scripts sit beside the package)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def recipes_dir() -> Path:
+    """The shipped recipes: the checkout's recipes/ folder."""
+    folder = repo_root() / "recipes"
+    if not folder.is_dir():
+        raise CommandError(f"no recipes/ folder beside the installed package ({folder}); the shipped recipes come "
+                           "with a clone of the repository: install it with `pip install -e .` from the clone")
+    return folder
+
+
+def script_for(name: str) -> tuple[str, type, tuple[str, ...]]:
+    """The script entry for ``phase1``..``phase3``/``evaluate`` or a script's file name."""
+    key = Path(name).name.removesuffix(".py")
+    for short_name, entry in SCRIPTS.items():
+        if key in (short_name, entry[0].removesuffix(".py")) or (short_name == "evaluate" and key == "eval"):
+            return entry
+    raise CommandError(f"unknown script {recipe.show(name)}; one of {', '.join(SCRIPTS)} "
+                       f"(or {', '.join(e[0] for e in SCRIPTS.values())})")
+
+
+def purpose(path: Path) -> str:
+    """The one-line purpose of a recipe: the first sentence of its header comment (usage lines skipped)."""
+    words: list[str] = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.startswith("#"):
+            break
+        text = line.lstrip("#").strip()
+        if text.startswith(("python ", "bash ")):
+            if words:
+                break
+            continue
+        words.append(text)
+    sentence = " ".join(words).split(". ")[0].rstrip(".")
+    return sentence if len(sentence) <= 110 else sentence[:107].rstrip() + "..."
+
+
+def shipped(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+
+
+def find_recipe(name: str) -> Path:
+    """A shipped recipe by name (``phase3/xnli``, ``phase3/xnli.yaml``, ``recipes/phase3/xnli.yaml``) or path."""
+    given = Path(name)
+    if given.is_file():
+        return given
+    root = recipes_dir()
+    rel = Path(*given.parts[1:]) if given.parts and given.parts[0] == "recipes" else given
+    for candidate in (root / rel, root / rel.with_suffix(".yaml")):
+        if candidate.is_file():
+            return candidate
+    near = [str(p.relative_to(root).with_suffix("")) for p in shipped(root) if p.stem == given.stem]
+    hint = f" (did you mean {', '.join(near)}?)" if near else "; `xstilts ls` lists them"
+    raise CommandError(f"no shipped recipe {recipe.show(name)}{hint}")
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    root = recipes_dir()
+    folder = root / args.folder if args.folder else root
+    if not folder.is_dir():
+        raise CommandError(f"no recipe folder {recipe.show(args.folder)} under {root}; one of "
+                           + ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())))
+    current = None
+    for path in shipped(folder):
+        rel = path.relative_to(root)
+        if rel.parent != current:
+            current = rel.parent
+            print(f"\n{current}/")
+        print(f"  {rel.stem:<22} {purpose(path)}")
+    print("\ncopy one to edit: xstilts cp phase3/xnli my_xnli.yaml; its keys: python phase3_target.py --help")
+    return 0
+
+
+def cmd_cp(args: argparse.Namespace) -> int:
+    src = find_recipe(args.recipe)
+    dest = Path(args.dest)
+    if dest.is_dir():
+        dest = dest / src.name
+    if dest.exists() and not args.force:
+        raise CommandError(f"{dest} exists; choose another name or pass --force to replace it")
+    if not dest.parent.is_dir():
+        raise CommandError(f"folder {dest.parent} does not exist; create it first")
+    runfiles.atomic_write_text(dest, src.read_text(encoding="utf-8"))
+    print(f"copied {src} -> {dest}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Checks a recipe as the script would (keys, types, ranges, the input folder), without running anything."""
+    script, cls, input_phases = script_for(args.script)
+    argv = [str(find_recipe(args.recipe)) if not Path(args.recipe).is_file() and "=" not in args.recipe
+            else args.recipe, *args.overrides]
+    raw, source = recipe.arguments(argv)
+    cfg = recipe.build(cls, raw, source)
+    checked = []
+    if input_phases:
+        folder, phase = provenance.check_input(cfg.input, input_phases, script)
+        checked.append(f"input {folder} ({phase})")
+        if cls is EvalRecipe:
+            trained = provenance.typed_recipe(provenance.chain(folder)[0])
+            raw, inherited = inherit_data_source(raw, trained)
+            cfg = recipe.build(cls, raw, source)
+            if inherited:
+                checked.append(inherited)
+    print(f"ok: {script} {source} is a valid recipe" + (f"; {'; '.join(checked)}" if checked else ""))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return report.main([args.results, *(["--write", args.write] if args.write else [])])
+
+
+def cmd_quickstart(args: argparse.Namespace) -> int:
+    return quickstart.run(Path(args.output), fresh=args.fresh)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="xstilts", description=__doc__.split("\n\n")[0],
+                                  epilog="Runs: python phase1_pretrained.py | phase2_intermediate.py | "
+                                         "phase3_target.py | evaluate_xtreme.py RECIPE [key=value ...] (--help lists "
+                                         "every recipe key)")
+    top.add_argument("--version", action="version", version=f"xstilts {__version__}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("ls", help="list the shipped recipes with their purpose")
+    p.add_argument("folder", nargs="?", help="only this folder of recipes/ (phase1, phase2, phase3, eval, ...)")
+    p.set_defaults(func=cmd_ls)
+    p = sub.add_parser("cp", help="copy a shipped recipe to edit")
+    p.add_argument("recipe", help="shipped recipe (e.g. phase3/xnli) or a path")
+    p.add_argument("dest", help="file or existing folder to copy to")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.set_defaults(func=cmd_cp)
+    p = sub.add_parser("validate", help="check a recipe (and its input folder) without running anything")
+    p.add_argument("script", help="phase1, phase2, phase3 or evaluate (or the script's file name)")
+    p.add_argument("recipe", help="recipe file or shipped recipe name")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="overrides, as the script takes them")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("report", help="the score table of a results folder (Markdown)")
+    p.add_argument("results", help="a results folder (searched recursively)")
+    p.add_argument("--write", metavar="FILE.md", help="also write it (and summary.json beside it)")
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("quickstart", help="the offline chain in one process, then its score table")
+    p.add_argument("--output", default="results/quickstart", help="folder of the runs and results")
+    p.add_argument("--fresh", action="store_true", help="remove the output folder first (else finished steps "
+                                                        "are kept and an interrupted quickstart goes on)")
+    p.set_defaults(func=cmd_quickstart)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return cli.run(lambda _: args.func(args), [], f"xstilts {args.command}")
+    except BrokenPipeError:  # `xstilts ls | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The offline quickstart chain, run inside one process: ``xstilts quickstart`` (and ``make quickstart``).
+
+Each step calls a phase script's ``main(argv)``, exactly the command a user would type, so torch and transformers are
+imported once instead of once per command (about 8 s each on 2 busy cores). A step whose output is finished (the run
+folder's ``DONE``, the evaluation's ``<task>.json``) is skipped, so an interrupted quickstart goes on where it
+stopped; the first failing step stops the chain with its exit code. At the end the score table of the results
+(``xstilts.report``) is printed.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+from xstilts import report, runfiles
+from xstilts.errors import XstiltsError
+from xstilts.log import log
+
+P1, P2, P3, EVAL = "phase1_pretrained.py", "phase2_intermediate.py", "phase3_target.py", "evaluate_xtreme.py"
+QS = "recipes/quickstart"
+EVAL_RECIPE = f"{QS}/eval.yaml"
+
+# Two encoders (multilingual vs English-only), two intermediate tasks (NLI, SIQA) and none, five targets, three
+# retrieval evaluations: every task type and both comparisons the viewer draws.
+STEPS: list[tuple[str, str, str, tuple[str, ...]]] = [  # (script, recipe, output, key=value: paths under the folder)
+    (P1, "recipes/phase1/tiny_multilingual.yaml", "p1-multi", ()),
+    (P1, "recipes/phase1/tiny_english.yaml", "p1-english", ()),
+    (P2, f"{QS}/phase2_mnli.yaml", "p2-multi-mnli", ("input=p1-multi",)),
+    (P3, f"{QS}/phase3_xnli.yaml", "p3-multi-mnli-xnli", ("input=p2-multi-mnli",)),
+    (P3, f"{QS}/phase3_xnli.yaml", "p3-multi-none-xnli", ("input=p1-multi",)),
+    (P3, f"{QS}/phase3_pawsx.yaml", "p3-multi-mnli-pawsx", ("input=p2-multi-mnli",)),
+    (P3, f"{QS}/phase3_xnli.yaml", "p3-english-none-xnli", ("input=p1-english",)),
+    (P3, f"{QS}/phase3_xquad.yaml", "p3-multi-mnli-xquad", ("input=p2-multi-mnli",)),
+    (P3, f"{QS}/phase3_panx.yaml", "p3-multi-mnli-panx", ("input=p2-multi-mnli",)),
+    (P2, f"{QS}/phase2_siqa.yaml", "p2-multi-siqa", ("input=p1-multi",)),
+    (P3, f"{QS}/phase3_xcopa.yaml", "p3-multi-siqa-xcopa", ("input=p2-multi-siqa",)),
+    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-xnli", "export_predictions=submission")),
+    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-xquad",)),
+    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-panx",)),
+    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p2-multi-mnli", "task=tatoeba")),
+    (EVAL, EVAL_RECIPE, "results/multi-none", ("input=p1-multi", "task=tatoeba")),
+    (EVAL, EVAL_RECIPE, "results/english-none", ("input=p1-english", "task=tatoeba")),
+    (EVAL, EVAL_RECIPE, "results/multi-siqa", ("input=p3-multi-siqa-xcopa",)),
+    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-pawsx",)),
+    (EVAL, EVAL_RECIPE, "results/multi-none", ("input=p3-multi-none-xnli",)),
+    (EVAL, EVAL_RECIPE, "results/english-none", ("input=p3-english-none-xnli",)),
+]
+PATH_KEYS = ("input", "export_predictions")
+
+
+class QuickstartError(XstiltsError):
+    """The quickstart cannot run here (no checkout beside the package)."""
+
+
+Step = tuple[str, str, str, tuple[str, ...]]
+
+
+def commands(out: Path, plan: list[Step] | None = None) -> list[tuple[str, list[str], Path]]:
+    """Each step as (script, argv, the file whose existence means it is finished), paths under ``out``."""
+    steps = []
+    for script, recipe_file, output, extra in plan or STEPS:
+        args = [f"{k}={out / v}" if k in PATH_KEYS else f"{k}={v}"
+                for k, v in (item.split("=", 1) for item in extra)]
+        argv = [recipe_file, *args, f"output={out / output}"]
+        if script == EVAL:
+            given = dict(item.split("=", 1) for item in extra)
+            task = given.get("task") or given["input"].rsplit("-", 1)[-1]
+            done = out / output / f"{task}.json"
+        else:
+            done = out / output / runfiles.DONE
+        steps.append((script, argv, done))
+    return steps
+
+
+def _load(root: Path, script: str, cache: dict[str, ModuleType]) -> ModuleType:
+    """A phase script as a module (its ``main(argv)``), loaded once from the checkout."""
+    if script not in cache:
+        path = root / script
+        if not path.is_file():
+            raise QuickstartError(f"{path} not found: the quickstart runs the phase scripts of a clone of the "
+                                  "repository (install with `pip install -e .` from the clone)")
+        spec = importlib.util.spec_from_file_location(f"_xstilts_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cache[script] = module
+    return cache[script]
+
+
+def run(out: Path, fresh: bool = False, root: Path | None = None, plan: list[Step] | None = None) -> int:
+    """Runs the chain (``plan``, default ``STEPS``; from the checkout ``root``, whose recipes/ and scripts the steps
+    name) and prints the score table."""
+    root = root or Path(__file__).resolve().parents[1]
+    if fresh and out.exists():
+        shutil.rmtree(out)
+    steps, cache, start = commands(out, plan), {}, time.perf_counter()
+    for i, (script, argv, done) in enumerate(steps, 1):
+        shown = " ".join([f"python {script}", *argv])
+        if done.exists():
+            log(f"[{i}/{len(steps)}] finished earlier, skipped: {shown}")
+            continue
+        log(f"[{i}/{len(steps)}] {shown}")
+        argv = [str(root / argv[0]) if not Path(argv[0]).is_absolute() else argv[0], *argv[1:]]
+        code = _load(root, script, cache).main(argv)
+        if code:
+            log(f"quickstart stopped at step {i} (exit {code}): {shown}")
+            return code
+    minutes = (time.perf_counter() - start) / 60
+    print(f"\nQuickstart finished in {minutes:.1f} min. Scores (percent; per-language results in "
+          f"{out / 'results'}/<run>/<task>.json):\n", flush=True)
+    print(report.render(report.summarize(out / "results")), end="")
+    streamlit = Path(sys.executable).with_name("streamlit")
+    shown_exe = os.path.relpath(streamlit) if streamlit.is_file() else "streamlit"
+    print(f"\nBrowse them: {shown_exe} run viewer/app.py -- --results {out / 'results'} --runs {out}", flush=True)
+    return 0
