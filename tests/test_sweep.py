@@ -56,13 +56,13 @@ def test_launcher_starts_every_phase_script(tmp_path):
     """Every script is rank-aware (training through the Trainer, phase 1 and evaluation themselves), so a launcher
     wraps all of them; without one, the sweep's interpreter runs them."""
     launcher = "torchrun --standalone --nproc_per_node 2"
-    text = sweep.bash_script(_plan(tmp_path, f"launcher='{launcher}'"), "test")
+    text = sweep.bash_script(_plan(tmp_path, f"launcher='{launcher}'"), "test", "run.sh")
     commands = [line for line in text.splitlines() if line.startswith("run ")]
     assert len(commands) == 20
     for script in sweep.SCRIPTS.values():
         assert any(f" {launcher} {script} " in c for c in commands), script
     assert not any('"$PYTHON" ' in c for c in commands)
-    assert not any(launcher in line for line in sweep.bash_script(_plan(tmp_path), "test").splitlines())
+    assert not any(launcher in line for line in sweep.bash_script(_plan(tmp_path), "test", "run.sh").splitlines())
 
 
 def test_seeds_lora_and_retrieval_targets(tmp_path):
@@ -269,6 +269,39 @@ def test_slurm_script_submits_one_array_per_level_with_dependencies(tmp_path):
     again = subprocess.run(["bash", str(script), "task", "phase3", "5"], capture_output=True, text=True, timeout=60,
                            env=stub_env, check=False)
     assert "sweep: skip (finished:" in again.stdout and len((tmp_path / "calls.log").read_text().splitlines()) == 1
+
+
+def test_scripts_name_no_path_of_the_machine_and_run_from_a_moved_tree(tmp_path, monkeypatch):
+    """The script changes into the run root relative to its own place and takes .venv/bin/python there (else python
+    on PATH): a tree copied or cloned elsewhere runs as it is, from any working directory."""
+    tree = tmp_path / "proj"
+    (tree / "scripts").mkdir(parents=True)
+    (tree / "recipes").symlink_to(REPO / "recipes")
+    monkeypatch.chdir(tree)
+    assert sweep.main([TINY, "runs=runs", "results=results", "--write", "scripts/run.sh"]) == 0
+    assert sweep.main([TINY, "runs=runs", "results=results", "--slurm", "scripts/grid.slurm"]) == 0
+    for name in ("run.sh", "grid.slurm"):
+        text = (tree / "scripts" / name).read_text()
+        assert str(tmp_path) not in text and str(REPO) not in text and sys.executable not in text, name
+        assert 'cd "$(dirname "$SELF")"/..' in text
+
+    moved = tmp_path / "elsewhere" / "copy"
+    moved.parent.mkdir()
+    tree.rename(moved)
+    (moved / ".venv" / "bin").mkdir(parents=True)
+    _stub(tmp_path).rename(moved / ".venv" / "bin" / "python")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON"}
+    done = subprocess.run(["bash", "copy/scripts/run.sh"], cwd=moved.parent, capture_output=True, text=True,
+                          env={**env, "STUB_LOG": str(tmp_path / "calls.log")}, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert len((tmp_path / "calls.log").read_text().splitlines()) == 20  # every run, by the .venv interpreter
+    assert (moved / "runs" / "p1-tiny-multi" / "DONE").is_file()
+    assert (moved / "results" / "tiny-english-mnli-s42" / "pawsx.json").is_file()
+    # The SLURM script's array task re-enters the script by its own path, from wherever sbatch starts it.
+    again = subprocess.run(["bash", str(moved / "scripts" / "grid.slurm"), "task", "phase1", "0"], cwd=tmp_path,
+                           capture_output=True, text=True, env={**env, "STUB_LOG": str(tmp_path / "calls.log")},
+                           timeout=60, check=False)
+    assert again.returncode == 0 and "sweep: skip (finished: runs/p1-tiny-multi/DONE)" in again.stdout, again.stderr
 
 
 # ---- the tiny grid for real ------------------------------------------------------------------------------------------

@@ -65,6 +65,53 @@ def _train(tok: Any, lines: list[str], vocab_size: int, **kwargs: Any) -> None:
                            "per distinct character, thousands for Chinese and Japanese)"], "tiny encoder") from None
 
 
+# The Rust unigram trainer is not deterministic between processes (its hash maps are seeded at random): the characters
+# it re-adds after EM pruned them get scores min_score + k * 1e-4 in hash order, and EM sums in hash order leave the
+# last digits of every score (up to about 1e-10) to chance. So the trained vocabulary is made canonical.
+UNIGRAM_PENALTY_STEP = 1e-4  # tokenizers' UnigramTrainer::finalize, min_score_penalty_delta
+UNIGRAM_DECIMALS = 6         # far above the summation noise, far below any score difference that matters
+
+
+def canonical_unigram(vocab: list[tuple[str, float]], n_special: int) -> list[tuple[str, float]]:
+    """The trained unigram vocabulary in a form that does not depend on the trainer's hash order.
+
+    The special tokens keep their places (their ids are fixed). Of the others, the re-added characters (single
+    characters whose scores sit on the trainer's penalty grid ``min + k * 1e-4``, k = 0, 1, ... without a gap) get
+    the grid's scores in the order of the characters instead of hash order; every score is rounded to
+    ``UNIGRAM_DECIMALS`` decimals, and pieces are ordered by score (highest first), then by the piece.
+    """
+    specials, body = list(vocab[:n_special]), [(p, float(s)) for p, s in vocab[n_special:]]
+    if not body:
+        return specials
+    low = min(s for _, s in body)
+    slots: dict[int, list[str]] = {}
+    for piece, score in body:
+        k = (score - low) / UNIGRAM_PENALTY_STEP
+        if len(piece) == 1 and abs(k - round(k)) < 1e-4:
+            slots.setdefault(round(k), []).append(piece)
+    readded: list[str] = []
+    k = 0
+    while k in slots:  # the grid runs without a gap from the lowest score; a char beyond a gap was trained
+        readded.extend(slots[k])
+        k += 1
+    base = round(low, UNIGRAM_DECIMALS)
+    grid = sorted((base + k * UNIGRAM_PENALTY_STEP for k in range(len(readded))), reverse=True)
+    rescored = dict(zip(sorted(readded), grid))
+    out = [(p, round(rescored.get(p, s), UNIGRAM_DECIMALS)) for p, s in body]
+    return specials + sorted(out, key=lambda ps: (-ps[1], ps[0]))
+
+
+def _deterministic_unigram(tokenizer: Any, n_special: int) -> Any:
+    """A trained ``tokenizers`` Unigram model rebuilt from its canonical vocabulary (``canonical_unigram``)."""
+    import json
+
+    from tokenizers import models
+
+    model = json.loads(tokenizer.to_str())["model"]
+    vocab = canonical_unigram([(p, s) for p, s in model["vocab"]], n_special)
+    return models.Unigram(vocab, model["unk_id"], model.get("byte_fallback", False))
+
+
 def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_length: int | None = None) -> Any:
     """A fast tokenizer trained on ``lines`` in the style of ``family``, with its pair template.
 
@@ -80,6 +127,7 @@ def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_le
 
         tok = SentencePieceUnigramTokenizer()
         _train(tok, lines, vocab_size, special_tokens=SPECIALS_XLMR, unk_token="<unk>")
+        tok._tokenizer.model = _deterministic_unigram(tok._tokenizer, len(SPECIALS_XLMR))
         tok.post_processor = processors.TemplateProcessing(
             single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
             special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])

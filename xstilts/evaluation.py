@@ -227,7 +227,7 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
     languages of their bootstrap replicates (``score_weights``: lang -> weight where the score is a weighted mean,
     LAReQA's micro average), null when a language has no interval. ``chance`` is written as given.
     """
-    chain = provenance.chain(run_folder)
+    chain = provenance.chain(run_folder, relative_to=Path.cwd())  # no folder of this machine in the result
     average = average_metrics(languages)
     absent = missing_languages(task, languages, benchmark)
     unscored = [lang for lang in missing if lang not in absent and lang not in languages]  # outside the set
@@ -242,7 +242,7 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
         task=task.name, task_type=task.kind, split=split, data_source=source, main_metric=task.main_metric,
         languages=languages, average=average, score=task_score(task.main_metric, average),
         missing_languages=absent + unscored, partial=bool(absent or unscored),
-        checkpoint=str(checkpoint.resolve()),
+        checkpoint=provenance.shown_path(checkpoint),
         run=RunInfo(**provenance.run_info(chain, task.name)), chain=chain,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), version=__version__, notes=notes,
         environment=provenance.environment(), wall_time_s=elapsed(),

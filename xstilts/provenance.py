@@ -242,16 +242,28 @@ def _read_recipe(p: Path) -> dict[str, Any]:
     return data
 
 
-def chain(folder: str | Path) -> list[dict[str, Any]]:
+def shown_path(path: str | Path, root: str | Path | None = None) -> str:
+    """``path`` as a result file records it: relative to ``root`` (default: the working directory, the run root the
+    sweep and the Makefile run from) when it lies inside, else absolute; so results name no folder of the machine
+    that wrote them."""
+    p, base = Path(path).resolve(), Path(root if root is not None else Path.cwd()).resolve()
+    return p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p)
+
+
+def chain(folder: str | Path, relative_to: str | Path | None = None) -> list[dict[str, Any]]:
     """The provenance chain newest first: phase, folder, recipe, metrics (training phases), stats (phase 1), and
     ``parent_check`` ("verified", "unverified" for run records older than parent fingerprints, None for phase 1).
+
+    Folders are absolute, or with ``relative_to`` as ``shown_path`` writes them (what a result file records; run.json
+    keeps the absolute parent its identity checks compare).
 
     Raises:
         RunFolderError: as ``lineage``: a parent gone or replaced, a malformed run record.
     """
     out: list[dict[str, Any]] = []
     for p, run, check in lineage(folder):
-        entry: dict[str, Any] = {"phase": run.get("phase"), "folder": str(p), "recipe": _read_recipe(p),
+        shown = shown_path(p, relative_to) if relative_to is not None else str(p)
+        entry: dict[str, Any] = {"phase": run.get("phase"), "folder": shown, "recipe": _read_recipe(p),
                                  "metrics": None, "stats": None, "environment": run.get("environment"),
                                  "started": run.get("started"), "done": None, "parent_check": check}
         if (p / DONE).is_file():

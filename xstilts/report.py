@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections import defaultdict
@@ -228,6 +229,8 @@ def phase_times(results: list[TaskResult]) -> dict[str, Any]:
             done = entry.get("done") or {}
             # An entry without a folder cannot be matched with the other results': it counts on its own.
             folder = entry.get("folder") or f"(no folder: {r.run.encoder}/{r.run.intermediate}/{r.task} #{k})"
+            if entry.get("folder"):  # recorded relative to the run root (the working directory here) or absolute:
+                folder = os.path.abspath(str(folder))  # one folder written both ways counts once (no file is read)
             folders.setdefault(folder, {"phase": entry.get("phase"), "wall_time_s": done.get("wall_time_s")})
     evaluations = [{"result": f"{r.run.encoder}/{r.run.intermediate}/{r.task}", "wall_time_s": r.wall_time_s}
                    for r in results]

@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import re
 import shlex
 import statistics
@@ -139,8 +140,9 @@ class SweepRecipe:
     eval: EvalSpec = field(default_factory=EvalSpec, help="evaluation recipe and overrides")
     launcher: str | None = field(None, help="command that starts every phase script instead of python, e.g. "
                                             "'torchrun --standalone --nproc_per_node 4' or 'accelerate launch'")
-    python: str | None = field(None, help="interpreter in the scripts (null: the one that wrote the script; "
-                                          "the PYTHON environment variable overrides it at run time)")
+    python: str | None = field(None, help="interpreter in the scripts (null: .venv/bin/python under the run root "
+                                          "if there is one, else python on PATH; the PYTHON environment variable "
+                                          "overrides it at run time)")
     slurm: SlurmConfig = field(default_factory=SlurmConfig, help="settings of --slurm")
     throughput_files: list[str] = field(
         default_factory=lambda: ["bench/results/gpu_check*.json"],
@@ -511,17 +513,28 @@ def _command(plan: Plan, run: Run) -> str:
     return f'"$PYTHON" {script} {args}'
 
 
-def _header(plan: Plan, how: str, source: str) -> list[str]:
+def run_root(script: str | Path) -> str:
+    """The working directory of the sweep (where its relative paths start) as seen from the folder ``script`` is
+    written to: the script changes into it relative to its own location, so a copied or cloned tree runs anywhere."""
+    return Path(os.path.relpath(Path.cwd().resolve(), Path(script).parent.resolve())).as_posix()
+
+
+def _header(plan: Plan, how: str, source: str, script: str | Path) -> list[str]:
     cfg = plan.sweep
-    python = cfg.python or sys.executable
+    # No path of the machine that wrote the script: the interpreter is the recipe's, else the project's .venv where
+    # the run root has one, else python on PATH; PYTHON overrides it at run time.
+    python = shlex.quote(cfg.python) if cfg.python else \
+        "$(if [ -x .venv/bin/python ]; then echo .venv/bin/python; else command -v python || echo python3; fi)"
     return [
         "#!/usr/bin/env bash",
         f"# xstilts sweep {cfg.name}: {len(plan.runs)} runs, written by: python -m xstilts.sweep {source}",
         f"# {how}",
         "# A run whose DONE marker (evaluations: <task>.json) exists is skipped; the first failure stops everything",
         "# and names the failing command. Re-run this script after fixing it: finished runs are skipped.",
+        "# Paths are relative to the run root: the folder the sweep was written from, found from this script's place.",
         "set -Eeuo pipefail",
-        f"cd {shlex.quote(str(Path.cwd()))}",
+        'SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/$(basename "${BASH_SOURCE[0]}")"',
+        f'cd "$(dirname "$SELF")"/{shlex.quote(run_root(script))}',
         f'PYTHON="${{PYTHON:-{python}}}"',
         "export HF_HUB_DISABLE_TELEMETRY=1 TOKENIZERS_PARALLELISM=false",
         'CURRENT=""',
@@ -540,9 +553,10 @@ def _header(plan: Plan, how: str, source: str) -> list[str]:
     ]
 
 
-def bash_script(plan: Plan, source: str) -> str:
-    """A bash script that runs the grid in dependency order, skipping finished runs."""
-    lines = _header(plan, "Run with: bash THIS_SCRIPT (PYTHON=... to choose the interpreter)", source)
+def bash_script(plan: Plan, source: str, script: str | Path) -> str:
+    """A bash script that runs the grid in dependency order, skipping finished runs; ``script``: where it is written
+    (it changes into the run root relative to that place)."""
+    lines = _header(plan, "Run with: bash THIS_SCRIPT (PYTHON=... to choose the interpreter)", source, script)
     for phase in PHASES:
         level = plan.level(phase)
         if not level:
@@ -555,7 +569,7 @@ def bash_script(plan: Plan, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def slurm_script(plan: Plan, source: str) -> str:
+def slurm_script(plan: Plan, source: str, script: str | Path) -> str:
     """A script that submits one SLURM array job per phase level, each level after the previous one succeeded.
 
     ``bash SCRIPT`` submits; each array task re-enters the same script as ``SCRIPT task <level> <index>`` and runs one
@@ -564,7 +578,7 @@ def slurm_script(plan: Plan, source: str) -> str:
     """
     cfg = plan.sweep
     lines = _header(plan, "Submit with: bash THIS_SCRIPT (one array job per phase level, afterok dependencies)",
-                    source)
+                    source, script)
     lines.append("task() {")
     lines.append('  case "$1:$2" in')
     for phase in PHASES:
@@ -577,7 +591,6 @@ def slurm_script(plan: Plan, source: str) -> str:
     lines.append("")
     opts = " ".join(shlex.quote(o) for o in cfg.slurm.options)
     lines.append(f"OPTS=({opts})")
-    lines.append('SELF="$(realpath "$0")"')
     lines.append(f"mkdir -p {shlex.quote(str(Path(cfg.runs) / 'slurm'))}")
     lines.append('DEP=()')
     limit = f"%{cfg.slurm.max_parallel}" if cfg.slurm.max_parallel else ""
@@ -616,10 +629,10 @@ def _main(argv: list[str]) -> int:
     source = " ".join(shlex.quote(a) for a in ns.recipe)
     print(describe_plan(plan), flush=True)
     if ns.write:
-        _write_script(ns.write, bash_script(plan, f"{source} --write {ns.write}"))
+        _write_script(ns.write, bash_script(plan, f"{source} --write {ns.write}", ns.write))
         print(f"\nwrote {ns.write}; run it with: bash {ns.write}")
     elif ns.slurm:
-        _write_script(ns.slurm, slurm_script(plan, f"{source} --slurm {ns.slurm}"))
+        _write_script(ns.slurm, slurm_script(plan, f"{source} --slurm {ns.slurm}", ns.slurm))
         print(f"\nwrote {ns.slurm}; submit with: bash {ns.slurm}")
     return 0
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# xstilts sweep mini_grid_local: 72 runs, written by: python -m xstilts.sweep recipes/mini/mini_grid_local.yaml --write runs/mini/run.sh
+# xstilts sweep mini_grid_local: 72 runs, written by: python -m xstilts.sweep recipes/mini/mini_grid_local.yaml --write results/mini/run.sh
 # Run with: bash THIS_SCRIPT (PYTHON=... to choose the interpreter)
 # A run whose DONE marker (evaluations: <task>.json) exists is skipped; the first failure stops everything
 # and names the failing command. Re-run this script after fixing it: finished runs are skipped.
+# Paths are relative to the run root: the folder the sweep was written from, found from this script's place.
 set -Eeuo pipefail
-cd /work/main
-PYTHON="${PYTHON:-/work/main/.venv/bin/python}"
+SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/$(basename "${BASH_SOURCE[0]}")"
+cd "$(dirname "$SELF")"/../..
+PYTHON="${PYTHON:-$(if [ -x .venv/bin/python ]; then echo .venv/bin/python; else command -v python || echo python3; fi)}"
 export HF_HUB_DISABLE_TELEMETRY=1 TOKENIZERS_PARALLELISM=false
 CURRENT=""
 trap 'rc=$?; echo "sweep: FAILED (exit $rc): $CURRENT" >&2; exit $rc' ERR

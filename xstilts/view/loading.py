@@ -602,19 +602,31 @@ def runs_dir_from_args(argv: Sequence[str], environ: Mapping[str, str]) -> str |
 
 
 def run_folder(folder: str, roots: Sequence[Path]) -> tuple[Path | None, str]:
-    """A chain entry's folder as a readable path inside one of ``roots`` (a relative folder is looked up under
-    each), or (None, why not)."""
+    """A chain entry's folder as a readable path inside one of ``roots``, or (None, why not).
+
+    Results record a folder relative to the run root the evaluation ran from (``provenance.shown_path``), so a
+    relative folder is looked up under the working directory (the viewer started from the same root), then under each
+    root, whole or by its trailing parts (``runs/mini/p3-x`` is ``p3-x`` in ``--runs runs/mini`` given from anywhere).
+    Only folders inside a root are ever returned.
+    """
     if not folder:
         return None, "no folder recorded in the chain"
     roots = [Path(r).resolve() for r in roots]
     given = Path(folder)
-    candidates = [given] if given.is_absolute() else [root / given for root in roots]
+    if given.is_absolute():
+        candidates = [given]
+    else:
+        tails = [Path(*given.parts[i:]) for i in range(len(given.parts))]
+        candidates = [Path.cwd() / given, *(root / tail for root in roots for tail in tails)]
     for cand in candidates:
         if any(_inside(cand, root) for root in roots) and cand.is_dir() and not cand.is_symlink():
             return cand.resolve(), ""
     if given.is_absolute() and not any(_inside(given, root) for root in roots):
         return None, (f"{folder} is outside the results folder; start the viewer with --runs DIR (a folder holding "
                       "it) to read its training curves")
+    if not given.is_absolute():
+        return None, (f"{folder} (relative to the folder the evaluation ran from) is in neither the results folder "
+                      "nor --runs DIR: start the viewer with --runs DIR naming the folder that holds it")
     return None, f"{folder} is not there (moved or deleted)"
 
 
