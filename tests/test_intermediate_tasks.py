@@ -134,14 +134,14 @@ def test_xcopa_chain_real(shared_data, tmp_path_factory):
     """Opt-in: SIQA -> COPA -> XCOPA (11 languages) with a real multilingual encoder on the real files.
 
     Needs ``XSTILTS_REAL_MODELS`` = a folder holding ``multilingual-e5-small`` (built by the project's
-    tools/fetch_offline_models.sh). SocialIQa's training set is not among the offline files: its labelled dev set
+    tools/build_offline_encoders.py). SocialIQa's training set is not among the offline files: its labelled dev set
     stands in, split into training (from the first 1,500) and selection (from the remaining 454) parts. COPA
     train/val and XCOPA test are the real sets. Takes minutes on CPU; the per-language accuracies are printed (-s).
     """
     models = os.environ.get("XSTILTS_REAL_MODELS")
     model = Path(models) / "multilingual-e5-small" if models else None
     if model is None or not (model / "model.safetensors").is_file():
-        pytest.skip("set XSTILTS_REAL_MODELS to a folder holding multilingual-e5-small (fetch_offline_models.sh)")
+        pytest.skip("set XSTILTS_REAL_MODELS to a folder holding multilingual-e5-small (tools/build_offline_encoders.py, make models)")
     siqa_dev = shared_data / "siqa" / "socialIQa_v1.4_dev.jsonl"
     if not siqa_dev.is_file() or not (shared_data / "xcopa" / "copa-en" / "train-en.jsonl").is_file():
         pytest.skip(f"SIQA dev / COPA / XCOPA files not found under {shared_data}")
