@@ -141,7 +141,7 @@ def test_xcopa_chain_real(shared_data, tmp_path_factory):
     models = os.environ.get("XSTILTS_REAL_MODELS")
     model = Path(models) / "multilingual-e5-small" if models else None
     if model is None or not (model / "model.safetensors").is_file():
-        pytest.skip("set XSTILTS_REAL_MODELS to a folder holding multilingual-e5-small (tools/build_offline_encoders.py, make models)")
+        pytest.skip("set XSTILTS_REAL_MODELS to a folder holding multilingual-e5-small (make models)")
     siqa_dev = shared_data / "siqa" / "socialIQa_v1.4_dev.jsonl"
     if not siqa_dev.is_file() or not (shared_data / "xcopa" / "copa-en" / "train-en.jsonl").is_file():
         pytest.skip(f"SIQA dev / COPA / XCOPA files not found under {shared_data}")

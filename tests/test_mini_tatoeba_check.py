@@ -6,7 +6,7 @@ here, a full cosine matrix instead of the blocked top-k search. The committed re
 within 0.5 points on average, and the English-only encoder must sit near chance on non-Latin-script languages.
 
 Needs ``XSTILTS_REAL_MODELS`` (a folder holding ``multilingual-e5-small`` and ``all-MiniLM-L6-v2``, built by
-``tools/build_offline_encoders.py, make models``) and the LASER Tatoeba files (``<XSTILTS_SHARED_DATA>/tatoeba``); skips without them.
+``make models``) and the LASER Tatoeba files (``<XSTILTS_SHARED_DATA>/tatoeba``); skips without them.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _inputs(result_dir: str, model_name: str) -> tuple[dict, Path, Path]:
         pytest.skip(f"{result_file} is not there (run the mini grid first)")
     models = os.environ.get("XSTILTS_REAL_MODELS")
     if not models or not (Path(models) / model_name).is_dir():
-        pytest.skip(f"set XSTILTS_REAL_MODELS to a folder holding {model_name} (tools/build_offline_encoders.py, make models)")
+        pytest.skip(f"set XSTILTS_REAL_MODELS to a folder holding {model_name} (make models)")
     shared = Path(os.environ.get("XSTILTS_SHARED_DATA") or REPO.parent / "shared" / "data")
     if not (shared / "tatoeba").is_dir():
         pytest.skip(f"LASER Tatoeba files not found under {shared}/tatoeba (set XSTILTS_SHARED_DATA)")

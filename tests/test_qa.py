@@ -349,14 +349,14 @@ def test_bad_inputs_raise_clear_errors(sp_tok):
 
 
 def _real_tokenizer():
-    """The XLM-R tokenizer of multilingual-e5-small under XSTILTS_REAL_MODELS (see tools/build_offline_encoders.py, make models)."""
+    """The XLM-R tokenizer of multilingual-e5-small under XSTILTS_REAL_MODELS (see make models)."""
     import os
     from pathlib import Path
 
     root = os.environ.get("XSTILTS_REAL_MODELS")
     path = Path(root) / "multilingual-e5-small" if root else None
     if path is None or not (path / "tokenizer.json").is_file():
-        pytest.skip("set XSTILTS_REAL_MODELS to a folder built by tools/build_offline_encoders.py, make models")
+        pytest.skip("set XSTILTS_REAL_MODELS to a folder built by make models")
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(path))

@@ -209,7 +209,7 @@ def test_real_udpos_round_trip_keeps_every_word(shared_data, lang):
     root = os.environ.get("XSTILTS_REAL_MODELS")
     path = Path(root) / "multilingual-e5-small" if root else None
     if path is None or not (path / "tokenizer.json").is_file():
-        pytest.skip("set XSTILTS_REAL_MODELS to a folder built by tools/build_offline_encoders.py, make models")
+        pytest.skip("set XSTILTS_REAL_MODELS to a folder built by make models")
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(path))
