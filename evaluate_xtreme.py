@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from xstilts import cli, distributed, evaluation, provenance, recipe, runfiles, tasktypes
+from xstilts import cli, distributed, evaluation, modelcard, provenance, recipe, runfiles, tasktypes
 from xstilts.config import EvalRecipe
 from xstilts.errors import DataError
 from xstilts.log import log, quiet_libraries
@@ -113,6 +113,7 @@ def _main(argv: list[str]) -> int:
             if merged.score is not None:
                 result = dataclasses.replace(result, score=merged.score)
             write_result(out_file, result)
+            modelcard.record_evaluation(run_folder, result)  # the phase-3 model card lists every evaluation of it
             log(f"{task.name}: score {result.score:.2f} over {len(merged.languages)} languages"
                 + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
                 + f" -> {out_file}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, set_seed
 
-from xstilts import cli, pipeline, provenance, recipe, runfiles
+from xstilts import cli, modelcard, pipeline, provenance, recipe, runfiles
 from xstilts.config import Phase3Recipe
 from xstilts.log import log, quiet_libraries
 from xstilts.modeling import check_model_folder, read_head_specs
@@ -54,9 +54,10 @@ def _main(argv: list[str]) -> int:
 
         result = pipeline.train_and_save(model, tokenizer, train_features, [dev], cfg.train, out, [task],
                                          merge_adapter=cfg.lora is None and cfg.adapter_handover == "merge",
-                                         extra_metrics={"weights": notes, "task": task.name})
+                                         extra_metrics={"weights": notes, "task": task.name}, export_hf=True)
         log(f"best English dev: {result['dev']}")
         runfiles.mark_finished(out, {"phase": "phase3", "task": task.name, "dev_score": result["dev"]["score"]})
+    modelcard.push(cfg, out)  # push_to_hub=true: final/ and its card to the Hub (an error names the command for later)
     log(f"done: {out / 'final'}; next: python evaluate_xtreme.py input={out} output=<results folder>")
     return 0
 
