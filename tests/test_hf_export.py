@@ -223,13 +223,13 @@ def test_a_kept_lora_adapter_is_not_exported_and_says_why(encoder_folders, tmp_p
 
 # ---- the model card -----------------------------------------------------------------------------------------------
 def _facts(**changes) -> modelcard.CardFacts:
-    base = dict(name="p3-xlmr-mnli-xnli", task="xnli", task_kind="classification", encoder="xlm-roberta-large",
-                encoder_kind="multilingual", intermediate="mnli", recipe_yaml="task: xnli\n",
-                recipe_path="runs/p3/recipe.yaml", dev={"xnli_accuracy": 81.25, "score": 81.25},
-                transformers={"loadable": True, "auto_class": "AutoModelForSequenceClassification",
-                              "architecture": "XLMRobertaForSequenceClassification"},
-                languages=["en", "de"], label_names=["entailment", "neutral", "contradiction"],
-                base_model="FacebookAI/xlm-roberta-large", hub_model_id="me/xnli")
+    base = {"name": "p3-xlmr-mnli-xnli", "task": "xnli", "task_kind": "classification", "encoder": "xlm-roberta-large",
+            "encoder_kind": "multilingual", "intermediate": "mnli", "recipe_yaml": "task: xnli\n",
+            "recipe_path": "runs/p3/recipe.yaml", "dev": {"xnli_accuracy": 81.25, "score": 81.25},
+            "transformers": {"loadable": True, "auto_class": "AutoModelForSequenceClassification",
+                             "architecture": "XLMRobertaForSequenceClassification", "reason": None},
+            "languages": ["en", "de"], "label_names": ["entailment", "neutral", "contradiction"],
+            "base_model": "FacebookAI/xlm-roberta-large", "hub_model_id": "me/xnli"}
     base.update(changes)
     return modelcard.CardFacts(**base)
 
@@ -256,6 +256,9 @@ def test_card_of_a_folder_transformers_cannot_load_says_why():
                                        base_model=None, task_kind="multiple_choice", hub_model_id=None))
     assert "Not loadable with AutoModelFor...: the LoRA adapter is kept." in card
     assert "from_pretrained" not in card and "pipeline_tag" not in card and "base_model" not in card
+    card = modelcard.build_card(_facts(transformers={"loadable": False, "reason": "not loadable with "
+                                                     "AutoModelForSequenceClassification: X computes another head"}))
+    assert "\nNot loadable with AutoModelForSequenceClassification: X computes another head\n" in card
 
 
 # ---- end to end: phase 3, evaluation, push ------------------------------------------------------------------------

@@ -82,9 +82,9 @@ def build_card(facts: CardFacts) -> str:
     body = [
         f"# {facts.name}",
         "",
-        f"A {facts.task} model ({facts.task_kind.replace('_', ' ')}) trained with xstilts on English data only, "
-        "for zero-shot use in other languages "
-        "(X-STILTs: pretrained encoder, then intermediate task(s), then the target task).",
+        (f"A {facts.task} model ({facts.task_kind.replace('_', ' ')}) trained with xstilts on English data only, "
+         "for zero-shot use in other languages (X-STILTs: pretrained encoder, then intermediate task(s), then the "
+         "target task)."),
         "",
         "| | |",
         "|---|---|",
@@ -106,12 +106,14 @@ def build_card(facts: CardFacts) -> str:
                  f'model = {auto}.from_pretrained("{where}")', f'tokenizer = AutoTokenizer.from_pretrained("{where}")']
         if tag in ("text-classification", "token-classification", "question-answering"):
             body += ["", "from transformers import pipeline", "", f'pipe = pipeline("{tag}", model="{where}")']
-        body += ["```", "", f"(`{facts.transformers.get('architecture', auto)}`; xstilts' own evaluation loads the "
-                 "same weights from `heads.json`/`heads.safetensors` and gives the same predictions.)"]
+        body += ["```", "", (f"(`{facts.transformers.get('architecture') or auto}`; xstilts' own evaluation loads "
+                             "the same weights from `heads.json`/`heads.safetensors` and gives the same predictions.)")]
     else:
-        body += [f"Not loadable with AutoModelFor...: {facts.transformers.get('reason', 'not exported')}.", "",
-                 "Load it with xstilts (`xstilts.modeling.load_model(folder)`), or evaluate it with "
-                 "`python evaluate_xtreme.py input=<run folder> output=<results folder>`."]
+        reason = facts.transformers.get("reason") or "not exported"
+        body += [reason[0].upper() + reason[1:] if reason.startswith("not loadable with ")
+                 else f"Not loadable with AutoModelFor...: {reason}.", "",
+                 ("Load it with xstilts (`xstilts.modeling.load_model(folder)`), or evaluate it with "
+                  "`python evaluate_xtreme.py input=<run folder> output=<results folder>`.")]
     body += ["", "## Zero-shot scores", ""]
     if not facts.evaluations:
         body.append("Not evaluated yet (`python evaluate_xtreme.py input=<run folder> output=<results folder>` "

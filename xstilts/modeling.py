@@ -28,19 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import transformers
 from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
-import transformers
 from transformers import AutoConfig, AutoModel
 
 from xstilts import lora, tasktypes
 from xstilts.errors import ModelFolderError
 from xstilts.lora import ADAPTER_DIR
 from xstilts.recipe import RecipeError, short, show
-from xstilts.tasktypes import TASK_TYPES
 from xstilts.tasks import TASKS
+from xstilts.tasktypes import TASK_TYPES
 from xstilts.tasktypes.common import HEADS_JSON, HEADS_WEIGHTS, HeadSpec
 
 # Task types with a head (retrieval has none: it embeds with the bare encoder).
@@ -369,9 +369,10 @@ def save_model(model: MultiHeadModel, tokenizer: Any, folder: str | Path, merge_
     export = _not_loadable(None, "not exported")
     if lora.is_adapted(encoder) and not (export_hf and merge_adapter):
         info["adapter"] = lora.save(encoder, folder, merge=merge_adapter)
-        export["reason"] = (f"the LoRA adapter is kept unmerged in {ADAPTER_DIR}/ (load it with PEFT on the base "
-                            "encoder); train with adapter_handover=merge, without lora, for a folder AutoModelFor... "
-                            "loads")
+        export["reason"] = (f"the LoRA adapter is kept unmerged in {ADAPTER_DIR}/ (load it with PEFT: "
+                            f"PeftModel.from_pretrained(AutoModel.from_pretrained(final), final + '/{ADAPTER_DIR}')); "
+                            "phase 3 without lora and with adapter_handover=merge (the defaults) merges it into a "
+                            "folder AutoModelFor... loads")
     else:
         if lora.is_adapted(encoder):  # merged: the plain encoder is exported like a fully trained one
             encoder, info["adapter"] = lora.merged(encoder), "merged"
@@ -465,19 +466,19 @@ def _hf_probe_problem(model: MultiHeadModel, hf_model: nn.Module, kind: Any, tok
 
     Positions the attention mask hides are not compared (our span-QA head masks them, transformers' does not).
     """
-    first, second = [a for a, _ in PROBE_TEXTS], [b for _, b in PROBE_TEXTS]
-    enc = tokenizer(first, second, padding=True, truncation=True, max_length=32, return_tensors="pt")
-    device = next(model.parameters()).device
-    inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-    if getattr(kind, "HF_AUTO_CLASS", "") == "AutoModelForMultipleChoice":  # rows of two choices each
-        inputs = {k: v.unsqueeze(0).repeat(2, 1, 1) for k, v in inputs.items()}
     was_training = model.training
     model.eval()
     hf_model.eval()
     try:
+        first, second = [a for a, _ in PROBE_TEXTS], [b for _, b in PROBE_TEXTS]
+        enc = tokenizer(first, second, padding=True, truncation=True, max_length=32, return_tensors="pt")
+        device = next(model.parameters()).device
+        inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        if getattr(kind, "HF_AUTO_CLASS", "") == "AutoModelForMultipleChoice":  # rows of two choices each
+            inputs = {k: v.unsqueeze(0).repeat(2, 1, 1) for k, v in inputs.items()}
         ours = model(**inputs)["logits"].float()
         theirs = kind.hf_logits(hf_model(**inputs)).float()
-    except (RuntimeError, ValueError, TypeError) as exc:
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:  # a tokenizer without padding, a shape error
         return f"fails on a probe batch ({short(str(exc).splitlines()[0])})"
     finally:
         model.train(was_training)
