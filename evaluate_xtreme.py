@@ -55,7 +55,7 @@ def _main(argv: list[str]) -> int:
     task = get_task(cfg.task or getattr(trained, "task", ""))
 
     # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
-    from xstilts import distributed, evaluation, tasktypes
+    from xstilts import distributed, evaluation, modelcard, tasktypes
     from xstilts.log import quiet_libraries
     from xstilts.modeling import check_model_folder
     from xstilts.results import write_result
@@ -123,6 +123,7 @@ def _main(argv: list[str]) -> int:
             if merged.score is not None:
                 result = dataclasses.replace(result, score=merged.score)
             write_result(out_file, result)
+            modelcard.record_evaluation(run_folder, result)  # the phase-3 model card lists every evaluation of it
             log(f"{task.name}: score {result.score:.2f} over {len(merged.languages)} languages"
                 + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
                 + f" -> {out_file}")

@@ -27,7 +27,7 @@ def _main(argv: list[str]) -> int:
     # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
     from transformers import AutoTokenizer, set_seed
 
-    from xstilts import pipeline
+    from xstilts import modelcard, pipeline
     from xstilts.log import quiet_libraries
     from xstilts.modeling import check_model_folder, read_head_specs
 
@@ -59,9 +59,10 @@ def _main(argv: list[str]) -> int:
 
         result = pipeline.train_and_save(model, tokenizer, train_features, [dev], cfg.train, out, [task],
                                          merge_adapter=cfg.lora is None and cfg.adapter_handover == "merge",
-                                         extra_metrics={"weights": notes, "task": task.name})
+                                         extra_metrics={"weights": notes, "task": task.name}, export_hf=True)
         log(f"best English dev: {result['dev']}")
         runfiles.mark_finished(out, {"phase": "phase3", "task": task.name, "dev_score": result["dev"]["score"]})
+    modelcard.push(cfg, out)  # push_to_hub=true: final/ and its card to the Hub (an error names the command for later)
     log(f"done: {out / 'final'}; next: {cli.next_command('phase3', out, cfg)}")
     return 0
 

@@ -56,8 +56,10 @@ def test_each_phase_writes_exactly_its_files(chain):
                                     "run.json", "tokenizer.json", "tokenizer_config.json"]
     final = ["final/config.json", "final/heads.json", "final/heads.safetensors", "final/model.safetensors",
              "final/tokenizer.json", "final/tokenizer_config.json"]
-    for phase in ("p2", "p3"):
-        assert _files(chain / phase) == sorted(["DONE", *final, "metrics.json", "recipe.yaml", "run.json"])
+    assert _files(chain / "p2") == sorted(["DONE", *final, "metrics.json", "recipe.yaml", "run.json"])
+    # phase 3's final/ also holds its model card and (evaluated) the record of the evaluations the card shows
+    assert _files(chain / "p3") == sorted(["DONE", *final, "final/README.md", "final/evaluations.json", "metrics.json",
+                                           "recipe.yaml", "run.json"])
     assert _files(chain / "results") == ["xnli.json"]
 
 

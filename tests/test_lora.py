@@ -100,11 +100,14 @@ def _tree_keys(obj, prefix=""):
 def test_lora_chain_writes_the_usual_files_plus_the_adapter(runs):
     full = ["DONE", "final/config.json", "final/heads.json", "final/heads.safetensors", "final/model.safetensors",
             "final/tokenizer.json", "final/tokenizer_config.json", "metrics.json", "recipe.yaml", "run.json"]
+    # A phase-3 final/ has a model card, and once evaluated the record of the evaluations it shows.
+    card = {"p2": [], "p3": ["final/README.md", "final/evaluations.json"], "p3_continue": ["final/README.md"]}
     for phase in ("p2", "p3", "p3_continue"):
-        assert _files(runs / phase) == sorted(full + ADAPTER_FILES), phase
+        assert _files(runs / phase) == sorted(full + ADAPTER_FILES + card[phase]), phase
         assert _metrics(runs / phase)["adapter"] == "kept"
     # Merge hand-over + full fine-tuning: a plain folder, no adapter left.
-    assert _files(runs / "p3_full") == full and _metrics(runs / "p3_full")["adapter"] is None
+    assert _files(runs / "p3_full") == sorted(full + ["final/README.md", "final/evaluations.json"])
+    assert _metrics(runs / "p3_full")["adapter"] is None
     # The adapter points at its own folder, so the run folder can be moved.
     cfg = json.loads((runs / "p3" / "final" / "adapter" / "adapter_config.json").read_text())
     assert cfg["base_model_name_or_path"] == ".." and cfg["r"] == 4 and sorted(cfg["target_modules"]) == ["query",

@@ -344,10 +344,18 @@ class Phase3Recipe:
         "merge", help="when the input has a LoRA adapter: merge it into the encoder first, or keep training it")
     overwrite: bool = field(False, help="replace a finished run in output")
     qa: QaConfig = field(default_factory=QaConfig, help="windows and answer decoding of span QA tasks")
+    push_to_hub: bool = field(False, help="after the run finishes, upload final/ (weights, tokenizer, model card) to "
+                                          "the Hub repo hub_model_id (created if absent; needs a login)")
+    hub_model_id: str | None = field(None, help="Hub repo owner/name for push_to_hub (also shown in the model card's "
+                                                "loading example)")
 
     def validate(self) -> list[str]:
         # Every independent check runs; only those that need a known task are skipped without one.
         problems = _empty_paths(self, ("input", "output")) + _qa_problems(self.qa, self.train)
+        if self.push_to_hub and self.hub_model_id is None:
+            problems.append("hub_model_id: push_to_hub=true needs the Hub repo to upload to (hub_model_id=owner/name)")
+        elif self.hub_model_id is not None and not HUB_MODEL_ID.fullmatch(self.hub_model_id):
+            problems.append(f"hub_model_id: {show(self.hub_model_id)} is not a Hub repo id of the form owner/name")
         target = TASKS.get(self.task)
         if target is None:
             problems.append(f"task: unknown task {show(self.task)}; known: {', '.join(sorted(TASKS))}")
@@ -473,6 +481,7 @@ def _path_problems(recipe: object, names: tuple[str, ...]) -> list[str]:
     return problems
 
 
+HUB_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")  # owner/name
 LANGUAGE_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
 

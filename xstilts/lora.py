@@ -94,6 +94,11 @@ def save(encoder: torch.nn.Module, folder: Path, merge: bool) -> str:
     return "kept"
 
 
+def merged(encoder: torch.nn.Module) -> torch.nn.Module:
+    """A plain copy of an adapted encoder with its adapter merged into the weights (the adapted one is untouched)."""
+    return copy.deepcopy(encoder).merge_and_unload()
+
+
 def load(encoder: torch.nn.Module, folder: Path, merge: bool = False) -> torch.nn.Module:
     """The encoder with ``folder``'s kept adapter loaded for inference (merged into its weights with ``merge``);
     unchanged when the folder has none."""

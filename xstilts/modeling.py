@@ -6,6 +6,11 @@ A model folder (``final/`` of phase 2 or 3) is self-contained:
   with LoRA kept unmerged, ``adapter/`` holds a PEFT adapter whose base is ``folder`` itself
   (``PeftModel.from_pretrained(AutoModel.from_pretrained(folder), folder + "/adapter")``);
 - ``heads.json`` + ``heads.safetensors``: the task heads (kind, label count) and their weights;
+- a phase-3 folder of one classification, tagging, span-QA or multiple-choice head is written in transformers'
+  ``AutoModelFor...`` layout of the encoder's family (``export_hf``): ``config.json`` names the architecture and the
+  labels, ``model.safetensors`` holds the encoder under its prefix and the head under transformers' names, so
+  ``AutoModelForSequenceClassification.from_pretrained(folder)`` (and ``pipeline``) give the toolkit's predictions,
+  while ``AutoModel.from_pretrained(folder)`` still loads the bare encoder;
 - ``recipe.yaml``/``run.json`` one level up, in the run folder (see ``xstilts.runfiles``).
 
 Each task type (``xstilts.tasktypes``) makes its head and runs its forward pass and loss; heads follow jiant
@@ -16,12 +21,14 @@ several heads share one encoder (multi-task, ANLI+).
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
+import transformers
 from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -32,6 +39,7 @@ from xstilts import lora, tasktypes
 from xstilts.errors import ModelFolderError
 from xstilts.lora import ADAPTER_DIR
 from xstilts.recipe import RecipeError, short, show
+from xstilts.tasks import TASKS
 from xstilts.tasktypes import TASK_TYPES
 from xstilts.tasktypes.common import HEADS_JSON, HEADS_WEIGHTS, HeadSpec
 
@@ -343,27 +351,146 @@ def _head_problem(spec: HeadSpec) -> str | None:
     return None
 
 
-def save_model(model: MultiHeadModel, tokenizer: Any, folder: str | Path, merge_adapter: bool = True) -> dict[str, Any]:
+def save_model(model: MultiHeadModel, tokenizer: Any, folder: str | Path, merge_adapter: bool = True,
+               export_hf: bool = False) -> dict[str, Any]:
     """Saves encoder (+ adapter), heads and tokenizer into a self-contained folder; returns what was written.
 
     With a PEFT-wrapped encoder: ``merge_adapter`` merges the adapter into a plain encoder (loadable with AutoModel
     alone); otherwise the base encoder is saved in ``folder`` and the adapter in ``folder/adapter``.
+
+    ``export_hf`` (phase 3) writes the encoder and its one head in transformers' ``AutoModelFor...`` layout where that
+    model gives our head's outputs on a probe batch (see ``hf_export``); the returned ``transformers`` entry says
+    which class loads the folder, or why none does. ``heads.json``/``heads.safetensors`` are written either way.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     encoder = model.encoder
     info: dict[str, Any] = {"adapter": None}
-    if lora.is_adapted(encoder):
+    export = _not_loadable(None, "not exported")
+    if lora.is_adapted(encoder) and not (export_hf and merge_adapter):
         info["adapter"] = lora.save(encoder, folder, merge=merge_adapter)
+        export["reason"] = (f"the LoRA adapter is kept unmerged in {ADAPTER_DIR}/ (load it with PEFT: "
+                            f"PeftModel.from_pretrained(AutoModel.from_pretrained(final), final + '/{ADAPTER_DIR}')); "
+                            "phase 3 without lora and with adapter_handover=merge (the defaults) merges it into a "
+                            "folder AutoModelFor... loads")
     else:
-        encoder.save_pretrained(folder, safe_serialization=True)
+        if lora.is_adapted(encoder):  # merged: the plain encoder is exported like a fully trained one
+            encoder, info["adapter"] = lora.merged(encoder), "merged"
+        export = hf_export(model, encoder, tokenizer) if export_hf else export
+        hf_model = export.pop("model", None)
+        (hf_model or encoder).save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     state = {f"{task}.{k}": v.detach().cpu().contiguous() for task, head in model.heads.items()
              for k, v in head.state_dict().items()}
     save_file(state, str(folder / HEADS_WEIGHTS))
     specs = [{k: v for k, v in asdict(s).items() if k != "labels" or v is not None} for s in model.specs]
     (folder / HEADS_JSON).write_text(json.dumps({"heads": specs}, indent=2, sort_keys=True))
+    if export_hf:
+        info["transformers"] = export
     return info
+
+
+def _not_loadable(auto_class: str | None, reason: str) -> dict[str, Any]:
+    """``metrics.json``'s ``transformers`` entry of a folder no ``AutoModelFor...`` class loads (same keys as a
+    loadable one's, so results of both kinds share one schema)."""
+    return {"loadable": False, "auto_class": auto_class, "architecture": None, "reason": reason}
+
+
+def hf_label_names(spec: HeadSpec) -> list[str] | None:
+    """The class names of a head (recorded in heads.json, else the registry's), None where it has no named classes
+    (span QA, multiple choice) or their count does not match the head."""
+    names = spec.labels or (list(TASKS[spec.task].label_names) if spec.task in TASKS else [])
+    return list(names) if names and len(names) == spec.num_labels else None
+
+
+def hf_export(model: MultiHeadModel, encoder: nn.Module, tokenizer: Any) -> dict[str, Any]:
+    """The transformers model of ``model``'s one head (``AutoModelFor...`` of the encoder's family), checked to give
+    the same logits as ``model`` on a probe batch; never a silently different model.
+
+    The transformers model is built on the meta device and takes the trained tensors themselves (no second copy).
+
+    Returns:
+        ``{"loadable": True, "auto_class", "architecture", "reason": None, "model"}`` (the model to save), or
+        ``{"loadable": False, ..., "reason"}`` naming why no ``AutoModelFor...`` class can load this folder.
+    """
+    if len(model.specs) != 1:
+        return _not_loadable(None, f"{len(model.specs)} task heads (AutoModelFor... holds one)")
+    spec = model.specs[0]
+    kind = tasktypes.named(spec.kind)
+    auto_name = getattr(kind, "HF_AUTO_CLASS", None)
+    if auto_name is None:
+        return _not_loadable(None, f"transformers has no AutoModelFor... class for a {spec.kind} head")
+    config = copy.deepcopy(encoder.config)
+    config.num_labels = spec.num_labels
+    names = hf_label_names(spec)
+    if names:
+        config.id2label = dict(enumerate(names))
+        config.label2id = {name: i for i, name in enumerate(names)}
+    try:
+        with torch.device("meta"):
+            hf_model = getattr(transformers, auto_name).from_config(config)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # no such head for this model_type
+        return _not_loadable(auto_name, f"not loadable with {auto_name}: transformers has none for model_type "
+                                        f"{config.model_type} ({short(str(exc).splitlines()[0])})")
+    prefix = hf_model.base_model_prefix
+    hf_keys = set(hf_model.state_dict())
+    head = kind.hf_weights(model.heads[spec.task].state_dict(), hf_keys, prefix)
+    state = {f"{prefix}.{k}": v for k, v in encoder.state_dict().items()}
+    if head is None or set(state) | set(head) != hf_keys or set(state) & set(head):
+        theirs = sorted(k for k in hf_keys if not k.startswith(prefix + ".") or ".pooler." in k)
+        return _not_loadable(auto_name, f"not loadable with {auto_name}: {type(hf_model).__name__}'s weights "
+                                        f"({', '.join(theirs)} besides the encoder) do not fit our {spec.kind} head")
+    hf_model.load_state_dict({**state, **head}, strict=True, assign=True)
+    buffers = dict(encoder.named_buffers())
+    for name, buf in list(hf_model.named_buffers()):
+        if buf.is_meta:  # non-persistent buffers (position ids) are not in a state dict: the encoder's own
+            own = buffers.get(name.removeprefix(prefix + "."))
+            if own is None:
+                return _not_loadable(auto_name, f"not loadable with {auto_name}: its buffer {name} has no "
+                                                f"counterpart in the encoder")
+            owner, _, leaf = name.rpartition(".")
+            hf_model.get_submodule(owner).register_buffer(leaf, own, persistent=False)
+    problem = _hf_probe_problem(model, hf_model, kind, tokenizer)
+    if problem:
+        return _not_loadable(auto_name, f"not loadable with {auto_name}: {type(hf_model).__name__} {problem}")
+    return {"loadable": True, "auto_class": auto_name, "architecture": type(hf_model).__name__, "reason": None,
+            "model": hf_model}
+
+
+PROBE_TEXTS = (("A short probe sentence.", "Its pair, a little longer than the first."), ("Two words", "and more"))
+
+
+@torch.no_grad()
+def _hf_probe_problem(model: MultiHeadModel, hf_model: nn.Module, kind: Any, tokenizer: Any) -> str | None:
+    """Why ``hf_model`` does not compute ``model``'s logits on a padded probe batch (None: it does), in eval mode.
+
+    Positions the attention mask hides are not compared (our span-QA head masks them, transformers' does not).
+    """
+    was_training = model.training
+    model.eval()
+    hf_model.eval()
+    try:
+        first, second = [a for a, _ in PROBE_TEXTS], [b for _, b in PROBE_TEXTS]
+        enc = tokenizer(first, second, padding=True, truncation=True, max_length=32, return_tensors="pt")
+        device = next(model.parameters()).device
+        inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        if getattr(kind, "HF_AUTO_CLASS", "") == "AutoModelForMultipleChoice":  # rows of two choices each
+            inputs = {k: v.unsqueeze(0).repeat(2, 1, 1) for k, v in inputs.items()}
+        ours = model(**inputs)["logits"].float()
+        theirs = kind.hf_logits(hf_model(**inputs)).float()
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:  # a tokenizer without padding, a shape error
+        return f"fails on a probe batch ({short(str(exc).splitlines()[0])})"
+    finally:
+        model.train(was_training)
+    if ours.shape != theirs.shape:
+        return f"gives logits of shape {tuple(theirs.shape)} where our head gives {tuple(ours.shape)}"
+    if ours.dim() == 3:  # per token: only the tokens the mask keeps
+        keep = inputs["attention_mask"].bool()
+        ours, theirs = ours[keep], theirs[keep]
+    if not torch.allclose(ours, theirs, atol=1e-4, rtol=1e-3):
+        return (f"computes another head than ours (logits on a probe batch differ by up to "
+                f"{(ours - theirs).abs().max().item():.3g})")
+    return None
 
 
 def load_heads_into(model: MultiHeadModel, folder: str | Path) -> list[str]:

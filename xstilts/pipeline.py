@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from xstilts import lora, runfiles, tasktypes
+from xstilts import lora, modelcard, runfiles, tasktypes
 from xstilts.config import LoraConfig, TrainConfig
 from xstilts.log import log
 from xstilts.modeling import MultiHeadModel, load_encoder, read_head_specs, save_model
@@ -57,8 +57,13 @@ def label_names_for(tasks: list[Task]) -> list[str]:
 
 def train_and_save(model: MultiHeadModel, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
                    train_cfg: TrainConfig, out: Path, tasks: list[Task], merge_adapter: bool,
-                   train_dataloader_factory: Any = None, extra_metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+                   train_dataloader_factory: Any = None, extra_metrics: dict[str, Any] | None = None,
+                   export_hf: bool = False) -> dict[str, Any]:
     """Trains (resuming if possible), writes ``final/`` and ``metrics.json``, removes the Trainer checkpoints.
+
+    ``export_hf`` (phase 3): ``final/`` in transformers' ``AutoModelFor...`` layout where its head allows
+    (``modeling.save_model``), with a model card (``modelcard.write_card``); ``metrics.json`` records under
+    ``transformers`` which class loads it, or why none does.
 
     An earlier attempt that got as far as ``metrics.json`` (written after ``final/`` is renamed into place) was stopped
     while cleaning up, before ``DONE``: its results are returned as they are, without training again.
@@ -67,6 +72,8 @@ def train_and_save(model: MultiHeadModel, tokenizer: Any, train_features: list[d
     if (out / "final").is_dir() and (out / "metrics.json").is_file():
         log(f"{out / 'final'} and metrics.json are complete from an earlier attempt: not trained again")
         result = runfiles.read_json(out / "metrics.json", "metrics")
+        if export_hf and runfiles.is_main_process():
+            modelcard.write_card(out)  # the attempt may have stopped before it
         remove_checkpoints(out)
         return result
     result = run_training(model, tokenizer, train_features, dev_sets, train_cfg, ckpt_dir, [t.name for t in tasks],
@@ -80,14 +87,20 @@ def train_and_save(model: MultiHeadModel, tokenizer: Any, train_features: list[d
     tmp = out / "final.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)
-    saved = save_model(trainer.model, tokenizer, tmp, merge_adapter=merge_adapter)
+    saved = save_model(trainer.model, tokenizer, tmp, merge_adapter=merge_adapter, export_hf=export_hf)
     tmp.rename(final)
     result["cost"]["size_on_disk_bytes"] = runfiles.folder_size_bytes(final)
     result["adapter"] = saved["adapter"]
+    if "transformers" in saved:
+        result["transformers"] = saved["transformers"]
+        if not saved["transformers"]["loadable"]:
+            log(f"final/ is not loadable with transformers' AutoModelFor... classes: {saved['transformers']['reason']}")
     result["heads"] = [h.task for h in read_head_specs(final)]
     if extra_metrics:
         result.update(extra_metrics)
     runfiles.atomic_write_json(out / "metrics.json", result)
+    if export_hf:
+        modelcard.write_card(out)  # before DONE: a finished phase-3 folder always has its card
     remove_checkpoints(out)  # final/ is the product; optimizer states are gigabytes
     return result
 

@@ -11,7 +11,9 @@ Each module is plain functions and constants with the same names:
 - training: ``training_data(task, task_id, recipe, tokenizer)``, ``sampling_share(task, recipe)``, and the dev
   steps ``encode``, ``predict``, ``score``;
 - evaluation: ``load_rows(task, cfg, lang, limit, notes)``, ``evaluate(task, inputs, rows)``, ``reliability``,
-  ``chance``, ``export_payload``.
+  ``chance``, ``export_payload``;
+- export (the types whose head transformers has too): ``HF_AUTO_CLASS``, ``HF_PIPELINE_TAG``,
+  ``hf_weights(head_state, hf_keys, prefix)`` (our head's weights in transformers' names), ``hf_logits(output)``.
 
 ``retrieval`` has no training (no head); ``mlm`` (phase 2's continued masked-LM pseudo-task) is never evaluated.
 See docs/ARCHITECTURE.md for adding a task type.

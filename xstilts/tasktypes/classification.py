@@ -24,6 +24,8 @@ from xstilts.tasktypes.common import (
     evaluate_each_language,
     fresh_head,
     head_label_count,
+    hf_head_weights,
+    hf_plain_logits,
     load_dataset_rows,
     model_inputs,
     no_fixed_share,
@@ -37,6 +39,10 @@ EVAL_MODEL = "heads"  # evaluation loads the model with its task heads
 POOLED = False  # languages are evaluated independently (split over ranks)
 init_head = fresh_head
 sampling_share = no_fixed_share
+# The transformers class a phase-3 final/ with this head loads with, and its pipeline (the model card's tag).
+HF_AUTO_CLASS = "AutoModelForSequenceClassification"
+HF_PIPELINE_TAG = "text-classification"
+hf_logits = hf_plain_logits
 
 
 class ClassificationHead(nn.Module):
@@ -50,6 +56,15 @@ class ClassificationHead(nn.Module):
         x = self.dropout(sequence[:, 0])
         x = torch.tanh(self.dense(x))
         return self.out_proj(self.dropout(x))
+
+
+def hf_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str], prefix: str
+               ) -> dict[str, torch.Tensor] | None:
+    """Our head in transformers' names: RoBERTa-style ``classifier.dense``/``classifier.out_proj`` (the same dropout,
+    dense, tanh, dropout, linear on the first token), or BERT-style ``<prefix>.pooler.dense`` (dense + tanh on the
+    first token) + ``classifier``. Multiple choice uses it too (XLM-R's multiple-choice head is the pooler one)."""
+    return hf_head_weights(head_state, hf_keys, [{"dense": "classifier.dense", "out_proj": "classifier.out_proj"},
+                                                 {"dense": f"{prefix}.pooler.dense", "out_proj": "classifier"}])
 
 
 def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:

@@ -146,6 +146,36 @@ def predict_logits(model: torch.nn.Module, features: list[dict[str, Any]], colla
     return out
 
 
+def hf_head_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str],
+                    layouts: list[dict[str, str]]) -> dict[str, torch.Tensor] | None:
+    """A head's weights under the names of transformers' head of the same kind (the ``AutoModelFor...`` layout).
+
+    Args:
+        head_state: the head's ``state_dict`` (``<layer>.<parameter>``).
+        hf_keys: the parameter names of the transformers model.
+        layouts: our layer name -> transformers' layer name, one mapping per known layout of the head; the first
+            whose names all exist in ``hf_keys`` is used.
+
+    Returns:
+        The renamed weights, or None where no layout fits (names alone do not prove the computation is the same:
+        the caller compares outputs before saving).
+    """
+    for layout in layouts:
+        renamed = {}
+        for key, value in head_state.items():
+            layer, _, param = key.partition(".")
+            if layer in layout:
+                renamed[f"{layout[layer]}.{param}"] = value
+        if len(renamed) == len(head_state) and set(renamed) <= hf_keys:
+            return renamed
+    return None
+
+
+def hf_plain_logits(output: Any) -> torch.Tensor:
+    """A transformers head's output as our head's logits (classification, multiple choice, tagging)."""
+    return output.logits
+
+
 def fresh_head(model: torch.nn.Module, task: Task, folder: Any) -> str | None:
     """A task type's ``init_head`` when its head always starts fresh: nothing loaded (None)."""
     return None

@@ -11,6 +11,7 @@ from torch import nn
 
 from xstilts.tasks import Task
 from xstilts.tasktypes.classification import ClassificationHead, predict, reliability, score
+from xstilts.tasktypes.classification import hf_weights as classification_hf_weights
 from xstilts.tasktypes.common import (
     DevSet,
     Encoded,
@@ -19,6 +20,7 @@ from xstilts.tasktypes.common import (
     HeadSpec,
     check_class_labels,
     evaluate_each_language,
+    hf_plain_logits,
     load_dataset_rows,
     model_inputs,
     rows_training_data,
@@ -30,6 +32,11 @@ EVALUATED_FROM = ("phase3",)
 EVAL_MODEL = "heads"
 POOLED = False
 load_rows = load_dataset_rows
+# transformers' head: the pooler (dense + tanh) and a linear layer of one output.
+HF_AUTO_CLASS = "AutoModelForMultipleChoice"
+HF_PIPELINE_TAG = None  # transformers has no multiple-choice pipeline
+hf_logits = hf_plain_logits
+hf_weights = classification_hf_weights  # the same head as classification's, with one output
 
 
 def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:

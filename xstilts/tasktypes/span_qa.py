@@ -28,6 +28,7 @@ from xstilts.tasktypes.common import (
     HeadSpec,
     evaluate_each_language,
     fresh_head,
+    hf_head_weights,
     load_dataset_rows,
     model_inputs,
     no_fixed_share,
@@ -41,6 +42,8 @@ POOLED = False
 init_head = fresh_head
 sampling_share = no_fixed_share
 load_rows = load_dataset_rows
+HF_AUTO_CLASS = "AutoModelForQuestionAnswering"
+HF_PIPELINE_TAG = "question-answering"
 
 
 class TokenHead(nn.Module):
@@ -57,6 +60,17 @@ class TokenHead(nn.Module):
 
 def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
     return HeadSpec(task.name, task.kind, 2)
+
+
+def hf_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str], prefix: str
+               ) -> dict[str, torch.Tensor] | None:
+    """Our per-token linear layer is transformers' ``qa_outputs`` (start logits first, then end)."""
+    return hf_head_weights(head_state, hf_keys, [{"out_proj": "qa_outputs"}])
+
+
+def hf_logits(output: Any) -> torch.Tensor:
+    """transformers' start and end logits as our head's (tokens, 2) logits."""
+    return torch.stack([output.start_logits, output.end_logits], dim=-1)
 
 
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from xstilts import metrics, tagging
@@ -27,6 +28,8 @@ from xstilts.tasktypes.common import (
     evaluate_each_language,
     fresh_head,
     head_label_count,
+    hf_head_weights,
+    hf_plain_logits,
     load_dataset_rows,
     no_fixed_share,
     rows_training_data,
@@ -42,11 +45,19 @@ init_head = fresh_head
 sampling_share = no_fixed_share
 forward = classification_forward  # the loss ignores sub-tokens and padding (label -100)
 load_rows = load_dataset_rows
-
+HF_AUTO_CLASS = "AutoModelForTokenClassification"
+HF_PIPELINE_TAG = "token-classification"
+hf_logits = hf_plain_logits
 
 
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
     return TokenHead(hidden, spec.num_labels, dropout)
+
+
+def hf_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str], prefix: str
+               ) -> dict[str, torch.Tensor] | None:
+    """Our per-token linear layer is transformers' ``classifier``."""
+    return hf_head_weights(head_state, hf_keys, [{"out_proj": "classifier"}])
 
 
 def training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any) -> tuple[list[dict[str, Any]], DevSet]:
