@@ -2,6 +2,7 @@
 plumbing (``xstilts.cli``)."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -44,7 +45,7 @@ def quiet_libraries() -> None:
 
 def duration(seconds: float) -> str:
     """A span of time as people read it in a log: ``42s``, ``3m05s``, ``2h07m``."""
-    s = max(int(round(seconds)), 0)
+    s = max(round(seconds), 0)
     if s < 60:
         return f"{s}s"
     if s < 3600:
@@ -54,7 +55,7 @@ def duration(seconds: float) -> str:
 
 def short_number(x: float, digits: int = 2) -> str:
     """A number in few characters, as learning rates are written: ``1.2e-5`` (not ``1.2e-05``), ``3e-4``, ``0.02``."""
-    text = f"{x:.{digits - 1}e}" if x == x and 0 < abs(x) < 1e-3 else f"{x:.{digits}g}"
+    text = f"{x:.{digits - 1}e}" if not math.isnan(x) and 0 < abs(x) < 1e-3 else f"{x:.{digits}g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
         mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa

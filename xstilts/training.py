@@ -602,7 +602,8 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         )
     except (RuntimeError, ImportError) as exc:
         # A tracker's callback refuses to start without its package ("TensorBoardCallback requires tensorboard").
-        named = [n for n in args.report_to if n.lower() in str(exc).lower()]
+        said = "".join(c for c in str(exc).lower() if c.isalnum())  # comet_ml's message says comet-ml
+        named = [n for n in args.report_to if "".join(c for c in n.lower() if c.isalnum()) in said]
         if not named:
             raise
         raise TrainingFailed(f"train.report_to={named[0]} cannot start here ({' '.join(str(exc).split())}); install "
