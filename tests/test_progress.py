@@ -191,3 +191,11 @@ def test_evaluation_lines_per_language_and_absent_languages_grouped(logged_run, 
     absent = [lang for lang in get_task("xnli").languages if lang not in read_result(tmp_path / "r" / "xnli.json").languages]
     assert skipped[0].startswith(f"[xstilts] warning: skipped {' '.join(absent)} (no data; the result is marked "
                                  "partial): task xnli (test, <lang>, source embedded): embedded file test-<lang>.jsonl")
+
+
+def test_printing_and_tracker_keys_do_not_block_a_resume(tmp_path):
+    from xstilts import provenance
+
+    provenance.write_run_header(tmp_path, "phase3", _p3(), parent=None)
+    assert provenance.recipe_changes(tmp_path, _p3("verbose=true", "train.report_to=tensorboard"), None) == []
+    assert provenance.recipe_changes(tmp_path, _p3("train.lr=0.1"), None) == ["train.lr: 0.001 -> 0.1"]
