@@ -103,7 +103,8 @@ def test_validate_checks_a_recipe_and_its_input_without_running(tiny_phase1, tmp
     out = tmp_path / "p3"
     assert command.main(["validate", "phase3", "quickstart/phase3_xnli", f"input={tiny_phase1}",
                          f"output={out}"]) == 0
-    assert "ok: phase3_target.py" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ok: phase3_target.py" in printed and "differs from the defaults: " in printed and "task=xnli" in printed
     assert not out.exists()
     assert command.main(["validate", "phase3_target.py", "quickstart/phase3_xnli", "train.lr=-1",
                          f"input={tiny_phase1}", f"output={out}"]) == 2

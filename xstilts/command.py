@@ -140,6 +140,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if inherited:
                 checked.append(inherited)
     print(f"ok: {script} {source} is a valid recipe" + (f"; {'; '.join(checked)}" if checked else ""))
+    print(f"differs from the defaults: {', '.join(recipe.differing_keys(cfg)) or 'nothing'}")
     return 0
 
 

@@ -143,13 +143,41 @@ class TrainConfig:
     dataloader_workers: int = field(0, help="DataLoader worker processes (0: batches are collated in the training "
                                             "process; each worker costs memory and start-up time; memory is pinned "
                                             "on CUDA either way)", ge=0, le=256)
+    report_to: str | list[str] = field(
+        "none", help="experiment trackers the Trainer reports to (TrainingArguments report_to): none, tensorboard "
+                     "(offline: event files in <output>/logs/tensorboard), wandb, a list of them, or any other "
+                     "integration transformers knows")
 
     def validate(self) -> list[str]:
         # Ranges are declared on the fields; what is left are the checks that involve two fields.
         problems = []
         if self.max_steps <= 0 and self.epochs <= 0:
             problems.append("epochs: must be positive when train.max_steps is -1")
+        problems.extend(report_to_problems(self.report_to))
         return problems
+
+
+def reporting_integrations() -> list[str]:
+    """The names ``report_to`` accepts: transformers' integrations (its own list, so a new one needs no change here)."""
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK  # slow: only when asked for
+
+    return ["none", "all", *INTEGRATION_TO_CALLBACK]
+
+
+def report_to_problems(report_to: str | list[str]) -> list[str]:
+    """A name ``report_to`` lists that the Trainer would refuse (after the run folder was written), named with the
+    choices. Whether the integration's package is installed is checked when training starts: a recipe read back on
+    another machine (evaluation) must not need the trackers of the machine that trained."""
+    names = [report_to] if isinstance(report_to, str) else report_to
+    if not isinstance(names, list) or all(n == "none" for n in names):
+        return []  # the default (no transformers import), or a wrong type the loader reports already
+    known = reporting_integrations()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        return [f"report_to: unknown integration {show(unknown[0])}; choose from {', '.join(known)}"]
+    if len(names) > 1 and ("none" in names or "all" in names):
+        return ["report_to: none and all stand alone; give them as a single value"]
+    return []
 
 
 @dataclass
@@ -216,6 +244,8 @@ class Phase1Recipe:
     seed: int = field(42, help="seed for the tiny encoder's weights", ge=0, le=SEED_MAX)
     trust_remote_code: bool = field(False, help="allow model code from the Hub repo (off: only transformers' own code)")
     overwrite: bool = field(False, help="replace a finished run in output")
+    verbose: bool = field(False, help="print the resolved recipe in full at the start (otherwise one line: the keys "
+                                      "that differ from the defaults, and where the recipe is saved)")
 
     def validate(self) -> list[str]:
         problems = _empty_paths(self, ("output",)) + _path_problems(self, ("model",))
@@ -312,6 +342,8 @@ class Phase2Recipe:
     mlm: MlmConfig = field(default_factory=MlmConfig, help="settings of the mlm pseudo-task (continued masked-LM; "
                                                            "used when tasks lists mlm)")
     qa: QaConfig = field(default_factory=QaConfig, help="windows and answer decoding of span QA tasks")
+    verbose: bool = field(False, help="print the resolved recipe in full at the start (otherwise one line: the keys "
+                                      "that differ from the defaults, and where the recipe is saved)")
 
     def validate(self) -> list[str]:
         problems = _empty_paths(self, ("input", "output"))
@@ -348,6 +380,8 @@ class Phase3Recipe:
                                           "the Hub repo hub_model_id (created if absent; needs a login)")
     hub_model_id: str | None = field(None, help="Hub repo owner/name for push_to_hub (also shown in the model card's "
                                                 "loading example)")
+    verbose: bool = field(False, help="print the resolved recipe in full at the start (otherwise one line: the keys "
+                                      "that differ from the defaults, and where the recipe is saved)")
 
     def validate(self) -> list[str]:
         # Every independent check runs; only those that need a known task are skipped without one.
@@ -414,6 +448,8 @@ class EvalRecipe:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig, help="settings of BUCC and Tatoeba")
     export_predictions: str | None = field(None, help="also write predictions in the official submission layout here")
     overwrite: bool = field(False, help="replace an existing <task>.json")
+    verbose: bool = field(False, help="print the resolved recipe in full at the start (otherwise one line: the keys "
+                                      "that differ from the defaults, and where the recipe is saved)")
 
     def validate(self) -> list[str]:
         return (_empty_paths(self, ("input", "output")) + _path_problems(self, ("export_predictions",))

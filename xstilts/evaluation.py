@@ -13,7 +13,7 @@ from transformers import AutoTokenizer
 from xstilts import __version__, data, distributed, provenance, submission, tasktypes
 from xstilts.config import EvalRecipe, Phase2Recipe
 from xstilts.errors import DataError, DataMissing
-from xstilts.log import elapsed, log
+from xstilts.log import elapsed, grouped_by_reason, log
 from xstilts.modeling import check_max_length, load_merged_encoder, load_model
 from xstilts.reliability import LanguageFigures, mean_interval
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
@@ -98,7 +98,7 @@ def load_eval_rows(task: Task, cfg: EvalRecipe, langs: list[str], explicit: bool
     """
     if cfg.split not in task.eval:
         raise DataError(f"task {task.name} has no {cfg.split!r} split; available: {', '.join(task.eval)}")
-    rows, missing, notes = {}, [], {}
+    rows, missing, notes, skipped = {}, [], {}, []
     for lang in langs:
         notes[lang] = []
         try:
@@ -108,7 +108,10 @@ def load_eval_rows(task: Task, cfg: EvalRecipe, langs: list[str], explicit: bool
                 raise
             missing.append(lang)
             notes[lang].append(f"{lang}: no data ({exc})")
-            log(f"warning: {lang} skipped, the result is marked partial: {exc}", every_rank=True)
+            skipped.append((lang, str(exc)))
+    # One line per cause, not per language: fifteen copies of "file not found" hide the line that differs.
+    for group, reason in grouped_by_reason(skipped):
+        log(f"warning: skipped {' '.join(group)} (no data; the result is marked partial): {reason}", every_rank=True)
     return rows, missing, notes
 
 

@@ -324,6 +324,8 @@ RESUME_FREE_KEYS = frozenset({
     "train.eval_batch_size",         # dev examples per forward pass: the same examples, the same scores
     "train.save_total_limit",        # how many Trainer checkpoints stay on disk (the best one is always kept)
     "train.gradient_checkpointing",  # recomputes activations (same values, same dropout RNG): time for memory
+    "train.report_to",               # where the logged figures are also sent (a tracker), not what is trained
+    "verbose",                       # how much of the recipe is printed
 })
 
 

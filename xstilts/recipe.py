@@ -518,10 +518,59 @@ def describe(cls: type, prefix: str = "") -> list[str]:
     return lines
 
 
+def _value_text(value: Any) -> str:
+    """A value as a ``key=value`` override writes it: ``1e-05``, ``true``, ``null``, ``[en,de]``, ``{...}``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ",".join(_value_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_value_text(v)}" for k, v in value.items()) + "}"
+    return short(str(value))
+
+
+def differing_keys(obj: Any, prefix: str = "") -> list[str]:
+    """``key=value`` for each dotted key of a recipe whose value is not its dataclass default, in declaration order.
+
+    Required keys (no default) are always listed. A section that is off by default and on here (``lora``) is listed
+    as ``lora=on``, then its keys that differ from the section's own defaults.
+    """
+    out = []
+    for f in dataclasses.fields(obj):
+        key, value = f"{prefix}{f.name}", getattr(obj, f.name)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            out.append(f"{key}={_value_text(to_dict(value))}")
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if dataclasses.is_dataclass(value):
+            if not dataclasses.is_dataclass(default):
+                out.append(f"{key}=on")
+            out.extend(differing_keys(value, f"{key}."))
+        elif to_dict(value) != to_dict(default):
+            out.append(f"{key}={_value_text(to_dict(value))}")
+    return out
+
+
+SAVED_AS = "recipe.yaml"  # a phase writes its resolved recipe into its output folder (provenance.write_run_header)
+
+
+def recipe_summary(obj: Any, title: str) -> str:
+    """The one line that stands for the resolved recipe in a log: where the phases save it, and what differs from
+    the defaults (reading a full recipe at every start hides the settings that matter)."""
+    where = f": {Path(obj.output) / SAVED_AS}" if title.startswith("phase") and hasattr(obj, "output") else ""
+    changed = ", ".join(differing_keys(obj)) or "none"
+    return f"{title} recipe{where} (differs from defaults: {changed}; verbose=true prints it in full)"
+
+
 def print_recipe(obj: Any, title: str, stream: Any = None) -> None:
-    """Prints the resolved recipe at the start of a run (so logs carry every setting)."""
+    """Prints the recipe at the start of a run: one line (``recipe_summary``), or, with ``verbose=true``, in full."""
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under a launcher, rank 0 prints it once
     stream = stream or sys.stdout
-    print(f"# resolved {title} recipe", file=stream)
-    print(to_yaml(obj), file=stream, flush=True)
+    if getattr(obj, "verbose", False):
+        print(f"# resolved {title} recipe", file=stream)
+        print(to_yaml(obj), file=stream, flush=True)
+    else:
+        print(f"[xstilts] {recipe_summary(obj, title)}", file=stream, flush=True)

@@ -12,6 +12,7 @@ import math
 import os
 import resource
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,13 @@ import torch
 from safetensors.torch import load_file
 from torch.utils.data import Dataset
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainerState, TrainingArguments
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from xstilts import runfiles, tasktypes
 from xstilts.config import TrainConfig
 from xstilts.errors import TrainingFailed
-from xstilts.log import log
+from xstilts.log import duration, log, step_line
 from xstilts.sampling import epoch_seed
 from xstilts.tasktypes.common import Collator, DevSet, feature_length, predict_logits, selection_score
 
@@ -198,6 +200,104 @@ class LossGuard(TrainerCallback):
                              f"{good}{note}. {why}Lower train.lr or check the data.")
 
 
+def progress_bar_wanted() -> bool:
+    """Whether training shows the Trainer's tqdm bar: only on a terminal (stdout and stderr), and not where tqdm is
+    switched off (``TQDM_DISABLE``). Redirected to a file (CI, a SLURM log) a bar is a stream of carriage-return
+    redraws; there ``StepLog`` writes one line per logging step instead."""
+    if os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes"):
+        return False
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+class ProgressBar(ProgressCallback):
+    """The Trainer's tqdm bar (steps, rate, ETA) without its printed log dicts: ``StepLog`` writes the records."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        pass
+
+
+class StepLog(TrainerCallback):
+    """One formatted record per logging step (``step 120/800 loss 0.873 lr 1.2e-5 dev 71.4 (3m05s, ETA 17m)``), in
+    place of the Trainer's printed dicts; through the bar's ``write`` when there is a bar, so the bar stays whole.
+
+    A step that logs the loss and evaluates gives one record: the loss is held until the dev score of the same step
+    arrives. ``dev`` is the mean English dev selection score (``eval_score``); the ETA assumes the steps to come are
+    as fast as the ones since this attempt started (a resumed run counts from its checkpoint).
+    """
+
+    def __init__(self, bar: ProgressBar | None = None):
+        self.bar = bar
+        self.pending: dict[str, Any] | None = None
+        self.started: float | None = None
+        self.first_step = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started, self.first_step = time.time(), state.global_step
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "loss" in logs:
+            self.flush(state)
+            self.pending = dict(logs)
+            if not control.should_evaluate:
+                self.flush(state)
+        elif "eval_score" in logs:
+            self.flush(state, logs["eval_score"], always=True)
+        elif "train_runtime" in logs:
+            self.flush(state)
+            loss = logs.get("train_loss")
+            self.emit(state, f"training done: step {state.global_step}/{state.max_steps} in "
+                             f"{duration(logs['train_runtime'])}" + (f", mean loss {loss:.3f}" if loss is not None
+                                                                    else ""))
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.flush(state)
+
+    def flush(self, state: TrainerState, dev: float | None = None, always: bool = False) -> None:
+        """Writes the held loss record (with ``dev`` when given); ``always``: a record even without one."""
+        logs, self.pending = self.pending, None
+        if logs is None and not always:
+            return
+        logs = logs or {}
+        seconds = time.time() - self.started if self.started is not None else None
+        done = state.global_step - self.first_step
+        eta = seconds / done * (state.max_steps - state.global_step) if seconds is not None and done > 0 else None
+        self.emit(state, step_line(state.global_step, state.max_steps, logs.get("loss"), logs.get("learning_rate"),
+                                   dev, seconds, eta))
+
+    def emit(self, state: TrainerState, line: str) -> None:
+        bar = self.bar.training_bar if self.bar is not None else None
+        if bar is not None:
+            if state.is_world_process_zero:
+                bar.write(f"[xstilts] {line}")
+        else:
+            log(line)
+
+
+def use_progress_output(trainer: Trainer, bar: bool) -> None:
+    """Replaces the Trainer's printing callbacks (raw log dicts) with ``StepLog``, on ``ProgressBar`` when ``bar``."""
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    progress = ProgressBar() if bar else None
+    if progress is not None:
+        trainer.add_callback(progress)
+    trainer.add_callback(StepLog(progress))
+
+
+def place_tracker_logs(trainer: Trainer, folder: Path) -> None:
+    """Makes the trackers of ``train.report_to`` write into the run folder (``<output>/logs``), beside the run they
+    describe, rather than into the checkpoints (deleted at the end) or the current directory. Their own environment
+    settings (``TENSORBOARD_LOGGING_DIR``, ``WANDB_DIR``) win."""
+    from transformers.integrations import TensorBoardCallback
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
+            callback.logging_dir = str(folder / "tensorboard")
+    if "wandb" in trainer.args.report_to and not os.environ.get("WANDB_DIR"):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ["WANDB_DIR"] = str(folder)
+
+
 class XTrainer(Trainer):
     """Trainer whose evaluation is the xstilts task evaluator on English dev sets (model selection only)."""
 
@@ -305,8 +405,8 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
         fp16=cfg.precision == "fp16",
         remove_unused_columns=False,
         label_names=label_names,
-        report_to="none",
-        disable_tqdm=True,
+        report_to=cfg.report_to,
+        disable_tqdm=not progress_bar_wanted(),
         dataloader_num_workers=cfg.dataloader_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
         torch_compile=cfg.compile,
@@ -494,11 +594,22 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
     trainer_cls = XTrainer
     if train_dataloader_factory is not None:
         trainer_cls = type("XMultiTaskTrainer", (XTrainer,), {"get_train_dataloader": train_dataloader_factory})
-    trainer = trainer_cls(
-        model=model, args=args, train_dataset=train_ds, eval_dataset=FeatureDataset(dev_sets[0].encoded.features),
-        data_collator=collator, callbacks=callbacks, dev_sets=dev_sets, collator=collator,
-        train_lengths=[feature_length(f) for f in train_features], eval_batch_size=cfg.eval_batch_size,
-    )
+    try:
+        trainer = trainer_cls(
+            model=model, args=args, train_dataset=train_ds, eval_dataset=FeatureDataset(dev_sets[0].encoded.features),
+            data_collator=collator, callbacks=callbacks, dev_sets=dev_sets, collator=collator,
+            train_lengths=[feature_length(f) for f in train_features], eval_batch_size=cfg.eval_batch_size,
+        )
+    except (RuntimeError, ImportError) as exc:
+        # A tracker's callback refuses to start without its package ("TensorBoardCallback requires tensorboard").
+        said = "".join(c for c in str(exc).lower() if c.isalnum())  # comet_ml's message says comet-ml
+        named = [n for n in args.report_to if "".join(c for c in n.lower() if c.isalnum()) in said]
+        if not named:
+            raise
+        raise TrainingFailed(f"train.report_to={named[0]} cannot start here ({' '.join(str(exc).split())}); install "
+                             f"its package or set train.report_to=none") from None
+    use_progress_output(trainer, bar=not args.disable_tqdm)
+    place_tracker_logs(trainer, checkpoint_dir.parent / "logs")
     distributed = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
     if cfg.fsdp != "off" and distributed != "FSDP":
         # accelerate applies FSDP to multi-GPU runs only; elsewhere it falls back to DDP (or one process) silently.

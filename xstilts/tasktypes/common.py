@@ -7,6 +7,7 @@ batches carry little padding, and runs under ``torch.inference_mode``. Predictio
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ import torch
 from xstilts import data
 from xstilts.config import EvalRecipe, QaConfig
 from xstilts.errors import DataError
-from xstilts.log import log
+from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures
 from xstilts.tasks import Task, get_task
 
@@ -286,13 +287,14 @@ def evaluate_each_language(task: Task, ctx: EvalInputs, rows: dict[str, list[dic
     """The classifier-like evaluator: each language's rows through the task head, scored on their own."""
     out = Evaluated()
     collator = Collator(ctx.tokenizer.pad_token_id)
-    for lang, lang_rows in rows.items():
+    for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
+        start = time.time()
         enc = encode(task, lang_rows, ctx.tokenizer, ctx.max_length, task_id=ctx.head, train=False, qa=ctx.qa)
         logits = predict_logits(ctx.model, enc.features, collator, ctx.cfg.batch_size, ctx.device)
         preds = predict(task, lang_rows, enc, logits, qa=ctx.qa)
         out.languages[lang] = score(task, lang_rows, preds, lang)
         out.predictions[lang] = preds
         out.figures[lang] = reliability(task, lang_rows, preds, lang)
-        log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in out.languages[lang].items() if k != "n"),
+        log(language_line(task.name, lang, i, len(rows), out.languages[lang], len(lang_rows), time.time() - start),
             every_rank=True)
     return out

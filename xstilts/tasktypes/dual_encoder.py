@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from xstilts import data, metrics
 from xstilts.config import EvalRecipe
 from xstilts.dual_encoder_rows import Paragraph, paragraphs_from_rows, read_xquad_r_file
 from xstilts.errors import DataError
-from xstilts.log import log
+from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.retrieval import blocked_topk_cosine
 from xstilts.tasks import Task
@@ -307,15 +308,18 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     if task.candidates is not None:  # Mewsli-X: one candidate set for every language
         cands = data.load_split(task, task.candidates, cfg.data.source, "en", "candidates", cfg.data.path)
         cand_ids = [r["candidate_id"] for r in cands]
+        log(f"{task.name}: embedding {len(cand_ids):,} candidate entities")
         cand_emb = emb([r["candidate"] for r in cands])
         out.notes.append(f"{len(cand_ids)} candidate entities")
-        for lang, lang_rows in rows.items():
+        for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
+            start = time.time()
             rankings = rank(emb([r["query"] for r in lang_rows]), cand_emb, cand_ids, TOP_K, block)
             golds = [r["candidate_id"] for r in lang_rows]
             out.languages[lang] = {"map@20": metrics.mrr_at_k(rankings, golds, TOP_K), "n": float(len(lang_rows))}
             out.figures[lang] = _figures(lang, metrics.rr_contributions(rankings, golds, TOP_K), rankings)
             out.predictions[lang] = {r["query_id"]: rk for r, rk in zip(lang_rows, rankings)}
-            log(f"{task.name} {lang}: map@20 {out.languages[lang]['map@20']:.2f}")
+            log(language_line(task.name, lang, i, len(rows), out.languages[lang], len(lang_rows),
+                              time.time() - start))
         return out
     if cfg.retrieval.lareqa_data:
         out.notes.append(f"sentence breaks from the original XQuAD-R files in {cfg.retrieval.lareqa_data}")
@@ -328,6 +332,8 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     pool = build_pool(rows)
     if not pool.questions:
         raise DataError("lareqa: no question has its answer inside a sentence")
+    log(f"{task.name}: embedding {len(pool.questions):,} questions and {len(pool.candidates):,} candidate sentences "
+        f"of {len(rows)} languages (pooled)")
     q_emb = emb([q[2] for q in pool.questions])
     c_emb = emb([c[1] for c in pool.candidates], [c[2] for c in pool.candidates])
     rankings = rank(q_emb, c_emb, [c[0] for c in pool.candidates], TOP_K, block)
@@ -338,7 +344,8 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
             mine, gold = [rankings[i] for i in idx], [pool.gold[i] for i in idx]
             out.languages[lang] = {"map@20": metrics.map_at_k(mine, gold, TOP_K), "n": float(len(idx))}
             out.figures[lang] = _figures(lang, metrics.ap_contributions(mine, gold, TOP_K), mine)
-            log(f"{task.name} {lang}: map@20 {out.languages[lang]['map@20']:.2f} (its questions, pooled candidates)")
+            log(language_line(task.name, lang, len(out.languages), len(rows), out.languages[lang], len(idx))
+                + " (its questions, pooled candidates)")
     out.notes += [f"score = mAP@20 over all {len(pool.questions)} questions of the {len(out.languages)} languages "
                   f"pooled (micro); per-language values are each language's questions against the same pooled "
                   f"{len(pool.candidates)} candidates",

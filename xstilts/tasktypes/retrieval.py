@@ -11,6 +11,7 @@ BUCC's evaluation input per language is its (sample, training) pair of original 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from xstilts import data, metrics, retrieval
 from xstilts.config import EvalRecipe
 from xstilts.errors import DataError, DataMissing
 from xstilts.languages import TATOEBA_ISO3
-from xstilts.log import log
+from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
 from xstilts.tasktypes.common import EvalInputs, Evaluated
@@ -184,15 +185,26 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     out = Evaluated(notes=[f"representation: {ctx.cfg.retrieval.pooling} pooling, hidden_states[{layer}]"])
     if rows:
         log(f"{task.name}: {ctx.cfg.retrieval.pooling} pooling of hidden_states[{layer}]")
-    for lang, lang_rows in rows.items():
+    for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
+        # Embedding (and BUCC's mining) is the long part: a line when a language starts, so a slow one shows.
+        start = time.time()
+        log(f"{task.name} {lang} {i}/{len(rows)}: embedding {_sentence_count(task, lang_rows):,} sentences",
+            every_rank=True)
         if task.mined:
             scores, preds, figures = _bucc(ctx, lang, lang_rows, layer, out.notes)
         else:
             scores, preds, figures = _tatoeba(ctx, lang, lang_rows, layer)
         out.languages[lang], out.predictions[lang], out.figures[lang] = scores, preds, figures
-        log(f"{task.name} {lang}: " + "  ".join(f"{k} {v:.2f}" for k, v in scores.items() if k != "n"),
-            every_rank=True)
+        log(language_line(task.name, lang, i, len(rows), scores, int(scores["n"]) if "n" in scores else None,
+                          time.time() - start), every_rank=True)
     return out
+
+
+def _sentence_count(task: Task, lang_rows: Any) -> int:
+    """Sentences one language embeds: both sides of each Tatoeba pair; BUCC's sample and training corpora."""
+    if task.mined:
+        return sum(len(s.src_sentences) + len(s.tgt_sentences) for s in {id(s): s for s in lang_rows}.values())
+    return 2 * len(lang_rows)
 
 
 def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, Any] | None = None) -> float | None:
