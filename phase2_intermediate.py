@@ -16,7 +16,7 @@ from pathlib import Path
 
 from xstilts import cli, provenance, recipe, runfiles
 from xstilts.config import Phase2Recipe
-from xstilts.log import log
+from xstilts.log import dev_line, log
 from xstilts.tasks import get_task
 
 
@@ -73,7 +73,7 @@ def _main(argv: list[str]) -> int:
         result = pipeline.train_and_save(model, tokenizer, train_features, dev_sets, cfg.train, out, tasks,
                                          merge_adapter=False, train_dataloader_factory=factory,
                                          extra_metrics={"weights": notes, "train_sizes": sizes})
-        log(f"best English dev: {result['dev']}")
+        log(f"best English dev: {dev_line(result['dev'])}")
         runfiles.mark_finished(out, {"phase": "phase2", "tasks": cfg.tasks, "dev_score": result["dev"]["score"]})
     log(f"done: {out / 'final'}; next: {cli.next_command('phase2', out, cfg)}")
     return 0

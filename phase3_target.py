@@ -14,7 +14,7 @@ from pathlib import Path
 
 from xstilts import cli, provenance, recipe, runfiles
 from xstilts.config import Phase3Recipe
-from xstilts.log import log
+from xstilts.log import dev_line, log
 from xstilts.tasks import get_task
 
 
@@ -60,7 +60,7 @@ def _main(argv: list[str]) -> int:
         result = pipeline.train_and_save(model, tokenizer, train_features, [dev], cfg.train, out, [task],
                                          merge_adapter=cfg.lora is None and cfg.adapter_handover == "merge",
                                          extra_metrics={"weights": notes, "task": task.name}, export_hf=True)
-        log(f"best English dev: {result['dev']}")
+        log(f"best English dev: {dev_line(result['dev'])}")
         runfiles.mark_finished(out, {"phase": "phase3", "task": task.name, "dev_score": result["dev"]["score"]})
     modelcard.push(cfg, out)  # push_to_hub=true: final/ and its card to the Hub (an error names the command for later)
     log(f"done: {out / 'final'}; next: {cli.next_command('phase3', out, cfg)}")

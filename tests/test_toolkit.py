@@ -255,3 +255,12 @@ def test_the_printed_next_commands_run_as_printed(tmp_path, monkeypatch, capsys)
     result = json.loads((tmp_path / "results/p1-mnli-xnli/xnli.json").read_text())
     assert result["data_source"] == "embedded"
     assert set(result["languages"]) == {"en", "de"}
+
+
+def test_the_best_dev_metrics_read_as_one_line():
+    from xstilts.log import dev_line
+
+    assert dev_line({"xnli_accuracy": 71.4, "xnli_score": 71.4, "score": 71.4}) == \
+        "score 71.40 (xnli_accuracy 71.40, xnli_score 71.40)"
+    assert dev_line({"score": 50.0}) == "score 50.00"
+    assert dev_line({}) == "no score"

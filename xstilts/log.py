@@ -83,6 +83,13 @@ def step_line(step: int, total: int, loss: float | None = None, lr: float | None
     return " ".join(parts) + (f" ({', '.join(clock)})" if clock else "")
 
 
+def dev_line(metrics: dict[str, float]) -> str:
+    """The best English dev metrics of a training run as one line: ``score 71.40 (xnli_accuracy 71.40)``."""
+    rest = ", ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "score" and isinstance(v, (int, float)))
+    head = f"score {metrics['score']:.2f}" if isinstance(metrics.get("score"), (int, float)) else "no score"
+    return head + (f" ({rest})" if rest else "")
+
+
 def language_line(task: str, lang: str, index: int, count: int, metrics: dict[str, float], rows: int | None = None,
                   seconds: float | None = None) -> str:
     """One evaluated language: ``xnli de 3/15: accuracy 71.20 (5010 rows, 3.1 s)`` (the row count ``n`` of the

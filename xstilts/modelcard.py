@@ -82,7 +82,7 @@ def build_card(facts: CardFacts) -> str:
     body = [
         f"# {facts.name}",
         "",
-        (f"A {facts.task} model ({facts.task_kind.replace('_', ' ')}) trained with xstilts on English data only, "
+        (f"A model for {facts.task} ({facts.task_kind.replace('_', ' ')}) trained with xstilts on English data only, "
          "for zero-shot use in other languages (X-STILTs: pretrained encoder, then intermediate task(s), then the "
          "target task)."),
         "",
