@@ -114,6 +114,18 @@ def test_validate_checks_a_recipe_and_its_input_without_running(tiny_phase1, tmp
     assert "does not exist" in capsys.readouterr().err
     assert command.main(["validate", "phase9", "quickstart/phase3_xnli"]) == 2
     assert "unknown script" in capsys.readouterr().err
+    # The output guard: a finished run there is refused (as the script would), never touched.
+    assert command.main(["validate", "phase3", "quickstart/phase3_xnli", f"input={tiny_phase1}",
+                         f"output={tiny_phase1}"]) == 2
+    assert "input folder" in capsys.readouterr().err
+    assert command.main(["validate", "phase1", "phase1/tiny_multilingual", f"output={tiny_phase1}"]) == 2
+    assert "finished" in capsys.readouterr().err
+    assert command.main(["validate", "evaluate", "quickstart/eval", f"input={tiny_phase1}", "task=tatoeba",
+                         "languages=[xx]", f"output={tmp_path / 'r'}"]) == 2
+    assert "xx" in capsys.readouterr().err
+    assert command.main(["validate", "evaluate", "quickstart/eval", f"input={tiny_phase1}", "task=tatoeba",
+                         f"output={tmp_path / 'r'}"]) == 0
+    assert "writes " in capsys.readouterr().out and not (tmp_path / "r").exists()
 
 
 def test_the_console_command_answers_without_importing_torch():
@@ -160,7 +172,8 @@ def test_pip_install_editable_in_a_fresh_venv_gives_the_console_command(tmp_path
     """A clean checkout installed with ``pip install -e .`` into a new venv. The venv reuses this environment's
     installed libraries (a .pth file; no download) and its pip and setuptools for the build."""
     checkout = tmp_path / "checkout"
-    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO, capture_output=True, check=True).stdout
+    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                             capture_output=True, check=True).stdout
     if not tracked:
         pytest.skip("not a git checkout")
     for name in tracked.decode().split("\0"):

@@ -18,6 +18,7 @@ from pathlib import Path
 from xstilts import __version__, cli, provenance, quickstart, recipe, report, runfiles
 from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe, inherit_data_source
 from xstilts.errors import XstiltsError
+from xstilts.tasks import check_languages, get_task
 
 # Each script: its recipe class and the phases its input may come from (validate checks the input folder).
 SCRIPTS: dict[str, tuple[str, type, tuple[str, ...]]] = {
@@ -129,16 +130,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
             else args.recipe, *args.overrides]
     raw, source = recipe.arguments(argv)
     cfg = recipe.build(cls, raw, source)
-    checked = []
+    checked, folder = [], None
     if input_phases:
         folder, phase = provenance.check_input(cfg.input, input_phases, script)
         checked.append(f"input {folder} ({phase})")
-        if cls is EvalRecipe:
-            trained = provenance.typed_recipe(provenance.chain(folder)[0])
-            raw, inherited = inherit_data_source(raw, trained)
-            cfg = recipe.build(cls, raw, source)
-            if inherited:
-                checked.append(inherited)
+    if cls is EvalRecipe:
+        trained = provenance.typed_recipe(provenance.chain(folder)[0])
+        raw, inherited = inherit_data_source(raw, trained)
+        cfg = recipe.build(cls, raw, source)
+        if inherited:
+            checked.append(inherited)
+        task = get_task(cfg.task or getattr(trained, "task", ""))
+        check_languages(task, cfg.languages, cfg.benchmark)
+        result = runfiles.check_output_location(cfg.output, [folder], inside_ok=True) / f"{task.name}.json"
+        runfiles.check_result_file(result, cfg.overwrite)
+        checked.append(f"writes {result}")
+    else:
+        # The output guard the script runs first (read-only here): a finished run is refused without overwrite=true,
+        # an unfinished one resumes only under the same recipe.
+        phase_name = script.split("_")[0]
+        inputs = [p for p, _, _ in provenance.lineage(folder)] if folder is not None else []
+        state = runfiles.prepare_output(cfg.output, cfg.overwrite, phase_name, inputs)
+        if state == "resume":
+            changes = provenance.recipe_changes(Path(cfg.output), cfg, folder)
+            if changes and not cfg.overwrite:
+                raise runfiles.RunFolderError(f"output {cfg.output} holds an unfinished {phase_name} run of another "
+                                              f"recipe ({'; '.join(changes)}); the script would refuse it")
+        checked.append(f"output {cfg.output} ({'replaced: overwrite=true' if state == 'replace' else state})")
     print(f"ok: {script} {source} is a valid recipe" + (f"; {'; '.join(checked)}" if checked else ""))
     print(f"differs from the defaults: {', '.join(recipe.differing_keys(cfg)) or 'nothing'}")
     return 0
