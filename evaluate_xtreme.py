@@ -53,6 +53,7 @@ def _main(argv: list[str]) -> int:
     if inherited:
         log(inherited)
     task = get_task(cfg.task or getattr(trained, "task", ""))
+    langs = check_languages(task, cfg.languages, cfg.benchmark) if task.languages else []
 
     # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
     from xstilts import distributed, evaluation, modelcard, tasktypes
@@ -69,7 +70,6 @@ def _main(argv: list[str]) -> int:
         needs = " or ".join(p.replace("phase", "phase-") for p in task_type.EVALUATED_FROM)
         raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a {needs} model "
                                       "(only retrieval tasks are evaluated on phase-1/2 encoders)")
-    langs = check_languages(task, cfg.languages, cfg.benchmark)
     checkpoint = check_model_folder(provenance.model_dir(run_folder), "model folder")  # before any data is read
     out_file = runfiles.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
     if cfg.export_predictions:

@@ -54,6 +54,16 @@ def test_a_recipe_typo_exits_2_before_torch_is_imported(script, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_an_unknown_evaluation_language_exits_2_before_torch_is_imported(tiny_phase1, tmp_path):
+    code = ("import runpy, sys, json\nsys.argv = ['evaluate_xtreme.py', 'task=tatoeba', 'languages=[de,xx]', "
+            f"'input={tiny_phase1}', 'output={tmp_path / 'r'}']\n"
+            "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\nexcept SystemExit as e:\n    code = e.code\n"
+            f"print(json.dumps({{'code': code, 'heavy': [m for m in {HEAVY!r} if m in sys.modules]}}))")
+    out = _python(code)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"code": 2, "heavy": []}, out.stderr
+    assert "['xx'] not in task tatoeba" in out.stderr
+
+
 def test_evaluation_inherits_the_data_source_unless_the_recipe_sets_it():
     from xstilts.config import DataConfig, inherit_data_source
 
