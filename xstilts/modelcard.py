@@ -155,7 +155,7 @@ def card_facts(run_folder: Path) -> CardFacts:
         name=run_folder.name, task=recipe.task, task_kind=task.kind if task else "unknown",
         encoder=info["encoder"], encoder_kind=info["encoder_kind"], intermediate=info["intermediate"],
         recipe_yaml=(run_folder / runfiles.RECIPE).read_text(encoding="utf-8"),
-        recipe_path=str(run_folder / runfiles.RECIPE), dev=metrics.get("dev") or {},
+        recipe_path=f"{run_folder.name}/{runfiles.RECIPE}", dev=metrics.get("dev") or {},
         transformers=metrics.get("transformers") or {"loadable": False, "reason": "written before cards existed"},
         languages=list(task.languages) if task else [], label_names=labels, base_model=_base_model(chain),
         hub_model_id=recipe.hub_model_id, evaluations=_read_evaluations(final))
