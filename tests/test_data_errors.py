@@ -280,3 +280,24 @@ def test_malformed_tatoeba_exits_2_through_the_script_not_a_skipped_language(tin
     err = capsys.readouterr().err
     assert rc == 2 and "tatoeba.deu-eng.deu has 2 lines" in err and "Traceback" not in err
     assert not (tmp_path / "r" / "tatoeba.json").exists()
+
+
+def test_pawsx_test_reads_the_releases_labelled_files_when_xtremes_are_absent(tmp_path):
+    """XTREME's download strips PAWS-X test labels; the PAWS-X release's test_2k.tsv (header id, sentence1,
+    sentence2, label), kept as pawsx/test-<lang>.labeled.tsv, is read in its place."""
+    from xstilts.errors import DataMissing
+
+    task = get_task("pawsx")
+    folder = tmp_path / "pawsx"
+    folder.mkdir()
+    (folder / "test-de.labeled.tsv").write_text("id\tsentence1\tsentence2\tlabel\n7\tEin Satz.\tZwei Sätze.\t1\n"
+                                                "9\tDrei.\tVier.\t0\n", encoding="utf-8")
+    rows = data.load_split(task, task.eval["test"], "xtreme", "de", "test", str(tmp_path))
+    assert [(r["text_a"], r["text_b"], r["label"]) for r in rows] == [("Ein Satz.", "Zwei Sätze.", 1),
+                                                                      ("Drei.", "Vier.", 0)]
+    # XTREME's own layout wins where it is there.
+    (folder / "test-de.tsv").write_text("A.\tB.\t0\n", encoding="utf-8")
+    assert [r["text_a"] for r in data.load_split(task, task.eval["test"], "xtreme", "de", "test", str(tmp_path))] \
+        == ["A."]
+    with pytest.raises(DataMissing, match=r"pawsx/\{split\}-\{lang\}.tsv or pawsx/\{split\}-\{lang\}.labeled.tsv"):
+        data.load_split(task, task.eval["test"], "xtreme", "zh", "test", str(tmp_path))

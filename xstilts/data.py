@@ -19,6 +19,7 @@ recorded in the result's notes; anywhere else it is an error. No row ever reache
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -511,6 +512,20 @@ def _gold_only(split: DataSplit) -> str | None:
     return "gold" if split.hub is not None and split.hub.keep == "gold" else None
 
 
+def _local_layout(split: DataSplit, data_path: str, lang: str, name: str) -> tuple[LocalSource, Path]:
+    """The local layout of a split whose file exists (``local`` first, then ``local_also``), else ``local`` (whose
+    absence the reader reports, naming the other layouts it looked for)."""
+    layouts = [split.local, *split.local_also]
+    for layout in layouts:
+        path = Path(data_path) / _fill(layout.path, lang, name)
+        if path.is_file():
+            return layout, path
+    first = split.local
+    if len(layouts) > 1:  # the message lists every file name tried
+        first = dataclasses.replace(first, path=" or ".join(x.path for x in layouts))
+    return first, Path(data_path) / _fill(split.local.path, lang, name)
+
+
 def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: str,
               data_path: str | None = None, limit: int | None = None, notes: list[str] | None = None) -> list[dict]:
     if source not in SOURCES:
@@ -524,10 +539,10 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
             raise DataMissing(f"{where}: no XTREME-folder layout is defined for this split; use data.source=hub")
         if not data_path:
             raise DataError(f"{where}: data.path is required with data.source=xtreme (the XTREME download folder)")
-        path = Path(data_path) / _fill(split.local.path, lang, LOCAL_SPLIT.get(split_name, split_name))
-        raw = _read_local(split.local, path, where)
+        layout, path = _local_layout(split, data_path, lang, LOCAL_SPLIT.get(split_name, split_name))
+        raw = _read_local(layout, path, where)
         desc = str(path)
-        rows, dropped = canonical_rows_counted(raw, split.local.fields, split.local.labels, task.kind, desc,
+        rows, dropped = canonical_rows_counted(raw, layout.fields, layout.labels, task.kind, desc,
                                        keep=_gold_only(split), n_labels=label_count(task))
     else:
         hub = split.hub

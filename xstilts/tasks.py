@@ -76,6 +76,9 @@ class DataSplit:
     hub: HubSource | None = None
     local: LocalSource | None = None
     embedded: str | None = None
+    # Other layouts of the same local split, read when ``local``'s file is absent (PAWS-X: the original release's
+    # labelled test files beside XTREME's unlabelled ones).
+    local_also: tuple[LocalSource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,10 @@ def _pawsx_split(split: str) -> DataSplit:
         hub=HubSource("google-research-datasets/paws-x", "{lang}", split, _PAWSX_FEATURES, _PAWSX_FIELDS, keep="gold"),
         local=_cls_tsv("pawsx/{split}-{lang}.tsv", {"0": 0, "1": 1}),
         embedded=f"pawsx/{split}-{{lang}}.jsonl",
+        # The PAWS-X release's test_2k.tsv (header id, sentence1, sentence2, label), renamed per language: XTREME's
+        # download strips the test labels, so these are the labelled test sets a local copy can hold.
+        local_also=(_cls_tsv("pawsx/{split}-{lang}.labeled.tsv", {"0": 0, "1": 1}, header=True,
+                             columns=("id", "text_a", "text_b", "label")),) if split == "test" else (),
     )
 
 
