@@ -301,3 +301,11 @@ def test_pawsx_test_reads_the_releases_labelled_files_when_xtremes_are_absent(tm
         == ["A."]
     with pytest.raises(DataMissing, match=r"pawsx/\{split\}-\{lang\}.tsv or pawsx/\{split\}-\{lang\}.labeled.tsv"):
         data.load_split(task, task.eval["test"], "xtreme", "zh", "test", str(tmp_path))
+
+
+def test_an_unusable_answer_is_named_in_a_short_line():
+    from xstilts.qa import _quoted
+
+    assert _quoted("Paris") == "'Paris'"
+    long = "blight " * 100
+    assert _quoted(long) == repr(long[:80]) + "... (700 characters)"

@@ -299,11 +299,17 @@ def unusable_answers(contexts: Sequence[str], answers: Sequence[Any], features: 
         if not text.strip():
             problems[i] = f"empty answer text at answer_start {start}"
         elif found != text:
-            problems[i] = f"answer_start {start}: the context reads {found!r} there, not the answer {text!r}"
+            problems[i] = (f"answer_start {start}: the context reads {_quoted(found)} there, not the answer "
+                           f"{_quoted(text)}")
         elif i not in in_a_window:
-            problems[i] = (f"the answer {text!r} (at {start}) lies in no single window: raise max_length or lower "
-                           "doc_stride")
+            problems[i] = (f"the answer {_quoted(text)} (at {start}) lies in no single window: raise max_length or "
+                           "lower doc_stride")
     return problems
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    """A text as a log line shows it: quoted, and cut to ``limit`` characters (answers can be whole paragraphs)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 def _as_rows(logits: Any, n_features: int, name: str) -> list[np.ndarray]:
