@@ -206,3 +206,24 @@ def test_markdown_shows_names_from_results_literally(tmp_path):
         assert name in shown, name
     grid = rendered.split("</table>")[0]  # a header and the xnli row of 5 cells each: no "|" split a cell
     assert grid.count("<tr>") == 2 and grid.count("<th>") == 5 and grid.count("<td>") == 5
+
+
+def test_the_seeds_of_a_cell_are_averaged_and_lora_runs_get_their_own_column(tmp_path):
+    """Three seeds of one cell: the grid shows their mean and standard deviation (never one seed picked); a LoRA
+    run of the same encoder and intermediate task is a column of its own, never pooled with full fine-tuning."""
+    import dataclasses
+
+    for seed, score in ((1, 50.0), (2, 54.0), (3, 58.0)):
+        r = _result("xnli", "e5", "multilingual", "mnli", {"en": score, "de": score})
+        write_result(tmp_path / f"s{seed}" / "xnli.json", dataclasses.replace(
+            r, run=RunInfo("e5", "multilingual", "mnli", "xnli", seed), checkpoint=f"c{seed}"))
+    lora = _result("xnli", "e5", "multilingual", "mnli", {"en": 90.0, "de": 90.0})
+    write_result(tmp_path / "lora" / "xnli.json",
+                 dataclasses.replace(lora, run=RunInfo("e5", "multilingual", "mnli", "xnli", 1, lora=True)))
+    summary = report.summarize(tmp_path)
+    assert summary["grid"]["columns"] == [["e5", "mnli"], ["e5", "mnli +LoRA"]]
+    row = summary["grid"]["rows"][0]
+    assert row["cells"] == [54.0, 90.0] and row["seeds"] == [[1, 2, 3], [1]]
+    assert row["sd"][0] == pytest.approx(4.0) and row["sd"][1] is None
+    text = report.render(summary)
+    assert "54.0 ±4.0 (3 seeds)" in text and "| 90.0 |" in text

@@ -165,6 +165,11 @@ def benchmark_command(argv: list[str]) -> int:
     return 0
 
 
+def intermediate_label(run: Any) -> str:
+    """A column's intermediate: the task, with `` +LoRA`` for runs trained with LoRA (never pooled with full ones)."""
+    return run.intermediate + (" +LoRA" if run.lora else "")
+
+
 def columns(results: Iterable[TaskResult]) -> list[tuple[str, str]]:
     """(encoder, intermediate) pairs: multilingual encoders first, the no-intermediate baseline first per encoder."""
     results = list(results)
@@ -172,9 +177,31 @@ def columns(results: Iterable[TaskResult]) -> list[tuple[str, str]]:
     encoders = sorted(kinds, key=lambda e: (kinds[e] != "multilingual", e))
     out = []
     for enc in encoders:
-        for inter in intermediate_order({r.run.intermediate for r in results if r.run.encoder == enc}):
-            out.append((enc, inter))
+        labels = {intermediate_label(r.run) for r in results if r.run.encoder == enc}
+        plain = intermediate_order({label.removesuffix(" +LoRA") for label in labels})
+        out += [(enc, label) for name in plain for label in (name, name + " +LoRA") if label in labels]
     return out
+
+
+def _sd(values: list[float]) -> float | None:
+    """Sample standard deviation over seeds (None with one seed: the seed noise is unknown)."""
+    if len(values) < 2:
+        return None
+    mean = sum(values) / len(values)
+    return (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+
+
+def seed_cell(runs: list[TaskResult], value: Any = None) -> dict[str, Any]:
+    """One grid cell from the seeds of one (encoder, intermediate, task): their mean score, its standard deviation
+    over seeds, the seeds, and an interval over examples (a single seed's own; with several, the mean of their
+    bounds, the interval of the seed mean when seeds vary little). ``value`` picks another number than the score."""
+    values = [v for v in (value(r) if value else r.score for r in runs) if v is not None]
+    cis = [r.score_ci95 for r in runs]
+    # An interval belongs to the task score only (the result holds none for another number).
+    ci = [sum(c[0] for c in cis) / len(cis), sum(c[1] for c in cis) / len(cis)] \
+        if value is None and cis and all(cis) else None
+    return {"score": sum(values) / len(values) if values else None, "sd": _sd(values),
+            "seeds": sorted({r.run.seed for r in runs if r.run.seed is not None}), "n": len(runs), "ci95": ci}
 
 
 def non_latin_mean(result: TaskResult) -> float | None:
@@ -193,32 +220,43 @@ def constant_languages(result: TaskResult, langs: Iterable[str] | None = None) -
 
 
 def score_grid(results: list[TaskResult]) -> dict[str, Any]:
-    """{"columns": [[encoder, intermediate]], "rows": [{"task", "metric", "cells": [score | None], "partial": [...],
-    "ci95": [[low, high] | None], "constant": [[lang...]], "languages"}]} with one row per task plus a Tatoeba row
-    over non-Latin-script languages (no interval: the result holds none for that subset)."""
+    """{"columns": [[encoder, intermediate]], "rows": [{"task", "metric", "cells": [seed-mean score | None], "sd":
+    [sd over seeds | None], "seeds": [[seed...]], "partial": [...], "ci95": [[low, high] | None], "constant":
+    [[lang...]], "languages"}]} with one row per task plus a Tatoeba row over non-Latin-script languages (no
+    interval: the result holds none for that subset). The seeds of a cell are averaged, never one picked; LoRA runs
+    have columns of their own."""
     results = dedupe(results)
     cols = columns(results)
-    by_key = {(r.run.encoder, r.run.intermediate, r.task): r for r in results}
+    by_key: dict[tuple[str, str, str], list[TaskResult]] = {}
+    for r in results:
+        by_key.setdefault((r.run.encoder, intermediate_label(r.run), r.task), []).append(r)
     rows = []
     for task in task_order({r.task for r in results}):
-        cells = [by_key.get((enc, inter, task)) for enc, inter in cols]
-        metric = next(c.main_metric for c in cells if c is not None)
-        rows.append({"task": task, "metric": metric, "cells": [c.score if c else None for c in cells],
-                     "partial": [bool(c and c.partial) for c in cells],
-                     "ci95": [c.score_ci95 if c else None for c in cells],
-                     "constant": [constant_languages(c) if c else [] for c in cells],
-                     "scored": [len(c.languages) if c else 0 for c in cells],
-                     "languages": max(len(c.languages) for c in cells if c is not None)})
+        groups = [sorted(by_key.get((enc, inter, task), []), key=lambda r: (r.run.seed is None, r.run.seed))
+                  for enc, inter in cols]
+        cells = [seed_cell(g) if g else None for g in groups]
+        metric = next(g[0].main_metric for g in groups if g)
+        rows.append({"task": task, "metric": metric, **_cells(cells),
+                     "partial": [any(r.partial for r in g) for g in groups],
+                     "constant": [sorted({lang for r in g for lang in constant_languages(r)}) for g in groups],
+                     "scored": [max((len(r.languages) for r in g), default=0) for g in groups],
+                     "languages": max(len(r.languages) for g in groups for r in g)})
         if task == "tatoeba":
-            non_latin = [[lang for lang in c.languages if script_of(lang) != "Latin"] if c else [] for c in cells]
-            rows.append({"task": "tatoeba (non-Latin scripts)", "metric": metric,
-                         "cells": [non_latin_mean(c) if c else None for c in cells],
-                         "partial": [bool(c and c.partial) for c in cells],
-                         "ci95": [None for _ in cells],
-                         "constant": [constant_languages(c, ls) if c else [] for c, ls in zip(cells, non_latin)],
+            non_latin = [[lang for lang in g[0].languages if script_of(lang) != "Latin"] if g else [] for g in groups]
+            cells = [seed_cell(g, non_latin_mean) if g else None for g in groups]
+            rows.append({"task": "tatoeba (non-Latin scripts)", "metric": metric, **_cells(cells),
+                         "ci95": [None for _ in groups],
+                         "partial": [any(r.partial for r in g) for g in groups],
+                         "constant": [sorted({lang for r in g for lang in constant_languages(r, ls)})
+                                      for g, ls in zip(groups, non_latin)],
                          "scored": [len(ls) for ls in non_latin],
-                         "languages": max(len(ls) for c, ls in zip(cells, non_latin) if c is not None)})
+                         "languages": max(len(ls) for g, ls in zip(groups, non_latin) if g)})
     return {"columns": [list(c) for c in cols], "rows": rows}
+
+
+def _cells(cells: list[dict[str, Any] | None]) -> dict[str, list[Any]]:
+    return {"cells": [c["score"] if c else None for c in cells], "sd": [c["sd"] if c else None for c in cells],
+            "seeds": [c["seeds"] if c else [] for c in cells], "ci95": [c["ci95"] if c else None for c in cells]}
 
 
 def phase_times(results: list[TaskResult]) -> dict[str, Any]:
@@ -259,12 +297,14 @@ def environments(results: list[TaskResult]) -> list[dict[str, Any]]:
 
 
 def _fmt(value: float | None, partial: bool = False, ci95: list[float] | None = None,
-         constant: list[str] | None = None, scored: int = 0) -> str:
-    """A grid cell: ``58.9``, with its interval where the result has one (``58.9 [57.1, 60.6]``), ``*`` when
-    partial, and ``const`` when every language's predictions are constant (``const 2/7`` when some are)."""
+         constant: list[str] | None = None, scored: int = 0, sd: float | None = None, seeds: int = 1) -> str:
+    """A grid cell: ``58.9``, the standard deviation over seeds where there are several (``58.9 ±1.2 (3 seeds)``),
+    the interval over examples where the result has one (``[57.1, 60.6]``), ``*`` when partial, and ``const`` when
+    every language's predictions are constant (``const 2/7`` when some are)."""
     if value is None:
         return "n/a"
-    text = f"{value:.1f}" + (f" [{ci95[0]:.1f}, {ci95[1]:.1f}]" if ci95 else "") + ("*" if partial else "")
+    text = (f"{value:.1f}" + (f" ±{sd:.1f} ({seeds} seeds)" if sd is not None else "")
+            + (f" [{ci95[0]:.1f}, {ci95[1]:.1f}]" if ci95 else "") + ("*" if partial else ""))
     if constant:
         text += " const" if len(constant) >= scored else f" const {len(constant)}/{scored}"
     return text
@@ -285,15 +325,18 @@ def render(summary: dict[str, Any]) -> str:
              "|---|---|---|" + "---|" * len(head)]
     for row in grid["rows"]:
         n = len(row["cells"])  # summary.json files written before the intervals have none of these keys
-        cells = [_fmt(v, p, ci, const, scored) for v, p, ci, const, scored in
+        cells = [_fmt(v, p, ci, const, scored, sd, len(seeds) or 1) for v, p, ci, const, scored, sd, seeds in
                  zip(row["cells"], row["partial"], row.get("ci95", [None] * n), row.get("constant", [[]] * n),
-                     row.get("scored", [0] * n))]
+                     row.get("scored", [0] * n), row.get("sd", [None] * n), row.get("seeds", [[]] * n))]
         lines.append(f"| {_cell(row['task'])} | {_cell(row['metric'])} | {row['languages']} | " + " | ".join(cells)
                      + " |")
     if any(p for row in grid["rows"] for p in row["partial"]):
         lines.append("\n\\* partial: some languages had no data (named in the result file).")
+    if any(sd is not None for row in grid["rows"] for sd in row.get("sd", [])):
+        lines.append("\n±sd (k seeds): the mean over k seeds and its standard deviation over them.")
     if any(ci for row in grid["rows"] for ci in row.get("ci95", [])):
-        lines.append("\n[low, high]: bootstrap 95% interval of the score (examples resampled in each language).")
+        lines.append("\n[low, high]: bootstrap 95% interval of the score (examples resampled in each language; over "
+                     "several seeds, the mean of their bounds).")
     if any(c for row in grid["rows"] for c in row.get("constant", [])):
         lines.append(f"\nconst: the model gives one prediction to at least {CONSTANT_SHARE:g}% of the examples in "
                      "every language (k/n: in k of the n languages), so the score is the class balance there, not "
