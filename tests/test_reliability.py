@@ -256,3 +256,25 @@ def test_evaluation_writes_reliability_for_every_language(evaluated, task):
     chance = {"xnli": 100 / 3, "panx": None, "xquad": None,
               "tatoeba": np.mean([100 / m["n"] for m in result.languages.values()])}[task]
     assert result.chance == (pytest.approx(chance) if chance is not None else None)
+
+
+def test_a_difference_is_called_only_beyond_seed_and_example_noise():
+    from xstilts.reliability import Z95, difference
+
+    # Three seeds a side, no example intervals: seed noise only (sd 2 and 2 -> se of the difference 2*sqrt(2/3)).
+    d = difference(([50.0, 52.0, 54.0], [None] * 3), ([40.0, 42.0, 44.0], [None] * 3))
+    half = Z95 * (2 * 4.0 / 3) ** 0.5
+    assert d.delta == pytest.approx(10.0) and d.low == pytest.approx(10 - half) and d.verdict == "up"
+    assert d.why == "seeds"
+    # The same means with wide example intervals: within noise.
+    wide = [[30.0, 70.0]] * 3
+    d = difference(([50.0, 52.0, 54.0], wide), ([40.0, 42.0, 44.0], wide))
+    assert d.verdict == "within noise" and d.why == "examples and seeds"
+    assert d.low < 0 < d.high
+    # One seed a side: the example interval only, and the note says the seed noise is missing.
+    d = difference(([60.0], [[58.0, 62.0]]), ([50.0], [[48.0, 52.0]]))
+    assert d.verdict == "up" and "one seed" in d.why
+    assert difference(([45.0], [[43.0, 47.0]]), ([50.0], [[48.0, 52.0]])).verdict == "down"
+    # Nothing known about the noise: no claim.
+    d = difference(([60.0], [None]), ([50.0], [None]))
+    assert (d.low, d.high, d.verdict) == (None, None, "unknown")

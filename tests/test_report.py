@@ -227,3 +227,25 @@ def test_the_seeds_of_a_cell_are_averaged_and_lora_runs_get_their_own_column(tmp
     assert row["sd"][0] == pytest.approx(4.0) and row["sd"][1] is None
     text = report.render(summary)
     assert "54.0 ±4.0 (3 seeds)" in text and "| 90.0 |" in text
+
+
+def test_effects_name_the_change_its_interval_and_a_verdict_only_beyond_noise(tmp_path):
+    import dataclasses
+
+    def put(inter, seed, score, ci):
+        r = _result("xnli", "e5", "multilingual", inter, {"en": score, "de": score})
+        write_result(tmp_path / f"{inter}-{seed}" / "xnli.json", dataclasses.replace(
+            r, run=RunInfo("e5", "multilingual", inter, "xnli", seed), score_ci95=ci, checkpoint=f"{inter}{seed}"))
+
+    for seed, (none, qa, siqa) in enumerate([(50.0, 60.0, 50.5), (51.0, 61.0, 52.0), (52.0, 62.0, 51.0)]):
+        put("none", seed, none, [none - 1, none + 1])
+        put("qa", seed, qa, [qa - 1, qa + 1])
+        put("siqa", seed, siqa, [siqa - 1, siqa + 1])
+    summary = report.summarize(tmp_path)
+    found = {e["intermediate"]: e for e in summary["effects"]}
+    assert set(found) == {"qa", "siqa"}
+    assert found["qa"]["delta"] == pytest.approx(10.0) and found["qa"]["verdict"] == "up"
+    assert found["siqa"]["verdict"] == "within noise" and found["siqa"]["low"] < 0 < found["siqa"]["high"]
+    text = report.render(summary)
+    assert re.search(r"\| e5 \| qa \| xnli \| \+10\.0 \| \[\+\d+\.\d, \+\d+\.\d\] \| up \| 3 vs 3 \|", text), text
+    json.dumps(summary)  # summary.json stays writable

@@ -32,8 +32,9 @@ def test_shown_path_is_relative_under_the_root_and_absolute_outside(tmp_path):
 def test_a_result_records_folders_relative_to_the_run_root(tmp_path, monkeypatch):
     """A phase-1 run evaluated from its run root: checkpoint and chain folder relative; run.json keeps its
     absolute parent (the identity check compares it with the resolved input) and lineage still verifies."""
-    import phase1_pretrained
     from helpers import CORPUS
+
+    import phase1_pretrained
     from xstilts import encoders
 
     monkeypatch.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)

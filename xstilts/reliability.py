@@ -159,3 +159,63 @@ def mean_interval(replicates: Mapping[str, np.ndarray | None], weights: Mapping[
     stacked = np.stack([np.asarray(replicates[lang], dtype=float) for lang in langs])
     w = np.ones(len(langs)) if weights is None else np.array([float(weights[lang]) for lang in langs])
     return percentile_interval(w @ stacked / w.sum(), level)
+
+
+Z95 = 1.959964  # the two-sided 95% quantile of the normal distribution
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """The change of one cell's seed-mean score over another's, with a 95% interval (None: the noise is unknown)."""
+
+    delta: float
+    low: float | None
+    high: float | None
+    why: str  # which noise the interval holds ("seeds and examples", "examples only (one seed)", ...)
+
+    @property
+    def verdict(self) -> str:
+        """``up`` / ``down`` where the interval excludes zero, ``within noise`` where it holds it, ``unknown``
+        without an interval: an effect is only claimed beyond the noise."""
+        if self.low is None or self.high is None:
+            return "unknown"
+        return "up" if self.low > 0 else "down" if self.high < 0 else "within noise"
+
+
+def _mean_variance(scores: list[float], intervals: list[list[float] | None]) -> tuple[float | None, list[str]]:
+    """The variance of a seed mean: seed noise (sample variance / seeds) plus example noise (the seeds' mean
+    bootstrap interval read as a normal one: half-width / 1.96, squared). The seeds are evaluated on the same
+    examples, so their example noise is not divided by the number of seeds."""
+    parts, var = [], 0.0
+    if len(scores) >= 2:
+        mean = sum(scores) / len(scores)
+        var += sum((s - mean) ** 2 for s in scores) / (len(scores) - 1) / len(scores)
+        parts.append("seeds")
+    if intervals and all(c is not None for c in intervals):
+        half = sum((c[1] - c[0]) / 2 for c in intervals) / len(intervals)
+        var += (half / Z95) ** 2
+        parts.append("examples")
+    return (var if parts else None), parts
+
+
+def difference(cell: tuple[list[float], list[list[float] | None]],
+               base: tuple[list[float], list[list[float] | None]]) -> Difference:
+    """``cell`` minus ``base`` (each: the seeds' scores and their 95% intervals over examples) with a 95% interval.
+
+    The two variances add (as if the cells were independent): the two cells are scored on the same examples, whose
+    shared difficulty cancels in the difference, so the interval is on the wide (cautious) side. With one seed on
+    either side the seed noise of that side is unknown and the interval holds the example noise only (``why`` says
+    so); with neither seeds nor intervals there is none.
+    """
+    (a, a_ci), (b, b_ci) = cell, base
+    delta = sum(a) / len(a) - sum(b) / len(b)
+    va, pa = _mean_variance(a, a_ci)
+    vb, pb = _mean_variance(b, b_ci)
+    if va is None or vb is None:
+        return Difference(delta, None, None, "no interval and one seed on a side: the noise is unknown")
+    half = Z95 * (va + vb) ** 0.5
+    held = sorted(set(pa) & set(pb))
+    why = " and ".join(held) if held else "+".join(sorted(set(pa) | set(pb)))
+    if "seeds" not in pa or "seeds" not in pb:
+        why += " (one seed on a side: its seed noise is not in the interval)"
+    return Difference(delta, delta - half, delta + half, why)

@@ -30,8 +30,9 @@ from xstilts.errors import RunFolderError
 from xstilts.languages import script_of
 from xstilts.log import log
 from xstilts.recipe import RecipeError
-from xstilts.reliability import CONSTANT_SHARE
+from xstilts.reliability import CONSTANT_SHARE, difference
 from xstilts.results import (
+    BASELINE,
     XTREME_CATEGORIES,
     XTREME_R_CATEGORIES,
     TaskResult,
@@ -201,7 +202,8 @@ def seed_cell(runs: list[TaskResult], value: Any = None) -> dict[str, Any]:
     ci = [sum(c[0] for c in cis) / len(cis), sum(c[1] for c in cis) / len(cis)] \
         if value is None and cis and all(cis) else None
     return {"score": sum(values) / len(values) if values else None, "sd": _sd(values),
-            "seeds": sorted({r.run.seed for r in runs if r.run.seed is not None}), "n": len(runs), "ci95": ci}
+            "seeds": sorted({r.run.seed for r in runs if r.run.seed is not None}), "n": len(runs), "ci95": ci,
+            "runs": values, "runs_ci95": cis if value is None and len(values) == len(runs) else [None] * len(values)}
 
 
 def non_latin_mean(result: TaskResult) -> float | None:
@@ -256,7 +258,31 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
 
 def _cells(cells: list[dict[str, Any] | None]) -> dict[str, list[Any]]:
     return {"cells": [c["score"] if c else None for c in cells], "sd": [c["sd"] if c else None for c in cells],
-            "seeds": [c["seeds"] if c else [] for c in cells], "ci95": [c["ci95"] if c else None for c in cells]}
+            "seeds": [c["seeds"] if c else [] for c in cells], "ci95": [c["ci95"] if c else None for c in cells],
+            "runs": [c["runs"] if c else [] for c in cells], "runs_ci95": [c["runs_ci95"] if c else [] for c in cells]}
+
+
+def effects(grid: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each intermediate task's change over its encoder's no-intermediate run (same LoRA setting), per task row, with
+    the 95% interval of the difference (``reliability.difference``: seeds and examples) and its verdict: an effect
+    is called (``up``/``down``) only where the interval excludes zero."""
+    cols = [tuple(c) for c in grid["columns"]]
+    out = []
+    for row in grid["rows"]:
+        for i, (enc, inter) in enumerate(cols):
+            lora = inter.endswith(" +LoRA")
+            base_col = (enc, BASELINE + (" +LoRA" if lora else ""))
+            if inter == base_col[1] or base_col not in cols or not row["runs"][i]:
+                continue
+            j = cols.index(base_col)
+            if not row["runs"][j]:
+                continue
+            d = difference((row["runs"][i], row["runs_ci95"][i]), (row["runs"][j], row["runs_ci95"][j]))
+            out.append({"encoder": enc, "intermediate": inter, "task": row["task"], "metric": row["metric"],
+                        "score": row["cells"][i], "baseline": row["cells"][j], "delta": d.delta, "low": d.low,
+                        "high": d.high, "verdict": d.verdict, "why": d.why,
+                        "seeds": [len(row["runs"][i]), len(row["runs"][j])]})
+    return out
 
 
 def phase_times(results: list[TaskResult]) -> dict[str, Any]:
@@ -341,6 +367,7 @@ def render(summary: dict[str, Any]) -> str:
         lines.append(f"\nconst: the model gives one prediction to at least {CONSTANT_SHARE:g}% of the examples in "
                      "every language (k/n: in k of the n languages), so the score is the class balance there, not "
                      "something learned.")
+    lines += _effect_lines(summary.get("effects") or [])
     t = times["totals"]
     lines += ["", "| phase | runs | wall time |", "|---|---|---|"]
     for key, name in [*PHASE_NAMES.items(), ("evaluation", "evaluation")]:
@@ -360,6 +387,22 @@ def render(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _effect_lines(found: list[dict[str, Any]]) -> list[str]:
+    """The intermediate-task effects as a table: change over the baseline, its 95% interval, the verdict."""
+    if not found:
+        return []
+    lines = ["", "Intermediate-task effects: the change of each cell over its encoder's no-intermediate run, with the "
+             "95% interval of the difference (seed and example noise); an effect is called only where the interval "
+             "excludes zero.", "",
+             "| encoder | intermediate | task | change | 95% interval | verdict | seeds | noise |",
+             "|---|---|---|---|---|---|---|---|"]
+    for e in found:
+        interval = f"[{e['low']:+.1f}, {e['high']:+.1f}]" if e["low"] is not None else "unknown"
+        lines.append(f"| {_cell(e['encoder'])} | {_cell(e['intermediate'])} | {_cell(e['task'])} | {e['delta']:+.1f} | "
+                     f"{interval} | {e['verdict']} | {e['seeds'][0]} vs {e['seeds'][1]} | {_cell(e['why'])} |")
+    return lines
+
+
 def summarize(root: str | Path, found: tuple[list, list] | None = None) -> dict[str, Any]:
     """The summary of a results folder; ``skipped`` lists the files that could not be read, with the problem.
 
@@ -375,7 +418,7 @@ def summarize(root: str | Path, found: tuple[list, list] | None = None) -> dict[
         raise FileNotFoundError(f"no readable result files under {root}" + (f" ({len(bad)} skipped)" if bad else ""))
     results = [r for _, r in good]
     return {"root": str(root), "results": len(results), "skipped": [{"file": str(p), "problem": m} for p, m in bad],
-            "grid": score_grid(results), "times": phase_times(dedupe(results)),
+            "grid": (grid := score_grid(results)), "effects": effects(grid), "times": phase_times(dedupe(results)),
             "environments": environments(results)}
 
 
