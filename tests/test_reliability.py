@@ -269,12 +269,29 @@ def test_a_difference_is_called_only_beyond_seed_and_example_noise():
     # The same means with wide example intervals: within noise.
     wide = [[30.0, 70.0]] * 3
     d = difference(([50.0, 52.0, 54.0], wide), ([40.0, 42.0, 44.0], wide))
-    assert d.verdict == "within noise" and d.why == "examples and seeds"
+    assert d.verdict == "within noise" and d.why == "seeds and examples"
     assert d.low < 0 < d.high
-    # One seed a side: the example interval only, and the note says the seed noise is missing.
+    # One seed a side: the example interval only.
     d = difference(([60.0], [[58.0, 62.0]]), ([50.0], [[48.0, 52.0]]))
-    assert d.verdict == "up" and "one seed" in d.why
+    assert d.verdict == "up" and d.why == "examples"
     assert difference(([45.0], [[43.0, 47.0]]), ([50.0], [[48.0, 52.0]])).verdict == "down"
     # Nothing known about the noise: no claim.
     d = difference(([60.0], [None]), ([50.0], [None]))
     assert (d.low, d.high, d.verdict) == (None, None, "unknown")
+
+
+def test_a_single_seed_borrows_the_seed_noise_of_the_other_side():
+    from xstilts.reliability import difference
+
+    d = difference(([71.5], [None]), ([70.0, 72.0], [None, None]))  # sd^2 = 2: var 2 + 2/2 -> half 1.96*sqrt(3)
+    assert d.verdict == "within noise" and "seed noise of one side taken from the other" in d.why
+    assert d.high - d.low == pytest.approx(2 * 1.959964 * 3 ** 0.5)
+    assert difference(([60.0], [None]), ([70.0, 72.0], [None, None])).verdict == "down"
+
+
+def test_a_side_without_an_interval_borrows_the_example_noise_of_the_other():
+    from xstilts.reliability import difference
+
+    d = difference(([70.0], [[68.0, 72.0]]), ([65.0], [None]))
+    assert d.verdict == "up" and "example noise of one side taken from the other" in d.why
+    assert d.high - d.low == pytest.approx(2 * 2 * 2 ** 0.5)

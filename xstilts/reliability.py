@@ -182,40 +182,42 @@ class Difference:
         return "up" if self.low > 0 else "down" if self.high < 0 else "within noise"
 
 
-def _mean_variance(scores: list[float], intervals: list[list[float] | None]) -> tuple[float | None, list[str]]:
-    """The variance of a seed mean: seed noise (sample variance / seeds) plus example noise (the seeds' mean
-    bootstrap interval read as a normal one: half-width / 1.96, squared). The seeds are evaluated on the same
-    examples, so their example noise is not divided by the number of seeds."""
-    parts, var = [], 0.0
+def _noise(scores: list[float], intervals: list[list[float] | None]) -> tuple[float | None, float | None]:
+    """(seed variance of one score, example variance) of a cell; None where unknown (one seed; no interval). The
+    example variance reads the seeds' mean bootstrap interval as a normal one (half-width / 1.96, squared)."""
+    seed_var = None
     if len(scores) >= 2:
         mean = sum(scores) / len(scores)
-        var += sum((s - mean) ** 2 for s in scores) / (len(scores) - 1) / len(scores)
-        parts.append("seeds")
+        seed_var = sum((s - mean) ** 2 for s in scores) / (len(scores) - 1)
+    example_var = None
     if intervals and all(c is not None for c in intervals):
-        half = sum((c[1] - c[0]) / 2 for c in intervals) / len(intervals)
-        var += (half / Z95) ** 2
-        parts.append("examples")
-    return (var if parts else None), parts
+        example_var = (sum((c[1] - c[0]) / 2 for c in intervals) / len(intervals) / Z95) ** 2
+    return seed_var, example_var
 
 
 def difference(cell: tuple[list[float], list[list[float] | None]],
                base: tuple[list[float], list[list[float] | None]]) -> Difference:
     """``cell`` minus ``base`` (each: the seeds' scores and their 95% intervals over examples) with a 95% interval.
 
-    The two variances add (as if the cells were independent): the two cells are scored on the same examples, whose
-    shared difficulty cancels in the difference, so the interval is on the wide (cautious) side. With one seed on
-    either side the seed noise of that side is unknown and the interval holds the example noise only (``why`` says
-    so); with neither seeds nor intervals there is none.
+    Each side's seed mean has variance seed variance / seeds + example variance (the seeds are scored on the same
+    examples, so their example noise does not shrink with more seeds). A side that lacks one of the two borrows it
+    from the other side (the same task, encoder and examples, trained the same way: one seed is one draw of that
+    noise); ``why`` says so. The variances add as if the sides were independent: they are scored on the same
+    examples, whose shared difficulty cancels in the difference, so the interval errs on the wide side. Neither
+    seeds nor intervals on either side: no interval (``unknown``).
     """
     (a, a_ci), (b, b_ci) = cell, base
     delta = sum(a) / len(a) - sum(b) / len(b)
-    va, pa = _mean_variance(a, a_ci)
-    vb, pb = _mean_variance(b, b_ci)
-    if va is None or vb is None:
-        return Difference(delta, None, None, "no interval and one seed on a side: the noise is unknown")
-    half = Z95 * (va + vb) ** 0.5
-    held = sorted(set(pa) & set(pb))
-    why = " and ".join(held) if held else "+".join(sorted(set(pa) | set(pb)))
-    if "seeds" not in pa or "seeds" not in pb:
-        why += " (one seed on a side: its seed noise is not in the interval)"
+    (sa, ea), (sb, eb) = _noise(a, a_ci), _noise(b, b_ci)
+    borrowed = [name for name, mine, theirs in (("seed", sa, sb), ("seed", sb, sa), ("example", ea, eb),
+                                                 ("example", eb, ea)) if mine is None and theirs is not None]
+    sa, sb = (sa if sa is not None else sb), (sb if sb is not None else sa)
+    ea, eb = (ea if ea is not None else eb), (eb if eb is not None else ea)
+    if sa is None and ea is None:
+        return Difference(delta, None, None, "no interval recorded (re-evaluate) and one seed: the noise is unknown")
+    var = sum(v for v in ((sa or 0.0) / len(a), (sb or 0.0) / len(b), ea or 0.0, eb or 0.0))
+    half = Z95 * var ** 0.5
+    why = " and ".join(n for n, v in (("seeds", sa), ("examples", ea)) if v is not None)
+    if borrowed:
+        why += f" ({' and '.join(sorted(set(borrowed)))} noise of one side taken from the other)"
     return Difference(delta, delta - half, delta + half, why)

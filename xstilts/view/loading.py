@@ -21,6 +21,7 @@ import pandas as pd
 from xstilts import tasktypes
 from xstilts.errors import XstiltsError
 from xstilts.languages import script_of
+from xstilts.reliability import difference
 from xstilts.results import (
     BASELINE,
     XTREME_CATEGORIES,
@@ -158,11 +159,6 @@ def _mean(values: Sequence[float]) -> float:
 def _sd(values: Sequence[float]) -> float:
     """Sample standard deviation over seeds; NaN with fewer than two."""
     return statistics.stdev(values) if len(values) >= 2 else math.nan
-
-
-def _rms(values: Iterable[float]) -> float:
-    vals = [v for v in values if not math.isnan(v)]
-    return math.sqrt(sum(v * v for v in vals) / len(vals)) if vals else math.nan
 
 
 def encoders(results: Iterable[TaskResult]) -> dict[str, str]:
@@ -432,6 +428,7 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
     langs = {lang for r in rs for lang in r.languages}
     seeds = sorted({r.run.seed for r in rs if r.run.seed is not None})
     return {"score": _mean(scores), "sd": _sd(scores), "n_seeds": len(rs), "seeds": seeds, "ci": ci,
+            "scores": scores, "cis": cis,
             "constant_langs": constant, "all_constant": bool(langs) and set(constant) >= langs,
             "n_langs": len(langs), "partial": any(r.partial for r in rs),
             "reliability_recorded": all(bool(r.reliability) or r.score_ci95 is not None for r in rs),
@@ -439,23 +436,13 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
 
 
 def _judge(cell: dict[str, Any], base: dict[str, Any]) -> tuple[str, str]:
-    """(status, why) of a cell against its baseline, from the intervals first, else the seed spread."""
-    delta = cell["score"] - base["score"]
-    reasons = []
-    for who, ci, other in (("this cell's", cell["ci"], base["score"]), ("the baseline's", base["ci"], cell["score"])):
-        if ci is not None:
-            if ci[0] <= other <= ci[1]:
-                return STATUS_NOISE, f"{who} 95% interval [{ci[0]:.1f}, {ci[1]:.1f}] covers {other:.1f}"
-            reasons.append(f"outside {who} 95% interval [{ci[0]:.1f}, {ci[1]:.1f}]")
-    sds = [s for s in (cell["sd"], base["sd"]) if not math.isnan(s)]
-    if sds:
-        noise = _rms(sds)
-        if abs(delta) <= noise:
-            return STATUS_NOISE, f"|Δ| {abs(delta):.1f} ≤ seed sd {noise:.1f}"
-        reasons.append(f"|Δ| {abs(delta):.1f} > seed sd {noise:.1f}")
-    if not reasons:
-        return STATUS_UNCERTAIN, "no interval recorded (re-evaluate) and one seed: the noise is unknown"
-    return STATUS_CHANGE, "; ".join(reasons)
+    """(status, why) of a cell against its baseline: the report's rule (``reliability.difference``: the 95% interval
+    of the difference from seed and example noise), so the viewer and SUMMARY.md call the same effects."""
+    d = difference((cell["scores"], cell["cis"]), (base["scores"], base["cis"]))
+    if d.verdict == "unknown":
+        return STATUS_UNCERTAIN, d.why
+    interval = f"Δ {d.delta:+.1f}, 95% interval [{d.low:+.1f}, {d.high:+.1f}] ({d.why})"
+    return (STATUS_NOISE, f"{interval} holds 0") if d.verdict == "within noise" else (STATUS_CHANGE, interval)
 
 
 OVERVIEW_COLUMNS = [
@@ -470,9 +457,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
     """Every (encoder, intermediate, task) cell of the overview: seed-mean score, change over the encoder's
     no-intermediate baseline, and how far that change can be trusted.
 
-    A cell is judged (``status``) by the recorded 95% intervals where there are any (a change whose interval covers
-    the baseline's score, or the other way round, is ``noise``), else by the seed spread (``|delta| <= sd``), else it
-    is ``uncertain``: one seed and no interval say nothing about noise. Constant predictions are listed
+    A cell is judged (``status``) by the 95% interval of its difference to the baseline (``reliability.difference``:
+    seed and example noise, as the report judges it): ``change`` where it excludes zero, ``noise`` where it holds
+    it, ``uncertain`` where one seed and no recorded interval say nothing about the noise. Constant predictions are listed
     (``constant_langs``; ``all_constant`` when every language predicts one answer) whatever the status.
 
     Args:
