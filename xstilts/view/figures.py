@@ -41,7 +41,7 @@ def _lang_lines(lang_deltas: dict[str, float], per_line: int = 6) -> str:
 # One diverging scale for every encoder and task: orange = loss, blue = gain (blue-orange stays distinct under the
 # common colour-vision deficiencies, unlike red-green), white = no change.
 DIVERGING = [[0.0, "#b35806"], [0.25, "#f1a340"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
-NOISE_FILL = "#cfcfcf"  # a change an interval or the seed spread cannot tell from the baseline
+NOISE_FILL = "#cfcfcf"  # a change whose 95% interval of the difference holds 0: not told from the baseline
 CONSTANT_FILL = "#6b6b6b"  # every language predicts one answer: the score is the class balance
 ABSOLUTE_FILL = "#ffffff"  # the baseline row and cells without baseline: absolute scores only
 UNCERTAIN_OPACITY = 0.45  # one seed and no interval: the colour is shown, paler, because its noise is unknown
@@ -53,7 +53,7 @@ DEFAULT_COLOUR_RANGE = 10.0
 OVERVIEW_LEGEND = (
     "Cell: score (seed mean) and Δ over the encoder's 'none' row. Colour: Δ, blue gain / orange loss, one scale for "
     "all encoders. Pale: one seed and no interval recorded (re-evaluate): noise unknown. Grey ≈: within noise (95% "
-    "interval or seed sd covers the baseline). Dark, hatched: constant prediction (hatched only: some languages).")
+    "interval of the difference to the baseline, from seed and example noise, holds 0). Dark, hatched: constant prediction (hatched only: some languages).")
 
 
 def _trace_for(row: Any) -> str:

@@ -384,8 +384,8 @@ def cost_summary(costs: pd.DataFrame) -> pd.DataFrame:
 # How a cell of the overview is judged; the figure draws each differently and the legend names each.
 STATUS_BASELINE = "baseline"  # the encoder's no-intermediate row: absolute score only
 STATUS_NO_BASELINE = "no baseline"  # nothing to subtract: absolute score only
-STATUS_CHANGE = "change"  # the change lies outside the recorded interval / seed spread
-STATUS_NOISE = "noise"  # an interval or the seed spread covers the baseline: not distinguishable from it
+STATUS_CHANGE = "change"  # the 95% interval of the difference to the baseline excludes 0
+STATUS_NOISE = "noise"  # that interval holds 0: not distinguishable from the baseline
 STATUS_UNCERTAIN = "uncertain"  # one seed and no interval recorded: nothing says how large the noise is
 STATUS_AGGREGATE = "aggregate"  # a benchmark mean over the tasks present (no interval of its own)
 BENCHMARK_TASKS: dict[str, list[str]] = {
