@@ -53,7 +53,8 @@ DEFAULT_COLOUR_RANGE = 10.0
 OVERVIEW_LEGEND = (
     "Cell: score (seed mean) and Δ over the encoder's 'none' row. Colour: Δ, blue gain / orange loss, one scale for "
     "all encoders. Pale: one seed and no interval recorded (re-evaluate): noise unknown. Grey ≈: within noise (95% "
-    "interval of the difference to the baseline, from seed and example noise, holds 0). Dark, hatched: constant prediction (hatched only: some languages).")
+    "interval of the difference to the baseline, from seed and example noise, holds 0). Dark, hatched: constant "
+    "prediction (hatched only: some languages).")
 
 
 def _trace_for(row: Any) -> str:
