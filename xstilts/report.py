@@ -397,7 +397,7 @@ def _effect_lines(found: list[dict[str, Any]]) -> list[str]:
              "| encoder | intermediate | task | change | 95% interval | verdict | seeds | noise |",
              "|---|---|---|---|---|---|---|---|"]
     for e in found:
-        interval = f"[{e['low']:+.1f}, {e['high']:+.1f}]" if e["low"] is not None else "unknown"
+        interval = f"[{e['low']:+.1f}, {e['high']:+.1f}]" if e["low"] is not None else "n/a"
         lines.append(f"| {_cell(e['encoder'])} | {_cell(e['intermediate'])} | {_cell(e['task'])} | {e['delta']:+.1f} | "
                      f"{interval} | {e['verdict']} | {e['seeds'][0]} vs {e['seeds'][1]} | {_cell(e['why'])} |")
     return lines
