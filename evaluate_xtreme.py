@@ -37,6 +37,9 @@ def _benchmark(argv: list[str]) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    if argv and argv[0] in ("score", "benchmark") and any(a in ("-h", "--help") for a in argv[1:]):
+        print(cli.subcommand_help(__doc__, argv[0]), end="")
+        return 0
     if argv and argv[0] == "score":
         return _score(argv[1:])
     if argv and argv[0] == "benchmark":

@@ -40,6 +40,13 @@ def test_help_lists_every_recipe_key_with_type_default_and_help(script):
     assert "output: str = (required)" in out.stdout
 
 
+@pytest.mark.parametrize("sub", ["score", "benchmark"])
+def test_evaluation_subcommands_have_help(sub):
+    out = subprocess.run([sys.executable, "evaluate_xtreme.py", sub, "--help"], cwd=REPO, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and f"python evaluate_xtreme.py {sub} " in out.stdout, out.stderr
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_a_recipe_typo_exits_2_before_torch_is_imported(script, tmp_path):
     """The script runs in a fresh interpreter; afterwards none of the heavy libraries is in sys.modules."""

@@ -31,6 +31,12 @@ def help_text(doc: str, recipe_cls: type | None) -> str:
     return text + "\n"
 
 
+def subcommand_help(doc: str, name: str) -> str:
+    """A subcommand's usage: the lines of the script's docstring that show it (``python SCRIPT NAME ...``)."""
+    lines = [line.strip() for line in doc.splitlines() if f".py {name} " in line]
+    return "\n".join(lines or [f"{name}: see the script's --help"]) + "\n"
+
+
 def run(body: Callable[[list[str]], int], argv: list[str] | None, script: str, doc: str = "",
         recipe_cls: type | None = None) -> int:
     """Runs a script body; a known error prints ``<script>: error: <message>`` and returns 2 (no traceback).
