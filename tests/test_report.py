@@ -249,3 +249,51 @@ def test_effects_name_the_change_its_interval_and_a_verdict_only_beyond_noise(tm
     text = report.render(summary)
     assert re.search(r"\| e5 \| qa \| xnli \| \+10\.0 \| \[\+\d+\.\d, \+\d+\.\d\] \| up \| 3 vs 3 \|", text), text
     json.dumps(summary)  # summary.json stays writable
+
+
+def test_a_target_below_its_floor_is_not_learned_and_no_effect_is_claimed(tmp_path, capsys):
+    """Floors are checked on the multilingual encoder's no-intermediate cells (seed mean of the chosen metric); a
+    target below its floor, or with a constant-predicting language where that is ruled out, is "not learned at this
+    budget": its effects get that verdict, never a claim, and the English dev curve is shown."""
+    import dataclasses
+
+    def put(task, inter, seed, score, constant=()):
+        r = _result(task, "e5", "multilingual", inter, {"en": score, "de": score})
+        chain = [{**r.chain[0], "metrics": {"dev_curve": [[50, 40.0], [100, 55.5]]}}, *r.chain[1:]]
+        reliability = {lang: {"constant": lang in constant} for lang in r.languages}
+        write_result(tmp_path / f"{inter}-{seed}" / f"{task}.json", dataclasses.replace(
+            r, run=RunInfo("e5", "multilingual", inter, task, seed), chain=chain, reliability=reliability,
+            score_ci95=[score - 1, score + 1], checkpoint=f"{task}{inter}{seed}"))
+
+    for seed in (1, 2):
+        put("xnli", "none", seed, 55.0)
+        put("xnli", "qa", seed, 65.0)
+        put("pawsx", "none", seed, 60.0)  # below 68
+        put("pawsx", "qa", seed, 70.0)
+        put("xcopa", "none", seed, 60.0, constant=("de",))  # above 55 but one language constant
+    floors_file = tmp_path / "floors.yaml"
+    floors_file.write_text("xnli: {min: 50}\npawsx: {min: 68}\nxcopa: {min: 55, no_constant: true}\n")
+    assert report.main([str(tmp_path), "--floors", str(floors_file)]) == 0
+    text = capsys.readouterr().out
+    summary = report.summarize(tmp_path, floors=report.read_floors(floors_file))
+    met = {f["task"]: f["met"] for f in summary["floors"]}
+    assert met == {"xnli": True, "pawsx": False, "xcopa": False}
+    verdicts = {(e["task"], e["intermediate"]): e["verdict"] for e in summary["effects"]}
+    assert verdicts[("xnli", "qa")] == "up" and verdicts[("pawsx", "qa")] == report.NOT_LEARNED
+    assert re.search(r"\| pawsx \| e5 \| score \| 68 \| 60\.0 \| not learned at this budget \(60\.0 \\?< 68\) \| "
+                     r"50: 40\.0 100: 55\.5 \|", text), text
+    assert "constant predictions in de" in text
+    # A typo in the floors file is one clear error, exit 2.
+    floors_file.write_text("xnlii: {min: 50}\npawsx: {minimum: 68}\n")
+    assert report.main([str(tmp_path), "--floors", str(floors_file)]) == 2
+    err = capsys.readouterr().err
+    assert "xnlii: not a task" in err and "minimum" in err
+
+
+def test_a_result_keeps_the_english_dev_learning_curve_of_its_training_phase():
+    from xstilts.provenance import dev_curve
+
+    history = [{"loss": 0.7, "step": 25}, {"eval_score": 58.04, "eval_runtime": 1.0, "step": 50},
+               {"eval_score": "bad", "step": 75}, "junk", {"eval_score": 68.75, "step": 100}]
+    assert dev_curve(history) == [[50, 58.04], [100, 68.75]]
+    assert dev_curve(None) == [] and dev_curve({"a": 1}) == []

@@ -163,7 +163,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    return report.main([args.results, *(["--write", args.write] if args.write else [])])
+    return report.main([args.results, *(["--write", args.write] if args.write else []),
+                        *(["--floors", args.floors] if args.floors else [])])
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
@@ -193,6 +194,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="the score table of a results folder (Markdown)")
     p.add_argument("results", help="a results folder (searched recursively)")
     p.add_argument("--write", metavar="FILE.md", help="also write it (and summary.json beside it)")
+    p.add_argument("--floors", metavar="FILE.yaml", help="what each target must reach before a claim is drawn")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("quickstart", help="the offline chain in one process, then its score table")
     p.add_argument("--output", default="results/quickstart", help="folder of the runs and results")

@@ -271,10 +271,26 @@ def chain(folder: str | Path, relative_to: str | Path | None = None) -> list[dic
         if (p / "metrics.json").is_file():
             metrics = read_json(p / "metrics.json", "metrics")
             entry["metrics"] = {k: v for k, v in metrics.items() if k != "log_history"}
+            if isinstance(metrics, dict) and "log_history" in metrics:  # the English dev learning curve, compact
+                entry["metrics"]["dev_curve"] = dev_curve(metrics["log_history"])
         if (p / "encoder_stats.json").is_file():
             entry["stats"] = read_json(p / "encoder_stats.json", "encoder stats")
         out.append(entry)
     return out
+
+
+def dev_curve(log_history: Any) -> list[list[float]]:
+    """``[[step, dev score], ...]`` from a Trainer log history (its ``eval_score`` records): the English dev
+    learning curve a result keeps (the full history stays in the run's metrics.json). Malformed records are
+    skipped."""
+    if not isinstance(log_history, list):
+        return []
+    curve = []
+    for record in log_history:
+        if isinstance(record, dict) and isinstance(record.get("eval_score"), (int, float)) \
+                and isinstance(record.get("step"), (int, float)):
+            curve.append([record["step"], round(float(record["eval_score"]), 2)])
+    return curve
 
 
 def _as_written_today(cls: type, data: dict[str, Any]) -> dict[str, Any]:

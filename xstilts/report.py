@@ -15,6 +15,7 @@ from a result file is escaped in the Markdown, so it shows as text on GitHub (ne
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -26,10 +27,11 @@ from typing import Any
 
 import pandas as pd
 
+from xstilts import recipe
 from xstilts.errors import RunFolderError
 from xstilts.languages import script_of
 from xstilts.log import log
-from xstilts.recipe import RecipeError
+from xstilts.recipe import RecipeError, field
 from xstilts.reliability import CONSTANT_SHARE, difference
 from xstilts.results import (
     BASELINE,
@@ -43,6 +45,67 @@ from xstilts.results import (
     task_order,
 )
 from xstilts.runfiles import atomic_write_json, atomic_write_text
+from xstilts.tasks import TASKS
+
+NOT_LEARNED = "not learned at this budget"
+
+
+@dataclasses.dataclass
+class Floor:
+    """What a target must reach before any claim is drawn from it (a floors file maps task -> Floor)."""
+
+    min: float = field(help="the lowest acceptable mean over languages, in percent")
+    metric: str | None = field(None, help="the language-averaged metric compared (None: the task score)")
+    no_constant: bool = field(False, help="also fail when any language gives one prediction to nearly every example")
+    encoder_kind: str = field("multilingual", help="checked on the encoders of this kind ...")
+    intermediate: str = field("none", help="... without intermediate task (or another intermediate)")
+
+
+def read_floors(path: str | Path) -> dict[str, Floor]:
+    """A floors file (YAML: ``task: {min: 50, metric: f1, no_constant: true}``), read strictly: an unknown key or
+    task is one ``RecipeError`` naming it."""
+    data = recipe.read_yaml(path)
+    problems = [f"{task}: not a task of the registry" for task in data if task not in TASKS]
+    floors = {}
+    for task, spec in data.items():
+        try:
+            floors[task] = recipe.build(Floor, spec if isinstance(spec, dict) else {"min": spec}, f"{path}: {task}")
+        except RecipeError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise RecipeError(problems, str(path))
+    return floors
+
+
+def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[dict[str, Any]]:
+    """Each floor against the seed mean of its cells (one row per encoder of the floor's kind): ``met`` False is a
+    target not learned at this budget; ``dev_curves`` are the English dev learning curves of its seeds (phase 3)."""
+    out = []
+    for task, floor in floors.items():
+        groups: dict[str, list[TaskResult]] = {}
+        for r in dedupe(results):
+            if r.task == task and r.run.encoder_kind == floor.encoder_kind and intermediate_label(r.run) == \
+                    floor.intermediate:
+                groups.setdefault(r.run.encoder, []).append(r)
+        if not groups:
+            out.append({"task": task, "encoder": None, "floor": floor.min, "metric": floor.metric or "score",
+                        "measured": None, "met": False, "why": f"no {floor.encoder_kind} {floor.intermediate} run",
+                        "constant": [], "dev_curves": []})
+        for encoder, runs in sorted(groups.items()):
+            values = [r.score if floor.metric is None else r.average.get(floor.metric) for r in runs]
+            values = [v for v in values if v is not None]
+            measured = sum(values) / len(values) if values else None
+            constant = sorted({lang for r in runs for lang in constant_languages(r)})
+            met = measured is not None and measured >= floor.min and not (floor.no_constant and constant)
+            why = ("no such metric in the results" if measured is None else
+                   f"{measured:.1f} < {floor.min:g}" if measured < floor.min else
+                   f"constant predictions in {' '.join(constant)}" if floor.no_constant and constant else "")
+            curves = [((r.chain[0].get("metrics") or {}).get("dev_curve") or []) for r in runs
+                      if r.chain and r.chain[0].get("phase") == "phase3"]
+            out.append({"task": task, "encoder": encoder, "floor": floor.min, "metric": floor.metric or "score",
+                        "measured": measured, "met": met, "why": why, "constant": constant, "dev_curves": curves})
+    return out
+
 
 PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}
 
@@ -367,6 +430,7 @@ def render(summary: dict[str, Any]) -> str:
         lines.append(f"\nconst: the model gives one prediction to at least {CONSTANT_SHARE:g}% of the examples in "
                      "every language (k/n: in k of the n languages), so the score is the class balance there, not "
                      "something learned.")
+    lines += _floor_lines(summary.get("floors") or [])
     lines += _effect_lines(summary.get("effects") or [])
     t = times["totals"]
     lines += ["", "| phase | runs | wall time |", "|---|---|---|"]
@@ -387,6 +451,23 @@ def render(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _floor_lines(checked: list[dict[str, Any]]) -> list[str]:
+    """Floors: each target's measured mean against what it must reach before a claim, with its dev curve when not."""
+    if not checked:
+        return []
+    lines = ["", "Floors: what each target must reach (mean over languages) before any claim is drawn from it.", "",
+             "| task | encoder | metric | floor | measured | verdict | English dev curve (step: score) |",
+             "|---|---|---|---|---|---|---|"]
+    for f in checked:
+        measured = f"{f['measured']:.1f}" if f["measured"] is not None else "n/a"
+        verdict = "met" if f["met"] else f"{NOT_LEARNED} ({f['why']})"
+        curve = " ".join(f"{step:g}: {score:.1f}" for step, score in (f["dev_curves"] or [[]])[0]) \
+            if not f["met"] and f["dev_curves"] else ""
+        lines.append(f"| {_cell(f['task'])} | {_cell(f['encoder'] or 'n/a')} | {_cell(f['metric'])} | {f['floor']:g} | "
+                     f"{measured} | {_cell(verdict)} | {_cell(curve)} |")
+    return lines
+
+
 def _effect_lines(found: list[dict[str, Any]]) -> list[str]:
     """The intermediate-task effects as a table: change over the baseline, its 95% interval, the verdict."""
     if not found:
@@ -403,12 +484,15 @@ def _effect_lines(found: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def summarize(root: str | Path, found: tuple[list, list] | None = None) -> dict[str, Any]:
+def summarize(root: str | Path, found: tuple[list, list] | None = None,
+              floors: dict[str, Floor] | None = None) -> dict[str, Any]:
     """The summary of a results folder; ``skipped`` lists the files that could not be read, with the problem.
 
     Args:
         root: The results folder.
         found: ``find_results(root)`` when the caller already has it.
+        floors: task -> the floor it must reach; a target below it is "not learned at this budget": its effects
+            get that verdict instead of a claim.
 
     Raises:
         FileNotFoundError: No readable result file (the message counts the skipped ones).
@@ -417,8 +501,12 @@ def summarize(root: str | Path, found: tuple[list, list] | None = None) -> dict[
     if not good:
         raise FileNotFoundError(f"no readable result files under {root}" + (f" ({len(bad)} skipped)" if bad else ""))
     results = [r for _, r in good]
+    grid = score_grid(results)
+    checked = check_floors(results, floors or {})
+    not_learned = {f["task"] for f in checked if not f["met"]}
+    found_effects = [{**e, "verdict": NOT_LEARNED} if e["task"] in not_learned else e for e in effects(grid)]
     return {"root": str(root), "results": len(results), "skipped": [{"file": str(p), "problem": m} for p, m in bad],
-            "grid": (grid := score_grid(results)), "effects": effects(grid), "times": phase_times(dedupe(results)),
+            "grid": grid, "floors": checked, "effects": found_effects, "times": phase_times(dedupe(results)),
             "environments": environments(results)}
 
 
@@ -426,12 +514,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xstilts.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("results", help="a results folder (searched recursively for result files)")
     parser.add_argument("--write", metavar="FILE.md", help="also write the Markdown here and summary.json beside it")
+    parser.add_argument("--floors", metavar="FILE.yaml", help="what each target must reach before a claim (task: "
+                                                             "{min: 50, metric: f1, no_constant: true})")
     args = parser.parse_args(argv)
+    try:
+        floors = read_floors(args.floors) if args.floors else None
+    except RecipeError as exc:
+        print(f"xstilts.report: error: {exc}", file=sys.stderr)
+        return 2
     found = find_results(args.results)
     for path, problem in found[1]:  # the same lines as `evaluate_xtreme.py benchmark`
         print(f"warning: skipped {path}: {problem}", file=sys.stderr)
     try:
-        summary = summarize(args.results, found)
+        summary = summarize(args.results, found, floors)
     except FileNotFoundError as exc:
         print(f"xstilts.report: error: {exc}", file=sys.stderr)
         return 2
