@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import CORPUS, FAST, P1_FAST
+from helpers import CORPUS, FAST
 from transformers import (
     AutoModel,
     AutoModelForMultipleChoice,
@@ -263,20 +263,13 @@ def test_card_of_a_folder_transformers_cannot_load_says_why():
 
 # ---- end to end: phase 3, evaluation, push ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def p1(tmp_path_factory):
-    import phase1_pretrained
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
-    out = tmp_path_factory.mktemp("e2e") / "p1"
-    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={out}", *P1_FAST]) == 0
-    mp.undo()
-    return out
+def p1(tiny_phase1):
+    return tiny_phase1  # the session's tiny phase-1 folder (read only)
 
 
 @pytest.fixture(scope="module")
-def p3(p1):
-    out = p1.parent / "p3"
+def p3(p1, tmp_path_factory):
+    out = tmp_path_factory.mktemp("e2e") / "p3"
     assert phase3_target.main(["recipes/quickstart/phase3_xnli.yaml", f"input={p1}", f"output={out}", *FAST]) == 0
     return out
 

@@ -43,6 +43,10 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere: the package beside it
+
+from xstilts.runfiles import pid_alive  # noqa: E402
+
 DEFAULT_DEST = REPO / "models"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xstilts" / "wheels"
 
@@ -367,16 +371,6 @@ def verify(folder: Path, name: str) -> str:
     return f"digest {digest[:12]}, cosine related {related:.3f} > unrelated {unrelated:.3f}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def install(dest: Path, name: str, build: Callable[[Path], None], check: Callable[[Path], str]) -> str:
     """``dest/name`` checked when present, else built in ``dest/.name.partial-PID``, checked, renamed into place.
 
@@ -394,7 +388,7 @@ def install(dest: Path, name: str, build: Callable[[Path], None], check: Callabl
     dest.mkdir(parents=True, exist_ok=True)
     for stale in dest.glob(f".{name}.partial-*"):
         pid = stale.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     partial = dest / f".{name}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)

@@ -192,7 +192,8 @@ def _respect_umask(path: Path) -> None:
                 raise write_error(p, exc) from None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` lives on this host (one of another user counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -251,7 +252,7 @@ class RunLock:
                 holder = self._holder()
                 if holder is None:
                     continue  # released meanwhile
-                if holder.get("host") == me["host"] and not _pid_alive(holder["pid"]):
+                if holder.get("host") == me["host"] and not pid_alive(holder["pid"]):
                     self.path.unlink(missing_ok=True)  # stale: its holder died
                     continue
                 if time.time() < deadline:
