@@ -236,7 +236,7 @@ def test_quickstart_runs_its_chain_in_one_process_and_prints_the_score_table(tmp
     qs = "recipes/quickstart"
     plan = [(quickstart.P1, "recipes/phase1/tiny_multilingual.yaml", "p1-multi", tuple(P1_FAST)),
             (quickstart.P3, f"{qs}/phase3_xnli.yaml", "p3-multi-none-xnli", ("input=p1-multi", *FAST)),
-            (quickstart.EVAL, f"{qs}/eval.yaml", "results/multi-none", ("input=p3-multi-none-xnli",
+            (quickstart.EVAL, f"{qs}/eval.yaml", "results/multi-none", ("input=p3-multi-none-xnli", "task=xnli",
                                                                        "data.max_eval_samples=20"))]
     out = tmp_path / "qs"
     assert quickstart.run(out, plan=plan) == 0
@@ -251,6 +251,48 @@ def test_quickstart_runs_its_chain_in_one_process_and_prints_the_score_table(tmp
     assert again.count("finished earlier, skipped") == 3 and "| xnli |" in again
 
 
+def test_quickstart_fresh_never_removes_what_it_did_not_write(tmp_path, monkeypatch):
+    """--fresh removes the output folder only when it holds nothing but the quickstart's own outputs; the current
+    folder, the home folder and a file are refused outright; two quickstarts of one folder cannot run at once."""
+    from xstilts import runfiles
+    from xstilts.errors import XstiltsError
+
+    plan = [(quickstart.P1, "recipes/phase1/tiny_multilingual.yaml", "p1-multi", tuple(P1_FAST))]
+    mine = tmp_path / "mine"
+    (mine / "notes").mkdir(parents=True)
+    (mine / "notes" / "paper.tex").write_text("precious")
+    with pytest.raises(XstiltsError, match="holds notes"):
+        quickstart.run(mine, fresh=True, plan=plan)
+    assert (mine / "notes" / "paper.tex").read_text() == "precious"
+    monkeypatch.chdir(mine)
+    for where in (Path("."), Path.home(), mine / "notes" / "paper.tex"):
+        with pytest.raises(XstiltsError):
+            quickstart.run(where, fresh=True, plan=plan)
+    assert (mine / "notes" / "paper.tex").read_text() == "precious"
+    assert command.main(["quickstart", "--fresh", "--output", "."]) == 2
+    assert (mine / "notes" / "paper.tex").is_file()
+    # Another quickstart holds the folder: refused at once, nothing removed.
+    ours = tmp_path / "qs"
+    (ours / "p1-multi").mkdir(parents=True)
+    with runfiles.RunLock(tmp_path, ".qs.quickstart.lock"):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(1) as pool:
+            error = pool.apply(_quickstart_in_another_process, (str(ours),))
+    assert "in use by pid" in error and (ours / "p1-multi").is_dir()
+
+
+def _quickstart_in_another_process(out: str) -> str:
+    from xstilts.errors import XstiltsError
+
+    try:
+        quickstart.run(Path(out), fresh=True, plan=[])
+    except XstiltsError as exc:
+        return str(exc)
+    return "ran"
+
+
 def test_the_full_quickstart_plan_is_consistent():
     """Every step's recipe exists, every input is an earlier step's output, every output is written once per task."""
     made, results = set(), set()
@@ -260,7 +302,7 @@ def test_the_full_quickstart_plan_is_consistent():
         if "input" in given:
             assert given["input"] in made, (script, output)
         if script == quickstart.EVAL:
-            task = given.get("task") or given["input"].rsplit("-", 1)[-1]
+            task = given["task"]
             assert (output, task) not in results
             results.add((output, task))
         else:

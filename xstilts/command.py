@@ -117,7 +117,10 @@ def cmd_cp(args: argparse.Namespace) -> int:
     if dest.exists() and not args.force:
         raise CommandError(f"{dest} exists; choose another name or pass --force to replace it")
     if not dest.parent.is_dir():
-        raise CommandError(f"folder {dest.parent} does not exist; create it first")
+        what = "is a file, not a folder" if dest.parent.exists() else "does not exist; create it first"
+        raise CommandError(f"{dest.parent} {what}")
+    if dest.is_dir():
+        raise CommandError(f"{dest} is a folder holding {src.name} already; choose another name")
     runfiles.atomic_write_text(dest, src.read_text(encoding="utf-8"))
     print(f"copied {src} -> {dest}")
     return 0

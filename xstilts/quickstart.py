@@ -38,16 +38,19 @@ STEPS: list[tuple[str, str, str, tuple[str, ...]]] = [  # (script, recipe, outpu
     (P3, f"{QS}/phase3_panx.yaml", "p3-multi-mnli-panx", ("input=p2-multi-mnli",)),
     (P2, f"{QS}/phase2_siqa.yaml", "p2-multi-siqa", ("input=p1-multi",)),
     (P3, f"{QS}/phase3_xcopa.yaml", "p3-multi-siqa-xcopa", ("input=p2-multi-siqa",)),
-    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-xnli", "export_predictions=submission")),
-    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-xquad",)),
-    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-panx",)),
+    # Evaluations name their task (the phase-3 folder's own, as the default would pick): it names the result file
+    # that marks the step finished.
+    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-xnli", "task=xnli",
+                                               "export_predictions=submission")),
+    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-xquad", "task=xquad")),
+    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-panx", "task=panx")),
     (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p2-multi-mnli", "task=tatoeba")),
     (EVAL, EVAL_RECIPE, "results/multi-none", ("input=p1-multi", "task=tatoeba")),
     (EVAL, EVAL_RECIPE, "results/english-none", ("input=p1-english", "task=tatoeba")),
-    (EVAL, EVAL_RECIPE, "results/multi-siqa", ("input=p3-multi-siqa-xcopa",)),
-    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-pawsx",)),
-    (EVAL, EVAL_RECIPE, "results/multi-none", ("input=p3-multi-none-xnli",)),
-    (EVAL, EVAL_RECIPE, "results/english-none", ("input=p3-english-none-xnli",)),
+    (EVAL, EVAL_RECIPE, "results/multi-siqa", ("input=p3-multi-siqa-xcopa", "task=xcopa")),
+    (EVAL, EVAL_RECIPE, "results/multi-mnli", ("input=p3-multi-mnli-pawsx", "task=pawsx")),
+    (EVAL, EVAL_RECIPE, "results/multi-none", ("input=p3-multi-none-xnli", "task=xnli")),
+    (EVAL, EVAL_RECIPE, "results/english-none", ("input=p3-english-none-xnli", "task=xnli")),
 ]
 PATH_KEYS = ("input", "export_predictions")
 
@@ -67,8 +70,10 @@ def commands(out: Path, plan: list[Step] | None = None) -> list[tuple[str, list[
                 for k, v in (item.split("=", 1) for item in extra)]
         argv = [recipe_file, *args, f"output={out / output}"]
         if script == EVAL:
-            given = dict(item.split("=", 1) for item in extra)
-            task = given.get("task") or given["input"].rsplit("-", 1)[-1]
+            task = dict(item.split("=", 1) for item in extra).get("task")
+            if not task:
+                raise QuickstartError(f"quickstart step {output}: an evaluation step must name its task= (its "
+                                      "result file marks the step finished)")
             done = out / output / f"{task}.json"
         else:
             done = out / output / runfiles.DONE
@@ -94,9 +99,31 @@ def run(out: Path, fresh: bool = False, root: Path | None = None, plan: list[Ste
     """Runs the chain (``plan``, default ``STEPS``; from the checkout ``root``, whose recipes/ and scripts the steps
     name) and prints the score table."""
     root = root or Path(__file__).resolve().parents[1]
-    if fresh and out.exists():
-        shutil.rmtree(out)
-    steps, cache, start = commands(out, plan), {}, time.perf_counter()
+    steps = commands(out, plan)
+    # Never the current folder, the root or home, nor a path through a file; one quickstart per folder at a time
+    # (the lock sits beside the folder, so --fresh can remove the folder under it).
+    out = runfiles.check_output_location(out, key="--output")
+    with runfiles.RunLock(out.parent, f".{out.name}.quickstart.lock"):
+        if fresh and out.exists():
+            _check_only_quickstart(out, plan or STEPS)
+            shutil.rmtree(out)
+        return _run_steps(root, steps, out)
+
+
+def _check_only_quickstart(out: Path, plan: list[Step]) -> None:
+    """Refuses to remove a folder that holds anything the quickstart does not write (--fresh removes the folder)."""
+    if not out.is_dir() or out.is_symlink():
+        raise QuickstartError(f"--output {out} is not a folder; choose a folder for the quickstart's runs")
+    ours = {Path(output).parts[0] for _, _, output, _ in plan} | {"submission"}
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in ours)
+    if foreign:
+        raise QuickstartError(f"--fresh would remove {out}, which holds {', '.join(foreign[:5])} (not written by the "
+                              "quickstart); choose another --output, or remove the folder yourself")
+
+
+def _run_steps(root: Path, steps: list[tuple[str, list[str], Path]], out: Path) -> int:
+    cache: dict[str, ModuleType] = {}
+    start = time.perf_counter()
     for i, (script, argv, done) in enumerate(steps, 1):
         shown = " ".join([f"python {script}", *argv])
         if done.exists():
