@@ -228,7 +228,8 @@ def test_bash_script_runs_in_order_skips_finished_and_stops_at_first_failure(tmp
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.count("sweep: skip (finished:") == 2 and "sweep: all runs finished" in ok.stdout
     calls = [c.split()[0] for c in (tmp_path / "calls.log").read_text().splitlines()]
-    assert calls == ["phase2_intermediate.py"] * 2 + ["phase3_target.py"] * 8 + ["evaluate_xtreme.py"] * 8
+    # Each phase-3 run is followed by its evaluation: a grid stopped early has scored cells.
+    assert calls == ["phase2_intermediate.py"] * 2 + ["phase3_target.py", "evaluate_xtreme.py"] * 8
     assert sweep.expand(sweep.load_sweep([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results"])).runs[-1] \
         .status == "done"
 
@@ -368,3 +369,25 @@ def test_mini_grid_on_the_hub_and_on_local_folders_is_the_same_grid(tmp_path):
     assert "data.max_eval_samples=50" not in {r.name: r for r in hub.level("phase3")}[
         "p3-e5-small-multi-none-xquad-s42"].args
     assert "model=sentence-transformers/all-MiniLM-L6-v2" in p1["p1-minilm-english"].args
+
+
+def test_seeds_run_round_by_round_each_phase3_run_then_its_evaluation(tmp_path):
+    plan = _plan(tmp_path, "seeds=[1,2]")
+    sections = sweep.bash_sections(plan)
+    assert [t for t, _ in sections] == ["phase1", "phase2", "seed 1: phase 3, each run then its evaluations",
+                                        "seed 2: phase 3, each run then its evaluations"]
+    for title, runs in sections[2:]:
+        seed = int(title.split()[1].rstrip(":"))
+        assert {r.seed for r in runs} == {seed}
+        for p3, ev in zip(runs[::2], runs[1::2]):
+            assert p3.phase == "phase3" and ev.phase == "eval" and p3.name in ev.needs
+    assert sum(len(r) for _, r in sections) == len(plan.runs)
+
+
+def test_excluded_pairs_are_not_planned_and_unknown_ones_are_named(tmp_path):
+    plan = _plan(tmp_path, "exclude=[mnli/xnli]")
+    names = {r.name for r in plan.runs}
+    assert not any("-mnli-xnli-" in n for n in names) and "p3-tiny-multi-mnli-pawsx-s42" in names
+    assert "p3-tiny-multi-none-xnli-s42" in names
+    with pytest.raises(RecipeError, match="exclude: 'mnli/xnl' is not <intermediate>/<target>"):
+        _plan(tmp_path, "exclude=[mnli/xnl]")

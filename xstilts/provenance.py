@@ -470,7 +470,9 @@ def run_info(chain_entries: list[dict[str, Any]], task: str) -> dict[str, Any]:
     stats = (phase1 or {}).get("stats") or {}
     p1 = next((r for r in recipes if isinstance(r, Phase1Recipe)), None)
     encoder = stats.get("name") or (p1 and (p1.name or p1.model)) or "unknown"
-    inter = [t for r in reversed(recipes) if isinstance(r, Phase2Recipe) for t in r.tasks]
+    # Named for the data trained on: an NLI phase fed XNLI's English rows (data.train_task=xnli) is "xnli", not the
+    # "mnli" of its recipe, so a same-task intermediate is visible as such.
+    inter = [r.data.train_task or t for r in reversed(recipes) if isinstance(r, Phase2Recipe) for t in r.tasks]
     n_p2 = sum(1 for r in recipes if isinstance(r, Phase2Recipe))
     if not inter:
         intermediate = "none"

@@ -130,6 +130,9 @@ class SweepRecipe:
         help="name -> phase-2 recipe (+ tasks, overrides); 'none: null' is the no-intermediate baseline")
     targets: dict[str, TargetSpec] = field(help="name -> phase-3 recipe (or a retrieval task)")
     seeds: list[int] = field(default_factory=lambda: [42], help="phase-3 seeds (train.seed); phase 2 keeps its own")
+    exclude: list[str] = field(default_factory=list,
+                               help="intermediate/target pairs not run, e.g. [nli/xnli]: an intermediate task that is "
+                                    "the target itself says nothing about transfer between tasks")
     lora: list[bool] = field(default_factory=lambda: [False],
                              help="LoRA settings to run: [false], [true] or both (applies to phases 2 and 3)")
     lora_settings: LoraConfig = field(default_factory=LoraConfig, help="the adapter used where lora is true")
@@ -169,6 +172,11 @@ class SweepRecipe:
             problems.append("seeds: a seed is listed twice")
         if not self.lora or len(set(self.lora)) != len(self.lora):
             problems.append("lora: give [false], [true] or [false, true]")
+        for pair in self.exclude:
+            inter, _, target = pair.partition("/")
+            if inter not in self.intermediates or target not in self.targets:
+                problems.append(f"exclude: {pair!r} is not <intermediate>/<target> of this sweep (intermediates: "
+                                f"{', '.join(self.intermediates)}; targets: {', '.join(self.targets)})")
         return problems
 
 
@@ -187,6 +195,7 @@ class Run:
     train_examples: float | None = None  # examples processed in training (the estimate)
     max_length: int | None = None
     status: str = "todo"  # todo | done
+    seed: int | None = None  # phase 3 and its evaluations
 
 
 @dataclass
@@ -319,6 +328,8 @@ def expand(cfg: SweepRecipe) -> Plan:
                     start, start_run = out, out.name
                 chain = f"{enc}-{inter}{suffix}"
                 for target, tspec in cfg.targets.items():
+                    if f"{inter}/{target}" in cfg.exclude:
+                        continue
                     untrained = tspec.task in TASKS and "phase1" in tasktypes.of(TASKS[tspec.task]).EVALUATED_FROM
                     if tspec.recipe is None and untrained:
                         # No training: the phase-1/2 encoder itself is evaluated (LoRA does not change a phase-1
@@ -344,7 +355,7 @@ def expand(cfg: SweepRecipe) -> Plan:
                             problems.append(f"targets.{target}: task {tspec.task} but its recipe trains {p3.task}")
                         train_task = getattr(p3.data, "train_task", None) or p3.task
                         add(Run("phase3", out.name, str(out), str(out / "DONE"), args, [start_run], enc,
-                                _train_examples(p3, [train_task]), p3.train.max_length))
+                                _train_examples(p3, [train_task]), p3.train.max_length, seed=seed))
                         res = results / f"{chain}-s{seed}"
                         for task in tspec.evaluate or [p3.task]:
                             eargs = [*_recipe_args(cfg.eval.recipe), *_data_args(cfg, False), *cfg.eval.overrides,
@@ -353,7 +364,7 @@ def expand(cfg: SweepRecipe) -> Plan:
                             ev = _check(EvalRecipe, eargs, f"evaluation of {out.name}", problems)
                             task = ev.task if ev and ev.task else task
                             add(Run("eval", f"{res.name}/{task}", str(res), str(res / f"{task}.json"), eargs,
-                                    [out.name], enc))
+                                    [out.name], enc, seed=seed))
     if problems:
         raise RecipeError(sorted(set(problems), key=problems.index), "sweep")
     ordered = [r for phase in PHASES for r in runs.values() if r.phase == phase]
@@ -553,16 +564,28 @@ def _header(plan: Plan, how: str, source: str, script: str | Path) -> list[str]:
     ]
 
 
+def bash_sections(plan: Plan) -> list[tuple[str, list[Run]]]:
+    """The order of a sequential run: phases 1 and 2, the evaluations of phase-1/2 encoders, then one section per
+    seed in which each phase-3 run is followed by its evaluations. A grid stopped early has whole seeds with their
+    scores, not every cell trained and none scored."""
+    sections = [(phase, plan.level(phase)) for phase in ("phase1", "phase2")]
+    sections.append(("evaluation of phase-1/2 encoders", [r for r in plan.level("eval") if r.seed is None]))
+    for seed in plan.sweep.seeds:
+        ordered = []
+        for r in plan.level("phase3"):
+            if r.seed == seed:
+                ordered += [r, *(e for e in plan.level("eval") if r.name in e.needs)]
+        sections.append((f"seed {seed}: phase 3, each run then its evaluations", ordered))
+    return [(title, runs) for title, runs in sections if runs]
+
+
 def bash_script(plan: Plan, source: str, script: str | Path) -> str:
-    """A bash script that runs the grid in dependency order, skipping finished runs; ``script``: where it is written
-    (it changes into the run root relative to that place)."""
+    """A bash script that runs the grid in dependency order (``bash_sections``), skipping finished runs; ``script``:
+    where it is written (it changes into the run root relative to that place)."""
     lines = _header(plan, "Run with: bash THIS_SCRIPT (PYTHON=... to choose the interpreter)", source, script)
-    for phase in PHASES:
-        level = plan.level(phase)
-        if not level:
-            continue
-        lines.append(f"# ---- {phase}: {len(level)} runs")
-        for r in level:
+    for title, runs in bash_sections(plan):
+        lines.append(f"# ---- {title}: {len(runs)} runs")
+        for r in runs:
             lines.append(f"run {shlex.quote(r.done)} {_command(plan, r)}")
         lines.append("")
     lines.append('echo "sweep: all runs finished"')

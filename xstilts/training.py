@@ -49,6 +49,12 @@ def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
     return trainable, total
 
 
+def freeze_word_embeddings(model: torch.nn.Module) -> None:
+    """Stops gradients to the encoder's input word embeddings (``train.freeze_embeddings``); position and type
+    embeddings and every layer still train. The optimizer then holds no state for them either."""
+    model.encoder.get_input_embeddings().weight.requires_grad_(False)
+
+
 class EpochLengthGroupedSampler(LengthGroupedSampler):
     """Length-grouped order that is a pure function of (seed, epoch).
 
@@ -580,6 +586,8 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         # CPU autocast has no fp16 loss scaling, and the Trainer would silently train in fp32 instead.
         raise TrainingFailed("train.precision=fp16 needs a CUDA GPU; on this machine use train.precision=bf16 "
                              "(CPU autocast) or fp32")
+    if cfg.freeze_embeddings:
+        freeze_word_embeddings(model)
     collator = Collator(tokenizer.pad_token_id)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     steps_per_epoch = math.ceil(len(train_features) / (cfg.batch_size * cfg.grad_accum * world))
