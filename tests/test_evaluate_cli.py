@@ -113,6 +113,11 @@ def test_bucc_from_the_original_archives_when_source_is_hub(p3, tmp_path, monkey
     assert r.reliability == {"de": {"majority_share": None, "top_prediction_share": None, "constant": False,
                                     "ci95": None}}
     assert r.score_ci95 is None and r.chance is None
+    # The last layer mined from the same pass, with its own threshold.
+    assert evaluate_xtreme.main([f"input={p3}/p1", f"output={tmp_path}/r2", "task=bucc2018", "data.source=hub",
+                                 "languages=[de]", "retrieval.also_last_layer=true"]) == 0
+    both = read_result(tmp_path / "r2" / "bucc2018.json")
+    assert both.languages["de"]["f1"] == r.languages["de"]["f1"] and both.languages["de"]["f1_last_layer"] == 100.0
 
 
 def test_bucc_download_failure_is_a_clear_error(p3, tmp_path, monkeypatch, capsys):
@@ -151,3 +156,21 @@ def test_a_damaged_model_folder_is_named_before_anything_reads_it(p3, tmp_path, 
                                      "data.source=hub"]) == 2  # the folder is named before the (offline) Hub is tried
         assert "tokenizer.json (tokenizer) is not readable JSON" in capsys.readouterr().err
         assert not (out / f"{task}.json").exists()
+
+
+def test_last_layer_scored_from_the_same_pass_equals_its_own_evaluation(p3, tmp_path):
+    """``retrieval.also_last_layer``: the paper-layer score is unchanged and ``accuracy_last_layer`` equals an
+    evaluation at the last layer itself (the tiny encoder has 2 layers: the default layer is also 2, so layer=1 is
+    the paper-layer stand-in here)."""
+    common = [f"input={p3}/p1", "task=tatoeba", "data.source=embedded", "languages=[de,zh]"]
+    assert evaluate_xtreme.main([*common, f"output={tmp_path}/both", "retrieval.layer=1",
+                                 "retrieval.also_last_layer=true"]) == 0
+    assert evaluate_xtreme.main([*common, f"output={tmp_path}/one", "retrieval.layer=1"]) == 0
+    assert evaluate_xtreme.main([*common, f"output={tmp_path}/last", "retrieval.layer=2"]) == 0
+    both, one, last = (read_result(tmp_path / d / "tatoeba.json") for d in ("both", "one", "last"))
+    for lang in ("de", "zh"):
+        assert both.languages[lang]["accuracy"] == one.languages[lang]["accuracy"]
+        assert both.languages[lang]["accuracy_last_layer"] == last.languages[lang]["accuracy"]
+    assert both.score == one.score and both.average["accuracy_last_layer"] == last.score
+    assert "accuracy_last_layer" not in one.languages["de"]
+    assert any("hidden_states[2] (the last layer)" in n for n in both.notes)

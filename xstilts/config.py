@@ -416,6 +416,10 @@ class RetrievalConfig:
                                          "num_layers // 2 + 2 capped at num_layers, i.e. 14 of 24 for XLM-R Large as "
                                          "jiant and XTREME use, 8 of 12 for base models)", ge=0, le=1024)
     pooling: Literal["mean", "cls"] = field("mean", help="mean over all tokens incl. special tokens (XTREME), or CLS")
+    also_last_layer: bool = field(
+        False, help="score the last layer too, from the same forward pass (no extra cost): each language gains "
+                    "<metric>_last_layer (Tatoeba accuracy, BUCC f1) beside the score at retrieval.layer; the paper "
+                    "layer stays the task score")
     max_length: int = field(512, help="max tokens per sentence embedded for BUCC and Tatoeba (longer sentences are "
                                       "truncated); independent of train.max_length and of the evaluation recipe's "
                                       "max_length", ge=1, le=LENGTH_MAX)

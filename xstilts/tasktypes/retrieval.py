@@ -41,20 +41,30 @@ def default_layer(num_layers: int) -> int:
 
 
 @torch.inference_mode()
-def embed(encoder: torch.nn.Module, tokenizer: Any, sentences: list[str], layer: int, pooling: str, max_length: int,
-          batch_size: int) -> torch.Tensor:
-    """L2-normalised sentence embeddings, computed in length-sorted batches and returned in input order."""
+def embed_layers(encoder: torch.nn.Module, tokenizer: Any, sentences: list[str], layers: list[int], pooling: str,
+                 max_length: int, batch_size: int) -> list[torch.Tensor]:
+    """L2-normalised sentence embeddings from each of ``layers`` (one forward pass serves them all), computed in
+    length-sorted batches and returned in input order."""
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-    out = torch.empty(len(sentences), encoder.config.hidden_size)
+    out = [torch.empty(len(sentences), encoder.config.hidden_size) for _ in layers]
     device = next(encoder.parameters()).device
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         enc = tokenizer([sentences[i] for i in idx], truncation=True, max_length=max_length, padding=True,
                         return_tensors="pt").to(device)
-        hidden = encoder(**enc, output_hidden_states=True).hidden_states[layer]
-        pooled = retrieval.mean_pool(hidden, enc["attention_mask"]) if pooling == "mean" else retrieval.cls_pool(hidden)
-        out[idx] = pooled.float().cpu()
-    return retrieval.l2_normalize(out)
+        states = encoder(**enc, output_hidden_states=True).hidden_states
+        for k, layer in enumerate(layers):
+            hidden = states[layer]
+            pooled = (retrieval.mean_pool(hidden, enc["attention_mask"]) if pooling == "mean"
+                      else retrieval.cls_pool(hidden))
+            out[k][idx] = pooled.float().cpu()
+    return [retrieval.l2_normalize(x) for x in out]
+
+
+def embed(encoder: torch.nn.Module, tokenizer: Any, sentences: list[str], layer: int, pooling: str, max_length: int,
+          batch_size: int) -> torch.Tensor:
+    """L2-normalised sentence embeddings from ``layer`` (see :func:`embed_layers`)."""
+    return embed_layers(encoder, tokenizer, sentences, [layer], pooling, max_length, batch_size)[0]
 
 
 # ---- Evaluation input per language ---------------------------------------------------------------------------------
@@ -140,21 +150,34 @@ def evaluation_layer(encoder: torch.nn.Module, cfg: EvalRecipe) -> int:
     return layer
 
 
-def _mine(ctx: EvalInputs, split: data.BuccSplit, layer: int) -> list:
+def evaluation_layers(ctx: EvalInputs, layer: int) -> list[int]:
+    """The layers one forward pass embeds from: ``layer`` (the task score), then the last one where
+    ``retrieval.also_last_layer`` asks for it."""
+    return [layer, ctx.model.config.num_hidden_layers] if ctx.cfg.retrieval.also_last_layer else [layer]
+
+
+def _mine(ctx: EvalInputs, split: data.BuccSplit, layers: list[int]) -> list[list]:
+    """The candidate pairs mined at each of ``layers``."""
     r = ctx.cfg.retrieval
     src = retrieval.dedup_sentences(split.src_ids, split.src_sentences)
     tgt = retrieval.dedup_sentences(split.tgt_ids, split.tgt_sentences)
-    src_emb = embed(ctx.model, ctx.tokenizer, src.texts, layer, r.pooling, r.max_length, r.batch_size)
-    tgt_emb = embed(ctx.model, ctx.tokenizer, tgt.texts, layer, r.pooling, r.max_length, r.batch_size)
-    return retrieval.mine_pairs(src_emb, tgt_emb, src.ids, tgt.ids, block_size=r.block_size)
+    src_emb = embed_layers(ctx.model, ctx.tokenizer, src.texts, layers, r.pooling, r.max_length, r.batch_size)
+    tgt_emb = embed_layers(ctx.model, ctx.tokenizer, tgt.texts, layers, r.pooling, r.max_length, r.batch_size)
+    return [retrieval.mine_pairs(s, t, src.ids, tgt.ids, block_size=r.block_size) for s, t in zip(src_emb, tgt_emb)]
 
 
-def _tatoeba(ctx: EvalInputs, lang: str, rows: list[dict], layer: int) -> tuple[dict[str, float], Any, LanguageFigures]:
+def _tatoeba(ctx: EvalInputs, lang: str, rows: list[dict], layers: list[int]
+             ) -> tuple[dict[str, float], Any, LanguageFigures]:
     r = ctx.cfg.retrieval
-    src = embed(ctx.model, ctx.tokenizer, [x["source"] for x in rows], layer, r.pooling, r.max_length, r.batch_size)
-    tgt = embed(ctx.model, ctx.tokenizer, [x["target"] for x in rows], layer, r.pooling, r.max_length, r.batch_size)
+    srcs = embed_layers(ctx.model, ctx.tokenizer, [x["source"] for x in rows], layers, r.pooling, r.max_length,
+                        r.batch_size)
+    tgts = embed_layers(ctx.model, ctx.tokenizer, [x["target"] for x in rows], layers, r.pooling, r.max_length,
+                        r.batch_size)
+    src, tgt = srcs[0], tgts[0]
     preds = retrieval.tatoeba_predictions(src, tgt, r.block_size)
     scores = {"accuracy": retrieval.tatoeba_accuracy(src, tgt, r.block_size), "n": float(len(rows))}
+    if len(layers) > 1:
+        scores["accuracy_last_layer"] = retrieval.tatoeba_accuracy(srcs[1], tgts[1], r.block_size)
     # Per English query: retrieved its aligned row or not. No class balance (every query has its own gold row); the
     # top-prediction share is that of the most retrieved row: near 100 when the representation collapsed and every
     # query finds the same "hub" sentence.
@@ -163,15 +186,19 @@ def _tatoeba(ctx: EvalInputs, lang: str, rows: list[dict], layer: int) -> tuple[
     return scores, preds, figures
 
 
-def _bucc(ctx: EvalInputs, lang: str, splits: tuple[data.BuccSplit, data.BuccSplit], layer: int, notes: list[str]
-          ) -> tuple[dict[str, float], Any, LanguageFigures]:
+def _bucc(ctx: EvalInputs, lang: str, splits: tuple[data.BuccSplit, data.BuccSplit], layers: list[int],
+          notes: list[str]) -> tuple[dict[str, float], Any, LanguageFigures]:
     dev, test = splits
-    dev_cands = _mine(ctx, dev, layer)
-    test_cands = dev_cands if test is dev else _mine(ctx, test, layer)
+    dev_by_layer = _mine(ctx, dev, layers)
+    test_by_layer = dev_by_layer if test is dev else _mine(ctx, test, layers)
+    dev_cands, test_cands = dev_by_layer[0], test_by_layer[0]
     found = retrieval.bucc_evaluate(dev_cands, dev.gold, test_cands, test.gold)
     # A threshold is infinite when no candidate pair is correct: reported in notes, not as a number.
     scores = {k: float(v) for k, v in found.items() if math.isfinite(float(v))}
     notes += [f"{lang}: {k} undefined (no correct candidate)" for k, v in found.items() if not math.isfinite(float(v))]
+    if len(layers) > 1:  # the last layer's own threshold, tuned on the same sample gold
+        scores["f1_last_layer"] = float(retrieval.bucc_evaluate(dev_by_layer[1], dev.gold, test_by_layer[1],
+                                                                test.gold)["f1"])
     scores["n"] = float(len(test.gold))
     # No interval: BUCC's F1 is of a mined pair set cut at a threshold tuned on the sample gold, not a sum over
     # examples, and resampling gold pairs would leave the mined candidates and the tuned threshold fixed, understating
@@ -182,18 +209,21 @@ def _bucc(ctx: EvalInputs, lang: str, splits: tuple[data.BuccSplit, data.BuccSpl
 def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     """Each language's sentences embedded with the encoder and retrieved (Tatoeba) or mined (BUCC)."""
     layer = evaluation_layer(ctx.model, ctx.cfg)
+    layers = evaluation_layers(ctx, layer)
     out = Evaluated(notes=[f"representation: {ctx.cfg.retrieval.pooling} pooling, hidden_states[{layer}]"])
+    if len(layers) > 1:
+        out.notes.append(f"*_last_layer metrics: hidden_states[{layers[1]}] (the last layer), same pooling and search")
     if rows:
-        log(f"{task.name}: {ctx.cfg.retrieval.pooling} pooling of hidden_states[{layer}]")
+        log(f"{task.name}: {ctx.cfg.retrieval.pooling} pooling of hidden_states[{', '.join(map(str, layers))}]")
     for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
         # Embedding (and BUCC's mining) is the long part: a line when a language starts, so a slow one shows.
         start = time.time()
         log(f"{task.name} {lang} {i}/{len(rows)}: embedding {_sentence_count(task, lang_rows):,} sentences",
             every_rank=True)
         if task.mined:
-            scores, preds, figures = _bucc(ctx, lang, lang_rows, layer, out.notes)
+            scores, preds, figures = _bucc(ctx, lang, lang_rows, layers, out.notes)
         else:
-            scores, preds, figures = _tatoeba(ctx, lang, lang_rows, layer)
+            scores, preds, figures = _tatoeba(ctx, lang, lang_rows, layers)
         out.languages[lang], out.predictions[lang], out.figures[lang] = scores, preds, figures
         log(language_line(task.name, lang, i, len(rows), scores, int(scores["n"]) if "n" in scores else None,
                           time.time() - start), every_rank=True)
