@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from xstilts import recipe
+from xstilts import claims, recipe
 from xstilts.errors import RunFolderError
 from xstilts.languages import script_of
 from xstilts.log import log
@@ -48,6 +48,8 @@ from xstilts.runfiles import atomic_write_json, atomic_write_text
 from xstilts.tasks import TASKS
 
 NOT_LEARNED = "not learned at this budget"
+# An intermediate task trained on the target's own English data: more training, not transfer between tasks.
+SAME_TASK = "same task"
 
 
 @dataclasses.dataclass
@@ -284,6 +286,14 @@ def constant_languages(result: TaskResult, langs: Iterable[str] | None = None) -
     return [lang for lang in langs if (result.reliability.get(lang) or {}).get("constant")]
 
 
+def trained_on(result: TaskResult) -> str:
+    """The task whose English data trained the target (``data.train_task``, e.g. tydiqa for an XQuAD model); the
+    result's task for untrained (retrieval) results."""
+    p3 = next((e for e in result.chain if e.get("phase") == "phase3"), None)
+    data = ((p3 or {}).get("recipe") or {}).get("data") or {}
+    return data.get("train_task") or (p3 or {}).get("recipe", {}).get("task") or result.task
+
+
 def score_grid(results: list[TaskResult]) -> dict[str, Any]:
     """{"columns": [[encoder, intermediate]], "rows": [{"task", "metric", "cells": [seed-mean score | None], "sd":
     [sd over seeds | None], "seeds": [[seed...]], "partial": [...], "ci95": [[low, high] | None], "constant":
@@ -305,7 +315,15 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
                      "partial": [any(r.partial for r in g) for g in groups],
                      "constant": [sorted({lang for r in g for lang in constant_languages(r)}) for g in groups],
                      "scored": [max((len(r.languages) for r in g), default=0) for g in groups],
-                     "languages": max(len(r.languages) for g in groups for r in g)})
+                     "languages": max(len(r.languages) for g in groups for r in g),
+                     "trained_on": [sorted({trained_on(r) for r in g}) for g in groups]})
+        last = f"{metric}_last_layer"
+        if any(last in r.average for g in groups for r in g):  # retrieval.also_last_layer: the same pass, last layer
+            cells = [seed_cell(g, lambda r, k=last: r.average.get(k)) if g else None for g in groups]
+            rows.append({"task": f"{task} (last layer)", "metric": metric, **_cells(cells),
+                         "ci95": [None for _ in groups], "partial": rows[-1]["partial"],
+                         "constant": [[] for _ in groups], "scored": rows[-1]["scored"],
+                         "languages": rows[-1]["languages"], "trained_on": rows[-1]["trained_on"]})
         if task == "tatoeba":
             non_latin = [[lang for lang in g[0].languages if script_of(lang) != "Latin"] if g else [] for g in groups]
             cells = [seed_cell(g, non_latin_mean) if g else None for g in groups]
@@ -315,7 +333,8 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
                          "constant": [sorted({lang for r in g for lang in constant_languages(r, ls)})
                                       for g, ls in zip(groups, non_latin)],
                          "scored": [len(ls) for ls in non_latin],
-                         "languages": max(len(ls) for g, ls in zip(groups, non_latin) if g)})
+                         "languages": max(len(ls) for g, ls in zip(groups, non_latin) if g),
+                         "trained_on": [[] for _ in groups]})
     return {"columns": [list(c) for c in cols], "rows": rows}
 
 
@@ -341,9 +360,11 @@ def effects(grid: dict[str, Any]) -> list[dict[str, Any]]:
             if not row["runs"][j]:
                 continue
             d = difference((row["runs"][i], row["runs_ci95"][i]), (row["runs"][j], row["runs_ci95"][j]))
+            task = row["task"].split(" (")[0]
+            same = inter.removesuffix(" +LoRA") in {task, *row.get("trained_on", [[]] * len(cols))[i]}
             out.append({"encoder": enc, "intermediate": inter, "task": row["task"], "metric": row["metric"],
                         "score": row["cells"][i], "baseline": row["cells"][j], "delta": d.delta, "low": d.low,
-                        "high": d.high, "verdict": d.verdict, "why": d.why,
+                        "high": d.high, "verdict": SAME_TASK if same else d.verdict, "why": d.why,
                         "seeds": [len(row["runs"][i]), len(row["runs"][j])]})
     return out
 
@@ -432,6 +453,7 @@ def render(summary: dict[str, Any]) -> str:
                      "something learned.")
     lines += _floor_lines(summary.get("floors") or [])
     lines += _effect_lines(summary.get("effects") or [])
+    lines += _claim_lines(summary.get("claims") or [])
     t = times["totals"]
     lines += ["", "| phase | runs | wall time |", "|---|---|---|"]
     for key, name in [*PHASE_NAMES.items(), ("evaluation", "evaluation")]:
@@ -484,6 +506,18 @@ def _effect_lines(found: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _claim_lines(judged: list[dict[str, Any]]) -> list[str]:
+    """The paper's claims, each with its verdict at this scale and the numbers it rests on."""
+    if not judged:
+        return []
+    lines = ["", "The paper's claims at this scale (rules in xstilts/claims.py: an effect counts only beyond noise, on "
+             "learned targets, for the multilingual encoder):", ""]
+    for c in judged:
+        lines.append(f"- **{md_literal(c['verdict'])}**: {md_literal(c['claim'])}. {md_literal(c['scope'])}.")
+        lines += [f"  - {md_literal(e)}" for e in c["evidence"]]
+    return lines
+
+
 def summarize(root: str | Path, found: tuple[list, list] | None = None,
               floors: dict[str, Floor] | None = None) -> dict[str, Any]:
     """The summary of a results folder; ``skipped`` lists the files that could not be read, with the problem.
@@ -504,10 +538,13 @@ def summarize(root: str | Path, found: tuple[list, list] | None = None,
     grid = score_grid(results)
     checked = check_floors(results, floors or {})
     not_learned = {f["task"] for f in checked if not f["met"]}
-    found_effects = [{**e, "verdict": NOT_LEARNED} if e["task"] in not_learned else e for e in effects(grid)]
-    return {"root": str(root), "results": len(results), "skipped": [{"file": str(p), "problem": m} for p, m in bad],
-            "grid": grid, "floors": checked, "effects": found_effects, "times": phase_times(dedupe(results)),
-            "environments": environments(results)}
+    found_effects = [{**e, "verdict": NOT_LEARNED} if e["task"].split(" (")[0] in not_learned
+                     and e["verdict"] != SAME_TASK else e for e in effects(grid)]
+    summary = {"root": str(root), "results": len(results),
+               "skipped": [{"file": str(p), "problem": m} for p, m in bad], "grid": grid, "floors": checked,
+               "effects": found_effects, "times": phase_times(dedupe(results)), "environments": environments(results)}
+    summary["claims"] = claims.judge(summary, {r.run.encoder: r.run.encoder_kind for r in results})
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,94 @@
+"""The paper's claims judged on a results folder: each verdict follows from effects beyond noise on learned targets."""
+from __future__ import annotations
+
+from xstilts import claims, report
+from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result
+
+ENV = {"cpu": "Test CPU", "cpu_count": 2}
+
+
+def _put(root, task, encoder, kind, inter, seed, score, half=1.0, last=None, train_task=None):
+    """One result: ``score`` in two languages, an interval of +-``half`` over examples; phase-3 chains for trained
+    targets (seed given), a phase-1/2 chain for retrieval (seed None)."""
+    languages = {lang: {"accuracy": score, "n": 100.0} for lang in ("de", "zh")}
+    if last is not None:
+        for m in languages.values():
+            m["accuracy_last_layer"] = last
+    average = average_metrics(languages)
+    p3 = {"phase": "phase3", "folder": f"/r/p3-{encoder}-{inter}-{task}-{seed}", "environment": ENV,
+          "recipe": {"task": task, "data": {"train_task": train_task}}, "done": {"wall_time_s": 1.0}}
+    p1 = {"phase": "phase1", "folder": f"/r/p1-{encoder}", "recipe": {}, "environment": ENV, "done": {}}
+    chain = [p3, p1] if seed is not None else [p1]
+    result = TaskResult(task=task, task_type="x", split="validation", data_source="xtreme", main_metric="accuracy",
+                        languages=languages, average=average, score=task_score("accuracy", average),
+                        missing_languages=[], partial=False, checkpoint=f"{encoder}{inter}{task}{seed}",
+                        run=RunInfo(encoder, kind, inter, task, seed), chain=chain, created="2026-01-01",
+                        version="0", environment=ENV, wall_time_s=1.0, score_ci95=[score - half, score + half])
+    write_result(root / f"{encoder}-{inter}-{seed}" / f"{task}.json", result)
+
+
+def _grid(root, xnli_qa=(50.0, 51.0, 49.5), pawsx=60.0):
+    for seed, jitter in zip((1, 2, 3), (0.0, 0.5, -0.5)):
+        for enc, kind, base in (("e5", "multilingual", 50.0), ("minilm", "english", 35.0)):
+            _put(root, "xnli", enc, kind, "none", seed, base + jitter)
+            _put(root, "panx", enc, kind, "none", seed, base + jitter)
+            _put(root, "panx", enc, kind, "tydiqa", seed, base + 8 + jitter)   # clearly up
+            _put(root, "panx", enc, kind, "siqa", seed, base - 8 + jitter)     # clearly down
+            _put(root, "pawsx", enc, kind, "none", seed, pawsx + jitter)
+            _put(root, "pawsx", enc, kind, "tydiqa", seed, pawsx + 10 + jitter)
+            _put(root, "xquad", enc, kind, "none", seed, 30 + jitter, train_task="tydiqa")
+            _put(root, "xquad", enc, kind, "tydiqa", seed, 45 + jitter, train_task="tydiqa")
+        _put(root, "xnli", "e5", "multilingual", "tydiqa", seed, xnli_qa[seed - 1])
+    for enc, kind, scores in (("e5", "multilingual", {"none": 60.0, "tydiqa": 75.0, "siqa": 60.5}),
+                              ("minilm", "english", {"none": 5.0, "tydiqa": 5.2, "siqa": 4.9})):
+        for inter, score in scores.items():
+            _put(root, "tatoeba", enc, kind, inter, None, score, half=0.5, last=score - 20)
+
+
+def _floors(root, text):
+    (root / "floors.yaml").write_text(text)
+    return report.read_floors(root / "floors.yaml")
+
+
+def test_each_claim_follows_from_effects_beyond_noise_on_learned_targets(tmp_path):
+    _grid(tmp_path)
+    summary = report.summarize(tmp_path, floors=_floors(tmp_path, "pawsx: {min: 68}\n"))
+    judged = {c["claim"].split(" (")[0].split(",")[0]: c for c in summary["claims"]}
+    helps = next(c for c in summary["claims"] if c["claim"].startswith("English intermediate"))
+    # tydiqa: up on panx, within noise on xnli; pawsx not learned, xquad the same task: left out and named.
+    # siqa: down on panx only. One family for, one against: inconclusive.
+    assert helps["verdict"] == claims.INCONCLUSIVE
+    tydiqa = next(line for line in helps["evidence"] if line.startswith("tydiqa"))
+    assert "1 up, 0 down, 1 within noise of 2 learned targets" in tydiqa
+    assert "pawsx (not learned at this budget)" in tydiqa and "xquad (same task)" in tydiqa
+    # Tatoeba +15 beyond noise for tydiqa, more than its largest learned-target change (+8): gains most.
+    retrieval = next(c for c in summary["claims"] if c["claim"].startswith("Sentence retrieval"))
+    assert retrieval["verdict"] == claims.SUPPORTED, retrieval
+    xnli = next(c for c in summary["claims"] if c["claim"].startswith("XNLI"))
+    assert xnli["verdict"] == claims.SUPPORTED  # tydiqa on xnli: within noise
+    multi = next(c for c in summary["claims"] if c["claim"].startswith("A multilingual"))
+    assert multi["verdict"] == claims.SUPPORTED
+    assert not any(line.startswith("pawsx") for line in multi["evidence"])  # below its floor: no claim from it
+    assert judged  # every claim is rendered with its verdict and numbers
+    text = report.render(summary)
+    assert "- **supported**: Sentence retrieval" in text and "  - e5 tydiqa: tatoeba +15.0" in text
+
+
+def test_an_xnli_gain_beyond_noise_contradicts_and_a_not_learned_xnli_is_inconclusive(tmp_path):
+    _grid(tmp_path / "a", xnli_qa=(58.0, 59.0, 58.5))
+    xnli = next(c for c in report.summarize(tmp_path / "a")["claims"] if c["claim"].startswith("XNLI"))
+    assert xnli["verdict"] == claims.CONTRADICTED
+    _grid(tmp_path / "b", xnli_qa=(58.0, 59.0, 58.5))
+    summary = report.summarize(tmp_path / "b", floors=_floors(tmp_path, "xnli: {min: 55}\n"))
+    xnli = next(c for c in summary["claims"] if c["claim"].startswith("XNLI"))
+    assert xnli["verdict"] == claims.INCONCLUSIVE and "not learned at this budget" in xnli["evidence"][-1]
+
+
+def test_the_last_layer_is_its_own_row_and_same_task_cells_are_never_effects(tmp_path):
+    _grid(tmp_path)
+    summary = report.summarize(tmp_path)
+    rows = {r["task"]: r for r in summary["grid"]["rows"]}
+    assert rows["tatoeba (last layer)"]["cells"][0] == 40.0 and rows["tatoeba"]["cells"][0] == 60.0
+    verdicts = {(e["encoder"], e["intermediate"], e["task"]): e["verdict"] for e in summary["effects"]}
+    assert verdicts[("e5", "tydiqa", "xquad")] == report.SAME_TASK  # xquad was trained on tydiqa's English rows
+    assert verdicts[("e5", "tydiqa", "panx")] == "up" and verdicts[("e5", "siqa", "panx")] == "down"

@@ -1,0 +1,153 @@
+"""The claims of Phang et al. (2020) judged against a results summary: supported, contradicted or inconclusive.
+
+Each claim is a rule over what ``report.summarize`` already computed (the seed-averaged grid, the intermediate-task
+effects with their 95% intervals of the difference, the floors), so a verdict follows from the numbers it lists and
+from nothing else:
+
+- an effect counts only where its interval excludes zero (``up`` / ``down``); ``within noise`` is no evidence
+  either way, and a target below its floor ("not learned at this budget") or an intermediate task that is the
+  target's own training data ("same task") is left out and named;
+- claims about intermediate-task training are read on the multilingual encoder, as in the paper (XLM-R); the
+  English-only encoder is reported beside them;
+- a claim is **supported** when the evidence it needs points its way and nothing points against it,
+  **contradicted** when the evidence points against it and nothing for it, and **inconclusive** otherwise (mixed,
+  all within noise, or nothing learned to judge it on).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from xstilts.reliability import difference
+
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+
+# The paper's intermediate-task families, by the task whose data trained the intermediate phase (the results name
+# an intermediate after it: a TyDiQA stand-in for SQuAD is "tydiqa"). Its best three of nine were SQuAD (extractive
+# QA), MNLI (NLI) and HellaSwag (commonsense multiple choice).
+FAMILIES = {
+    "squad": "SQuAD-type (extractive QA)", "squad_v2": "SQuAD-type (extractive QA)",
+    "tydiqa": "SQuAD-type (extractive QA)",
+    "mnli": "MNLI-type (NLI)", "xnli": "MNLI-type (NLI)", "anli": "MNLI-type (NLI)",
+    "hellaswag": "HellaSwag-type (commonsense multiple choice)", "siqa": "HellaSwag-type (commonsense multiple choice)",
+    "cosmosqa": "HellaSwag-type (commonsense multiple choice)",
+    "commonsenseqa": "HellaSwag-type (commonsense multiple choice)",
+}
+RETRIEVAL = ("tatoeba", "bucc2018")
+
+
+def _verdict(pro: int, con: int) -> str:
+    if pro and not con:
+        return SUPPORTED
+    if con and not pro:
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def _effect_text(e: dict[str, Any]) -> str:
+    interval = f" [{e['low']:+.1f}, {e['high']:+.1f}]" if e.get("low") is not None else ""
+    return f"{e['task']} {e['delta']:+.1f}{interval} {e['verdict']}"
+
+
+def _kinds(grid: dict[str, Any], kinds: dict[str, str]) -> tuple[list[str], list[str]]:
+    encoders = list(dict.fromkeys(enc for enc, _ in grid["columns"]))
+    return [e for e in encoders if kinds.get(e) == "multilingual"], [e for e in encoders if kinds.get(e) == "english"]
+
+
+def _trained(effect: dict[str, Any]) -> bool:
+    """A trained target's own row (not retrieval, not a derived row such as the non-Latin-script subset)."""
+    return effect["task"] not in RETRIEVAL and " (" not in effect["task"]
+
+
+def intermediate_tasks_help(found: list[dict[str, Any]], multi: list[str]) -> dict[str, Any]:
+    """SQuAD-, MNLI- and HellaSwag-type intermediate tasks help zero-shot transfer (the paper's best three)."""
+    lines, pro, con, families = [], 0, 0, {}
+    for e in found:
+        if e["encoder"] in multi and _trained(e) and not e["intermediate"].endswith("+LoRA"):
+            families.setdefault(e["intermediate"], []).append(e)
+    for inter, effs in families.items():
+        judged = [e for e in effs if e["verdict"] in ("up", "down", "within noise")]
+        up, down = sum(e["verdict"] == "up" for e in judged), sum(e["verdict"] == "down" for e in judged)
+        left = [f"{e['task']} ({e['verdict']})" for e in effs if e not in judged]
+        family = FAMILIES.get(inter, "not one of the paper's families")
+        v = _verdict(up, down)
+        pro, con = pro + (v == SUPPORTED), con + (v == CONTRADICTED)
+        lines.append(f"{inter} ({family}): {up} up, {down} down, {len(judged) - up - down} within noise of "
+                     f"{len(judged)} learned targets: " + "; ".join(_effect_text(e) for e in judged)
+                     + (f"; left out: {', '.join(left)}" if left else ""))
+    return {"claim": "English intermediate tasks of the SQuAD, MNLI and HellaSwag types improve zero-shot transfer "
+                     "(the paper's best three of nine)",
+            "verdict": _verdict(pro, con), "evidence": lines or ["no intermediate-task effect on a learned target"],
+            "scope": "'most' compares them with weaker intermediate tasks; only the part about these families is "
+                     "tested where the grid has no others"}
+
+
+def retrieval_gains_most(found: list[dict[str, Any]], multi: list[str]) -> dict[str, Any]:
+    """Retrieval (BUCC, Tatoeba) gains most from intermediate-task training."""
+    lines, pro, con = [], 0, 0
+    for enc in multi:
+        for inter in dict.fromkeys(e["intermediate"] for e in found if e["encoder"] == enc):
+            mine = [e for e in found if e["encoder"] == enc and e["intermediate"] == inter]
+            retrieval = [e for e in mine if e["task"] in RETRIEVAL and e["verdict"] in ("up", "down", "within noise")]
+            trained = [e for e in mine if _trained(e) and e["verdict"] in ("up", "down", "within noise")]
+            if not retrieval:
+                continue
+            best = max((e["delta"] for e in trained), default=None)
+            for r in retrieval:
+                gains_most = r["verdict"] == "up" and (best is None or r["delta"] > best)
+                against = r["verdict"] == "down" or (r["verdict"] == "within noise"
+                                                     and any(e["verdict"] == "up" for e in trained))
+                pro, con = pro + gains_most, con + against
+                lines.append(f"{enc} {inter}: {_effect_text(r)}; largest change on a learned trained target "
+                             + (f"{best:+.1f}" if best is not None else "none"))
+    return {"claim": "Sentence retrieval (BUCC, Tatoeba) gains most from intermediate-task training",
+            "verdict": _verdict(pro, con), "evidence": lines or ["no retrieval effect with an interval"],
+            "scope": "retrieval is evaluated once per phase-1/2 encoder (one phase-2 seed): its interval is over "
+                     "examples only; BUCC's mining F1 has none"}
+
+
+def xnli_gains_little(found: list[dict[str, Any]], multi: list[str]) -> dict[str, Any]:
+    """XNLI gains little from intermediate tasks (its English training set, MNLI, is already the best of them)."""
+    mine = [e for e in found if e["encoder"] in multi and e["task"] == "xnli"]
+    judged = [e for e in mine if e["verdict"] in ("up", "down", "within noise")]
+    up = [e for e in judged if e["verdict"] == "up"]
+    left = [f"{e['intermediate']} ({e['verdict']})" for e in mine if e not in judged]
+    verdict = INCONCLUSIVE if not judged else CONTRADICTED if up else SUPPORTED
+    return {"claim": "XNLI gains little from intermediate-task training beyond its own (MNLI) training",
+            "verdict": verdict,
+            "evidence": [f"{e['encoder']} {e['intermediate']}: {_effect_text(e)}" for e in judged]
+            + ([f"left out: {', '.join(left)}"] if left else []) or ["no XNLI effect on a learned cell"],
+            "scope": "here XNLI is trained on ~1,000 English rows, not MNLI's 393k, so room to gain is larger"}
+
+
+def multilingual_beats_english(grid: dict[str, Any], multi: list[str], english: list[str],
+                               not_learned: set[str]) -> dict[str, Any]:
+    """A multilingual encoder transfers better than an English-only one given the same treatment."""
+    cols = [tuple(c) for c in grid["columns"]]
+    lines, pro, con = [], 0, 0
+    for m in multi:
+        for en in english:
+            if (m, "none") not in cols or (en, "none") not in cols:
+                continue
+            i, j = cols.index((m, "none")), cols.index((en, "none"))
+            for row in grid["rows"]:
+                task = row["task"].split(" (")[0]
+                if task in not_learned or " (" in row["task"] or not row["runs"][i] or not row["runs"][j]:
+                    continue
+                d = difference((row["runs"][i], row["runs_ci95"][i]), (row["runs"][j], row["runs_ci95"][j]))
+                pro, con = pro + (d.verdict == "up"), con + (d.verdict == "down")
+                interval = f" [{d.low:+.1f}, {d.high:+.1f}]" if d.low is not None else ""
+                lines.append(f"{row['task']}: {m} {row['cells'][i]:.1f} vs {en} {row['cells'][j]:.1f}, "
+                             f"{d.delta:+.1f}{interval} {d.verdict}")
+    return {"claim": "A multilingual encoder transfers zero-shot far better than an English-only one (no "
+                     "intermediate task)",
+            "verdict": _verdict(pro, con), "evidence": lines or ["no task with both encoders"],
+            "scope": "targets below their floor are left out"}
+
+
+def judge(summary: dict[str, Any], kinds: dict[str, str]) -> list[dict[str, Any]]:
+    """The four claims, each ``{"claim", "verdict", "evidence": [line], "scope"}``. ``kinds``: encoder -> kind."""
+    grid, found = summary["grid"], summary.get("effects") or []
+    multi, english = _kinds(grid, kinds)
+    not_learned = {f["task"] for f in summary.get("floors") or [] if not f["met"]}
+    return [intermediate_tasks_help(found, multi), retrieval_gains_most(found, multi),
+            xnli_gains_little(found, multi), multilingual_beats_english(grid, multi, english, not_learned)]
