@@ -92,3 +92,14 @@ def test_the_last_layer_is_its_own_row_and_same_task_cells_are_never_effects(tmp
     verdicts = {(e["encoder"], e["intermediate"], e["task"]): e["verdict"] for e in summary["effects"]}
     assert verdicts[("e5", "tydiqa", "xquad")] == report.SAME_TASK  # xquad was trained on tydiqa's English rows
     assert verdicts[("e5", "tydiqa", "panx")] == "up" and verdicts[("e5", "siqa", "panx")] == "down"
+
+
+def test_the_viewer_marks_same_task_cells_instead_of_judging_them(tmp_path):
+    from xstilts.results import find_results
+    from xstilts.view import loading
+
+    _grid(tmp_path)
+    table = loading.overview_table([r for _, r in find_results(tmp_path)[0]], benchmark=None)
+    status = {(r.encoder, r.intermediate, r.task): r.status for r in table.itertuples()}
+    assert status[("e5", "tydiqa", "xquad")] == loading.STATUS_SAME_TASK
+    assert status[("e5", "tydiqa", "panx")] == loading.STATUS_CHANGE

@@ -43,6 +43,7 @@ from xstilts.results import (
     find_results,
     intermediate_order,
     task_order,
+    trained_on,
 )
 from xstilts.runfiles import atomic_write_json, atomic_write_text
 from xstilts.tasks import TASKS
@@ -284,14 +285,6 @@ def constant_languages(result: TaskResult, langs: Iterable[str] | None = None) -
     (``reliability[lang].constant``): their score is the class balance, not something learned."""
     langs = result.languages if langs is None else langs
     return [lang for lang in langs if (result.reliability.get(lang) or {}).get("constant")]
-
-
-def trained_on(result: TaskResult) -> str:
-    """The task whose English data trained the target (``data.train_task``, e.g. tydiqa for an XQuAD model); the
-    result's task for untrained (retrieval) results."""
-    p3 = next((e for e in result.chain if e.get("phase") == "phase3"), None)
-    data = ((p3 or {}).get("recipe") or {}).get("data") or {}
-    return data.get("train_task") or (p3 or {}).get("recipe", {}).get("task") or result.task
 
 
 def score_grid(results: list[TaskResult]) -> dict[str, Any]:

@@ -374,6 +374,14 @@ def dedupe(results: Iterable[TaskResult]) -> list[TaskResult]:
     return list(best.values())
 
 
+def trained_on(result: TaskResult) -> str:
+    """The task whose English data trained the target (``data.train_task``, e.g. tydiqa for an XQuAD model); the
+    result's task for untrained (retrieval) results."""
+    p3 = next((e for e in result.chain if e.get("phase") == "phase3"), None)
+    data = ((p3 or {}).get("recipe") or {}).get("data") or {}
+    return data.get("train_task") or (p3 or {}).get("recipe", {}).get("task") or result.task
+
+
 def intermediate_order(names: Iterable[str]) -> list[str]:
     """The baseline first, single tasks alphabetically, multi-task mixtures last."""
     names = set(names)

@@ -54,7 +54,8 @@ OVERVIEW_LEGEND = (
     "Cell: score (seed mean) and Δ over the encoder's 'none' row. Colour: Δ, blue gain / orange loss, one scale for "
     "all encoders. Pale: one seed and no interval recorded (re-evaluate): noise unknown. Grey ≈: within noise (95% "
     "interval of the difference to the baseline, from seed and example noise, holds 0). Dark, hatched: constant "
-    "prediction (hatched only: some languages).")
+    "prediction (hatched only: some languages). 'same task': the intermediate task is the target's own training data, "
+    "not judged.")
 
 
 def _trace_for(row: Any) -> str:
@@ -73,6 +74,8 @@ def _cell_text(row: Any) -> str:
         second = f"n={row.n_seeds} seeds" if row.n_seeds >= 2 else ""
     elif row.status == loading.STATUS_NO_BASELINE:
         second = "no baseline"
+    elif row.status == loading.STATUS_SAME_TASK:
+        second = "same task"
     elif row.status == loading.STATUS_AGGREGATE:
         second = (f"{row.delta:+.1f} " if not math.isnan(row.delta) else "") + f"({row.aggregate_tasks})"
     else:

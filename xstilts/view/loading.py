@@ -32,6 +32,7 @@ from xstilts.results import (
     find_results,
     intermediate_order,
     task_order,
+    trained_on,
 )
 from xstilts.tasks import TASKS
 
@@ -388,6 +389,7 @@ STATUS_CHANGE = "change"  # the 95% interval of the difference to the baseline e
 STATUS_NOISE = "noise"  # that interval holds 0: not distinguishable from the baseline
 STATUS_UNCERTAIN = "uncertain"  # one seed and no interval recorded: nothing says how large the noise is
 STATUS_AGGREGATE = "aggregate"  # a benchmark mean over the tasks present (no interval of its own)
+STATUS_SAME_TASK = "same task"  # the intermediate task is the target's own training data: not transfer, not judged
 BENCHMARK_TASKS: dict[str, list[str]] = {
     "XTREME": [t for ts in XTREME_CATEGORIES.values() for t in ts],
     "XTREME-R": [t for ts in XTREME_R_CATEGORIES.values() for t in ts],
@@ -483,8 +485,12 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
     rows = []
     for (enc, inter, task), c in cells.items():
         base = cells.get((enc, BASELINE, task)) if inter != BASELINE else None
+        own = {task} | {trained_on(r) for r in groups[(enc, inter, task)]}
         if inter == BASELINE:
             status, why, delta, b_score = STATUS_BASELINE, "the encoder without intermediate task", nan, nan
+        elif inter in own:
+            status, delta, b_score = STATUS_SAME_TASK, nan, nan
+            why = "the intermediate task is this target's own training data: more training, not transfer"
         elif base is None:
             status, why, delta, b_score = STATUS_NO_BASELINE, "no run without intermediate task", nan, nan
         else:
