@@ -42,20 +42,25 @@ def _inputs(result_dir: str, model_name: str) -> tuple[dict, Path, Path]:
     return json.loads(result_file.read_text(encoding="utf-8")), Path(models) / model_name, shared / "tatoeba"
 
 
-def _accuracy(model, tokenizer, layer: int, src: list[str], eng: list[str]) -> float:
+def _accuracy(model, tokenizer, layers: list[int], src: list[str], eng: list[str]) -> list[float]:
+    """Tatoeba accuracy at each of ``layers``."""
     import torch
 
-    def vec(sentence: str) -> torch.Tensor:
+    def vecs(sentence: str) -> list[torch.Tensor]:
         enc = tokenizer(sentence, truncation=True, max_length=512, return_tensors="pt")
-        hidden = model(**enc, output_hidden_states=True).hidden_states[layer][0]
-        v = hidden.mean(dim=0)  # every token, special tokens included (XTREME's default pooling)
-        return v / v.norm()
+        states = model(**enc, output_hidden_states=True).hidden_states
+        out = []
+        for layer in layers:
+            v = states[layer][0].mean(dim=0)  # every token, special tokens included (XTREME's default pooling)
+            out.append(v / v.norm())
+        return out
 
     with torch.inference_mode():
-        x = torch.stack([vec(s) for s in src])
-        e = torch.stack([vec(s) for s in eng])
-    nearest = (e @ x.T).argmax(dim=1)  # each English query retrieves a non-English row; gold is the same row
-    return 100.0 * (nearest == torch.arange(len(eng))).float().mean().item()
+        x = [torch.stack(v) for v in zip(*(vecs(s) for s in src))]
+        e = [torch.stack(v) for v in zip(*(vecs(s) for s in eng))]
+    # Each English query retrieves a non-English row; gold is the same row.
+    return [100.0 * ((ek @ xk.T).argmax(dim=1) == torch.arange(len(eng))).float().mean().item()
+            for xk, ek in zip(x, e)]
 
 
 @pytest.mark.real
@@ -69,20 +74,26 @@ def test_committed_tatoeba_scores_match_an_independent_mean_pooling_check(result
     layer = int(notes.split("hidden_states[")[1].split("]")[0])
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModel.from_pretrained(model_dir).eval()
-    ours, theirs = {}, {}
+    last = model.config.num_hidden_layers
+    ours, theirs, ours_last, theirs_last = {}, {}, {}, {}
     for lang, metrics in result["languages"].items():
         n = int(metrics["n"])
         iso = ISO3[lang]
         src = (folder / f"tatoeba.{iso}-eng.{iso}").read_text(encoding="utf-8").split("\n")[:n]
         eng = (folder / f"tatoeba.{iso}-eng.eng").read_text(encoding="utf-8").split("\n")[:n]
         ours[lang] = metrics["accuracy"]
-        theirs[lang] = _accuracy(model, tokenizer, layer, [s.strip() for s in src], [s.strip() for s in eng])
+        theirs[lang], theirs_last[lang] = _accuracy(model, tokenizer, [layer, last], [s.strip() for s in src],
+                                                    [s.strip() for s in eng])
+        if "accuracy_last_layer" in metrics:  # retrieval.also_last_layer: checked the same way
+            ours_last[lang] = metrics["accuracy_last_layer"]
     diffs = {lang: round(ours[lang] - theirs[lang], 2) for lang in ours if abs(ours[lang] - theirs[lang]) > 1e-9}
     mean_ours, mean_theirs = (sum(d.values()) / len(d) for d in (ours, theirs))
     print(f"{model_name}: committed {mean_ours:.2f}, independent {mean_theirs:.2f}, differing languages {diffs}")
     assert abs(mean_ours - mean_theirs) <= 0.5, diffs
     # Padding changes float sums in the last bits: at most one near-tie per language may flip (1 point of 100).
     assert all(abs(d) <= 100.0 / min(int(m["n"]) for m in result["languages"].values()) for d in diffs.values()), diffs
+    for lang, value in ours_last.items():
+        assert abs(value - theirs_last[lang]) <= 100.0 / int(result["languages"][lang]["n"]), (lang, value)
     if result["run"]["encoder_kind"] == "english":
         non_latin = [theirs[lang] for lang in NON_LATIN if lang in theirs]
         chance = 100.0 / min(int(m["n"]) for m in result["languages"].values())
