@@ -226,7 +226,7 @@ def test_bash_script_runs_in_order_skips_finished_and_stops_at_first_failure(tmp
     (tmp_path / "calls.log").unlink()
     ok = _run_script(script, tmp_path)
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.count("sweep: skip (finished:") == 2 and "sweep: all runs finished" in ok.stdout
+    assert ok.stdout.count("sweep: skip (finished:") == 2 and "sweep: all runs of shard 1/1 finished" in ok.stdout
     calls = [c.split()[0] for c in (tmp_path / "calls.log").read_text().splitlines()]
     # Each phase-3 run is followed by its evaluation: a grid stopped early has scored cells.
     assert calls == ["phase2_intermediate.py"] * 2 + ["phase3_target.py", "evaluate_xtreme.py"] * 8
@@ -316,7 +316,7 @@ def test_tiny_grid_runs_offline_and_a_second_run_does_nothing(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     first = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=900, check=False)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert first.stdout.count("sweep: run: ") == 20 and "sweep: all runs finished" in first.stdout
+    assert first.stdout.count("sweep: run: ") == 20 and "sweep: all runs of shard 1/1 finished" in first.stdout
     results = sorted(str(p.relative_to(tmp_path / "results")) for p in (tmp_path / "results").rglob("*.json"))
     assert results == sorted(f"tiny-{e}-{i}-s42/{t}.json" for e in ("multi", "english") for i in ("none", "mnli")
                              for t in ("xnli", "pawsx"))
@@ -397,3 +397,29 @@ def test_excluded_pairs_are_not_planned_and_unknown_ones_are_named(tmp_path):
     assert "p3-tiny-multi-none-xnli-s42" in names
     with pytest.raises(RecipeError, match="exclude: 'mnli/xnl' is not <intermediate>/<target>"):
         _plan(tmp_path, "exclude=[mnli/xnl]")
+
+
+def test_shards_split_the_work_after_phase_2_and_keep_each_evaluation_with_its_run(tmp_path):
+    script = tmp_path / "run.sh"
+    assert sweep.main([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", "seeds=[1,2]",
+                       "--write", str(script)]) == 0
+    first = _run_script(script, tmp_path, XSTILTS_SHARD="1/2")
+    assert first.returncode == 0, first.stderr
+    assert "sweep: all runs of shard 1/2 finished" in first.stdout
+    one = (tmp_path / "calls.log").read_text().splitlines()
+    (tmp_path / "calls.log").unlink()
+    second = _run_script(script, tmp_path, XSTILTS_SHARD="2/2")
+    assert second.returncode == 0, second.stderr
+    two = (tmp_path / "calls.log").read_text().splitlines()
+    trained = [[c.split("output=")[1].split()[0] for c in calls if c.startswith("phase3")] for calls in (one, two)]
+    # Phases 1 and 2 ran in the first shard (the second found them finished); phase 3 is split in half, disjoint.
+    assert [c.split()[0] for c in one[:4]] == ["phase1_pretrained.py"] * 2 + ["phase2_intermediate.py"] * 2
+    assert not any(c.startswith(("phase1", "phase2")) for c in two)
+    assert len(trained[0]) == len(trained[1]) == 8 and not set(trained[0]) & set(trained[1])
+    for calls in (one, two):  # each evaluation right after its own phase-3 run, in the same shard
+        for before, after in zip(calls, calls[1:]):
+            if after.startswith("evaluate_xtreme.py"):
+                assert before.startswith("phase3_target.py")
+                assert before.split("output=")[1].split()[0] in after
+    bad = _run_script(script, tmp_path, XSTILTS_SHARD="3/2")
+    assert bad.returncode == 2 and "XSTILTS_SHARD=3/2: give k/n with 1 <= k <= n" in bad.stderr
