@@ -71,6 +71,18 @@ def test_phase_times_count_each_shared_folder_once(tmp_path):
     assert times["phase3"] == {"runs": 4, "total_s": 120.0, "unknown": 0}
     assert times["evaluation"] == {"runs": 6, "total_s": 30.0, "unknown": 0}
     assert times["all"] == 274.0
+    assert times["span_s"] is None  # the hand-made chains record no start times
+
+
+def test_the_span_from_first_start_to_last_result_is_reported_beside_the_sum(tmp_path):
+    import dataclasses
+
+    r = _result("xnli", "e5", "multilingual", "none", {"en": 50.0})
+    chain = [{**r.chain[0], "started": "2026-01-01T10:00:00+0000"}, {**r.chain[1], "started": "bad"}]
+    write_result(tmp_path / "a" / "xnli.json", dataclasses.replace(r, chain=chain, created="2026-01-01T10:30:00+0000"))
+    summary = report.summarize(tmp_path)
+    assert summary["times"]["totals"]["span_s"] == 1800.0
+    assert "| first start to last result | | 30.0 min |" in report.render(summary)
 
 
 def test_cli_writes_markdown_and_json(tmp_path, capsys):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import json
 import os
 import re
@@ -384,9 +385,23 @@ def phase_times(results: list[TaskResult]) -> dict[str, Any]:
     totals["evaluation"] = {"runs": len(evaluations), "total_s": round(sum(known), 1),
                             "unknown": len(evaluations) - len(known)}
     totals["all"] = round(sum(t["total_s"] for t in totals.values()), 1)
+    # Runs side by side (sweep shards, several machines) make the sum exceed the time the grid took: the span from
+    # the first phase's start to the last result says how long it took.
+    starts = [_when(e.get("started")) for r in results for e in r.chain]
+    ends = [_when(r.created) for r in results]
+    starts, ends = [t for t in starts if t is not None], [t for t in ends if t is not None]
+    totals["span_s"] = round(max(ends) - min(starts), 1) if starts and ends else None
     return {"totals": totals,
             "folders": {Path(k).name: v for k, v in sorted(folders.items())},
             "evaluations": evaluations}
+
+
+def _when(stamp: Any) -> float | None:
+    """Seconds since the epoch of a recorded time (``%Y-%m-%dT%H:%M:%S%z``), None if absent or unreadable."""
+    try:
+        return datetime.datetime.strptime(str(stamp), "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    except ValueError:
+        return None
 
 
 def environments(results: list[TaskResult]) -> list[dict[str, Any]]:
@@ -453,6 +468,8 @@ def render(summary: dict[str, Any]) -> str:
         unknown = f" ({t[key]['unknown']} unknown)" if t[key]["unknown"] else ""
         lines.append(f"| {name} | {t[key]['runs']} | {_minutes(t[key]['total_s'])}{unknown} |")
     lines.append(f"| **all** | | **{_minutes(t['all'])}** |")
+    if t.get("span_s") is not None:
+        lines.append(f"| first start to last result | | {_minutes(t['span_s'])} |")
     lines += ["", "Machine and versions:"]
     for env in envs:
         e = {k: md_literal(v) for k, v in env.items() if not isinstance(v, (dict, list))}
