@@ -58,6 +58,11 @@ OVERVIEW_LEGEND = (
     "not judged.")
 
 
+def _legend_lines(legend: str) -> str:
+    """The legend in three lines under the figure (a Plotly annotation does not wrap)."""
+    return legend.replace(" Grey", "<br>Grey").replace(" 'same task'", "<br>'same task'")
+
+
 def _trace_for(row: Any) -> str:
     if row.all_constant:
         return TRACE_CONSTANT
@@ -189,8 +194,8 @@ def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour
         title=text(title), shapes=shapes, plot_bgcolor="white", height=max(320, 64 * sum(heights) + 230),
         coloraxis={"colorscale": DIVERGING, "cmin": -colour_range, "cmax": colour_range, "cmid": 0,
                    "colorbar": {"title": {"text": "Δ over<br>baseline<br>(points)"}, "len": 0.6}},
-        margin={"t": 100, "b": 80, "l": 10, "r": 10},
-        annotations=[{"text": OVERVIEW_LEGEND.replace(" Grey", "<br>Grey"), "xref": "paper", "yref": "paper",
+        margin={"t": 100, "b": 95, "l": 10, "r": 10},
+        annotations=[{"text": _legend_lines(OVERVIEW_LEGEND), "xref": "paper", "yref": "paper",
                       "x": 0, "y": 0, "yshift": -20, "yanchor": "top", "xanchor": "left", "showarrow": False,
                       "align": "left", "font": {"size": 11, "color": "#444"}}],
     )
