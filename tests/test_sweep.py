@@ -344,9 +344,9 @@ def test_the_replication_on_the_hub_and_on_local_folders_is_the_same_grid(tmp_pa
                                                      f"results={tmp_path}/results"]))
     hub, local = plans["replication_hub"], plans["replication"]
     assert [r.name for r in hub.runs] == [r.name for r in local.runs]
-    # 2 encoders x (3 intermediates + none) x 5 targets x 3 seeds, less nli/xnli and qa/xquad; retrieval on the 8
-    # phase-1/2 encoders.
-    assert {p: len(hub.level(p)) for p in sweep.PHASES} == {"phase1": 2, "phase2": 6, "phase3": 108, "eval": 124}
+    # 2 encoders x (3 intermediates + none) x 5 targets x 3 seeds (PAWS-X and XQuAD: 1), less nli/xnli and
+    # qa/xquad; retrieval on the 8 phase-1/2 encoders.
+    assert {p: len(hub.level(p)) for p in sweep.PHASES} == {"phase1": 2, "phase2": 6, "phase3": 80, "eval": 96}
     assert not any("-nli-xnli-" in r.name or "-qa-xquad-" in r.name for r in hub.runs)
     budget = ("data.max_train_samples=", "data.max_eval_samples=", "train.epochs=", "train.lr=", "train.batch_size=",
               "train.max_length=", "train.seed=", "train.precision=", "train.freeze_embeddings=", "languages=")
@@ -423,3 +423,11 @@ def test_shards_split_the_work_after_phase_2_and_keep_each_evaluation_with_its_r
                 assert before.split("output=")[1].split()[0] in after
     bad = _run_script(script, tmp_path, XSTILTS_SHARD="3/2")
     assert bad.returncode == 2 and "XSTILTS_SHARD=3/2: give k/n with 1 <= k <= n" in bad.stderr
+
+
+def test_a_target_can_run_fewer_seeds_than_the_sweep(tmp_path):
+    plan = _plan(tmp_path, "seeds=[1,2,3]", "targets.pawsx.seeds=[1]")
+    seeds = {(r.name.split("-")[-2], r.seed) for r in plan.level("phase3")}
+    assert {s for t, s in seeds if t == "pawsx"} == {1} and {s for t, s in seeds if t == "xnli"} == {1, 2, 3}
+    with pytest.raises(RecipeError, match=r"targets.pawsx.seeds: give a non-empty subset of the sweep's seeds"):
+        _plan(tmp_path, "seeds=[1,2]", "targets.pawsx.seeds=[7]")

@@ -91,6 +91,8 @@ class TargetSpec:
                                                                  "(e.g. fewer examples per language for a slow task)")
     evaluate: list[str] | None = field(None, help="tasks evaluated with the phase-3 model (default: its task; e.g. "
                                                   "[xquad, mlqa] for one SQuAD-trained model)")
+    seeds: list[int] | None = field(None, help="this target's phase-3 seeds, a subset of the sweep's (null: all of "
+                                               "them), e.g. one seed for a target the budget cannot teach")
 
     def validate(self) -> list[str]:
         if self.recipe is None and self.task is None:
@@ -170,6 +172,10 @@ class SweepRecipe:
             problems.append("seeds: give at least one seed")
         if len(set(self.seeds)) != len(self.seeds):
             problems.append("seeds: a seed is listed twice")
+        for key, spec in self.targets.items():
+            extra = sorted(set(spec.seeds or []) - set(self.seeds))
+            if extra or spec.seeds == []:
+                problems.append(f"targets.{key}.seeds: give a non-empty subset of the sweep's seeds {self.seeds}")
         if not self.lora or len(set(self.lora)) != len(self.lora):
             problems.append("lora: give [false], [true] or [false, true]")
         for pair in self.exclude:
@@ -341,7 +347,7 @@ def expand(cfg: SweepRecipe) -> Plan:
                         add(Run("eval", f"{res.name}/{tspec.task}", str(res), str(res / f"{tspec.task}.json"), args,
                                 [start_run], enc))
                         continue
-                    for seed in cfg.seeds:
+                    for seed in tspec.seeds or cfg.seeds:
                         out = root / f"p3-{enc}-{inter}-{target}{suffix}-s{seed}"
                         args = [*_recipe_args(tspec.recipe), *_data_args(cfg, True), *cfg.phase3_overrides]
                         if tspec.recipe is None:
