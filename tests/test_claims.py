@@ -103,3 +103,18 @@ def test_the_viewer_marks_same_task_cells_instead_of_judging_them(tmp_path):
     status = {(r.encoder, r.intermediate, r.task): r.status for r in table.itertuples()}
     assert status[("e5", "tydiqa", "xquad")] == loading.STATUS_SAME_TASK
     assert status[("e5", "tydiqa", "panx")] == loading.STATUS_CHANGE
+
+
+def test_one_helpful_family_among_families_within_noise_is_not_support():
+    def effect(inter, task, verdict, delta):
+        return {"encoder": "e5", "intermediate": inter, "task": task, "verdict": verdict, "delta": delta,
+                "low": delta - 1, "high": delta + 1}
+
+    found = [effect("xnli", "panx", "up", 3.0),
+             effect("siqa", "panx", "within noise", 0.5), effect("siqa", "xnli", "within noise", 0.2),
+             effect("tydiqa", "panx", "within noise", -1.0)]
+    judged = claims.intermediate_tasks_help(found, ["e5"])
+    assert judged["verdict"] == claims.INCONCLUSIVE  # 1 family of 3 supports, none against: not a majority
+    assert claims.intermediate_tasks_help(found[:1] + found[3:] + [effect("tydiqa", "xnli", "up", 2.0)],
+                                          ["e5"])["verdict"] == claims.SUPPORTED
+    assert claims._verdict(0, 2, 3) == claims.CONTRADICTED and claims._verdict(1, 1, 2) == claims.INCONCLUSIVE
