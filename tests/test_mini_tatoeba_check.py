@@ -98,4 +98,5 @@ def test_committed_tatoeba_scores_match_an_independent_mean_pooling_check(result
         non_latin = [theirs[lang] for lang in NON_LATIN if lang in theirs]
         chance = 100.0 / min(int(m["n"]) for m in result["languages"].values())
         print(f"{model_name}: non-Latin-script mean {sum(non_latin) / len(non_latin):.2f} (chance {chance:.2f})")
-        assert sum(non_latin) / len(non_latin) < 5 * chance  # near chance: a few lucky hits among 100 candidates
+        # Near chance: a few hits among 100-1,000 candidates (names and numbers are spelt alike across scripts).
+        assert sum(non_latin) / len(non_latin) < max(5 * chance, 1.0)
