@@ -118,3 +118,13 @@ def test_one_helpful_family_among_families_within_noise_is_not_support():
     assert claims.intermediate_tasks_help(found[:1] + found[3:] + [effect("tydiqa", "xnli", "up", 2.0)],
                                           ["e5"])["verdict"] == claims.SUPPORTED
     assert claims._verdict(0, 2, 3) == claims.CONTRADICTED and claims._verdict(1, 1, 2) == claims.INCONCLUSIVE
+
+
+def test_xnli_gains_little_only_when_the_interval_rules_out_a_sizeable_gain():
+    def effect(high, verdict="within noise"):
+        return {"encoder": "e5", "intermediate": "siqa", "task": "xnli", "verdict": verdict, "delta": 0.0,
+                "low": -high, "high": high}
+
+    assert claims.xnli_gains_little([effect(1.5)], ["e5"])["verdict"] == claims.SUPPORTED
+    assert claims.xnli_gains_little([effect(4.6)], ["e5"])["verdict"] == claims.INCONCLUSIVE  # a 4.6 gain not ruled out
+    assert claims.xnli_gains_little([effect(4.6), effect(6.0, "up")], ["e5"])["verdict"] == claims.CONTRADICTED
