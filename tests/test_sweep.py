@@ -57,7 +57,7 @@ def test_launcher_starts_every_phase_script(tmp_path):
     wraps all of them; without one, the sweep's interpreter runs them."""
     launcher = "torchrun --standalone --nproc_per_node 2"
     text = sweep.bash_script(_plan(tmp_path, f"launcher='{launcher}'"), "test", "run.sh")
-    commands = [line for line in text.splitlines() if line.startswith("run ")]
+    commands = [line for line in text.splitlines() if line.startswith("in_shard ")]
     assert len(commands) == 20
     for script in sweep.SCRIPTS.values():
         assert any(f" {launcher} {script} " in c for c in commands), script
