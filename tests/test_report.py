@@ -309,3 +309,18 @@ def test_a_result_keeps_the_english_dev_learning_curve_of_its_training_phase():
                {"eval_score": "bad", "step": 75}, "junk", {"eval_score": 68.75, "step": 100}]
     assert dev_curve(history) == [[50, 58.04], [100, 68.75]]
     assert dev_curve(None) == [] and dev_curve({"a": 1}) == []
+
+
+def test_a_chain_entry_without_recipe_still_reports(tmp_path):
+    """A phase-3 entry whose recipe is null (allowed by the schema) falls back to the result's task."""
+    import dataclasses
+
+    from xstilts.results import trained_on
+
+    r = _result("xnli", "e5", "multilingual", "none", {"en": 50.0})
+    for recipe in (None, {"data": None}, {"data": {"train_task": 7}}):
+        chain = [{**r.chain[0], "recipe": recipe}, *r.chain[1:]]
+        assert trained_on(dataclasses.replace(r, chain=chain)) == "xnli"
+    write_result(tmp_path / "a" / "xnli.json", dataclasses.replace(r, chain=[{**r.chain[0], "recipe": None},
+                                                                             *r.chain[1:]]))
+    assert report.summarize(tmp_path)["grid"]["rows"][0]["trained_on"] == [["xnli"]]

@@ -421,8 +421,12 @@ def test_shards_split_the_work_after_phase_2_and_keep_each_evaluation_with_its_r
             if after.startswith("evaluate_xtreme.py"):
                 assert before.startswith("phase3_target.py")
                 assert before.split("output=")[1].split()[0] in after
-    bad = _run_script(script, tmp_path, XSTILTS_SHARD="3/2")
-    assert bad.returncode == 2 and "XSTILTS_SHARD=3/2: give k/n with 1 <= k <= n" in bad.stderr
+    for value in ("3/2", "0/2", "1/0", "08/9", "a/b", "1/2/3", ""):
+        bad = _run_script(script, tmp_path, XSTILTS_SHARD=value)
+        if value == "":  # unset or empty: the whole grid (everything is finished here)
+            assert bad.returncode == 0, bad.stderr
+            continue
+        assert bad.returncode == 2 and f"XSTILTS_SHARD={value}: give k/n with 1 <= k <= n" in bad.stderr, value
 
 
 def test_a_target_can_run_fewer_seeds_than_the_sweep(tmp_path):

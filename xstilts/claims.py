@@ -24,14 +24,9 @@ SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusi
 # The paper's intermediate-task families, by the task whose data trained the intermediate phase (the results name
 # an intermediate after it: a TyDiQA stand-in for SQuAD is "tydiqa"). Its best three of nine were SQuAD (extractive
 # QA), MNLI (NLI) and HellaSwag (commonsense multiple choice).
-FAMILIES = {
-    "squad": "SQuAD-type (extractive QA)", "squad_v2": "SQuAD-type (extractive QA)",
-    "tydiqa": "SQuAD-type (extractive QA)",
-    "mnli": "MNLI-type (NLI)", "xnli": "MNLI-type (NLI)", "anli": "MNLI-type (NLI)",
-    "hellaswag": "HellaSwag-type (commonsense multiple choice)", "siqa": "HellaSwag-type (commonsense multiple choice)",
-    "cosmosqa": "HellaSwag-type (commonsense multiple choice)",
-    "commonsenseqa": "HellaSwag-type (commonsense multiple choice)",
-}
+QA, NLI, MC = ("SQuAD-type (extractive QA)", "MNLI-type (NLI)", "HellaSwag-type (commonsense multiple choice)")
+FAMILIES = {"squad": QA, "squad_v2": QA, "tydiqa": QA, "mnli": NLI, "xnli": NLI, "anli": NLI,
+            "hellaswag": MC, "siqa": MC, "cosmosqa": MC, "commonsenseqa": MC}
 RETRIEVAL = ("tatoeba", "bucc2018")
 # "Gains little": no gain beyond noise, and the 95% interval of the difference rules out gains above this (points).
 LITTLE = 2.0

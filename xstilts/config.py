@@ -127,7 +127,8 @@ class TrainConfig:
         False, help="keep the input word embeddings fixed (full fine-tuning): with a 250k-piece multilingual "
                     "vocabulary they are most of the parameters, and AdamW's update of them dominates a small "
                     "encoder's step on CPU (about 2x faster); pieces no English example contains would change "
-                    "only through weight decay anyway. No effect with LoRA (embeddings are frozen there)")
+                    "only through weight decay anyway. No effect with LoRA (embeddings are frozen there); "
+                    "with the mlm pseudo-task its tied output layer stays fixed too")
     fsdp: Literal["off", "full_shard", "shard_grad_op"] = field(
         "off", help="FSDP2 (through accelerate) under torchrun / accelerate launch, for XLM-R Large-class models: "
                     "full_shard shards parameters, gradients and optimizer states over the ranks; shard_grad_op "

@@ -378,8 +378,10 @@ def trained_on(result: TaskResult) -> str:
     """The task whose English data trained the target (``data.train_task``, e.g. tydiqa for an XQuAD model); the
     result's task for untrained (retrieval) results."""
     p3 = next((e for e in result.chain if e.get("phase") == "phase3"), None)
-    data = ((p3 or {}).get("recipe") or {}).get("data") or {}
-    return data.get("train_task") or (p3 or {}).get("recipe", {}).get("task") or result.task
+    recipe = (p3 or {}).get("recipe") or {}  # a chain entry may hold a null recipe (results are validated, not trusted)
+    data = recipe.get("data") if isinstance(recipe.get("data"), dict) else {}
+    named = data.get("train_task") or recipe.get("task")
+    return named if isinstance(named, str) and named else result.task
 
 
 def intermediate_order(names: Iterable[str]) -> list[str]:

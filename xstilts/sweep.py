@@ -592,7 +592,7 @@ SHARD_LINES = [
     "# evaluation of a phase-1/2 encoder or one phase-3 run with its evaluations. Phases 1 and 2 (unit 0) belong to",
     "# every shard: start the other shards once they have finished. On CPU: OMP_NUM_THREADS=1 per shard.",
     'SHARD="${XSTILTS_SHARD:-1/1}"',
-    'if ! [[ "$SHARD" =~ ^([0-9]+)/([0-9]+)$ ]] || (( BASH_REMATCH[1] < 1 || BASH_REMATCH[1] > BASH_REMATCH[2] )); then',
+    'if ! [[ "$SHARD" =~ ^([1-9][0-9]*)/([1-9][0-9]*)$ ]] || (( BASH_REMATCH[1] > BASH_REMATCH[2] )); then',
     '  echo "sweep: XSTILTS_SHARD=$SHARD: give k/n with 1 <= k <= n" >&2; exit 2',
     "fi",
     'SHARD_K=${BASH_REMATCH[1]}; SHARD_N=${BASH_REMATCH[2]}',
