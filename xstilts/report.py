@@ -40,9 +40,11 @@ from xstilts.results import (
     XTREME_R_CATEGORIES,
     TaskResult,
     benchmark_scores,
+    base_intermediate,
     dedupe,
     find_results,
     intermediate_order,
+    recipe_variants,
     task_order,
     trained_on,
 )
@@ -87,7 +89,7 @@ def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[di
     out = []
     for task, floor in floors.items():
         groups: dict[str, list[TaskResult]] = {}
-        for r in dedupe(results):
+        for r in recipe_variants(results):
             if r.task == task and r.run.encoder_kind == floor.encoder_kind and intermediate_label(r.run) == \
                     floor.intermediate:
                 groups.setdefault(r.run.encoder, []).append(r)
@@ -157,7 +159,7 @@ def benchmark_table(results: Iterable[TaskResult], categories: dict[str, list[st
     runs: dict[tuple, list[TaskResult]] = defaultdict(list)
     kinds: dict[tuple, str] = {}
     seedless: dict[tuple, list[TaskResult]] = defaultdict(list)
-    for r in dedupe(results):
+    for r in recipe_variants(results):
         k = (r.run.encoder, r.run.intermediate, r.run.seed, bool(r.run.lora))
         kinds[k] = r.run.encoder_kind
         if r.run.seed is None:
@@ -293,8 +295,8 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
     [sd over seeds | None], "seeds": [[seed...]], "partial": [...], "ci95": [[low, high] | None], "constant":
     [[lang...]], "languages"}]} with one row per task plus a Tatoeba row over non-Latin-script languages (no
     interval: the result holds none for that subset). The seeds of a cell are averaged, never one picked; LoRA runs
-    have columns of their own."""
-    results = dedupe(results)
+    have columns of their own, and so do runs whose recipes differ in more than the seed (``recipe_variants``)."""
+    results = recipe_variants(results)
     cols = columns(results)
     by_key: dict[tuple[str, str, str], list[TaskResult]] = {}
     for r in results:
@@ -355,7 +357,7 @@ def effects(grid: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             d = difference((row["runs"][i], row["runs_ci95"][i]), (row["runs"][j], row["runs_ci95"][j]))
             task = row["task"].split(" (")[0]
-            same = inter.removesuffix(" +LoRA") in {task, *row.get("trained_on", [[]] * len(cols))[i]}
+            same = base_intermediate(inter) in {task, *row.get("trained_on", [[]] * len(cols))[i]}
             out.append({"encoder": enc, "intermediate": inter, "task": row["task"], "metric": row["metric"],
                         "score": row["cells"][i], "baseline": row["cells"][j], "delta": d.delta, "low": d.low,
                         "high": d.high, "verdict": SAME_TASK if same else d.verdict, "why": d.why,

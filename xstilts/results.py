@@ -8,6 +8,7 @@ folding garbage into a benchmark score.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import math
 from collections.abc import Iterable
@@ -360,18 +361,118 @@ def benchmark_scores(
 # ---- Grouping and ordering results (shared by the report and the viewer) -------------------------------------------
 
 
+# Recipe keys that do not change what a run computes: where it reads its parent from and writes to, how it reports.
+# Every other difference between two runs (lr, epochs, precision, max_length, data...) makes them different runs.
+# Seeds are left out separately: they are what a cell pools over.
+NON_RECIPE_KEYS = frozenset({"output", "input", "overwrite", "verbose", "push_to_hub", "hub_model_id", "report_to"})
+SEED_KEY = "seed"
+
+
+def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def recipe_fingerprint(result: TaskResult) -> dict[str, str]:
+    """What a result's number depends on besides the seed: its split and every chain entry's resolved recipe,
+    flattened (``phase3 train.lr`` -> JSON of the value), seeds and pure input/output/reporting keys left out.
+
+    Two results with equal fingerprints differ in the seed alone (or not at all: a re-evaluation).
+    """
+    out = {"split": json.dumps(result.split)}
+    seen: dict[str, int] = {}
+    for entry in result.chain:
+        phase = str(entry.get("phase") or "?")
+        seen[phase] = seen.get(phase, 0) + 1  # sequential intermediates: two phase-2 entries
+        name = phase if seen[phase] == 1 else f"{phase}#{seen[phase]}"
+        recipe = entry.get("recipe")
+        if not isinstance(recipe, dict):
+            out[f"{name} recipe"] = "null"
+            continue
+        for key, value in _flat(recipe).items():
+            leaf = key.rsplit(".", 1)[-1]
+            if leaf == SEED_KEY or leaf in NON_RECIPE_KEYS:
+                continue
+            out[f"{name} {key}"] = json.dumps(value, sort_keys=True, default=str)
+    return out
+
+
+def _fingerprint_key(result: TaskResult) -> str:
+    return json.dumps(recipe_fingerprint(result), sort_keys=True)
+
+
 def _config_key(r: TaskResult) -> tuple:
-    return (r.run.encoder, r.run.intermediate, r.task, r.run.seed, r.run.lora)
+    return (r.run.encoder, r.run.intermediate, r.task, r.run.seed, r.run.lora, _fingerprint_key(r))
+
+
+def created_at(result: TaskResult) -> datetime.datetime | None:
+    """When a result was written, as a timezone-aware datetime (naive stamps read as UTC); None if unreadable."""
+    try:
+        when = datetime.datetime.fromisoformat(str(result.created).strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=datetime.timezone.utc)
+
+
+def _newer(a: TaskResult, b: TaskResult) -> bool:
+    """``a`` was written after ``b`` (instants compared, whatever their time zones; an unreadable time is oldest)."""
+    ta, tb = created_at(a), created_at(b)
+    if ta is None or tb is None:
+        return ta is not None and tb is None
+    return ta > tb
 
 
 def dedupe(results: Iterable[TaskResult]) -> list[TaskResult]:
-    """One result per (encoder, intermediate, task, seed, LoRA): the newest by ``created`` (re-evaluations win)."""
+    """One result per evaluated configuration: (encoder, intermediate, task, seed, LoRA, split and resolved recipes);
+    of several evaluations of the same configuration, the newest by ``created`` (compared as instants) wins. A
+    re-evaluation on another split, or a run with another recipe, never replaces a result."""
     best: dict[tuple, TaskResult] = {}
     for r in results:
         k = _config_key(r)
-        if k not in best or str(r.created) > str(best[k].created):
+        if k not in best or _newer(r, best[k]):
             best[k] = r
     return list(best.values())
+
+
+VARIANT_OPEN = " ["  # "mnli [phase3 train.lr=3e-05]": the variant of a cell whose runs differ in more than the seed
+
+
+def base_intermediate(name: str) -> str:
+    """An intermediate label without its variant and LoRA suffixes (``mnli [train.lr=1] +LoRA`` -> ``mnli``)."""
+    return name.removesuffix(" +LoRA").split(VARIANT_OPEN, 1)[0]
+
+
+def recipe_variants(results: Iterable[TaskResult]) -> list[TaskResult]:
+    """Results made ready to pool as seeds: where the results of one cell (encoder, intermediate, task, LoRA) differ
+    in more than the seed (another split, lr, precision, data...), each group of equal recipes becomes its own cell,
+    its intermediate suffixed with the differing keys and its values (``none [split="test", phase3 train.lr=3e-05]``).
+
+    No group keeps the plain name: which recipe is "the" cell is not for the tool to guess, and a variant then has
+    no baseline unless its baseline is the same variant (so no effect is computed across recipes). Deduplicates
+    first (``dedupe``); results are copies, the inputs are not changed.
+    """
+    results = dedupe(results)
+    cells: dict[tuple, list[TaskResult]] = {}
+    for r in results:
+        cells.setdefault((r.run.encoder, r.run.intermediate, r.task, r.run.lora), []).append(r)
+    out = []
+    for rs in cells.values():
+        prints = [recipe_fingerprint(r) for r in rs]
+        keys = sorted({k for p in prints for k in p})
+        differing = [k for k in keys if len({p.get(k, "(absent)") for p in prints}) > 1]
+        if not differing:
+            out += rs
+            continue
+        for r, p in zip(rs, prints):
+            label = ", ".join(f"{k.removeprefix('phase3 ')}={p.get(k, '(absent)')}" for k in differing)
+            run = dataclasses.replace(r.run, intermediate=f"{r.run.intermediate}{VARIANT_OPEN}{label}]")
+            out.append(dataclasses.replace(r, run=run))
+    return out
 
 
 def trained_on(result: TaskResult) -> str:

@@ -28,9 +28,10 @@ from xstilts.results import (
     XTREME_R_CATEGORIES,
     RunInfo,
     TaskResult,
-    dedupe,
+    base_intermediate,
     find_results,
     intermediate_order,
+    recipe_variants,
     task_order,
     trained_on,
 )
@@ -213,7 +214,7 @@ def encoder_comparison(
         ``lang, script, score_a, score_b, diff`` (a minus b), ``unk_a, unk_b`` (percent of unknown tokens),
         ``tpw_a, tpw_b`` (tokens per word); NaN where not recorded. Sorted by script (Latin first), then language.
     """
-    results = dedupe(results)
+    results = recipe_variants(results)
     pick = [r for r in results if r.task == task and r.run.intermediate == intermediate and bool(r.run.lora) == lora]
     a = _lang_means(r for r in pick if r.run.encoder == encoder_a)
     b = _lang_means(r for r in pick if r.run.encoder == encoder_b)
@@ -474,7 +475,7 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
     Returns:
         One row per cell (see ``OVERVIEW_COLUMNS``); NaN where a value does not exist (``delta`` without baseline).
     """
-    chosen = [r for r in dedupe(results) if bool(r.run.lora) == lora]
+    chosen = [r for r in recipe_variants(results) if bool(r.run.lora) == lora]
     groups: dict[tuple[str, str, str], list[TaskResult]] = defaultdict(list)
     kinds: dict[str, str] = {}
     for r in chosen:
@@ -488,7 +489,7 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
         own = {task} | {trained_on(r) for r in groups[(enc, inter, task)]}
         if inter == BASELINE:
             status, why, delta, b_score = STATUS_BASELINE, "the encoder without intermediate task", nan, nan
-        elif inter in own:
+        elif base_intermediate(inter) in own:
             status, delta, b_score = STATUS_SAME_TASK, nan, nan
             why = "the intermediate task is this target's own training data: more training, not transfer"
         elif base is None:
@@ -557,7 +558,7 @@ def encoder_tasks(results: Iterable[TaskResult], encoder_a: str, encoder_b: str,
          per task and script: ``task, script, languages, score_a, score_b, diff``), seed means, in task and script
         order. Empty frames when the encoders share no task with this intermediate.
     """
-    results = [r for r in dedupe(results) if r.run.intermediate == intermediate and bool(r.run.lora) == lora]
+    results = [r for r in recipe_variants(results) if r.run.intermediate == intermediate and bool(r.run.lora) == lora]
     tasks = task_order({r.task for r in results if r.run.encoder == encoder_a}
                        & {r.task for r in results if r.run.encoder == encoder_b})
     per_task, per_script = [], []

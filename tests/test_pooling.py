@@ -1,0 +1,101 @@
+"""Numbers that look right and are not: which results a cell pools as seeds, which result a re-evaluation replaces,
+and over what an effect or a benchmark mean compares (the report and the viewer apply the same rules)."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from xstilts import report
+from xstilts.results import RunInfo, TaskResult, average_metrics, dedupe, recipe_variants, task_score, write_result
+from xstilts.view import loading
+
+
+def _chain(lr: float = 1e-4, precision: str = "bf16", seed: int = 1, out: str = "runs/p3") -> list[dict]:
+    return [{"phase": "phase3", "folder": out, "recipe": {"output": out, "input": "runs/p1", "task": "xnli",
+                                                          "train": {"lr": lr, "precision": precision, "seed": seed}}},
+            {"phase": "phase1", "folder": "runs/p1", "recipe": {"name": "e5", "seed": 42, "output": "runs/p1"}}]
+
+
+def _result(score: float, seed: int = 1, inter: str = "none", lr: float = 1e-4, precision: str = "bf16",
+            split: str = "test", created: str = "2026-01-01T00:00:00+0000", langs: tuple[str, ...] = ("en", "de"),
+            task: str = "xnli") -> TaskResult:
+    languages = {lang: {"accuracy": score, "n": 100} for lang in langs}
+    average = average_metrics(languages)
+    return TaskResult(task=task, task_type="classification", split=split, data_source="xtreme",
+                      main_metric="accuracy", languages=languages, average=average,
+                      score=task_score("accuracy", average), missing_languages=[], partial=False, checkpoint="c",
+                      run=RunInfo("e5", "multilingual", inter, task, seed),
+                      chain=_chain(lr, precision, seed, f"runs/p3-{inter}-{seed}-{lr}"), created=created,
+                      version="0", score_ci95=[score - 1, score + 1],
+                      reliability={lang: {"constant": False} for lang in langs})
+
+
+def _write(root, results: list[TaskResult]) -> None:
+    for k, r in enumerate(results):
+        write_result(root / f"r{k}" / f"{r.task}.json", r)
+
+
+def test_runs_whose_recipes_differ_beyond_the_seed_are_not_pooled_as_seeds(tmp_path):
+    """Issue 25: a user's run with another lr and precision was merged into a cell as a second seed. Only runs whose
+    resolved recipes differ in the seed (and output paths) alone are pooled; the others become their own cell,
+    named by the keys that differ, in the report and in the viewer."""
+    seeds = [_result(50.0 + s, seed=s) for s in (1, 2, 3)]
+    other = _result(20.0, seed=42, lr=3e-5, precision="fp32")
+    _write(tmp_path, [*seeds, other])
+    grid = report.summarize(tmp_path)["grid"]
+    labels = [inter for _, inter in grid["columns"]]
+    assert len(labels) == 2 and all(label.startswith("none [") for label in labels), labels
+    assert all("train.lr=" in label and "train.precision=" in label for label in labels)
+    cells = dict(zip(labels, grid["rows"][0]["cells"]))
+    assert sorted(cells.values()) == [20.0, pytest.approx(52.0)]
+    assert sorted(len(s) for s in grid["rows"][0]["seeds"]) == [1, 3]
+
+    table = loading.overview_table([*seeds, other], benchmark=None)
+    assert sorted(table["n_seeds"]) == [1, 3] and sorted(table["score"]) == [20.0, pytest.approx(52.0)]
+
+
+def test_seeds_that_differ_only_in_seed_and_output_paths_are_pooled(tmp_path):
+    _write(tmp_path, [_result(50.0 + s, seed=s) for s in (1, 2, 3)])
+    grid = report.summarize(tmp_path)["grid"]
+    assert grid["columns"] == [["e5", "none"]] and grid["rows"][0]["seeds"] == [[1, 2, 3]]
+
+
+def test_an_effect_is_never_computed_against_a_baseline_of_another_recipe(tmp_path):
+    """The baseline cell split in two recipes: neither is "the" baseline, so the intermediate's effect is refused
+    (no effect row) rather than computed against one picked at random."""
+    _write(tmp_path, [_result(50.0, seed=1), _result(51.0, seed=2, lr=3e-5), _result(60.0, seed=1, inter="mnli")])
+    summary = report.summarize(tmp_path)
+    assert summary["effects"] == []
+
+
+def test_a_re_evaluation_on_another_split_keeps_the_test_result(tmp_path):
+    """Deduplication is by the evaluated configuration including the split: a validation-split re-evaluation of the
+    same run is its own cell, never a replacement of the test-set number, and never pooled with it as a seed."""
+    test = _result(50.0, split="test", created="2026-01-01T00:00:00+0000")
+    dev = _result(70.0, split="validation", created="2026-02-01T00:00:00+0000")
+    assert {r.split for r in dedupe([test, dev])} == {"test", "validation"}
+    _write(tmp_path, [test, dev])
+    grid = report.summarize(tmp_path)["grid"]
+    cells = dict(zip((inter for _, inter in grid["columns"]), grid["rows"][0]["cells"]))
+    assert cells == {'none [split="test"]': 50.0, 'none [split="validation"]': 70.0}
+
+
+def test_newest_is_decided_by_instant_not_by_text():
+    """'2026-01-01T11:30:00+0200' is 09:30 UTC: older than '2026-01-01T10:00:00+0000' although it sorts later as
+    text. The newer instant wins; a naive stamp reads as UTC and an unreadable one is the oldest."""
+    utc = _result(50.0, created="2026-01-01T10:00:00+0000")
+    east = _result(60.0, created="2026-01-01T11:30:00+0200")
+    assert [r.score for r in dedupe([utc, east])] == [50.0]
+    assert [r.score for r in dedupe([east, utc])] == [50.0]
+    naive = _result(70.0, created="2026-01-01T10:30:00")
+    assert [r.score for r in dedupe([utc, naive])] == [70.0]
+    junk = _result(80.0, created="yesterday")
+    assert [r.score for r in dedupe([junk, utc])] == [50.0]
+
+
+def test_recipe_variants_leave_inputs_unchanged():
+    a, b = _result(50.0, seed=1), _result(20.0, seed=2, lr=3e-5)
+    out = recipe_variants([a, b])
+    assert a.run.intermediate == "none" and {r.run.intermediate for r in out} == {
+        "none [train.lr=0.0001]", "none [train.lr=3e-05]"}
