@@ -99,3 +99,33 @@ def test_recipe_variants_leave_inputs_unchanged():
     out = recipe_variants([a, b])
     assert a.run.intermediate == "none" and {r.run.intermediate for r in out} == {
         "none [train.lr=0.0001]", "none [train.lr=3e-05]"}
+
+
+def test_an_effect_compares_only_cells_scored_on_the_same_languages(tmp_path):
+    """Issue 25: an effect compared a cell with its baseline over different languages. The report refuses it
+    ("other languages", no interval, the languages named) and the viewer marks the cell the same way."""
+    base = [_result(50.0, seed=s, langs=("en", "de", "sw")) for s in (1, 2)]
+    cell = [_result(60.0, seed=s, inter="mnli", langs=("en", "de")) for s in (1, 2)]
+    _write(tmp_path, [*base, *cell])
+    (effect,) = report.summarize(tmp_path)["effects"]
+    assert effect["verdict"] == report.NOT_COMPARABLE and effect["low"] is None
+    assert "only the baseline: sw" in effect["why"]
+    table = loading.overview_table([*base, *cell], benchmark=None)
+    row = table[table["intermediate"] == "mnli"].iloc[0]
+    assert row["status"] == loading.STATUS_OTHER_LANGUAGES and "only the baseline: sw" in row["why"]
+    same = [_result(60.0, seed=s, inter="mnli", langs=("en", "de", "sw")) for s in (1, 2)]
+    assert loading.overview_table([*base, *same], benchmark=None).set_index("intermediate").loc[
+        "mnli", "status"] == loading.STATUS_CHANGE
+
+
+def test_the_benchmark_mean_of_an_encoder_s_rows_is_over_one_task_set():
+    """Issue 25: '55.5 / -1.2 (5/9)' beside a baseline whose mean was over 6/9 tasks: a higher number shown as a
+    loss. Every row of an encoder now averages the same tasks (named), and the change is over those."""
+    tasks = ["xnli", "pawsx", "panx", "udpos", "mlqa", "tatoeba"]
+    rs = [_result(50.0 + 10 * (t == "tatoeba"), task=t) for t in tasks]  # baseline: 6 tasks, tatoeba scores high
+    rs += [_result(55.0, task=t, inter="mnli") for t in tasks[:5]]  # 5 tasks, +5 on each
+    table = loading.overview_table(rs, benchmark="XTREME")
+    agg = table[table["task"] == "XTREME"].set_index("intermediate")
+    assert set(agg["aggregate_tasks"]) == {"5/9"}
+    assert agg.loc["none", "score"] == pytest.approx(50.0) and agg.loc["mnli", "delta"] == pytest.approx(5.0)
+    assert "left out here: tatoeba" in agg.loc["none", "why"]

@@ -41,6 +41,7 @@ from xstilts.results import (
     TaskResult,
     benchmark_scores,
     base_intermediate,
+    coverage_problem,
     dedupe,
     find_results,
     intermediate_order,
@@ -52,6 +53,8 @@ from xstilts.runfiles import atomic_write_json, atomic_write_text
 from xstilts.tasks import TASKS
 
 NOT_LEARNED = "not learned at this budget"
+# A cell and its baseline scored on different languages: their difference is not an effect of the intermediate task.
+NOT_COMPARABLE = "other languages"
 # An intermediate task trained on the target's own English data: more training, not transfer between tasks.
 SAME_TASK = "same task"
 
@@ -312,6 +315,7 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
                      "constant": [sorted({lang for r in g for lang in constant_languages(r)}) for g in groups],
                      "scored": [max((len(r.languages) for r in g), default=0) for g in groups],
                      "languages": max(len(r.languages) for g in groups for r in g),
+                     "coverage": [[list(c) for c in sorted({tuple(sorted(r.languages)) for r in g})] for g in groups],
                      "trained_on": [sorted({trained_on(r) for r in g}) for g in groups]})
         last = f"{metric}_last_layer"
         if any(last in r.average for g in groups for r in g):  # retrieval.also_last_layer: the same pass, last layer
@@ -319,7 +323,8 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
             rows.append({"task": f"{task} (last layer)", "metric": metric, **_cells(cells),
                          "ci95": [None for _ in groups], "partial": rows[-1]["partial"],
                          "constant": [[] for _ in groups], "scored": rows[-1]["scored"],
-                         "languages": rows[-1]["languages"], "trained_on": rows[-1]["trained_on"]})
+                         "languages": rows[-1]["languages"], "coverage": rows[-1]["coverage"],
+                         "trained_on": rows[-1]["trained_on"]})
         if task == "tatoeba":
             non_latin = [[lang for lang in g[0].languages if script_of(lang) != "Latin"] if g else [] for g in groups]
             cells = [seed_cell(g, non_latin_mean) if g else None for g in groups]
@@ -330,6 +335,9 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
                                       for g, ls in zip(groups, non_latin)],
                          "scored": [len(ls) for ls in non_latin],
                          "languages": max(len(ls) for g, ls in zip(groups, non_latin) if g),
+                         "coverage": [[list(c) for c in sorted({tuple(sorted(x for x in r.languages
+                                                                               if script_of(x) != "Latin"))
+                                                                  for r in g})] for g in groups],
                          "trained_on": [[] for _ in groups]})
     return {"columns": [list(c) for c in cols], "rows": rows}
 
@@ -358,9 +366,13 @@ def effects(grid: dict[str, Any]) -> list[dict[str, Any]]:
             d = difference((row["runs"][i], row["runs_ci95"][i]), (row["runs"][j], row["runs_ci95"][j]))
             task = row["task"].split(" (")[0]
             same = base_intermediate(inter) in {task, *row.get("trained_on", [[]] * len(cols))[i]}
+            coverage = row.get("coverage") or [[] for _ in cols]  # summary.json written before coverage: unknown
+            other = coverage_problem(coverage[i], coverage[j])
+            verdict, why, low, high = (SAME_TASK, d.why, d.low, d.high) if same else \
+                (NOT_COMPARABLE, other, None, None) if other else (d.verdict, d.why, d.low, d.high)
             out.append({"encoder": enc, "intermediate": inter, "task": row["task"], "metric": row["metric"],
-                        "score": row["cells"][i], "baseline": row["cells"][j], "delta": d.delta, "low": d.low,
-                        "high": d.high, "verdict": SAME_TASK if same else d.verdict, "why": d.why,
+                        "score": row["cells"][i], "baseline": row["cells"][j], "delta": d.delta, "low": low,
+                        "high": high, "verdict": verdict, "why": why,
                         "seeds": [len(row["runs"][i]), len(row["runs"][j])]})
     return out
 
@@ -551,7 +563,7 @@ def summarize(root: str | Path, found: tuple[list, list] | None = None,
     checked = check_floors(results, floors or {})
     not_learned = {f["task"] for f in checked if not f["met"]}
     found_effects = [{**e, "verdict": NOT_LEARNED} if e["task"].split(" (")[0] in not_learned
-                     and e["verdict"] != SAME_TASK else e for e in effects(grid)]
+                     and e["verdict"] not in (SAME_TASK, NOT_COMPARABLE) else e for e in effects(grid)]
     summary = {"root": str(root), "results": len(results),
                "skipped": [{"file": str(p), "problem": m} for p, m in bad], "grid": grid, "floors": checked,
                "effects": found_effects, "times": phase_times(dedupe(results)), "environments": environments(results)}

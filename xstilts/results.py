@@ -439,6 +439,24 @@ def dedupe(results: Iterable[TaskResult]) -> list[TaskResult]:
     return list(best.values())
 
 
+def coverage_problem(cell: Iterable[Iterable[str]], base: Iterable[Iterable[str]]) -> str | None:
+    """Why two cells cannot be compared by their scores (None: they can): not every run of both is scored on the same
+    languages, so a difference of means would partly be a difference of languages.
+
+    Args:
+        cell, base: the languages each run (seed) of either cell was scored on.
+    """
+    a, b = [frozenset(x) for x in cell], [frozenset(x) for x in base]
+    if len(set(a) | set(b)) <= 1:
+        return None
+    union_a, union_b = frozenset().union(*a), frozenset().union(*b)
+    parts = [f"only the cell: {' '.join(sorted(union_a - union_b))}" if union_a - union_b else "",
+             f"only the baseline: {' '.join(sorted(union_b - union_a))}" if union_b - union_a else "",
+             "its seeds differ in languages" if len(set(a)) > 1 or len(set(b)) > 1 else ""]
+    return ("scored on different languages (" + "; ".join(x for x in parts if x) + "): not compared; re-evaluate "
+            "both on the same languages")
+
+
 VARIANT_OPEN = " ["  # "mnli [phase3 train.lr=3e-05]": the variant of a cell whose runs differ in more than the seed
 
 

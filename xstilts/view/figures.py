@@ -81,6 +81,8 @@ def _cell_text(row: Any) -> str:
         second = "no baseline"
     elif row.status == loading.STATUS_SAME_TASK:
         second = "same task"
+    elif row.status == loading.STATUS_OTHER_LANGUAGES:
+        second = "other languages"
     elif row.status == loading.STATUS_AGGREGATE:
         second = (f"{row.delta:+.1f} " if not math.isnan(row.delta) else "") + f"({row.aggregate_tasks})"
     else:

@@ -29,6 +29,7 @@ from xstilts.results import (
     RunInfo,
     TaskResult,
     base_intermediate,
+    coverage_problem,
     find_results,
     intermediate_order,
     recipe_variants,
@@ -391,6 +392,7 @@ STATUS_NOISE = "noise"  # that interval holds 0: not distinguishable from the ba
 STATUS_UNCERTAIN = "uncertain"  # one seed and no interval recorded: nothing says how large the noise is
 STATUS_AGGREGATE = "aggregate"  # a benchmark mean over the tasks present (no interval of its own)
 STATUS_SAME_TASK = "same task"  # the intermediate task is the target's own training data: not transfer, not judged
+STATUS_OTHER_LANGUAGES = "other languages"  # cell and baseline scored on different languages: not compared
 BENCHMARK_TASKS: dict[str, list[str]] = {
     "XTREME": [t for ts in XTREME_CATEGORIES.values() for t in ts],
     "XTREME-R": [t for ts in XTREME_R_CATEGORIES.values() for t in ts],
@@ -435,7 +437,7 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
             "constant_langs": constant, "all_constant": bool(langs) and set(constant) >= langs,
             "n_langs": len(langs), "partial": any(r.partial for r in rs),
             "reliability_recorded": all(bool(r.reliability) or r.score_ci95 is not None for r in rs),
-            "lang_means": _lang_means(rs)}
+            "lang_means": _lang_means(rs), "lang_sets": [sorted(r.languages) for r in rs]}
 
 
 def _judge(cell: dict[str, Any], base: dict[str, Any]) -> tuple[str, str]:
@@ -469,8 +471,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
         results: the results (deduplicated here: the newest evaluation of a configuration wins).
         lora: LoRA runs instead of full fine-tuning.
         benchmark: "XTREME" or "XTREME-R": adds a row per (encoder, intermediate) with ``task`` equal to that name,
-            the mean over the benchmark's tasks present in both the row and its baseline (``aggregate_tasks``, shown
-            only from ``MIN_AGGREGATE_TASKS`` tasks on; partial when fewer than all); None for no aggregate.
+            the mean over the benchmark's tasks that every row of the encoder with at least ``MIN_AGGREGATE_TASKS``
+            of them has (one task set per encoder, ``aggregate_tasks``; partial when fewer than all), so the means of
+            an encoder's rows compare the same tasks; None for no aggregate.
 
     Returns:
         One row per cell (see ``OVERVIEW_COLUMNS``); NaN where a value does not exist (``delta`` without baseline).
@@ -494,6 +497,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
             why = "the intermediate task is this target's own training data: more training, not transfer"
         elif base is None:
             status, why, delta, b_score = STATUS_NO_BASELINE, "no run without intermediate task", nan, nan
+        elif coverage_problem(c["lang_sets"], base["lang_sets"]):  # the report's rule: one helper for both
+            status, delta, b_score = STATUS_OTHER_LANGUAGES, nan, nan
+            why = str(coverage_problem(c["lang_sets"], base["lang_sets"]))
         else:
             status, why = _judge(c, base)
             delta, b_score = c["score"] - base["score"], base["score"]
@@ -509,26 +515,34 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
         })
     if benchmark:
         wanted = BENCHMARK_TASKS[benchmark]
-        for enc, inter in sorted({(e, i) for e, i, _ in cells}):
-            have = [t for t in wanted if (enc, inter, t) in cells]
-            # compared like for like: the row and its baseline over the same tasks
-            has_base = inter != BASELINE and any((enc, BASELINE, t) in cells for t in wanted)
-            if has_base:
-                have = [t for t in have if (enc, BASELINE, t) in cells]
-            if len(have) < MIN_AGGREGATE_TASKS:
+        for enc in sorted({e for e, _, _ in cells}):
+            inters = sorted({i for e, i, _ in cells if e == enc})
+            have = {i: [t for t in wanted if (enc, i, t) in cells] for i in inters}
+            # One task set per encoder, the tasks every row with a mean (and the baseline) has: a mean over 6 tasks
+            # beside one over 5 compares task sets, not intermediate tasks. Rows with too few tasks get no mean.
+            shown = [i for i in inters if len(have[i]) >= MIN_AGGREGATE_TASKS]
+            common = [t for t in wanted if all(t in have[i] for i in shown)]
+            if len(common) < MIN_AGGREGATE_TASKS:
                 continue
-            score = _mean([cells[(enc, inter, t)]["score"] for t in have])
-            b_score = _mean([cells[(enc, BASELINE, t)]["score"] for t in have]) if has_base else nan
-            partial = len(have) < len(wanted) or any(cells[(enc, inter, t)]["partial"] for t in have)
-            rows.append({
-                "encoder": enc, "encoder_kind": kinds[enc], "intermediate": inter, "task": benchmark, "score": score,
-                "sd": nan, "n_seeds": min(cells[(enc, inter, t)]["n_seeds"] for t in have), "seeds": [],
-                "ci_low": nan, "ci_high": nan, "baseline": b_score, "delta": score - b_score,
-                "status": STATUS_AGGREGATE, "why": f"mean of {len(have)}/{len(wanted)} {benchmark} tasks: "
-                                                   f"{', '.join(have)}" + (" (partial)" if partial else ""),
-                "constant_langs": [], "all_constant": False, "n_langs": 0, "partial": partial,
-                "reliability_recorded": False, "lang_deltas": {}, "aggregate_tasks": f"{len(have)}/{len(wanted)}",
-            })
+            has_base = BASELINE in shown
+            for inter in shown:
+                score = _mean([cells[(enc, inter, t)]["score"] for t in common])
+                b_score = _mean([cells[(enc, BASELINE, t)]["score"] for t in common]) \
+                    if has_base and inter != BASELINE else nan
+                partial = len(common) < len(wanted) or any(cells[(enc, inter, t)]["partial"] for t in common)
+                left = [t for t in have[inter] if t not in common]
+                rows.append({
+                    "encoder": enc, "encoder_kind": kinds[enc], "intermediate": inter, "task": benchmark,
+                    "score": score, "sd": nan, "n_seeds": min(cells[(enc, inter, t)]["n_seeds"] for t in common),
+                    "seeds": [], "ci_low": nan, "ci_high": nan, "baseline": b_score, "delta": score - b_score,
+                    "status": STATUS_AGGREGATE,
+                    "why": f"mean of the {len(common)}/{len(wanted)} {benchmark} tasks every row of {enc} has: "
+                           f"{', '.join(common)}" + (" (partial)" if partial else "")
+                           + (f"; left out here: {', '.join(left)}" if left else ""),
+                    "constant_langs": [], "all_constant": False, "n_langs": 0, "partial": partial,
+                    "reliability_recorded": False, "lang_deltas": {},
+                    "aggregate_tasks": f"{len(common)}/{len(wanted)}",
+                })
     df = pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
     if not df.empty:
         e_rank = {e: k for k, e in enumerate(encoder_order(kinds))}
