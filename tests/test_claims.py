@@ -128,3 +128,60 @@ def test_xnli_gains_little_only_when_the_interval_rules_out_a_sizeable_gain():
     assert claims.xnli_gains_little([effect(1.5)], ["e5"])["verdict"] == claims.SUPPORTED
     assert claims.xnli_gains_little([effect(4.6)], ["e5"])["verdict"] == claims.INCONCLUSIVE  # a 4.6 gain not ruled out
     assert claims.xnli_gains_little([effect(4.6), effect(6.0, "up")], ["e5"])["verdict"] == claims.CONTRADICTED
+
+
+def test_only_the_paper_s_three_families_vote_in_the_family_claim(tmp_path):
+    """Issue 25: an intermediate outside SQuAD/MNLI/HellaSwag types (here "ccg", and a multi-task mixture) is listed
+    but does not vote: two such intermediates going down must not contradict the claim about the families."""
+    for seed, jitter in zip((1, 2, 3), (0.0, 0.5, -0.5)):
+        _put(tmp_path, "panx", "e5", "multilingual", "none", seed, 50.0 + jitter)
+        _put(tmp_path, "panx", "e5", "multilingual", "tydiqa", seed, 58.0 + jitter)  # a family, up
+        _put(tmp_path, "panx", "e5", "multilingual", "ccg", seed, 40.0 + jitter)  # no family, down
+        _put(tmp_path, "panx", "e5", "multilingual", "multi:ccg+siqa", seed, 40.0 + jitter)  # mixture, down
+    summary = report.summarize(tmp_path)
+    helps = next(c for c in summary["claims"] if c["claim"].startswith("English intermediate"))
+    assert helps["verdict"] == claims.SUPPORTED, helps
+    assert any(line.startswith("ccg (not one of the paper's families: not counted") for line in helps["evidence"])
+
+
+def test_same_task_is_found_inside_multi_task_and_sequential_intermediates(tmp_path):
+    """An intermediate that trained on the target's own data as one part of a mixture or a sequence is "same task"
+    (more training on the target, not transfer), in the report and in the viewer."""
+    from xstilts.results import read_result, same_task
+    from xstilts.view import loading
+
+    assert same_task("multi:xnli+siqa", {"xnli"}) and same_task("siqa>xnli", {"xnli"})
+    assert same_task("xnli [train.lr=1] +LoRA", {"xnli"}) and not same_task("multi:siqa+tydiqa", {"xnli"})
+    assert not same_task("none", {"none"})
+    for seed in (1, 2):
+        _put(tmp_path, "xnli", "e5", "multilingual", "none", seed, 50.0 + seed)
+        _put(tmp_path, "xnli", "e5", "multilingual", "multi:xnli+siqa", seed, 60.0 + seed)
+        _put(tmp_path, "xnli", "e5", "multilingual", "siqa>xnli", seed, 60.0 + seed)
+    verdicts = {e["intermediate"]: e["verdict"] for e in report.summarize(tmp_path)["effects"]}
+    assert verdicts == {"multi:xnli+siqa": report.SAME_TASK, "siqa>xnli": report.SAME_TASK}
+    results = [read_result(p) for p in tmp_path.rglob("xnli.json")]
+    table = loading.overview_table(results, benchmark=None).set_index("intermediate")
+    assert table.loc["multi:xnli+siqa", "status"] == table.loc["siqa>xnli", "status"] == loading.STATUS_SAME_TASK
+
+
+def test_a_floors_value_that_matches_nothing_is_refused_not_read_as_not_learned(tmp_path, capsys):
+    """Issue 25: a typo in a floors value (metric, encoder kind, intermediate) silently marked a learned target "not
+    learned". Each is now one line naming the value and what is allowed, exit 2."""
+    import pytest
+
+    from xstilts.recipe import RecipeError
+
+    _grid(tmp_path)
+    for text, needle in (("xnli: {min: 40, encoder_kind: multilingal}\n", "encoder_kind 'multilingal'"),
+                         ("panx: {min: 40, metric: f11}\n", "metric 'f11'"),
+                         ("xnli: {min: 40, intermediate: nnone}\n", "intermediate 'nnone'")):
+        (tmp_path / "floors.yaml").write_text(text)
+        assert report.main([str(tmp_path), "--floors", str(tmp_path / "floors.yaml")]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    # a metric of the task that these results happen not to hold: refused when checked, not "not learned"
+    floors = _floors(tmp_path, "panx: {min: 40, metric: precision}\n")
+    with pytest.raises(RecipeError, match="in none of its results"):
+        report.summarize(tmp_path, floors=floors)
+    assert report.summarize(tmp_path, floors=_floors(tmp_path, "xnli: {min: 40, metric: accuracy}\n"))["floors"][0][
+        "met"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from xstilts.reliability import difference
+from xstilts.results import intermediate_parts
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 
@@ -30,6 +31,13 @@ FAMILIES = {"squad": QA, "squad_v2": QA, "tydiqa": QA, "mnli": NLI, "xnli": NLI,
 RETRIEVAL = ("tatoeba", "bucc2018")
 # "Gains little": no gain beyond noise, and the 95% interval of the difference rules out gains above this (points).
 LITTLE = 2.0
+
+
+def _family(intermediate: str) -> str | None:
+    """The paper's family of an intermediate setting (a variant of a family's task counts as it), None for anything
+    else: another task, a multi-task mixture or a sequence (which mixes families or adds others)."""
+    parts = intermediate_parts(intermediate)
+    return FAMILIES.get(parts[0]) if len(parts) == 1 else None
 
 
 def _verdict(pro: int, con: int, judged: int) -> str:
@@ -66,11 +74,14 @@ def intermediate_tasks_help(found: list[dict[str, Any]], multi: list[str]) -> di
         judged = [e for e in effs if e["verdict"] in ("up", "down", "within noise")]
         up, down = sum(e["verdict"] == "up" for e in judged), sum(e["verdict"] == "down" for e in judged)
         left = [f"{e['task']} ({e['verdict']})" for e in effs if e not in judged]
-        family = FAMILIES.get(inter, "not one of the paper's families")
+        family = _family(inter)
         v = _verdict(up, down, len(judged))
-        pro, con = pro + (v == SUPPORTED), con + (v == CONTRADICTED)
-        n_families += bool(judged)
-        lines.append(f"{inter} ({family}, {v}): {up} up, {down} down, {len(judged) - up - down} within noise of "
+        if family is not None:  # the claim is about these three families: any other intermediate is shown, no vote
+            pro, con = pro + (v == SUPPORTED), con + (v == CONTRADICTED)
+            n_families += bool(judged)
+        shown = family or "not one of the paper's families: not counted"
+        lines.append(f"{inter} ({shown}, {v}): {up} up, {down} "
+                     f"down, {len(judged) - up - down} within noise of "
                      f"{len(judged)} learned targets: " + "; ".join(_effect_text(e) for e in judged)
                      + (f"; left out: {', '.join(left)}" if left else ""))
     return {"claim": "English intermediate tasks of the SQuAD, MNLI and HellaSwag types improve zero-shot transfer "

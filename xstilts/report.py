@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from xstilts import claims, recipe
-from xstilts.errors import RunFolderError
+from xstilts.errors import RunFolderError, XstiltsError
 from xstilts.languages import script_of
 from xstilts.log import log
 from xstilts.recipe import RecipeError, field
@@ -40,16 +40,16 @@ from xstilts.results import (
     XTREME_R_CATEGORIES,
     TaskResult,
     benchmark_scores,
-    base_intermediate,
     coverage_problem,
     dedupe,
     find_results,
     intermediate_order,
     recipe_variants,
+    same_task,
     task_order,
     trained_on,
 )
-from xstilts.runfiles import atomic_write_json, atomic_write_text
+from xstilts.runfiles import atomic_write_json, atomic_write_text, check_new_file
 from xstilts.tasks import TASKS
 
 NOT_LEARNED = "not learned at this budget"
@@ -70,6 +70,19 @@ class Floor:
     intermediate: str = field("none", help="... without intermediate task (or another intermediate)")
 
 
+ENCODER_KINDS = ("multilingual", "english", "unknown")  # RunInfo.encoder_kind's values
+
+
+def task_metrics(task: str) -> tuple[str, ...]:
+    """The language-averaged metrics a task's results hold (the evaluation writes its main metric's parts, with
+    precision and recall beside a tagging F1 and the last layer's beside a retrieval score)."""
+    main = TASKS[task].main_metric
+    parts = ("exact_match", "f1") if main == "exact_match+f1" else (main,)
+    extra = ("precision", "recall") if main == "f1" else ()
+    last = tuple(f"{m}_last_layer" for m in parts) if TASKS[task].kind == "retrieval" else ()
+    return parts + extra + last
+
+
 def read_floors(path: str | Path) -> dict[str, Floor]:
     """A floors file (YAML: ``task: {min: 50, metric: f1, no_constant: true}``), read strictly: an unknown key or
     task is one ``RecipeError`` naming it."""
@@ -81,6 +94,14 @@ def read_floors(path: str | Path) -> dict[str, Floor]:
             floors[task] = recipe.build(Floor, spec if isinstance(spec, dict) else {"min": spec}, f"{path}: {task}")
         except RecipeError as exc:
             problems.append(str(exc))
+            continue
+        # A misspelt value would match no run and mark a learned target "not learned": refused instead.
+        if floors[task].encoder_kind not in ENCODER_KINDS:
+            problems.append(f"{task}: encoder_kind {floors[task].encoder_kind!r} is not one of "
+                            f"{', '.join(ENCODER_KINDS)}")
+        if task in TASKS and floors[task].metric is not None and floors[task].metric not in task_metrics(task):
+            problems.append(f"{task}: metric {floors[task].metric!r} is not one of {task}'s "
+                            f"({', '.join(task_metrics(task))}; leave it out for the task score)")
     if problems:
         raise RecipeError(problems, str(path))
     return floors
@@ -88,11 +109,29 @@ def read_floors(path: str | Path) -> dict[str, Floor]:
 
 def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[dict[str, Any]]:
     """Each floor against the seed mean of its cells (one row per encoder of the floor's kind): ``met`` False is a
-    target not learned at this budget; ``dev_curves`` are the English dev learning curves of its seeds (phase 3)."""
+    target not learned at this budget; ``dev_curves`` are the English dev learning curves of its seeds (phase 3).
+
+    Raises:
+        RecipeError: a floor's metric is in none of its task's results, or its intermediate is no run's (a typo
+            would otherwise mark the target "not learned").
+    """
     out = []
+    pooled = recipe_variants(results)
+    labels = {intermediate_label(r.run) for r in pooled}
+    problems = []
+    for task, floor in floors.items():
+        mine = [r for r in pooled if r.task == task]
+        if floor.metric is not None and mine and not any(floor.metric in r.average for r in mine):
+            problems.append(f"{task}: metric {floor.metric!r} is in none of its results (they hold "
+                            f"{', '.join(sorted({m for r in mine for m in r.average}))})")
+        if floor.intermediate not in labels:
+            problems.append(f"{task}: intermediate {floor.intermediate!r} is no run's (the results have "
+                            f"{', '.join(intermediate_order(labels))})")
+    if problems:  # a value matching nothing would mark a learned target "not learned at this budget"
+        raise RecipeError(problems, "floors")
     for task, floor in floors.items():
         groups: dict[str, list[TaskResult]] = {}
-        for r in recipe_variants(results):
+        for r in pooled:
             if r.task == task and r.run.encoder_kind == floor.encoder_kind and intermediate_label(r.run) == \
                     floor.intermediate:
                 groups.setdefault(r.run.encoder, []).append(r)
@@ -213,9 +252,12 @@ def benchmark_command(argv: list[str]) -> int:
         RunFolderError: The results folder does not exist or holds no readable result.
     """
     args = dict(a.split("=", 1) for a in argv if "=" in a)
-    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("results", "output")]
-    if "results" not in args or bad:
-        raise RecipeError([f"benchmark needs results=DIR [output=OUT.json] (unexpected {bad})"], "command line")
+    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("results", "output", "overwrite")]
+    if "results" not in args or bad or args.get("overwrite", "false") not in ("true", "false"):
+        raise RecipeError([f"benchmark needs results=DIR [output=OUT.json [overwrite=true]] (unexpected {bad})"],
+                          "command line")
+    if "output" in args:  # before any work: an existing file is replaced only when asked to
+        check_new_file(args["output"], args.get("overwrite") == "true")
     if not Path(args["results"]).is_dir():
         raise RunFolderError(f"results folder {args['results']} does not exist")
     good, broken = find_results(args["results"])
@@ -365,7 +407,7 @@ def effects(grid: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             d = difference((row["runs"][i], row["runs_ci95"][i]), (row["runs"][j], row["runs_ci95"][j]))
             task = row["task"].split(" (")[0]
-            same = base_intermediate(inter) in {task, *row.get("trained_on", [[]] * len(cols))[i]}
+            same = same_task(inter, {task, *row.get("trained_on", [[]] * len(cols))[i]})
             coverage = row.get("coverage") or [[] for _ in cols]  # summary.json written before coverage: unknown
             other = coverage_problem(coverage[i], coverage[j])
             verdict, why, low, high = (SAME_TASK, d.why, d.low, d.high) if same else \
@@ -577,10 +619,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", metavar="FILE.md", help="also write the Markdown here and summary.json beside it")
     parser.add_argument("--floors", metavar="FILE.yaml", help="what each target must reach before a claim (task: "
                                                              "{min: 50, metric: f1, no_constant: true})")
+    parser.add_argument("--force", action="store_true", help="replace existing --write files")
     args = parser.parse_args(argv)
     try:
         floors = read_floors(args.floors) if args.floors else None
-    except RecipeError as exc:
+        if args.write:  # before any work: neither file is replaced unless --force says so
+            for path in (Path(args.write), Path(args.write).with_name("summary.json")):
+                check_new_file(path, args.force, "--write", "pass --force")
+    except XstiltsError as exc:
         print(f"xstilts.report: error: {exc}", file=sys.stderr)
         return 2
     found = find_results(args.results)
@@ -588,15 +634,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: skipped {path}: {problem}", file=sys.stderr)
     try:
         summary = summarize(args.results, found, floors)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, RecipeError) as exc:
         print(f"xstilts.report: error: {exc}", file=sys.stderr)
         return 2
     text = render(summary)
     print(text, end="")
     if args.write:
         out = Path(args.write)
-        atomic_write_text(out, text)
-        atomic_write_json(out.with_name("summary.json"), summary)
+        try:
+            atomic_write_text(out, text)
+            atomic_write_json(out.with_name("summary.json"), summary)
+        except XstiltsError as exc:  # unwritable place, full disk: one line naming the file
+            print(f"xstilts.report: error: {exc}", file=sys.stderr)
+            return 2
         print(f"wrote {out} and {out.with_name('summary.json')}", file=sys.stderr)
     return 0
 

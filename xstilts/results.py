@@ -465,6 +465,22 @@ def base_intermediate(name: str) -> str:
     return name.removesuffix(" +LoRA").split(VARIANT_OPEN, 1)[0]
 
 
+def intermediate_parts(name: str) -> list[str]:
+    """The tasks an intermediate setting trained on: ``multi:a+b`` (one multi-task phase) and ``a>b`` (sequential
+    phases) name several; variant and LoRA suffixes are dropped; ``none`` names none."""
+    base = base_intermediate(name)
+    if base == BASELINE:
+        return []
+    return [t for t in base.removeprefix("multi:").replace(">", "+").split("+") if t]
+
+
+def same_task(intermediate: str, own: Iterable[str]) -> bool:
+    """Whether an intermediate setting trained on (any of) ``own``, the target's own tasks (its name and the task
+    whose English data trained it): then it is more training on the target, not transfer between tasks, also when
+    it is one part of a multi-task or sequential intermediate."""
+    return bool(set(intermediate_parts(intermediate)) & set(own))
+
+
 def recipe_variants(results: Iterable[TaskResult]) -> list[TaskResult]:
     """Results made ready to pool as seeds: where the results of one cell (encoder, intermediate, task, LoRA) differ
     in more than the seed (another split, lr, precision, data...), each group of equal recipes becomes its own cell,

@@ -28,11 +28,11 @@ from xstilts.results import (
     XTREME_R_CATEGORIES,
     RunInfo,
     TaskResult,
-    base_intermediate,
     coverage_problem,
     find_results,
     intermediate_order,
     recipe_variants,
+    same_task,
     task_order,
     trained_on,
 )
@@ -492,7 +492,7 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
         own = {task} | {trained_on(r) for r in groups[(enc, inter, task)]}
         if inter == BASELINE:
             status, why, delta, b_score = STATUS_BASELINE, "the encoder without intermediate task", nan, nan
-        elif base_intermediate(inter) in own:
+        elif same_task(inter, own):
             status, delta, b_score = STATUS_SAME_TASK, nan, nan
             why = "the intermediate task is this target's own training data: more training, not transfer"
         elif base is None:
