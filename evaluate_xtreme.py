@@ -47,7 +47,9 @@ def _main(argv: list[str]) -> int:
     raw, source = recipe.arguments(argv)
     cfg = recipe.build(EvalRecipe, raw, source)
     run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")
-    run_chain = provenance.chain(run_folder)
+    # Read once: the result records this chain, checked unchanged when it is written (build_result).
+    scored = provenance.scored_chain(run_folder)
+    run_chain = scored[0]
     # Every recipe of the chain read back typed now, so one this version cannot read fails before any work.
     trained = [provenance.typed_recipe(entry) for entry in run_chain][0]  # the recipe that made the evaluated model
     raw, inherited = inherit_data_source(raw, trained)
@@ -122,7 +124,7 @@ def _main(argv: list[str]) -> int:
             result = evaluation.build_result(
                 task, merged.languages, merged.missing, cfg.split, cfg.data.source, checkpoint, run_folder,
                 merged.notes, benchmark=cfg.benchmark, reliability=merged.figures,
-                chance=evaluation.mean_chance(merged.chance), score_weights=merged.weights)
+                chance=evaluation.mean_chance(merged.chance), score_weights=merged.weights, scored=scored)
             if merged.score is not None:
                 result = dataclasses.replace(result, score=merged.score)
             write_result(out_file, result)

@@ -221,7 +221,8 @@ def missing_languages(task: Task, scored: Iterable[str], benchmark: str = "xtrem
 def build_result(task: Task, languages: dict[str, dict[str, float]], missing: list[str], split: str, source: str,
                  checkpoint: Path, run_folder: Path, notes: list[str], benchmark: str = "xtreme",
                  reliability: dict[str, LanguageFigures] | None = None, chance: float | None = None,
-                 score_weights: dict[str, float] | None = None) -> TaskResult:
+                 score_weights: dict[str, float] | None = None,
+                 scored: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None) -> TaskResult:
     """The result of one task. It is partial whenever a language of the task's ``benchmark`` set has no score,
     whatever left it out (``languages=``, absent data in ``missing``, a rank that returned nothing): the missing
     languages are named, and a partial result never counts towards a benchmark score (``results.benchmark_scores``).
@@ -229,8 +230,15 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
     ``reliability`` (lang -> figures) fills ``reliability`` and ``score_ci95``: the interval of the mean over
     languages of their bootstrap replicates (``score_weights``: lang -> weight where the score is a weighted mean,
     LAReQA's micro average), null when a language has no interval. ``chance`` is written as given.
+
+    ``scored``: ``provenance.scored_chain(run_folder)`` as read when the evaluation started: the chain recorded is
+    that one, checked unchanged now (``RunFolderError`` otherwise); None reads the chain now.
     """
-    chain = provenance.chain(run_folder, relative_to=Path.cwd())  # no folder of this machine in the result
+    if scored is not None:
+        chain = scored[0]
+        provenance.check_scored(run_folder, scored[1])
+    else:
+        chain = provenance.chain(run_folder, relative_to=Path.cwd())  # no folder of this machine in the result
     average = average_metrics(languages)
     absent = missing_languages(task, languages, benchmark)
     unscored = [lang for lang in missing if lang not in absent and lang not in languages]  # outside the set

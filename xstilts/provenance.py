@@ -102,6 +102,7 @@ def write_run_header(folder: Path, phase: str, recipe: Any, parent: Path | None)
         "phase": phase, "parent": str(parent.resolve()) if parent else None, "xstilts_version": __version__,
         "run_id": run_id or uuid.uuid4().hex, "parent_fingerprint": fingerprint(parent) if parent else None,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "started_unix": time.time(), "environment": environment(),
+        "cwd": str(Path.cwd().resolve()),  # what the recipe's relative paths (data.path) were relative to
     })
 
 
@@ -279,6 +280,35 @@ def chain(folder: str | Path, relative_to: str | Path | None = None) -> list[dic
     return out
 
 
+def scored_chain(folder: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The chain of the run an evaluation scores, read once at its start: (chain with folders as a result records
+    them, the fingerprints of every folder of the chain). ``check_scored`` compares the fingerprints again when the
+    result is written, so a result never records a chain other than the one whose model it scored.
+
+    Raises:
+        RunFolderError: as ``chain``; or the run changed while its chain was being read.
+    """
+    folders = [p for p, _, _ in lineage(folder)]
+    before = [fingerprint(p) for p in folders]
+    read = chain(folder, relative_to=Path.cwd())  # no folder of this machine in the result
+    check_scored(folder, before)
+    return read, before
+
+
+def check_scored(folder: str | Path, fingerprints: list[dict[str, Any]]) -> None:
+    """Raises ``RunFolderError`` unless every run of ``folder``'s chain is still the one ``scored_chain`` read
+    (same run ids, DONE markers and weights files): a run replaced (re-run, overwritten, weights swapped) while it
+    was evaluated would otherwise be recorded as the one scored."""
+    try:
+        now = [fingerprint(p) for p, _, _ in lineage(folder)]
+    except (RunFolderError, OSError) as exc:
+        now = [{"error": str(exc)}]
+    if now != fingerprints:
+        raise RunFolderError(f"{folder} (or a run of its chain) was replaced while it was evaluated: its run id, DONE "
+                             "marker or weights changed, so the model scored is not the one the chain describes; "
+                             "nothing was written: evaluate it again once no run writes there")
+
+
 def dev_curve(log_history: Any) -> list[list[float]]:
     """``[[step, dev score], ...]`` from a Trainer log history (its ``eval_score`` records): the English dev
     learning curve a result keeps (the full history stays in the run's metrics.json). Malformed records are
@@ -380,6 +410,28 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
 
 
+def is_path_key(key: str) -> bool:
+    """A recipe key naming a file or folder to read (``data.path``, ``data.translated_path``)."""
+    return key == "path" or key.endswith("_path")
+
+
+def resolved_paths(recipe: Any, base: str | Path) -> Any:
+    """A copy of a recipe mapping with every relative path value (``is_path_key``) resolved against ``base`` to
+    the real, absolute path (symlinks followed), so two spellings of one folder compare equal and one spelling from
+    two folders does not."""
+    if not isinstance(recipe, dict):
+        return recipe
+    out = {}
+    for key, value in recipe.items():
+        if isinstance(value, dict):
+            out[key] = resolved_paths(value, base)
+        elif is_path_key(str(key)) and isinstance(value, str) and value:
+            out[key] = os.path.realpath(os.path.join(base, os.path.expanduser(value)))
+        else:
+            out[key] = value
+    return out
+
+
 def recipe_changes(folder: Path, recipe: Any, parent: Path | None) -> list[str]:
     """How the new resolved ``recipe`` differs from the one an unfinished run in ``folder`` started with, as
     ``key: old -> new`` (keys in ``RESUME_FREE_KEYS`` excepted); the input is compared as the folder it resolves to
@@ -387,8 +439,12 @@ def recipe_changes(folder: Path, recipe: Any, parent: Path | None) -> list[str]:
     if not (folder / RECIPE).is_file():
         return ["recipe.yaml: (missing) -> the new recipe"]
     changes: list[str] = []
-    _diff(_as_written_today(type(recipe), _read_recipe(folder)), to_dict(recipe), _defaults(type(recipe)), "", changes)
     run = read_run(folder)
+    # Data paths are compared as the folders they name: "data/xtreme" from another working directory is other data.
+    # A run.json without "cwd" (older versions) had its paths resolved from where it ran: unknown, taken as here.
+    then = run.get("cwd") if isinstance(run.get("cwd"), str) else Path.cwd()
+    _diff(resolved_paths(_as_written_today(type(recipe), _read_recipe(folder)), then),
+          resolved_paths(to_dict(recipe), Path.cwd()), _defaults(type(recipe)), "", changes)
     if parent is not None:
         recorded, now = run.get("parent"), str(parent.resolve())
         if recorded != now:
