@@ -1,19 +1,21 @@
 """In-memory stand-ins for Hub datasets, built with the exact features the registry declares.
 
-``fake_loader`` replaces ``xstilts.data.hub_loader``: it returns a ``datasets.Dataset`` whose schema is the one the
+``FakeHub`` replaces ``xstilts.data.hub_loader``: it returns a ``datasets.Dataset`` whose schema is the one the
 registry expects for (repo, config, split), filled with deterministic pseudo-text, so the real Hub code path (schema
-check, column mapping, label handling, row filters) runs offline.
+check, column mapping, label handling, row filters) runs offline. ``LocalHub`` goes one step further: it writes folders
+laid out like the Hub's repos and parquet branches, and the real ``datasets.load_dataset`` reads them.
 """
 from __future__ import annotations
 
 import random
 import re
 import zlib
+from pathlib import Path
 
 import datasets
 
-from xstilts.data import hub_features
-from xstilts.tasks import TASKS, HubSource
+from xstilts.data import hub_features, hub_where
+from xstilts.tasks import PARQUET_BRANCH, TASKS, HubSource
 
 WORDS = "the cat dog sees runs a house red blue big small man woman tree river city book reads walks green".split()
 
@@ -130,7 +132,8 @@ class FakeHub:
 
     def __call__(self, repo, config, split, revision, data_dir):
         self.calls.append((repo, config, split, revision, data_dir))
-        key = (repo, config, split)
+        # A parquet-branch source names its config by folder (data_dir), so overrides are keyed by that folder there.
+        key = (repo, config if config is not None else data_dir, split)
         if key in self.overrides:
             return self.overrides[key]
         for source in _sources():
@@ -142,3 +145,53 @@ class FakeHub:
                 # crc32, not hash(): the same rows in every process whatever PYTHONHASHSEED is
                 return make_dataset(source, self.n, seed=zlib.crc32(f"{repo}|{config}|{split}".encode()) % 1000)
         raise FileNotFoundError(f"fake hub has no {repo} {config} {split}")
+
+
+class LocalHub:
+    """Folders laid out like Hub dataset repos, read by the real ``datasets.load_dataset`` through ``data.hub_path``.
+
+    ``<root>/<owner>/<name>/main``: a README whose ``configs`` list each config's files
+    ``<config>/<split>-00000-of-00001.parquet`` (as a "Convert dataset to Parquet" commit leaves them; a source without
+    config gets ``data/<split>-...`` and no list). ``<root>/<owner>/<name>/parquet``: the parquet-conversion branch,
+    ``<config>/<split>/0000.parquet`` and no README, as the conversion service writes it. Parquet files keep their
+    ``datasets`` features (ClassLabel names too), as the Hub's do.
+
+    Use: ``hub = LocalHub(tmp_path); hub.add(source, "de"); monkeypatch.setattr(data, "hub_path", hub.path)``.
+    """
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.configs: dict[str, dict[str, list[str]]] = {}  # main-branch repo -> config -> splits
+
+    def path(self, repo: str, revision: str | None) -> str:
+        return str(self.root / repo / ("parquet" if revision == PARQUET_BRANCH else "main"))
+
+    def add(self, source: HubSource, lang: str = "en", ds: datasets.Dataset | None = None, n: int = 6,
+            split: str | None = None) -> HubSource:
+        """Writes ``source``'s split for ``lang`` (each part of an "a+b" split): ``ds``, or ``n`` rows in its exact
+        Hub schema. Returns the source."""
+        config, data_dir, _ = hub_where(source, lang)
+        base = self.root / source.repo
+        for part in (split or source.split).split("+"):
+            rows = ds if ds is not None else make_dataset(source, n, seed=zlib.crc32(part.encode()) % 1000)
+            if source.revision == PARQUET_BRANCH:
+                out = base / "parquet" / data_dir / part / "0000.parquet"
+            else:
+                name = config or "data"
+                out = base / "main" / name / f"{part}-00000-of-00001.parquet"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                if config:
+                    splits = self.configs.setdefault(source.repo, {}).setdefault(config, [])
+                    if part not in splits:
+                        splits.append(part)
+                    self._readme(source.repo)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            rows.to_parquet(str(out))
+        return source
+
+    def _readme(self, repo: str) -> None:
+        lines = ["---", "configs:"]
+        for config, splits in self.configs[repo].items():
+            lines += [f"- config_name: {config}", "  data_files:"]
+            lines += [f"  - split: {s}\n    path: {config}/{s}-*.parquet" for s in splits]
+        (self.root / repo / "main" / "README.md").write_text("\n".join(lines + ["---", ""]), encoding="utf-8")

@@ -1,13 +1,19 @@
 """The Hub loading path, offline: in-memory datasets with the exact registry features go through the real code
-(schema check, column mapping, label handling, row filters); the XTREME-folder reader on real files is opt-in."""
+(schema check, column mapping, label handling, row filters); folders laid out like the Hub's repos and parquet
+branches go through the real ``datasets.load_dataset``; the XTREME-folder reader on real files is opt-in."""
 from __future__ import annotations
+
+import dataclasses
 
 import datasets
 import pytest
-from fakehub import FakeHub, make_dataset
+from fakehub import FakeHub, LocalHub, make_dataset
 
 from xstilts import data
-from xstilts.tasks import TASKS, get_task
+from xstilts.config import DataConfig, EvalRecipe
+from xstilts.errors import SplitAbsent
+from xstilts.evaluation import load_eval_rows
+from xstilts.tasks import PARQUET_BRANCH, TASKS, get_task
 
 KIND_FIELDS = {
     "classification": {"text_a", "text_b", "label"},
@@ -130,6 +136,153 @@ def test_xtreme_folder_layout(tmp_path):
     (tmp_path / "xnli" / "dev-es.tsv").write_text("only two\tcolumns\n")
     with pytest.raises(data.DataError, match="dev-es.tsv:1: expected 3 tab-separated columns"):
         data.load_split(task, task.eval["validation"], "xtreme", "es", "validation", str(tmp_path))
+
+
+# ---- the real datasets.load_dataset on folders laid out like the Hub's repos and parquet branches -------------------
+@pytest.fixture
+def local_hub(tmp_path, monkeypatch):
+    hub = LocalHub(tmp_path / "hub")
+    monkeypatch.setattr(data, "hub_path", hub.path)
+    monkeypatch.setattr(data, "hub_loader", data.default_hub_loader)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    return hub
+
+
+def _registry_splits():
+    """(task, role, split, language) of every Hub split the registry reads, each (repo, folder, split) once."""
+    seen = set()
+    for task in TASKS.values():
+        named = [("train", s, task.train_language) for s in task.train]
+        named += [("validation", task.dev, task.train_language)] if task.dev else []
+        named += [(role, s, task.languages[0]) for role, s in task.eval.items()]
+        named += [(role, s, lang) for role, by_lang in task.lang_sources.items() for lang, group in by_lang.items()
+                  for s in group]
+        named += [("test", task.candidates, task.languages[0])] if task.candidates else []
+        for role, split, lang in named:
+            if split.hub is None:
+                continue
+            key = (split.hub.repo, data.hub_where(split.hub, lang)[:2], split.hub.split)
+            if key not in seen:
+                seen.add(key)
+                yield task, role, split, lang
+
+
+# One split of each config folder the registry reads from a parquet branch (the rule is per folder, not per split).
+PARQUET_SPLITS = list({(split.hub.repo, split.hub.data_dir): pytest.param(
+    t.name, role, split, lang, id=f"{split.hub.repo}-{split.hub.data_dir}-{split.hub.split}")
+    for t, role, split, lang in _registry_splits() if split.hub.parquet_branch}.values())
+
+
+def test_the_registry_never_names_a_config_on_the_parquet_branch():
+    assert len(PARQUET_SPLITS) >= 14  # COPA, SIQA, HellaSwag, Cosmos QA, the UD 2.7 treebanks, Mewsli-X entities
+    with pytest.raises(ValueError, match="config must be None"):
+        data.HubSource("aps/super_glue", "copa", "train", {}, {}, revision=PARQUET_BRANCH, data_dir="copa",
+                       converted_from="a script")
+
+
+@pytest.mark.parametrize("task_name,role,split,lang", PARQUET_SPLITS)
+def test_every_parquet_branch_source_loads_through_datasets(local_hub, task_name, role, split, lang):
+    """The branch holds ``<config>/<split>/0000.parquet`` and no README: ``datasets`` knows no config name there, and
+    the registry's load (config as data_dir) reads the config's folder, not its neighbours'."""
+    task = get_task(task_name)
+    group = task.lang_sources.get(role, {}).get(lang, (split,))  # an XTREME-R language: all its treebanks
+    for part in group:
+        local_hub.add(part.hub, lang, n=5)
+    other = dataclasses.replace(split.hub, data_dir="another_config")
+    local_hub.add(other, lang, n=3)  # a neighbouring config on the same branch, which must not be merged in
+    rows = data.load_split(task, split, "hub", lang, role)
+    assert rows and set(rows[0]) == KIND_FIELDS[task.kind]
+    if split.hub.keep != "ud_tokens":  # (a UD sentence of "_" tokens only would be dropped)
+        assert len(rows) == 5 * len(group)
+    # The way the registry used to load it fails: a config name other than "default" on the branch.
+    if split.hub.data_dir == "default":
+        return
+    path, _, kwargs = data.hub_load_args(split.hub.repo, split.hub.data_dir, split.hub.split, split.hub.revision,
+                                         split.hub.data_dir)
+    with pytest.raises(ValueError, match="BuilderConfig .* not found. Available: \\['default'\\]"):
+        datasets.load_dataset(path, split.hub.data_dir, **kwargs)
+
+
+def test_a_named_config_on_main_loads_through_datasets(local_hub):
+    task = get_task("xnli")
+    local_hub.add(task.eval["test"].hub, "de", n=4)
+    local_hub.add(task.eval["test"].hub, "fr", n=7)
+    assert len(data.load_split(task, task.eval["test"], "hub", "fr", "test")) == 7
+
+
+def test_a_split_a_language_lacks_is_absent_not_an_error(local_hub):
+    """UD-POS has no validation split for kk, tl, th, yo: the registry says so (no download), and a split the Hub lacks
+    that the registry does not know of is recognised from datasets' answer."""
+    task = get_task("udpos")
+    split = task.eval["validation"]
+    for lang in ("kk", "tl", "th", "yo"):
+        with pytest.raises(SplitAbsent, match=f"no validation split for {lang}"):
+            data.load_split(task, split, "hub", lang, "validation")
+    unknown = dataclasses.replace(split, hub=dataclasses.replace(split.hub, absent_for=()))
+    local_hub.add(task.eval["test"].hub, "kk", n=3)
+    local_hub.add(task.train[0].hub, "kk", n=3, split="train")
+    with pytest.raises(SplitAbsent, match=r"split validation\) does not exist \(its splits: (train, test|test, train)\)"):
+        data.load_split(task, unknown, "hub", "kk", "validation")
+
+
+def test_an_evaluation_marks_an_absent_split_missing_and_goes_on(local_hub, capsys):
+    task = get_task("udpos")
+    local_hub.add(task.eval["validation"].hub, "de", n=4)
+    cfg = EvalRecipe(input="in", output="out", task="udpos", split="validation", data=DataConfig(source="hub"))
+    for explicit in (False, True):
+        rows, missing, notes = load_eval_rows(task, cfg, ["de", "kk", "th"], explicit, None)
+        assert list(rows) == ["de"] and missing == ["kk", "th"]
+        assert "no validation split for kk" in notes["kk"][0] and "no validation split for th" in notes["th"][0]
+        skipped = [line for line in capsys.readouterr().out.splitlines() if "kk" in line or " th" in line]
+        assert len(skipped) == 1 and "skipped kk th" in skipped[0], skipped  # one line, each language named once
+
+
+def test_other_label_names_or_order_are_refused_in_one_line(local_hub):
+    task = get_task("xnli")
+    hub = task.eval["test"].hub
+    swapped = dataclasses.replace(hub, features={**hub.features, "label": "label:contradiction,neutral,entailment"})
+    local_hub.add(hub, "de", ds=make_dataset(swapped, 4))
+    with pytest.raises(data.DataError) as err:
+        data.load_split(task, task.eval["test"], "hub", "de", "test")
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert ("column 'label' has the labels [contradiction, neutral, entailment] in this order, the registry expects "
+            "[entailment, neutral, contradiction]") in msg
+    tags = get_task("panx").eval["test"].hub
+    other = dataclasses.replace(tags, features={**tags.features, "ner_tags": "list:label:O,B-LOC,I-LOC,B-PER,I-PER,"
+                                                                             "B-ORG,I-ORG"})
+    assert data.schema_problems(data.hub_features(other), tags) == [
+        "column 'ner_tags' has the labels [O, B-LOC, I-LOC, B-PER, I-PER, B-ORG, I-ORG] in this order, the registry "
+        "expects [O, B-PER, I-PER, B-ORG, I-ORG, B-LOC, I-LOC]"]
+    # An integer column declares no names: nothing to compare.
+    plain = datasets.Features({**data.hub_features(hub), "label": datasets.Value("int64")})
+    assert data.schema_problems(plain, hub) == []
+
+
+def test_registry_label_names_agree_with_the_tasks_labels():
+    """Where a Hub ClassLabel's ids are the class ids (no ``labels`` remap), its names are the task's label names."""
+    for task, _role, split, _lang in _registry_splits():
+        hub = split.hub
+        label_col = hub.fields.get("label") or hub.fields.get("tags")
+        spec = hub.features.get(label_col or "", "")
+        if task.label_names and hub.labels is None and "label:" in spec:
+            assert tuple(spec.split("label:")[1].split(",")) == task.label_names, (task.name, hub.repo)
+
+
+def test_anli_plus_selects_on_all_three_dev_rounds(local_hub, tmp_path):
+    task = get_task("anli_plus")
+    assert "dev = ANLI r1-r3 dev" in task.description and task.dev.hub.split == "dev_r1+dev_r2+dev_r3"
+    local_hub.add(task.dev.hub, n=4)
+    assert len(data.load_dev(task, "hub", None)) == 12  # datasets concatenates the rounds
+    folder = tmp_path / "xtreme"
+    (folder / "anli").mkdir(parents=True)
+    for i, name in enumerate(("dev_r1", "dev_r2", "dev_r3")):
+        (folder / "anli" / f"{name}.tsv").write_text(f"p{i}\th{i}\tneutral\n")
+    rows = data.load_dev(task, "xtreme", str(folder))
+    assert [r["text_a"] for r in rows] == ["p0", "p1", "p2"]
+    (folder / "anli" / "dev_r3.tsv").write_text("p\th\tmaybe\n")
+    with pytest.raises(data.DataError, match="dev_r3.tsv:1: unknown label 'maybe'"):
+        data.load_dev(task, "xtreme", str(folder))
 
 
 # ---- opt-in: the XTREME-folder reader on the real files --------------------------------------------------------------

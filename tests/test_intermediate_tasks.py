@@ -79,9 +79,9 @@ def test_phase2_on_exact_hub_schema_writes_english_dev_metric(task, encoder, tmp
     assert loaded == repos, loaded
     for repo, _config, _split, revision, _data_dir in hub.calls:
         assert (revision == "refs/convert/parquet") == (repo in SCRIPT_ONLY), (repo, revision)
-    if task == "anli_plus":  # ANLI r1-r3 + SNLI + MNLI train, ANLI r1 dev
+    if task == "anli_plus":  # ANLI r1-r3 + SNLI + MNLI train, ANLI r1-r3 dev
         splits = sorted(c[2] for c in hub.calls)
-        assert splits == ["dev_r1", "train", "train", "train_r1", "train_r2", "train_r3"]
+        assert splits == ["dev_r1+dev_r2+dev_r3", "train", "train", "train_r1", "train_r2", "train_r3"]
 
 
 def test_schema_drift_is_a_clear_error(encoder, tmp_path, monkeypatch, capsys):

@@ -21,7 +21,15 @@ import evaluate_xtreme
 import phase3_target
 from xstilts import data, dual_encoder_rows, languages, submission
 from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, read_result
-from xstilts.tasks import BENCHMARK_TASKS, UD27_TREEBANKS, UD_HUB_UPOS, UPOS_LABELS, check_languages, get_task
+from xstilts.tasks import (
+    BENCHMARK_TASKS,
+    PARQUET_BRANCH,
+    UD27_TREEBANKS,
+    UD_HUB_UPOS,
+    UPOS_LABELS,
+    check_languages,
+    get_task,
+)
 from xstilts.tasktypes import dual_encoder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,7 +78,7 @@ def test_xtreme_r_language_outside_xtreme_names_the_benchmark_setting():
 def test_ud27_treebanks_concatenated_and_upos_remapped(hub):
     task = get_task("udpos")
     lt_sources = task.lang_sources["test"]["lt"]
-    assert [s.hub.config for s in lt_sources] == list(UD27_TREEBANKS["lt"])
+    assert [s.hub.data_dir for s in lt_sources] == list(UD27_TREEBANKS["lt"])
     name = {n: i for i, n in enumerate(UD_HUB_UPOS)}
     base = {"idx": "1", "text": "t", "lemmas": [], "xpos": [], "feats": [], "head": [], "deprel": [], "deps": [],
             "misc": []}
@@ -90,8 +98,9 @@ def test_ud27_treebanks_concatenated_and_upos_remapped(hub):
     assert [r["tokens"] for r in rows] == [["Jis", "eina", "namo", "."], ["Į", "namą"], ["Ir", "jie", "pas", "-ą", "x"]]
     assert [[UPOS_LABELS[t] for t in r["tags"]] for r in rows] == [
         ["PRON", "VERB", "ADV", "PUNCT"], ["ADP", "NOUN"], ["CCONJ", "PRON", "SCONJ", "AUX", "X"]]
-    assert [c[1:] for c in hub.calls] == [("lt_alksnis", "test", "refs/convert/parquet", "lt_alksnis"),
-                                          ("lt_hse", "test", "refs/convert/parquet", "lt_hse")]
+    # The parquet branch knows no config names: each treebank is read as its folder (data_dir).
+    assert [c[1:] for c in hub.calls] == [(None, "test", "refs/convert/parquet", "lt_alksnis"),
+                                          (None, "test", "refs/convert/parquet", "lt_hse")]
     # Every one of the 18 hub names maps onto the 17 UPOS labels ("_" alone is dropped).
     assert sorted(n for n in UD_HUB_UPOS if n != "_") == sorted(UPOS_LABELS)
 
@@ -99,9 +108,9 @@ def test_ud27_treebanks_concatenated_and_upos_remapped(hub):
 def test_pl_validation_skips_the_test_only_pud_treebank(hub):
     task = get_task("udpos")
     data.load_split(task, task.eval["validation"], "hub", "pl", "validation")
-    assert [c[1] for c in hub.calls] == ["pl_lfg", "pl_pdb"]
+    assert [c[4] for c in hub.calls] == ["pl_lfg", "pl_pdb"]  # the treebank folders (data_dir)
     data.load_split(task, task.eval["test"], "hub", "pl", "test")
-    assert [c[1] for c in hub.calls[2:]] == ["pl_lfg", "pl_pdb", "pl_pud"]
+    assert [c[4] for c in hub.calls[2:]] == ["pl_lfg", "pl_pdb", "pl_pud"]
 
 
 def test_ud27_schema_mismatch_fails_loudly(hub):
@@ -207,7 +216,7 @@ def test_canonical_rows_of_every_source_shape(hub):
         rows = data.load_split(mewslix if split.hub.repo == "izhx/mewsli-x" else lareqa, split, "hub", lang, role)
         assert rows and all(set(r) == set(dual_encoder_rows.CANONICAL_FIELDS) for r in rows)
     assert ("google-research-datasets/xquad_r", "zh", "validation") in [c[:3] for c in hub.calls]
-    assert ("izhx/mewsli-x", "candidate_entities", "train") in [c[:3] for c in hub.calls]
+    assert ("izhx/mewsli-x", None, "train", PARQUET_BRANCH, "candidate_entities") in hub.calls
 
 
 def test_squad_rows_become_question_answer_sentence_pairs():

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from xstilts import ccg
 from xstilts import languages as L
 from xstilts.config import embedded_path
 from xstilts.dual_encoder_rows import MEWSLIX_FEATURES, canonical_pairs
-from xstilts.errors import DataError, DataMissing
+from xstilts.errors import DataError, DataMissing, SplitAbsent
 from xstilts.log import log
 from xstilts.tasks import DataSplit, HubSource, LocalSource, Task
 
@@ -107,10 +108,17 @@ def _covers(expected: Any, found: Any) -> bool:
     return fe == ff or {fe, ff} <= {"label", "int"}
 
 
-def check_schema(ds: datasets.Dataset, source: HubSource, where: str) -> None:
-    """Raises ``DataError`` naming the dataset, expected and found columns when the Hub schema differs."""
+def _label_names(feature: Any) -> tuple[str, ...] | None:
+    """The class names of a ClassLabel column (or of a list of them, a tag column); None for any other type."""
+    if isinstance(feature, (datasets.List, datasets.Sequence)):
+        return _label_names(feature.feature)
+    return tuple(feature.names) if isinstance(feature, datasets.ClassLabel) else None
+
+
+def schema_problems(found: Any, source: HubSource) -> list[str]:
+    """What differs between the features ``found`` on the Hub and the registry's ``source.features``: missing columns,
+    other types, and ClassLabel names in another order (or others) where both sides declare them; empty when none."""
     expected = hub_features(source)
-    found = ds.features
     problems = []
     for name, feat in expected.items():
         if name not in found:
@@ -121,20 +129,68 @@ def check_schema(ds: datasets.Dataset, source: HubSource, where: str) -> None:
         ok = ok or (not isinstance(feat, datasets.Value) and _covers(feat, found[name]))
         if not ok:
             problems.append(f"column {name!r} is {_describe(found[name])}, expected {_describe(feat)}")
+            continue
+        # Class ids are read as they are: the same ids under names in another order would train and score the wrong
+        # classes silently. An integer column on the Hub declares no names, so there is nothing to compare.
+        want, have = _label_names(feat), _label_names(found[name])
+        if want is not None and have is not None and want != have:
+            problems.append(f"column {name!r} has the labels [{', '.join(have)}] in this order, the registry "
+                            f"expects [{', '.join(want)}]")
+    return problems
+
+
+def check_schema(ds: Any, source: HubSource, where: str) -> None:
+    """Raises ``DataError`` naming the dataset, expected and found columns when the Hub schema differs (for other
+    label names or order: one line naming both orders)."""
+    problems = schema_problems(ds.features, source)
+    if problems and all(" has the labels " in p for p in problems):
+        raise DataError(f"{where}: {'; '.join(problems)}; the class ids would name other classes: fix the "
+                        "registry's labels (xstilts/tasks.py) or read another revision")
     if problems:
+        expected, found = hub_features(source), ds.features
         exp = ", ".join(f"{k}: {_describe(v)}" for k, v in expected.items())
         got = ", ".join(f"{k}: {_describe(v)}" for k, v in found.items())
         raise DataError(f"{where}: schema mismatch ({'; '.join(problems)}). Expected columns {{{exp}}}; found {{{got}}}")
 
 
-def default_hub_loader(repo: str, config: str | None, split: str, revision: str | None, data_dir: str | None):
-    """``datasets.load_dataset`` for one split (replaced in tests by an in-memory loader)."""
-    kwargs: dict[str, Any] = {"split": split}
+def hub_path(repo: str, revision: str | None) -> str:
+    """Where ``datasets`` reads a Hub repo (at ``revision``) from: the repo id. Tests map it to a local folder laid out
+    like the repo or its parquet branch, so the real ``datasets.load_dataset`` call runs offline."""
+    return repo
+
+
+def hub_load_args(repo: str, config: str | None, split: str | None, revision: str | None, data_dir: str | None
+                  ) -> tuple[str, str | None, dict[str, Any]]:
+    """The ``datasets`` arguments for one Hub split: path, config name and keywords (``split`` None: every split).
+
+    A parquet-branch source has no config name (the registry refuses one; see ``tasks.PARQUET_BRANCH``): its config
+    is the folder ``data_dir``.
+    """
+    kwargs: dict[str, Any] = {}
+    if split is not None:
+        kwargs["split"] = split
     if revision:
         kwargs["revision"] = revision
     if data_dir:
         kwargs["data_dir"] = data_dir
-    return datasets.load_dataset(repo, config, **kwargs)
+    return hub_path(repo, revision), config, kwargs
+
+
+def default_hub_loader(repo: str, config: str | None, split: str, revision: str | None, data_dir: str | None):
+    """``datasets.load_dataset`` for one split (replaced in tests by an in-memory loader, or pointed at local folders
+    through ``hub_path``)."""
+    path, name, kwargs = hub_load_args(repo, config, split, revision, data_dir)
+    return datasets.load_dataset(path, name, **kwargs)
+
+
+def absent_split(exc: BaseException) -> str | None:
+    """The splits a dataset does have, when ``exc`` is ``datasets``' answer to a split it lacks ("Unknown split" when
+    loading, "Bad split" when streaming); None for any other error."""
+    text = str(exc)
+    if isinstance(exc, ValueError) and text.startswith(("Unknown split", "Bad split")):
+        found = re.search(r"\[(.*)\]", text)
+        return found.group(1).replace("'", "") if found else "?"
+    return None
 
 
 hub_loader: Callable[..., datasets.Dataset] = default_hub_loader
@@ -143,6 +199,15 @@ hub_loader: Callable[..., datasets.Dataset] = default_hub_loader
 def _fill(template: str, lang: str, split: str = "") -> str:
     return template.format(lang=lang, udpos_name=L.UDPOS_NAMES.get(lang, lang), iso3=L.TATOEBA_ISO3.get(lang, lang),
                            split=split)
+
+
+def hub_where(hub: HubSource, lang: str) -> tuple[str | None, str | None, str]:
+    """The config name and data folder of ``hub`` for ``lang`` (templates filled), and how messages name the split."""
+    config = _fill(hub.config, lang) if hub.config else None
+    data_dir = _fill(hub.data_dir, lang) if hub.data_dir else None
+    if hub.parquet_branch:
+        return config, data_dir, f"dataset {hub.repo} ({data_dir} of its parquet conversion, split {hub.split})"
+    return config, data_dir, f"dataset {hub.repo} (config {config}, split {hub.split})"
 
 
 def _get(row: dict, spec: str) -> Any:
@@ -506,6 +571,14 @@ def _drop_ud_placeholders(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _local_parts(path: Path) -> list[Path]:
+    """The files of a local split whose name joins splits with "+" as the Hub split does (``anli/dev_r1+dev_r2.tsv``:
+    ``anli/dev_r1.tsv`` then ``anli/dev_r2.tsv``); any other name is one file."""
+    if "+" not in path.stem:
+        return [path]
+    return [path.with_name(part + path.suffix) for part in path.stem.split("+")]
+
+
 def _gold_only(split: DataSplit) -> str | None:
     """``"gold"`` where the official data of ``split`` legitimately holds rows without gold label (its Hub copy says
     so with ``keep="gold"``): the local file of the same data drops them the same way."""
@@ -540,7 +613,11 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
         if not data_path:
             raise DataError(f"{where}: data.path is required with data.source=xtreme (the XTREME download folder)")
         layout, path = _local_layout(split, data_path, lang, LOCAL_SPLIT.get(split_name, split_name))
-        raw = _read_local(layout, path, where)
+        parts = _local_parts(path)
+        if len(parts) == 1:
+            raw = _read_local(layout, path, where)
+        else:  # each row says which file it came from
+            raw = [{**r, ROW_AT: f"{part}:{r[ROW_AT]}"} for part in parts for r in _read_local(layout, part, where)]
         desc = str(path)
         rows, dropped = canonical_rows_counted(raw, layout.fields, layout.labels, task.kind, desc,
                                        keep=_gold_only(split), n_labels=label_count(task))
@@ -570,14 +647,17 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
             desc = str(path)
             raw = [{**r, ROW_AT: n} for (n, _), r in zip(numbered, ds.to_list())]
         else:
-            config = _fill(hub.config, lang) if hub.config else None
-            desc = f"dataset {hub.repo} (config {config}, split {hub.split})"
+            config, data_dir, desc = hub_where(hub, lang)
+            if lang in hub.absent_for:  # known before asking the Hub: no download, no error
+                raise SplitAbsent(f"{where}: {hub.repo} has no {hub.split} split for {lang} (registry: absent_for)")
             try:
-                ds = hub_loader(hub.repo, config, hub.split, hub.revision,
-                                _fill(hub.data_dir, lang) if hub.data_dir else None)
+                ds = hub_loader(hub.repo, config, hub.split, hub.revision, data_dir)
             except DataError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any library failure becomes a DataError naming the fix
+                has = absent_split(exc)
+                if has is not None:  # the dataset lacks the split for this language: missing, not broken
+                    raise SplitAbsent(f"{where}: {desc} does not exist (its splits: {has})") from None
                 raise DataError(f"{where}: could not load {desc}: {type(exc).__name__}: {exc}. Without Hub access use "
                                 "data.source=xtreme data.path=<XTREME download folder>") from None
             check_schema(ds, hub, desc)

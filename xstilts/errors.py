@@ -22,6 +22,11 @@ class DataMissing(DataError):
     """
 
 
+class SplitAbsent(DataMissing):
+    """The dataset has no such split for this language at all (UD-POS Kazakh has no validation split): not a fixable
+    problem, so an evaluation marks the language missing whatever the data source, and goes on."""
+
+
 class RunFolderError(XstiltsError, RuntimeError):
     """The output or input folder is not in a state this command can use; the message says how to fix it."""
 

@@ -42,19 +42,59 @@ XQUAD_FEATURES = {"id": "string", "context": "string", "question": "string", "an
 QA_FIELDS = {"id": "id", "context": "context", "question": "question", "answers": "answers"}
 
 
+# The branch where the Hub keeps its automatic parquet conversion of a repo, laid out ``<config>/<split>/NNNN.parquet``.
+# It holds no README, so ``datasets`` sees no named configs there (only ``default``): a config is read as a folder
+# (``data_dir=<config>``), never by name, or loading fails with "BuilderConfig 'copa' not found. Available:
+# ['default']". Write such a source with ``parquet_branch(...)``; ``HubSource`` refuses a config name on it.
+PARQUET_BRANCH = "refs/convert/parquet"
+
+
 @dataclass(frozen=True)
 class HubSource:
     """One split of a Hub dataset and how its columns map onto the canonical fields of the task kind."""
 
     repo: str
-    config: str | None
+    config: str | None  # None on the parquet branch (the config is then ``data_dir``)
+    # "a+b" concatenates splits, as ``datasets`` reads it (ANLI's three dev rounds)
     split: str
     features: dict[str, str]  # the exact Hub schema: column -> type ("string", "int32", "label:a,b", "list:string"...)
     fields: dict[str, str]  # canonical field -> Hub column
     labels: dict[str, int] | None = None  # raw string label -> index, where the Hub stores labels as strings
-    revision: str | None = None  # "refs/convert/parquet" for script-only repos
-    data_dir: str | None = None
+    revision: str | None = None  # PARQUET_BRANCH for repos whose main branch datasets cannot read
+    data_dir: str | None = None  # on the parquet branch: the config's folder
     keep: str | None = None  # row filter: "gold" (label >= 0), "english_ids" (TyDiQA english-* rows), "ud_tokens"
+    # Languages whose data has no such split on the Hub (UD-POS: Kazakh has no validation split; Tagalog, Thai and
+    # Yoruba only a test split): the split is *absent* for them, and an evaluation marks them missing, not failed.
+    absent_for: tuple[str, ...] = ()
+    # Parquet-branch sources: what the repo's main branch holds that datasets >= 4 cannot read (a loading script), i.e.
+    # why the Hub's conversion is read instead; shown by `xstilts check-hub`.
+    converted_from: str | None = None
+
+    def __post_init__(self) -> None:
+        # A programming error in the registry, caught when the module loads (a test imports every entry).
+        if self.revision == PARQUET_BRANCH and (self.config is not None or not self.data_dir
+                                                or not self.converted_from):
+            raise ValueError(f"{self.repo} on {PARQUET_BRANCH}: config must be None, data_dir the config's folder and "
+                             "converted_from say what main holds instead (write it with parquet_branch(...))")
+
+    @property
+    def parquet_branch(self) -> bool:
+        """Whether this source reads the Hub's parquet conversion of a repo (see ``PARQUET_BRANCH``)."""
+        return self.revision == PARQUET_BRANCH
+
+
+def parquet_branch(repo: str, config: str, split: str, features: dict[str, str], fields: dict[str, str],
+                   converted_from: str, **kwargs: object) -> HubSource:
+    """A split of ``config`` of ``repo`` read from the Hub's parquet conversion (``PARQUET_BRANCH``), where the config
+    is the folder ``<config>/<split>/NNNN.parquet``: passed as ``data_dir``, never as a config name.
+
+    Args:
+        converted_from: what the repo's main branch holds instead of readable data files (``"super_glue.py loading
+            script"``).
+        kwargs: the other ``HubSource`` fields (labels, keep, absent_for).
+    """
+    return HubSource(repo, None, split, features, fields, revision=PARQUET_BRANCH, data_dir=config,
+                     converted_from=converted_from, **kwargs)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -246,6 +286,8 @@ _ANLI_FEATURES = {"uid": "string", "premise": "string", "hypothesis": "string",
 
 
 def _anli(split: str) -> DataSplit:
+    """``split`` may join rounds with "+" (``dev_r1+dev_r2+dev_r3``): datasets concatenates them, and the local layout
+    reads ``anli/<round>.tsv`` of each in turn."""
     return DataSplit(hub=HubSource("facebook/anli", "plain_text", split, _ANLI_FEATURES, _NLI_FIELDS, keep="gold"),
                      local=_cls_tsv(f"anli/{split}.tsv", _NLI_IDX))
 
@@ -305,7 +347,8 @@ register(Task(
     languages=("en",), main_metric="accuracy", label_names=NLI_LABELS,
     train=(_anli("train_r1"), _anli("train_r2"), _anli("train_r3"), _SNLI_TRAIN,
            _glue("mnli", "train", _GLUE_NLI_FEATURES, _NLI_FIELDS, "mnli/train-{lang}.jsonl")),
-    dev=_anli("dev_r1"), dev_examples=2000,
+    # All 3,200 dev rows of the three rounds select the model (a cap of the first rows would leave round 3 out).
+    dev=_anli("dev_r1+dev_r2+dev_r3"),
     train_size=1_104_934,  # ANLI r1-r3 (162,865) + SNLI (549,367 with a gold label) + MNLI (392,702)
 ))
 
@@ -330,9 +373,10 @@ _UD27_FEATURES = {"idx": "string", "text": "string", "tokens": "list:string", "l
 
 
 def _ud27(treebank: str, split: str) -> DataSplit:
-    return DataSplit(hub=HubSource("universal-dependencies/universal_dependencies", treebank, split, _UD27_FEATURES,
-                                   {"tokens": "tokens", "tags": "upos"}, labels=UD_UPOS_REMAP,
-                                   revision="refs/convert/parquet", data_dir=treebank, keep="ud_tokens"))
+    return DataSplit(hub=parquet_branch("universal-dependencies/universal_dependencies", treebank, split,
+                                        _UD27_FEATURES, {"tokens": "tokens", "tags": "upos"},
+                                        "universal_dependencies.py loading script", labels=UD_UPOS_REMAP,
+                                        keep="ud_tokens"))
 
 
 def _wikiann(split: str) -> DataSplit:
@@ -357,19 +401,25 @@ def _added_languages(xtreme: tuple[str, ...], xtreme_r: tuple[str, ...],
 
 # ---- Structured prediction: tagging -------------------------------------------------------------------------------
 def _tag_split(task: str, hub_repo: str, hub_config: str, split: str, tag_column: str, labels: tuple[str, ...],
-               extra: dict[str, str], embedded: str | None) -> DataSplit:
+               extra: dict[str, str], embedded: str | None, absent_for: tuple[str, ...] = ()) -> DataSplit:
     features = {"tokens": "list:string", tag_column: "list:label:" + ",".join(labels), **extra}
     return DataSplit(
-        hub=HubSource(hub_repo, hub_config, split, features, {"tokens": "tokens", "tags": tag_column}),
+        hub=HubSource(hub_repo, hub_config, split, features, {"tokens": "tokens", "tags": tag_column},
+                      absent_for=absent_for),
         local=LocalSource(path=f"{task}/{{split}}-{{lang}}.tsv", format="conll",
                           fields={"tokens": "tokens", "tags": "tags"}, labels={n: i for i, n in enumerate(labels)}),
         embedded=embedded,
     )
 
 
+# UD-POS languages without a split in google/xtreme (UD 2.5 has no such treebank part): Kazakh has train and test
+# only; Tagalog, Thai and Yoruba a test split only.
+UDPOS_ABSENT = {"train": ("th", "tl", "yo"), "validation": ("kk", "th", "tl", "yo"), "test": ()}
+
+
 def _udpos(split: str) -> DataSplit:
     return _tag_split("udpos", "google/xtreme", "udpos.{udpos_name}", split, "pos_tags", UPOS_LABELS, {},
-                      None)
+                      None, absent_for=UDPOS_ABSENT[split])
 
 
 def _panx(split: str) -> DataSplit:
@@ -522,8 +572,8 @@ _COPA_FEATURES = {"premise": "string", "choice1": "string", "choice2": "string",
 
 def _copa(split: str) -> DataSplit:
     local = "xcopa/copa-en/train-en.jsonl" if split == "train" else "xcopa/copa-en/val-en.jsonl"
-    return DataSplit(hub=HubSource("aps/super_glue", "copa", split, _COPA_FEATURES, _COPA_FIELDS, keep="gold",
-                                   revision="refs/convert/parquet", data_dir="copa"),
+    return DataSplit(hub=parquet_branch("aps/super_glue", "copa", split, _COPA_FEATURES, _COPA_FIELDS,
+                                        "super_glue.py loading script", keep="gold"),
                      local=LocalSource(local, "jsonl", fields=_COPA_FIELDS),
                      embedded=f"copa/{split}-{{lang}}.jsonl")
 
@@ -544,8 +594,8 @@ _SIQA_FIELDS = {"context": "context", "question": "question", "choices": "answer
 def _siqa(split: str) -> DataSplit:
     local = {"train": "siqa/socialIQa_v1.4_trn.jsonl", "validation": "siqa/socialIQa_v1.4_dev.jsonl"}[split]
     return DataSplit(
-        hub=HubSource("allenai/social_i_qa", None, split, _SIQA_FEATURES, _SIQA_FIELDS, labels={"1": 0, "2": 1, "3": 2},
-                      revision="refs/convert/parquet", data_dir="default"),
+        hub=parquet_branch("allenai/social_i_qa", "default", split, _SIQA_FEATURES, _SIQA_FIELDS,
+                           "social_i_qa.py loading script", labels={"1": 0, "2": 1, "3": 2}),
         local=LocalSource(local, "jsonl", fields={**_SIQA_FIELDS, "label": "correct"},
                           labels={"A": 0, "B": 1, "C": 2}),
         embedded=f"siqa/{split}-{{lang}}.jsonl")
@@ -561,10 +611,13 @@ _COSMOS_FEATURES = {"id": "string", "context": "string", "question": "string", "
 
 
 def _mc_hub(repo: str, config: str | None, split: str, features: dict[str, str], fields: dict[str, str],
-            labels: dict[str, int] | None = None, parquet: bool = False) -> DataSplit:
-    return DataSplit(hub=HubSource(repo, config, split, features, fields, labels=labels, keep="gold",
-                                   revision="refs/convert/parquet" if parquet else None,
-                                   data_dir="default" if parquet else None))
+            labels: dict[str, int] | None = None, script: str | None = None) -> DataSplit:
+    """``script``: the loading script main holds instead of data files; the parquet conversion (config ``default``,
+    the only one these repos have) is read then."""
+    if script:
+        return DataSplit(hub=parquet_branch(repo, "default", split, features, fields, f"{script} loading script",
+                                            labels=labels, keep="gold"))
+    return DataSplit(hub=HubSource(repo, config, split, features, fields, labels=labels, keep="gold"))
 
 
 _HS = {"context": "ctx", "choices": "endings", "label": "label"}
@@ -590,9 +643,9 @@ register(Task(name="siqa", kind="multiple_choice", description="SocialIQa: Engli
 register(Task(name="hellaswag", kind="multiple_choice", description="HellaSwag: sentence completion, 4 endings",
               languages=("en",), main_metric="accuracy", num_choices=4,
               train=(_mc_hub("Rowan/hellaswag", None, "train", _HELLASWAG_FEATURES, _HS, {str(i): i for i in range(4)},
-                             parquet=True),),
+                             script="hellaswag.py"),),
               dev=_mc_hub("Rowan/hellaswag", None, "validation", _HELLASWAG_FEATURES, _HS,
-                          {str(i): i for i in range(4)}, parquet=True), dev_examples=2000, train_size=39_905))
+                          {str(i): i for i in range(4)}, script="hellaswag.py"), dev_examples=2000, train_size=39_905))
 register(Task(name="commonsenseqa", kind="multiple_choice", description="CommonsenseQA: 5-choice commonsense QA",
               languages=("en",), main_metric="accuracy", num_choices=5,
               train=(_mc_hub("tau/commonsense_qa", None, "train", _CSQA_FEATURES, _CS, _LETTERS),),
@@ -600,8 +653,8 @@ register(Task(name="commonsenseqa", kind="multiple_choice", description="Commons
               train_size=9_741))
 register(Task(name="cosmosqa", kind="multiple_choice", description="Cosmos QA: reading comprehension, 4 choices",
               languages=("en",), main_metric="accuracy", num_choices=4,
-              train=(_mc_hub("allenai/cosmos_qa", None, "train", _COSMOS_FEATURES, _CO, parquet=True),),
-              dev=_mc_hub("allenai/cosmos_qa", None, "validation", _COSMOS_FEATURES, _CO, parquet=True),
+              train=(_mc_hub("allenai/cosmos_qa", None, "train", _COSMOS_FEATURES, _CO, script="cosmos_qa.py"),),
+              dev=_mc_hub("allenai/cosmos_qa", None, "validation", _COSMOS_FEATURES, _CO, script="cosmos_qa.py"),
               dev_examples=2000, train_size=25_262))
 
 
@@ -651,11 +704,12 @@ _MEWSLIX_MENTIONS = DataSplit(hub=HubSource("izhx/mewsli-x", "{lang}", "test",
                                             {"context": "mewslix:context", "mentions": "mewslix:mentions"},
                                             {"context": "context", "mentions": "mentions"}))
 _MEWSLIX_MENTIONS_DEV = DataSplit(hub=dataclasses.replace(_MEWSLIX_MENTIONS.hub, split="validation"))
-_MEWSLIX_CANDIDATES = DataSplit(hub=HubSource(
+_MEWSLIX_CANDIDATES = DataSplit(hub=parquet_branch(
     "izhx/mewsli-x", "candidate_entities", "train",
     {"entity_id": "string", "title": "string", "description": "string", "sentence_spans": "mewslix:spans"},
     {"entity_id": "entity_id", "title": "title", "description": "description", "sentence_spans": "sentence_spans"},
-    revision="refs/convert/parquet", data_dir="candidate_entities"))
+    # [inferred] the entity archive has no config on main; the conversion lists it as candidate_entities
+    "candidate_entities.jsonl.tar.gz archive"))
 
 register(Task(
     name="mewslix", kind="dual_encoder", category="retrieval",
