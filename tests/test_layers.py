@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "xstilts"
 LAYERS: dict[str, int] = {
     # L0: no knowledge of tasks or recipes.
     "xstilts": 0, "xstilts.errors": 0, "xstilts.log": 0, "xstilts.languages": 0, "xstilts.runfiles": 0,
-    "xstilts.distributed": 0, "xstilts.reliability": 0,
+    "xstilts.distributed": 0, "xstilts.reliability": 0, "xstilts.families": 0,
     # L1: the recipe dataclasses and the task registry (tasks as data).
     "xstilts.recipe": 1, "xstilts.config": 1, "xstilts.tasks": 1,
     # L2: every file and dataset reader, into canonical rows.

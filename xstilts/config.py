@@ -205,8 +205,10 @@ class LoraConfig:
 
 @dataclass
 class TinyEncoderConfig:
-    family: Literal["xlm-roberta", "roberta", "bert"] = field(
-        "xlm-roberta", help="architecture and tokenizer style (unigram SentencePiece, byte-level BPE, WordPiece)")
+    family: Literal["xlm-roberta", "roberta", "bert", "modernbert", "deberta-v2"] = field(
+        "xlm-roberta", help="architecture and tokenizer style (unigram SentencePiece, byte-level BPE, WordPiece; "
+                            "modernbert = ModernBERT/mmBERT with byte-level BPE, deberta-v2 = mDeBERTa-v3 with "
+                            "SentencePiece); per-family facts in xstilts/families.py")
     languages: list[str] = field(default_factory=lambda: ["en", "de", "es", "fr", "ru", "zh", "ar", "ja", "ko", "et",
                                                           "id", "it", "tr", "vi"],
                                  help="languages of the embedded corpus the tokenizer is trained on ([en] gives an "

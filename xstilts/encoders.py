@@ -14,10 +14,21 @@ from typing import Any
 import torch
 
 from xstilts.config import TinyEncoderConfig, available_corpus_languages, embedded_path
+from xstilts.families import CONTRASTIVE_KEY, TINY_FAMILIES, is_contrastive
 from xstilts.modeling import ModelFolderError, check_model_folder
 from xstilts.recipe import RecipeError, show
 
 SPECIALS_XLMR = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+SPECIALS_BERT = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0-4, in this order, for the tiny families using them
+
+
+def _bert_template(tok: Any) -> Any:
+    """``[CLS] A [SEP]`` and ``[CLS] A [SEP] B [SEP]`` (second segment type 1), as BERT-style tokenizers do."""
+    from tokenizers import processors
+
+    return processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
 
 
 def corpus_lines(lang: str, sample: bool = False) -> list[str]:
@@ -116,7 +127,8 @@ def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_le
     """A fast tokenizer trained on ``lines`` in the style of ``family``, with its pair template.
 
     xlm-roberta: SentencePiece unigram, ``<s> A </s></s> B </s>`` (unk id 3 as the XLM-R classes expect); roberta:
-    byte-level BPE with a prefix space (so pre-split words work); bert: lower-cased WordPiece. Saved through
+    byte-level BPE with a prefix space (so pre-split words work); bert: lower-cased WordPiece; modernbert: byte-level
+    BPE with ``[CLS] A [SEP] B [SEP]`` and no token_type_ids; deberta-v2: SentencePiece unigram with BERT's specials. Saved through
     ``PreTrainedTokenizerFast(tokenizer_object=...)`` so reloading keeps the trained normaliser and pre-tokenizer.
     """
     from tokenizers import processors
@@ -143,6 +155,26 @@ def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_le
                                                           trim_offsets=True)
         specials = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
                         cls_token="<s>", sep_token="</s>")
+    elif family == "modernbert":
+        # ModernBERT's own tokenizer is byte-level BPE with BERT's special tokens and [CLS] A [SEP] B [SEP] pairs; it
+        # makes no token_type_ids (ModernBERT's forward takes none).
+        from tokenizers.implementations import ByteLevelBPETokenizer
+
+        tok = ByteLevelBPETokenizer(add_prefix_space=True, trim_offsets=True)
+        _train(tok, lines, vocab_size, special_tokens=SPECIALS_BERT)
+        tok.post_processor = _bert_template(tok)
+        specials = dict(unk_token="[UNK]", pad_token="[PAD]", mask_token="[MASK]", cls_token="[CLS]",
+                        sep_token="[SEP]", model_input_names=["input_ids", "attention_mask"])
+    elif family == "deberta-v2":
+        # mDeBERTa-v3's tokenizer: a SentencePiece unigram model with BERT's special tokens.
+        from tokenizers.implementations import SentencePieceUnigramTokenizer
+
+        tok = SentencePieceUnigramTokenizer()
+        _train(tok, lines, vocab_size, special_tokens=SPECIALS_BERT, unk_token="[UNK]")
+        tok._tokenizer.model = _deterministic_unigram(tok._tokenizer, len(SPECIALS_BERT))
+        tok.post_processor = _bert_template(tok)
+        specials = dict(unk_token="[UNK]", pad_token="[PAD]", mask_token="[MASK]", cls_token="[CLS]",
+                        sep_token="[SEP]")
     elif family == "bert":
         from tokenizers.implementations import BertWordPieceTokenizer
 
@@ -151,7 +183,7 @@ def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_le
         specials = dict(unk_token="[UNK]", pad_token="[PAD]", mask_token="[MASK]", cls_token="[CLS]",
                         sep_token="[SEP]")
     else:
-        raise ValueError(f"unknown tokenizer family {family!r}; use xlm-roberta, roberta or bert")
+        raise ValueError(f"unknown tokenizer family {family!r}; use one of {', '.join(TINY_FAMILIES)}")
     if model_max_length is not None:
         specials["model_max_length"] = model_max_length
     return PreTrainedTokenizerFast(tokenizer_object=tok._tokenizer if hasattr(tok, "_tokenizer") else tok, **specials)
@@ -162,6 +194,10 @@ def build_tiny_encoder(cfg: TinyEncoderConfig, seed: int) -> tuple[torch.nn.Modu
     from transformers import (
         BertConfig,
         BertForMaskedLM,
+        DebertaV2Config,
+        DebertaV2ForMaskedLM,
+        ModernBertConfig,
+        ModernBertForMaskedLM,
         RobertaConfig,
         RobertaForMaskedLM,
         XLMRobertaConfig,
@@ -177,6 +213,17 @@ def build_tiny_encoder(cfg: TinyEncoderConfig, seed: int) -> tuple[torch.nn.Modu
         model = XLMRobertaForMaskedLM(XLMRobertaConfig(bos_token_id=0, eos_token_id=2, **common))
     elif cfg.family == "roberta":
         model = RobertaForMaskedLM(RobertaConfig(bos_token_id=0, eos_token_id=2, **common))
+    elif cfg.family == "modernbert":
+        # mmBERT / ModernBERT: rotary positions, alternating local (sliding window) and global attention, GLU MLP.
+        model = ModernBertForMaskedLM(ModernBertConfig(
+            cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id,
+            bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, **common))
+    elif cfg.family == "deberta-v2":
+        # mDeBERTa-v3's layout: relative positions only (no absolute position embeddings), no segment embeddings.
+        model = DebertaV2ForMaskedLM(DebertaV2Config(
+            type_vocab_size=0, relative_attention=True, position_buckets=256, norm_rel_ebd="layer_norm",
+            share_att_key=True, pos_att_type=["p2c", "c2p"], position_biased_input=False, max_relative_positions=-1,
+            **common))
     else:
         model = BertForMaskedLM(BertConfig(**common))
     if cfg.mlm_steps > 0:
@@ -269,6 +316,9 @@ def load_pretrained(model: str, trust_remote_code: bool) -> tuple[torch.nn.Modul
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFolderError(f"cannot load the weights of {show(model)} (safetensors only): "
                                f"{_first_line(exc)}") from None
+    if is_contrastive(model):
+        # Recorded in config.json, which every later phase saves again: retrieval then reads the last layer.
+        setattr(net.config, CONTRASTIVE_KEY, True)
     return net, tokenizer
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import torch
 
+from xstilts import families
 from xstilts.config import LoraConfig
+from xstilts.log import log
 from xstilts.recipe import RecipeError
 
 ADAPTER_DIR = "adapter"
@@ -39,13 +41,26 @@ def apply(encoder: torch.nn.Module, cfg: LoraConfig) -> torch.nn.Module:
     from peft import get_peft_model
 
     names = {n.split(".")[-1] for n, _ in encoder.named_modules()}
-    missing = [m for m in cfg.target_modules if m not in names]
+    # XLM-R's names (the default query/value) mean the same projections in every family: ModernBERT's fused Wqkv,
+    # DeBERTa-v2's query_proj/value_proj (xstilts.families), so one recipe adapts any encoder.
+    targets, note = target_modules(encoder, cfg)
+    missing = [m for m in targets if m not in names]
     if missing:
         valid = ", ".join(sorted(n for n in names if n and not n.isdigit())[:20])
         raise RecipeError([f"lora.target_modules: {missing} not found in the encoder; some module names: {valid}"])
+    if note:
+        log(note)
     peft_cfg = PeftLoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-                              target_modules=list(cfg.target_modules), bias="none")
+                              target_modules=targets, bias="none")
     return get_peft_model(encoder, peft_cfg)
+
+
+def target_modules(encoder: torch.nn.Module, cfg: LoraConfig) -> tuple[list[str], str | None]:
+    """The encoder's module names ``cfg.target_modules`` stands for, and a note where XLM-R-style names were
+    translated to the family's own (``families.lora_modules``)."""
+    names = {n.split(".")[-1] for n, _ in encoder.named_modules()}
+    model_type = getattr(getattr(encoder, "config", None), "model_type", "")
+    return families.lora_modules(model_type, list(cfg.target_modules), names)
 
 
 def hand_over(encoder: torch.nn.Module, folder: Path, lora: LoraConfig | None, handover: str
@@ -74,7 +89,8 @@ def hand_over(encoder: torch.nn.Module, folder: Path, lora: LoraConfig | None, h
         notes.append(f"LoRA adapter from {adapter} merged into the encoder")
     if lora is not None:
         encoder = apply(encoder, lora)
-        notes.append(f"new LoRA adapter r={lora.r} alpha={lora.alpha} on {', '.join(lora.target_modules)}")
+        notes.append(f"new LoRA adapter r={lora.r} alpha={lora.alpha} on "
+                     f"{', '.join(target_modules(encoder.get_base_model(), lora)[0])}")
     return encoder, notes
 
 

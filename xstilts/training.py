@@ -24,7 +24,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, Traine
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
-from xstilts import runfiles, tasktypes
+from xstilts import families, runfiles, tasktypes
 from xstilts.config import TrainConfig
 from xstilts.errors import TrainingFailed
 from xstilts.log import duration, log, step_line
@@ -586,6 +586,9 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         # CPU autocast has no fp16 loss scaling, and the Trainer would silently train in fp32 instead.
         raise TrainingFailed("train.precision=fp16 needs a CUDA GPU; on this machine use train.precision=bf16 "
                              "(CPU autocast) or fp32")
+    unsafe = families.precision_problem(getattr(model.config, "model_type", ""), cfg.precision)
+    if unsafe:  # refused rather than switched: a silently different precision would change what the recipe says
+        raise TrainingFailed(unsafe)
     if cfg.freeze_embeddings:
         freeze_word_embeddings(model)
     collator = Collator(tokenizer.pad_token_id)

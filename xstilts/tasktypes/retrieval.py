@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xstilts import data, metrics, retrieval
+from xstilts import data, families, metrics, retrieval
 from xstilts.config import EvalRecipe
 from xstilts.errors import DataError, DataMissing
 from xstilts.languages import TATOEBA_ISO3
@@ -37,7 +37,7 @@ BUCC_URL = "https://comparable.limsi.fr/bucc2018/bucc2018-{lang}-en.{split}-gold
 
 def default_layer(num_layers: int) -> int:
     """The middle-of-the-network layer XTREME and jiant embed from (see the module docstring)."""
-    return min(num_layers, num_layers // 2 + 2)
+    return families.middle_layer(num_layers)
 
 
 @torch.inference_mode()
@@ -138,13 +138,15 @@ def load_rows(task: Task, cfg: EvalRecipe, lang: str, limit: int | None, notes: 
 
 # ---- Evaluation --------------------------------------------------------------------------------------------------
 def evaluation_layer(encoder: torch.nn.Module, cfg: EvalRecipe) -> int:
-    """``retrieval.layer``, else :func:`default_layer`; checked against the encoder.
+    """``retrieval.layer``, else the family default (:func:`families.retrieval_default`: :func:`default_layer`, or the
+    last layer of a contrastively trained sentence encoder); checked against the encoder.
 
     Raises:
         DataError: the layer is not one of the encoder's hidden states.
     """
     n = encoder.config.num_hidden_layers
-    layer = cfg.retrieval.layer if cfg.retrieval.layer is not None else default_layer(n)
+    # The family table's default: the middle-upper layer of an MLM encoder, the last of a contrastive sentence encoder.
+    layer = cfg.retrieval.layer if cfg.retrieval.layer is not None else families.retrieval_default(encoder.config)[0]
     if not 0 <= layer <= n:
         raise DataError(f"retrieval.layer={layer} is out of range: the encoder has hidden_states 0..{n}")
     return layer
@@ -210,7 +212,8 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     """Each language's sentences embedded with the encoder and retrieved (Tatoeba) or mined (BUCC)."""
     layer = evaluation_layer(ctx.model, ctx.cfg)
     layers = evaluation_layers(ctx, layer)
-    out = Evaluated(notes=[f"representation: {ctx.cfg.retrieval.pooling} pooling, hidden_states[{layer}]"])
+    why = "" if ctx.cfg.retrieval.layer is not None else f" ({families.retrieval_default(ctx.model.config)[2]})"
+    out = Evaluated(notes=[f"representation: {ctx.cfg.retrieval.pooling} pooling, hidden_states[{layer}]{why}"])
     if len(layers) > 1:
         out.notes.append(f"*_last_layer metrics: hidden_states[{layers[1]}] (the last layer), same pooling and search")
     if rows:

@@ -1,0 +1,137 @@
+"""Today's encoder families (ModernBERT/mmBERT, DeBERTa-v2/mDeBERTa-v3) end to end on tiny models built offline from
+their configs: phase 1 -> phase 3 -> evaluation, LoRA under the family's own module names, the AutoModelFor... export
+as the family table says, and the retrieval representation; plus the family table's own facts (xstilts.families)."""
+from __future__ import annotations
+
+import json
+import typing
+from types import SimpleNamespace
+
+import pytest
+import torch
+from fakehub import FakeHub
+from helpers import CORPUS, FAST, P1_FAST
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+import evaluate_xtreme
+import phase1_pretrained
+import phase3_target
+from xstilts import data, encoders, families, training
+from xstilts.config import TinyEncoderConfig, TrainConfig
+from xstilts.errors import TrainingFailed
+from xstilts.results import read_result
+
+NEW = ("modernbert", "deberta-v2")
+
+
+@pytest.fixture(scope="module", params=NEW)
+def family_runs(request, tmp_path_factory):
+    """Phase 1 of a tiny encoder of the family, phase 3 on PAN-X (full fine-tuning) and XNLI (LoRA), each evaluated on
+    two languages, and Tatoeba on the phase-1 encoder."""
+    fam = request.param
+    mp = pytest.MonkeyPatch()
+    mp.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
+    mp.setattr(data, "hub_loader", FakeHub(n=16))
+    t = tmp_path_factory.mktemp(fam)
+    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={t}/p1", *P1_FAST,
+                                   f"tiny.family={fam}"]) == 0
+    assert phase3_target.main(["recipes/phase3/panx.yaml", f"input={t}/p1", f"output={t}/panx", "data.source=hub",
+                               *FAST]) == 0
+    assert evaluate_xtreme.main([f"input={t}/panx", f"output={t}/r", "data.source=hub", "data.max_eval_samples=6",
+                                 "languages=[en,de]"]) == 0
+    assert phase3_target.main(["recipes/phase3/lora_example.yaml", f"input={t}/p1", f"output={t}/lora",
+                               "data.source=hub", *FAST]) == 0
+    assert evaluate_xtreme.main([f"input={t}/lora", f"output={t}/r", "data.source=hub", "data.max_eval_samples=6",
+                                 "languages=[en,de]"]) == 0
+    assert evaluate_xtreme.main([f"input={t}/p1", f"output={t}/r", "task=tatoeba", "data.source=embedded",
+                                 "languages=[de]"]) == 0
+    mp.undo()
+    return fam, t
+
+
+def test_tiny_family_is_the_architecture_asked_for(family_runs):
+    fam, t = family_runs
+    config = json.loads((t / "p1" / "config.json").read_text())
+    assert config["model_type"] == fam
+    tok = AutoTokenizer.from_pretrained(t / "p1")
+    # ModernBERT's forward takes no token_type_ids: its tokenizer must not make them
+    if not families.FAMILIES[fam].token_type_ids:
+        assert "token_type_ids" not in tok("a b", "c")
+
+
+def test_phase3_and_evaluation_score_every_language(family_runs):
+    _, t = family_runs
+    for task in ("panx", "xnli"):
+        result = read_result(t / "r" / f"{task}.json")
+        assert sorted(result.languages) == ["de", "en"]
+        assert result.score is not None
+
+
+def test_export_matches_the_family_table(family_runs):
+    fam, t = family_runs
+    entry = json.loads((t / "panx" / "metrics.json").read_text())["transformers"]
+    exact = families.FAMILIES[fam].hf_export["tagging"] == "exact"
+    assert entry["loadable"] is exact, entry
+    if exact:  # transformers' own class gives our tagging logits on a probe sentence
+        hf = AutoModelForTokenClassification.from_pretrained(t / "panx" / "final").eval()
+        assert hf.config.model_type == fam
+    else:
+        assert "do not fit" in entry["reason"] or "not loadable" in entry["reason"]
+
+
+def test_lora_adapts_the_family_modules(family_runs):
+    fam, t = family_runs
+    adapter = json.loads((t / "lora" / "final" / "adapter" / "adapter_config.json").read_text())
+    expected = {n for k in ("query", "value") for n in families.FAMILIES[fam].lora_names[k]}
+    assert set(adapter["target_modules"]) == expected
+
+
+def test_retrieval_reads_the_middle_layer_of_an_mlm_encoder(family_runs):
+    _, t = family_runs
+    result = read_result(t / "r" / "tatoeba.json")
+    note = next(n for n in result.notes if n.startswith("representation"))
+    assert "mean pooling, hidden_states[1]" in note and "MLM encoder" in note
+
+
+# ---- the table itself ------------------------------------------------------------------------------------------------
+def test_every_tiny_family_has_facts_and_a_recipe_value():
+    allowed = typing.get_args(typing.get_type_hints(TinyEncoderConfig)["family"])
+    assert set(allowed) == set(families.TINY_FAMILIES)
+    for fam in families.FAMILIES.values():
+        assert set(fam.hf_export) == {"classification", "tagging", "span_qa", "multiple_choice"}
+        assert "fp32" in fam.precisions and fam.attention
+
+
+def test_contrastive_encoders_default_to_the_last_layer():
+    mlm = SimpleNamespace(num_hidden_layers=12)
+    sentence = SimpleNamespace(num_hidden_layers=12, **{families.CONTRASTIVE_KEY: True})
+    assert families.retrieval_default(mlm)[:2] == (8, "mean")
+    assert families.retrieval_default(sentence)[:2] == (12, "mean")
+    assert families.middle_layer(24) == 14 and families.middle_layer(2) == 2
+    assert families.is_contrastive("intfloat/multilingual-e5-small")
+    assert families.is_contrastive("/models/all-MiniLM-L6-v2")
+    assert not families.is_contrastive("FacebookAI/xlm-roberta-large")
+    assert not families.is_contrastive("jhu-clsp/mmBERT-base")
+
+
+def test_lora_names_translate_only_where_the_encoder_lacks_them():
+    names, note = families.lora_modules("modernbert", ["query", "value"], {"Wqkv", "Wo", "Wi"})
+    assert names == ["Wqkv"] and "query -> Wqkv" in note
+    names, note = families.lora_modules("xlm-roberta", ["query", "value"], {"query", "key", "value", "dense"})
+    assert names == ["query", "value"] and note is None
+    names, _ = families.lora_modules("deberta-v2", ["query", "key", "value", "dense"],
+                                     {"query_proj", "key_proj", "value_proj", "dense"})
+    assert names == ["query_proj", "key_proj", "value_proj", "dense"]
+
+
+def test_mdeberta_under_fp16_is_refused_with_the_reason(monkeypatch):
+    assert families.precision_problem("deberta-v2", "bf16") is None
+    assert families.precision_problem("xlm-roberta", "fp16") is None
+    problem = families.precision_problem("deberta-v2", "fp16")
+    assert "learns nothing under fp16" in problem and "bf16" in problem
+    # ... and training refuses it before any step, even where fp16 itself would run (a CUDA machine)
+    monkeypatch.setattr(training.torch.cuda, "is_available", lambda: True)
+    model = torch.nn.Linear(2, 2)
+    model.config = SimpleNamespace(model_type="deberta-v2")
+    with pytest.raises(TrainingFailed, match="learns nothing under fp16"):
+        training.run_training(model, None, [], [], TrainConfig(precision="fp16"), None, [], [])
