@@ -22,13 +22,27 @@ def test_recipe_settings_reach_the_trainer_and_cpu_defaults_are_unchanged(tmp_pa
     assert args.tf32 is None  # no TF32 on a CPU: fp32 matmuls stay exact
     assert str(getattr(args.optim, "value", args.optim)) == "adamw_torch_fused"  # transformers' default (torch >= 2.8)
     assert args.dataloader_pin_memory == torch.cuda.is_available()
+    # Copies to the GPU wait for nothing where memory is pinned (accelerate's non_blocking), never without pinning.
+    assert args.accelerator_config.non_blocking == args.dataloader_pin_memory
     args = _args(tmp_path, compile=True, dataloader_workers=2)
-    assert args.torch_compile and args.dataloader_num_workers == 2
+    # train.compile is regional (compile_layers), never the Trainer's whole-model torch.compile.
+    assert not args.torch_compile and args.dataloader_num_workers == 2
+    assert training.compile_mode(TrainConfig(compile=True)) == "default"
+    assert training.compile_mode(TrainConfig(compile=False)) == training.compile_mode(TrainConfig()) == "off"
+    # Padding: 16 on a GPU (few shapes), 1 on CPU (throughput follows tokens there; CPU numbers unchanged).
+    from xstilts.tasktypes.common import pad_multiple
+
+    assert TrainConfig().pad_to_multiple_of == "auto" and pad_multiple("auto", "cuda") == 16
+    assert pad_multiple("auto", "cpu") == 1 and pad_multiple(8, "cpu") == 8
     speed = training.speed_settings(types.SimpleNamespace(config=types.SimpleNamespace(_attn_implementation="sdpa")),
                                     args)
-    assert speed == {"attn_implementation": "sdpa", "precision": "fp32", "tf32": False, "compile": True,
+    assert speed == {"attn_implementation": "sdpa", "precision": "fp32", "tf32": False, "compile": "off",
                      "optim": "adamw_torch_fused", "dataloader_workers": 2, "pin_memory": torch.cuda.is_available(),
+                     "non_blocking": torch.cuda.is_available(),
                      "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+    with pytest.raises(RecipeError, match="graphs needs fixed batch shapes"):
+        recipe.build(TrainConfig, {"compile": "graphs", "pad_to_multiple_of": 1})
+    assert recipe.build(TrainConfig, {"compile": "graphs"}).compile == "graphs"
     with pytest.raises(RecipeError, match="dataloader_workers"):
         recipe.build(TrainConfig, {"dataloader_workers": -1})
 

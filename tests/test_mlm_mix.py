@@ -104,7 +104,7 @@ def test_phase2_mnli_plus_mlm_offline(encoder, text_files, tmp_path, monkeypatch
     @functools.wraps(original)  # the Trainer inspects forward's signature
     def recording(self, *args, **kwargs):
         if self.training and kwargs.get("task_id") is not None:
-            seen.append(int(kwargs["task_id"][0]))
+            seen.append(kwargs["task_id"])  # a Python int from the collator (no device read)
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(MultiHeadModel, "forward", recording)

@@ -142,10 +142,19 @@ class TrainConfig:
                      "GPU with bf16/fp16)")
     tf32: bool = field(True, help="on Ampere or newer GPUs, fp32 matmuls run as TF32 (several times faster, about 1e-3 "
                                   "relative error; bf16 work is unaffected); no effect on CPU")
-    compile: bool = field(False, help="torch.compile the model (TrainingArguments torch_compile, dynamic shapes "
-                                      "for the varying padded lengths): 2-4 minutes of compilation, then 1.4-1.6x "
-                                      "faster on an H200 (bench/results/gpu_check_h200*.json); off by default until "
-                                      "a whole phase has run compiled on a GPU")
+    pad_to_multiple_of: int | Literal["auto"] = field(
+        "auto", help="training and dev batches are padded to the longest row rounded up to a multiple of this (at "
+                     "most max_length; 1: to the longest row). auto depends on the device: 16 on a CUDA GPU (on the "
+                     "real XNLI lengths with batch 32: 6 distinct batch shapes instead of 57, for 1.2x the real "
+                     "tokens; a GPU pays a one-time set-up per new shape, and compile=graphs needs few), 1 on CPU "
+                     "(where time follows tokens: 16 cost about 15% of the throughput, bench/train_throughput.py)",
+        ge=1, le=LENGTH_MAX)
+    compile: bool | Literal["off", "default", "graphs"] = field(
+        "off", help="torch.compile: off; default: regional compilation, each repeated encoder layer compiled once "
+                    "for the fixed padded shapes (one compile per shape, reused by every layer), optimizer fused "
+                    "AdamW; graphs: the same with CUDA graphs (mode reduce-overhead; needs pad_to_multiple_of > 1). "
+                    "true means default. Off by default until a GPU measurement shows which is fastest "
+                    "(bench/gpu_check.py measures all three)")
     dataloader_workers: int = field(0, help="DataLoader worker processes (0: batches are collated in the training "
                                             "process; each worker costs memory and start-up time; memory is pinned "
                                             "on CUDA either way)", ge=0, le=256)
@@ -160,6 +169,9 @@ class TrainConfig:
         if self.max_steps <= 0 and self.epochs <= 0:
             problems.append("epochs: must be positive when train.max_steps is -1")
         problems.extend(report_to_problems(self.report_to))
+        if self.compile == "graphs" and self.pad_to_multiple_of == 1:
+            problems.append("compile: graphs needs fixed batch shapes; set train.pad_to_multiple_of (e.g. 16) or use "
+                            "train.compile=default")
         return problems
 
 
@@ -449,6 +461,11 @@ class EvalRecipe:
         "xtreme", help="which benchmark's language set (XTREME-R extends UD-POS, PAN-X, XQuAD and Tatoeba)")
     data: DataConfig = field(default_factory=DataConfig, help="where the data comes from")
     batch_size: int = field(64, help="examples per evaluation batch", ge=1, le=BATCH_MAX)
+    pad_to_multiple_of: int | Literal["auto"] = field(
+        "auto", help="evaluation batches (length-sorted) are padded to the longest row rounded up to a multiple of "
+                     "this (at most max_length; 1: to the longest row); auto: 16 on a CUDA GPU (few distinct shapes, "
+                     "so each shape's one-time set-up is paid a few times, not once per length), 1 on CPU",
+        ge=1, le=LENGTH_MAX)
     max_length: int | None = field(None, help="max tokens per evaluated example of a phase-3 model (classification, "
                                               "tagging, span QA windows, Mewsli-X and LAReQA texts; longer inputs are "
                                               "truncated); None: the phase-3 folder's train.max_length; BUCC and "

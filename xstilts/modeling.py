@@ -61,8 +61,36 @@ def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
     return tasktypes.named(spec.kind).make_head(spec, hidden, dropout)
 
 
+def prebuilt_mask_supported(encoder: nn.Module) -> bool:
+    """Whether ``encoder`` takes the ready 4-D boolean attention mask of ``_prebuilt_sdpa_mask``: SDPA attention, not
+    a decoder, and a transformers family that builds its mask with ``masking_utils.create_bidirectional_mask`` (which
+    passes a 4-D mask through as it is; BERT, RoBERTa, XLM-R, DistilBERT, ELECTRA, MPNet, CamemBERT in transformers
+    5). Anything else keeps the 2-D mask and transformers' own mask building."""
+    import sys
+
+    base = encoder.get_base_model() if hasattr(encoder, "get_base_model") else encoder
+    config = getattr(base, "config", None)
+    if config is None or getattr(config, "_attn_implementation", None) != "sdpa" or getattr(config, "is_decoder", False):
+        return False
+    return hasattr(sys.modules.get(type(base).__module__), "create_bidirectional_mask")
+
+
+def _prebuilt_sdpa_mask(module: nn.Module, args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
+    """Forward pre-hook: a 2-D padding mask becomes the boolean (batch, 1, 1, length) mask SDPA broadcasts.
+
+    transformers would build the same mask from the 2-D one, but first asks ``padding_mask.all()`` (to drop a mask
+    without padding): a host read of a device tensor on every forward pass, i.e. a full GPU synchronisation per
+    training step and per evaluation batch. Masked positions are excluded exactly as before.
+    """
+    mask = kwargs.get("attention_mask")
+    if isinstance(mask, torch.Tensor) and mask.dim() == 2:
+        kwargs = {**kwargs, "attention_mask": mask.bool()[:, None, None, :]}
+    return args, kwargs
+
+
 class MultiHeadModel(nn.Module):
-    """An encoder with named task heads; a batch carries ``task_id`` (all rows of a batch share one task)."""
+    """An encoder with named task heads; a batch carries ``task_id`` (all rows of a batch share one task), a Python
+    int from the collator (a tensor is accepted too)."""
 
     def __init__(self, encoder: nn.Module, heads: list[HeadSpec]):
         super().__init__()
@@ -74,14 +102,27 @@ class MultiHeadModel(nn.Module):
         self.heads = nn.ModuleDict({h.task: make_head(h, hidden, dropout) for h in heads})
         self.config = cfg  # Trainer reads a few attributes from model.config
 
+    def _install_mask_hook(self) -> None:
+        """Installs ``_prebuilt_sdpa_mask`` on the current encoder, once (LoRA replaces the encoder after
+        construction, so this runs at the first forward pass of each encoder object)."""
+        self.encoder._xstilts_mask_checked = True  # a plain attribute: not a parameter, not in the state dict
+        if prebuilt_mask_supported(self.encoder):
+            self.encoder.register_forward_pre_hook(_prebuilt_sdpa_mask, with_kwargs=True)
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, start_positions: torch.Tensor | None = None,
-                end_positions: torch.Tensor | None = None, task_id: torch.Tensor | None = None,
+                end_positions: torch.Tensor | None = None, task_id: int | torch.Tensor | None = None,
                 candidate_input_ids: torch.Tensor | None = None, candidate_attention_mask: torch.Tensor | None = None,
                 candidate_token_type_ids: torch.Tensor | None = None, pair_key: torch.Tensor | None = None,
                 mlm_labels: torch.Tensor | None = None) -> dict[str, Any]:
-        # One head: no need to read task_id, whose int() would wait for the GPU every step (and break a compiled graph).
-        spec = self.specs[0] if len(self.specs) == 1 else self.specs[int(task_id[0]) if task_id is not None else 0]
+        if not getattr(self.encoder, "_xstilts_mask_checked", False):
+            self._install_mask_hook()
+        # The collator gives task_id as a Python int: reading a device tensor here would wait for the GPU every step
+        # and break a compiled graph. A tensor (a caller of its own) is still read, on whatever device it is.
+        if len(self.specs) == 1 or task_id is None:
+            spec = self.specs[0]
+        else:
+            spec = self.specs[task_id if isinstance(task_id, int) else int(task_id.reshape(-1)[0])]
         given = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids,
                  "labels": labels, "start_positions": start_positions, "end_positions": end_positions,
                  "candidate_input_ids": candidate_input_ids, "candidate_attention_mask": candidate_attention_mask,

@@ -141,7 +141,11 @@ def multitask_dataloader_factory(cfg: SamplerConfig, sizes: dict[str, int], trai
         sampler = TaskBatchSampler(sizes, probs, train.batch_size, train.grad_accum, steps, train.seed, replicas)
         trainer.task_sampler = sampler
         trainer.epoch_samplers.append(sampler)
-        loader = DataLoader(trainer.train_dataset, batch_sampler=sampler, collate_fn=trainer.data_collator)
+        # Pinned batches and the Trainer's workers, as its own loader has: accelerate then copies them to the GPU
+        # without the host waiting (TrainingArguments accelerator_config non_blocking).
+        loader = DataLoader(trainer.train_dataset, batch_sampler=sampler, collate_fn=trainer.data_collator,
+                            pin_memory=trainer.args.dataloader_pin_memory,
+                            num_workers=trainer.args.dataloader_num_workers)
         return trainer.accelerator.prepare(loader)
 
     return get_train_dataloader

@@ -14,6 +14,7 @@ import resource
 import shutil
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from xstilts.config import TrainConfig
 from xstilts.errors import TrainingFailed
 from xstilts.log import duration, log, step_line
 from xstilts.sampling import epoch_seed
-from xstilts.tasktypes.common import Collator, DevSet, feature_length, predict_logits, selection_score
+from xstilts.tasktypes.common import (Collator, DevSet, feature_length, pad_multiple, predict_logits,
+                                     selection_score)
 
 
 class FeatureDataset(Dataset):
@@ -132,47 +134,95 @@ def remove_bad_checkpoints(checkpoint_dir: Path, first_bad_step: int) -> list[st
 
 
 class LossGuard(TrainerCallback):
-    """Stops a run whose loss is NaN/inf or explodes, at the optimizer step where it happens.
+    """Stops a run whose loss is NaN/inf or explodes, naming the optimizer step where it happened.
 
-    Every step is checked, not only the logged ones: a run shorter than ``logging_steps`` would otherwise never be,
-    and by the next log the Trainer may have saved checkpoints of non-finite weights. ``XTrainer.compute_loss`` hands
-    each micro-batch loss to ``record``, which starts its copy to the host without waiting; ``on_step_end`` then
-    waits only for those copies (on a GPU, up to the last forward pass, not for the backward pass and optimizer step
-    queued behind it), so the check costs no full device sync per step. It runs before the step's checkpoint is saved, so no
-    checkpoint of the failed step is written; older ones with non-finite weights (a step whose finite loss gave
-    non-finite gradients) are removed and never named as the last good checkpoint.
+    Every step's loss is checked, without making the host wait for the GPU each step: ``XTrainer.compute_loss`` hands
+    each micro-batch loss to ``record``; at the end of each optimizer step ``update`` folds that step's mean loss into
+    a few device scalars (the first bad step and its loss) with device operations only. Their value is read
+
+    - at every step that logs, evaluates, saves a checkpoint or ends training (``must_read``), before the Trainer
+      saves: no checkpoint of a failed step is written, and every checkpoint was checked up to its own step, so no
+      bad checkpoint is ever named the last good one;
+    - on a GPU also in between, from a copy to pinned host memory started one step earlier, once its copy has
+      finished (``event.query()``, which never waits): a failure is then seen a step or two after it happened.
+
+    Older checkpoints with non-finite weights (a step whose finite loss gave non-finite gradients) are removed and
+    never named as the last good checkpoint.
     """
 
     def __init__(self, tasks: list[str], checkpoint_dir: Path, explode_factor: float = 1e4):
         self.tasks = tasks
         self.checkpoint_dir = checkpoint_dir
         self.explode_factor = explode_factor
-        self.first_loss: float | None = None
-        self.pending: list[tuple[torch.Tensor, Any]] = []
+        self.step_sum: torch.Tensor | None = None  # sum of this optimizer step's micro-batch losses (device)
+        self.micro = 0
+        self.first: torch.Tensor | None = None  # the first step's mean loss (device)
+        self.bad_step: torch.Tensor | None = None  # the first failing step, -1 while none (device, int64)
+        self.bad_loss: torch.Tensor | None = None  # that step's loss (device)
+        self.peek: tuple[torch.Tensor, Any] | None = None  # (pinned host copy of bad_step, its CUDA event)
 
     def record(self, loss: torch.Tensor) -> None:
-        """Notes one micro-batch loss of the current optimizer step (no host sync here)."""
+        """Notes one micro-batch loss of the current optimizer step (device operations only, no host read)."""
         loss = loss.detach().float().mean()  # a vector of per-GPU losses under nn.DataParallel
-        if loss.is_cuda:
-            host = loss.to("cpu", non_blocking=True)  # into pinned memory; ready once the event has passed
-            event = torch.cuda.Event()
-            event.record()
-            self.pending.append((host, event))
-        else:
-            self.pending.append((loss, None))
+        self.step_sum = loss if self.step_sum is None else self.step_sum + loss
+        self.micro += 1
 
-    def step_loss(self) -> float | None:
-        """The mean loss of the micro-batches since the last call, or None when none was recorded."""
-        values = []
-        for host, event in self.pending:
-            if event is not None:
-                event.synchronize()
-            values.append(float(host))
-        self.pending = []
-        return sum(values) / len(values) if values else None
+    def update(self, step: int) -> None:
+        """Folds the mean loss of optimizer step ``step`` into the device flags (no host read)."""
+        if self.step_sum is None:
+            return
+        loss, self.step_sum, self.micro = self.step_sum / self.micro, None, 0
+        if self.first is None:
+            self.first = loss
+            self.bad_step = torch.full((), -1, dtype=torch.int64, device=loss.device)
+            self.bad_loss = torch.zeros((), dtype=loss.dtype, device=loss.device)
+        limit = self.explode_factor * torch.clamp(self.first, min=1e-3)
+        new = (~torch.isfinite(loss) | (loss > limit)) & (self.bad_step < 0)
+        self.bad_step = torch.where(new, step, self.bad_step)
+        self.bad_loss = torch.where(new, loss, self.bad_loss)
 
     def on_step_end(self, args, state, control, **kwargs):
-        self.check(self.step_loss(), state.global_step)
+        self.update(state.global_step)
+        if self.must_read(state, control):
+            self.check_now()
+        elif self.bad_step is not None and self.bad_step.is_cuda:
+            self.check_ready()
+
+    @staticmethod
+    def must_read(state: TrainerState, control: Any) -> bool:
+        """Whether this step's flags are read now: it logs, evaluates, saves or ends training (the Trainer's flow
+        callback has set ``control`` for this step before this callback runs)."""
+        return bool(control.should_log or control.should_evaluate or control.should_save
+                    or control.should_training_stop or (state.max_steps > 0 and state.global_step >= state.max_steps))
+
+    def check_ready(self) -> None:
+        """On a GPU: reads the flag copied to the host one step ago if the copy has finished (never waits), then
+        starts the copy of the current flag."""
+        if self.peek is not None:
+            host, event = self.peek
+            if event.query() and int(host) >= 0:  # host memory: no device synchronisation
+                self.check_now()
+        host = self.bad_step.to("cpu", non_blocking=True)  # into pinned memory; valid once the event has passed
+        event = torch.cuda.Event()
+        event.record()
+        self.peek = (host, event)
+
+    def check_now(self) -> None:
+        """Reads the flags (waits for the device) and raises TrainingFailed naming the first failing step."""
+        self.peek = None
+        if self.bad_step is None:
+            return
+        step = int(self.bad_step)
+        if step < 0:
+            return
+        loss, first = float(self.bad_loss), float(self.first)
+        if not math.isfinite(loss):
+            self.fail(f"loss is {loss}", step)
+        self.fail(f"loss is {loss}", step, f"It exploded ({self.explode_factor:g} times its first value "
+                                           f"{first:.4g}). ")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.check_now()  # whatever ended training, its last steps were checked
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         # The logged gradient norm is the one signal of a step that on_step_end does not see (a finite loss whose
@@ -185,16 +235,13 @@ class LossGuard(TrainerCallback):
             self.fail(f"the gradient norm is {grad_norm}", state.global_step)
 
     def check(self, loss: float | None, step: int) -> None:
-        """Raises TrainingFailed when the loss of optimizer step ``step`` is not finite or has exploded."""
+        """Checks the host value ``loss`` of optimizer step ``step`` at once (raises TrainingFailed): the same rules
+        as ``update`` followed by ``check_now``."""
         if loss is None:
             return
-        if not math.isfinite(loss):
-            self.fail(f"loss is {loss}", step)
-        if self.first_loss is None:
-            self.first_loss = loss
-        elif loss > self.explode_factor * max(self.first_loss, 1e-3):
-            self.fail(f"loss is {loss}", step, f"It exploded ({self.explode_factor:g} times its first value "
-                                               f"{self.first_loss:.4g}). ")
+        self.record(torch.tensor(loss))
+        self.update(step)
+        self.check_now()
 
     def fail(self, what: str, step: int, why: str = "") -> None:
         """Removes the checkpoints the failure spoiled and raises TrainingFailed naming the last good one."""
@@ -319,6 +366,9 @@ class XTrainer(Trainer):
         self.epoch_samplers: list[Any] = []
         self.add_callback(EpochSetter(self))
         self.loss_guard = next((c for c in self.callback_handler.callbacks if isinstance(c, LossGuard)), None)
+        self.shapes_seen: Counter[tuple[int, ...]] = Counter()  # micro-batches per (batch, width) shape trained
+        self.compiled_layers = 0
+        self.compile_mode = "off"
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         if self.args.train_sampling_strategy == "group_by_length" and self.train_lengths is not None:
@@ -330,6 +380,15 @@ class XTrainer(Trainer):
             return sampler
         # The random sampler needs nothing: accelerate swaps it for its SeedableRandomSampler (data_seed + epoch).
         return super()._get_train_sampler(train_dataset)
+
+    def training_step(self, model: Any, inputs: Any, *args: Any, **kwargs: Any):
+        ids = inputs.get("input_ids") if isinstance(inputs, dict) else None
+        if ids is not None:
+            self.shapes_seen[tuple(ids.shape)] += 1  # metadata only, no device read
+        if self.compile_mode == "graphs":
+            # CUDA graph trees: a new step may overwrite the previous step's graph outputs.
+            torch.compiler.cudagraph_mark_step_begin()
+        return super().training_step(model, inputs, *args, **kwargs)
 
     def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False, num_items_in_batch: Any = None):
         out = super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
@@ -376,11 +435,7 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
     """TrainingArguments from the recipe. Evaluation and saving share one cadence so the best checkpoint exists."""
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(steps_per_epoch * cfg.epochs))
     eval_steps = min(cfg.eval_steps, total)
-    if cfg.compile:
-        # Dynamic padding changes the sequence length every batch: compile for dynamic shapes from the start instead
-        # of a static graph first and a recompile at the second length. accelerate reads this when the Trainer builds
-        # its dynamo plugin (TrainingArguments has no field for it); an explicit environment setting wins.
-        os.environ.setdefault("ACCELERATE_DYNAMO_USE_DYNAMIC", "true")
+    pin = torch.cuda.is_available()
     return TrainingArguments(
         output_dir=str(checkpoint_dir),
         seed=cfg.seed,
@@ -414,8 +469,12 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
         report_to=cfg.report_to,
         disable_tqdm=not progress_bar_wanted(),
         dataloader_num_workers=cfg.dataloader_workers,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        torch_compile=cfg.compile,
+        dataloader_pin_memory=pin,
+        # Batches go to the GPU from pinned memory without the host waiting for the copy (accelerate's data loader).
+        accelerator_config={"non_blocking": pin},
+        # train.compile is applied by compile_layers (regional, fixed shapes), not by the Trainer's whole-model
+        # torch.compile.
+        torch_compile=False,
         tf32=tf32_argument(cfg),
         # Sequence-level losses: averaging token counts across devices would scale reported losses by world size.
         average_tokens_across_devices=False,
@@ -441,20 +500,102 @@ def tf32_argument(cfg: TrainConfig) -> bool | None:
     return cfg.tf32 if tf32_supported() else None
 
 
-def speed_settings(model: torch.nn.Module, args: TrainingArguments) -> dict[str, Any]:
+def speed_settings(model: torch.nn.Module, args: TrainingArguments, trainer: Any = None) -> dict[str, Any]:
     """The speed-relevant settings actually in effect (for ``cost.speed`` in metrics.json): a setting asked for is not
-    always the one used (sdpa falls back where a family lacks it, TF32 needs Ampere or newer)."""
+    always the one used (sdpa falls back where a family lacks it, TF32 needs Ampere or newer). With the ``trainer``:
+    its compile mode, padding multiple and the (batch, width) shapes it has trained on."""
     config = getattr(model, "config", None)
-    return {
+    accel = getattr(args, "accelerator_config", None)
+    out = {
         "attn_implementation": getattr(config, "_attn_implementation", None),
         "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
         "tf32": bool(args.tf32) if args.tf32 is not None else False,
-        "compile": bool(args.torch_compile),
+        "compile": getattr(trainer, "compile_mode", "off"),
         "optim": str(getattr(args.optim, "value", args.optim)),
         "dataloader_workers": args.dataloader_num_workers,
         "pin_memory": bool(args.dataloader_pin_memory),
+        "non_blocking": bool(getattr(accel, "non_blocking", False)),
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
     }
+    if trainer is not None:
+        out["pad_to_multiple_of"] = trainer.xcollator.multiple
+        out["compiled_layers"] = getattr(trainer, "compiled_layers", 0)
+        out["train_shapes"] = {"x".join(map(str, k)): n for k, n in sorted(trainer.shapes_seen.items())}
+    return out
+
+
+def training_flops(model: torch.nn.Module, train_features: list[dict[str, Any]],
+                   shapes: Counter[tuple[int, ...]]) -> dict[str, Any]:
+    """Model FLOPs of the micro-batches this process trained (``shapes``: count per (batch, width)), with the formula
+    of ``bench/gpu_check.py``: 6 N n + 12 L h n^2 per example of n tokens (forward and backward), N the parameters
+    outside the embeddings. ``padded``: exact, from the shapes; ``real``: the examples trained times the mean
+    per-example FLOPs of the training features (which rows each batch held is not tracked)."""
+    config = getattr(model, "config", None)
+    layers, hidden = getattr(config, "num_hidden_layers", None), getattr(config, "hidden_size", None)
+    if not layers or not hidden or not train_features:
+        return {}
+    n_params = sum(p.numel() for name, p in model.named_parameters() if "embeddings." not in name)
+
+    def per_example(n: int) -> float:
+        return 6 * n_params * n + 12 * layers * hidden * n * n
+
+    padded = examples = 0.0
+    for shape, count in shapes.items():
+        rows, width = (shape[0] * (shape[1] if len(shape) == 3 else 1)), shape[-1]  # multiple choice: rows x choices
+        padded += count * rows * per_example(width)
+        examples += count * shape[0]
+    mean_real = sum(per_example(feature_length(f)) for f in train_features) / len(train_features)
+    return {"formula": "6 * N_nonembedding * n + 12 * layers * hidden * n**2 per example", "padded": padded,
+            "real_estimated": examples * mean_real, "examples": int(examples),
+            "non_embedding_parameters": n_params}
+
+
+def compile_mode(cfg: TrainConfig) -> str:
+    """``train.compile`` as one of off, default, graphs (``true`` is default, ``false`` off)."""
+    if cfg.compile is True:
+        return "default"
+    return "off" if cfg.compile is False else str(cfg.compile)
+
+
+def repeated_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The encoder's repeated transformer blocks: the first ``ModuleList`` whose children are all of one class."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) and len({type(m) for m in module}) == 1:
+            return list(module)
+    return []
+
+
+def compile_layers(model: torch.nn.Module, mode: str, backend: str | None = None) -> int:
+    """Regional compilation (``train.compile``): each repeated encoder layer is compiled in place for static shapes.
+
+    The layers share one code object, so one compiled graph per (batch, width) shape serves all of them: compile time
+    is that of one layer, not of the whole model (230 s on Large with the whole model and dynamic shapes). Shapes are
+    static (``dynamic=False``): with ``pad_to_multiple_of`` there are few of them, and static graphs are what CUDA
+    graphs need (``graphs``: mode ``reduce-overhead``). Compiling in place keeps parameter names, so checkpoints and
+    ``final/`` are the same as without compiling. The optimizer is transformers' fused AdamW either way.
+
+    Returns:
+        The number of layers compiled (0 for ``off``).
+    """
+    if mode == "off":
+        return 0
+    import torch._dynamo
+
+    # One cache entry per shape and per grad mode (training, evaluation): raise dynamo's limit above the default 8,
+    # past which it would silently run the layer uncompiled.
+    config = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(config, name):
+            setattr(config, name, max(getattr(config, name), 64))
+    options: dict[str, Any] = {"dynamic": False}
+    if backend is not None:
+        options["backend"] = backend
+    if mode == "graphs":
+        options["mode"] = "reduce-overhead"
+    layers = repeated_layers(model)
+    for layer in layers:
+        layer.compile(**options)
+    return len(layers)
 
 
 def fsdp_arguments(cfg: TrainConfig, layer_classes: list[str]) -> dict[str, Any]:
@@ -574,27 +715,17 @@ def remove_incomplete_checkpoints(checkpoint_dir: Path, resume: str | None) -> l
     return notes
 
 
-def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
-                 cfg: TrainConfig, checkpoint_dir: Path, task_names: list[str], label_names: list[str],
-                 train_dataloader_factory: Any = None) -> dict[str, Any]:
-    """Trains with HF Trainer (resuming from the last checkpoint in ``checkpoint_dir``), reloads the best dev weights.
-
-    Returns:
-        The dev metrics of the best checkpoint and the cost figures (``cost``) for metrics.json.
-    """
-    if cfg.precision == "fp16" and not torch.cuda.is_available():
-        # CPU autocast has no fp16 loss scaling, and the Trainer would silently train in fp32 instead.
-        raise TrainingFailed("train.precision=fp16 needs a CUDA GPU; on this machine use train.precision=bf16 "
-                             "(CPU autocast) or fp32")
-    unsafe = families.precision_problem(getattr(model.config, "model_type", ""), cfg.precision)
-    if unsafe:  # refused rather than switched: a silently different precision would change what the recipe says
-        raise TrainingFailed(unsafe)
+def build_trainer(model: torch.nn.Module, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
+                  cfg: TrainConfig, checkpoint_dir: Path, task_names: list[str], label_names: list[str],
+                  train_dataloader_factory: Any = None) -> XTrainer:
+    """The XTrainer a phase-2/3 run trains with (arguments, collator, callbacks, compiled layers); ``run_training``
+    uses it, and ``bench/gpu_check.py`` measures exactly this step."""
     if cfg.freeze_embeddings:
         freeze_word_embeddings(model)
-    collator = Collator(tokenizer.pad_token_id)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     steps_per_epoch = math.ceil(len(train_features) / (cfg.batch_size * cfg.grad_accum * world))
     args = training_arguments(cfg, checkpoint_dir, label_names, steps_per_epoch, layer_class_names(model))
+    collator = Collator(tokenizer.pad_token_id, pad_multiple(cfg.pad_to_multiple_of, args.device), cfg.max_length)
     if cfg.gradient_checkpointing:
         enc = model.encoder
         enc.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -619,8 +750,31 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
             raise
         raise TrainingFailed(f"train.report_to={named[0]} cannot start here ({' '.join(str(exc).split())}); install "
                              f"its package or set train.report_to=none") from None
+    trainer.compile_mode = compile_mode(cfg)
+    trainer.compiled_layers = compile_layers(model, trainer.compile_mode)
     use_progress_output(trainer, bar=not args.disable_tqdm)
     place_tracker_logs(trainer, checkpoint_dir.parent / "logs")
+    return trainer
+
+
+def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
+                 cfg: TrainConfig, checkpoint_dir: Path, task_names: list[str], label_names: list[str],
+                 train_dataloader_factory: Any = None) -> dict[str, Any]:
+    """Trains with HF Trainer (resuming from the last checkpoint in ``checkpoint_dir``), reloads the best dev weights.
+
+    Returns:
+        The dev metrics of the best checkpoint and the cost figures (``cost``) for metrics.json.
+    """
+    if cfg.precision == "fp16" and not torch.cuda.is_available():
+        # CPU autocast has no fp16 loss scaling, and the Trainer would silently train in fp32 instead.
+        raise TrainingFailed("train.precision=fp16 needs a CUDA GPU; on this machine use train.precision=bf16 "
+                             "(CPU autocast) or fp32")
+    unsafe = families.precision_problem(getattr(model.config, "model_type", ""), cfg.precision)
+    if unsafe:  # refused rather than switched: a silently different precision would change what the recipe says
+        raise TrainingFailed(unsafe)
+    trainer = build_trainer(model, tokenizer, train_features, dev_sets, cfg, checkpoint_dir, task_names, label_names,
+                            train_dataloader_factory)
+    args, collator, world = trainer.args, trainer.xcollator, int(os.environ.get("WORLD_SIZE", "1"))
     distributed = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
     if cfg.fsdp != "off" and distributed != "FSDP":
         # accelerate applies FSDP to multi-GPU runs only; elsewhere it falls back to DDP (or one process) silently.
@@ -672,7 +826,8 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
             "world_size": world,
             "distributed": distributed,
             "device": str(args.device),
-            "speed": speed_settings(model, args),
+            "speed": speed_settings(model, args, trainer),
+            "flops": training_flops(model, train_features, trainer.shapes_seen),
         },
         "trainer": trainer,
     }

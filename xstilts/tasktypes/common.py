@@ -2,8 +2,9 @@
 training-data and evaluation steps that the classifier-like types (classification, multiple choice, span QA,
 tagging) build from their own ``encode``/``predict``/``score``.
 
-Training batches are padded dynamically (to the longest row of the batch); evaluation sorts features by length so
-batches carry little padding, and runs under ``torch.inference_mode``. Predictions are mapped back to the input order.
+Batches are padded to the longest row, rounded up to a multiple (``train.pad_to_multiple_of``, 16 by default: few
+distinct shapes for a GPU); training groups rows of similar length, evaluation sorts features by length so batches
+carry little padding, and runs under ``torch.inference_mode``. Predictions are mapped back to the input order.
 """
 from __future__ import annotations
 
@@ -93,30 +94,65 @@ def head_label_count(task: Task) -> int | None:
     return data.label_count(task) or len(task.label_names) or None
 
 
-def _pad(seqs: list[Any], value: int) -> torch.Tensor:
+GPU_PAD_MULTIPLE = 16  # what pad_to_multiple_of=auto means on a CUDA GPU
+
+
+def pad_multiple(setting: int | str, device: torch.device | str) -> int:
+    """The padding multiple a ``pad_to_multiple_of`` setting means on ``device``: ``auto`` is 16 on a CUDA GPU (few
+    distinct shapes) and 1 elsewhere (on CPU time follows the tokens, and the numbers stay as they were)."""
+    if setting == "auto":
+        return GPU_PAD_MULTIPLE if torch.device(device).type == "cuda" else 1
+    return int(setting)
+
+
+def padded_width(longest: int, multiple: int, cap: int | None = None) -> int:
+    """The width a batch whose longest row has ``longest`` tokens is padded to: the next multiple of ``multiple``
+    (1: ``longest`` itself), never beyond ``cap`` (the recipe's max_length, so position embeddings always suffice)
+    unless the row itself is longer.
+
+    Few distinct widths matter on a GPU: each new (batch, width) shape costs a one-time set-up (attention plans,
+    GEMM heuristics, a compiled graph), and CUDA graphs need fixed shapes at all.
+    """
+    width = -(-longest // multiple) * multiple if multiple > 1 else longest
+    return max(longest, min(width, cap)) if cap else width
+
+
+def _pad(seqs: list[Any], value: int, multiple: int = 1, cap: int | None = None) -> torch.Tensor:
     if isinstance(seqs[0][0], list):  # multiple choice: [choices][tokens]
-        width = max(len(s) for choices in seqs for s in choices)
+        width = padded_width(max(len(s) for choices in seqs for s in choices), multiple, cap)
         return torch.tensor([[s + [value] * (width - len(s)) for s in choices] for choices in seqs])
-    width = max(len(s) for s in seqs)
+    width = padded_width(max(len(s) for s in seqs), multiple, cap)
     return torch.tensor([s + [value] * (width - len(s)) for s in seqs])
 
 
 class Collator:
-    """Dynamic padding of a list of features (any task type) into a batch of tensors."""
+    """Padding of a list of features (any task type) into a batch of tensors: to the longest row of the batch, rounded
+    up to ``pad_to_multiple_of`` (at most ``max_length``).
 
-    def __init__(self, pad_token_id: int):
+    ``task_id`` stays a Python int (all rows of a batch share one task): the multi-head model picks its head without
+    reading a device tensor back, which would wait for the GPU every step and break a compiled graph.
+    """
+
+    def __init__(self, pad_token_id: int, pad_to_multiple_of: int = 1, max_length: int | None = None):
         self.pad_token_id = pad_token_id
+        self.multiple = max(1, pad_to_multiple_of)
+        self.max_length = max_length
 
-    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        out: dict[str, torch.Tensor] = {}
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        m, cap = self.multiple, self.max_length
         for key in batch[0]:
             values = [f[key] for f in batch]
             if key in ("input_ids", "candidate_input_ids"):
-                out[key] = _pad(values, self.pad_token_id)
+                out[key] = _pad(values, self.pad_token_id, m, cap)
             elif key in ("attention_mask", "token_type_ids", "candidate_attention_mask", "candidate_token_type_ids"):
-                out[key] = _pad(values, 0)
+                out[key] = _pad(values, 0, m, cap)
             elif key in ("labels", "mlm_labels") and isinstance(values[0], list):
-                out[key] = _pad(values, -100)
+                out[key] = _pad(values, -100, m, cap)
+            elif key == "task_id":
+                if any(v != values[0] for v in values):
+                    raise ValueError(f"a batch mixes task ids {sorted(set(values))}; every batch must hold one task")
+                out[key] = int(values[0])
             else:
                 out[key] = torch.tensor(values)
         return out
@@ -128,22 +164,48 @@ def feature_length(f: dict[str, Any]) -> int:
     return max(len(s) for s in ids) if ids and isinstance(ids[0], list) else len(ids)
 
 
+def to_device(batch: dict[str, Any], device: torch.device | str) -> dict[str, Any]:
+    """A collated batch on ``device``: tensors copied from pinned memory without waiting (on CUDA), so the host
+    collates the next batch while the GPU works; other values (the task id) as they are."""
+    if torch.device(device).type != "cuda":
+        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    return {k: v.pin_memory().to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()}
+
+
 @torch.inference_mode()
 def predict_logits(model: torch.nn.Module, features: list[dict[str, Any]], collator: Collator, batch_size: int,
                    device: torch.device | str = "cpu") -> list[Any]:
-    """Logits per feature, in input order, from length-sorted batches (less padding, same results)."""
+    """Logits per feature, in input order, from length-sorted batches (less padding, same results).
+
+    Nothing is read back per batch: the logits stay on the device and come back in one copy at the end, so the GPU
+    never waits for the host between batches. Per-token logits are cut to each feature's real length.
+    """
     model.eval()
     order = sorted(range(len(features)), key=lambda i: feature_length(features[i]))
-    out: list[Any] = [None] * len(features)
+    parts: list[torch.Tensor] = []
+    rows: list[tuple[list[int], list[int], tuple[int, ...]]] = []  # (feature ids, real lengths, batch logits shape)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         batch = collator([{k: v for k, v in features[i].items()
                            if k not in ("labels", "start_positions", "end_positions")} for i in idx])
         lengths = batch["attention_mask"].sum(-1).tolist()  # read on the CPU: no wait for the GPU per example
-        batch = {k: v.to(device) for k, v in batch.items()}
-        logits = model(**batch)["logits"].float().cpu()
+        logits = model(**to_device(batch, device))["logits"].float()
+        rows.append((idx, lengths, tuple(logits.shape)))
+        parts.append(logits.reshape(-1))
+    out: list[Any] = [None] * len(features)
+    if not parts:
+        return out
+    flat = torch.cat(parts).cpu().numpy()  # the one device-to-host copy (and wait) of the whole prediction
+    offset = 0
+    for idx, lengths, shape in rows:
+        size = 1
+        for n in shape:
+            size *= n
+        logits = flat[offset:offset + size].reshape(shape)
+        offset += size
         for j, i in enumerate(idx):
-            out[i] = logits[j, :lengths[j]].numpy() if logits.dim() == 3 else logits[j].numpy()
+            out[i] = logits[j, :lengths[j]] if len(shape) == 3 else logits[j]
     return out
 
 
@@ -286,7 +348,8 @@ def evaluate_each_language(task: Task, ctx: EvalInputs, rows: dict[str, list[dic
                            predict: Callable, score: Callable, reliability: Callable) -> Evaluated:
     """The classifier-like evaluator: each language's rows through the task head, scored on their own."""
     out = Evaluated()
-    collator = Collator(ctx.tokenizer.pad_token_id)
+    collator = Collator(ctx.tokenizer.pad_token_id, pad_multiple(ctx.cfg.pad_to_multiple_of, ctx.device),
+                        ctx.max_length)
     for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
         start = time.time()
         enc = encode(task, lang_rows, ctx.tokenizer, ctx.max_length, task_id=ctx.head, train=False, qa=ctx.qa)

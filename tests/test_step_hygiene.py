@@ -1,0 +1,121 @@
+"""What keeps a GPU waiting for the host, checked on CPU (issue 26): host reads per training step and in the forward
+pass, graph breaks with two heads, the batch shapes on the real XNLI lengths, the loss guard's deferred check and
+regional compilation's one compile per shape. The figures come from bench/step_hygiene.py, which
+``bench/gpu_check.py --cpu --tiny`` writes as ``step_hygiene``; a regression of any target fails here."""
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import torch
+
+from xstilts import training
+from xstilts.config import TrainConfig
+from xstilts.tasktypes.common import Collator, padded_width, predict_logits
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import step_hygiene  # noqa: E402
+
+
+def test_padded_width_rounds_up_within_max_length():
+    assert padded_width(33, 16) == 48 and padded_width(32, 16) == 32 and padded_width(33, 1) == 33
+    assert padded_width(120, 16, cap=128) == 128 and padded_width(100, 16, cap=110) == 110  # never past max_length
+    assert padded_width(140, 16, cap=128) == 140  # a longer row (a caller's own features) is never cut
+
+
+def test_collator_pads_to_the_multiple_and_gives_the_task_id_as_an_int():
+    batch = Collator(1, 16, 128)([{"input_ids": [0, 5, 2], "attention_mask": [1, 1, 1], "labels": 1, "task_id": 1},
+                                  {"input_ids": [0, 2], "attention_mask": [1, 1], "labels": 0, "task_id": 1}])
+    assert batch["input_ids"].shape == (2, 16) and batch["input_ids"][1, 2:].eq(1).all()
+    assert batch["attention_mask"].sum().item() == 5 and batch["task_id"] == 1 and isinstance(batch["task_id"], int)
+    with pytest.raises(ValueError, match="mixes task ids"):
+        Collator(1)([{"input_ids": [0], "task_id": 0}, {"input_ids": [0], "task_id": 1}])
+
+
+def test_padding_to_a_multiple_changes_no_prediction():
+    model = step_hygiene.tiny_model(1, "cpu")
+    feats = [{k: v for k, v in f.items() if k != "labels"} for f in step_hygiene.features([5, 9, 17, 30, 44], seed=3)]
+    plain = predict_logits(model, feats, Collator(1), 2)
+    padded = predict_logits(model, feats, Collator(1, 16, 128), 2)
+    for a, b in zip(plain, padded):
+        assert a.shape == b.shape and abs(a - b).max() < 1e-5
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+def test_training_step_reads_the_device_at_most_once_per_step_and_never_in_forward(heads):
+    out = step_hygiene.measure_training("cpu", heads, steps=25)
+    assert out["steps"] == 25
+    assert out["syncs_per_step"] <= step_hygiene.TARGETS["syncs_per_step"], out["sites"]
+    assert out["syncs_in_forward"] == 0, out["sites"]
+
+
+def test_evaluation_loop_reads_nothing_back_per_batch():
+    out = step_hygiene.measure_evaluation("cpu", examples=200)
+    assert out["syncs"] == 0 and out["syncs_in_forward"] == 0, out["sites"]
+
+
+def test_two_head_forward_has_no_graph_break():
+    assert step_hygiene.graph_breaks(2) == 0
+
+
+def test_few_shapes_on_the_real_xnli_lengths():
+    train, ev = step_hygiene.train_shapes(), step_hygiene.eval_shapes()
+    assert train["batches"] == 623 and train["distinct"] <= 6 and train["padded_over_real"] <= 1.25, train
+    assert ev["distinct"] <= 8 and ev["padded_over_real"] <= 1.25, ev
+    assert step_hygiene.train_shapes(pad_to_multiple_of=1)["distinct"] > 40  # what padding to the longest row gives
+
+
+def _control(**flags):
+    base = {"should_log": False, "should_evaluate": False, "should_save": False, "should_training_stop": False}
+    return types.SimpleNamespace(**{**base, **flags})
+
+
+def test_loss_guard_defers_its_read_to_the_next_log_or_checkpoint_step(tmp_path):
+    """A NaN at step 3 is not read at once (no host wait per step), but before anything is saved or logged: the
+    failure names step 3, and nothing of step 3 or later was written in between."""
+    guard = training.LossGuard(["xnli"], tmp_path)
+    state = types.SimpleNamespace(global_step=0, max_steps=10)
+    counter = step_hygiene.SyncCounter()
+    with counter:
+        counter.active = True
+        for step, loss in ((1, 1.0), (2, 0.9), (3, float("nan")), (4, 0.8)):
+            state.global_step = step
+            guard.record(torch.tensor(loss))
+            guard.on_step_end(None, state, _control())
+    assert counter.total == 0  # four steps, no host read
+    state.global_step = 5
+    guard.record(torch.tensor(0.7))
+    with pytest.raises(training.TrainingFailed, match="loss is nan at step 3 "):
+        guard.on_step_end(None, state, _control(should_save=True))
+    exploding = training.LossGuard(["xnli"], tmp_path)
+    for step, loss in ((1, 1.0), (2, 2e4)):
+        exploding.record(torch.tensor(loss))
+        exploding.update(step)
+    with pytest.raises(training.TrainingFailed, match="at step 2 .*It exploded"):
+        exploding.on_train_end(None, state, None)
+
+
+def test_regional_compile_compiles_once_per_shape_and_changes_nothing():
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()
+    eager = step_hygiene.tiny_model(1, "cpu").train()
+    compiled = step_hygiene.tiny_model(1, "cpu").train()
+    backend = CompileCounter()
+    assert training.compile_layers(compiled, "default", backend=backend) == 2
+    collator = Collator(1, 16, 128)
+    widths = set()
+    for i, lengths in enumerate(([5, 9], [20, 30], [7, 12], [40, 33], [18, 3])):
+        batch = collator(step_hygiene.features(lengths, seed=i))
+        widths.add(batch["input_ids"].shape[1])
+        torch.manual_seed(i)
+        ref = eager(**batch)["loss"]
+        torch.manual_seed(i)
+        got = compiled(**batch)["loss"]
+        got.backward()
+        assert torch.allclose(ref, got, atol=1e-6)
+    assert backend.frame_count == len(widths) == 3  # both layers share each shape's graph
+    assert list(compiled.state_dict()) == list(eager.state_dict())  # parameter names unchanged: same checkpoints
+    torch._dynamo.reset()
