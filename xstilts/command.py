@@ -5,6 +5,7 @@
     xstilts validate phase3 my_xnli.yaml input=runs/p2 output=runs/p3   # check, run nothing
     xstilts report results/quickstart/results    # the score table of a results folder
     xstilts quickstart                           # the offline chain in one process (about a minute on 2 cores)
+    xstilts check-hub [RECIPE ...]               # before a real run: every Hub dataset it reads loads as expected
 
 The four phase scripts stay the interface of a run; this command only helps around them. It imports no heavy
 library except for ``quickstart`` (whose steps import torch when they start), so it answers at once.
@@ -12,6 +13,7 @@ library except for ``quickstart`` (whose steps import torch when they start), so
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -170,6 +172,12 @@ def cmd_report(args: argparse.Namespace) -> int:
                         *(["--floors", args.floors] if args.floors else [])])
 
 
+def cmd_check_hub(options: list[str]) -> int:
+    """Runs ``python -m xstilts.hubcheck OPTIONS`` in its own interpreter: it imports ``datasets``, which this command
+    never does (so that every other subcommand answers at once); its options, help and exit status are its own."""
+    return subprocess.run([sys.executable, "-m", "xstilts.hubcheck", *options], check=False).returncode
+
+
 def cmd_quickstart(args: argparse.Namespace) -> int:
     return quickstart.run(Path(args.output), fresh=args.fresh)
 
@@ -199,6 +207,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--write", metavar="FILE.md", help="also write it (and summary.json beside it)")
     p.add_argument("--floors", metavar="FILE.yaml", help="what each target must reach before a claim is drawn")
     p.set_defaults(func=cmd_report)
+    # Listed here for --help; main() hands its arguments to xstilts.hubcheck untouched (see cmd_check_hub).
+    p = sub.add_parser("check-hub", help="load the first rows of every Hub dataset the registry (or a recipe) reads "
+                                         "and check them against it; run once before a real grid (needs network)")
+    p.add_argument("options", nargs="*", help="[RECIPE ...] [--tasks T,..] [--languages L,..] [--rows N] [--jobs N]: "
+                                              "xstilts check-hub --help")
     p = sub.add_parser("quickstart", help="the offline chain in one process, then its score table")
     p.add_argument("--output", default="results/quickstart", help="folder of the runs and results")
     p.add_argument("--fresh", action="store_true", help="remove the output folder first (else finished steps "
@@ -208,7 +221,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check-hub"]:
+        return cmd_check_hub(argv[1:])
+    args = parser().parse_args(argv)
     try:
         return cli.run(lambda _: args.func(args), [], f"xstilts {args.command}")
     except BrokenPipeError:  # `xstilts ls | head`: the reader has what it wanted
