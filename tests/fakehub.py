@@ -40,7 +40,7 @@ def _value(feature, rng: random.Random, row: dict, name: str):
             return False
         return " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 9)))
     if isinstance(feature, datasets.List):
-        n = 4 if name == "endings" else rng.randint(3, 8)  # HellaSwag has exactly 4 endings
+        n = 4 if name in ("endings", "options") else rng.randint(3, 8)  # HellaSwag endings, RACE options: 4
         return [_value(feature.feature, rng, row, name) for _ in range(n)]
     if isinstance(feature, dict) and set(feature) == {"label", "text"}:  # CommonsenseQA choices
         return {"label": list("ABCDE"), "text": [rng.choice(WORDS) for _ in range(5)]}

@@ -56,7 +56,7 @@ def test_every_hub_split_loads_into_canonical_rows(fake_hub, task_name, role, sp
     assert set(rows[0]) == KIND_FIELDS[task.kind]
     repo, config, hub_split, revision, data_dir = fake_hub.calls[-1]
     assert (repo, hub_split, revision, data_dir) == (split.hub.repo, split.hub.split, split.hub.revision,
-                                                     split.hub.data_dir)
+                                                     data.hub_where(split.hub, lang)[1])  # template filled
     assert "{" not in (config or ""), "config template was filled"
     if task.kind in ("classification", "multiple_choice"):
         n = len(task.label_names) or task.num_choices
@@ -195,12 +195,12 @@ def test_every_parquet_branch_source_loads_through_datasets(local_hub, task_name
     if split.hub.keep != "ud_tokens":  # (a UD sentence of "_" tokens only would be dropped)
         assert len(rows) == 5 * len(group)
     # The way the registry used to load it fails: a config name other than "default" on the branch.
-    if split.hub.data_dir == "default":
+    folder = data.hub_where(split.hub, lang)[1]  # a "{lang}" template filled (MasakhaNER: one folder per language)
+    if folder == "default":
         return
-    path, _, kwargs = data.hub_load_args(split.hub.repo, split.hub.data_dir, split.hub.split, split.hub.revision,
-                                         split.hub.data_dir)
+    path, _, kwargs = data.hub_load_args(split.hub.repo, folder, split.hub.split, split.hub.revision, folder)
     with pytest.raises(ValueError, match="BuilderConfig .* not found. Available: \\['default'\\]"):
-        datasets.load_dataset(path, split.hub.data_dir, **kwargs)
+        datasets.load_dataset(path, folder, **kwargs)
 
 
 def test_a_named_config_on_main_loads_through_datasets(local_hub):
