@@ -390,3 +390,54 @@ def test_push_to_hub_needs_an_owner_name_repo_id():
         recipe.load(Phase3Recipe, ["input=a", "output=b", "task=xnli", "hub_model_id=just-a-name"])
     assert recipe.load(Phase3Recipe, ["input=a", "output=b", "task=xnli", "push_to_hub=true",
                                       "hub_model_id=me/model"]).hub_model_id == "me/model"
+
+
+def _python_blocks(card: str) -> list[str]:
+    import re
+
+    return [m.group(2) for m in re.finditer(r"(?ms)^(`{3,})python\n(.*?)\n\1$", card)]
+
+
+@pytest.mark.parametrize("task_name", ["xnli", "panx", "xquad"])
+def test_every_snippet_a_card_prints_runs(encoder_folders, tmp_path, task_name, capsys):
+    """Issue 25: the QA card's pipeline("question-answering") snippet failed with the pinned transformers (version 5
+    removed that pipeline). Each Python block of a generated card is run here as printed, on a tiny exported model
+    (only the placeholder path replaced by the folder), and shows the model's output."""
+    final = tmp_path / "final"
+    info = _save(encoder_folders["xlm-roberta"], task_name, final)
+    task = get_task(task_name)
+    card = modelcard.build_card(_facts(task=task_name, task_kind=task.kind, transformers=info["transformers"],
+                                       hub_model_id=None, label_names=list(task.label_names)))
+    blocks = _python_blocks(card)
+    assert blocks, card
+    for block in blocks:
+        code = block.replace('"path/to/final"', json.dumps(str(final)))
+        exec(compile(code, f"card of {task_name}", "exec"), {})  # noqa: S102 - the card's own snippet
+    assert capsys.readouterr().out.strip()  # the pipeline printed its answer
+
+
+def test_card_shows_names_from_recipes_as_text_never_as_markdown_or_html():
+    """Issue 25: names from recipes went raw into final/README.md (uploaded to the Hub page): an image or raw HTML
+    in a name rendered. They are escaped by the report's and the viewer's rule; the recipe's fence cannot be
+    closed from inside; the front matter and the code stay what they are."""
+    evil = '![x](http://evil.example/x.png) <img src=x onerror=alert(1)>'
+    card = modelcard.build_card(_facts(
+        name=f"run {evil}", encoder=evil, intermediate="<script>alert(1)</script>", task="xnli",
+        recipe_yaml="name: x\n```\n<img src=http://evil.example/y.png>\n", recipe_path=f"r/{evil}",
+        label_names=["<b>a</b>", "b", "c"], base_model="evil\nlibrary_name: other", hub_model_id='me/x")\nimport os#',
+        evaluations={"xnli/test": {"task": evil, "split": "<i>t</i>", "main_metric": "accuracy", "score": 1.0,
+                                   "missing": ["<u>"], "languages": {"<b>de</b>": {"accuracy": 1.0}}}}))
+    import re
+
+    recipe_at = card.index("## Recipe")
+    fence = card[recipe_at:].split("\n")[4]
+    assert fence == "````yaml"  # longer than the three backticks inside the recipe, closed by its own length
+    assert card.rstrip().endswith("\n````")
+    # What renders as Markdown: the card without its code (fences, code spans show their text literally).
+    rendered = re.sub(r"`[^`\n]*`", "", re.sub(r"(?ms)^(`{3,}).*?^\1$", "", card))
+    assert not re.search(r"(?<!\\)(\]\(http|<(img|script|/?[biu]>))", rendered), rendered  # unescaped markup
+    front = card.split("---\n")[1]
+    assert "\nlibrary_name: other" not in front and 'base_model: "evil\\nlibrary_name: other"' in front
+    (code,) = _python_blocks(card)
+    compile(code, "card", "exec")  # the hub id is a string literal: no code of its own
+    assert "import os" not in [line.strip() for line in code.splitlines()]

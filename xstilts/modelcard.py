@@ -12,6 +12,7 @@ failed evaluation.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import httpx2
 from huggingface_hub import constants as hub_constants
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-from xstilts import provenance, runfiles, tasktypes
+from xstilts import markdown, provenance, runfiles, tasktypes
 from xstilts.config import Phase1Recipe, Phase3Recipe
 from xstilts.errors import XstiltsError
 from xstilts.log import log
@@ -63,55 +64,71 @@ def _fmt(value: Any) -> str:
 
 
 def build_card(facts: CardFacts) -> str:
-    """The card's markdown: Hub YAML front matter, the model's lineage, how to load it, its scores, its recipe."""
+    """The card's markdown: Hub YAML front matter, the model's lineage, how to load it, its scores, its recipe.
+
+    Every name that comes from a recipe, a result or a folder is shown as text (``markdown.md_literal``, the
+    report's and the viewer's rule; quoted in the front matter and the code), never as a link, image or HTML on the
+    Hub page; the recipe sits in a fence no backtick inside it can close.
+    """
     kind = tasktypes.TASK_TYPES.get(facts.task_kind)
     tag = getattr(kind, "HF_PIPELINE_TAG", None)
+    lit = markdown.md_literal
+
+    def cell(value: Any) -> str:
+        return markdown.md_literal(value, table=True)
+
     front = ["---", "library_name: transformers"]
     if tag:
         front.append(f"pipeline_tag: {tag}")
     if facts.languages:
-        front += ["language:", *[f"- {lang}" for lang in facts.languages]]
-    front += ["tags:", "- xstilts", "- zero-shot-cross-lingual", f"- {facts.task}"]
+        front += ["language:", *[f"- {markdown.yaml_scalar(lang)}" for lang in facts.languages]]
+    front += ["tags:", "- xstilts", "- zero-shot-cross-lingual", f"- {markdown.yaml_scalar(facts.task)}"]
     if facts.base_model:
-        front.append(f"base_model: {facts.base_model}")
+        front.append(f"base_model: {markdown.yaml_scalar(facts.base_model)}")
     front.append("---")
 
-    where = facts.hub_model_id or "path/to/final"
+    where = markdown.py_string(facts.hub_model_id or "path/to/final")
     dev_metrics = {k.removeprefix(f"{facts.task}_"): v for k, v in facts.dev.items()
                    if k.startswith(f"{facts.task}_") and k != f"{facts.task}_score"}
+    base = facts.base_model
     body = [
-        f"# {facts.name}",
+        f"# {lit(facts.name)}",
         "",
-        (f"A model for {facts.task} ({facts.task_kind.replace('_', ' ')}) trained with xstilts on English data only, "
-         "for zero-shot use in other languages (X-STILTs: pretrained encoder, then intermediate task(s), then the "
-         "target task)."),
+        (f"A model for {lit(facts.task)} ({lit(facts.task_kind.replace('_', ' '))}) trained with xstilts on English "
+         "data only, for zero-shot use in other languages (X-STILTs: pretrained encoder, then intermediate task(s), "
+         "then the target task)."),
         "",
         "| | |",
         "|---|---|",
-        f"| encoder | {facts.encoder} ({facts.encoder_kind})"
-        + (f", from [{facts.base_model}](https://huggingface.co/{facts.base_model})" if facts.base_model else "")
+        f"| encoder | {cell(facts.encoder)} ({cell(facts.encoder_kind)})"
+        # A Hub id is owner/name of word characters, dots and dashes: only such an id becomes a link.
+        + ((f", from [{base}](https://huggingface.co/{base})" if _HUB_ID.fullmatch(base) else f", from {cell(base)}")
+           if base else "") + " |",
+        f"| intermediate task(s) | {cell(facts.intermediate)} |",
+        f"| target task | {cell(facts.task)} |",
+        f"| English dev score | {cell(_fmt(facts.dev.get('score', 'n/a')))}"
+        + (f" ({', '.join(f'{cell(k)} {cell(_fmt(v))}' for k, v in dev_metrics.items())})" if dev_metrics else "")
         + " |",
-        f"| intermediate task(s) | {facts.intermediate} |",
-        f"| target task | {facts.task} |",
-        f"| English dev score | {_fmt(facts.dev.get('score', 'n/a'))}"
-        + (f" ({', '.join(f'{k} {_fmt(v)}' for k, v in dev_metrics.items())})" if dev_metrics else "") + " |",
-        f"| recipe | `{facts.recipe_path}` (below) |",
+        f"| recipe | {cell(facts.recipe_path)} (below) |",
     ]
     if facts.label_names:
-        body.append(f"| labels | {', '.join(facts.label_names)} |")
+        body.append(f"| labels | {', '.join(cell(n) for n in facts.label_names)} |")
     body += ["", "## How to load", ""]
     if facts.transformers.get("loadable"):
         auto = facts.transformers["auto_class"]
-        body += ["```python", f"from transformers import {auto}, AutoTokenizer", "",
-                 f'model = {auto}.from_pretrained("{where}")', f'tokenizer = AutoTokenizer.from_pretrained("{where}")']
-        if tag in ("text-classification", "token-classification", "question-answering"):
-            body += ["", "from transformers import pipeline", "", f'pipe = pipeline("{tag}", model="{where}")']
-        body += ["```", "", (f"(`{facts.transformers.get('architecture') or auto}`; xstilts' own evaluation loads "
-                             "the same weights from `heads.json`/`heads.safetensors` and gives the same predictions.)")]
+        if not _IDENTIFIER.fullmatch(str(auto)):  # metrics.json is a file: its class name is checked, not trusted
+            auto = "AutoModel"
+        code = [f"from transformers import {auto}, AutoTokenizer", "",
+                f"model = {auto}.from_pretrained({where})", f"tokenizer = AutoTokenizer.from_pretrained({where})"]
+        code += ["", *USE_SNIPPETS.get(str(tag), [])] if tag in USE_SNIPPETS else []
+        architecture = facts.transformers.get("architecture") or auto
+        body += [markdown.fenced("\n".join(code), "python"), "",
+                 (f"({lit(architecture)}; xstilts' own evaluation loads the same weights from "
+                  "`heads.json`/`heads.safetensors` and gives the same predictions.)")]
     else:
-        reason = facts.transformers.get("reason") or "not exported"
-        body += [reason[0].upper() + reason[1:] if reason.startswith("not loadable with ")
-                 else f"Not loadable with AutoModelFor...: {reason}.", "",
+        reason = str(facts.transformers.get("reason") or "not exported")
+        body += [lit(reason[0].upper() + reason[1:] if reason.startswith("not loadable with ")
+                     else f"Not loadable with AutoModelFor...: {reason}."), "",
                  ("Load it with xstilts (`xstilts.modeling.load_model(folder)`), or evaluate it with "
                   "`python evaluate_xtreme.py input=<run folder> output=<results folder>`.")]
     body += ["", "## Zero-shot scores", ""]
@@ -120,18 +137,41 @@ def build_card(facts: CardFacts) -> str:
                     "adds the per-language scores here).")
     for key in sorted(facts.evaluations):
         ev = facts.evaluations[key]
-        langs = ev.get("languages", {})
-        metrics = [m for m in dict.fromkeys(k for scores in langs.values() for k in scores) if m != "n"]
-        body += [f"### {ev.get('task', key)} ({ev.get('split', '?')} split)", "",
-                 f"Task score {_fmt(ev.get('score'))} ({ev.get('main_metric', '?')}, mean over {len(langs)} "
-                 "languages)" + (f"; partial, missing: {' '.join(ev['missing'])}" if ev.get("missing") else "") + ".",
-                 "", "| language | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
-        body += [f"| {lang} | " + " | ".join(_fmt(scores.get(m, "")) for m in metrics) + " |"
-                 for lang, scores in langs.items()]
+        langs = ev.get("languages", {}) if isinstance(ev.get("languages"), dict) else {}
+        metrics = [m for m in dict.fromkeys(k for scores in langs.values() if isinstance(scores, dict)
+                                            for k in scores) if m != "n"]
+        missing = ev.get("missing") if isinstance(ev.get("missing"), list) else []
+        body += [f"### {lit(ev.get('task', key))} ({lit(ev.get('split', '?'))} split)", "",
+                 f"Task score {lit(_fmt(ev.get('score')))} ({lit(ev.get('main_metric', '?'))}, mean over "
+                 f"{len(langs)} languages)" + (f"; partial, missing: {' '.join(map(lit, missing))}" if missing else "")
+                 + ".", "", "| language | " + " | ".join(map(cell, metrics)) + " |", "|---|" + "---|" * len(metrics)]
+        body += [f"| {cell(lang)} | " + " | ".join(cell(_fmt(scores.get(m, ""))) for m in metrics) + " |"
+                 for lang, scores in langs.items() if isinstance(scores, dict)]
         body.append("")
-    body += ["", "## Recipe", "", f"The resolved phase-3 recipe (`{facts.recipe_path}`):", "", "```yaml",
-             facts.recipe_yaml.rstrip(), "```", ""]
+    body += ["", "## Recipe", "", f"The resolved phase-3 recipe ({lit(facts.recipe_path)}):", "",
+             markdown.fenced(facts.recipe_yaml, "yaml"), ""]
     return "\n".join(front + body)
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# How the card shows the model in use, per pipeline tag, after the loading lines: each runs with the pinned
+# transformers (tests/test_hf_export.py runs every snippet of a generated card on a tiny model). transformers 5
+# removed the question-answering pipeline, so span QA decodes the start and end logits itself.
+USE_SNIPPETS = {
+    "text-classification": ["from transformers import pipeline", "",
+                            'pipe = pipeline("text-classification", model=model, tokenizer=tokenizer)',
+                            'print(pipe({"text": "A first sentence.", "text_pair": "A second one."}))'],
+    "token-classification": ["from transformers import pipeline", "",
+                             'pipe = pipeline("token-classification", model=model, tokenizer=tokenizer)',
+                             'print(pipe("Ada Lovelace was born in London."))'],
+    "question-answering": ['inputs = tokenizer("Where was Ada born?", "Ada Lovelace was born in London.", '
+                           'return_tensors="pt")',
+                           "out = model(**inputs)",
+                           "start = int(out.start_logits.argmax())  # the answer: the best end at or after it",
+                           "end = start + int(out.end_logits[0, start:].argmax())",
+                           'print(tokenizer.decode(inputs["input_ids"][0][start:end + 1]))'],
+}
 
 
 def _base_model(chain: list[dict[str, Any]]) -> str | None:

@@ -19,7 +19,6 @@ import dataclasses
 import datetime
 import json
 import os
-import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
@@ -28,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from xstilts import claims, recipe
+from xstilts import claims, markdown, recipe
 from xstilts.errors import RunFolderError, XstiltsError
 from xstilts.languages import script_of
 from xstilts.log import log
@@ -157,37 +156,7 @@ def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[di
 
 PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}
 
-# Characters that start Markdown syntax anywhere in a line (emphasis, code, links and images, raw HTML and entities,
-# tables, strikethrough, Streamlit's math and directives); backslash-escaped, they render as themselves.
-_MD_SPECIAL = frozenset("\\`*_[]<>!|#~$&{}")
-# Text that GitHub or Streamlit would turn into a link or an emoji/icon whatever its escapes: shown as code instead.
-_MD_AUTOLINK = re.compile(r"://|www\.|@|:[^:\s]*:", re.IGNORECASE)
-
-
-def md_literal(text: object, table: bool = False) -> str:
-    """``text`` as Markdown that renders exactly as the text: no emphasis, link, image, HTML, emoji or math.
-
-    Strings from result files and paths (task, language and encoder names, recipe values, error messages) go through
-    this wherever Markdown is rendered (Streamlit messages and captions, the report's tables), because a name like
-    ``![x](http://host/x.png)`` would otherwise load a remote image. Plain names come back unchanged; other text is
-    backslash-escaped, or put in a code span where an escape cannot stop a link or emoji. Non-printable characters
-    are shown as their Python escapes.
-
-    Args:
-        text: Any value; shown as ``str(text)``.
-        table: The result goes into a table cell (a ``|`` must then be escaped even inside a code span).
-    """
-    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
-    if _MD_AUTOLINK.search(text):
-        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-        fence = "`" * (longest + 1)
-        body = text.replace("|", "\\|") if table else text
-        pad = " " if body[:1] in ("`", " ") or body[-1:] in ("`", " ") else ""
-        return f"{fence}{pad}{body}{pad}{fence}"
-    out = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
-    # At the start of a block, "- x", "+ x" and "---" would become a list or a rule, "1. x" a numbered list.
-    out = re.sub(r"^[-+]", lambda m: "\\" + m.group(0), out)
-    return re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", out)
+md_literal = markdown.md_literal  # the one Markdown rule (xstilts.markdown), kept here for callers
 
 
 def benchmark_table(results: Iterable[TaskResult], categories: dict[str, list[str]] = XTREME_CATEGORIES
