@@ -283,6 +283,9 @@ def test_anli_plus_selects_on_all_three_dev_rounds(local_hub, tmp_path):
     (folder / "anli" / "dev_r3.tsv").write_text("p\th\tmaybe\n")
     with pytest.raises(data.DataError, match="dev_r3.tsv:1: unknown label 'maybe'"):
         data.load_dev(task, "xtreme", str(folder))
+    (folder / "anli" / "dev_r2.tsv").unlink()
+    with pytest.raises(data.DataMissing, match="dev_r2.tsv not found; .* containing anli/dev_r2.tsv$"):
+        data.load_dev(task, "xtreme", str(folder))
 
 
 # ---- opt-in: the XTREME-folder reader on the real files --------------------------------------------------------------

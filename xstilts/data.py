@@ -617,7 +617,9 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
         if len(parts) == 1:
             raw = _read_local(layout, path, where)
         else:  # each row says which file it came from
-            raw = [{**r, ROW_AT: f"{part}:{r[ROW_AT]}"} for part in parts for r in _read_local(layout, part, where)]
+            raw = [{**r, ROW_AT: f"{part}:{r[ROW_AT]}"} for part in parts
+                   for r in _read_local(dataclasses.replace(layout, path=str(Path(layout.path).with_name(part.name))),
+                                        part, where)]
         desc = str(path)
         rows, dropped = canonical_rows_counted(raw, layout.fields, layout.labels, task.kind, desc,
                                        keep=_gold_only(split), n_labels=label_count(task))
@@ -649,7 +651,8 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
         else:
             config, data_dir, desc = hub_where(hub, lang)
             if lang in hub.absent_for:  # known before asking the Hub: no download, no error
-                raise SplitAbsent(f"{where}: {hub.repo} has no {hub.split} split for {lang} (registry: absent_for)")
+                raise SplitAbsent(f"{where}: {hub.repo} has no {hub.split} split for {lang}, so {lang} is missing "
+                                  f"from this split's results")
             try:
                 ds = hub_loader(hub.repo, config, hub.split, hub.revision, data_dir)
             except DataError:
