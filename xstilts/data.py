@@ -9,7 +9,10 @@ Canonical rows per task kind (what the featurizers consume):
 - retrieval: ``{"source": str, "target": str}`` (row i of one side aligned with row i of the other)
 
 Every Hub split is checked against the exact schema in the registry before use: a mismatch names the dataset, the
-expected and the found columns. Tests replace ``hub_loader`` with a function returning in-memory datasets.
+expected and the found columns (ClassLabel names and their order included). Tests replace ``hub_loader`` with a
+function returning in-memory datasets, or point ``hub_path`` at local folders laid out like the Hub's repos and parquet
+branches so that the real ``datasets.load_dataset`` runs. A split a language does not have is ``SplitAbsent``: that
+language is missing from an evaluation (named, the result partial), which goes on.
 
 Labels, from every source alike: a raw label is mapped to a class id in range or the row is refused with a
 ``DataError`` naming the file and line (or the dataset row) and the valid labels. A row *without* gold label (SNLI's
@@ -163,8 +166,8 @@ def hub_load_args(repo: str, config: str | None, split: str | None, revision: st
                   ) -> tuple[str, str | None, dict[str, Any]]:
     """The ``datasets`` arguments for one Hub split: path, config name and keywords (``split`` None: every split).
 
-    A parquet-branch source has no config name (the registry refuses one; see ``tasks.PARQUET_BRANCH``): its config
-    is the folder ``data_dir``.
+    A parquet-branch source has no config name (``HubSource`` refuses one; see ``tasks.PARQUET_BRANCH``): its config
+    is the folder ``data_dir``. ``xstilts check-hub`` builds its loads from these same arguments.
     """
     kwargs: dict[str, Any] = {}
     if split is not None:
