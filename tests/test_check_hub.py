@@ -67,7 +67,7 @@ def test_a_clean_selection_is_ok_and_parquet_sources_name_the_script_they_replac
     assert lines[-1] == f"check-hub: {len(checks)} Hub loads: {len(checks)} ok, 0 absent as the registry says, " \
                         "0 differ, 0 unreachable"
     copa = next(line for line in lines if line.startswith("ok          aps/super_glue copa@refs/convert/parquet train"))
-    assert copa.endswith(": the parquet conversion of main's super_glue.py loading script")
+    assert copa.endswith(": read from the Hub's parquet conversion (main holds the super_glue.py loading script)")
     assert any(line.startswith("ok          google/xtreme udpos.German test (udpos test de)") for line in lines)
 
 

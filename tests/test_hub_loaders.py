@@ -221,7 +221,8 @@ def test_a_split_a_language_lacks_is_absent_not_an_error(local_hub):
     unknown = dataclasses.replace(split, hub=dataclasses.replace(split.hub, absent_for=()))
     local_hub.add(task.eval["test"].hub, "kk", n=3)
     local_hub.add(task.train[0].hub, "kk", n=3, split="train")
-    with pytest.raises(SplitAbsent, match=r"split validation\) does not exist \(its splits: (train, test|test, train)\)"):
+    absent = r"split validation\) does not exist \(its splits: (train, test|test, train)\)"
+    with pytest.raises(SplitAbsent, match=absent):
         data.load_split(task, unknown, "hub", "kk", "validation")
 
 

@@ -224,7 +224,7 @@ def _check_split(check: Check, builder: Any, have: list[str], rows: int) -> Outc
     src = check.source
     parts = src.split.split("+")
     lacking = [p for p in parts if p not in have]
-    note = f"the parquet conversion of main's {src.converted_from}" if src.parquet_branch else ""
+    note = f"read from the Hub's parquet conversion (main holds the {src.converted_from})" if src.parquet_branch else ""
     if check.lang in src.absent_for:
         if lacking:
             return Outcome(check, "absent", f"no {src.split} split for {check.lang}, as the registry says")
@@ -311,7 +311,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", help="comma-separated task names (default: every task the registry knows)")
     p.add_argument("--languages", help="comma-separated languages (default: each task's XTREME and XTREME-R set)")
     p.add_argument("--rows", type=int, default=5, help="rows read from each split (default 5)")
-    p.add_argument("--jobs", type=int, default=4, help="datasets asked at once (default 4)")
+    p.add_argument("--jobs", type=int, default=8, help="datasets asked at once (default 8; the wait is the network)")
     return p
 
 
