@@ -193,8 +193,7 @@ def view_provenance(by_path: dict, roots: list) -> None:
 
     def has_curves(p: str) -> bool:
         entry = (by_path[p].chain or [{}])[0]
-        folder, _ = loading.run_folder(str(entry.get("folder", "")), roots) if isinstance(entry, dict) else (None, "")
-        return folder is not None and (folder / "metrics.json").is_file()
+        return isinstance(entry, dict) and loading.has_training_history(str(entry.get("folder", "")), roots)
 
     longest = max(paths, key=lambda p: (len(by_path[p].chain or []), has_curves(p)))
     path = st.selectbox("Result file", paths, index=paths.index(longest), key="prov_result")

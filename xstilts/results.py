@@ -11,6 +11,8 @@ import dataclasses
 import datetime
 import json
 import math
+import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -234,6 +236,47 @@ def _type_problems(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+class UnsafeFile(XstiltsError, OSError):
+    """A file a reader of results must not open: a link leading out of the folders it may read, not a regular file
+    (a FIFO would block the reader forever, a device would stream), or larger than what it may hold."""
+
+
+def read_guarded(path: str | Path, roots: Iterable[str | Path], max_bytes: int) -> str:
+    """The UTF-8 text of ``path``, opened only when it is a regular file inside one of ``roots`` (symlinks followed
+    to their target, which must lie inside too) and at most ``max_bytes`` long: the one guard every file the viewer
+    and the report read goes through.
+
+    The file is opened non-blocking and checked on the open descriptor, so a file swapped for a FIFO or a link
+    between the check and the read is still refused (never waited on).
+
+    Raises:
+        UnsafeFile: outside the roots, not a regular file, or too large (the message says which).
+        FileNotFoundError: absent. UnicodeDecodeError: not UTF-8. OSError: unreadable.
+    """
+    p = Path(path)
+    real = Path(os.path.realpath(p))
+    inside = [Path(os.path.realpath(r)) for r in roots]
+    if not any(real == r or real.is_relative_to(r) for r in inside):
+        raise UnsafeFile(f"{p} leads outside the folders that may be read ({real}); not read")
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeFile(f"{p} is not a regular file (a FIFO, device or folder); not read")
+        if st.st_size > max_bytes:
+            raise UnsafeFile(f"{p} is {st.st_size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit; "
+                             "not read")
+        with os.fdopen(fd, "rb", closefd=True) as f:
+            fd = -1
+            data = f.read(max_bytes + 1)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > max_bytes:  # grew after the check
+        raise UnsafeFile(f"{p} is over the {max_bytes / 2**20:.0f} MiB limit; not read")
+    return data.decode("utf-8")
+
+
 def read_result(path: str | Path) -> TaskResult:
     """Reads and validates one result file.
 
@@ -288,7 +331,10 @@ def find_results(root: str | Path) -> tuple[list[tuple[Path, TaskResult]], list[
                               "limit for a result file"))
             continue
         try:
-            parsed = json.loads(path.read_text(encoding="utf-8"))
+            parsed = json.loads(read_guarded(path, [root], MAX_RESULT_BYTES))
+        except UnsafeFile as exc:
+            bad.append((path, str(exc).replace(f"{path} ", "", 1)))
+            continue
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             # A result cut off mid-write no longer says which schema it had: any unreadable JSON is reported.
             bad.append((path, f"not valid JSON ({exc}); the file is truncated or corrupted"))

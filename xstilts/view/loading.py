@@ -28,15 +28,17 @@ from xstilts.results import (
     XTREME_R_CATEGORIES,
     RunInfo,
     TaskResult,
+    UnsafeFile,
     coverage_problem,
     find_results,
     intermediate_order,
+    read_guarded,
     recipe_variants,
     same_task,
     task_order,
     trained_on,
 )
-from xstilts.tasks import TASKS
+from xstilts.tasks import TASKS, benchmark_categories
 
 
 class ViewerError(XstiltsError, ValueError):
@@ -396,6 +398,8 @@ STATUS_OTHER_LANGUAGES = "other languages"  # cell and baseline scored on differ
 BENCHMARK_TASKS: dict[str, list[str]] = {
     "XTREME": [t for ts in XTREME_CATEGORIES.values() for t in ts],
     "XTREME-R": [t for ts in XTREME_R_CATEGORIES.values() for t in ts],
+    # SIB-200, Belebele, MasakhaNER 2.0: a group of their own
+    "beyond XTREME": [t for ts in benchmark_categories("beyond_xtreme").values() for t in ts],
 }
 # A benchmark mean over fewer tasks than this is not shown at all: two tasks say nothing about a nine-task benchmark.
 MIN_AGGREGATE_TASKS = 3
@@ -650,10 +654,12 @@ def training_history(folder: str, roots: Sequence[Path]) -> tuple[pd.DataFrame |
     if path is None:
         return None, why
     metrics = path / "metrics.json"
-    try:
-        data = json.loads(metrics.read_text(encoding="utf-8")) if metrics.stat().st_size < MAX_METRICS_BYTES else None
+    try:  # through the one guard: a link out of the roots, a FIFO or an oversized file is refused, never read
+        data = json.loads(read_guarded(metrics, roots, MAX_METRICS_BYTES))
     except FileNotFoundError:
         return None, f"{folder} has no metrics.json (training did not finish)"
+    except UnsafeFile as exc:
+        return None, f"{folder}/metrics.json: {str(exc).replace(f'{metrics} ', '', 1)}"
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         return None, f"{folder}/metrics.json cannot be read ({str(exc).splitlines()[0]})"
     history = data.get("log_history") if isinstance(data, dict) else None
@@ -672,6 +678,17 @@ def training_history(folder: str, roots: Sequence[Path]) -> tuple[pd.DataFrame |
 
 
 MAX_METRICS_BYTES = 50 * 2**20
+
+
+def has_training_history(folder: str, roots: Sequence[Path]) -> bool:
+    """Whether ``training_history`` would find a metrics.json to read (a regular file inside the roots; not opened:
+    the guard in ``read_guarded`` decides again when it is read)."""
+    path, _ = run_folder(folder, roots)
+    if path is None:
+        return False
+    metrics = path / "metrics.json"
+    real = Path(os.path.realpath(metrics))
+    return any(_inside(real, Path(r).resolve()) for r in roots) and real.is_file()
 
 
 # ------------------------------------------------------------------------------------------------------ display
