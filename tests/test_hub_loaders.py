@@ -253,8 +253,8 @@ def test_other_label_names_or_order_are_refused_in_one_line(local_hub):
     other = dataclasses.replace(tags, features={**tags.features, "ner_tags": "list:label:O,B-LOC,I-LOC,B-PER,I-PER,"
                                                                              "B-ORG,I-ORG"})
     assert data.schema_problems(data.hub_features(other), tags) == [
-        "column 'ner_tags' has the labels [O, B-LOC, I-LOC, B-PER, I-PER, B-ORG, I-ORG] in this order, the registry "
-        "expects [O, B-PER, I-PER, B-ORG, I-ORG, B-LOC, I-LOC]"]
+        ("column 'ner_tags' has the labels [O, B-LOC, I-LOC, B-PER, I-PER, B-ORG, I-ORG] in this order, the registry "
+         "expects [O, B-PER, I-PER, B-ORG, I-ORG, B-LOC, I-LOC]")]
     # An integer column declares no names: nothing to compare.
     plain = datasets.Features({**data.hub_features(hub), "label": datasets.Value("int64")})
     assert data.schema_problems(plain, hub) == []

@@ -34,7 +34,7 @@ import datasets
 
 from xstilts import cli, data, recipe
 from xstilts.errors import XstiltsError
-from xstilts.tasks import PARQUET_BRANCH, TASKS, DataSplit, HubSource, Task, benchmark_languages, get_task
+from xstilts.tasks import TASKS, DataSplit, HubSource, Task, benchmark_languages, get_task
 
 Status = Literal["ok", "absent", "differs", "unreachable"]
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
