@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from xstilts import claims, markdown, recipe
+from xstilts import anchors, claims, markdown, recipe
 from xstilts.errors import RunFolderError, XstiltsError
 from xstilts.languages import script_of
 from xstilts.log import log
@@ -49,7 +49,7 @@ from xstilts.results import (
     trained_on,
 )
 from xstilts.runfiles import atomic_write_json, atomic_write_text, check_new_file
-from xstilts.tasks import TASKS
+from xstilts.tasks import TASKS, benchmark_categories
 
 NOT_LEARNED = "not learned at this budget"
 # A cell and its baseline scored on different languages: their difference is not an effect of the intermediate task.
@@ -236,7 +236,8 @@ def benchmark_command(argv: list[str]) -> int:
         raise RunFolderError(f"no readable result files under {args['results']} ({len(broken)} skipped)")
     results = [r for _, r in good]
     report = {}
-    for name, categories in (("xtreme", XTREME_CATEGORIES), ("xtreme_r", XTREME_R_CATEGORIES)):
+    for name, categories in (("xtreme", XTREME_CATEGORIES), ("xtreme_r", XTREME_R_CATEGORIES),
+                             ("beyond_xtreme", benchmark_categories("beyond_xtreme"))):
         table = benchmark_table(results, categories)
         report[name] = json.loads(table.to_json(orient="records"))
         print(f"# {name}")
@@ -328,14 +329,18 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
                      "languages": max(len(r.languages) for g in groups for r in g),
                      "coverage": [[list(c) for c in sorted({tuple(sorted(r.languages)) for r in g})] for g in groups],
                      "trained_on": [sorted({trained_on(r) for r in g}) for g in groups]})
-        last = f"{metric}_last_layer"
-        if any(last in r.average for g in groups for r in g):  # retrieval.also_last_layer: the same pass, last layer
-            cells = [seed_cell(g, lambda r, k=last: r.average.get(k)) if g else None for g in groups]
-            rows.append({"task": f"{task} (last layer)", "metric": metric, **_cells(cells),
-                         "ci95": [None for _ in groups], "partial": rows[-1]["partial"],
-                         "constant": [[] for _ in groups], "scored": rows[-1]["scored"],
-                         "languages": rows[-1]["languages"], "coverage": rows[-1]["coverage"],
-                         "trained_on": rows[-1]["trained_on"]})
+        # retrieval.also_last_layer: the same pass, last layer; BUCC: the gold-pairs-only score MTEB reports, labelled
+        # apart from the mining F1 (the task score), with which it is not comparable
+        own = rows[-1]
+        for key, label in ((f"{metric}_last_layer", "last layer"),
+                           (f"{metric}_gold_pairs", "gold pairs only, MTEB's protocol: not comparable")):
+            if any(key in r.average for g in groups for r in g):
+                cells = [seed_cell(g, lambda r, k=key: r.average.get(k)) if g else None for g in groups]
+                rows.append({"task": f"{task} ({label})", "metric": metric, **_cells(cells),
+                             "ci95": [None for _ in groups], "partial": own["partial"],
+                             "constant": [[] for _ in groups], "scored": own["scored"],
+                             "languages": own["languages"], "coverage": own["coverage"],
+                             "trained_on": own["trained_on"]})
         if task == "tatoeba":
             non_latin = [[lang for lang in g[0].languages if script_of(lang) != "Latin"] if g else [] for g in groups]
             cells = [seed_cell(g, non_latin_mean) if g else None for g in groups]
@@ -471,8 +476,12 @@ def render(summary: dict[str, Any]) -> str:
         cells = [_fmt(v, p, ci, const, scored, sd, len(seeds) or 1) for v, p, ci, const, scored, sd, seeds in
                  zip(row["cells"], row["partial"], row.get("ci95", [None] * n), row.get("constant", [[]] * n),
                      row.get("scored", [0] * n), row.get("sd", [None] * n), row.get("seeds", [[]] * n))]
-        lines.append(f"| {_cell(row['task'])} | {_cell(row['metric'])} | {row['languages']} | " + " | ".join(cells)
-                     + " |")
+        # A published number for the cell's encoder and task (xstilts/anchors.json), and a beyond-XTREME task's
+        # group and chance level, from xstilts.anchors.
+        cells = [c + (f"<br>{_cell(note)}" if (note := anchors.cell_note(enc, row["task"], inter)) else "")
+                 for c, (enc, inter) in zip(cells, grid["columns"])]
+        lines.append(f"| {_cell(anchors.task_label(row['task']))} | {_cell(row['metric'])} | {row['languages']} | "
+                     + " | ".join(cells) + " |")
     if any(p for row in grid["rows"] for p in row["partial"]):
         lines.append("\n\\* partial: some languages had no data (named in the result file).")
     if any(sd is not None for row in grid["rows"] for sd in row.get("sd", [])):

@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from xstilts import anchors
 from xstilts.results import intermediate_order, task_order
 from xstilts.view import loading
 
@@ -113,6 +114,7 @@ def _cell_hover(row: Any) -> str:
         lines.append("partial: some languages or tasks missing")
     if row.lang_deltas:
         lines.append("<b>Δ per language</b><br>" + _lang_lines(row.lang_deltas))
+    lines += [text(x) for x in anchors.hover_lines(row.encoder, row.task, row.intermediate)]  # anchors.json
     return "<br>".join(lines)
 
 

@@ -1,0 +1,176 @@
+"""Retrieval results in MTEB's result format, so that Tatoeba and BUCC numbers sit beside the MTEB leaderboard's.
+
+    python -m xstilts.mteb results=results/mini output=mteb-results [overwrite=true]
+
+One file per (encoder, intermediate, seed) and task, laid out as MTEB's results repository lays them out,
+``<output>/<model>/<revision>/<TaskName>.json`` with the ``TaskResult`` fields MTEB (>= 1.11) reads:
+``dataset_revision``, ``task_name``, ``mteb_version``, ``scores`` (split -> one entry per subset with its metrics as
+fractions, ``main_score``, ``hf_subset`` and ``languages``), ``evaluation_time``, ``kg_co2_emissions``.
+
+What each number is, said in the file (``xstilts`` block, and a ``*_note`` in every subset):
+
+- Tatoeba: our accuracy (English queries, XTREME's direction) as ``accuracy`` and ``main_score``; MTEB's own
+  Tatoeba main score is a weighted F1 with the non-English sentences as queries, so the two are close for a strong
+  encoder but not the same number.
+- BUCC: ``main_score`` is the gold-pairs-only F1 (``f1_gold_pairs``, MTEB's protocol), comparable with MTEB's BUCC;
+  the full-corpus mining F1 of the XTREME protocol rides along as ``xtreme_mining_f1`` and is not comparable with it.
+  A result evaluated before xstilts recorded the gold-pairs score has no number MTEB's BUCC could be compared with:
+  its languages are left out and named.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from xstilts.errors import XstiltsError
+from xstilts.languages import TATOEBA_ISO3, script_of
+from xstilts.log import log
+from xstilts.results import TaskResult, find_results
+from xstilts.runfiles import atomic_write_json
+
+# xstilts task -> (MTEB task name, the MTEB dataset of that task)
+MTEB_TASKS = {"tatoeba": ("Tatoeba", "mteb/tatoeba-bitext-mining"), "bucc2018": ("BUCC", "mteb/bucc-bitext-mining")}
+# ISO 15924 codes of the script names of xstilts.languages (MTEB writes languages as "deu-Latn")
+SCRIPT_CODES = {"Latin": "Latn", "Cyrillic": "Cyrl", "Greek": "Grek", "Georgian": "Geor", "Hebrew": "Hebr",
+                "Arabic": "Arab", "Devanagari": "Deva", "Bengali": "Beng", "Gujarati": "Gujr", "Gurmukhi": "Guru",
+                "Tamil": "Taml", "Telugu": "Telu", "Malayalam": "Mlym", "Thai": "Thai", "Myanmar": "Mymr",
+                "Han": "Hans", "Japanese": "Jpan", "Hangul": "Hang"}
+BUCC_ISO3 = {"de": "deu", "fr": "fra", "ru": "rus", "zh": "cmn"}
+TATOEBA_NOTE = ("accuracy with the English sentences as queries (XTREME's direction); MTEB's Tatoeba main score is "
+                "weighted F1 with the non-English sentences as queries: close, not the same number")
+BUCC_NOTE = ("main_score: F1 on the gold pairs only (MTEB's protocol); xtreme_mining_f1: full-corpus mining with a "
+             "threshold tuned on the sample gold (XTREME's protocol), not comparable with it")
+
+
+class MtebExportError(XstiltsError):
+    """A result that cannot be written in MTEB's format, or a bad command line."""
+
+
+def _language(lang: str, iso3: str) -> str:
+    return f"{iso3}-{SCRIPT_CODES.get(script_of(lang), 'Zyyy')}"
+
+
+def _tatoeba(lang: str, m: dict[str, float]) -> dict[str, Any]:
+    iso3 = TATOEBA_ISO3.get(lang, lang)
+    entry = {"accuracy": m["accuracy"] / 100, "main_score": m["accuracy"] / 100, "hf_subset": f"{iso3}-eng",
+             "languages": [_language(lang, iso3), "eng-Latn"], "xstilts_note": TATOEBA_NOTE}
+    if "accuracy_last_layer" in m:
+        entry["accuracy_last_layer"] = m["accuracy_last_layer"] / 100
+    return entry
+
+
+def _bucc(lang: str, m: dict[str, float]) -> dict[str, Any]:
+    iso3 = BUCC_ISO3.get(lang, lang)
+    entry = {k: m[f"{k}_gold_pairs"] / 100 for k in ("accuracy", "precision", "recall", "f1")
+             if f"{k}_gold_pairs" in m}
+    return {**entry, "main_score": m["f1_gold_pairs"] / 100, "xtreme_mining_f1": m["f1"] / 100,
+            "hf_subset": f"{lang}-en", "languages": [_language(lang, iso3), "eng-Latn"], "xstilts_note": BUCC_NOTE}
+
+
+def export_result(result: TaskResult) -> tuple[dict[str, Any], list[str]]:
+    """The MTEB result document of one Tatoeba or BUCC result, and one line per language left out (and why).
+
+    Raises:
+        MtebExportError: the task is not one MTEB has, or no language can be exported.
+    """
+    if result.task not in MTEB_TASKS:
+        raise MtebExportError(f"task {result.task}: MTEB has no such bitext-mining task (exportable: "
+                              f"{', '.join(MTEB_TASKS)})")
+    name, dataset = MTEB_TASKS[result.task]
+    entries, left_out = [], []
+    for lang, m in sorted(result.languages.items()):
+        if result.task == "bucc2018" and "f1_gold_pairs" not in m:
+            left_out.append(f"{result.task} {lang}: no gold-pairs score in this result (evaluated before xstilts "
+                            "recorded it); mining F1 is not comparable with MTEB's BUCC: re-run the evaluation")
+            continue
+        entries.append(_tatoeba(lang, m) if result.task == "tatoeba" else _bucc(lang, m))
+    if not entries:
+        raise MtebExportError(f"{result.task}: nothing to export ({'; '.join(left_out)})")
+    doc = {
+        "dataset_revision": f"xstilts data.source={result.data_source} (not {dataset})",
+        "task_name": name,
+        "mteb_version": None,  # written by xstilts, not by MTEB
+        "scores": {result.split: entries},
+        "evaluation_time": result.wall_time_s,
+        "kg_co2_emissions": None,
+        "xstilts": {"task": result.task, "encoder": result.run.encoder, "intermediate": result.run.intermediate,
+                    "seed": result.run.seed, "checkpoint": result.checkpoint, "version": result.version,
+                    "notes": [TATOEBA_NOTE if result.task == "tatoeba" else BUCC_NOTE,
+                              *[n for n in result.notes if n.startswith("representation")]]},
+    }
+    return doc, left_out
+
+
+def model_folder(result: TaskResult) -> str:
+    """``<model>/<revision>`` of a result: the encoder (plus ``+<intermediate>`` after intermediate training; "/" as
+    MTEB writes it, "__"), and the seed in place of a model revision."""
+    model = result.run.encoder.replace("/", "__")
+    if result.run.intermediate not in ("none", ""):
+        model += f"+{result.run.intermediate.replace('/', '__')}"
+    revision = f"seed{result.run.seed}" if result.run.seed is not None else "no_revision_available"
+    return f"{model}/{revision}"
+
+
+def export_folder(root: str | Path, out: str | Path, overwrite: bool = False) -> tuple[list[Path], list[str]]:
+    """Every Tatoeba and BUCC result below ``root`` written in MTEB's format under ``out``.
+
+    Returns:
+        The files written and one line per language, result or file left out.
+
+    Raises:
+        MtebExportError: ``root`` holds no Tatoeba or BUCC result, or a file would be replaced without ``overwrite``.
+    """
+    good, broken = find_results(root)
+    notes = [f"skipped {p}: {problem}" for p, problem in broken]
+    picked = [(p, r) for p, r in good if r.task in MTEB_TASKS]
+    if not picked:
+        raise MtebExportError(f"no Tatoeba or BUCC result under {root} ({len(good)} other results, {len(broken)} "
+                              "unreadable files)")
+    written = []
+    for path, result in picked:
+        target = Path(out) / model_folder(result) / f"{MTEB_TASKS[result.task][0]}.json"
+        if target in written:
+            notes.append(f"{path}: the same encoder, intermediate and seed as another result: not written")
+            continue
+        if target.exists() and not overwrite:
+            raise MtebExportError(f"{target} exists; pass overwrite=true to replace it")
+        try:
+            doc, left_out = export_result(result)
+        except MtebExportError as exc:
+            notes.append(f"{path}: {exc}")
+            continue
+        notes += [f"{path}: {line}" for line in left_out]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(target, doc)
+        written.append(target)
+    return written, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m xstilts.mteb results=DIR output=OUT [overwrite=true]``; one line and exit 2 on bad input."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = dict(a.split("=", 1) for a in argv if "=" in a)
+    bad = [a for a in argv if "=" not in a] + [k for k in args if k not in ("results", "output", "overwrite")]
+    if bad or "results" not in args or "output" not in args or args.get("overwrite", "false") not in ("true",
+                                                                                                      "false"):
+        print(f"error: usage: python -m xstilts.mteb results=DIR output=OUT [overwrite=true] (unexpected: "
+              f"{' '.join(bad) or 'a missing results= or output='})", file=sys.stderr)
+        return 2
+    if not Path(args["results"]).is_dir():
+        print(f"error: results folder {args['results']} does not exist", file=sys.stderr)
+        return 2
+    try:
+        written, notes = export_folder(args["results"], args["output"], args.get("overwrite") == "true")
+    except XstiltsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for line in notes:
+        log(f"left out: {line}")
+    for path in written:
+        log(f"MTEB format -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
