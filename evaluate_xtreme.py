@@ -17,11 +17,10 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from xstilts import cli, provenance, recipe, runfiles
-from xstilts.config import EvalRecipe, inherit_data_source
+from xstilts import cli, preflight, provenance, recipe, runfiles
+from xstilts.config import EvalRecipe
 from xstilts.errors import DataError
 from xstilts.log import log
-from xstilts.tasks import check_languages, get_task
 
 
 def _score(argv: list[str]) -> int:
@@ -45,20 +44,19 @@ def _main(argv: list[str]) -> int:
     if argv and argv[0] == "benchmark":
         return _benchmark(argv[1:])
     raw, source = recipe.arguments(argv)
-    cfg = recipe.build(EvalRecipe, raw, source)
-    run_folder, phase = provenance.check_input(cfg.input, ("phase1", "phase2", "phase3"), "evaluation")
-    # Read once: the result records this chain, checked unchanged when it is written (build_result).
+    # Recipe, input run, task, languages, output and result file: the checks `xstilts validate evaluate` shares.
+    plan = preflight.check_evaluation(raw, source)
+    cfg, run_folder, run_chain, trained, task, langs, out_file = (
+        plan.cfg, plan.run_folder, plan.chain, plan.trained, plan.task, plan.languages, plan.out_file)
+    # The chain the result records, with the fingerprints of its runs: build_result checks them unchanged when it
+    # writes, so a run replaced meanwhile is never recorded as the one scored (the recipes checked above included).
     scored = provenance.scored_chain(run_folder)
-    run_chain = scored[0]
-    # Every recipe of the chain read back typed now, so one this version cannot read fails before any work.
-    trained = [provenance.typed_recipe(entry) for entry in run_chain][0]  # the recipe that made the evaluated model
-    raw, inherited = inherit_data_source(raw, trained)
-    cfg = recipe.build(EvalRecipe, raw, source)
+    if [e.get("recipe") for e in scored[0]] != [e.get("recipe") for e in run_chain]:
+        raise runfiles.RunFolderError(f"{run_folder} changed while it was being checked; evaluate it again once no "
+                                      "run writes there")
     recipe.print_recipe(cfg, "evaluation")
-    if inherited:
-        log(inherited)
-    task = get_task(cfg.task or getattr(trained, "task", ""))
-    langs = check_languages(task, cfg.languages, cfg.benchmark) if task.languages else []
+    if plan.inherited:
+        log(plan.inherited)
 
     # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
     from xstilts import distributed, evaluation, modelcard, tasktypes
@@ -68,23 +66,25 @@ def _main(argv: list[str]) -> int:
     from xstilts.tasktypes.common import Evaluated
 
     task_type = tasktypes.of(task)
-    if not task_type.EVALUATED_FROM:
-        raise KeyError(f"task {task.name} has no zero-shot evaluation (its English dev score in metrics.json selected "
-                       "the model); give a benchmark task with task=<name>")
-    if phase not in task_type.EVALUATED_FROM:
-        needs = " or ".join(p.replace("phase", "phase-") for p in task_type.EVALUATED_FROM)
-        raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a {needs} model "
-                                      "(only retrieval tasks are evaluated on phase-1/2 encoders)")
-    checkpoint = check_model_folder(provenance.model_dir(run_folder), "model folder")  # before any data is read
-    out_file = runfiles.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
-    if cfg.export_predictions:
-        runfiles.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
-    runfiles.check_result_file(out_file, cfg.overwrite)
-    # <task>.json.lock: two evaluations of one task into one folder cannot replace each other's result.
+    # Before any data is read; the longest input the evaluation feeds the encoder must fit its position embeddings
+    # (an index error deep in the forward pass otherwise, at the first long sentence).
+    length, length_key = (cfg.retrieval.max_length, "retrieval.max_length") if task.kind == "retrieval" \
+        else (cfg.max_length, "max_length")
+    checkpoint = check_model_folder(provenance.model_dir(run_folder), "model folder", max_length=length,
+                                    length_key=length_key)
+    # <task>.json.lock: two evaluations of one task into one folder cannot replace each other's result. What this
+    # evaluation writes is claimed in the folders' manifests once the guards let it write there (see runfiles.claim).
+    runfiles.claim(out_file.parent, f"{out_file.name}.lock")
     with runfiles.RunLock(out_file.parent, f"{out_file.name}.lock"), distributed.process_group() as (rank, size):
         runfiles.check_result_file(out_file, cfg.overwrite)  # again under the lock: another evaluation may have finished
+        runfiles.claim(out_file.parent, out_file.name)
         if cfg.export_predictions:  # the submission folder records which model wrote each task's files
             provenance.claim_submission(cfg.export_predictions, task.name, run_folder, cfg.overwrite)
+            for name in (runfiles.SUBMISSION_MARKER, f"{runfiles.SUBMISSION_MARKER}.lock"):
+                runfiles.claim(cfg.export_predictions, name)
+            # A task's folder of the official layout holds its prediction files only (claim_submission keeps one
+            # model's files in it): a tree, so no manifest of ours ends up in what is uploaded to the leaderboard.
+            runfiles.claim(cfg.export_predictions, task.name, runfiles.TREE)
         quiet_libraries()
 
         # This rank's languages: under torchrun / accelerate launch they are split over the ranks (rank 0 writes the
@@ -132,6 +132,8 @@ def _main(argv: list[str]) -> int:
             log(f"{task.name}: score {result.score:.2f} over {len(merged.languages)} languages"
                 + (f" (partial: missing {' '.join(result.missing_languages)})" if result.partial else "")
                 + f" -> {out_file}")
+            # The viewer command that shows it: --results is the folder above the result's own (<results>/<run>/).
+            log(f"view: streamlit run viewer/app.py -- --results {out_file.parent.parent} --runs {run_folder.parent}")
         distributed.barrier()  # no rank returns before the result exists (the next command of a chain reads it)
     return 0
 

@@ -37,6 +37,7 @@ def _main(argv: list[str]) -> int:
             state = provenance.prepare_output(out, "phase1", cfg, parent=None)
             quiet_libraries()
             with runfiles.RunLock(out):
+                runfiles.claim_run(out, "phase1")  # first: the manifest proves what in the folder is this run's
                 provenance.write_run_header(out, "phase1", cfg, parent=None)
                 log(f"output {out} ({state})")
 

@@ -39,6 +39,7 @@ def _main(argv: list[str]) -> int:
     state = provenance.prepare_output(out, "phase2", cfg, parent)
     quiet_libraries()
     with runfiles.RunLock(out):
+        runfiles.claim_run(out, "phase2")  # first: the manifest proves what in the folder is this run's
         provenance.write_run_header(out, "phase2", cfg, parent=parent)
         log(f"output {out} ({state}); input {parent} ({parent_phase})")
         set_seed(cfg.train.seed)

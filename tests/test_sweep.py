@@ -435,3 +435,57 @@ def test_a_target_can_run_fewer_seeds_than_the_sweep(tmp_path):
     assert {s for t, s in seeds if t == "pawsx"} == {1} and {s for t, s in seeds if t == "xnli"} == {1, 2, 3}
     with pytest.raises(RecipeError, match=r"targets.pawsx.seeds: give a non-empty subset of the sweep's seeds"):
         _plan(tmp_path, "seeds=[1,2]", "targets.pawsx.seeds=[7]")
+
+
+def test_shard_numbers_beyond_bash_arithmetic_are_refused(tmp_path):
+    script = tmp_path / "run.sh"
+    assert sweep.main([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", "--write", str(script)]) == 0
+    # 2^63 wraps to a negative number in bash: without the limit, k <= n would compare wrapped values.
+    for value in (f"1/{2**63}", f"{2**63}/{2**63 + 1}", "1/" + "9" * 19, f"{2**64 + 1}/{2**64 + 2}"):
+        bad = _run_script(script, tmp_path, XSTILTS_SHARD=value)
+        assert bad.returncode == 2 and "at most 18 digits" in bad.stderr and "Traceback" not in bad.stderr, value
+    ok = _run_script(script, tmp_path, XSTILTS_SHARD=f"{10**17}/{10**18 - 1}")
+    assert ok.returncode == 0, ok.stderr
+
+
+def _sweep_file(tmp_path, extra: str) -> str:
+    path = tmp_path / "sweep.yaml"
+    path.write_text((REPO / TINY).read_text() + extra)
+    return str(path)
+
+
+def test_two_different_runs_mapping_to_one_output_are_refused_not_merged(tmp_path):
+    # Two targets of one task (another learning rate) would write one results/<chain>-s<seed>/xnli.json.
+    twin = "  xnli_lr:\n    recipe: recipes/quickstart/phase3_xnli.yaml\n    overrides: [train.lr=1e-4]\n"
+    recipe_file = _sweep_file(tmp_path, "")
+    text = Path(recipe_file).read_text().replace("targets:\n", "targets:\n" + twin, 1)
+    Path(recipe_file).write_text(text)
+    with pytest.raises(RecipeError, match=r"two different runs would write \S+/tiny-multi-none-s42/xnli\.json"):
+        sweep.expand(sweep.load_sweep([recipe_file, f"runs={tmp_path}/runs", f"results={tmp_path}/results"]))
+    # Names that join to the same folder: encoder "tiny-multi" + intermediate "x-mnli" vs "tiny-multi-x" + "mnli".
+    text = (REPO / TINY).read_text().replace(
+        "  tiny-english:\n", "  tiny-multi-x:\n    recipe: recipes/phase1/tiny_english.yaml\n    size: tiny\n"
+                             "  tiny-english:\n").replace(
+        "  mnli:\n", "  x-mnli:\n    recipe: recipes/quickstart/phase2_mnli.yaml\n    overrides: [train.lr=1e-4]\n"
+                     "  mnli:\n")
+    Path(recipe_file).write_text(text)
+    with pytest.raises(RecipeError, match=r"two different runs would write \S+/p2-tiny-multi-x-mnli/DONE"):
+        sweep.expand(sweep.load_sweep([recipe_file, f"runs={tmp_path}/runs", f"results={tmp_path}/results"]))
+    # The very same command planned twice (the encoder evaluation shared by both LoRA settings) stays one run.
+    plan = _plan(tmp_path, "lora=[false,true]")
+    assert len({r.done for r in plan.runs}) == len(plan.runs)
+
+
+def test_sweep_scripts_never_replace_a_file_without_force(tmp_path, capsys):
+    mine = tmp_path / "my_sweep.yaml"
+    mine.write_text((REPO / TINY).read_text())
+    for flag in ("--write", "--slurm"):
+        assert sweep.main([str(mine), f"runs={tmp_path}/runs", f"results={tmp_path}/results", flag, str(mine)]) == 2
+        err = capsys.readouterr().err
+        assert f"{mine} already exists; choose another {flag} or pass --force" in err
+        assert mine.read_text() == (REPO / TINY).read_text()
+    copy = tmp_path / "run.sh"
+    copy.write_text("mine")
+    assert sweep.main([TINY, f"runs={tmp_path}/runs", f"results={tmp_path}/results", "--write", str(copy),
+                       "--force"]) == 0
+    assert copy.read_text().startswith("#!") and os.access(copy, os.X_OK)

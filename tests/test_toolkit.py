@@ -318,7 +318,12 @@ def test_the_printed_next_commands_run_as_printed(tmp_path, monkeypatch, capsys)
         words = shlex.split(line.split("next: ", 1)[1])
         assert words[:2] == ["python", step], line
         assert mains[step](words[2:] + extra) == 0, line
-    result = json.loads((tmp_path / "results/p1-mnli-xnli/xnli.json").read_text())
+    # Each hint names the next phase's folder after its phase (never a phase-2 output "p1-..."), and the evaluation
+    # goes where the viewer command printed after it reads (<runs>/results, as the quickstart lays it out).
+    assert (tmp_path / "runs/p2-mnli/DONE").is_file() and (tmp_path / "runs/p3-mnli-xnli/DONE").is_file()
+    view = [x for x in capsys.readouterr().out.splitlines() if "view: " in x][-1]
+    assert view.endswith("view: streamlit run viewer/app.py -- --results runs/results --runs runs"), view
+    result = json.loads((tmp_path / "runs/results/mnli-xnli/xnli.json").read_text())
     assert result["data_source"] == "embedded"
     assert set(result["languages"]) == {"en", "de"}
 

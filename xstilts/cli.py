@@ -80,11 +80,23 @@ def next_command(phase: str, out: Path, cfg: Any) -> str:
     if phase == "phase1":
         recipe_file = _shipped("recipes/quickstart/phase2_mnli.yaml" if offline else "recipes/phase2/mnli.yaml")
         words = ["python", "phase2_intermediate.py", recipe_file, f"input={out}",
-                 f"output={out.parent / (out.name + '-mnli')}"]
+                 f"output={out.parent / next_name(out.name, 'p1', 'p2', 'mnli')}"]
     elif phase == "phase2":
         recipe_file = _shipped("recipes/quickstart/phase3_xnli.yaml" if offline else "recipes/phase3/xnli.yaml")
         words = ["python", "phase3_target.py", recipe_file, f"input={out}",
-                 f"output={out.parent / (out.name + '-xnli')}", *keep]
+                 f"output={out.parent / next_name(out.name, 'p2', 'p3', 'xnli')}", *keep]
     else:
-        words = ["python", "evaluate_xtreme.py", f"input={out}", f"output={Path('results') / out.name}"]
+        # Beside the runs, in the results/ folder the quickstart's viewer command reads (--results <runs>/results).
+        words = ["python", "evaluate_xtreme.py", f"input={out}",
+                 f"output={out.parent / 'results' / (out.name.removeprefix('p3-') or out.name)}"]
     return " ".join(_quote(str(w)) for w in words)
+
+
+def next_name(name: str, this: str, then: str, suffix: str) -> str:
+    """The folder name a next phase's hint proposes: ``p1-xlmr`` -> ``p2-xlmr-mnli`` (the phase prefix follows the
+    phase, so no phase-2 output is named ``p1-...``); a name without the prefix gets the suffix only."""
+    if name == this:
+        return f"{then}-{suffix}"
+    if name.startswith(f"{this}-"):
+        return f"{then}{name[len(this):]}-{suffix}"
+    return f"{name}-{suffix}"

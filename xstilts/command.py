@@ -8,7 +8,8 @@
     xstilts check-hub [RECIPE ...]               # before a real run: every Hub dataset it reads loads as expected
 
 The four phase scripts stay the interface of a run; this command only helps around them. It imports no heavy
-library except for ``quickstart`` (whose steps import torch when they start), so it answers at once.
+library except for ``quickstart`` (whose steps import torch when they start) and ``validate evaluate`` (the task
+types whose checks it shares with the script import torch), so it answers at once.
 """
 from __future__ import annotations
 
@@ -17,10 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from xstilts import __version__, cli, provenance, quickstart, recipe, report, runfiles
-from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe, inherit_data_source
+from xstilts import __version__, cli, preflight, provenance, quickstart, recipe, report, runfiles
+from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.errors import XstiltsError
-from xstilts.tasks import check_languages, get_task
 
 # Each script: its recipe class and the phases its input may come from (validate checks the input folder).
 SCRIPTS: dict[str, tuple[str, type, tuple[str, ...]]] = {
@@ -90,8 +90,16 @@ def find_recipe(name: str) -> Path:
         if candidate.is_file():
             return candidate
     near = [str(p.relative_to(root).with_suffix("")) for p in shipped(root) if p.stem == given.stem]
+    if given.exists():
+        raise CommandError(f"{recipe.show(name)} is a folder, not a recipe file; give a YAML file or a shipped recipe "
+                           "(`xstilts ls` lists them)")
+    if given.suffix in (".yaml", ".yml") or given.is_absolute() or given.parts[:1] in ((".",), ("..",), ("~",)):
+        # Spelled as a file of the user's: that file is what is missing, not a shipped recipe.
+        also = f" (shipped recipes of that name: {', '.join(near)})" if near else ""
+        raise CommandError(f"recipe file {recipe.show(name)} does not exist{also}; check the path, or `xstilts ls` "
+                           "for the shipped recipes")
     hint = f" (did you mean {', '.join(near)}?)" if near else "; `xstilts ls` lists them"
-    raise CommandError(f"no shipped recipe {recipe.show(name)}{hint}")
+    raise CommandError(f"no recipe file {recipe.show(name)} and no shipped recipe of that name{hint}")
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -116,14 +124,20 @@ def cmd_cp(args: argparse.Namespace) -> int:
     dest = Path(args.dest)
     if dest.is_dir():
         dest = dest / src.name
-    if dest.exists() and not args.force:
-        raise CommandError(f"{dest} exists; choose another name or pass --force to replace it")
+    if dest.is_dir():
+        raise CommandError(f"{dest} is a folder holding {src.name} already; choose another name")
+    runfiles.check_new_file(dest, args.force, "name", "pass --force")
     if not dest.parent.is_dir():
         what = "is a file, not a folder" if dest.parent.exists() else "does not exist; create it first"
         raise CommandError(f"{dest.parent} {what}")
-    if dest.is_dir():
-        raise CommandError(f"{dest} is a folder holding {src.name} already; choose another name")
-    runfiles.atomic_write_text(dest, src.read_text(encoding="utf-8"))
+    try:
+        text = src.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{src} is not a UTF-8 text file ({exc.reason} at byte {exc.start}); recipes are YAML "
+                           "text: copy a recipe, or re-save this file as UTF-8") from None
+    except OSError as exc:
+        raise CommandError(f"{src} cannot be read ({exc.strerror or exc})") from None
+    runfiles.atomic_write_text(dest, text)
     print(f"copied {src} -> {dest}")
     return 0
 
@@ -134,23 +148,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     argv = [str(find_recipe(args.recipe)) if not Path(args.recipe).is_file() and "=" not in args.recipe
             else args.recipe, *args.overrides]
     raw, source = recipe.arguments(argv)
-    cfg = recipe.build(cls, raw, source)
     checked, folder = [], None
-    if input_phases:
-        folder, phase = provenance.check_input(cfg.input, input_phases, script)
-        checked.append(f"input {folder} ({phase})")
-    if cls is EvalRecipe:
-        trained = provenance.typed_recipe(provenance.chain(folder)[0])
-        raw, inherited = inherit_data_source(raw, trained)
-        cfg = recipe.build(cls, raw, source)
-        if inherited:
-            checked.append(inherited)
-        task = get_task(cfg.task or getattr(trained, "task", ""))
-        check_languages(task, cfg.languages, cfg.benchmark)
-        result = runfiles.check_output_location(cfg.output, [folder], inside_ok=True) / f"{task.name}.json"
-        runfiles.check_result_file(result, cfg.overwrite)
-        checked.append(f"writes {result}")
+    if cls is EvalRecipe:  # the very checks the script makes before it loads anything (preflight)
+        plan = preflight.check_evaluation(raw, source)
+        cfg = plan.cfg
+        checked.append(f"input {plan.run_folder} ({plan.phase})")
+        if plan.inherited:
+            checked.append(plan.inherited)
+        checked.append(f"writes {plan.out_file}; the model folder is checked when the evaluation starts")
     else:
+        cfg = recipe.build(cls, raw, source)
+        if input_phases:
+            folder, phase = provenance.check_input(cfg.input, input_phases, script)
+            checked.append(f"input {folder} ({phase})")
         # The output guard the script runs first (read-only here): a finished run is refused without overwrite=true,
         # an unfinished one resumes only under the same recipe.
         phase_name = script.split("_")[0]
@@ -169,7 +179,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     return report.main([args.results, *(["--write", args.write] if args.write else []),
-                        *(["--floors", args.floors] if args.floors else [])])
+                        *(["--floors", args.floors] if args.floors else []), *(["--force"] if args.force else [])])
 
 
 def cmd_check_hub(options: list[str]) -> int:
@@ -206,6 +216,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("results", help="a results folder (searched recursively)")
     p.add_argument("--write", metavar="FILE.md", help="also write it (and summary.json beside it)")
     p.add_argument("--floors", metavar="FILE.yaml", help="what each target must reach before a claim is drawn")
+    p.add_argument("--force", action="store_true", help="replace existing --write files")
     p.set_defaults(func=cmd_report)
     # Listed here for --help; main() hands its arguments to xstilts.hubcheck untouched (see cmd_check_hub).
     p = sub.add_parser("check-hub", help="load the first rows of every Hub dataset the registry (or a recipe) reads "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -97,28 +96,46 @@ def _load(root: Path, script: str, cache: dict[str, ModuleType]) -> ModuleType:
 
 def run(out: Path, fresh: bool = False, root: Path | None = None, plan: list[Step] | None = None) -> int:
     """Runs the chain (``plan``, default ``STEPS``; from the checkout ``root``, whose recipes/ and scripts the steps
-    name) and prints the score table."""
+    name) and prints the score table.
+
+    ``fresh`` first deletes what earlier quickstarts wrote in ``out``: what the manifests of ``out`` and of the folders
+    in it claim (``runfiles.claim``), at any depth. Anything else in it (a result a user evaluated into
+    ``results/<run>/``, notes) makes it refuse at once, naming those paths, with nothing deleted.
+    """
     root = root or Path(__file__).resolve().parents[1]
     steps = commands(out, plan)
     # Never the current folder, the root or home, nor a path through a file; one quickstart per folder at a time
     # (the lock sits beside the folder, so --fresh can remove the folder under it).
+    shown = out
     out = runfiles.check_output_location(out, key="--output")
-    with runfiles.RunLock(out.parent, f".{out.name}.quickstart.lock"):
+    with runfiles.RunLock(out.parent, f".{out.name}.quickstart.lock", guards=f"--output {shown}"):
         if fresh and out.exists():
-            _check_only_quickstart(out, plan or STEPS)
-            shutil.rmtree(out)
+            _remove_own(out)
         return _run_steps(root, steps, out)
 
 
-def _check_only_quickstart(out: Path, plan: list[Step]) -> None:
-    """Refuses to remove a folder that holds anything the quickstart does not write (--fresh removes the folder)."""
+def _remove_own(out: Path) -> None:
+    """Deletes what earlier quickstarts wrote in ``out``; refuses, deleting nothing, when it holds anything else."""
     if not out.is_dir() or out.is_symlink():
         raise QuickstartError(f"--output {out} is not a folder; choose a folder for the quickstart's runs")
-    ours = {Path(output).parts[0] for _, _, output, _ in plan} | {"submission"}
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in ours)
+    foreign = runfiles.foreign_paths(out)
     if foreign:
-        raise QuickstartError(f"--fresh would remove {out}, which holds {', '.join(foreign[:5])} (not written by the "
-                              "quickstart); choose another --output, or remove the folder yourself")
+        shown = ", ".join(str(p.relative_to(out)) for p in foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise QuickstartError(f"--fresh would remove {out}, which holds {shown} (not written by the quickstart); "
+                              "move them elsewhere, choose another --output, or remove the folder yourself")
+    kept = runfiles.remove_written(out)
+    if kept:  # put there while the folder was being emptied: left as they are
+        raise QuickstartError(f"--fresh kept {', '.join(str(p) for p in kept[:5])}, which appeared in {out} while its "
+                              "runs were removed; move them elsewhere and run the quickstart again")
+
+
+def _claim_output(out: Path, output: str) -> None:
+    """Claims, in ``out``'s manifests, the folders a step writes into (the step claims what it writes in them)."""
+    folder = out
+    for part in Path(output).parts:
+        runfiles.claim(folder, part, runfiles.FOLDER)
+        folder = folder / part
 
 
 def _run_steps(root: Path, steps: list[tuple[str, list[str], Path]], out: Path) -> int:
@@ -130,6 +147,9 @@ def _run_steps(root: Path, steps: list[tuple[str, list[str], Path]], out: Path) 
             log(f"[{i}/{len(steps)}] finished earlier, skipped: {shown}")
             continue
         log(f"[{i}/{len(steps)}] {shown}")
+        for key, value in (a.split("=", 1) for a in argv[1:] if "=" in a):
+            if key in ("output", "export_predictions") and not os.path.relpath(value, out).startswith(".."):
+                _claim_output(out, os.path.relpath(value, out))
         argv = [str(root / argv[0]) if not Path(argv[0]).is_absolute() else argv[0], *argv[1:]]
         code = _load(root, script, cache).main(argv)
         if code:

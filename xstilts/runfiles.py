@@ -5,8 +5,10 @@ Every phase writes into one output folder:
 - ``recipe.yaml``   the resolved recipe (written first, so an interrupted run is traceable too)
 - ``run.json``      the phase, the folder this run started from and that folder's fingerprint (see provenance)
 - ``run.lock``      held while a process works in the folder (pid + host; a stale lock of a dead pid is taken over)
-- ``DONE``          the completion marker, written last and atomically; a folder without it is unfinished. It lists
-                    the top-level entries the run wrote: ``overwrite=true`` deletes those and nothing else
+- ``DONE``          the completion marker, written last and atomically; a folder without it is unfinished
+- ``.xstilts-written`` the manifest: each entry is claimed in it *before* it is created (see ``claim``), so it lists
+                    what this toolkit wrote and nothing a person or another program put there meanwhile;
+                    ``overwrite=true`` (and the quickstart's ``--fresh``) delete what it claims and nothing else
 
 A finished folder is refused unless ``overwrite=true``; an unfinished one is resumed (the Trainer's checkpoints live in
 ``checkpoints/``) when its stored recipe is the new one (see ``provenance.prepare_output``). A folder that is not a
@@ -18,6 +20,7 @@ naming the path, never a traceback.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import json
 import os
 import shutil
@@ -35,14 +38,20 @@ from xstilts.errors import RunFolderError
 
 DONE = "DONE"
 LOCK = "run.lock"
+MANIFEST = ".xstilts-written"
 RECIPE = "recipe.yaml"
 RUN_JSON = "run.json"
 SUBMISSION_MARKER = ".xstilts-submission.json"
 
 # Top-level entries of a run folder that only the toolkit writes, whatever the phase: the run header and markers.
 HEADER = frozenset({DONE, LOCK, RECIPE, RUN_JSON})
-# What phases 2 and 3 write beside the header (``final.tmp`` and ``checkpoints.removing`` exist only mid-write).
-TRAINED = frozenset({"final", "final.tmp", "metrics.json", "checkpoints", "checkpoints.removing"})
+# What phases 2 and 3 write beside the header (``final.tmp`` and ``checkpoints.removing`` exist only mid-write;
+# ``logs`` holds the trackers' files of ``train.report_to``).
+TRAINED = frozenset({"final", "final.tmp", "metrics.json", "checkpoints", "checkpoints.removing", "logs"})
+# The folders among them that the toolkit creates whole (nothing else ever writes inside them): claimed as trees.
+TRAINED_TREES = frozenset({"final", "final.tmp", "checkpoints", "checkpoints.removing", "logs"})
+# What ``save_pretrained`` calls the shards of a large encoder (phase 1 writes them beside the header).
+SHARDS = "model-*-of-*.safetensors"
 # What phase 1 writes beside the header: the encoder folder as ``save_pretrained`` writes it, and its statistics.
 # Used for DONE markers of older versions (which do not list their entries) and for unfinished phase-1 folders.
 ENCODER = frozenset({"encoder_stats.json", "config.json", "generation_config.json", "model.safetensors",
@@ -158,11 +167,165 @@ def _is_temp(name: str) -> bool:
     return name.startswith(".") and (name.endswith(".tmp") or name.startswith((".run.lock.", ".xstilts-probe.")))
 
 
+# ---- the manifest: what a tool can prove it wrote -----------------------------------------------------------------
+# Kinds of claim: a file; a tree (a folder the toolkit creates whole, e.g. final/: everything in it is ours); a
+# folder (shared: only what its own manifest claims is ours, e.g. a results folder); a glob (files named so, e.g.
+# the shards save_pretrained writes, whose number is not known before they are written).
+FILE, TREE, FOLDER, GLOB = "file", "tree", "folder", "glob"
+_KINDS = (FILE, TREE, FOLDER, GLOB)
+
+
+def claim(folder: str | Path, name: str, kind: str = FILE) -> None:
+    """Records in ``folder``'s manifest that this process writes ``name`` there; call it *before* creating the entry.
+
+    Claiming first is what makes the manifest proof: a kill between the claim and the write leaves a claim of
+    something absent (harmless), never an entry of ours that the manifest does not list. One JSON line per claim,
+    appended (a line cut short by a kill is ignored when read, and names an entry not created yet). A claim already
+    recorded is not repeated. Non-zero ranks of a distributed run write nothing.
+
+    Raises:
+        RunFolderError: the manifest cannot be written (disk full, read-only): the message names it.
+    """
+    if kind not in _KINDS or not name or "/" in name or name in (".", "..", MANIFEST):
+        raise ValueError(f"bad claim {name!r} ({kind})")  # a programming error, never user input
+    if not is_main_process():
+        return
+    folder = Path(folder)
+    if claims(folder).get(name) == kind:
+        return
+    path = folder / MANIFEST
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"name": name, "kind": kind}, ensure_ascii=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise write_error(path, exc) from None
+
+
+def claims(folder: str | Path) -> dict[str, str]:
+    """The entries ``folder``'s manifest claims, name -> kind (empty: no manifest, or a symlink or folder in its
+    place, which no xstilts process writes)."""
+    path = Path(folder) / MANIFEST
+    if path.is_symlink() or not path.is_file():
+        return {}
+    found: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # cut short by a kill: the entry it names was never created
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry.get("kind") in _KINDS:
+            found[entry["name"]] = entry["kind"]
+    return found
+
+
+def _kind_of(name: str, mine: dict[str, str]) -> str | None:
+    """How ``name`` is claimed in a folder whose manifest is ``mine`` (None: not ours). The temp file of an atomic
+    write of a claimed name (``.<name>.<random>.tmp``) is ours too, and so is a write probe (empty, see
+    ``check_output_location``)."""
+    if name in mine:
+        return mine[name]
+    if any(kind == GLOB and fnmatch.fnmatchcase(name, pattern) for pattern, kind in mine.items()):
+        return FILE
+    if name.startswith(".xstilts-probe."):
+        return FILE
+    if name.startswith(".") and name.endswith(".tmp") and any(name.startswith(f".{n}.") for n in mine):
+        return FILE
+    return None
+
+
+def foreign_paths(folder: str | Path) -> list[Path]:
+    """Everything under ``folder``, at any depth, that its manifests do not prove this toolkit wrote.
+
+    A claimed folder is looked into through its own manifest; a claimed tree is ours whole; a claimed name that is a
+    symlink, or a folder where a file was claimed, is foreign (the toolkit writes neither). An unclaimed folder is
+    one foreign path (its contents are not listed).
+    """
+    folder = Path(folder)
+    mine = claims(folder)
+    found: list[Path] = []
+    for child in sorted(folder.iterdir()):
+        if child.name == MANIFEST and child.is_file() and not child.is_symlink():
+            continue
+        kind = _kind_of(child.name, mine)
+        real_dir = child.is_dir() and not child.is_symlink()
+        if kind is None or child.is_symlink() or (kind in (FILE, GLOB) and real_dir):
+            found.append(child)
+        elif kind == FOLDER:
+            found.extend(foreign_paths(child) if real_dir else [child])
+    return found
+
+
+def remove_written(folder: str | Path, keep: Iterable[str] = ()) -> list[Path]:
+    """Deletes what ``folder``'s manifests claim, at any depth, then the manifest; returns the paths kept.
+
+    ``DONE`` goes first, so a folder is never a finished half. A claimed folder left empty is removed; one holding
+    something unclaimed stays with it. Names in ``keep`` (the lock of the caller) are left alone.
+
+    Raises:
+        RunFolderError: an entry cannot be deleted (naming it).
+    """
+    folder = Path(folder)
+    mine = claims(folder)
+    kept: list[Path] = []
+    for child in sorted(folder.iterdir(), key=lambda c: (c.name != DONE, c.name)):
+        if child.name in keep or child.name == MANIFEST:
+            continue
+        kind = _kind_of(child.name, mine)
+        real_dir = child.is_dir() and not child.is_symlink()
+        try:
+            if kind is None or child.is_symlink() or (kind in (FILE, GLOB) and real_dir):
+                kept.append(child)
+            elif kind == FOLDER and real_dir:
+                inner = remove_written(child)
+                kept.extend(inner)
+                if not inner:
+                    child.rmdir()
+            elif kind == TREE and real_dir:
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        except OSError as exc:
+            raise write_error(child, exc) from None
+    if mine:
+        try:
+            (folder / MANIFEST).unlink(missing_ok=True)
+        except OSError as exc:
+            raise write_error(folder / MANIFEST, exc) from None
+    return kept
+
+
+def claim_run(folder: str | Path, phase: str) -> None:
+    """Claims, before the run header is written, everything a run of ``phase`` writes at the top of its folder.
+
+    Called by each phase script under the folder's lock. Claiming the phase's known outputs at once (not one by one
+    as they are written) is still proof: the folder was empty, or a run folder of this phase, when the run started
+    (``prepare_output``), so nothing by these names can be anyone else's.
+    """
+    folder = Path(folder)
+    for name in sorted(HEADER):
+        claim(folder, name)
+    if phase == "phase1":
+        for name in sorted(ENCODER):
+            claim(folder, name)
+        claim(folder, SHARDS, GLOB)
+    else:
+        for name in sorted(TRAINED):
+            claim(folder, name, TREE if name in TRAINED_TREES else FILE)
+
+
 def mark_finished(folder: str | Path, summary: dict[str, Any]) -> None:
     """Writes the completion marker last: its presence is the only thing that makes a folder count as finished.
 
-    It lists the folder's top-level entries, all written by this run, so that ``overwrite=true`` later deletes
-    those and leaves anything a person adds afterwards (notes, results) alone.
+    It lists the top-level entries the run wrote (those its manifest claims that exist), for readers; what
+    ``overwrite=true`` deletes comes from the manifest itself.
     """
     if not is_main_process():
         return
@@ -174,7 +337,10 @@ def mark_finished(folder: str | Path, summary: dict[str, Any]) -> None:
             record["wall_time_s"] = round(time.time() - started, 1)
     except (OSError, json.JSONDecodeError, AttributeError):
         pass
-    record["files"] = sorted(p.name for p in folder.iterdir() if p.name not in (DONE, LOCK) and not _is_temp(p.name))
+    mine = claims(folder)
+    record["files"] = sorted(p.name for p in folder.iterdir()
+                             if p.name not in (DONE, LOCK, MANIFEST) and not _is_temp(p.name)
+                             and _kind_of(p.name, mine) is not None)
     for name in record["files"]:
         _respect_umask(folder / name)
     atomic_write_json(folder / DONE, {**record, **summary})
@@ -220,10 +386,14 @@ class RunLock:
     the file: the run stays unfinished and the same command resumes it once the cause is fixed.
     """
 
-    def __init__(self, folder: str | Path, name: str = LOCK, wait_s: float = 0.0):
+    def __init__(self, folder: str | Path, name: str = LOCK, wait_s: float = 0.0, guards: str | Path | None = None):
         self.path = Path(folder) / name
         self.held = False
         self.wait_s = wait_s  # how long a live holder is waited for (short critical sections only)
+        # What the lock protects, as messages name it: the folder for run.lock, the result for <task>.json.lock;
+        # a lock beside its folder (the quickstart's) names that folder as the user gave it.
+        self.guards = guards if guards is not None else \
+            self.path.parent if name == LOCK else str(self.path).removesuffix(".lock")
 
     def acquire(self) -> None:
         if not is_main_process():
@@ -240,7 +410,7 @@ class RunLock:
         for _ in range(2 + int(self.wait_s * 20)):
             if self.path.is_dir() and not self.path.is_symlink():
                 raise RunFolderError(f"{self.path} is a folder, not a lock file; remove it once no process works in "
-                                     f"{self.path.parent}")
+                                     f"{self.guards}")
             # The lock appears with its content already in it (hard link of a complete temp file), so a reader never
             # sees an empty lock and mistakes a live holder for garbage.
             fd, tmp = _mkstemp(self.path)
@@ -259,9 +429,8 @@ class RunLock:
                     time.sleep(0.05)
                     continue
                 raise RunFolderError(
-                    f"{self.path.parent if self.path.name == LOCK else str(self.path).removesuffix('.lock')} is in "
-                    f"use by pid {holder['pid']} on host {holder.get('host')} (since {holder.get('since')}); wait for "
-                    f"it, or if that process is gone, delete {self.path}"
+                    f"{self.guards} is in use by pid {holder['pid']} on host {holder.get('host')} (since "
+                    f"{holder.get('since')}); wait for it, or if that process is gone, delete {self.path}"
                 ) from None
             finally:
                 os.unlink(tmp)
@@ -279,10 +448,10 @@ class RunLock:
             return None
         except (OSError, ValueError) as exc:
             raise RunFolderError(f"{self.path} is not an xstilts lock ({exc}); delete it once no process works in "
-                                 f"{self.path.parent}") from None
+                                 f"{self.guards}") from None
         if not (isinstance(data, dict) and isinstance(data.get("pid"), int) and not isinstance(data["pid"], bool)):
             raise RunFolderError(f"{self.path} is not an xstilts lock (no pid in it); delete it once no process works "
-                                 f"in {self.path.parent}")
+                                 f"in {self.guards}")
         return data
 
     def _on_sigterm_exit(self) -> None:
@@ -294,7 +463,7 @@ class RunLock:
 
         def stop(signum: int, frame: Any) -> None:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
-            print(f"[xstilts] SIGTERM: stopping; {self.path.parent} stays unfinished, run the same command again to "
+            print(f"[xstilts] SIGTERM: stopping; {self.guards} stays unfinished, run the same command again to "
                   "resume", file=sys.stderr, flush=True)
             raise SystemExit(128 + signum)
 
@@ -324,6 +493,25 @@ class RunLock:
             # safetensors and torch wrap the OSError of a full disk in their own error types
             raise RunFolderError(f"cannot write in {self.path.parent}: the disk is full ({str(exc).splitlines()[0]}); "
                                  f"{_HINTS[errno.ENOSPC]}") from None
+        elif isinstance(exc, RuntimeError) and any(m in str(exc) for m in _TORCH_WRITER_MARKERS):
+            # torch.save (the Trainer's optimizer.pt) loses the errno: "unexpected pos 419200 vs 419088" is all it says
+            raise RunFolderError(f"cannot write in {self.path.parent}: torch could not finish writing a file "
+                                 f"({str(exc).strip().splitlines()[0][:160]}); {_space_left(self.path.parent)}") \
+                from None
+
+
+# How torch's zip writer (torch.save) reports a write that failed, without the OSError's errno.
+_TORCH_WRITER_MARKERS = ("PytorchStreamWriter", "inline_container.cc", "file write failed")
+
+
+def _space_left(folder: Path) -> str:
+    """The fix for a failed write, with the free space on ``folder``'s disk (a full disk is the usual cause)."""
+    try:
+        free = shutil.disk_usage(next(p for p in [folder, *folder.parents] if p.exists())).free
+    except (OSError, StopIteration):
+        return "check that the disk has space and run the same command again (the run resumes)"
+    return (f"{free / 2**20:.0f} MiB are free on its disk: if it is full, free some space (or choose an output= on "
+            "another disk) and run the same command again (the run resumes from its last complete checkpoint)")
 
 
 def _is_within(path: Path, folder: Path) -> bool:
@@ -377,15 +565,32 @@ def check_output_location(folder: str | Path, inputs: Iterable[str | Path] = (),
     return path
 
 
+def check_new_file(path: str | Path, replace: bool, key: str = "output=", how: str = "pass overwrite=true") -> Path:
+    """The one guard of every writer of a single file (result, scores, benchmark, report, sweep script, recipe copy).
+
+    A writer cannot tell a file it wrote earlier from one a person wrote by hand, so an existing file is refused
+    unless the user says to replace it (``replace``: ``overwrite=true`` or ``--force``, spelled by ``how``); a
+    folder, a symlink or something else that is not a plain file in the way is refused even then.
+
+    Raises:
+        RunFolderError: naming the path, the reason and the fix (``key`` is the option that chose the path).
+    """
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        what = "a folder" if path.is_dir() and not path.is_symlink() else "a symlink" if path.is_symlink() \
+            else "not a regular file"
+        raise RunFolderError(f"{path} is {what}; choose another {key}")
+    if path.exists() and not replace:
+        raise RunFolderError(f"{path} already exists; choose another {key} or {how} to replace it")
+    return path
+
+
 def check_result_file(path: Path, overwrite: bool) -> None:
     """Refuses to write a result file into a run folder, or over an existing result unless ``overwrite``."""
     if (path.parent / RUN_JSON).is_file():
         raise RunFolderError(f"output {path.parent} is a run folder; results go in a folder of their own (e.g. "
                              f"output=results/{path.parent.name})")
-    if path.is_dir():
-        raise RunFolderError(f"{path} is a folder; choose another output=")
-    if path.exists() and not overwrite:
-        raise RunFolderError(f"{path} already exists; choose another output= or pass overwrite=true")
+    check_new_file(path, overwrite)
 
 
 def prepare_output(folder: str | Path, overwrite: bool, phase: str | None = None,
@@ -409,10 +614,13 @@ def prepare_output(folder: str | Path, overwrite: bool, phase: str | None = None
     folder = check_output_location(folder, inputs)
     if not folder.is_dir():
         return "new"
-    entries = sorted(p.name for p in folder.iterdir() if p.name != LOCK and not _is_temp(p.name))
-    if not entries or entries == [RECIPE]:  # nothing, or a header cut short before run.json: nothing ran yet
+    entries = sorted(p.name for p in folder.iterdir() if p.name not in (LOCK, MANIFEST) and not _is_temp(p.name))
+    if not entries:
         return "new"
     if not (folder / RUN_JSON).is_file():
+        mine = claims(folder)
+        if mine and all(_kind_of(e, mine) is not None for e in entries):
+            return "new"  # a run cut short before run.json: its manifest (written first) proves the rest is its own
         shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
         raise RunFolderError(f"output {folder} is not empty and is not an xstilts run folder (it holds {shown}); "
                              "choose a new or empty output= (overwrite=true only replaces runs of this toolkit)")
@@ -434,22 +642,22 @@ def prepare_output(folder: str | Path, overwrite: bool, phase: str | None = None
 def clear_run(folder: str | Path, phase: str) -> list[str]:
     """Deletes what a run of ``phase`` wrote in ``folder`` (never anything else); returns the names kept.
 
-    A finished run's entries are the ones its ``DONE`` lists (markers of older versions list none: the phase's
-    known outputs are used); an unfinished run's are the phase's known outputs.
+    What the run wrote is what its manifest claims (``claim``), at any depth. A folder of a version that kept no
+    manifest loses only the phase's known outputs (the run header, ``ENCODER`` and its shards for phase 1,
+    ``TRAINED`` for phases 2 and 3): never a name this toolkit does not write, whatever its ``DONE`` lists (and a
+    malformed ``DONE`` is not read at all).
     """
     folder = Path(folder)
     if not is_main_process() or not folder.is_dir():
         return []
-    listed = None
-    if is_finished(folder):
-        done = read_json(folder / DONE, "completion marker")
-        listed = done.get("files") if isinstance(done, dict) else None
-    ours = set(HEADER) | (set(listed) if isinstance(listed, list) else set(ENCODER if phase == "phase1" else TRAINED))
+    if (folder / MANIFEST).is_file():
+        return sorted(p.name for p in remove_written(folder, keep=(LOCK,)) if p.parent == folder)
+    ours = set(HEADER) | set(ENCODER if phase == "phase1" else TRAINED)
     kept = []
     for child in sorted(folder.iterdir(), key=lambda c: c.name != DONE):  # DONE first: never a finished half
         if child.name == LOCK:
             continue
-        is_shard = phase == "phase1" and child.name.startswith("model-") and child.name.endswith(".safetensors")
+        is_shard = phase == "phase1" and fnmatch.fnmatchcase(child.name, SHARDS)
         if child.name in ours or _is_temp(child.name) or is_shard:
             try:
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()

@@ -22,6 +22,8 @@ from typing import Any
 from torch.utils.data import DataLoader, Sampler
 
 from xstilts.config import SamplerConfig, TrainConfig
+from xstilts.errors import DataError
+from xstilts.recipe import RecipeError
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -31,12 +33,17 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{epoch}".encode()).digest()[:8], "little") & (2**63 - 1)
 
 
-# A task's unnormalised weight under each sampler (``sampler.kind``), from its size, the cap and the temperature.
-SAMPLER_WEIGHTS = {
-    "uniform": lambda n, cap, temperature: 1.0,
-    "proportional": lambda n, cap, temperature: float(n),
-    "capped": lambda n, cap, temperature: float(min(n, cap)),
-    "temperature": lambda n, cap, temperature: float(min(n, cap)) ** (1.0 / temperature),
+# A task drawn with a smaller probability is never trained in any run of realistic length (a billion steps).
+NEVER_DRAWN = 1e-9
+
+# The logarithm of a task's unnormalised weight under each sampler (``sampler.kind``) before the temperature, and
+# the temperature each applies (weight = exp(log / T)). Logarithms, because min(n, cap) ** (1 / T) overflows a float
+# for a small legal T (T=0.01: 1000 ** 100).
+SAMPLER_LOG_WEIGHTS = {
+    "uniform": lambda n, cap: 0.0,
+    "proportional": lambda n, cap: math.log(n),
+    "capped": lambda n, cap: math.log(min(n, cap)),
+    "temperature": lambda n, cap: math.log(min(n, cap)),
 }
 
 
@@ -69,10 +76,21 @@ def task_probabilities(sizes: dict[str, int], cfg: SamplerConfig,
     empty = [t for t, n in sizes.items() if n <= 0]
     if empty:
         # An empty task would be drawn yet yield empty batches; name it instead of failing inside the collator.
-        raise ValueError(f"task {empty[0]!r} has no training examples; check its data or drop it from tasks")
+        raise DataError(f"task {empty[0]!r} has no training examples; check its data or drop it from tasks")
     cap = cfg.cap or math.inf
-    weights = {t: SAMPLER_WEIGHTS[cfg.kind](n, cap, cfg.temperature) for t, n in sizes.items()}
+    logs = {t: SAMPLER_LOG_WEIGHTS[cfg.kind](n, cap) for t, n in sizes.items()}
+    temperature = cfg.temperature if cfg.kind == "temperature" else 1.0
+    top = max(logs.values())
+    # Relative to the largest (weight 1), divided by T only then: never overflow (nor inf - inf), at most underflow.
+    weights = {t: math.exp((v - top) / temperature) for t, v in logs.items()}
     total = sum(weights.values())
+    never = [t for t, w in weights.items() if w / total < NEVER_DRAWN]
+    if never:
+        # A temperature so low that a listed task would never be trained is refused, not run as a silent drop.
+        raise RecipeError([f"sampler.temperature: {cfg.temperature:g} gives {', '.join(never)} a probability below "
+                           f"{NEVER_DRAWN:g} (sizes {', '.join(f'{t} {n}' for t, n in sizes.items())}): it would never "
+                           "be drawn; use a larger temperature (1: proportional to size) or drop the task from "
+                           "tasks"], "")
     return {t: w / total for t, w in weights.items()}
 
 

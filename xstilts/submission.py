@@ -32,7 +32,7 @@ from xstilts.errors import SubmissionError
 from xstilts.log import log
 from xstilts.recipe import RecipeError
 from xstilts.results import task_score
-from xstilts.runfiles import atomic_write_text
+from xstilts.runfiles import atomic_write_text, check_new_file
 from xstilts.tasks import TASKS, Task
 
 __all__ = [
@@ -540,8 +540,7 @@ def _check_output(output: Path, roots: Mapping[str, Path], overwrite: bool) -> N
             if inside or same:
                 raise SubmissionError(f"output {output} is inside the {role} folder's {task}/ (the files being "
                                       "scored); write the results somewhere else")
-    if output.exists() and not overwrite:
-        raise SubmissionError(f"{output} already exists; choose another output= or pass overwrite=true")
+    check_new_file(output, overwrite)  # the guard every writer of a single file shares
 
 
 def parse_flag(value: str, key: str) -> bool:

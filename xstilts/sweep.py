@@ -49,7 +49,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from xstilts import cli, recipe, tasktypes
+from xstilts import cli, recipe, runfiles, tasktypes
 from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.recipe import RecipeError, field
 from xstilts.tasks import TASKS
@@ -304,6 +304,9 @@ def expand(cfg: SweepRecipe) -> Plan:
     results = Path(cfg.results)
 
     def add(run: Run) -> None:
+        problem = collision(runs.get(run.done), run)
+        if problem:
+            problems.append(problem)
         runs.setdefault(run.done, run)
 
     p1_names = {}
@@ -371,12 +374,37 @@ def expand(cfg: SweepRecipe) -> Plan:
                             task = ev.task if ev and ev.task else task
                             add(Run("eval", f"{res.name}/{task}", str(res), str(res / f"{task}.json"), eargs,
                                     [out.name], enc, seed=seed))
+    owners: dict[str, str] = {}  # output folder -> the run that owns it ("" for a results folder: evaluations')
+    for r in runs.values():
+        owner = "" if r.phase == "eval" else r.name
+        other = owners.setdefault(r.output, owner)
+        if other != owner:
+            shown = [f"the run folder of {o}" if o else "a results folder" for o in (other, owner)]
+            problems.append(f"{r.output} would be both {shown[0]} and {shown[1]}: rename an encoder, intermediate or "
+                            "target, or give runs= and results= different folders")
     if problems:
         raise RecipeError(sorted(set(problems), key=problems.index), "sweep")
     ordered = [r for phase in PHASES for r in runs.values() if r.phase == phase]
     for r in ordered:
         r.status = "done" if Path(r.done).is_file() else "todo"
     return Plan(cfg, ordered)
+
+
+def collision(planned: Run | None, run: Run) -> str | None:
+    """Why ``run`` cannot be planned beside the already planned run with the same output (None: none planned, or
+    the very same command, which the grid plans once, e.g. the encoder evaluation shared by the LoRA settings).
+
+    Two different commands writing the same output would leave one result where the grid promises two, the second
+    skipped as "finished" or replacing the first, so the plan is refused with both named.
+    """
+    if planned is None or (planned.phase == run.phase and planned.args == run.args):
+        return None
+    theirs, mine = set(planned.args), set(run.args)
+    differ = sorted(theirs ^ mine)
+    return (f"two different runs would write {run.done}: {planned.phase} {' '.join(planned.args)} and {run.phase} "
+            f"{' '.join(run.args)} (they differ in {', '.join(differ[:6]) or 'their order of arguments'}); a result "
+            "folder holds one evaluation per task: rename an encoder, intermediate or target so their names differ, "
+            "or plan them in two sweeps with different results=")
 
 
 # ---- the estimate -------------------------------------------------------------------------------------------------
@@ -591,9 +619,10 @@ SHARD_LINES = [
     "# XSTILTS_SHARD=k/n runs the k-th of n shares of the work: every n-th unit from the k-th, a unit being one",
     "# evaluation of a phase-1/2 encoder or one phase-3 run with its evaluations. Phases 1 and 2 (unit 0) belong to",
     "# every shard: start the other shards once they have finished. On CPU: OMP_NUM_THREADS=1 per shard.",
+    # At most 18 digits: bash arithmetic is 64-bit and wraps silently beyond 2^63-1 (a shard would run no unit).
     'SHARD="${XSTILTS_SHARD:-1/1}"',
-    'if ! [[ "$SHARD" =~ ^([1-9][0-9]*)/([1-9][0-9]*)$ ]] || (( BASH_REMATCH[1] > BASH_REMATCH[2] )); then',
-    '  echo "sweep: XSTILTS_SHARD=$SHARD: give k/n with 1 <= k <= n" >&2; exit 2',
+    'if ! [[ "$SHARD" =~ ^([1-9][0-9]{0,17})/([1-9][0-9]{0,17})$ ]] || (( BASH_REMATCH[1] > BASH_REMATCH[2] )); then',
+    '  echo "sweep: XSTILTS_SHARD=$SHARD: give k/n with 1 <= k <= n (whole numbers of at most 18 digits)" >&2; exit 2',
     "fi",
     'SHARD_K=${BASH_REMATCH[1]}; SHARD_N=${BASH_REMATCH[2]}',
     'in_shard() { [ "$1" -eq 0 ] || [ $(( ($1 - 1) % SHARD_N + 1 )) -eq "$SHARD_K" ]; }',
@@ -673,11 +702,15 @@ def slurm_script(plan: Plan, source: str, script: str | Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_script(path: str, text: str) -> None:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
-    p.chmod(0o755)
+def _write_script(path: str, text: str, force: bool, flag: str) -> None:
+    """Writes the script atomically, executable; an existing file (a result, the sweep recipe itself) is replaced
+    only with ``--force``."""
+    p = runfiles.check_new_file(path, force, flag, "pass --force")
+    runfiles.atomic_write_text(p, text)
+    try:
+        p.chmod(0o755)
+    except OSError as exc:
+        raise runfiles.write_error(p, exc) from None
 
 
 def _main(argv: list[str]) -> int:
@@ -688,16 +721,20 @@ def _main(argv: list[str]) -> int:
     mode.add_argument("--dry-run", action="store_true", help="print the runs per phase and the GPU-hour estimate")
     mode.add_argument("--write", metavar="SCRIPT.sh", help="write a bash script that runs the grid")
     mode.add_argument("--slurm", metavar="SCRIPT", help="write a script that submits the grid to SLURM")
+    parser.add_argument("--force", action="store_true", help="replace an existing --write / --slurm file")
     ns = parser.parse_intermixed_args(argv)
+    for flag, path in (("--write", ns.write), ("--slurm", ns.slurm)):
+        if path:  # before the plan is expanded: a refused file costs nothing
+            runfiles.check_new_file(path, ns.force, flag, "pass --force")
     cfg = load_sweep(ns.recipe)
     plan = expand(cfg)
     source = " ".join(shlex.quote(a) for a in ns.recipe)
     print(describe_plan(plan), flush=True)
     if ns.write:
-        _write_script(ns.write, bash_script(plan, f"{source} --write {ns.write}", ns.write))
+        _write_script(ns.write, bash_script(plan, f"{source} --write {ns.write}", ns.write), ns.force, "--write")
         print(f"\nwrote {ns.write}; run it with: bash {ns.write}")
     elif ns.slurm:
-        _write_script(ns.slurm, slurm_script(plan, f"{source} --slurm {ns.slurm}", ns.slurm))
+        _write_script(ns.slurm, slurm_script(plan, f"{source} --slurm {ns.slurm}", ns.slurm), ns.force, "--slurm")
         print(f"\nwrote {ns.slurm}; submit with: bash {ns.slurm}")
     return 0
 
