@@ -1,10 +1,12 @@
 """The xstilts results viewer (layout only: loading and figures live in ``xstilts.view``).
 
-    streamlit run viewer/app.py -- --results DIR [--runs RUNS]
+    streamlit run viewer/app.py -- --results DIR [--runs RUNS] [--floors FLOORS.yaml]
 
 DIR is a folder holding evaluation results (``<anything>/<task>.json``, schema ``xstilts.results/v1``); the viewer
-reads nothing outside it, except the ``metrics.json`` of run folders inside RUNS (training curves), when given.
-Without ``--results``, ``$XSTILTS_RESULTS`` is used; without ``--runs``, ``$XSTILTS_RUNS``.
+reads nothing outside it, except the ``metrics.json`` of run folders inside RUNS (training curves), when given, and
+the floors file (targets below their floor are marked "not learned at this budget", as in SUMMARY.md).
+Without ``--results``, ``$XSTILTS_RESULTS`` is used; without ``--runs``, ``$XSTILTS_RUNS``; without ``--floors``,
+``$XSTILTS_FLOORS``.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import streamlit as st
 
 from xstilts import report
 from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES
+from xstilts.tasks import benchmark_categories
 from xstilts.view import figures, loading
 
 # Every string from the results folder (names, paths, recipe values, problems) is shown as text: in Markdown (messages,
@@ -69,16 +72,16 @@ def colour_range(key: str) -> float:
                             value=figures.DEFAULT_COLOUR_RANGE, key=key, format_func=lambda v: f"{v:.0f}")
 
 
-def view_overview(results: list) -> None:
+def view_overview(results: list, not_learned: dict) -> None:
     st.header("How do intermediate tasks and encoders compare across XTREME / XTREME-R?")
     c1, c2, c3 = st.columns([1, 1, 2])
     with c1:
-        bench = st.radio("Benchmark mean", ["XTREME", "XTREME-R"], key="ov_bench", horizontal=True)
+        bench = st.radio("Benchmark mean", list(loading.BENCHMARK_TASKS), key="ov_bench", horizontal=True)
     with c2:
         lora = training_variant(results, "ov_lora")
     with c3:
         bound = colour_range("ov_range")
-    table = loading.overview_table(results, lora=lora, benchmark=bench)
+    table = loading.overview_table(results, lora=lora, benchmark=bench, not_learned=not_learned)
     chance = {t: loading.task_chance(results, t) for t in set(table["task"])}
     st.plotly_chart(figures.overview_figure(table, chance, colour_range=bound), key="ov_chart")
     cells = table[~table["status"].isin([loading.STATUS_AGGREGATE])]
@@ -91,12 +94,16 @@ def view_overview(results: list) -> None:
     if no_base:
         st.info(f"Some tasks have no 'none' run for {', '.join(map(lit, no_base))}: those cells show the absolute "
                 "score ('no baseline').")
+    if not_learned:
+        st.info("Not learned at this budget (below the floor of the floors file; no change judged there, as in "
+                "SUMMARY.md): " + "; ".join(f"{lit(t)} ({lit(why)})" for t, why in sorted(not_learned.items())))
     if not (table["intermediate"] != loading.BASELINE).any():
         st.info("Only runs without intermediate task: the grid shows each encoder's absolute scores.")
     st.caption(f"{figures.OVERVIEW_LEGEND} Column headers give each task's chance level ('-': none defined, as for "
-               "F1, QA and retrieval). The benchmark mean averages the tasks a row shares with its baseline "
-               "(n/N tasks); the strict benchmark scores are under 'Benchmark tables'. Hover a cell for its interval, "
-               "seeds and per-language changes.")
+               "F1, QA and retrieval). The benchmark mean averages, for every row of an encoder, the same tasks "
+               "(n/N tasks, named on hover); the strict benchmark scores are under 'Benchmark tables'. A suffix "
+               "[key=value] names runs whose recipes differ in more than the seed: they are never pooled as seeds. "
+               "Hover a cell for its interval, seeds and per-language changes.")
     with st.expander("Table"):
         shown = table.drop(columns=["lang_deltas", "reliability_recorded"]).assign(
             seeds=table["seeds"].map(lambda s: " ".join(map(str, s))),
@@ -105,7 +112,7 @@ def view_overview(results: list) -> None:
         st.caption(MISSING_NOTE)
 
 
-def view_encoders(results: list) -> None:
+def view_encoders(results: list, not_learned: dict) -> None:
     st.header("Multilingual vs English-only encoders, on every task")
     kinds = loading.encoders(results)
     if len(kinds) < 2:
@@ -129,12 +136,14 @@ def view_encoders(results: list) -> None:
     with c3:
         inter = pick("Intermediate task", loading.intermediate_order({i for _, i in shared}), key=f"cmp_inter_{a}_{b}",
                      preferred=loading.BASELINE)
-    per_task, per_script = loading.encoder_tasks(results, a, b, inter)
+    per_task, per_script = loading.encoder_tasks(results, a, b, inter, not_learned=not_learned)
     st.plotly_chart(figures.encoder_tasks_figure(per_task, per_script, a, b,
                                                  title=f"{a} vs {b} (intermediate: {inter})"), key="cmp_tasks_chart")
     st.caption("Top: task score of each encoder (seed mean; whisker: sd over seeds where there are several), the "
-               "task's chance level as a black tick. Bottom: difference A − B per task and writing system, one colour scale "
-               "for every task (blue: A better). Languages are grouped by script.")
+               "task's chance level as a black tick; hatched 'const': every language predicts one answer (the score "
+               "is the class balance); 'not learned': the target is below its floor. Bottom: difference A − B per "
+               "task and writing system, one colour scale for every task (blue: A better, orange: B better). "
+               "Languages are grouped by script.")
     st.dataframe(loading.display_frame(per_task.rename(columns={
         "score_a": f"score {a}", "sd_a": f"sd {a}", "n_a": f"seeds {a}", "score_b": f"score {b}",
         "sd_b": f"sd {b}", "n_b": f"seeds {b}", "diff": "difference"}), digits={f"seeds {a}": 0, f"seeds {b}": 0}),
@@ -143,8 +152,10 @@ def view_encoders(results: list) -> None:
     st.subheader("Per language")
     task = pick("Task", loading.task_order({t for t, i in shared if i == inter}), key=f"cmp_task_{inter}")
     table = loading.encoder_comparison(results, a, b, task, inter)
-    st.plotly_chart(figures.encoder_comparison_figure(table, a, b, title=f"{task} (intermediate: {inter})"),
-                    key="cmp_chart")
+    st.plotly_chart(figures.encoder_comparison_figure(table, a, b, title=f"{task} (intermediate: {inter})",
+                                                      chance=loading.task_chance(results, task)), key="cmp_chart")
+    if task in not_learned:
+        st.warning(f"{lit(task)} is not learned at this budget ({lit(not_learned[task])}): no claim rests on it.")
     st.caption("Languages grouped by script. Unknown-token rates come from each encoder's phase-1 statistics; "
                "empty where phase 1 did not record them.")
     st.dataframe(loading.display_frame(loading.script_summary(table).rename(columns={
@@ -152,11 +163,15 @@ def view_encoders(results: list) -> None:
         hide_index=True, key="cmp_script_table")
 
 
-def view_languages(by_path: dict) -> None:
+def view_languages(by_path: dict, not_learned: dict) -> None:
     st.header("Which languages does a run transfer to?")
-    task = pick("Task", loading.task_order({r.task for r in by_path.values()}), key="lang_task")
+    tasks = loading.task_order({r.task for r in by_path.values()})
+    # Open on a learned target where there is one: a constant predictor or an unlearned task is no example.
+    task = pick("Task", tasks, key="lang_task", preferred=next((t for t in tasks if t not in not_learned), None))
     runs = sorted((p for p, r in by_path.items() if r.task == task), key=lambda p: loading.run_label(by_path[p].run))
-    path = st.selectbox("Run", runs, key=f"lang_run_{task}", format_func=lambda p: loading.run_label(by_path[p].run))
+    usable = [p for p in runs if len(loading.constant_languages(by_path[p])) < len(by_path[p].languages)]
+    path = pick("Run", runs, key=f"lang_run_{task}", preferred=usable[0] if usable else None,
+                format_func=lambda p: loading.run_label(by_path[p].run))
     result = by_path[path]
     table = loading.run_languages(result)
     gap = loading.zero_shot_gap(result)
@@ -166,7 +181,14 @@ def view_languages(by_path: dict) -> None:
     c2.metric("Mean of the others", loading.fmt_number(table.loc[~table["is_english"], "score"].mean()))
     c3.metric("Zero-shot gap", loading.fmt_number(gap, signed=True))
     st.plotly_chart(figures.language_bars(table, gap, title=f"{task}: {loading.run_label(result.run)}",
-                                          metric=result.main_metric), key="lang_chart")
+                                          metric=result.main_metric, chance=loading.task_chance([result], task),
+                                          not_learned=not_learned.get(task, "")), key="lang_chart")
+    constant = loading.constant_languages(result)
+    if constant and len(constant) >= len(result.languages):
+        st.warning("Constant prediction in every language: this run gives one answer to nearly every example, so "
+                   "its scores are the class balance, not transfer.")
+    if task in not_learned:
+        st.warning(f"{lit(task)} is not learned at this budget ({lit(not_learned[task])}): no claim rests on it.")
     if result.partial:
         st.warning(f"Partial result: languages missing: {', '.join(map(lit, result.missing_languages))}.")
     st.caption(f"File: {lit(path)}")
@@ -174,13 +196,14 @@ def view_languages(by_path: dict) -> None:
 
 def view_benchmark(results: list) -> None:
     st.header("XTREME and XTREME-R scores per run")
-    which = st.radio("Benchmark", ["XTREME", "XTREME-R"], key="bench_which", horizontal=True)
-    cats = XTREME_CATEGORIES if which == "XTREME" else XTREME_R_CATEGORIES
+    which = st.radio("Benchmark", ["XTREME", "XTREME-R", "beyond XTREME"], key="bench_which", horizontal=True)
+    cats = {"XTREME": XTREME_CATEGORIES, "XTREME-R": XTREME_R_CATEGORIES,
+            "beyond XTREME": benchmark_categories("beyond_xtreme")}[which]
     table = report.benchmark_table(results, cats)
     st.dataframe(loading.display_frame(table.assign(seed=table["seed"].astype(object))), hide_index=True,
                  key="bench_table")
     st.download_button("Download CSV", table.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{which.lower().replace('-', '_')}_scores.csv", mime="text/csv", key="bench_csv")
+                       file_name=f"{which.lower().replace('-', '_').replace(' ', '_')}_scores.csv", mime="text/csv", key="bench_csv")
     st.caption("Click a column header to sort. Category columns are in [brackets]. A category or overall score is "
                "empty where one of its tasks is missing or partial (named in the last two columns); a score over "
                "fewer tasks would not be comparable. " + MISSING_NOTE)
@@ -263,6 +286,9 @@ def main() -> None:
         runs = loading.runs_dir_from_args(sys.argv[1:], os.environ)
         if runs:
             st.caption(f"Run folders (training curves): {lit(runs)}")
+        floors_file = loading.floors_file_from_args(sys.argv[1:], os.environ)
+        if floors_file:
+            st.caption(f"Floors: {lit(floors_file)}")
         if st.button("Reload files", key="reload"):
             load.clear()
             st.rerun()
@@ -276,12 +302,16 @@ def main() -> None:
         st.stop()
     results = data.task_results
     by_path = dict(data.results)  # widgets return copies of their options: select by path, look up the result
+    floors = loading.floors_file_from_args(sys.argv[1:], os.environ)
+    not_learned, problem = loading.floor_verdicts(results, floors)
+    if problem:
+        st.warning(f"Floors file not used: {lit(problem)}")
     if view == "overview":
-        view_overview(results)
+        view_overview(results, not_learned)
     elif view == "encoders":
-        view_encoders(results)
+        view_encoders(results, not_learned)
     elif view == "languages":
-        view_languages(by_path)
+        view_languages(by_path, not_learned)
     elif view == "benchmark":
         view_benchmark(results)
     else:

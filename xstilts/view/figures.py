@@ -18,10 +18,16 @@ from xstilts import anchors
 from xstilts.results import intermediate_order, task_order
 from xstilts.view import loading
 
-ENGLISH_COLOUR = "#d62728"
-OTHER_COLOUR = "#1f77b4"
-PAIR_COLOURS = ("#1f77b4", "#ff7f0e")
-TRAINING_COLOURS = {"full": "#1f77b4", "LoRA": "#2ca02c", "unknown": "#7f7f7f"}
+# One colour-blind-safe palette for every view: blue and orange (told apart under the common colour-vision
+# deficiencies, unlike red and green), greys for what is not a result; the overview's diverging scale uses the same.
+BLUE, ORANGE, GREY = "#2166ac", "#e08214", "#7f7f7f"
+ENGLISH_COLOUR = ORANGE
+OTHER_COLOUR = BLUE
+PAIR_COLOURS = (BLUE, ORANGE)
+TRAINING_COLOURS = {"full": BLUE, "LoRA": ORANGE, "unknown": GREY}
+GAIN_COLOUR, LOSS_COLOUR = "#2166ac", "#b35806"  # the ends of DIVERGING: blue gain, orange loss
+CONSTANT_PATTERN = "x"  # bar pattern of a constant prediction (its score is the class balance)
+CHANCE_STYLE = {"line_dash": "dot", "line_color": "black", "line_width": 1.5}
 
 
 def text(value: object) -> str:
@@ -49,24 +55,28 @@ UNCERTAIN_OPACITY = 0.45  # one seed and no interval: the colour is shown, paler
 # Trace names of the overview, one per way a cell is drawn (the legend below the figure explains each).
 TRACE_CHANGE, TRACE_UNCERTAIN, TRACE_AGGREGATE = "change", "noise unknown", "benchmark mean"
 TRACE_NOISE, TRACE_CONSTANT, TRACE_ABSOLUTE = "within noise", "constant prediction", "absolute score"
+TRACE_NOT_LEARNED = "not learned at this budget"
+NOT_LEARNED_FILL = "#efe3c8"  # pale sand: a target below its floor, where SUMMARY.md claims nothing
 COLOUR_RANGES = (2.0, 5.0, 10.0, 20.0)  # points of task score at which the colour saturates (a user choice)
 DEFAULT_COLOUR_RANGE = 10.0
 OVERVIEW_LEGEND = (
     "Cell: score (seed mean) and Δ over the encoder's 'none' row. Colour: Δ, blue gain / orange loss, one scale for "
     "all encoders. Pale: one seed and no interval recorded (re-evaluate): noise unknown. Grey ≈: within noise (95% "
     "interval of the difference to the baseline, from seed and example noise, holds 0). Dark, hatched: constant "
-    "prediction (hatched only: some languages). 'same task': the intermediate task is the target's own training data, "
-    "not judged.")
+    "prediction (hatched only: some languages). Sand 'not learned': the target is below its floor (--floors), no "
+    "change judged. 'same task': the intermediate task is the target's own training data, not judged.")
 
 
 def _legend_lines(legend: str) -> str:
     """The legend in three lines under the figure (a Plotly annotation does not wrap)."""
-    return legend.replace(" Grey", "<br>Grey").replace(" 'same task'", "<br>'same task'")
+    return legend.replace(" Grey", "<br>Grey").replace(" Sand", "<br>Sand")
 
 
 def _trace_for(row: Any) -> str:
     if row.all_constant:
         return TRACE_CONSTANT
+    if row.status == loading.STATUS_NOT_LEARNED:
+        return TRACE_NOT_LEARNED
     return {loading.STATUS_CHANGE: TRACE_CHANGE, loading.STATUS_UNCERTAIN: TRACE_UNCERTAIN,
             loading.STATUS_NOISE: TRACE_NOISE, loading.STATUS_AGGREGATE: TRACE_AGGREGATE}.get(row.status, TRACE_ABSOLUTE)
 
@@ -84,6 +94,8 @@ def _cell_text(row: Any) -> str:
         second = "same task"
     elif row.status == loading.STATUS_OTHER_LANGUAGES:
         second = "other languages"
+    elif row.status == loading.STATUS_NOT_LEARNED:
+        second = "not learned"
     elif row.status == loading.STATUS_AGGREGATE:
         second = (f"{row.delta:+.1f} " if not math.isnan(row.delta) else "") + f"({row.aggregate_tasks})"
     else:
@@ -118,10 +130,12 @@ def _cell_hover(row: Any) -> str:
     return "<br>".join(lines)
 
 
-def _column_label(task: str, chance: float | None, benchmark: bool, partial: bool = False) -> str:
+def _column_label(task: str, chance: float | None, benchmark: bool, partial: bool = False,
+                  not_learned: bool = False) -> str:
     if benchmark:
         return f"<b>{text(task)}</b><br>mean{' (partial)' if partial else ''}"
-    return f"<b>{text(task)}</b><br>chance {chance:.1f}" if chance is not None else f"<b>{text(task)}</b><br>chance -"
+    label = f"<b>{text(task)}</b><br>chance {chance:.1f}" if chance is not None else f"<b>{text(task)}</b><br>chance -"
+    return label + ("<br><i>not learned</i>" if not_learned else "")
 
 
 def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour_range: float = DEFAULT_COLOUR_RANGE,
@@ -154,7 +168,8 @@ def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour
         inters = intermediate_order(part["intermediate"])
         rows = [text(i) + (" (baseline)" if i == loading.BASELINE else "") for i in inters]
         grids: dict[str, tuple[list, list, list]] = {}
-        for name in (TRACE_ABSOLUTE, TRACE_CHANGE, TRACE_UNCERTAIN, TRACE_AGGREGATE, TRACE_NOISE, TRACE_CONSTANT):
+        for name in (TRACE_ABSOLUTE, TRACE_CHANGE, TRACE_UNCERTAIN, TRACE_AGGREGATE, TRACE_NOISE, TRACE_CONSTANT,
+                     TRACE_NOT_LEARNED):
             grids[name] = ([[None] * len(tasks) for _ in inters], [[""] * len(tasks) for _ in inters],
                            [[""] * len(tasks) for _ in inters])
         for row in part.itertuples(index=False):
@@ -182,7 +197,8 @@ def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour
                 trace = go.Heatmap(**common, coloraxis="coloraxis",
                                    opacity=1.0 if name == TRACE_CHANGE else UNCERTAIN_OPACITY)
             else:
-                fill = {TRACE_NOISE: NOISE_FILL, TRACE_CONSTANT: CONSTANT_FILL}.get(name, ABSOLUTE_FILL)
+                fill = {TRACE_NOISE: NOISE_FILL, TRACE_CONSTANT: CONSTANT_FILL,
+                        TRACE_NOT_LEARNED: NOT_LEARNED_FILL}.get(name, ABSOLUTE_FILL)
                 trace = go.Heatmap(**common, colorscale=[[0, fill], [1, fill]], zmin=0, zmax=1, showscale=False)
             fig.add_trace(trace, row=k, col=1)
         kind = kinds[enc]
@@ -192,7 +208,9 @@ def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour
         fig.update_xaxes(row=k, col=1, type="category", categoryorder="array", categoryarray=cols, side="top",
                          showticklabels=k == 1, tickvals=cols, automargin=True, showgrid=False,
                          ticktext=[_column_label(t, chance.get(t), t in benchmarks,
-                                                   bool(table.loc[table.task == t, "partial"].any()))
+                                                   bool(table.loc[table.task == t, "partial"].any()),
+                                                   bool((table.loc[table.task == t, "not_learned"] != "").any())
+                                                   if "not_learned" in table else False)
                                      for t in tasks])
     fig.update_layout(
         title=text(title), shapes=shapes, plot_bgcolor="white", height=max(320, 64 * sum(heights) + 230),
@@ -221,19 +239,25 @@ def encoder_tasks_figure(per_task: pd.DataFrame, per_script: pd.DataFrame, name_
     if colour_range is None:
         largest = per_script["diff"].abs().max() if not per_script.empty else 0.0
         colour_range = max(10.0, 10.0 * math.ceil(largest / 10)) if math.isfinite(largest) else 10.0
-    tasks = [text(t) for t in per_task["task"]]
+    not_learned = per_task["not_learned"] if "not_learned" in per_task else pd.Series([""] * len(per_task))
+    # A target below its floor says so under its name: its bars are not a learned result.
+    tasks = [text(t) + ("<br><i>not learned</i>" if nl else "") for t, nl in zip(per_task["task"], not_learned)]
     scripts = [s for s in dict.fromkeys(per_script["script"])]
     fig = make_subplots(rows=2, cols=1, row_heights=[0.55, 0.45], vertical_spacing=0.16,
                         subplot_titles=("Task score (seed mean; whisker: sd over seeds)",
                                         f"Difference per script ({text(name_a)} − {text(name_b)}, points)"))
-    for col, sd, n, name, colour in (("score_a", "sd_a", "n_a", name_a, PAIR_COLOURS[0]),
-                                     ("score_b", "sd_b", "n_b", name_b, PAIR_COLOURS[1])):
+    for col, sd, n, name, colour, const in (("score_a", "sd_a", "n_a", name_a, PAIR_COLOURS[0], "const_a"),
+                                            ("score_b", "sd_b", "n_b", name_b, PAIR_COLOURS[1], "const_b")):
+        constant = per_task[const].tolist() if const in per_task else [False] * len(per_task)
         fig.add_trace(go.Bar(
             x=tasks, y=per_task[col], name=text(name), marker_color=colour,
+            # constant predictions hatched and labelled: that score is the class balance, not transfer
+            marker_pattern_shape=[CONSTANT_PATTERN if c else "" for c in constant],
             # no whisker where one seed gives no spread (a zero-length whisker would claim certainty)
             error_y={"type": "data", "array": [None if math.isnan(v) else v for v in per_task[sd]],
                      "visible": bool(per_task[sd].notna().any())},
-            text=[f"{v:.1f}" for v in per_task[col]], textposition="outside",
+            text=[f"{v:.1f}" + (" const" if c else "") for v, c in zip(per_task[col], constant)],
+            textposition="outside",
             customdata=per_task[[n]].values, hovertemplate="%{x}: %{y:.2f} (%{customdata[0]} seeds)<extra></extra>",
         ), row=1, col=1)
     chance = per_task["chance"]
@@ -245,8 +269,9 @@ def encoder_tasks_figure(per_task: pd.DataFrame, per_script: pd.DataFrame, name_
     z = [[None] * len(scripts) for _ in tasks]
     cell = [[""] * len(scripts) for _ in tasks]
     hover = [[""] * len(scripts) for _ in tasks]
+    task_index = {t: i for i, t in enumerate(per_task["task"])}
     for r in per_script.itertuples(index=False):
-        i, j = tasks.index(text(r.task)), scripts.index(r.script)
+        i, j = task_index[r.task], scripts.index(r.script)
         z[i][j], cell[i][j] = r.diff, f"{r.diff:+.1f}"
         hover[i][j] = (f"{text(r.task)}, {text(r.script)} ({text(r.languages)}): {r.score_a:.1f} vs {r.score_b:.1f}")
     fig.add_trace(go.Heatmap(z=z, x=scripts, y=tasks, text=cell, texttemplate="%{text}", hovertext=hover,
@@ -270,15 +295,17 @@ def training_curves_figure(history: pd.DataFrame, title: str = "") -> go.Figure:
                         horizontal_spacing=0.1)
     loss = history.dropna(subset=["loss"])
     dev = history.dropna(subset=["dev_score"])
-    fig.add_trace(go.Scatter(x=loss["step"], y=loss["loss"], mode="lines+markers", name="loss",
+    fig.add_trace(go.Scatter(x=loss["step"], y=loss["loss"], mode="lines+markers", name="loss", line_color=BLUE,
                              hovertemplate="step %{x}: loss %{y:.3f}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Scatter(x=dev["step"], y=dev["dev_score"], mode="lines+markers", name="dev score",
+                             line_color=ORANGE,
                              hovertemplate="step %{x}: dev %{y:.1f}<extra></extra>"), row=1, col=2)
     fig.update_xaxes(title_text="step")
     fig.update_layout(title=text(title), height=360, showlegend=False)
     return fig
 
-def encoder_comparison_figure(table: pd.DataFrame, name_a: str, name_b: str, title: str = "") -> go.Figure:
+def encoder_comparison_figure(table: pd.DataFrame, name_a: str, name_b: str, title: str = "",
+                              chance: float | None = None) -> go.Figure:
     """Two encoders per language (grouped by script), their difference, and their phase-1 unknown-token rates.
 
     Args:
@@ -286,6 +313,10 @@ def encoder_comparison_figure(table: pd.DataFrame, name_a: str, name_b: str, tit
         name_a: label of encoder a (``score_a``, ``unk_a``).
         name_b: label of encoder b.
         title: figure title.
+        chance: the task's chance level (a dotted line over the scores), None where undefined.
+
+    Languages where an encoder predicts one answer are hatched (their score is the class balance); differences
+    are blue where a is better and orange where b is, the overview's colours.
     """
     # A multicategory axis: languages grouped under scripts.
     x = [table["script"].tolist(), [text(lang) for lang in table["lang"]]]
@@ -295,40 +326,64 @@ def encoder_comparison_figure(table: pd.DataFrame, name_a: str, name_b: str, tit
                                         "unknown tokens in phase 1 (% of tokens)"))
     for name, col, colour in ((name_a, "a", PAIR_COLOURS[0]), (name_b, "b", PAIR_COLOURS[1])):
         # The name reaches the hover box as data (meta), never as part of the template.
+        constant = table[f"const_{col}"].tolist() if f"const_{col}" in table else [False] * len(table)
         fig.add_trace(go.Bar(x=x, y=table[f"score_{col}"], name=name, marker_color=colour, legendgroup=name,
-                             meta=name, hovertemplate="%{meta}<br>%{x}: %{y:.2f}<extra></extra>"), row=1, col=1)
+                             marker_pattern_shape=[CONSTANT_PATTERN if c else "" for c in constant],
+                             customdata=[["constant prediction" if c else ""] for c in constant], meta=name,
+                             hovertemplate="%{meta}<br>%{x}: %{y:.2f} %{customdata[0]}<extra></extra>"),
+                      row=1, col=1)
         fig.add_trace(go.Bar(x=x, y=table[f"unk_{col}"], name=f"{name} unk %", marker_color=colour,
                              legendgroup=name, showlegend=False, opacity=0.6, meta=name,
                              hovertemplate="%{meta} unknown tokens<br>%{x}: %{y:.2f}%<extra></extra>"),
                       row=3, col=1)
-    colours = ["#2ca02c" if (isinstance(d, float) and d >= 0) else "#d62728" for d in table["diff"]]
+    colours = [GAIN_COLOUR if (isinstance(d, float) and d >= 0) else LOSS_COLOUR for d in table["diff"]]
     fig.add_trace(go.Bar(x=x, y=table["diff"], name="difference", marker_color=colours, showlegend=False,
                          hovertemplate="%{x}: %{y:+.2f}<extra></extra>"), row=2, col=1)
-    fig.update_layout(title=text(title), barmode="group", height=720, legend={"orientation": "h", "y": 1.08})
+    if chance is not None:
+        fig.add_hline(y=chance, row=1, col=1, annotation_text=f"chance {chance:.1f}",
+                      annotation_position="top left", **CHANCE_STYLE)
+    marks = "hatched: constant prediction" if any(table.get("const_a", [])) or any(table.get("const_b", [])) else ""
+    fig.update_layout(title=text(title) + (f"<br><sup>{marks}</sup>" if marks else ""), barmode="group", height=720,
+                      legend={"orientation": "h", "y": 1.08})
     return fig
 
 
-def language_bars(table: pd.DataFrame, gap: float | None, title: str = "", metric: str = "score") -> go.Figure:
-    """One run's languages as bars, highest first, English in red, the mean of the others as a dashed line.
+def language_bars(table: pd.DataFrame, gap: float | None, title: str = "", metric: str = "score",
+                  chance: float | None = None, not_learned: str = "") -> go.Figure:
+    """One run's languages as bars, highest first, English in orange, the mean of the others as a dashed line, the
+    chance level as a dotted one; languages with a constant prediction hatched and labelled "const".
 
     Args:
         table: ``loading.run_languages`` output.
         gap: ``loading.zero_shot_gap`` (English minus the mean of the rest), or None.
         title: figure title.
         metric: y-axis label.
+        chance: the task's chance level, None where undefined (F1, QA, retrieval).
+        not_learned: why the task is below its floor ("" where learned or no floor), shown in the title.
     """
     colours = [ENGLISH_COLOUR if e else OTHER_COLOUR for e in table["is_english"]]
+    constant = table["constant"].tolist() if "constant" in table else [False] * len(table)
     fig = go.Figure(go.Bar(
         x=[text(lang) for lang in table["lang"]], y=table["score"], marker_color=colours,
-        customdata=table[["script", "n"]].values,
-        hovertemplate="%{x} (%{customdata[0]}): %{y:.2f}<br>n = %{customdata[1]}<extra></extra>",
+        marker_pattern_shape=[CONSTANT_PATTERN if c else "" for c in constant],
+        text=["const" if c else "" for c in constant], textposition="outside",
+        customdata=[[sc, n, "constant prediction" if c else ""] for sc, n, c in zip(table["script"], table["n"],
+                                                                                  constant)],
+        hovertemplate="%{x} (%{customdata[0]}): %{y:.2f} %{customdata[2]}<br>n = %{customdata[1]}<extra></extra>",
     ))
+    if chance is not None:
+        fig.add_hline(y=chance, annotation_text=f"chance {chance:.1f}", annotation_position="bottom right",
+                      **CHANCE_STYLE)
     others = table.loc[~table["is_english"], "score"]
     if not others.empty:
         fig.add_hline(y=float(others.mean()), line_dash="dash", line_color="#555",
                       annotation_text=f"mean without en: {others.mean():.1f}", annotation_position="top right")
     sub = f"zero-shot gap (en − mean of others): {gap:+.1f}" if gap is not None else "no zero-shot gap (no English)"
-    fig.update_layout(title=f"{text(title)}<br><sup>{sub}; English in red</sup>" if title else sub,
+    sub += "; English in orange" + (f"; hatched 'const': constant prediction in {sum(constant)}/{len(constant)} "
+                                    "languages" if any(constant) else "")
+    if not_learned:
+        sub = f"<b>not learned at this budget</b> ({text(not_learned)}); " + sub
+    fig.update_layout(title=f"{text(title)}<br><sup>{sub}</sup>" if title else sub,
                       xaxis={"type": "category", "title": "language"}, yaxis_title=text(metric), height=460)
     return fig
 

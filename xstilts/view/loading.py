@@ -215,12 +215,15 @@ def encoder_comparison(
 
     Returns:
         ``lang, script, score_a, score_b, diff`` (a minus b), ``unk_a, unk_b`` (percent of unknown tokens),
-        ``tpw_a, tpw_b`` (tokens per word); NaN where not recorded. Sorted by script (Latin first), then language.
+        ``tpw_a, tpw_b`` (tokens per word); NaN where not recorded; ``const_a, const_b`` (a seed of that encoder
+        predicts one answer in that language). Sorted by script (Latin first), then language.
     """
     results = recipe_variants(results)
     pick = [r for r in results if r.task == task and r.run.intermediate == intermediate and bool(r.run.lora) == lora]
     a = _lang_means(r for r in pick if r.run.encoder == encoder_a)
     b = _lang_means(r for r in pick if r.run.encoder == encoder_b)
+    const_a = {lang for r in pick if r.run.encoder == encoder_a for lang in constant_languages(r)}
+    const_b = {lang for r in pick if r.run.encoder == encoder_b for lang in constant_languages(r)}
     tok_a, tok_b = tokenizer_stats(results, encoder_a), tokenizer_stats(results, encoder_b)
     nan = math.nan
     rows = []
@@ -231,9 +234,10 @@ def encoder_comparison(
             "unk_a": tok_a.get(lang, {}).get("unk_rate", nan), "unk_b": tok_b.get(lang, {}).get("unk_rate", nan),
             "tpw_a": tok_a.get(lang, {}).get("tokens_per_word", nan),
             "tpw_b": tok_b.get(lang, {}).get("tokens_per_word", nan),
+            "const_a": lang in const_a, "const_b": lang in const_b,
         })
     df = pd.DataFrame(rows, columns=["lang", "script", "score_a", "score_b", "diff", "unk_a", "unk_b", "tpw_a",
-                                     "tpw_b"])
+                                     "tpw_b", "const_a", "const_b"])
     if df.empty:
         return df
     df["_rank"] = df["script"].map(script_rank)
@@ -251,14 +255,16 @@ def script_summary(comparison: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_languages(result: TaskResult) -> pd.DataFrame:
-    """One result per language: ``lang, script, score, n, is_english``, highest score first."""
+    """One result per language: ``lang, script, score, n, is_english, constant`` (the model gave one prediction to
+    nearly every example there), highest score first."""
     rows = []
+    constant = set(constant_languages(result))
     for lang, m in result.languages.items():
         v = language_score(result.main_metric, m)
         if v is not None:
             rows.append({"lang": lang, "script": script_of(lang), "score": v, "n": m.get("n"),
-                         "is_english": lang == "en"})
-    df = pd.DataFrame(rows, columns=["lang", "script", "score", "n", "is_english"])
+                         "is_english": lang == "en", "constant": lang in constant})
+    df = pd.DataFrame(rows, columns=["lang", "script", "score", "n", "is_english", "constant"])
     return df.sort_values(["score", "lang"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -395,6 +401,8 @@ STATUS_UNCERTAIN = "uncertain"  # one seed and no interval recorded: nothing say
 STATUS_AGGREGATE = "aggregate"  # a benchmark mean over the tasks present (no interval of its own)
 STATUS_SAME_TASK = "same task"  # the intermediate task is the target's own training data: not transfer, not judged
 STATUS_OTHER_LANGUAGES = "other languages"  # cell and baseline scored on different languages: not compared
+STATUS_NOT_LEARNED = "not learned"  # the target is below its floor (a floors file): no change is judged there
+NOT_LEARNED = "not learned at this budget"  # SUMMARY.md's words (report.NOT_LEARNED)
 BENCHMARK_TASKS: dict[str, list[str]] = {
     "XTREME": [t for ts in XTREME_CATEGORIES.values() for t in ts],
     "XTREME-R": [t for ts in XTREME_R_CATEGORIES.values() for t in ts],
@@ -457,12 +465,12 @@ def _judge(cell: dict[str, Any], base: dict[str, Any]) -> tuple[str, str]:
 OVERVIEW_COLUMNS = [
     "encoder", "encoder_kind", "intermediate", "task", "score", "sd", "n_seeds", "seeds", "ci_low", "ci_high",
     "baseline", "delta", "status", "why", "constant_langs", "all_constant", "n_langs", "partial",
-    "reliability_recorded", "lang_deltas", "aggregate_tasks",
+    "reliability_recorded", "lang_deltas", "aggregate_tasks", "not_learned",
 ]
 
 
-def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark: str | None = "XTREME"
-                   ) -> pd.DataFrame:
+def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark: str | None = "XTREME",
+                   not_learned: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Every (encoder, intermediate, task) cell of the overview: seed-mean score, change over the encoder's
     no-intermediate baseline, and how far that change can be trusted.
 
@@ -474,6 +482,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
     Args:
         results: the results (deduplicated here: the newest evaluation of a configuration wins).
         lora: LoRA runs instead of full fine-tuning.
+        not_learned: task -> why it is below its floor (``floor_verdicts``): every cell of the task carries it
+            (``not_learned``), and a change over the baseline is not judged (``STATUS_NOT_LEARNED``), as SUMMARY.md
+            claims no effect there.
         benchmark: "XTREME" or "XTREME-R": adds a row per (encoder, intermediate) with ``task`` equal to that name,
             the mean over the benchmark's tasks that every row of the encoder with at least ``MIN_AGGREGATE_TASKS``
             of them has (one task set per encoder, ``aggregate_tasks``; partial when fewer than all), so the means of
@@ -504,6 +515,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
         elif coverage_problem(c["lang_sets"], base["lang_sets"]):  # the report's rule: one helper for both
             status, delta, b_score = STATUS_OTHER_LANGUAGES, nan, nan
             why = str(coverage_problem(c["lang_sets"], base["lang_sets"]))
+        elif task in (not_learned or {}):  # the report's rule: a target below its floor supports no claim
+            status, delta, b_score = STATUS_NOT_LEARNED, c["score"] - base["score"], base["score"]
+            why = f"{NOT_LEARNED}: {not_learned[task]}" if not_learned else NOT_LEARNED
         else:
             status, why = _judge(c, base)
             delta, b_score = c["score"] - base["score"], base["score"]
@@ -516,6 +530,7 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
             "baseline": b_score, "delta": delta, "status": status, "why": why, "constant_langs": c["constant_langs"],
             "all_constant": c["all_constant"], "n_langs": c["n_langs"], "partial": c["partial"],
             "reliability_recorded": c["reliability_recorded"], "lang_deltas": lang_deltas, "aggregate_tasks": "",
+            "not_learned": (not_learned or {}).get(task, ""),
         })
     if benchmark:
         wanted = BENCHMARK_TASKS[benchmark]
@@ -545,7 +560,7 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
                            + (f"; left out here: {', '.join(left)}" if left else ""),
                     "constant_langs": [], "all_constant": False, "n_langs": 0, "partial": partial,
                     "reliability_recorded": False, "lang_deltas": {},
-                    "aggregate_tasks": f"{len(common)}/{len(wanted)}",
+                    "aggregate_tasks": f"{len(common)}/{len(wanted)}", "not_learned": "",
                 })
     df = pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
     if not df.empty:
@@ -568,11 +583,14 @@ def encoder_order(kinds: Mapping[str, str]) -> list[str]:
 
 
 def encoder_tasks(results: Iterable[TaskResult], encoder_a: str, encoder_b: str, intermediate: str = BASELINE,
-                  lora: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  lora: bool = False, not_learned: Mapping[str, str] | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two encoders on every task they share at once: per task, and per (task, script).
 
     Returns:
-        (per task: ``task, score_a, sd_a, n_a, score_b, sd_b, n_b, diff`` (a minus b), ``chance``;
+        (per task: ``task, score_a, sd_a, n_a, score_b, sd_b, n_b, diff`` (a minus b), ``chance``, ``const_a``,
+         ``const_b`` (every language of that encoder predicts one answer), ``not_learned`` (why the task is below
+         its floor, ``not_learned``: task -> why, from ``floor_verdicts``; "" where learned or no floor);
          per task and script: ``task, script, languages, score_a, score_b, diff``), seed means, in task and script
         order. Empty frames when the encoders share no task with this intermediate.
     """
@@ -586,7 +604,8 @@ def encoder_tasks(results: Iterable[TaskResult], encoder_a: str, encoder_b: str,
         sa, sb = [r.score for r in ra], [r.score for r in rb]
         per_task.append({"task": task, "score_a": _mean(sa), "sd_a": _sd(sa), "n_a": len(sa), "score_b": _mean(sb),
                          "sd_b": _sd(sb), "n_b": len(sb), "diff": _mean(sa) - _mean(sb),
-                         "chance": task_chance(ra + rb, task)})
+                         "chance": task_chance(ra + rb, task), "const_a": _cell(ra)["all_constant"],
+                         "const_b": _cell(rb)["all_constant"], "not_learned": (not_learned or {}).get(task, "")})
         la, lb = _lang_means(ra), _lang_means(rb)
         by_script: dict[str, list[str]] = defaultdict(list)
         for lang in set(la) & set(lb):
@@ -597,11 +616,41 @@ def encoder_tasks(results: Iterable[TaskResult], encoder_a: str, encoder_b: str,
             per_script.append({"task": task, "script": script, "languages": " ".join(langs), "score_a": a,
                                "score_b": b, "diff": a - b})
     return (pd.DataFrame(per_task, columns=["task", "score_a", "sd_a", "n_a", "score_b", "sd_b", "n_b", "diff",
-                                            "chance"]),
+                                            "chance", "const_a", "const_b", "not_learned"]),
             pd.DataFrame(per_script, columns=["task", "script", "languages", "score_a", "score_b", "diff"]))
 
 
 # ---------------------------------------------------------------------------------------------- training curves
+
+
+def floors_file_from_args(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """The floors file from ``--floors FILE`` (after streamlit's ``--``), else ``$XSTILTS_FLOORS``: what each target
+    must reach before a claim, as ``python -m xstilts.report --floors`` reads it."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--floors")
+    args, _ = parser.parse_known_args(list(argv))
+    return args.floors or environ.get("XSTILTS_FLOORS") or None
+
+
+def floor_verdicts(results: Sequence[TaskResult], floors_file: str | Path | None) -> tuple[dict[str, str], str]:
+    """(task -> why it is "not learned at this budget", problem): the report's floors rule
+    (``report.read_floors`` and ``report.check_floors``) on these results, so the viewer marks the targets
+    SUMMARY.md marks. No file: nothing marked; a file that cannot be used: nothing marked and the one-line problem."""
+    if not floors_file:
+        return {}, ""
+    from xstilts import report
+    from xstilts.recipe import RecipeError
+
+    try:
+        checked = report.check_floors(list(results), report.read_floors(floors_file))
+    except (RecipeError, OSError) as exc:
+        return {}, " ".join(str(exc).split())
+    out: dict[str, str] = {}
+    for f in checked:
+        if not f["met"]:
+            out[f["task"]] = "; ".join(x for x in (out.get(f["task"], ""),
+                                                     f"{f['encoder'] or 'no run'}: {f['why']}") if x)
+    return out, ""
 
 
 def runs_dir_from_args(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
