@@ -135,3 +135,25 @@ def test_mdeberta_under_fp16_is_refused_with_the_reason(monkeypatch):
     model.config = SimpleNamespace(model_type="deberta-v2")
     with pytest.raises(TrainingFailed, match="learns nothing under fp16"):
         training.run_training(model, None, [], [], TrainConfig(precision="fp16"), None, [], [])
+
+
+def test_a_contrastive_encoder_is_read_at_its_last_layer(tmp_path, monkeypatch):
+    """Phase 1 marks an e5-style sentence encoder in config.json; later evaluations embed from its last layer."""
+    monkeypatch.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
+    cfg = TinyEncoderConfig(languages=["en"], vocab_size=200, hidden_size=32, num_layers=6, num_heads=2,
+                            intermediate_size=64, max_position=130)
+    mlm, tokenizer = encoders.build_tiny_encoder(cfg, seed=0)
+    folder = tmp_path / "multilingual-e5-tiny"  # the name, as a Hub id or folder, is what marks it
+    encoders.save_encoder(mlm.base_model, tokenizer, folder)
+    assert phase1_pretrained.main(["recipes/phase1/local.yaml", f"model={folder}", f"output={tmp_path}/p1",
+                                   "stats_languages=[en]"]) == 0
+    assert json.loads((tmp_path / "p1" / "config.json").read_text())[families.CONTRASTIVE_KEY] is True
+    assert evaluate_xtreme.main([f"input={tmp_path}/p1", f"output={tmp_path}/r", "task=tatoeba",
+                                 "data.source=embedded", "languages=[de]", "retrieval.max_length=64"]) == 0
+    note = next(n for n in read_result(tmp_path / "r" / "tatoeba.json").notes if n.startswith("representation"))
+    assert "hidden_states[6]" in note and "contrastively trained" in note
+    # an explicit retrieval.layer still wins
+    assert evaluate_xtreme.main([f"input={tmp_path}/p1", f"output={tmp_path}/r2", "task=tatoeba",
+                                 "data.source=embedded", "languages=[de]", "retrieval.layer=5",
+                                 "retrieval.max_length=64"]) == 0
+    assert any("hidden_states[5]" in n for n in read_result(tmp_path / "r2" / "tatoeba.json").notes)
