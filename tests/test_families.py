@@ -157,3 +157,32 @@ def test_a_contrastive_encoder_is_read_at_its_last_layer(tmp_path, monkeypatch):
                                  "data.source=embedded", "languages=[de]", "retrieval.layer=5",
                                  "retrieval.max_length=64"]) == 0
     assert any("hidden_states[5]" in n for n in read_result(tmp_path / "r2" / "tatoeba.json").notes)
+
+
+@pytest.mark.parametrize("name,model", [("hub_mmbert", "jhu-clsp/mmBERT-base"),
+                                        ("hub_modernbert", "answerdotai/ModernBERT-base"),
+                                        ("hub_mdeberta", "microsoft/mdeberta-v3-base"),
+                                        ("hub_xlmv", "facebook/xlm-v-base"), ("hub_glot500", "cis-lmu/glot500-base")])
+def test_hub_recipes_of_the_new_encoders_validate(name, model, tmp_path, capsys):
+    from xstilts import command
+
+    assert command.main(["validate", "phase1", f"recipes/phase1/{name}.yaml", f"output={tmp_path}/p1"]) == 0
+    assert "is a valid recipe" in capsys.readouterr().out
+    assert any(model in fam.hub_models for fam in families.FAMILIES.values())
+
+
+def test_a_missing_head_class_is_recorded_not_a_crash(family_runs, monkeypatch):
+    """transformers before 4.48 had no ModernBertForQuestionAnswering: the export says so and final/ stays usable."""
+    import transformers
+
+    from xstilts.modeling import hf_export, load_model
+
+    fam, t = family_runs
+    model = load_model(t / "panx" / "final")
+
+    def refuse(config, **kwargs):
+        raise ValueError(f"Unrecognized configuration class {type(config).__name__} for this kind of AutoModel")
+
+    monkeypatch.setattr(transformers.AutoModelForTokenClassification, "from_config", refuse)
+    found = hf_export(model, model.encoder, AutoTokenizer.from_pretrained(t / "panx" / "final"))
+    assert found["loadable"] is False and "transformers has none for model_type " + fam in found["reason"]
