@@ -94,7 +94,7 @@ def test_tatoeba_and_bucc_in_mtebs_layout(bucc_result, tmp_path):
         {"de": {"accuracy": 95.0, "n": 1000}, "zh": {"accuracy": 90.0, "n": 1000}}, "accuracy"))
     (results / "bucc").mkdir()
     (results / "bucc" / "bucc2018.json").write_text(bucc_result.read_text())
-    written, notes = mteb.export_folder(results, tmp_path / "out")
+    written, _ = mteb.export_folder(results, tmp_path / "out")
     names = sorted(str(p.relative_to(tmp_path / "out")) for p in written)
     assert names == ["intfloat__multilingual-e5-small/seed42/Tatoeba.json",
                      "tiny-multilingual/no_revision_available/BUCC.json"]
