@@ -212,7 +212,13 @@ def test_every_declared_range_is_enforced(root, key, f, number):
     (["data.holdout_fraction=0"], "data.holdout_fraction: must be in (0, 1), got 0.0"),
     (["output="], "output: must not be empty"),
     (["output=" + "x" * 300], "is longer than file systems allow"),
-    (["output=a\x00b"], "contains a NUL character"),
+    (["output=a\x00b"], "contains a control character"),
+    # One line of printable text: a name with a newline used to split its results' lines (skipped as broken).
+    (['output="runs/a\\nb"'], "contains a control character (newline, tab, NUL, ...)"),
+    # ~ is not expanded in recipes: refused, with the full path it probably meant.
+    (["output=~/runs/p2"], "output: '~/runs/p2' starts with ~, which recipes do not expand"),
+    (["input=~/p1"], "input: '~/p1' starts with ~"),
+    (["data.path=~user/xtreme", "data.source=xtreme"], "data.path: '~user/xtreme' starts with ~"),
 ])
 def test_numbers_and_paths_out_of_range_through_the_script(tmp_path, capsys, overrides, message):
     argv = [f"input={tmp_path}/nope", f"output={tmp_path}/out", "tasks=[mnli]"] + overrides
@@ -384,3 +390,23 @@ def test_an_internal_bug_still_shows_its_traceback():
 
     with pytest.raises(ZeroDivisionError):
         cli.run(body, [], "x.py")
+
+
+# As YAML's double-quoted escapes write them (a bare newline in key=value is folded into a space by YAML).
+@pytest.mark.parametrize("name", [r"multi\nxlmr", r"tab\there", r"bell\a", r"del\x7f", r"next-line\N", r"nul\0"])
+def test_a_name_with_a_control_character_is_refused_at_validation(tmp_path, capsys, name):
+    assert phase1_pretrained.main([f"output={tmp_path}/o", f'name="{name}"']) == 2
+    assert "name: " in one_error(capsys, "phase1_pretrained.py") and not (tmp_path / "o").exists()
+
+
+def test_tilde_in_a_recipe_file_and_a_sweep_is_refused(tmp_path, capsys, monkeypatch):
+    from xstilts import sweep
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p1.yaml").write_text("output: ~/runs/p1\nname: mine\n")
+    assert phase1_pretrained.main([str(tmp_path / "p1.yaml")]) == 2
+    assert "output: '~/runs/p1' starts with ~" in one_error(capsys, "phase1_pretrained.py")
+    assert not (tmp_path / "~").exists()
+    repo = Path(__file__).resolve().parents[1]
+    with pytest.raises(recipe.RecipeError, match="results: '~/res' starts with ~"):
+        sweep.load_sweep([str(repo / "recipes/sweeps/tiny_grid.yaml"), "results=~/res"])

@@ -4,6 +4,7 @@ The YAML files in ``recipes/`` set a subset of these keys; ``python SCRIPT.py RE
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -531,19 +532,36 @@ PATH_MAX, NAME_MAX = 4096, 255  # bytes, as Linux file systems allow
 
 
 def _path_problems(recipe: object, names: tuple[str, ...]) -> list[str]:
-    """Paths the operating system would refuse with "File name too long" (an OSError deep in a run)."""
+    """Paths the operating system would refuse with "File name too long" (an OSError deep in a run), and paths that
+    start with ``~`` (see ``tilde_problem``)."""
     problems = []
     for name in names:
         value = getattr(recipe, name)
         for path in value if isinstance(value, list) else [value]:
             if not isinstance(path, str):
                 continue
+            if tilde := tilde_problem(path):
+                problems.append(f"{name}: {tilde}")
+                break
             if len(path.encode("utf-8", "replace")) > PATH_MAX or any(
                     len(part.encode("utf-8", "replace")) > NAME_MAX for part in path.split("/")):
                 problems.append(f"{name}: {show(path)} is longer than file systems allow ({NAME_MAX} bytes per "
                                 f"name, {PATH_MAX} in all)")
                 break
     return problems
+
+
+def tilde_problem(path: str) -> str | None:
+    """Why a recipe path starting with ``~`` is refused (None: it does not).
+
+    Recipes take every path literally: YAML never expands ``~``, nor does the shell in ``data.path=~/x``. Expanding it
+    here would have to happen in every reader of every path (and the recorded recipe would name another path than
+    the one typed), so it is refused once, at validation, with the path it probably meant.
+    """
+    if not path.startswith("~"):
+        return None
+    return (f"{show(path)} starts with ~, which recipes do not expand (a folder literally named ~ would be used); "
+            f"write the full path, e.g. {os.path.expanduser(path)}")
 
 
 HUB_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")  # owner/name

@@ -24,6 +24,7 @@ import os
 import sys
 import types
 import typing
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -279,10 +280,14 @@ def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
     if tp is str:
         if not isinstance(value, str):
             problems.append(f"{path}: expected a string, got {show(value)}")
-        elif "\x00" in value or not _encodable(value):
-            # Paths with a NUL byte fail deep inside os calls; lone surrogates (undecodable argv bytes) fail when
-            # the resolved recipe is printed or saved.
-            problems.append(f"{path}: {show(value)} contains a NUL character or bytes that are not UTF-8 text")
+        elif not _encodable(value):
+            # Lone surrogates (undecodable argv bytes) fail when the resolved recipe is printed or saved.
+            problems.append(f"{path}: {show(value)} contains bytes that are not UTF-8 text")
+        elif any(unicodedata.category(c) == "Cc" for c in value):
+            # Every recipe string is a name, a path or a key of one line: a NUL fails deep inside os calls, and a
+            # newline in a name splits the lines of logs and Markdown (its results were skipped as broken).
+            problems.append(f"{path}: {show(value)} contains a control character (newline, tab, NUL, ...); write it "
+                            "on one line of printable text")
         return value
     return value
 

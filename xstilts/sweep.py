@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from xstilts import cli, recipe, runfiles, tasktypes
-from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe
+from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe, tilde_problem
 from xstilts.recipe import RecipeError, field
 from xstilts.tasks import TASKS
 
@@ -157,7 +157,7 @@ class SweepRecipe:
                                        "this are used (e.g. H100); null: any measured GPU")
 
     def validate(self) -> list[str]:
-        problems = []
+        problems = [f"{key}: {tilde}" for key in ("runs", "results") if (tilde := tilde_problem(getattr(self, key)))]
         for group in ("encoders", "intermediates", "targets"):
             items = getattr(self, group)
             if not items:
