@@ -1,37 +1,48 @@
-"""One-shot device check of the GPU path: CUDA tests, then training and evaluation throughput, all written as JSON.
+"""One-shot device check of the GPU path: CUDA tests, step hygiene, then training and evaluation throughput of every
+setting against today's path and the HF baselines, cold and warm, all written as JSON.
 
-    python bench/gpu_check.py OUT_DIR                    # on a CUDA GPU: about 7 minutes on one H200 (--budget-s 420)
-    python bench/gpu_check.py OUT_DIR --budget-s 300     # a tighter budget: the variants that do not fit are skipped
-    python bench/gpu_check.py OUT_DIR --cpu --tiny       # the same code paths on CPU with tiny shapes (about a minute)
+    python bench/gpu_check.py OUT_DIR                    # on a CUDA GPU: at most 7 minutes (--budget-s 420)
+    python bench/gpu_check.py OUT_DIR --only '+(graphs|default)$' --skip-tests --skip-hygiene  # compiled ones alone
+    python bench/gpu_check.py OUT_DIR --cpu --tiny       # the same code paths on CPU with tiny shapes (5 minutes)
 
 No network, no downloaded weights, no data files: encoders are built from a config with random weights directly on
 the device, token ids are random, and example lengths are drawn from ``bench/data/xnli_en_lengths.json`` (the XLM-R
 token counts of the 2,490 XNLI English dev pairs). Everything lands in OUT_DIR (at most three files):
 
-- ``gpu_check.json``: the environment, the CUDA test summary and one entry per variant, rewritten after every
-  measurement, so a run stopped midway still leaves every finished figure;
+- ``gpu_check.json``: the environment, the CUDA test summary, ``step_hygiene`` (``bench/step_hygiene.py``: host
+  reads per optimizer step and in the forward pass of the toolkit's own step and evaluation loop; with ``--cpu``
+  also graph breaks and the shapes on the XNLI lengths), one entry per variant, ``ratios`` and ``goals`` (issue 26's
+  targets, met or not per setting), rewritten after every measurement, so a run stopped midway keeps every figure;
 - ``cuda_tests.txt``: the output of ``pytest -m cuda tests/test_cuda.py`` (bf16 vs fp32, fp16 with loss scaling,
-  GPU vs CPU evaluation for every task type, a phase-2 -> phase-3 -> evaluation chain on the GPU);
+  compiled vs eager training, GPU vs CPU evaluation for every task type, a phase-2 -> phase-3 -> evaluation chain);
 - ``env.json``: the environment alone (GPU, driver, library versions, a measured bf16 matmul rate).
 
-Variants, in the order they run (the most important first; ``--budget-s`` skips what no longer fits, and each
+Variants, in the order they run (the goals' figures first; ``--budget-s`` skips what no longer fits, and each
 variant runs in its own try/except, so a failure is recorded with its error and the rest still run):
 
-- ``train/<size>/<data>/<path>``: phase-3 training throughput of an XLM-R-shaped encoder (``large``: 24 layers,
-  hidden 1024, 16 heads, feed-forward 4096, vocabulary 250,002, 514 positions, 560M parameters; ``base``: 12 layers,
-  hidden 768, 12 heads, 3072, 278M) with SDPA attention, bf16 autocast with fp32 master weights, fused AdamW, on
-  ``xnli128`` (XNLI lengths, max_length 128, batch 32) or ``qa384`` (full 384-token QA windows, batch 16), along
-  ``xstilts`` (the toolkit's XTrainer with its TrainingArguments, length-grouped batches, dynamic padding) or
-  ``hf_fixed`` (HF Trainer, the same arguments, every example padded to max_length, random batches);
-  ``+compile`` adds ``train.compile=true`` (torch.compile; its compilation time is reported apart);
-- ``eval/<size>/xnli128/<path>``: inference throughput: ``xstilts`` (length-sorted batches, ``inference_mode``,
-  the evaluation's default precision: bf16 autocast of the encoder on a GPU) vs ``unsorted_fixed`` (batches in data
-  order, padded to max_length, the same precision).
+- ``train/<size>/<data>/<path>``: phase-3 training of an XLM-R-shaped encoder (``large``: 24 layers, hidden 1024,
+  16 heads, feed-forward 4096, vocabulary 250,002, 514 positions, 560M parameters; ``base``: 12 layers, hidden 768,
+  12 heads, 3072, 278M) with SDPA attention, bf16 autocast with fp32 master weights, fused AdamW, on ``xnli128``
+  (XNLI lengths, max_length 128, batch 32) or ``qa384`` (full 384-token QA windows, batch 16). Paths: ``hf_fixed``
+  (HF Trainer, every example padded to max_length, random batches); ``today`` (the toolkit's XTrainer from
+  ``training.build_trainer`` padding to the longest row, not compiled: the path before issue 26, except for the
+  host-read fixes, which every setting has); ``xstilts`` (the recipe defaults on a GPU: padding to multiples of 16,
+  not compiled); ``xstilts+default`` / ``xstilts+graphs`` (``train.compile=default`` / ``graphs``);
+- ``eval/<size>/xnli128/<path>``: inference: ``unsorted_fixed`` (batches in data order, padded to max_length, a copy
+  back per batch: HF's prediction loop), ``today`` (length-sorted, padding to the longest row), ``xstilts``
+  (``predict_logits`` with the evaluation defaults: multiples of 16, pinned asynchronous copies, one copy back),
+  ``xstilts_b256`` (the same with batches of 256); all in the evaluation's default precision (bf16 autocast on a
+  GPU).
 
-Each variant reports ``examples_per_s``, ``tokens_per_s`` (real, non-pad tokens), ``padded_tokens_per_s``, ``mfu``
-(model FLOPs on real tokens over time over the GPU's dense bf16 peak; the formula is in the JSON), ``mfu_padded``
-(the same counting pad positions: the work actually done) and ``peak_memory_mb`` (``torch.cuda.max_memory_allocated``;
-on CPU the process's resident-set high-water mark, which never goes down).
+Training variants time ``--cold`` steps (50: every first-seen shape and compilation falls in them) and then
+``--steps`` warm ones (20), then profile 5 steps (``gpu_busy_ms_per_step``: kernel time from ``torch.profiler``) and
+count host reads over 5 more (``syncs_per_step``). Each reports ``ms_per_step``, ``examples_per_s`` (warm),
+``cold_examples_per_s``, ``cold_over_warm``, ``tokens_per_s`` (real, non-pad tokens), ``padded_tokens_per_s``,
+``distinct_shapes``, ``compile_s`` (compiled settings: the cold steps' excess over warm ones), ``mfu`` (model FLOPs
+on real tokens over time over the GPU's dense bf16 peak, by its exact name: H100 SXM, PCIe and NVL differ; the
+formula is in the JSON), ``mfu_padded`` (counting pad positions: the work actually done) and ``peak_memory_mb``
+(``torch.cuda.max_memory_allocated``; on CPU the process's resident-set high-water mark, which never goes down).
+Evaluation variants report the warm pass and the cold (first) pass over the same batches.
 """
 from __future__ import annotations
 
@@ -54,6 +65,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # step_hygiene
 
 SCHEMA = "xstilts.gpu_check/v1"
 LENGTHS_FILE = REPO / "bench" / "data" / "xnli_en_lengths.json"
@@ -66,9 +78,16 @@ SHAPES = {
 }
 MAX_POSITIONS = 514
 
-# Dense bf16 tensor-core peaks (vendor datasheets, SXM parts, no sparsity), matched against the GPU's name.
-PEAK_BF16_TFLOPS = [("H200", 989.0), ("H100", 989.0), ("GH200", 989.0), ("A100", 312.0), ("L40S", 362.0),
-                    ("L4", 121.0), ("A10", 125.0), ("B200", 2250.0)]
+# Dense bf16 tensor-core peaks per GPU (vendor datasheets, no sparsity: half the sparse figure), matched in order
+# against torch.cuda.get_device_name(): the first pattern found wins, so the PCIe and NVL parts come before the SXM
+# one (an H100 SXM names itself "NVIDIA H100 80GB HBM3", a PCIe card "NVIDIA H100 PCIe", an NVL card "NVIDIA H100 NVL").
+PEAK_BF16_TFLOPS = [
+    (r"H100.*PCIe", 756.0, "H100 PCIe"), (r"H100.*NVL", 835.0, "H100 NVL"), (r"H200.*NVL", 835.0, "H200 NVL"),
+    (r"GH200", 989.0, "GH200"), (r"H200", 989.0, "H200 SXM"), (r"H100", 989.0, "H100 SXM (HBM3)"),
+    (r"H800.*PCIe", 756.0, "H800 PCIe"), (r"H800", 989.0, "H800 SXM"), (r"B200", 2250.0, "B200"),
+    (r"A100", 312.0, "A100 (SXM and PCIe)"), (r"A800", 312.0, "A800"), (r"L40S", 362.0, "L40S"), (r"L4\b", 121.0, "L4"),
+    (r"A10\b", 125.0, "A10"),
+]
 
 FLOPS_FORMULA = {
     "train_per_example": "6 * N_nonembedding * n + 12 * layers * hidden * n**2 (forward + backward; PaLM, appendix B)",
@@ -154,9 +173,9 @@ def peak_tflops(gpu: str | None) -> tuple[float | None, str]:
     """Dense bf16 peak for a GPU name (datasheet), or None (CPU, unknown GPU: mfu is then null)."""
     if not gpu:
         return None, "no GPU: mfu is null"
-    for key, value in PEAK_BF16_TFLOPS:
-        if key in gpu:
-            return value, f"datasheet dense bf16 of {key} (SXM; PCIe parts are lower)"
+    for pattern, value, part in PEAK_BF16_TFLOPS:
+        if re.search(pattern, gpu):
+            return value, f"datasheet dense bf16 of the {part} (matched {pattern!r} in {gpu!r})"
     return None, f"unknown GPU {gpu!r}: pass --peak-tflops"
 
 
@@ -343,40 +362,145 @@ def _rates(result: dict[str, Any], seconds: float, examples: int, batches: list,
 
 
 # ---- variants -----------------------------------------------------------------------------------------------------
+# Training settings compared, by the name that ends a variant: padding multiple and train.compile. ``today``: padding
+# to the longest row without compiling (the path before issue 26; the host-read fixes are in every setting, they
+# cannot be switched off); ``xstilts``: the recipe defaults on a GPU (pad_to_multiple_of=auto, i.e. 16; compile off);
+# ``xstilts+default`` / ``xstilts+graphs``: the same with train.compile=default / graphs.
+SETTINGS = {"today": (1, "off"), "xstilts": (None, "off"), "xstilts+default": (None, "default"),
+            "xstilts+graphs": (None, "graphs")}
+
+
 @dataclasses.dataclass
 class Variant:
     name: str
     kind: str  # train | eval
     size: str  # large | base
     data: str  # xnli128 | qa384
-    path: str  # xstilts | hf_fixed | unsorted_fixed
-    compile: bool = False
+    path: str  # xstilts | today | hf_fixed | unsorted_fixed | xstilts_b256 (eval)
+    compile: str | bool = False  # False, or the train.compile mode
     estimate_s: float = 30.0  # what it is expected to take (skipped when less budget is left)
 
 
 def plan(tiny: bool) -> list[Variant]:
-    """Every variant in the order they run: large before base, compile last (slowest, most likely to fail)."""
-    est = {"large": 35.0, "base": 20.0}
+    """Every variant in the order they run, the goals' figures first (all of them are Large): XNLI training (HF fixed
+    padding, today's path, the new default), evaluation, the two compiled settings (one compilation per padded
+    shape: the slowest), QA windows; then Base the same way. ``--budget-s`` skips what no longer fits; ``--only``
+    runs a subset, e.g. the compiled settings alone."""
+    est = {"large": 25.0, "base": 15.0}
+    comp = {"large": 100.0, "base": 60.0}
     out: list[Variant] = []
     for size in ("large", "base"):
-        for path in ("xstilts", "hf_fixed"):
+        for path in ("hf_fixed", "today", "xstilts"):
             out.append(Variant(f"train/{size}/xnli128/{path}", "train", size, "xnli128", path, False, est[size]))
-        for path in ("xstilts", "unsorted_fixed"):
+        for path in ("unsorted_fixed", "today", "xstilts", "xstilts_b256"):
             out.append(Variant(f"eval/{size}/xnli128/{path}", "eval", size, "xnli128", path, False, est[size] / 2))
-        for path in ("xstilts", "hf_fixed"):
+        for mode in ("graphs", "default"):
+            out.append(Variant(f"train/{size}/xnli128/xstilts+{mode}", "train", size, "xnli128", "xstilts", mode,
+                               comp[size]))
+        for path in ("hf_fixed", "xstilts"):
             out.append(Variant(f"train/{size}/qa384/{path}", "train", size, "qa384", path, False, est[size]))
-    out.append(Variant("train/base/xnli128/xstilts+compile", "train", "base", "xnli128", "xstilts", True, 120.0))
-    out.append(Variant("train/large/xnli128/xstilts+compile", "train", "large", "xnli128", "xstilts", True, 180.0))
+        out.append(Variant(f"train/{size}/qa384/xstilts+graphs", "train", size, "qa384", "xstilts", "graphs",
+                           comp[size] / 2))
     if tiny:
         for v in out:
             v.estimate_s = 3.0
     return out
 
 
+class StepClock:
+    """Trainer callback: wall time of the cold steps (the first ``cold``, every first-seen shape and compilation in
+    them) and of the warm steps after them, then GPU-busy time from ``torch.profiler`` over ``profile`` steps and
+    host reads (``step_hygiene.SyncCounter``) over ``count`` steps. The device is synchronised only at the borders
+    of these windows, never inside one."""
+
+    def __init__(self, device: str, cold: int, warm: int, profile: int, count: int):
+        self.device, self.cold, self.warm, self.profile_steps, self.count_steps = device, cold, warm, profile, count
+        self.marks: dict[str, float] = {}
+        self.profiler: Any = None
+        self.busy_ms: float | None = None
+        self.counter: Any = None
+        self.syncs_per_step: float | None = None
+        self.sync_sites: dict[str, int] = {}
+
+    def callback(self) -> Any:
+        from transformers import TrainerCallback
+
+        clock = self
+
+        class _Clock(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kwargs):
+                _sync(clock.device)
+                clock.marks["begin"] = time.perf_counter()
+
+            def on_step_begin(self, args, state, control, **kwargs):
+                clock.step_begin(state.global_step)
+
+            def on_step_end(self, args, state, control, **kwargs):
+                clock.step_end(state.global_step)
+
+        return _Clock()
+
+    def step_begin(self, done: int) -> None:
+        if done == self.cold + self.warm:
+            import torch
+
+            activity = torch.profiler.ProfilerActivity.CUDA if self.device == "cuda" else \
+                torch.profiler.ProfilerActivity.CPU
+            self.profiler = torch.profiler.profile(activities=[activity])
+            self.profiler.__enter__()
+        elif done == self.cold + self.warm + self.profile_steps:
+            import step_hygiene
+
+            self.counter = step_hygiene.SyncCounter(device_only=self.device != "cpu")
+            self.counter.__enter__()
+            self.counter.active = True
+
+    def step_end(self, step: int) -> None:
+        if step in (self.cold, self.cold + self.warm):
+            _sync(self.device)
+            self.marks[str(step)] = time.perf_counter()
+        elif step == self.cold + self.warm + self.profile_steps and self.profiler is not None:
+            _sync(self.device)
+            self.profiler.__exit__(None, None, None)
+            if self.device == "cuda":
+                total_us = sum(e.self_device_time_total for e in self.profiler.key_averages())
+                self.busy_ms = round(total_us / 1000 / self.profile_steps, 3)
+            self.profiler = None
+        elif step == self.cold + self.warm + self.profile_steps + self.count_steps and self.counter is not None:
+            self.counter.active = False
+            self.counter.__exit__(None, None, None)
+            self.syncs_per_step = round(self.counter.total / self.count_steps, 3)
+            self.sync_sites = dict(self.counter.sites.most_common(5))
+            self.counter = None
+
+
+def _stub_dev_set(vocab: int) -> Any:
+    """A dev set for build_trainer (evaluation is switched off in these measurements, so it is never scored)."""
+    from xstilts.tasks import get_task
+    from xstilts.tasktypes.common import DevSet, Encoded
+
+    feats = make_features([10] * 4, "classification", vocab, 16, seed=5, fixed=False)
+    return DevSet(get_task("xnli"), [{"text_a": "", "text_b": "", "label": f["labels"]} for f in feats],
+                  Encoded(feats, {}))
+
+
+def _unique_graphs() -> int:
+    """torch._dynamo's count of graphs compiled in this process so far."""
+    import torch._dynamo.utils as dynamo_utils
+
+    return int(dynamo_utils.counters["stats"]["unique_graphs"])
+
+
+class _PadId:
+    pad_token_id = 1
+
+
 def run_train(v: Variant, opts: argparse.Namespace, device: str, peak: float | None, workdir: Path) -> dict[str, Any]:
-    """Times ``opts.steps`` optimizer steps after ``opts.warmup`` untimed ones through the Trainer."""
+    """Trains ``opts.cold`` + ``opts.steps`` steps (plus a few profiled and counted ones) and times the cold and the
+    warm part. The toolkit's variants run the XTrainer that ``xstilts.training.build_trainer`` makes for a phase-3
+    run (evaluation and checkpoints off: the same for every variant, and not what is measured)."""
     import torch
-    from transformers import Trainer, TrainerCallback, default_data_collator
+    from transformers import IntervalStrategy, Trainer, default_data_collator
 
     from xstilts import training
     from xstilts.config import TrainConfig
@@ -386,8 +510,10 @@ def run_train(v: Variant, opts: argparse.Namespace, device: str, peak: float | N
     qa = v.data == "qa384"
     max_length = 384 if qa else 128
     batch = opts.qa_batch_size if qa else opts.batch_size
-    warmup = opts.warmup + (opts.compile_warmup if v.compile else 0)
-    total = warmup + opts.steps
+    # One step after the counted ones: the run's last step reads the loss guard's flags (as any logging or
+    # checkpoint step does), which is not the per-step figure.
+    extra = opts.profile_steps + opts.count_steps + 1
+    total = opts.cold + opts.steps + extra
     kind = "span_qa" if qa else "classification"
     # Enough examples for every step within one epoch; XNLI: every real length (LengthGroupedSampler's mega-batches
     # of 50 batches then see the real mix), repeated as needed.
@@ -402,64 +528,73 @@ def run_train(v: Variant, opts: argparse.Namespace, device: str, peak: float | N
 
     _reset_memory(device)
     model = build_model(shape, kind, device)
-    precision = "bf16"  # GPU: autocast with fp32 master weights; CPU: the toolkit's CPU autocast (same code path)
+    multiple, mode = SETTINGS.get(v.path if not v.compile else f"xstilts+{v.compile}", (1, "off"))
+    if multiple is None:  # the recipe default as on a GPU (also in --cpu mode, so the dry run takes the GPU's path)
+        multiple = common.pad_multiple(TrainConfig().pad_to_multiple_of, "cuda")
     tc = TrainConfig(seed=0, lr=1e-5, batch_size=batch, max_length=max_length, max_steps=total, eval_steps=total,
-                     logging_steps=total, precision=precision, group_by_length=v.path == "xstilts",
-                     compile=v.compile, attn_implementation="sdpa")
+                     logging_steps=50, precision="bf16", group_by_length=not fixed, compile=mode,
+                     attn_implementation="sdpa")
+    tc.pad_to_multiple_of = multiple
     label_names = ["start_positions", "end_positions"] if qa else ["labels"]
-    args = training.training_arguments(tc, workdir / v.name.replace("/", "_"), label_names, steps_per_epoch=total)
-    # Training only: no dev evaluation, no checkpoints (the same for every variant, and not what is measured here).
-    args = dataclasses.replace(args, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
-    marks: dict[str, float] = {}
-
-    class Timer(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):  # noqa: ARG002 - the callback signature
-            if state.global_step in (warmup, total):
-                _sync(device)
-                marks[str(state.global_step)] = time.perf_counter()
-
-    ds = training.FeatureDataset(features)
+    clock = StepClock(device, opts.cold, opts.steps, opts.profile_steps, opts.count_steps)
+    run_dir = workdir / v.name.replace("/", "_")
     if fixed:
+        args = training.training_arguments(tc, run_dir, label_names, steps_per_epoch=total)
+        args = dataclasses.replace(args, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
         collator = CountingCollator(default_data_collator)
-        trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=collator, callbacks=[Timer()])
+        trainer = Trainer(model=model, args=args, train_dataset=training.FeatureDataset(features),
+                          data_collator=collator, callbacks=[clock.callback()])
     else:
-        collator = CountingCollator(common.Collator(1))
-        trainer = training.XTrainer(model=model, args=args, train_dataset=ds, data_collator=collator,
-                                    callbacks=[Timer()], dev_sets=[], collator=collator,
-                                    train_lengths=[common.feature_length(f) for f in features],
-                                    eval_batch_size=tc.eval_batch_size)
+        trainer = training.build_trainer(model, _PadId(), features, [_stub_dev_set(shape["vocab"])], tc,
+                                         run_dir / "checkpoints", ["bench"], label_names,
+                                         compile_backend=opts.compile_backend)
+        # Training only: no dev evaluation, no checkpoints (the same for every variant, not what is measured).
+        trainer.args.eval_strategy = trainer.args.save_strategy = IntervalStrategy.NO
+        trainer.args.load_best_model_at_end = False
+        collator = CountingCollator(trainer.data_collator)
+        trainer.data_collator = collator
+        trainer.add_callback(clock.callback())
+    graphs_before = _unique_graphs()
     t_start = time.perf_counter()
     trainer.train()
-    seconds = marks[str(total)] - marks[str(warmup)]
+    cold_s = clock.marks[str(opts.cold)] - clock.marks["begin"]
+    seconds = clock.marks[str(opts.cold + opts.steps)] - clock.marks[str(opts.cold)]
     result: dict[str, Any] = {
-        "batch_size": batch, "max_length": max_length, "warmup_steps": warmup, "timed_steps": opts.steps,
-        "precision": "bf16 autocast, fp32 master weights", "speed": training.speed_settings(model, trainer.args),
-        "model_shape": shape, "data": "full 384-token QA windows (an upper bound per example)" if qa else
+        "batch_size": batch, "max_length": max_length, "cold_steps": opts.cold, "timed_steps": opts.steps,
+        "precision": "bf16 autocast, fp32 master weights", "model_shape": shape,
+        "speed": training.speed_settings(model, trainer.args, None if fixed else trainer),
+        "setting": {"pad_to_multiple_of": None if fixed else trainer.data_collator.inner.multiple,
+                    "compile": mode, "padding": "max_length" if fixed else "longest row, rounded up"},
+        "data": "full 384-token QA windows (an upper bound per example)" if qa else
         "XNLI English dev lengths (bench/data/xnli_en_lengths.json), random ids",
         "batching": "padded to max_length, random batches (HF Trainer)" if fixed else
-        "length-grouped batches, dynamic padding (xstilts XTrainer)",
+        "length-grouped batches (xstilts build_trainer, the phase-3 XTrainer)",
     }
-    _rates(result, seconds, opts.steps * batch, collator.batches[warmup:total], model, shape, True, peak)
-    # Padded shapes of the timed steps never seen in the warm-up: each pays a one-time cost on a GPU, so a figure
-    # with many of them is a cold-start rate, not the steady rate of a long run (where lengths repeat).
-    seen = set(_shapes(collator.batches[:warmup]))
-    timed = _shapes(collator.batches[warmup:total])
+    warm_batches = collator.batches[opts.cold:opts.cold + opts.steps]
+    _rates(result, seconds, opts.steps * batch, warm_batches, model, shape, True, peak)
+    result["ms_per_step"] = round(1000 * seconds / opts.steps, 2)
+    result["cold_examples_per_s"] = round(opts.cold * batch / cold_s, 2)  # first steps: new shapes, compilation
+    result["cold_ms_per_step"] = round(1000 * cold_s / opts.cold, 2)
+    result["cold_over_warm"] = round(result["cold_examples_per_s"] / result["examples_per_s"], 3)
+    result["gpu_busy_ms_per_step"] = clock.busy_ms
+    result["gpu_busy_fraction"] = round(clock.busy_ms / result["ms_per_step"], 3) if clock.busy_ms else None
+    result["syncs_per_step"] = clock.syncs_per_step
+    result["sync_sites"] = clock.sync_sites
+    # Padded shapes: each new one pays a one-time cost on a GPU (and a compilation when compiled).
+    seen = set(_shapes(collator.batches[:opts.cold]))
+    timed = _shapes(warm_batches)
+    result["distinct_shapes"] = len(set(_shapes(collator.batches)))
     result["distinct_shapes_timed"] = len(set(timed))
     result["new_shapes_in_timed_steps"] = len(set(timed) - seen)
-    step_s = seconds / opts.steps
-    result["warmup_s"] = round(marks[str(warmup)] - t_start, 2)
-    if v.compile:
-        # The first steps compile (and recompile once lengths vary); the rest of them runs at the steady rate.
-        result["compile_s"] = round(result["warmup_s"] - warmup * step_s, 2)
-        try:
-            import torch._dynamo.utils as dynamo_utils
-
-            result["dynamo_unique_graphs"] = int(dynamo_utils.counters["stats"]["unique_graphs"])
-        except Exception:  # noqa: BLE001
-            pass
+    result["warmup_s"] = round(clock.marks[str(opts.cold)] - t_start, 2)
+    if mode != "off":
+        # Compilation happens in the cold steps, one per new shape: their excess over warm steps.
+        result["compile_s"] = round(max(0.0, cold_s - opts.cold * seconds / opts.steps), 2)
+        # Graphs compiled in this variant: one per padded shape (and grad mode) if nothing recompiles.
+        result["compiled_graphs"] = _unique_graphs() - graphs_before
     result["peak_memory_mb"] = peak_memory_mb(device)
     del trainer, model
-    if v.compile:
+    if mode != "off":
         torch._dynamo.reset()
     return result
 
@@ -486,7 +621,12 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
         source = f"inline copy (xstilts.evaluation not importable: {exc})"
 
     shape = SHAPES["tiny" if opts.tiny else v.size]
-    max_length, batch = 128, opts.eval_batch_size
+    max_length, batch = 128, opts.eval_batch_size * (4 if v.path == "xstilts_b256" else 1)
+    # today: padding to the longest row; xstilts: the evaluation default as on a GPU (pad_to_multiple_of=auto: 16).
+    from xstilts.config import EvalRecipe
+
+    multiple = 1 if v.path in ("today", "unsorted_fixed") else \
+        common.pad_multiple(EvalRecipe(input="-", output="-").pad_to_multiple_of, "cuda")
     rng = random.Random(2)
     all_lengths = load_lengths()
     lengths = [rng.choice(all_lengths) for _ in range(opts.eval_examples)]
@@ -498,7 +638,7 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
     model = build_model(shape, "classification", device).eval()
     precision = effective_precision("auto")
     autocast_encoder(model.encoder, precision)
-    collator = CountingCollator(common.Collator(1))
+    collator = CountingCollator(common.Collator(1, multiple, max_length))
 
     def sorted_pass(feats: list[dict]) -> None:
         common.predict_logits(model, feats, collator, batch, device)
@@ -506,7 +646,8 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
     @torch.no_grad()
     def unsorted_pass(feats: list[dict]) -> None:  # what the HF Trainer's prediction loop does with fixed padding
         for start in range(0, len(feats), batch):
-            b = {k: t.to(device) for k, t in collator(feats[start:start + batch]).items()}
+            b = {k: t.to(device) if isinstance(t, torch.Tensor) else t
+                 for k, t in collator(feats[start:start + batch]).items()}
             model(**b)["logits"].float().cpu()
 
     run = unsorted_pass if fixed else sorted_pass
@@ -526,11 +667,13 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
         "batch_size": batch, "max_length": max_length, "examples": len(features), "model_shape": shape,
         "precision": f"{precision} (evaluation precision=auto, rules from {source})",
         "batching": "batches in data order, padded to max_length, no_grad" if fixed else
-        "length-sorted batches, dynamic padding, inference_mode (xstilts.tasktypes.common.predict_logits)",
+        f"length-sorted batches padded to a multiple of {multiple}, inference_mode, logits copied back once "
+        "(xstilts.tasktypes.common.predict_logits)", "pad_to_multiple_of": None if fixed else multiple,
         "attn_implementation": model.encoder.config._attn_implementation,
     }
     _rates(result, seconds, len(features), collator.batches, model, shape, False, peak)
     result["cold_examples_per_s"] = round(len(features) / cold_seconds, 2)  # the first pass, every shape new
+    result["ms_per_batch"] = round(1000 * seconds / len(collator.batches), 3)
     result["distinct_shapes"] = len(set(_shapes(collator.batches)))
     result["peak_memory_mb"] = peak_memory_mb(device)
     return result  # the model goes with this frame (the passes above close over it, so no del here)
@@ -551,14 +694,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-tests", action="store_true", help="do not run pytest -m cuda")
     parser.add_argument("--only", default=None, help="run only the variants whose name matches this regular "
                                                        "expression (re.search), e.g. 'eval/large|/base/xnli128/xstilts$'")
-    parser.add_argument("--compile-on-cpu", action="store_true", help="with --cpu: try the compile variants too")
+    parser.add_argument("--no-compile-on-cpu", action="store_true", help="with --cpu: skip the compiled variants "
+                                                                         "(by default they run with --compile-backend)")
+    parser.add_argument("--compile-backend", default=None, help="torch.compile backend of the compiled variants "
+                                                                "(default: inductor on a GPU, aot_eager with --cpu)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="dense bf16 peak for mfu (default: by GPU)")
-    parser.add_argument("--steps", type=int, default=None, help="timed steps per training variant (20; tiny 2)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (3; tiny 1)")
+    parser.add_argument("--steps", type=int, default=None, help="warm timed steps per training variant (20; tiny 2)")
+    parser.add_argument("--cold", type=int, default=None, help="cold steps timed first, every first-seen shape and "
+                                                               "compilation in them (50; tiny 3)")
+    parser.add_argument("--skip-hygiene", action="store_true", help="do not measure step_hygiene")
     ns = parser.parse_args(argv)
     ns.steps = ns.steps or (2 if ns.tiny else 20)
-    ns.warmup = ns.warmup or (1 if ns.tiny else 3)
-    ns.compile_warmup = 0 if ns.tiny else 5  # compilation and one recompile happen in these extra untimed steps
+    ns.cold = ns.cold or (3 if ns.tiny else 50)
+    ns.profile_steps, ns.count_steps = (1, 2) if ns.tiny else (5, 5)  # profiled, then host reads counted
+    if ns.compile_backend is None and ns.cpu:
+        ns.compile_backend = "aot_eager"  # the dynamo + autograd path without inductor's C++ build
     ns.batch_size, ns.qa_batch_size = (8, 2) if ns.tiny else (32, 16)
     ns.eval_batch_size, ns.eval_examples = (16, 64) if ns.tiny else (64, 4096)
 
@@ -567,9 +717,12 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(out_dir, ns)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    report.data["settings"] = {"timed_steps": ns.steps, "warmup_steps": ns.warmup, "compile_extra_warmup":
-                               ns.compile_warmup, "train_batch_size": ns.batch_size, "qa_batch_size": ns.qa_batch_size,
-                               "eval_batch_size": ns.eval_batch_size, "eval_examples": ns.eval_examples}
+    report.data["settings"] = {"timed_steps": ns.steps, "cold_steps": ns.cold, "profile_steps": ns.profile_steps,
+                               "count_steps": ns.count_steps, "train_batch_size": ns.batch_size,
+                               "qa_batch_size": ns.qa_batch_size, "eval_batch_size": ns.eval_batch_size,
+                               "eval_examples": ns.eval_examples, "compile_backend": ns.compile_backend or "inductor",
+                               "train_settings": {k: {"pad_to_multiple_of": m or "auto (16 on a GPU)", "compile": c}
+                                                  for k, (m, c) in SETTINGS.items()}}
     report.write()
 
     import torch
@@ -608,6 +761,24 @@ def main(argv: list[str] | None = None) -> int:
         say(f"cuda tests: {report.data['cuda_tests']['summary']} ({report.data['cuda_tests']['duration_s']} s)")
     report.write()
 
+    if ns.skip_hygiene:
+        report.data["step_hygiene"] = {"skipped": "--skip-hygiene"}
+    else:
+        say("step hygiene (host reads per step and in forward, graph breaks, shapes) ...")
+        import step_hygiene
+
+        t0 = time.time()
+        # On a GPU only the host reads are measured there (shapes and graph breaks do not depend on the device:
+        # the --cpu run measures them); the GPU's minutes go to the variants.
+        hygiene = step_hygiene.measure_all(device, syncs_only=device != "cpu")
+        hygiene["problems"] = step_hygiene.problems(hygiene)
+        hygiene["duration_s"] = round(time.time() - t0, 1)
+        report.data["step_hygiene"] = hygiene
+        say(f"step hygiene: syncs/step {hygiene.get('syncs_per_step')}, in forward {hygiene.get('syncs_in_forward')}, "
+            f"graph breaks {hygiene.get('graph_breaks')}; problems: {hygiene['problems'] or 'none'} "
+            f"({hygiene['duration_s']} s)")
+    report.write()
+
     peak = env["peak_tflops"]
     signal.signal(signal.SIGALRM, _alarm)
     with tempfile.TemporaryDirectory() as tmp:
@@ -618,8 +789,8 @@ def main(argv: list[str] | None = None) -> int:
                                      "compile": v.compile, "device": device, "gpu": env.get("gpu"),
                                      "tiny": ns.tiny}
             left = ns.budget_s - report.elapsed()
-            if v.compile and device == "cpu" and not ns.compile_on_cpu:
-                entry.update(status="skipped", reason="compile variants run on a GPU (or with --compile-on-cpu)")
+            if v.compile and device == "cpu" and ns.no_compile_on_cpu:
+                entry.update(status="skipped", reason="--no-compile-on-cpu")
             elif left < v.estimate_s:
                 entry.update(status="skipped", reason=f"out of time budget ({left:.0f} s left, about "
                                                       f"{v.estimate_s:.0f} s needed)")
@@ -650,10 +821,15 @@ def main(argv: list[str] | None = None) -> int:
     statuses = [e["status"] for e in report.data["variants"].values()]
     report.data["summary"] = {s: statuses.count(s) for s in ("ok", "error", "timed_out", "skipped")}
     report.data["ratios"] = ratios(report.data["variants"])
+    report.data["goals"] = goals(report.data["variants"], report.data["ratios"])
+    if device == "cpu" or ns.tiny:
+        report.data["goals_note"] = "a --cpu or --tiny run: the goals are about full-size shapes on a GPU"
     report.write()
     say(f"done in {report.elapsed():.0f} s -> {out_dir / 'gpu_check.json'}")
     for key, value in report.data["ratios"].items():
         say(f"  {key}: {value}")
+    for g in report.data["goals"]:
+        say(f"  goal {g['goal']} >= {g['threshold']}: {g['figures'] or 'not measured'} -> met: {g['met']}")
     return 0
 
 
@@ -663,23 +839,63 @@ def line(name: str, e: dict[str, Any]) -> str:
         return f"  {name:38s} {e['status']}: {e.get('reason') or e.get('error', '')}"[:400]
     mfu = f"{100 * e['mfu']:5.1f}%" if e.get("mfu") is not None else "  n/a"
     extra = f"  compile {e['compile_s']:.0f} s" if "compile_s" in e else ""
+    if e.get("cold_examples_per_s") is not None:
+        extra += f"  cold {e['cold_examples_per_s']:.1f} ex/s"
+    if e.get("syncs_per_step") is not None:
+        extra += f"  syncs/step {e['syncs_per_step']}"
     return (f"  {name:38s} {e['examples_per_s']:9.1f} ex/s {e['tokens_per_s']:11.0f} tok/s "
             f"{e['padded_tokens_per_s']:11.0f} padded tok/s  MFU {mfu}  peak {e['peak_memory_mb']:8.0f} MB{extra}")
 
 
 def ratios(variants: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """xstilts over the alternative, per size and data (examples/s), where both ran."""
-    out = {}
-    for name, e in variants.items():
-        if e.get("status") != "ok":
+    """Each toolkit setting over the baselines of the same size and data (examples/s, warm; ``cold``: the cold
+    rates), where both ran: training against ``hf_fixed`` and ``today``, evaluation against ``unsorted_fixed``."""
+    out: dict[str, float] = {}
+    ok = {n: e for n, e in variants.items() if e.get("status") == "ok"}
+    for name, e in ok.items():
+        base, _, path = name.rpartition("/")
+        if path in ("hf_fixed", "unsorted_fixed"):
             continue
-        for mine, other in (("/xstilts", "/hf_fixed"), ("/xstilts", "/unsorted_fixed")):
-            if name.endswith(mine) and variants.get(name[: -len(mine)] + other, {}).get("status") == "ok":
-                out[f"{name} vs {other[1:]}"] = round(
-                    e["examples_per_s"] / variants[name[: -len(mine)] + other]["examples_per_s"], 3)
-        if name.endswith("+compile") and variants.get(name[: -len("+compile")], {}).get("status") == "ok":
-            out[f"{name} vs eager"] = round(e["examples_per_s"] / variants[name[: -len("+compile")]]["examples_per_s"],
-                                            3)
+        others = ("hf_fixed", "today") if e["kind"] == "train" else ("unsorted_fixed", "today")
+        for other in others:
+            ref = ok.get(f"{base}/{other}")
+            if ref is None or path == other or (path == "today" and other == "today"):
+                continue
+            out[f"{name} vs {other}"] = round(e["examples_per_s"] / ref["examples_per_s"], 3)
+            if e.get("cold_examples_per_s") and ref.get("cold_examples_per_s"):
+                out[f"{name} vs {other} (cold)"] = round(e["cold_examples_per_s"] / ref["cold_examples_per_s"], 3)
+    return out
+
+
+# Issue 26's goals on one H100/H200, per toolkit setting: (variant, figure, threshold, what).
+GOALS = [
+    ("train/large/xnli128/{s} vs hf_fixed", "ratio", 3.0, "Large XNLI training, steady state, over HF fixed padding"),
+    ("train/large/xnli128/{s}", "cold_over_warm", 0.8, "Large XNLI training: the first steps over steady state"),
+    ("train/large/qa384/{s}", "mfu", 0.35, "Large 384-token QA windows: MFU on real tokens"),
+    ("eval/large/xnli128/{s} vs unsorted_fixed", "ratio", 3.0, "evaluation, warm, over unsorted fixed padding"),
+    ("eval/large/xnli128/{s} vs unsorted_fixed (cold)", "ratio", 2.0, "evaluation, cold, over unsorted fixed padding"),
+]
+
+
+def goals(variants: dict[str, dict[str, Any]], ratio: dict[str, float]) -> list[dict[str, Any]]:
+    """Each goal with the figure of every setting measured for it and whether it is met (null: not measured)."""
+    settings = ["xstilts", "xstilts+default", "xstilts+graphs", "xstilts_b256", "today"]
+    out = []
+    for template, figure, threshold, what in GOALS:
+        figures = {}
+        for setting in settings:
+            key = template.format(s=setting)
+            if figure == "ratio":
+                value = ratio.get(key)
+            else:
+                entry = variants.get(key, {})
+                value = entry.get(figure) if entry.get("status") == "ok" else None
+            if value is not None:
+                figures[setting] = value
+        new = [v for k, v in figures.items() if k != "today"]  # today's path is shown, never what meets a goal
+        best = max(new) if new else None
+        out.append({"goal": what, "threshold": threshold, "figures": figures,
+                    "met": None if best is None else best >= threshold})
     return out
 
 

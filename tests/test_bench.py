@@ -45,13 +45,14 @@ def _gpu_check_module():
 
 @pytest.mark.slow
 def test_gpu_check_dry_run_on_cpu_writes_every_figure(tmp_path):
-    """bench/gpu_check.py --cpu --tiny runs the GPU check's code paths (the pytest -m cuda run, toolkit and HF
-    Trainer training, sorted and unsorted evaluation) with the keys the GPU run writes; one size is enough here
-    (with --tiny both sizes are the same tiny shape). About 40 s on 2 cores."""
+    """bench/gpu_check.py --cpu --tiny runs the GPU check's code paths (the pytest -m cuda run, step hygiene, the
+    toolkit's build_trainer training in every setting, compiled ones with aot_eager, HF Trainer training, sorted
+    and unsorted evaluation) with the keys the GPU run writes; one size is enough here (with --tiny both sizes are
+    the same tiny shape). About 5 minutes on 2 cores."""
     out = tmp_path / "check"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "bench/gpu_check.py", str(out), "--cpu", "--tiny", "--only", "/large/"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir()) == ["cuda_tests.txt", "env.json", "gpu_check.json"]
     report = json.loads((out / "gpu_check.json").read_text())
@@ -60,27 +61,42 @@ def test_gpu_check_dry_run_on_cpu_writes_every_figure(tmp_path):
     if not __import__("torch").cuda.is_available():
         assert report["cuda_tests"]["skipped"] >= 8 and report["cuda_tests"]["passed"] == 0  # skipped, not failed
     assert "6 * N_nonembedding" in report["flops_formula"]["train_per_example"]
+    hygiene = report["step_hygiene"]
+    assert hygiene["problems"] == [] and hygiene["syncs_per_step"] <= 1 and hygiene["syncs_in_forward"] == 0
+    assert hygiene["graph_breaks"] == {"1_head": 0, "2_heads": 0}
+    assert hygiene["train_shapes"]["distinct"] <= 6 and hygiene["eval_shapes"]["distinct"] <= 8
     variants = report["variants"]
-    expected = {f"train/large/{d}/{p}" for d in ("xnli128", "qa384") for p in ("xstilts", "hf_fixed")} | \
-        {"eval/large/xnli128/xstilts", "eval/large/xnli128/unsorted_fixed"}
+    expected = {f"train/large/xnli128/{p}" for p in ("hf_fixed", "today", "xstilts", "xstilts+default",
+                                                      "xstilts+graphs")} | \
+        {f"train/large/qa384/{p}" for p in ("hf_fixed", "xstilts", "xstilts+graphs")} | \
+        {f"eval/large/xnli128/{p}" for p in ("unsorted_fixed", "today", "xstilts", "xstilts_b256")}
     assert {k for k, v in variants.items() if v["status"] == "ok"} == expected, {k: v.get("error") for k, v in
                                                                                   variants.items()}
     for name in expected:
         v = variants[name]
-        assert {"examples_per_s", "tokens_per_s", "padded_tokens_per_s", "mfu", "mfu_padded", "peak_memory_mb"} <= set(v)
+        assert {"examples_per_s", "cold_examples_per_s", "tokens_per_s", "padded_tokens_per_s", "mfu", "mfu_padded",
+                "peak_memory_mb"} <= set(v)
         assert v["examples_per_s"] > 0 and 0 < v["tokens_per_s"] <= v["padded_tokens_per_s"]
         assert v["mfu"] is None  # no GPU, no peak to compare with
+        if v["kind"] == "train":
+            assert {"ms_per_step", "cold_over_warm", "gpu_busy_ms_per_step", "syncs_per_step", "distinct_shapes"} <= \
+                set(v)
+            assert v["syncs_per_step"] is not None and v["syncs_per_step"] <= 1
     # Fixed padding computes every position up to max_length; the toolkit's batches carry little padding.
     assert variants["train/large/xnli128/hf_fixed"]["pad_fraction"] > 0.5 > \
         variants["train/large/xnli128/xstilts"]["pad_fraction"]
+    assert variants["train/large/xnli128/xstilts"]["setting"] == {"pad_to_multiple_of": 16, "compile": "off",
+                                                                   "padding": "longest row, rounded up"}
+    assert variants["train/large/xnli128/today"]["setting"]["pad_to_multiple_of"] == 1
+    assert variants["train/large/xnli128/xstilts+graphs"]["speed"]["compile"] == "graphs"
     assert variants["train/large/xnli128/xstilts"]["speed"]["attn_implementation"] == "sdpa"
-    assert variants["train/large/xnli128/xstilts+compile"]["status"] == "skipped"
     assert "train/large/xnli128/xstilts vs hf_fixed" in report["ratios"]
+    assert len(report["goals"]) == 5 and "goals_note" in report
 
 
 def test_gpu_check_skips_what_the_budget_does_not_fit_and_counts_flops(tmp_path, capsys):
     gpu_check = _gpu_check_module()
-    assert gpu_check.main([str(tmp_path), "--cpu", "--tiny", "--skip-tests", "--budget-s", "0"]) == 0
+    assert gpu_check.main([str(tmp_path), "--cpu", "--tiny", "--skip-tests", "--skip-hygiene", "--budget-s", "0"]) == 0
     report = json.loads((tmp_path / "gpu_check.json").read_text())
     assert report["finished"] and len(report["variants"]) == len(gpu_check.plan(True))
     assert all(v["status"] == "skipped" for v in report["variants"].values())
@@ -93,3 +109,11 @@ def test_gpu_check_skips_what_the_budget_does_not_fit_and_counts_flops(tmp_path,
     assert (summary["failed"], summary["passed"], summary["skipped"]) == (1, 7, 1)
     assert summary["failing"] == ["tests/test_cuda.py::test_x"]
     assert gpu_check.peak_tflops("NVIDIA H200")[0] == 989.0 and gpu_check.peak_tflops(None)[0] is None
+    # The exact part: PCIe and NVL cards have lower peaks than the SXM part an "H100" name would otherwise get.
+    assert gpu_check.peak_tflops("NVIDIA H100 80GB HBM3")[0] == 989.0
+    assert gpu_check.peak_tflops("NVIDIA H100 PCIe")[0] == 756.0
+    assert gpu_check.peak_tflops("NVIDIA H100 NVL")[0] == gpu_check.peak_tflops("NVIDIA H200 NVL")[0] == 835.0
+    assert gpu_check.peak_tflops("NVIDIA L4")[0] == 121.0 and gpu_check.peak_tflops("NVIDIA L40S")[0] == 362.0
+    goals = gpu_check.goals({"train/large/qa384/xstilts": {"status": "ok", "mfu": 0.4}},
+                            {"train/large/xnli128/today vs hf_fixed": 5.0})
+    assert goals[0]["met"] is None and goals[2]["met"] is True  # today's path never meets a goal

@@ -93,7 +93,7 @@ def test_bf16_training_step_matches_fp32(tiny_phase1, exact_fp32):
     model = model.to(DEVICE).eval()  # dropout off: the two passes must see the same network
     _, rows, _ = _train_rows("xnli", 16)
     feats = tasktypes.of(task).encode(task, rows, _tokenizer(tiny_phase1), 64).features
-    batch = {k: v.to(DEVICE) for k, v in common.Collator(_tokenizer(tiny_phase1).pad_token_id)(feats).items()}
+    batch = common.to_device(common.Collator(_tokenizer(tiny_phase1).pad_token_id)(feats), DEVICE)
     loss32, grads32 = _loss_and_grads(model, batch, None)
     loss16, grads16 = _loss_and_grads(model, batch, torch.bfloat16)
     assert math.isfinite(loss16) and abs(loss16 - loss32) <= 0.01 * abs(loss32)
@@ -101,7 +101,7 @@ def test_bf16_training_step_matches_fp32(tiny_phase1, exact_fp32):
     assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast never touches the weights
 
 
-def _run_training(folder, tmp_path, precision: str, steps: int = 3):
+def _run_training(folder, tmp_path, precision: str, steps: int = 3, **settings):
     """Three optimizer steps through xstilts.training.run_training (the phases' own machinery)."""
     from xstilts import tasktypes
     from xstilts.config import TrainConfig
@@ -117,10 +117,11 @@ def _run_training(folder, tmp_path, precision: str, steps: int = 3):
     tok = _tokenizer(folder)
     _, train, dev = _train_rows("xnli", 48)
     cfg = TrainConfig(seed=0, lr=1e-4, batch_size=8, max_length=64, max_steps=steps, eval_steps=steps,
-                      logging_steps=1, precision=precision, tf32=False)
+                      logging_steps=1, precision=precision, tf32=False, **settings)
     dev_set = DevSet(task, dev[:16], tasktypes.of(task).encode(task, dev[:16], tok, 64, train=False))
     features = tasktypes.of(task).encode(task, train, tok, 64).features
-    return model, run_training(model, tok, features, [dev_set], cfg, tmp_path / precision, [task.name], ["labels"])
+    out = tmp_path / "-".join([precision, *map(str, settings.values())])
+    return model, run_training(model, tok, features, [dev_set], cfg, out, [task.name], ["labels"])
 
 
 def test_bf16_trainer_steps_follow_fp32(tiny_phase1, tmp_path):
@@ -134,6 +135,25 @@ def test_bf16_trainer_steps_follow_fp32(tiny_phase1, tmp_path):
     assert len(losses["bf16"]) == len(losses["fp32"]) == 3
     for a, b in zip(losses["bf16"], losses["fp32"]):
         assert math.isfinite(a) and abs(a - b) <= 0.02 * abs(b), losses
+
+
+def test_compiled_training_follows_eager(tiny_phase1, tmp_path):
+    """train.compile=default and graphs (regional compilation over the padded shapes; CUDA graphs on a GPU) train the
+    same network as eager mode: losses within fp32 reordering noise, one compiled graph per shape at most."""
+    import torch._dynamo
+
+    losses = {}
+    for mode in ("off", "default", "graphs"):
+        torch._dynamo.reset()
+        model, result = _run_training(tiny_phase1, tmp_path, "fp32", compile=mode, pad_to_multiple_of=16)
+        losses[mode] = [e["loss"] for e in result["log_history"] if "loss" in e]
+        speed = result["cost"]["speed"]
+        assert speed["compile"] == mode and speed["pad_to_multiple_of"] == 16
+        assert speed["compiled_layers"] == (0 if mode == "off" else model.config.num_hidden_layers)
+    torch._dynamo.reset()
+    for mode in ("default", "graphs"):
+        for a, b in zip(losses[mode], losses["off"]):
+            assert math.isfinite(a) and abs(a - b) <= 2e-3 * abs(b), (mode, losses)
 
 
 @pytest.mark.skipif(not ON_GPU, reason="fp16 training needs a CUDA GPU")
@@ -232,8 +252,12 @@ def test_phase2_phase3_evaluate_chain_on_gpu(tiny_phase1, tmp_path):
         speed = cost["speed"]
         assert speed["precision"] == "bf16" and speed["attn_implementation"] == "sdpa"
         assert speed["optim"] == "adamw_torch_fused"
+        assert speed["compile"] == "off" and cost["flops"]["padded"] >= cost["flops"]["real_estimated"] > 0
         if ON_GPU:
             assert speed["tf32"] is (torch.cuda.get_device_capability()[0] >= 8) and speed["pin_memory"]
+            # Issue 26: copies from pinned memory without waiting; batches padded to multiples of 16 (few shapes).
+            assert speed["non_blocking"] and speed["pad_to_multiple_of"] == 16
+            assert speed["train_shapes"] and all(int(k.split("x")[-1]) % 16 == 0 for k in speed["train_shapes"])
     result = read_result(tmp_path / "results" / "xnli.json")
     assert result.languages and all(0 <= m["accuracy"] <= 100 for m in result.languages.values())
     if ON_GPU and torch.cuda.is_bf16_supported():

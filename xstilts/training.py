@@ -588,9 +588,9 @@ def compile_layers(model: torch.nn.Module, mode: str, backend: str | None = None
         if hasattr(config, name):
             setattr(config, name, max(getattr(config, name), 64))
     options: dict[str, Any] = {"dynamic": False}
-    if backend is not None:
+    if backend is not None:  # tests and the CPU dry run: a backend without inductor (then no mode: inductor's)
         options["backend"] = backend
-    if mode == "graphs":
+    elif mode == "graphs":
         options["mode"] = "reduce-overhead"
     layers = repeated_layers(model)
     for layer in layers:
@@ -717,9 +717,10 @@ def remove_incomplete_checkpoints(checkpoint_dir: Path, resume: str | None) -> l
 
 def build_trainer(model: torch.nn.Module, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
                   cfg: TrainConfig, checkpoint_dir: Path, task_names: list[str], label_names: list[str],
-                  train_dataloader_factory: Any = None) -> XTrainer:
+                  train_dataloader_factory: Any = None, compile_backend: Any = None) -> XTrainer:
     """The XTrainer a phase-2/3 run trains with (arguments, collator, callbacks, compiled layers); ``run_training``
-    uses it, and ``bench/gpu_check.py`` measures exactly this step."""
+    uses it, and ``bench/gpu_check.py`` measures exactly this step (``compile_backend``: a torch.compile backend for
+    its CPU dry run; None is inductor)."""
     if cfg.freeze_embeddings:
         freeze_word_embeddings(model)
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -751,7 +752,7 @@ def build_trainer(model: torch.nn.Module, tokenizer: Any, train_features: list[d
         raise TrainingFailed(f"train.report_to={named[0]} cannot start here ({' '.join(str(exc).split())}); install "
                              f"its package or set train.report_to=none") from None
     trainer.compile_mode = compile_mode(cfg)
-    trainer.compiled_layers = compile_layers(model, trainer.compile_mode)
+    trainer.compiled_layers = compile_layers(model, trainer.compile_mode, compile_backend)
     use_progress_output(trainer, bar=not args.disable_tqdm)
     place_tracker_logs(trainer, checkpoint_dir.parent / "logs")
     return trainer
