@@ -2,7 +2,6 @@
 and over what an effect or a benchmark mean compares (the report and the viewer apply the same rules)."""
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 
@@ -50,6 +49,7 @@ def test_runs_whose_recipes_differ_beyond_the_seed_are_not_pooled_as_seeds(tmp_p
     cells = dict(zip(labels, grid["rows"][0]["cells"]))
     assert sorted(cells.values()) == [20.0, pytest.approx(52.0)]
     assert sorted(len(s) for s in grid["rows"][0]["seeds"]) == [1, 3]
+    assert "never pooled as seeds" in report.render(report.summarize(tmp_path))
 
     table = loading.overview_table([*seeds, other], benchmark=None)
     assert sorted(table["n_seeds"]) == [1, 3] and sorted(table["score"]) == [20.0, pytest.approx(52.0)]

@@ -35,6 +35,7 @@ from xstilts.recipe import RecipeError, field
 from xstilts.reliability import CONSTANT_SHARE, difference
 from xstilts.results import (
     BASELINE,
+    VARIANT_OPEN,
     XTREME_CATEGORIES,
     XTREME_R_CATEGORIES,
     TaskResult,
@@ -332,11 +333,12 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
         # retrieval.also_last_layer: the same pass, last layer; BUCC: the gold-pairs-only score MTEB reports, labelled
         # apart from the mining F1 (the task score), with which it is not comparable
         own = rows[-1]
-        for key, label in ((f"{metric}_last_layer", "last layer"),
-                           (f"{metric}_gold_pairs", "gold pairs only, MTEB's protocol: not comparable")):
+        for key, label, shown in ((f"{metric}_last_layer", "last layer", metric),
+                                  (f"{metric}_gold_pairs", "gold pairs only, MTEB's protocol: not comparable", metric),
+                                  ("f1_mteb", "MTEB's protocol: non-English queries", "f1")):
             if any(key in r.average for g in groups for r in g):
                 cells = [seed_cell(g, lambda r, k=key: r.average.get(k)) if g else None for g in groups]
-                rows.append({"task": f"{task} ({label})", "metric": metric, **_cells(cells),
+                rows.append({"task": f"{task} ({label})", "metric": shown, **_cells(cells),
                              "ci95": [None for _ in groups], "partial": own["partial"],
                              "constant": [[] for _ in groups], "scored": own["scored"],
                              "languages": own["languages"], "coverage": own["coverage"],
@@ -466,6 +468,11 @@ def _cell(value: Any) -> str:
     return md_literal(value, table=True)
 
 
+def results_variant(intermediate: str) -> bool:
+    """A column of a recipe variant (``results.recipe_variants``)."""
+    return VARIANT_OPEN in intermediate
+
+
 def render(summary: dict[str, Any]) -> str:
     grid, times, envs = summary["grid"], summary["times"], summary["environments"]
     head = [f"{_cell(enc)}<br>{_cell(inter)}" for enc, inter in grid["columns"]]
@@ -482,6 +489,10 @@ def render(summary: dict[str, Any]) -> str:
                  for c, (enc, inter) in zip(cells, grid["columns"])]
         lines.append(f"| {_cell(anchors.task_label(row['task']))} | {_cell(row['metric'])} | {row['languages']} | "
                      + " | ".join(cells) + " |")
+    if any(results_variant(inter) for _, inter in grid["columns"]):
+        lines.append("\n[key=value]: runs whose resolved recipes (or split) differ in more than the seed are never "
+                     "pooled as seeds: each recipe is a column of its own, named by the keys that differ, and no effect "
+                     "is computed across recipes.")
     if any(p for row in grid["rows"] for p in row["partial"]):
         lines.append("\n\\* partial: some languages had no data (named in the result file).")
     if any(sd is not None for row in grid["rows"] for sd in row.get("sd", [])):

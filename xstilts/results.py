@@ -566,11 +566,13 @@ def trained_on(result: TaskResult) -> str:
 
 
 def intermediate_order(names: Iterable[str]) -> list[str]:
-    """The baseline first, single tasks alphabetically, multi-task mixtures last."""
-    names = set(names)
-    single = sorted(n for n in names if n != BASELINE and not n.startswith("multi:"))
-    multi = sorted(n for n in names if n.startswith("multi:"))
-    return ([BASELINE] if BASELINE in names else []) + single + multi
+    """The baseline first, single tasks alphabetically, multi-task mixtures last; recipe variants of a setting
+    (``recipe_variants``) right after it."""
+    def rank(name: str) -> tuple:
+        base = base_intermediate(name)
+        return base != BASELINE, base.startswith("multi:"), base, name
+
+    return sorted(set(names), key=rank)
 
 
 def task_order(names: Iterable[str]) -> list[str]:
