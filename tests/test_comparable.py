@@ -67,6 +67,28 @@ def test_bucc_reports_mining_and_gold_pairs_each_labelled(bucc_result):
     assert retrieval_task.GOLD_PAIRS_NOTE in r.notes
 
 
+@pytest.fixture(scope="module")
+def tatoeba_result(tiny_phase1, tmp_path_factory):
+    t = tmp_path_factory.mktemp("tatoeba")
+    assert evaluate_xtreme.main([f"input={tiny_phase1}", f"output={t}/r", "task=tatoeba", "data.source=embedded",
+                                 "languages=[de,zh]"]) == 0
+    return t / "r" / "tatoeba.json"
+
+
+def test_tatoeba_records_mtebs_protocol_beside_xtremes(tatoeba_result):
+    r = read_result(tatoeba_result)
+    for m in r.languages.values():
+        assert {"accuracy", "f1_mteb", "accuracy_mteb"} <= set(m) and 0 <= m["f1_mteb"] <= 100
+    assert r.score == r.average["accuracy"]  # the task score stays XTREME's
+    assert retrieval_task.TATOEBA_MTEB_NOTE in r.notes
+    grid = report.score_grid([r])
+    assert "tatoeba (MTEB's protocol: non-English queries)" in [row["task"] for row in grid["rows"]]
+    doc, left_out = mteb.export_result(r)
+    de = next(s for s in doc["scores"]["test"] if s["hf_subset"] == "deu-eng")
+    assert de["main_score"] == pytest.approx(r.languages["de"]["f1_mteb"] / 100) and not left_out
+    assert de["xtreme_accuracy"] == pytest.approx(r.languages["de"]["accuracy"] / 100)
+
+
 def test_report_shows_the_gold_pairs_row_apart(bucc_result):
     grid = report.score_grid([read_result(bucc_result)])
     tasks = [row["task"] for row in grid["rows"]]
@@ -102,7 +124,7 @@ def test_tatoeba_and_bucc_in_mtebs_layout(bucc_result, tmp_path):
     assert tat["task_name"] == "Tatoeba" and tat["mteb_version"] is None
     zh = next(s for s in tat["scores"]["test"] if s["hf_subset"] == "cmn-eng")
     assert zh["languages"] == ["cmn-Hans", "eng-Latn"] and zh["main_score"] == pytest.approx(0.9)
-    assert "English sentences as queries" in zh["xstilts_note"]
+    assert "evaluated before xstilts recorded MTEB's protocol" in zh["xstilts_note"]  # accuracy only: said so
     bucc = json.loads((tmp_path / "out" / names[1]).read_text())
     de = bucc["scores"]["test"][0]
     assert (de["hf_subset"], de["languages"]) == ("de-en", ["deu-Latn", "eng-Latn"])
@@ -148,6 +170,9 @@ def test_a_published_number_sits_only_beside_what_it_measures():
         anchors.cell_note("xlmr-large", "xnli")
     assert anchors.cell_note("xlmr-large", "xnli", intermediate="mnli") == ""  # a paper reports the encoder alone
     assert anchors.cell_note("xlmr-large", "tatoeba (last layer)") == ""
+    assert anchors.cell_note("multilingual-e5-small", "tatoeba") == ""  # MTEB's F1 is not XTREME's accuracy
+    assert anchors.cell_note("multilingual-e5-small", "tatoeba (MTEB's protocol: non-English queries)").startswith(
+        "published 89.7 over 14 languages")
     assert anchors.cell_note("some-other-encoder", "xnli") == ""
 
 

@@ -111,7 +111,8 @@ def cell_note(encoder: str, row_task: str, intermediate: str = "none",
 
     Only a run without intermediate task is the encoder a paper reports on; and a number is shown only beside the
     metric it measures: MTEB's gold-pairs BUCC beside the ``bucc2018 (gold pairs only ...)`` row, never beside the
-    mining F1; the last-layer and script-subset rows get none.
+    mining F1; MTEB's Tatoeba beside the ``tatoeba (MTEB's protocol ...)`` row; the last-layer and script-subset rows
+    get none.
 
     Args:
         row_task: the report row's task label (``bucc2018``, ``bucc2018 (gold pairs only, ...)``).
@@ -126,6 +127,8 @@ def cell_note(encoder: str, row_task: str, intermediate: str = "none",
         wanted = main
     elif qualifier.startswith("gold pairs"):
         wanted = f"{main}_gold_pairs"
+    elif qualifier.startswith("MTEB's protocol"):
+        wanted = "f1_mteb"
     else:
         return ""
     out = []

@@ -180,6 +180,9 @@ def _tatoeba(ctx: EvalInputs, lang: str, rows: list[dict], layers: list[int]
     scores = {"accuracy": retrieval.tatoeba_accuracy(src, tgt, r.block_size), "n": float(len(rows))}
     if len(layers) > 1:
         scores["accuracy_last_layer"] = retrieval.tatoeba_accuracy(srcs[1], tgts[1], r.block_size)
+    # MTEB's Tatoeba beside XTREME's: the non-English sentences query the English ones, weighted F1 its main score
+    mteb = retrieval.gold_pairs_scores(src, tgt, r.block_size)
+    scores["f1_mteb"], scores["accuracy_mteb"] = mteb["f1"], mteb["accuracy"]
     # Per English query: retrieved its aligned row or not. No class balance (every query has its own gold row); the
     # top-prediction share is that of the most retrieved row: near 100 when the representation collapsed and every
     # query finds the same "hub" sentence.
@@ -231,6 +234,11 @@ GOLD_PAIRS_NOTE = ("f1 (the task score): full-corpus mining, the XTREME protocol
                    "no threshold): higher, and not comparable with f1")
 
 
+TATOEBA_MTEB_NOTE = ("accuracy (the task score): the English sentences query the non-English ones, XTREME's protocol; "
+                     "f1_mteb, accuracy_mteb: MTEB's protocol, the non-English sentences query the English ones, "
+                     "weighted F1 its main score")
+
+
 def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     """Each language's sentences embedded with the encoder and retrieved (Tatoeba) or mined (BUCC)."""
     layer = evaluation_layer(ctx.model, ctx.cfg)
@@ -239,8 +247,7 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     out = Evaluated(notes=[f"representation: {ctx.cfg.retrieval.pooling} pooling, hidden_states[{layer}]{why}"])
     if len(layers) > 1:
         out.notes.append(f"*_last_layer metrics: hidden_states[{layers[1]}] (the last layer), same pooling and search")
-    if task.mined:
-        out.notes.append(GOLD_PAIRS_NOTE)
+    out.notes.append(GOLD_PAIRS_NOTE if task.mined else TATOEBA_MTEB_NOTE)
     if rows:
         log(f"{task.name}: {ctx.cfg.retrieval.pooling} pooling of hidden_states[{', '.join(map(str, layers))}]")
     for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
