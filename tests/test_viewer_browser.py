@@ -4,8 +4,9 @@ Chromium is driven over the DevTools protocol with the ``websockets`` client tha
 extra package is needed. The test switches views, waits (bounded) until plotly has drawn a chart, and saves
 screenshots under pytest's tmp dir; with ``XSTILTS_SCREENSHOT=path.png`` the overview (the landing view) is also
 copied there (the README's figure), with ``XSTILTS_SCREENSHOT_ENCODERS=path.png`` the encoder comparison;
-``XSTILTS_VIEWER_RESULTS=DIR`` shows another results folder (e.g. results/mini). Skips when Chromium is not installed
-(Debian: ``apt-get install chromium``).
+``XSTILTS_VIEWER_RESULTS=DIR`` shows another results folder (e.g. results/mini), ``XSTILTS_VIEWER_FLOORS=FILE`` with
+its floors. ``tools/make_screenshots.py`` (``make screenshots``) regenerates the README's pictures this way. Skips when
+Chromium is not installed (Debian: ``apt-get install chromium``).
 """
 from __future__ import annotations
 
@@ -128,10 +129,10 @@ def _click_view(dt: DevTools, label: str) -> bool:
     }})()""")
 
 
-def _wait_chart(dt: DevTools, header_part: str) -> dict:
-    def ready():
+def _wait_chart(dt: DevTools, header_part: str, plots: int = 1) -> dict:
+    def ready():  # every chart of the view drawn (a view's later charts arrive after its first)
         state = json.loads(dt.js(CHART_READY))
-        return state if state["plots"] and not state["running"] and header_part in state["header"] else None
+        return state if state["plots"] >= plots and not state["running"] and header_part in state["header"] else None
 
     state = _wait_for(f"a rendered plotly chart under a header containing {header_part!r}", ready)
     time.sleep(1.0)  # let plotly finish its transitions before the screenshot
@@ -152,7 +153,8 @@ def test_viewer_in_headless_chromium(tmp_path: Path) -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false", "--", "--results", os.environ.get("XSTILTS_VIEWER_RESULTS", str(FIXTURE))],
+         "--browser.gatherUsageStats", "false", "--", "--results", os.environ.get("XSTILTS_VIEWER_RESULTS", str(FIXTURE)),
+         *(["--floors", os.environ["XSTILTS_VIEWER_FLOORS"]] if os.environ.get("XSTILTS_VIEWER_FLOORS") else [])],
         cwd=tmp_path, env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
     browser = None
     dt = None
@@ -189,7 +191,7 @@ def test_viewer_in_headless_chromium(tmp_path: Path) -> None:
         assert dt.js("document.querySelectorAll('.js-plotly-plot .hm, .js-plotly-plot .heatmaplayer image').length") >= 1
         assert dt.js("document.querySelectorAll('.js-plotly-plot .colorbar').length") >= 1
         assert _wait_for("the sidebar view switch", lambda: _click_view(dt, "Multilingual vs English-only"))
-        second = _wait_chart(dt, "Multilingual vs English-only")
+        second = _wait_chart(dt, "Multilingual vs English-only", plots=2)
         assert second["plots"] >= 2
         dt.screenshot(tmp_path / "encoders.png")
         assert _click_view(dt, "Overview: tasks × encoders")
