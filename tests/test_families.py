@@ -186,3 +186,21 @@ def test_a_missing_head_class_is_recorded_not_a_crash(family_runs, monkeypatch):
     monkeypatch.setattr(transformers.AutoModelForTokenClassification, "from_config", refuse)
     found = hf_export(model, model.encoder, AutoTokenizer.from_pretrained(t / "panx" / "final"))
     assert found["loadable"] is False and "transformers has none for model_type " + fam in found["reason"]
+
+
+@pytest.mark.parametrize("task", ["xnli", "xcopa"])
+def test_deberta_sequence_heads_export_exactly(family_runs, task, tmp_path):
+    """DeBERTa-v2's ContextPooler with pooler_hidden_act=tanh computes our classification head: the export is
+    checked on a probe batch before it is saved, and AutoModelFor... loads it."""
+    from xstilts.modeling import load_encoder, save_model
+    from xstilts.pipeline import model_with_heads
+    from xstilts.tasks import get_task
+
+    fam, t = family_runs
+    model, _ = model_with_heads(load_encoder(t / "p1"), [get_task(task)], t / "p1")
+    torch.manual_seed(0)
+    for p in model.heads.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    info = save_model(model, AutoTokenizer.from_pretrained(t / "p1"), tmp_path / "final", export_hf=True)
+    kind = "classification" if task == "xnli" else "multiple_choice"
+    assert info["transformers"]["loadable"] is (families.FAMILIES[fam].hf_export[kind] == "exact"), info

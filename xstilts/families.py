@@ -31,6 +31,8 @@ class Family:
     # AutoModelFor... export per head kind: "exact" or why not (the probe check refuses a different model anyway)
     hf_export: dict[str, str] = field(default_factory=dict)
     token_type_ids: bool = True  # the tokenizer passes token_type_ids (ModernBERT's forward takes none)
+    # config keys the AutoModelFor... export sets so that transformers' head computes ours
+    hf_config: dict[str, Any] = field(default_factory=dict)
 
 
 _ROBERTA_EXPORT = {"classification": "exact", "tagging": "exact", "span_qa": "exact", "multiple_choice": "exact"}
@@ -57,10 +59,10 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            "and loss scaling skips step after step; train it in bf16 or fp32",
            lora_names={"query": ("query_proj",), "key": ("key_proj",), "value": ("value_proj",), "dense": ("dense",)},
            # Token classification and QA are one linear layer on the hidden states, as ours; sequence classification
-           # and multiple choice use ContextPooler (dense + GELU) where ours uses dense + tanh.
-           hf_export={"tagging": "exact", "span_qa": "exact",
-                      "classification": "not exact: DeBERTa's ContextPooler applies GELU where our head applies tanh",
-                      "multiple_choice": "not exact: DeBERTa's ContextPooler applies GELU where our head applies tanh"}),
+           # and multiple choice use ContextPooler (dropout, dense, activation) then dropout and a linear layer: ours
+           # exactly once its activation is tanh (pooler_hidden_act, set in the exported config.json).
+           hf_export={"tagging": "exact", "span_qa": "exact", "classification": "exact", "multiple_choice": "exact"},
+           hf_config={"pooler_hidden_act": "tanh"}),
 )}
 
 TINY_FAMILIES = tuple(f.tiny_name for f in FAMILIES.values())
@@ -77,6 +79,12 @@ CONTRASTIVE_KEY = "xstilts_sentence_encoder"  # config.json key phase 1 sets on 
 def family(model_type: str) -> Family | None:
     """The family of a ``config.model_type``; None for an architecture xstilts has no facts about."""
     return FAMILIES.get(model_type)
+
+
+def hf_config(model_type: str) -> dict[str, Any]:
+    """Config keys the ``AutoModelFor...`` export of this family sets (empty for most families)."""
+    fam = family(model_type)
+    return dict(fam.hf_config) if fam is not None else {}
 
 
 def is_contrastive(model_id: str) -> bool:

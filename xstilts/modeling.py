@@ -35,7 +35,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModel
 
-from xstilts import lora, tasktypes
+from xstilts import families, lora, tasktypes
 from xstilts.errors import ModelFolderError
 from xstilts.lora import ADAPTER_DIR
 from xstilts.recipe import RecipeError, short, show
@@ -463,6 +463,7 @@ def hf_export(model: MultiHeadModel, encoder: nn.Module, tokenizer: Any) -> dict
         return _not_loadable(None, f"transformers has no AutoModelFor... class for a {spec.kind} head")
     config = copy.deepcopy(encoder.config)
     config.num_labels = spec.num_labels
+    config.update(families.hf_config(config.model_type))  # DeBERTa-v2: its pooler computes our head's tanh
     names = hf_label_names(spec)
     if names:
         config.id2label = dict(enumerate(names))

@@ -62,9 +62,12 @@ def hf_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str], prefix: s
                ) -> dict[str, torch.Tensor] | None:
     """Our head in transformers' names: RoBERTa-style ``classifier.dense``/``classifier.out_proj`` (the same dropout,
     dense, tanh, dropout, linear on the first token), or BERT-style ``<prefix>.pooler.dense`` (dense + tanh on the
-    first token) + ``classifier``. Multiple choice uses it too (XLM-R's multiple-choice head is the pooler one)."""
+    first token) + ``classifier``, or DeBERTa-v2's top-level ``pooler.dense`` (its ContextPooler with the tanh
+    ``families.hf_config`` sets) + ``classifier``. Multiple choice uses it too (XLM-R's multiple-choice head is the
+    pooler one)."""
     return hf_head_weights(head_state, hf_keys, [{"dense": "classifier.dense", "out_proj": "classifier.out_proj"},
-                                                 {"dense": f"{prefix}.pooler.dense", "out_proj": "classifier"}])
+                                                 {"dense": f"{prefix}.pooler.dense", "out_proj": "classifier"},
+                                                 {"dense": "pooler.dense", "out_proj": "classifier"}])
 
 
 def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
