@@ -129,3 +129,19 @@ def test_the_benchmark_mean_of_an_encoder_s_rows_is_over_one_task_set():
     assert set(agg["aggregate_tasks"]) == {"5/9"}
     assert agg.loc["none", "score"] == pytest.approx(50.0) and agg.loc["mnli", "delta"] == pytest.approx(5.0)
     assert "left out here: tatoeba" in agg.loc["none", "why"]
+
+
+def test_a_cell_is_constant_only_when_every_seed_is(tmp_path):
+    """One seed constant in every language and one that learned: the cell is not drawn or printed as a constant
+    predictor (its mean is not the class balance); its constant languages are still named."""
+    import dataclasses as dc
+
+    learned = _result(60.0, seed=1)
+    stuck = dc.replace(_result(33.0, seed=2), reliability={"en": {"constant": True}, "de": {"constant": True}})
+    _write(tmp_path, [learned, stuck])
+    text = report.render(report.summarize(tmp_path))
+    assert "const 2/2 (some seeds)" in text and "| 46.5 ±19.1 (2 seeds) [45.5, 47.5] const |" not in text
+    row = loading.overview_table([learned, stuck], benchmark=None).iloc[0]
+    assert not row["all_constant"] and row["constant_langs"] == ["de", "en"]
+    both = loading.overview_table([stuck, dc.replace(stuck, run=dc.replace(stuck.run, seed=3))], benchmark=None)
+    assert both.iloc[0]["all_constant"]

@@ -40,6 +40,7 @@ from xstilts.results import (
     XTREME_R_CATEGORIES,
     TaskResult,
     benchmark_scores,
+    constant_everywhere,
     coverage_problem,
     dedupe,
     find_results,
@@ -326,6 +327,7 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
         rows.append({"task": task, "metric": metric, **_cells(cells),
                      "partial": [any(r.partial for r in g) for g in groups],
                      "constant": [sorted({lang for r in g for lang in constant_languages(r)}) for g in groups],
+                     "all_constant": [constant_everywhere(g) for g in groups],
                      "scored": [max((len(r.languages) for r in g), default=0) for g in groups],
                      "languages": max(len(r.languages) for g in groups for r in g),
                      "coverage": [[list(c) for c in sorted({tuple(sorted(r.languages)) for r in g})] for g in groups],
@@ -447,7 +449,8 @@ def environments(results: list[TaskResult]) -> list[dict[str, Any]]:
 
 
 def _fmt(value: float | None, partial: bool = False, ci95: list[float] | None = None,
-         constant: list[str] | None = None, scored: int = 0, sd: float | None = None, seeds: int = 1) -> str:
+         constant: list[str] | None = None, scored: int = 0, sd: float | None = None, seeds: int = 1,
+         everywhere: bool | None = None) -> str:
     """A grid cell: ``58.9``, the standard deviation over seeds where there are several (``58.9 ±1.2 (3 seeds)``),
     the interval over examples where the result has one (``[57.1, 60.6]``), ``*`` when partial, and ``const`` when
     every language's predictions are constant (``const 2/7`` when some are)."""
@@ -456,7 +459,10 @@ def _fmt(value: float | None, partial: bool = False, ci95: list[float] | None = 
     text = (f"{value:.1f}" + (f" ±{sd:.1f} ({seeds} seeds)" if sd is not None else "")
             + (f" [{ci95[0]:.1f}, {ci95[1]:.1f}]" if ci95 else "") + ("*" if partial else ""))
     if constant:
-        text += " const" if len(constant) >= scored else f" const {len(constant)}/{scored}"
+        # ``everywhere``: every seed constant in every language (summary.json files before it: the languages count)
+        whole = everywhere if everywhere is not None else len(constant) >= scored
+        text += " const" if whole else f" const {len(constant)}/{scored}" + (" (some seeds)" if len(constant) >= scored
+                                                                             else "")
     return text
 
 
@@ -480,9 +486,11 @@ def render(summary: dict[str, Any]) -> str:
              "|---|---|---|" + "---|" * len(head)]
     for row in grid["rows"]:
         n = len(row["cells"])  # summary.json files written before the intervals have none of these keys
-        cells = [_fmt(v, p, ci, const, scored, sd, len(seeds) or 1) for v, p, ci, const, scored, sd, seeds in
+        cells = [_fmt(v, p, ci, const, scored, sd, len(seeds) or 1, whole)
+                 for v, p, ci, const, scored, sd, seeds, whole in
                  zip(row["cells"], row["partial"], row.get("ci95", [None] * n), row.get("constant", [[]] * n),
-                     row.get("scored", [0] * n), row.get("sd", [None] * n), row.get("seeds", [[]] * n))]
+                     row.get("scored", [0] * n), row.get("sd", [None] * n), row.get("seeds", [[]] * n),
+                     row.get("all_constant", [None] * n))]
         # A published number for the cell's encoder and task (xstilts/anchors.json), and a beyond-XTREME task's
         # group and chance level, from xstilts.anchors.
         cells = [c + (f"<br>{_cell(note)}" if (note := anchors.cell_note(enc, row["task"], inter)) else "")

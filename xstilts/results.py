@@ -511,6 +511,16 @@ def base_intermediate(name: str) -> str:
     return name.removesuffix(" +LoRA").split(VARIANT_OPEN, 1)[0]
 
 
+def constant_everywhere(results: Iterable[TaskResult]) -> bool:
+    """Whether every result (seed) of a cell predicts one answer in every language it scored
+    (``reliability[lang].constant``): only then is the cell's score the class balance. A cell where one seed is
+    constant and another learned is marked by its constant languages, never as constant as a whole."""
+    results = list(results)
+    return bool(results) and all(
+        bool(r.languages) and all((r.reliability.get(lang) or {}).get("constant") for lang in r.languages)
+        for r in results)
+
+
 def intermediate_parts(name: str) -> list[str]:
     """The tasks an intermediate setting trained on: ``multi:a+b`` (one multi-task phase) and ``a>b`` (sequential
     phases) name several; variant and LoRA suffixes are dropped; ``none`` names none."""

@@ -29,6 +29,7 @@ from xstilts.results import (
     RunInfo,
     TaskResult,
     UnsafeFile,
+    constant_everywhere,
     coverage_problem,
     find_results,
     intermediate_order,
@@ -446,7 +447,7 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
     seeds = sorted({r.run.seed for r in rs if r.run.seed is not None})
     return {"score": _mean(scores), "sd": _sd(scores), "n_seeds": len(rs), "seeds": seeds, "ci": ci,
             "scores": scores, "cis": cis,
-            "constant_langs": constant, "all_constant": bool(langs) and set(constant) >= langs,
+            "constant_langs": constant, "all_constant": constant_everywhere(rs),  # the report's rule
             "n_langs": len(langs), "partial": any(r.partial for r in rs),
             "reliability_recorded": all(bool(r.reliability) or r.score_ci95 is not None for r in rs),
             "lang_means": _lang_means(rs), "lang_sets": [sorted(r.languages) for r in rs]}
