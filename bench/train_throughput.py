@@ -9,8 +9,11 @@ feed-forward 1024; tokenizer trained on the embedded corpus) with an XNLI classi
 number of optimizer steps, from the same initial weights, three ways:
 
 - ``xstilts``: what phase 3 runs: ``xstilts.training.XTrainer`` with the recipe's TrainingArguments
-  (``training_arguments``), length-grouped batches (``LengthGroupedSampler`` over our known lengths) and dynamic
-  padding (``xstilts.tasktypes.common.Collator``); evaluation and checkpointing switched off so only training is timed;
+  (``training_arguments``), length-grouped batches (``LengthGroupedSampler`` over our known lengths) and padding to
+  the batch's longest row rounded up to ``train.pad_to_multiple_of`` (``xstilts.tasktypes.common.Collator``; its
+  default ``auto`` is 1 on CPU); evaluation and checkpointing switched off so only training is timed;
+- ``xstilts_pad16``: the same with ``pad_to_multiple_of=16`` (what ``auto`` means on a GPU), so the cost of the
+  GPU's setting on CPU is measured in the same process;
 - ``hf_fixed``: the HF Trainer as the XTREME and HF example scripts use it: every example padded to ``max_length``
   at tokenisation (``padding="max_length"``), random batches, ``default_data_collator``;
 - ``torch_loop``: a plain PyTorch loop: random batches (seeded ``randperm``), dynamic padding, AdamW, linear warmup
@@ -23,7 +26,8 @@ examples per CPU-second of this process are far less disturbed by other processe
 the time goes. Results: ``bench/results/train_throughput.json`` (``out=`` to change).
 
 Targets (the project's training-speed goal, recorded as ``targets_met`` in the result): ``xstilts`` >= 1.4x
-``hf_fixed`` and >= 0.95x ``torch_loop``.
+``hf_fixed`` and >= 0.95x ``torch_loop``. ``xstilts_vs_xstilts_pad16`` shows what the GPU's padding multiple would
+cost on CPU (why ``auto`` is 1 there).
 """
 from __future__ import annotations
 
@@ -57,7 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "real": None,  # a folder in XTREME layout (e.g. an XTREME download folder): train on its XNLI English dev instead
     "out": "bench/results/train_throughput.json",
 }
-VARIANTS = ("xstilts", "hf_fixed", "torch_loop")
+VARIANTS = ("xstilts", "xstilts_pad16", "hf_fixed", "torch_loop")
 
 
 def parse(argv: list[str]) -> dict[str, Any]:
@@ -122,8 +126,11 @@ def train_with_trainer(variant: str, model: Any, features: list[dict], tokenizer
     from xstilts.tasktypes import common
 
     total = cfg["warmup"] + cfg["steps"]
+    toolkit = variant.startswith("xstilts")
     tc = TrainConfig(seed=cfg["seed"], lr=cfg["lr"], batch_size=cfg["batch_size"], max_length=cfg["max_length"],
-                     max_steps=total, eval_steps=total, logging_steps=total, group_by_length=variant == "xstilts")
+                     max_steps=total, eval_steps=total, logging_steps=total, group_by_length=toolkit)
+    if variant == "xstilts_pad16":
+        tc.pad_to_multiple_of = 16
     args = training.training_arguments(tc, workdir, ["labels"], steps_per_epoch=total)
     # Training only: no periodic dev evaluation, no checkpoints (both are the same for every variant anyway).
     args = dataclasses.replace(args, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
@@ -134,8 +141,9 @@ def train_with_trainer(variant: str, model: Any, features: list[dict], tokenizer
             clock.step_done(state.global_step)
 
     ds = training.FeatureDataset(features)
-    if variant == "xstilts":
-        collator = CountingCollator(common.Collator(tokenizer.pad_token_id))
+    if toolkit:
+        multiple = common.pad_multiple(tc.pad_to_multiple_of, args.device)
+        collator = CountingCollator(common.Collator(tokenizer.pad_token_id, multiple, tc.max_length))
         trainer = training.XTrainer(model=model, args=args, train_dataset=ds, data_collator=collator,
                                     callbacks=[Timer()], dev_sets=[], collator=collator,
                                     train_lengths=[common.feature_length(f) for f in features],
@@ -216,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                 if variant == "torch_loop":
                     r = train_with_loop(model, dynamic, tokenizer, cfg)
                 else:
-                    r = train_with_trainer(variant, model, dynamic if variant == "xstilts" else fixed, tokenizer, cfg,
+                    r = train_with_trainer(variant, model, dynamic if variant.startswith("xstilts") else fixed,
+                                           tokenizer, cfg,
                                            Path(tmp) / f"{variant}-{rep}")
                 n = cfg["steps"] * cfg["batch_size"]
                 r.update(examples_per_s=n / r["wall_s"], examples_per_cpu_s=n / r["cpu_s"])
@@ -232,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         return med[a][key] / med[b][key]
 
     ratios = {f"xstilts_vs_{b}": {"wall": ratio("xstilts", b, "examples_per_s"),
-                                  "cpu": ratio("xstilts", b, "examples_per_cpu_s")} for b in ("hf_fixed", "torch_loop")}
+                                  "cpu": ratio("xstilts", b, "examples_per_cpu_s")}
+              for b in ("xstilts_pad16", "hf_fixed", "torch_loop")}
     targets = {"xstilts_vs_hf_fixed": 1.4, "xstilts_vs_torch_loop": 0.95}
     met = {k: {m: ratios[k][m] >= t for m in ("wall", "cpu")} for k, t in targets.items()}
     print("\nmedian examples/s (wall | per CPU-second):")
@@ -242,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     for k, t in targets.items():
         print(f"  {k}: {ratios[k]['wall']:.2f}x wall, {ratios[k]['cpu']:.2f}x CPU  (target >= {t}x: "
               f"{'met' if all(met[k].values()) else 'NOT met' if not any(met[k].values()) else 'met on one measure'})")
+    pad16 = ratios["xstilts_vs_xstilts_pad16"]
+    print(f"  xstilts_pad16_vs_xstilts (what the GPU's padding multiple costs on CPU): {1 / pad16['wall']:.2f}x wall, "
+          f"{1 / pad16['cpu']:.2f}x CPU")
     print(f"  1-minute load average: {load['start']:.1f} at start, {load['end']:.1f} at end ({os.cpu_count()} cores)")
 
     result = {

@@ -148,7 +148,7 @@ class TrainConfig:
                      "most max_length; 1: to the longest row). auto depends on the device: 16 on a CUDA GPU (on the "
                      "real XNLI lengths with batch 32: 6 distinct batch shapes instead of 57, for 1.2x the real "
                      "tokens; a GPU pays a one-time set-up per new shape, and compile=graphs needs few), 1 on CPU "
-                     "(where time follows tokens: 16 cost about 19% of the throughput, bench/train_throughput.py)",
+                     "(where time follows tokens: 16 cost 15-19% of the throughput, bench/train_throughput.py)",
         ge=1, le=LENGTH_MAX)
     compile: bool | Literal["off", "default", "graphs"] = field(
         "off", help="torch.compile: off; default: regional compilation, each repeated encoder layer compiled once "
