@@ -297,6 +297,15 @@ def read_result(path: str | Path) -> TaskResult:
         raise ResultsError(f"{p}: not valid JSON ({exc}); the file is truncated or corrupted, re-run the evaluation") from None
     except RecursionError:
         raise ResultsError(f"{p}: nested too deeply to be a result file") from None
+    return result_from_data(p, data)
+
+
+def result_from_data(p: Path, data: Any) -> TaskResult:
+    """The result of a parsed result file ``p`` (``read_result`` without the read), validated the same way.
+
+    Raises:
+        ResultsError: as ``read_result``.
+    """
     _check(isinstance(data, dict), p, "top level is not a mapping")
     _check(data.get("schema") == SCHEMA, p, f"schema is {_shown(data.get('schema'))}, expected {SCHEMA!r}")
     fields = {f.name for f in dataclasses.fields(TaskResult)}
@@ -341,8 +350,8 @@ def find_results(root: str | Path) -> tuple[list[tuple[Path, TaskResult]], list[
             continue
         if not (isinstance(parsed, dict) and parsed.get("schema") == SCHEMA):
             continue
-        try:
-            good.append((path, read_result(path)))
+        try:  # from what the guard read: the file is never opened a second time (it could be swapped meanwhile)
+            good.append((path, result_from_data(path, parsed)))
         except ResultsError as exc:
             bad.append((path, str(exc).removeprefix(f"{path}: ")))
     return good, bad
