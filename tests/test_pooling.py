@@ -145,3 +145,15 @@ def test_a_cell_is_constant_only_when_every_seed_is(tmp_path):
     assert not row["all_constant"] and row["constant_langs"] == ["de", "en"]
     both = loading.overview_table([stuck, dc.replace(stuck, run=dc.replace(stuck.run, seed=3))], benchmark=None)
     assert both.iloc[0]["all_constant"]
+
+
+def test_a_recipe_variant_is_compared_with_the_baseline_of_the_same_variant(tmp_path):
+    """Split on another split: the test-split intermediate is compared with the test-split baseline only."""
+    rs = [_result(50.0, seed=s, split=sp) for s in (1, 2) for sp in ("test", "validation")]
+    rs += [_result(60.0 + s, seed=s, inter="mnli", split=sp) for s in (1, 2) for sp in ("test", "validation")]
+    _write(tmp_path, rs)
+    found = {(e["intermediate"], e["baseline"]) for e in report.summarize(tmp_path)["effects"]}
+    assert found == {('mnli [split="test"]', 50.0), ('mnli [split="validation"]', 50.0)}
+    table = loading.overview_table(rs, benchmark=None).set_index("intermediate")
+    assert table.loc['mnli [split="test"]', "status"] == loading.STATUS_CHANGE
+    assert table.loc['none [split="test"]', "status"] == loading.STATUS_BASELINE

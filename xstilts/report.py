@@ -39,6 +39,7 @@ from xstilts.results import (
     XTREME_CATEGORIES,
     XTREME_R_CATEGORIES,
     TaskResult,
+    baseline_of,
     benchmark_scores,
     constant_everywhere,
     coverage_problem,
@@ -377,7 +378,7 @@ def effects(grid: dict[str, Any]) -> list[dict[str, Any]]:
     for row in grid["rows"]:
         for i, (enc, inter) in enumerate(cols):
             lora = inter.endswith(" +LoRA")
-            base_col = (enc, BASELINE + (" +LoRA" if lora else ""))
+            base_col = (enc, baseline_of(inter) + (" +LoRA" if lora else ""))
             if inter == base_col[1] or base_col not in cols or not row["runs"][i]:
                 continue
             j = cols.index(base_col)

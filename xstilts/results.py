@@ -530,6 +530,14 @@ def constant_everywhere(results: Iterable[TaskResult]) -> bool:
         for r in results)
 
 
+def baseline_of(intermediate: str) -> str:
+    """The baseline a cell is compared with: the no-intermediate run of the same recipe variant (``none [lr=1]``
+    for ``mnli [lr=1]``), so no effect is computed across the recipes ``recipe_variants`` kept apart. Without LoRA
+    suffix (the caller adds it)."""
+    name = intermediate.removesuffix(" +LoRA")
+    return BASELINE + (name[name.index(VARIANT_OPEN):] if VARIANT_OPEN in name else "")
+
+
 def intermediate_parts(name: str) -> list[str]:
     """The tasks an intermediate setting trained on: ``multi:a+b`` (one multi-task phase) and ``a>b`` (sequential
     phases) name several; variant and LoRA suffixes are dropped; ``none`` names none."""

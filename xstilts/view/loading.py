@@ -29,6 +29,7 @@ from xstilts.results import (
     RunInfo,
     TaskResult,
     UnsafeFile,
+    baseline_of,
     constant_everywhere,
     coverage_problem,
     find_results,
@@ -504,9 +505,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
     nan = math.nan
     rows = []
     for (enc, inter, task), c in cells.items():
-        base = cells.get((enc, BASELINE, task)) if inter != BASELINE else None
+        base = cells.get((enc, baseline_of(inter), task)) if inter != baseline_of(inter) else None
         own = {task} | {trained_on(r) for r in groups[(enc, inter, task)]}
-        if inter == BASELINE:
+        if inter == baseline_of(inter):  # the baseline (of its recipe variant)
             status, why, delta, b_score = STATUS_BASELINE, "the encoder without intermediate task", nan, nan
         elif same_task(inter, own):
             status, delta, b_score = STATUS_SAME_TASK, nan, nan
@@ -544,11 +545,11 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
             common = [t for t in wanted if all(t in have[i] for i in shown)]
             if len(common) < MIN_AGGREGATE_TASKS:
                 continue
-            has_base = BASELINE in shown
             for inter in shown:
                 score = _mean([cells[(enc, inter, t)]["score"] for t in common])
-                b_score = _mean([cells[(enc, BASELINE, t)]["score"] for t in common]) \
-                    if has_base and inter != BASELINE else nan
+                base = baseline_of(inter)
+                b_score = _mean([cells[(enc, base, t)]["score"] for t in common]) \
+                    if base in shown and inter != base else nan
                 partial = len(common) < len(wanted) or any(cells[(enc, inter, t)]["partial"] for t in common)
                 left = [t for t in have[inter] if t not in common]
                 rows.append({
