@@ -115,3 +115,11 @@ def test_app_marks_floors_and_opens_the_one_run_view_on_a_learned_run(monkeypatc
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert any(s.get("line", {}).get("dash") == "dot" for s in chart["layout"].get("shapes", [])) or \
         task in ("panx", "xquad")  # chance is undefined for F1 and QA
+
+
+def test_a_constant_run_reports_no_zero_shot_gap(folder):
+    """A run predicting one answer everywhere had a "zero-shot gap +15.2": a difference of class balances."""
+    results = [read_result(p) for p in folder.rglob("*.json")]
+    constant_run = next(r for r in results if r.run.encoder == "minilm")
+    learned = next(r for r in results if r.run.encoder == "e5" and r.task == "xnli")
+    assert loading.zero_shot_gap(constant_run) is None and loading.zero_shot_gap(learned) is not None

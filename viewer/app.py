@@ -99,8 +99,8 @@ def view_overview(results: list, not_learned: dict) -> None:
                 "SUMMARY.md): " + "; ".join(f"{lit(t)} ({lit(why)})" for t, why in sorted(not_learned.items())))
     if not (table["intermediate"] != loading.BASELINE).any():
         st.info("Only runs without intermediate task: the grid shows each encoder's absolute scores.")
-    st.caption(f"{figures.OVERVIEW_LEGEND} Column headers give each task's chance level ('-': none defined, as for "
-               "F1, QA and retrieval). The benchmark mean averages, for every row of an encoder, the same tasks "
+    st.caption("The legend is under the figure. Column headers give each task's chance level ('-': none defined, "
+               "as for F1, QA and retrieval). The benchmark mean averages, for every row of an encoder, the same tasks "
                "(n/N tasks, named on hover); the strict benchmark scores are under 'Benchmark tables'. A suffix "
                "[key=value] names runs whose recipes differ in more than the seed: they are never pooled as seeds. "
                "Hover a cell for its interval, seeds and per-language changes.")

@@ -378,7 +378,8 @@ def language_bars(table: pd.DataFrame, gap: float | None, title: str = "", metri
     if not others.empty:
         fig.add_hline(y=float(others.mean()), line_dash="dash", line_color="#555",
                       annotation_text=f"mean without en: {others.mean():.1f}", annotation_position="top right")
-    sub = f"zero-shot gap (en − mean of others): {gap:+.1f}" if gap is not None else "no zero-shot gap (no English)"
+    sub = (f"zero-shot gap (en − mean of others): {gap:+.1f}" if gap is not None
+           else "no zero-shot gap (no English, or one answer predicted everywhere)")
     sub += "; English in orange" + (f"; hatched 'const': constant prediction in {sum(constant)}/{len(constant)} "
                                     "languages" if any(constant) else "")
     if not_learned:

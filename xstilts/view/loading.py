@@ -271,7 +271,10 @@ def run_languages(result: TaskResult) -> pd.DataFrame:
 
 
 def zero_shot_gap(result: TaskResult) -> float | None:
-    """English minus the mean of the other languages (the cross-lingual transfer gap); None without both."""
+    """English minus the mean of the other languages (the cross-lingual transfer gap); None without both, and for
+    a run that predicts one answer everywhere (its "gap" is a difference of class balances, not of transfer)."""
+    if constant_everywhere([result]):
+        return None
     df = run_languages(result)
     en = df.loc[df["is_english"], "score"]
     rest = df.loc[~df["is_english"], "score"]
