@@ -86,14 +86,14 @@ def find_recipe(name: str) -> Path:
         return given
     root = recipes_dir()
     rel = Path(*given.parts[1:]) if given.parts and given.parts[0] == "recipes" else given
-    for candidate in (root / rel, root / rel.with_suffix(".yaml")):
+    for candidate in (root / rel, *([root / rel.with_suffix(".yaml")] if rel.name else [])):  # "." has no name
         if candidate.is_file():
             return candidate
     near = [str(p.relative_to(root).with_suffix("")) for p in shipped(root) if p.stem == given.stem]
     if given.exists():
         raise CommandError(f"{recipe.show(name)} is a folder, not a recipe file; give a YAML file or a shipped recipe "
                            "(`xstilts ls` lists them)")
-    if given.suffix in (".yaml", ".yml") or given.is_absolute() or given.parts[:1] in ((".",), ("..",), ("~",)):
+    if given.suffix in (".yaml", ".yml") or given.is_absolute() or name.startswith(("./", "../", "~")):
         # Spelled as a file of the user's: that file is what is missing, not a shipped recipe.
         also = f" (shipped recipes of that name: {', '.join(near)})" if near else ""
         raise CommandError(f"recipe file {recipe.show(name)} does not exist{also}; check the path, or `xstilts ls` "

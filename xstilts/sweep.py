@@ -401,10 +401,11 @@ def collision(planned: Run | None, run: Run) -> str | None:
         return None
     theirs, mine = set(planned.args), set(run.args)
     differ = sorted(theirs ^ mine)
+    holds = "a results folder holds one evaluation per task" if run.phase == "eval" else "a folder holds one run"
     return (f"two different runs would write {run.done}: {planned.phase} {' '.join(planned.args)} and {run.phase} "
-            f"{' '.join(run.args)} (they differ in {', '.join(differ[:6]) or 'their order of arguments'}); a result "
-            "folder holds one evaluation per task: rename an encoder, intermediate or target so their names differ, "
-            "or plan them in two sweeps with different results=")
+            f"{' '.join(run.args)} (they differ in {', '.join(differ[:6]) or 'their order of arguments'}); {holds}: "
+            "rename an encoder, intermediate or target so their names differ, or plan them in two sweeps with "
+            "different runs= / results=")
 
 
 # ---- the estimate -------------------------------------------------------------------------------------------------
