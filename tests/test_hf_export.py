@@ -398,7 +398,7 @@ def _python_blocks(card: str) -> list[str]:
     return [m.group(2) for m in re.finditer(r"(?ms)^(`{3,})python\n(.*?)\n\1$", card)]
 
 
-@pytest.mark.parametrize("task_name", ["xnli", "panx", "xquad"])
+@pytest.mark.parametrize("task_name", ["xnli", "panx", "xquad", "xcopa"])
 def test_every_snippet_a_card_prints_runs(encoder_folders, tmp_path, task_name, capsys):
     """Issue 25: the QA card's pipeline("question-answering") snippet failed with the pinned transformers (version 5
     removed that pipeline). Each Python block of a generated card is run here as printed, on a tiny exported model
@@ -413,7 +413,8 @@ def test_every_snippet_a_card_prints_runs(encoder_folders, tmp_path, task_name, 
     for block in blocks:
         code = block.replace('"path/to/final"', json.dumps(str(final)))
         exec(compile(code, f"card of {task_name}", "exec"), {})  # noqa: S102 - the card's own snippet
-    assert capsys.readouterr().out.strip()  # the pipeline printed its answer
+    if modelcard.USE_SNIPPETS.get(getattr(tasktypes.of(task), "HF_PIPELINE_TAG", None)):
+        assert capsys.readouterr().out.strip()  # the snippet printed the model's answer
 
 
 def test_card_shows_names_from_recipes_as_text_never_as_markdown_or_html():
