@@ -157,3 +157,12 @@ def test_a_recipe_variant_is_compared_with_the_baseline_of_the_same_variant(tmp_
     table = loading.overview_table(rs, benchmark=None).set_index("intermediate")
     assert table.loc['mnli [split="test"]', "status"] == loading.STATUS_CHANGE
     assert table.loc['none [split="test"]', "status"] == loading.STATUS_BASELINE
+
+
+def test_a_floor_checks_each_recipe_variant_of_its_setting(tmp_path):
+    """The baseline split in two recipes: the floor is checked on each (named), never reported as "no run"."""
+    _write(tmp_path, [_result(60.0, seed=1), _result(61.0, seed=2), _result(20.0, seed=3, lr=3e-5)])
+    (tmp_path / "floors.yaml").write_text("xnli: {min: 50}\n")
+    checked = report.summarize(tmp_path, floors=report.read_floors(tmp_path / "floors.yaml"))["floors"]
+    verdicts = {f["encoder"]: f["met"] for f in checked}
+    assert verdicts == {"e5 [train.lr=0.0001]": True, "e5 [train.lr=3e-05]": False}

@@ -119,7 +119,8 @@ def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[di
     """
     out = []
     pooled = recipe_variants(results)
-    labels = {intermediate_label(r.run) for r in pooled}
+    # A floor names a setting ("none"); its recipe variants ("none [train.lr=...]") are each checked on their own.
+    labels = {_without_variant(intermediate_label(r.run)) for r in pooled}
     problems = []
     for task, floor in floors.items():
         mine = [r for r in pooled if r.task == task]
@@ -134,9 +135,11 @@ def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[di
     for task, floor in floors.items():
         groups: dict[str, list[TaskResult]] = {}
         for r in pooled:
-            if r.task == task and r.run.encoder_kind == floor.encoder_kind and intermediate_label(r.run) == \
+            label = intermediate_label(r.run)
+            if r.task == task and r.run.encoder_kind == floor.encoder_kind and _without_variant(label) == \
                     floor.intermediate:
-                groups.setdefault(r.run.encoder, []).append(r)
+                variant = label[label.index(VARIANT_OPEN):] if VARIANT_OPEN in label else ""
+                groups.setdefault(r.run.encoder + variant, []).append(r)
         if not groups:
             out.append({"task": task, "encoder": None, "floor": floor.min, "metric": floor.metric or "score",
                         "measured": None, "met": False, "why": f"no {floor.encoder_kind} {floor.intermediate} run",
@@ -155,6 +158,13 @@ def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[di
             out.append({"task": task, "encoder": encoder, "floor": floor.min, "metric": floor.metric or "score",
                         "measured": measured, "met": met, "why": why, "constant": constant, "dev_curves": curves})
     return out
+
+
+def _without_variant(label: str) -> str:
+    """An intermediate label without its recipe variant (``none [lr=1] +LoRA`` -> ``none +LoRA``)."""
+    if VARIANT_OPEN not in label:
+        return label
+    return label.split(VARIANT_OPEN, 1)[0] + (" +LoRA" if label.endswith(" +LoRA") else "")
 
 
 PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}
