@@ -184,3 +184,64 @@ def test_the_command_answers_one_line_and_replaces_nothing_unasked(tmp_path_fact
         assert os.path.isdir(home / "qs")
 
     run()
+
+
+# ---- result files whose chain fields have the wrong types -----------------------------------------------------------
+BAD = st.sampled_from([None, 3, -1.5, "x", [], {}, [1, "a"], {"a": 1}, True])
+CHAIN_KEYS = ["done", "recipe", "phase", "folder", "environment", "metrics", "stats", "run", "parent_check",
+              "recipe.train", "recipe.task", "recipe.tasks", "recipe.lora", "recipe.data", "metrics.cost",
+              "metrics.dev", "stats.kind", "stats.name", "stats.languages", "done.task", "done.wall_time_s"]
+MINI = REPO / "results" / "mini"
+SAMPLE = ["e5-small-multi-none-s1/xnli.json", "e5-small-multi-siqa-s1/xnli.json", "e5-small-multi-none/tatoeba.json",
+          "minilm-english-none-s1/xnli.json", "minilm-english-siqa-s1/xnli.json"]
+
+
+def _mutate(data: dict, where: str, value, entry: int) -> None:
+    if where == "<chain>":
+        data["chain"] = value
+        return
+    chain = data.get("chain")
+    if not isinstance(chain, list) or not chain:
+        return
+    target = chain[entry % len(chain)]
+    if where == "<entry>":
+        chain[entry % len(chain)] = value
+        return
+    head, _, rest = where.partition(".")
+    if rest and isinstance(target.get(head), dict):
+        target[head][rest] = value
+    elif not rest:
+        target[head] = value
+
+
+def test_wrong_typed_chain_fields_never_end_in_a_traceback(tmp_path_factory):
+    """The report with floors and the viewer's tables on results whose chain fields have the wrong types: a table, or
+    the file listed as broken, never an exception."""
+    import json
+
+    from xstilts import report
+    from xstilts.view import loading
+
+    @settings(SETTINGS, max_examples=25)
+    @given(where=st.sampled_from(["<chain>", "<entry>", *CHAIN_KEYS]), value=BAD, entry=st.integers(0, 3),
+           which=st.sets(st.sampled_from(SAMPLE), min_size=1))
+    def run(where, value, entry, which):
+        root = tmp_path_factory.mktemp("res")
+        for rel in SAMPLE:
+            data = json.loads((MINI / rel).read_text())
+            if rel in which:
+                _mutate(data, where, value, entry)
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(json.dumps(data))
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = report.main([str(root), "--floors", str(REPO / "recipes/mini/floors.yaml")])
+        assert code in (0, 2) and "Traceback" not in err.getvalue(), err.getvalue()[-2000:]
+        results = [r for _, r in loading.load_results(root).results]
+        for r in results:
+            loading.chain_table(r)
+        loading.cost_table(results)
+        loading.overview_table(results)
+        loading.floor_verdicts(results, REPO / "recipes/mini/floors.yaml")
+
+    run()
