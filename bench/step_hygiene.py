@@ -147,7 +147,7 @@ def _dev_set(feats: list[dict[str, Any]], name: str = "t0") -> Any:
 
 
 def build(cfg_overrides: dict[str, Any], heads: int, device: str, workdir: Path, steps: int,
-          train_lengths: list[int] | None = None) -> Any:
+          train_lengths: list[int] | None = None, compile_backend: Any = None) -> Any:
     """The XTrainer of a phase-3 run (``heads`` = 1) or of a multi-task phase-2 run (2: the task sampler), on the
     tiny model, with the recipe defaults except ``cfg_overrides``."""
     from xstilts import sampling, training
@@ -165,7 +165,7 @@ def build(cfg_overrides: dict[str, Any], heads: int, device: str, workdir: Path,
         factory = sampling.multitask_dataloader_factory(SamplerConfig(), sizes, cfg)
     model = tiny_model(heads, device)
     return training.build_trainer(model, _Tokenizer(), feats, [dev], cfg, workdir / "checkpoints",
-                                  [f"t{t}" for t in range(heads)], ["labels"], factory)
+                                  [f"t{t}" for t in range(heads)], ["labels"], factory, compile_backend)
 
 
 def measure_training(device: str = "cpu", heads: int = 1, steps: int = 60, device_only: bool | None = None,

@@ -138,3 +138,21 @@ def test_regional_compile_compiles_once_per_shape_and_changes_nothing():
     assert backend.frame_count == len(widths) == 3  # both layers share each shape's graph
     assert list(compiled.state_dict()) == list(eager.state_dict())  # parameter names unchanged: same checkpoints
     torch._dynamo.reset()
+
+
+def test_compiled_trainer_compiles_once_per_padded_shape(tmp_path):
+    """train.compile=default through the phase-3 XTrainer (bf16 autocast, the optimizer, the loss guard): the layers'
+    graph is compiled once per (batch, width) shape the steps meet and never again."""
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()
+    backend = CompileCounter()
+    trainer = step_hygiene.build({"batch_size": 8, "compile": "default", "pad_to_multiple_of": 16,
+                                  "precision": "bf16"}, 1, "cpu", tmp_path, steps=12, compile_backend=backend)
+    # Training steps only: the final dev evaluation (inference mode, batches of 64) would add its own shape's graph.
+    trainer.args.eval_strategy = trainer.args.save_strategy = "no"
+    trainer.args.load_best_model_at_end = False
+    trainer.train()
+    assert trainer.compiled_layers == 2 and trainer.compile_mode == "default"
+    assert 2 <= len(trainer.shapes_seen) == backend.frame_count, (trainer.shapes_seen, backend.frame_count)
+    torch._dynamo.reset()
