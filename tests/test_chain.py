@@ -52,15 +52,18 @@ def _files(folder):
 
 
 def test_each_phase_writes_exactly_its_files(chain):
-    assert _files(chain / "p1") == ["DONE", "config.json", "encoder_stats.json", "model.safetensors", "recipe.yaml",
-                                    "run.json", "tokenizer.json", "tokenizer_config.json"]
+    # Each folder also holds its manifest (runfiles.MANIFEST): what the run claimed before writing it.
+    assert _files(chain / "p1") == [".xstilts-written", "DONE", "config.json", "encoder_stats.json",
+                                    "model.safetensors", "recipe.yaml", "run.json", "tokenizer.json",
+                                    "tokenizer_config.json"]
     final = ["final/config.json", "final/heads.json", "final/heads.safetensors", "final/model.safetensors",
              "final/tokenizer.json", "final/tokenizer_config.json"]
-    assert _files(chain / "p2") == sorted(["DONE", *final, "metrics.json", "recipe.yaml", "run.json"])
+    assert _files(chain / "p2") == sorted([".xstilts-written", "DONE", *final, "metrics.json", "recipe.yaml",
+                                           "run.json"])
     # phase 3's final/ also holds its model card and (evaluated) the record of the evaluations the card shows
-    assert _files(chain / "p3") == sorted(["DONE", *final, "final/README.md", "final/evaluations.json", "metrics.json",
-                                           "recipe.yaml", "run.json"])
-    assert _files(chain / "results") == ["xnli.json"]
+    assert _files(chain / "p3") == sorted([".xstilts-written", "DONE", *final, "final/README.md",
+                                           "final/evaluations.json", "metrics.json", "recipe.yaml", "run.json"])
+    assert _files(chain / "results") == [".xstilts-written", "xnli.json"]
 
 
 def test_result_has_every_language_and_the_chain(chain):

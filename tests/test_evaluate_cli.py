@@ -14,6 +14,7 @@ import phase1_pretrained
 import phase3_target
 from xstilts import data, encoders, submission
 from xstilts.results import read_result
+from xstilts.tasks import get_task
 from xstilts.tasktypes import retrieval as retrieval_task
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +38,7 @@ def test_exported_predictions_score_like_the_result(p3, tmp_path):
     assert evaluate_xtreme.main(["recipes/quickstart/eval.yaml", f"input={p3}/p3", f"output={tmp_path}/r",
                                  f"export_predictions={tmp_path}/sub", "languages=[de,zh,en]"]) == 0
     result = read_result(tmp_path / "r" / "xnli.json")
-    task = evaluate_xtreme.get_task("xnli")
+    task = get_task("xnli")
     for lang in ("de", "zh", "en"):
         rows = data.load_split(task, task.eval["test"], "embedded", lang, "test")
         labels = tmp_path / "labels" / "xnli" / f"test-{lang}.tsv"
