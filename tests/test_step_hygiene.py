@@ -156,3 +156,39 @@ def test_compiled_trainer_compiles_once_per_padded_shape(tmp_path):
     assert trainer.compiled_layers == 2 and trainer.compile_mode == "default"
     assert 2 <= len(trainer.shapes_seen) == backend.frame_count, (trainer.shapes_seen, backend.frame_count)
     torch._dynamo.reset()
+
+
+def test_no_head_kind_reads_the_device_in_its_training_pass():
+    """Classification, span QA, tagging and multiple choice heads on one encoder (the multi-task model): no host read
+    in the forward or backward pass of any of them. (The mlm pseudo-task does read: it selects the masked
+    positions, a data-dependent size.)"""
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    from xstilts.modeling import MultiHeadModel
+    from xstilts.tasktypes.common import HeadSpec
+
+    config = XLMRobertaConfig(vocab_size=100, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                              intermediate_size=64, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1)
+    encoder = XLMRobertaModel._from_config(config, attn_implementation="sdpa", add_pooling_layer=False)
+    model = MultiHeadModel(encoder, [HeadSpec("c", "classification", 3), HeadSpec("q", "span_qa", 2),
+                                     HeadSpec("t", "tagging", 5), HeadSpec("m", "multiple_choice", 1)]).train()
+
+    def ids(n):
+        return [0] + [7] * (n - 2) + [2]
+
+    batches = [
+        [{"input_ids": ids(n), "attention_mask": [1] * n, "labels": 1, "task_id": 0} for n in (9, 20)],
+        [{"input_ids": ids(n), "attention_mask": [1] * n, "start_positions": 2, "end_positions": 4, "task_id": 1}
+         for n in (9, 20)],
+        [{"input_ids": ids(n), "attention_mask": [1] * n, "labels": [-100] + [1] * (n - 2) + [-100], "task_id": 2}
+         for n in (9, 20)],
+        [{"input_ids": [ids(n), ids(n + 3)], "attention_mask": [[1] * n, [1] * (n + 3)], "labels": 1, "task_id": 3}
+         for n in (9, 20)],
+    ]
+    for feats in batches:
+        batch = Collator(1, 16, 128)(feats)
+        counter = step_hygiene.SyncCounter()
+        with counter:
+            counter.active = True
+            model(**batch)["loss"].backward()
+        assert counter.total == 0, dict(counter.sites)
