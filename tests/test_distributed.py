@@ -183,7 +183,7 @@ def test_torchrun_evaluation_splits_languages_and_writes_one_result(encoder, tmp
         proc = _torchrun("evaluate_xtreme.py", *task_args, f"output={multi}", "data.source=embedded")
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     logs = proc.stdout
-    assert sorted(p.name for p in multi.iterdir()) == ["tatoeba.json", "xnli.json"]
+    assert sorted(p.name for p in multi.iterdir()) == [".xstilts-written", "tatoeba.json", "xnli.json"]
     for name in ("xnli", "tatoeba"):
         a, b = read_result(single / f"{name}.json"), read_result(multi / f"{name}.json")
         assert list(a.languages) == list(b.languages)  # the single-process language order, not rank order

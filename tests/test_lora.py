@@ -98,8 +98,9 @@ def _tree_keys(obj, prefix=""):
 
 # ---- (a) the chain with one override ---------------------------------------------------------------------------------
 def test_lora_chain_writes_the_usual_files_plus_the_adapter(runs):
-    full = ["DONE", "final/config.json", "final/heads.json", "final/heads.safetensors", "final/model.safetensors",
-            "final/tokenizer.json", "final/tokenizer_config.json", "metrics.json", "recipe.yaml", "run.json"]
+    full = [".xstilts-written", "DONE", "final/config.json", "final/heads.json", "final/heads.safetensors",
+            "final/model.safetensors", "final/tokenizer.json", "final/tokenizer_config.json", "metrics.json",
+            "recipe.yaml", "run.json"]
     # A phase-3 final/ has a model card, and once evaluated the record of the evaluations it shows.
     card = {"p2": [], "p3": ["final/README.md", "final/evaluations.json"], "p3_continue": ["final/README.md"]}
     for phase in ("p2", "p3", "p3_continue"):
