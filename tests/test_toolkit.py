@@ -261,7 +261,7 @@ def test_quickstart_fresh_never_removes_what_it_did_not_write(tmp_path, monkeypa
     mine = tmp_path / "mine"
     (mine / "notes").mkdir(parents=True)
     (mine / "notes" / "paper.tex").write_text("precious")
-    with pytest.raises(XstiltsError, match="holds notes"):
+    with pytest.raises(XstiltsError, match="which has no record of what the quickstart wrote in it"):
         quickstart.run(mine, fresh=True, plan=plan)
     assert (mine / "notes" / "paper.tex").read_text() == "precious"
     monkeypatch.chdir(mine)

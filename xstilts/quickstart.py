@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -119,6 +120,11 @@ def _remove_own(out: Path) -> None:
     if not out.is_dir() or out.is_symlink():
         raise QuickstartError(f"--output {out} is not a folder; choose a folder for the quickstart's runs")
     foreign = runfiles.foreign_paths(out)
+    if foreign and not runfiles.claims(out):
+        # A quickstart of a version that kept no manifest cannot prove what it wrote: the user decides.
+        raise QuickstartError(f"--fresh would remove {out}, which has no record of what the quickstart wrote in it "
+                              f"(a quickstart of an older xstilts, or another folder); remove it yourself (rm -r "
+                              f"{shlex.quote(str(out))}) or choose another --output")
     if foreign:
         shown = ", ".join(str(p.relative_to(out)) for p in foreign[:5]) + (
             f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
