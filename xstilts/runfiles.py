@@ -281,9 +281,10 @@ def remove_written(folder: str | Path, keep: Iterable[str] = ()) -> list[Path]:
         kind = _kind_of(child.name, mine)
         real_dir = child.is_dir() and not child.is_symlink()
         try:
-            if kind is None or child.is_symlink() or (kind in (FILE, GLOB) and real_dir):
-                kept.append(child)
-            elif kind == FOLDER and real_dir:
+            if kind is None or child.is_symlink() or (kind in (FILE, GLOB) and real_dir) or \
+                    (kind == FOLDER and not real_dir):
+                kept.append(child)  # as foreign_paths judges it: not provably ours
+            elif kind == FOLDER:
                 inner = remove_written(child)
                 kept.extend(inner)
                 if not inner:
