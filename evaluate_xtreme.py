@@ -61,17 +61,11 @@ def _main(argv: list[str]) -> int:
     # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
     from xstilts import distributed, evaluation, modelcard, tasktypes
     from xstilts.log import quiet_libraries
-    from xstilts.modeling import check_model_folder
     from xstilts.results import write_result
     from xstilts.tasktypes.common import Evaluated
 
     task_type = tasktypes.of(task)
-    # Before any data is read; the longest input the evaluation feeds the encoder must fit its position embeddings
-    # (an index error deep in the forward pass otherwise, at the first long sentence).
-    length, length_key = (cfg.retrieval.max_length, "retrieval.max_length") if task.kind == "retrieval" \
-        else (cfg.max_length, "max_length")
-    checkpoint = check_model_folder(provenance.model_dir(run_folder), "model folder", max_length=length,
-                                    length_key=length_key)
+    checkpoint = preflight.check_model(plan)  # before any data is read (shared with `xstilts validate` too)
     # <task>.json.lock: two evaluations of one task into one folder cannot replace each other's result. What this
     # evaluation writes is claimed in the folders' manifests once the guards let it write there (see runfiles.claim).
     runfiles.claim(out_file.parent, f"{out_file.name}.lock")

@@ -131,3 +131,20 @@ def test_benchmark_output_never_replaces_a_file_unless_told(tmp_path, capsys):
     assert mine.read_text() == '{"mine": true}'
     assert evaluate_xtreme.main(["benchmark", f"results={results}", f"output={mine}", "overwrite=true"]) == 0
     assert "xtreme" in json.loads(mine.read_text())
+
+
+def test_validate_checks_the_model_folder_as_the_evaluation_does(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(encoders, "corpus_lines", lambda lang, sample=False: CORPUS)
+    p1 = tmp_path / "p1"
+    assert phase1_pretrained.main(["recipes/phase1/tiny_multilingual.yaml", f"output={p1}", *P1_FAST,
+                                   "tiny.max_position=12"]) == 0
+    capsys.readouterr()
+    args = [EVAL, f"input={p1}", "task=tatoeba", f"output={tmp_path / 'r'}"]
+    assert command.main(["validate", "evaluate", *args]) == 2
+    said = _error_lines(_err(capsys))
+    assert evaluate_xtreme.main(args) == 2
+    did = _error_lines(_err(capsys))
+    assert said[0].split(": error: ", 1)[1] == did[0].split(": error: ", 1)[1]
+    assert "retrieval.max_length: 512 is longer than the encoder" in said[0]
+    assert command.main(["validate", "evaluate", *args, "retrieval.max_length=10"]) == 0
+    assert f"model folder {p1}" in capsys.readouterr().out

@@ -9,7 +9,7 @@
 
 The four phase scripts stay the interface of a run; this command only helps around them. It imports no heavy
 library except for ``quickstart`` (whose steps import torch when they start) and ``validate evaluate`` (the task
-types whose checks it shares with the script import torch), so it answers at once.
+types and the model-folder check it shares with the script import torch and transformers), so it answers at once.
 """
 from __future__ import annotations
 
@@ -155,7 +155,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         checked.append(f"input {plan.run_folder} ({plan.phase})")
         if plan.inherited:
             checked.append(plan.inherited)
-        checked.append(f"writes {plan.out_file}; the model folder is checked when the evaluation starts")
+        preflight.check_model(plan)
+        checked.append(f"model folder {provenance.model_dir(plan.run_folder)}; writes {plan.out_file}")
     else:
         cfg = recipe.build(cls, raw, source)
         if input_phases:

@@ -3,8 +3,9 @@
 
 Checked: the input run (finished, of a phase the task can be evaluated from, its chain intact and every recipe of it
 readable by this version), the data source inherited from the run, the task and its languages, the output folder and
-the result file (refused when it exists, unless ``overwrite=true``), and the ``export_predictions`` folder. The model
-folder itself is checked by the script when it starts (that check loads its config and tokenizer).
+the result file (refused when it exists, unless ``overwrite=true``), and the ``export_predictions`` folder; then
+(``check_model``, which imports transformers) the model folder, and that the longest input the evaluation feeds the
+encoder fits its position embeddings.
 """
 from __future__ import annotations
 
@@ -70,3 +71,22 @@ def check_evaluated_from(task: Task, phase: str, run_folder: Path) -> None:
         needs = " or ".join(p.replace("phase", "phase-") for p in allowed)
         raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a {needs} model "
                                       "(only retrieval tasks are evaluated on phase-1/2 encoders)")
+
+
+def check_model(plan: Evaluation) -> Path:
+    """Checks the evaluated model folder before any data is read; returns it.
+
+    The longest input the evaluation feeds the encoder must fit its position embeddings (``retrieval.max_length``
+    for BUCC and Tatoeba, ``max_length`` otherwise): beyond them the forward pass fails with an index error at the
+    first long sentence.
+
+    Raises:
+        ModelFolderError, RecipeError: naming the file or the key, its value and the encoder's limit.
+    """
+    from xstilts.modeling import check_model_folder
+
+    cfg = plan.cfg
+    length, key = (cfg.retrieval.max_length, "retrieval.max_length") if plan.task.kind == "retrieval" \
+        else (cfg.max_length, "max_length")
+    return check_model_folder(provenance.model_dir(plan.run_folder), "model folder", max_length=length,
+                              length_key=key)
