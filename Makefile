@@ -25,7 +25,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 venv: $(VENV)/.installed
 
 # The quickstart always starts from an empty results/quickstart (the phase scripts themselves refuse to overwrite
-# a finished run; here the folder is the quickstart's own scratch space). Its chain (xstilts/quickstart.py: two tiny
+# a finished run; here the folder is the quickstart's own scratch space): --fresh deletes what earlier quickstarts
+# recorded writing there and refuses, deleting nothing, a folder that holds anything else (a result of yours). Its chain (xstilts/quickstart.py: two tiny
 # encoders, two intermediate tasks, five targets, retrieval) runs in one process, then prints the score table.
 quickstart: venv
 	$(VENV)/bin/xstilts quickstart --fresh --output $(Q)
