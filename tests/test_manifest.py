@@ -156,3 +156,25 @@ def test_one_guard_for_every_writer_of_a_single_file(tmp_path):
     for bad, what in (("link", "a symlink"), ("dir", "a folder")):
         with pytest.raises(XstiltsError, match=what):
             runfiles.check_new_file(tmp_path / bad, True)
+
+
+def test_overwrite_of_a_trained_run_keeps_a_result_evaluated_into_it(tiny_phase1, tmp_path, monkeypatch, capsys):
+    import phase3_target
+    from helpers import FAST
+
+    out = tmp_path / "p3"
+    argv = ["recipes/quickstart/phase3_xnli.yaml", f"input={tiny_phase1}", f"output={out}", *FAST,
+            "data.max_train_samples=16"]
+    original = runfiles.mark_finished
+
+    def meanwhile(folder, summary):  # an evaluation written into the run folder while it was finishing
+        (Path(folder) / "results").mkdir()
+        (Path(folder) / "results" / "xnli.json").write_text("{}")
+        original(folder, summary)
+
+    monkeypatch.setattr(runfiles, "mark_finished", meanwhile)
+    assert phase3_target.main(argv) == 0
+    monkeypatch.setattr(runfiles, "mark_finished", original)
+    assert phase3_target.main([*argv, "train.seed=7", "overwrite=true"]) == 0, _err(capsys)
+    assert (out / "results" / "xnli.json").read_text() == "{}"
+    assert "seed: 7" in (out / runfiles.RECIPE).read_text() and (out / "final").is_dir()
