@@ -27,7 +27,7 @@ from xstilts.errors import XstiltsError
 from xstilts.languages import TATOEBA_ISO3, script_of
 from xstilts.log import log
 from xstilts.results import TaskResult, find_results
-from xstilts.runfiles import atomic_write_json
+from xstilts.runfiles import atomic_write_json, check_new_file, check_output_location
 
 # xstilts task -> (MTEB task name, the MTEB dataset of that task)
 MTEB_TASKS = {"tatoeba": ("Tatoeba", "mteb/tatoeba-bitext-mining"), "bucc2018": ("BUCC", "mteb/bucc-bitext-mining")}
@@ -111,46 +111,118 @@ def export_result(result: TaskResult) -> tuple[dict[str, Any], list[str]]:
     return doc, left_out
 
 
+def _component(name: str, what: str) -> str:
+    """One folder name made of a name read from a result file ("/" as MTEB writes it, "__").
+
+    Raises:
+        MtebExportError: a name that cannot be one folder (empty, "." or "..", a control character): written as it
+            is, it would put the file outside ``output=`` or under another name.
+    """
+    safe = name.replace("/", "__").replace("\\", "__")
+    if safe in ("", ".", "..") or any(ord(c) < 32 or ord(c) == 127 for c in safe):
+        raise MtebExportError(f"{what} {name!r} cannot be a folder name in MTEB's layout")
+    return safe
+
+
 def model_folder(result: TaskResult) -> str:
     """``<model>/<revision>`` of a result: the encoder (plus ``+<intermediate>`` after intermediate training; "/" as
-    MTEB writes it, "__"), and the seed in place of a model revision."""
-    model = result.run.encoder.replace("/", "__")
+    MTEB writes it, "__"), and the seed in place of a model revision.
+
+    Raises:
+        MtebExportError: an encoder, intermediate or seed that cannot be one folder name (see ``_component``).
+    """
+    model = _component(result.run.encoder, "encoder")
     if result.run.intermediate not in ("none", ""):
-        model += f"+{result.run.intermediate.replace('/', '__')}"
-    revision = f"seed{result.run.seed}" if result.run.seed is not None else "no_revision_available"
+        model += f"+{_component(result.run.intermediate, 'intermediate')}"
+    revision = _component(f"seed{result.run.seed}", "seed") if result.run.seed is not None \
+        else "no_revision_available"
     return f"{model}/{revision}"
 
 
-def export_folder(root: str | Path, out: str | Path, overwrite: bool = False) -> tuple[list[Path], list[str]]:
-    """Every Tatoeba and BUCC result below ``root`` written in MTEB's format under ``out``.
-
-    Returns:
-        The files written and one line per language, result or file left out.
+def _plan(picked: list[tuple[Path, TaskResult]], out: Path) -> tuple[dict[Path, tuple[dict[str, Any], list[Path]]],
+                                                                   list[str]]:
+    """target file -> (its MTEB document, the result files in it), and the lines of what is left out.
 
     Raises:
-        MtebExportError: ``root`` holds no Tatoeba or BUCC result, or a file would be replaced without ``overwrite``.
+        MtebExportError: two results would fill the same split of one file (another recipe, or a re-evaluation):
+            naming both, since keeping either would be a silent choice of which number MTEB's layout shows.
     """
-    good, broken = find_results(root)
-    notes = [f"skipped {p}: {problem}" for p, problem in broken]
-    picked = [(p, r) for p, r in good if r.task in MTEB_TASKS]
-    if not picked:
-        raise MtebExportError(f"no Tatoeba or BUCC result under {root} ({len(good)} other results, {len(broken)} "
-                              "unreadable files)")
-    written = []
-    for path, result in picked:
-        target = Path(out) / model_folder(result) / f"{MTEB_TASKS[result.task][0]}.json"
-        if target in written:
-            notes.append(f"{path}: the same encoder, intermediate and seed as another result: not written")
-            continue
-        if target.exists() and not overwrite:
-            raise MtebExportError(f"{target} exists; pass overwrite=true to replace it")
+    planned: dict[Path, tuple[dict[str, Any], list[Path]]] = {}
+    by_split: dict[tuple[Path, str], Path] = {}
+    notes: list[str] = []
+    for path, result in sorted(picked, key=lambda pr: str(pr[0])):
         try:
+            target = out / model_folder(result) / f"{MTEB_TASKS[result.task][0]}.json"
             doc, left_out = export_result(result)
         except MtebExportError as exc:
             notes.append(f"{path}: {exc}")
             continue
         notes += [f"{path}: {line}" for line in left_out]
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if (target, result.split) in by_split:
+            raise MtebExportError(
+                f"{by_split[target, result.split]} and {path} are both {result.task} {result.split} results of "
+                f"{model_folder(result)} (another recipe or a re-evaluation): MTEB's layout holds one; export them "
+                "from separate results folders")
+        by_split[target, result.split] = path
+        if target in planned:
+            first, sources = planned[target]
+            first["xstilts"].setdefault("checkpoints", {next(iter(first["scores"])): first["xstilts"]["checkpoint"]})
+            first["scores"].update(doc["scores"])
+            first["xstilts"]["checkpoints"][result.split] = result.checkpoint
+            times = [first["evaluation_time"], doc["evaluation_time"]]
+            first["evaluation_time"] = sum(times) if all(isinstance(t, (int, float)) for t in times) else None
+            sources.append(path)
+        else:
+            planned[target] = (doc, [path])
+    return planned, notes
+
+
+def _check_target(target: Path, out: Path, overwrite: bool) -> None:
+    """Refuses, before anything is written, a target the export could not write or must not replace: a file where
+    one of its folders would go, a folder or symlink in its place, or an existing file without ``overwrite``."""
+    for parent in reversed(target.parents):
+        if parent.is_relative_to(out) and parent != out and (parent.is_symlink() or
+                                                             (parent.exists() and not parent.is_dir())):
+            raise MtebExportError(f"{parent} is in the way of {target.name} (not a folder); choose another output=")
+    try:
+        check_new_file(target, overwrite)
+    except XstiltsError as exc:
+        raise MtebExportError(str(exc)) from None
+
+
+def export_folder(root: str | Path, out: str | Path, overwrite: bool = False) -> tuple[list[Path], list[str]]:
+    """Every Tatoeba and BUCC result below ``root`` written in MTEB's format under ``out``, or nothing.
+
+    Every file is planned and checked before the first is written, so a refusal leaves no export half-written.
+
+    Returns:
+        The files written and one line per language, result or file left out.
+
+    Raises:
+        MtebExportError, RunFolderError: ``root`` holds no Tatoeba or BUCC result; ``out`` is the results folder, in
+            or around it, a file or not writable; a file would be replaced without ``overwrite``; two results would
+            fill one file's split.
+    """
+    out = check_output_location(out, [root], key="output")
+    good, broken = find_results(root)
+    notes = [f"skipped {p}: {problem}" for p, problem in broken]
+    picked = [(p, r) for p, r in good if r.task in MTEB_TASKS]
+    if not picked:
+        raise MtebExportError(f"no Tatoeba or BUCC result under {root} ({len(good)} other results, {len(broken)} "
+                              f"unreadable files{': ' + broken[0][1] if broken else ''})")
+    planned, more = _plan(picked, out)
+    notes += more
+    if not planned:
+        raise MtebExportError(f"nothing under {root} can be written in MTEB's format ({'; '.join(more)})")
+    for target in planned:
+        _check_target(target, out, overwrite)
+    written = []
+    for target, (doc, _) in planned.items():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MtebExportError(f"cannot create {target.parent} ({exc.strerror or exc}); choose another output=") \
+                from None
         atomic_write_json(target, doc)
         written.append(target)
     return written, notes
@@ -167,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{' '.join(bad) or 'a missing results= or output='})", file=sys.stderr)
         return 2
     if not Path(args["results"]).is_dir():
-        print(f"error: results folder {args['results']} does not exist", file=sys.stderr)
+        what = "is not a folder" if Path(args["results"]).exists() else "does not exist"
+        print(f"error: results folder {args['results']} {what}", file=sys.stderr)
         return 2
     try:
         written, notes = export_folder(args["results"], args["output"], args.get("overwrite") == "true")
