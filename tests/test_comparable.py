@@ -174,6 +174,10 @@ def test_a_published_number_sits_only_beside_what_it_measures():
     assert anchors.cell_note("multilingual-e5-small", "tatoeba (MTEB's protocol: non-English queries)").startswith(
         "published 89.7 over 14 languages")
     assert anchors.cell_note("some-other-encoder", "xnli") == ""
+    # A QA cell is (EM + F1) / 2: the published number beside it is the same mean, never the F1 alone (76.6).
+    assert anchors.cell_note("xlmr-large", "xquad").startswith("published 68.7 = (EM 60.8 + F1 76.6) / 2")
+    f1_only = [anchors.Anchor(("enc",), "mlqa", "f1", 70.0, source="s")]
+    assert anchors.cell_note("enc", "mlqa", anchors=f1_only) == ""
 
 
 def test_malformed_anchor_file_is_one_clear_error(tmp_path):

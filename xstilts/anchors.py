@@ -122,6 +122,9 @@ def cell_note(encoder: str, row_task: str, intermediate: str = "none",
     if task not in TASKS:
         return ""
     main = TASKS[task].main_metric.split("+")[-1]
+    # A QA cell is (EM + F1) / 2: a published F1 beside it would read as a gap of half the EM-F1 difference, so the
+    # number shown is the same mean of the source's F1 and EM (an anchor without EM shows nothing there).
+    qa_mean = TASKS[task].main_metric == "exact_match+f1"
     if not qualifier:
         wanted = main
     elif qualifier.startswith("gold pairs"):
@@ -137,6 +140,12 @@ def cell_note(encoder: str, row_task: str, intermediate: str = "none",
             continue
         over = f" over {len(a.over)} languages" if a.over else ""
         flag = "; sources disagree" if a.disagreement else ""
+        if qa_mean and not qualifier:
+            if "exact_match" not in a.extra:
+                continue
+            out.append(f"published {(mean + a.extra['exact_match']) / 2:.1f} = (EM {a.extra['exact_match']:.1f} + "
+                       f"F1 {mean:.1f}) / 2{over} ({_short_source(a)}{flag})")
+            continue
         out.append(f"published {mean:.1f}{over} ({_short_source(a)}{flag})")
     return "; ".join(out)
 
