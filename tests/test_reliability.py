@@ -253,45 +253,77 @@ def test_evaluation_writes_reliability_for_every_language(evaluated, task):
         assert (fig["majority_share"] is None) is (task in ("xquad", "tatoeba"))
     low, high = result.score_ci95
     assert low - 1e-9 <= result.score <= high + 1e-9
+    # Per-item scores of every language (what a paired difference redraws) give back each language's score.
+    items = R.items_from_json(result.items)
+    assert set(items) == set(result.languages)
+    for lang, per in items.items():
+        value = result.languages[lang][metric]
+        if result.main_metric == "exact_match+f1":
+            value = (result.languages[lang]["exact_match"] + value) / 2
+        assert R.point(per) == pytest.approx(value, abs=1e-5), lang
     chance = {"xnli": 100 / 3, "panx": None, "xquad": None,
               "tatoeba": np.mean([100 / m["n"] for m in result.languages.values()])}[task]
     assert result.chance == (pytest.approx(chance) if chance is not None else None)
 
 
-def test_a_difference_is_called_only_beyond_seed_and_example_noise():
-    from xstilts.reliability import Z95, difference
+def test_a_difference_pairs_seeds_and_reads_them_with_t():
+    from xstilts.reliability import difference, runs_of, t_quantile
 
-    # Three seeds a side, no example intervals: seed noise only (sd 2 and 2 -> se of the difference 2*sqrt(2/3)).
-    d = difference(([50.0, 52.0, 54.0], [None] * 3), ([40.0, 42.0, 44.0], [None] * 3))
-    half = Z95 * (2 * 4.0 / 3) ** 0.5
-    assert d.delta == pytest.approx(10.0) and d.low == pytest.approx(10 - half) and d.verdict == "up"
-    assert d.why == "seeds"
-    # The same means with wide example intervals: within noise.
+    # Three paired seeds, no item intervals: d = 10, 10, 13 -> sd of d sqrt(3), se 1, t with 2 df.
+    d = difference(runs_of([50.0, 52.0, 57.0], seeds=[1, 2, 3]), runs_of([40.0, 42.0, 44.0], seeds=[1, 2, 3]))
+    assert d.delta == pytest.approx(11.0) and d.pairs == 3 and d.df == pytest.approx(2.0)
+    assert d.high - d.low == pytest.approx(2 * t_quantile(2) * 1.0) and d.verdict == "up"
+    assert d.why.startswith("3 paired seeds (t)") and "seeds only" in d.why
+    # The same means paired the other way round: the seed noise is the spread of the differences, not of the scores.
+    assert difference(runs_of([57.0, 52.0, 50.0], seeds=[1, 2, 3]),
+                      runs_of([40.0, 42.0, 44.0], seeds=[1, 2, 3])).high - d.high > 5
+    # Wide item intervals on every run: within noise, and the quantile's df grow towards the normal's.
     wide = [[30.0, 70.0]] * 3
-    d = difference(([50.0, 52.0, 54.0], wide), ([40.0, 42.0, 44.0], wide))
-    assert d.verdict == "within noise" and d.why == "seeds and examples"
-    assert d.low < 0 < d.high
-    # One seed a side: the example interval only.
-    d = difference(([60.0], [[58.0, 62.0]]), ([50.0], [[48.0, 52.0]]))
-    assert d.verdict == "up" and d.why == "examples"
-    assert difference(([45.0], [[43.0, 47.0]]), ([50.0], [[48.0, 52.0]])).verdict == "down"
-    # Nothing known about the noise: no claim.
-    d = difference(([60.0], [None]), ([50.0], [None]))
-    assert (d.low, d.high, d.verdict) == (None, None, "unknown")
+    w = difference(runs_of([50.0, 52.0, 57.0], wide), runs_of([40.0, 42.0, 44.0], wide))
+    assert w.verdict == "within noise" and "recorded intervals" in w.why and w.df > 2
+    # One trained seed a side: the seed noise is unknown, whatever the item interval says.
+    one = difference(runs_of([60.0], [[59.0, 61.0]]), runs_of([50.0], [[49.0, 51.0]]))
+    assert (one.low, one.high, one.verdict) == (None, None, "unknown") and "seed noise is unknown" in one.why
 
 
-def test_a_single_seed_borrows_the_seed_noise_of_the_other_side():
-    from xstilts.reliability import difference
+def test_an_untrained_baseline_pairs_with_every_seed_and_two_untrained_sides_have_item_noise_only():
+    from xstilts.reliability import SeedRun, difference
 
-    d = difference(([71.5], [None]), ([70.0, 72.0], [None, None]))  # sd^2 = 2: var 2 + 2/2 -> half 1.96*sqrt(3)
+    base = [SeedRun(76.4, [75.3, 77.5], None)]  # retrieval on the phase-1 encoder: nothing trained
+    d = difference([SeedRun(77.6, [76.5, 78.7], 1), SeedRun(78.0, [76.9, 79.1], 2)], base)
+    assert d.pairs == 2 and d.delta == pytest.approx(1.4)
+    assert difference([SeedRun(77.6, [76.5, 78.7], 42)], base).verdict == "unknown"  # one phase-2 seed
+    both = difference([SeedRun(80.0, [79.0, 81.0], None)], base)
+    assert both.verdict == "up" and both.why.startswith("no training")
+
+
+def test_unpaired_seeds_use_welch_and_a_single_seed_borrows_the_other_sides_noise():
+    from xstilts.reliability import difference, runs_of
+
+    d = difference(runs_of([71.5], seeds=[7]), runs_of([70.0, 72.0], seeds=[1, 2]))
     assert d.verdict == "within noise" and "seed noise of one side taken from the other" in d.why
-    assert d.high - d.low == pytest.approx(2 * 1.959964 * 3 ** 0.5)
-    assert difference(([60.0], [None]), ([70.0, 72.0], [None, None])).verdict == "down"
+    assert "unpaired" in d.why
 
 
-def test_a_side_without_an_interval_borrows_the_example_noise_of_the_other():
-    from xstilts.reliability import difference
+def _items(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
+    return np.stack([(rng.random(len(p)) < p).astype(float), np.ones(len(p))], axis=1)
 
-    d = difference(([70.0], [[68.0, 72.0]]), ([65.0], [None]))
-    assert d.verdict == "up" and "example noise of one side taken from the other" in d.why
-    assert d.high - d.low == pytest.approx(2 * 2 * 2 ** 0.5)
+
+def test_a_joint_item_draw_is_wider_when_translated_items_share_their_difficulty():
+    from xstilts.reliability import SeedRun, item_variance
+
+    rng = np.random.default_rng(0)
+    hard = rng.random(200)  # one difficulty per item, shared by every language (a translated test set)
+    runs = [SeedRun(0.0, None, k, {lang: _items(rng, np.where(hard < 0.5, 0.9, 0.3)) for lang in "abcde"})
+            for k in (1, 2)]
+    base = [SeedRun(0.0, None, k, {lang: _items(rng, np.full(200, 0.6)) for lang in "abcde"}) for k in (1, 2)]
+    joint, was_joint = item_variance(runs, base, joint=True, n_resamples=400)
+    apart, _ = item_variance(runs, base, joint=False, n_resamples=400)
+    # One difficulty shared by five languages (its variance 0.09 beside a per-item Bernoulli variance of 0.09-0.21):
+    # about twice the variance of independent draws.
+    assert was_joint and joint > 1.6 * apart
+    # Unequal item counts cannot be drawn jointly: per language, and said so.
+    runs[0].items["a"] = runs[0].items["a"][:150]
+    assert item_variance([runs[0]], [SeedRun(0, None, 1, {k: v[:150] if k == "a" else v
+                                                           for k, v in base[0].items.items()})],
+                         joint=True, n_resamples=50)[1] is False

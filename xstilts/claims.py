@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xstilts.reliability import difference
+from xstilts.reliability import difference, runs_of, shares_items
 from xstilts.results import intermediate_parts
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -149,7 +149,9 @@ def multilingual_beats_english(grid: dict[str, Any], multi: list[str], english: 
                 task = row["task"].split(" (")[0]
                 if task in not_learned or " (" in row["task"] or not row["runs"][i] or not row["runs"][j]:
                     continue
-                d = difference((row["runs"][i], row["runs_ci95"][i]), (row["runs"][j], row["runs_ci95"][j]))
+                seeds = row.get("runs_seed") or [None] * len(row["runs"])  # summary.json before it: by position
+                d = difference(runs_of(row["runs"][i], row["runs_ci95"][i], seeds[i]),
+                               runs_of(row["runs"][j], row["runs_ci95"][j], seeds[j]), shared_items=shares_items(task))
                 pro, con = pro + (d.verdict == "up"), con + (d.verdict == "down")
                 n += d.verdict in ("up", "down", "within noise")
                 interval = f" [{d.low:+.1f}, {d.high:+.1f}]" if d.low is not None else ""

@@ -15,7 +15,7 @@ from xstilts.config import EvalRecipe, Phase2Recipe
 from xstilts.errors import DataError, DataMissing, SplitAbsent
 from xstilts.log import elapsed, grouped_by_reason, log
 from xstilts.modeling import check_max_length, load_merged_encoder, load_model
-from xstilts.reliability import LanguageFigures, mean_interval
+from xstilts.reliability import LanguageFigures, items_to_json, mean_interval
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
 from xstilts.tasks import Task, benchmark_languages
 from xstilts.tasktypes.common import EvalInputs
@@ -260,4 +260,7 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), version=__version__, notes=notes,
         environment=provenance.environment(), wall_time_s=elapsed(),
         reliability={lang: fig.to_json() for lang, fig in reliability.items()}, score_ci95=score_ci95, chance=chance,
+        # every language or none: a difference redraws all of a cell's languages from them
+        items={lang: items_to_json(fig.per_example) for lang, fig in reliability.items()}
+        if score_ci95 is not None and all(fig.per_example is not None for fig in reliability.values()) else {},
     )

@@ -32,7 +32,7 @@ from xstilts.errors import RunFolderError, XstiltsError
 from xstilts.languages import script_of
 from xstilts.log import log
 from xstilts.recipe import RecipeError, field
-from xstilts.reliability import CONSTANT_SHARE, difference
+from xstilts.reliability import CONSTANT_SHARE, SeedRun, difference, items_from_json, shares_items
 from xstilts.results import (
     BASELINE,
     VARIANT_OPEN,
@@ -49,6 +49,7 @@ from xstilts.results import (
     recipe_variants,
     same_task,
     task_order,
+    phase2_seed,
     trained_on,
 )
 from xstilts.runfiles import atomic_write_json, atomic_write_text, check_new_file
@@ -298,9 +299,13 @@ def seed_cell(runs: list[TaskResult], value: Any = None) -> dict[str, Any]:
     # An interval belongs to the task score only (the result holds none for another number).
     ci = [sum(c[0] for c in cis) / len(cis), sum(c[1] for c in cis) / len(cis)] \
         if value is None and cis and all(cis) else None
+    whole = len(values) == len(runs)
     return {"score": sum(values) / len(values) if values else None, "sd": _sd(values),
             "seeds": sorted({r.run.seed for r in runs if r.run.seed is not None}), "n": len(runs), "ci95": ci,
-            "runs": values, "runs_ci95": cis if value is None and len(values) == len(runs) else [None] * len(values)}
+            "runs": values, "runs_ci95": cis if value is None and whole else [None] * len(values),
+            # each run's seed (what pairs it with its baseline's run) and the phase-2 seed its model started from
+            "runs_seed": [r.run.seed for r in runs] if whole else [None] * len(values),
+            "phase2_seeds": sorted({s for r in runs if (s := phase2_seed(r)) is not None})}
 
 
 def non_latin_mean(result: TaskResult) -> float | None:
@@ -318,12 +323,16 @@ def constant_languages(result: TaskResult, langs: Iterable[str] | None = None) -
     return [lang for lang in langs if (result.reliability.get(lang) or {}).get("constant")]
 
 
-def score_grid(results: list[TaskResult]) -> dict[str, Any]:
+def score_grid(results: list[TaskResult], items: dict[tuple[str, str, str], list[Any]] | None = None
+               ) -> dict[str, Any]:
     """{"columns": [[encoder, intermediate]], "rows": [{"task", "metric", "cells": [seed-mean score | None], "sd":
     [sd over seeds | None], "seeds": [[seed...]], "partial": [...], "ci95": [[low, high] | None], "constant":
     [[lang...]], "languages"}]} with one row per task plus a Tatoeba row over non-Latin-script languages (no
     interval: the result holds none for that subset). The seeds of a cell are averaged, never one picked; LoRA runs
-    have columns of their own, and so do runs whose recipes differ in more than the seed (``recipe_variants``)."""
+    have columns of their own, and so do runs whose recipes differ in more than the seed (``recipe_variants``).
+
+    ``items``, when given, is filled with (encoder, intermediate, task) -> each run's per-item scores (None where a
+    result keeps none), in the order of the cell's ``runs``: what ``effects`` redraws (kept out of summary.json)."""
     results = recipe_variants(results)
     cols = columns(results)
     by_key: dict[tuple[str, str, str], list[TaskResult]] = {}
@@ -334,6 +343,10 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
         groups = [sorted(by_key.get((enc, inter, task), []), key=lambda r: (r.run.seed is None, r.run.seed))
                   for enc, inter in cols]
         cells = [seed_cell(g) if g else None for g in groups]
+        if items is not None:
+            for (enc, inter), g in zip(cols, groups):
+                if g:
+                    items[(enc, inter, task)] = [items_from_json(r.items) for r in g]
         metric = next(g[0].main_metric for g in groups if g)
         rows.append({"task": task, "metric": metric, **_cells(cells),
                      "partial": [any(r.partial for r in g) for g in groups],
@@ -376,13 +389,27 @@ def score_grid(results: list[TaskResult]) -> dict[str, Any]:
 def _cells(cells: list[dict[str, Any] | None]) -> dict[str, list[Any]]:
     return {"cells": [c["score"] if c else None for c in cells], "sd": [c["sd"] if c else None for c in cells],
             "seeds": [c["seeds"] if c else [] for c in cells], "ci95": [c["ci95"] if c else None for c in cells],
-            "runs": [c["runs"] if c else [] for c in cells], "runs_ci95": [c["runs_ci95"] if c else [] for c in cells]}
+            "runs": [c["runs"] if c else [] for c in cells], "runs_ci95": [c["runs_ci95"] if c else [] for c in cells],
+            "runs_seed": [c["runs_seed"] if c else [] for c in cells],
+            "phase2_seeds": [c["phase2_seeds"] if c else [] for c in cells]}
 
 
-def effects(grid: dict[str, Any]) -> list[dict[str, Any]]:
+def seed_runs(row: dict[str, Any], i: int, items: list[Any] | None = None) -> list[SeedRun]:
+    """Column ``i`` of a grid row as ``reliability.SeedRun``s (seeds from ``runs_seed``; summary.json files written
+    before it: paired by position); ``items``: each run's per-item scores (``score_grid(items=...)``)."""
+    scores, cis = row["runs"][i], row["runs_ci95"][i]
+    seeds = (row.get("runs_seed") or [None] * len(row["runs"]))[i] or list(range(1, len(scores) + 1))
+    per = items if items is not None and len(items) == len(scores) and " (" not in row["task"] else [None] * len(scores)
+    return [SeedRun(float(s), c, k, it) for s, c, k, it in zip(scores, cis, seeds, per)]
+
+
+def effects(grid: dict[str, Any], items: dict[tuple[str, str, str], list[Any]] | None = None
+            ) -> list[dict[str, Any]]:
     """Each intermediate task's change over its encoder's no-intermediate run (same LoRA setting), per task row, with
-    the 95% interval of the difference (``reliability.difference``: seeds and examples) and its verdict: an effect
-    is called (``up``/``down``) only where the interval excludes zero."""
+    the 95% interval of the difference (``reliability.difference``: seeds paired by index and read with t, plus the
+    items redrawn on both sides, jointly across translated languages where ``items`` holds per-item scores) and its
+    verdict: an effect is called (``up``/``down``) only where the interval excludes zero."""
+    items = items or {}
     cols = [tuple(c) for c in grid["columns"]]
     out = []
     for row in grid["rows"]:
@@ -394,8 +421,9 @@ def effects(grid: dict[str, Any]) -> list[dict[str, Any]]:
             j = cols.index(base_col)
             if not row["runs"][j]:
                 continue
-            d = difference((row["runs"][i], row["runs_ci95"][i]), (row["runs"][j], row["runs_ci95"][j]))
             task = row["task"].split(" (")[0]
+            d = difference(seed_runs(row, i, items.get((enc, inter, row["task"]))),
+                           seed_runs(row, j, items.get((*base_col, row["task"]))), shared_items=shares_items(task))
             same = same_task(inter, {task, *row.get("trained_on", [[]] * len(cols))[i]})
             coverage = row.get("coverage") or [[] for _ in cols]  # summary.json written before coverage: unknown
             other = coverage_problem(coverage[i], coverage[j])
@@ -404,7 +432,8 @@ def effects(grid: dict[str, Any]) -> list[dict[str, Any]]:
             out.append({"encoder": enc, "intermediate": inter, "task": row["task"], "metric": row["metric"],
                         "score": row["cells"][i], "baseline": row["cells"][j], "delta": d.delta, "low": low,
                         "high": high, "verdict": verdict, "why": why,
-                        "seeds": [len(row["runs"][i]), len(row["runs"][j])]})
+                        "seeds": [len(row["runs"][i]), len(row["runs"][j])],
+                        "phase2_seeds": len((row.get("phase2_seeds") or [[]] * len(cols))[i]), "pairs": d.pairs})
     return out
 
 
@@ -569,8 +598,10 @@ def _effect_lines(found: list[dict[str, Any]]) -> list[str]:
     if not found:
         return []
     lines = ["", "Intermediate-task effects: the change of each cell over its encoder's no-intermediate run, with the "
-             "95% interval of the difference (seed and example noise); an effect is called only where the interval "
-             "excludes zero.", "",
+             "95% interval of the paired difference (seed i against seed i, read with Student's t over the seeds, "
+             "plus the test items redrawn on both sides: jointly across translated languages where the results "
+             "keep per-item scores, from the recorded intervals otherwise, as the noise column says; one trained "
+             "seed a side: no interval); an effect is called only where the interval excludes zero.", "",
              "| encoder | intermediate | task | change | 95% interval | verdict | seeds | noise |",
              "|---|---|---|---|---|---|---|---|"]
     for e in found:
@@ -609,11 +640,12 @@ def summarize(root: str | Path, found: tuple[list, list] | None = None,
     if not good:
         raise FileNotFoundError(f"no readable result files under {root}" + (f" ({len(bad)} skipped)" if bad else ""))
     results = [r for _, r in good]
-    grid = score_grid(results)
+    items: dict[tuple[str, str, str], list[Any]] = {}
+    grid = score_grid(results, items)
     checked = check_floors(results, floors or {})
     not_learned = {f["task"] for f in checked if not f["met"]}
     found_effects = [{**e, "verdict": NOT_LEARNED} if e["task"].split(" (")[0] in not_learned
-                     and e["verdict"] not in (SAME_TASK, NOT_COMPARABLE) else e for e in effects(grid)]
+                     and e["verdict"] not in (SAME_TASK, NOT_COMPARABLE) else e for e in effects(grid, items)]
     summary = {"root": str(root), "results": len(results),
                "skipped": [{"file": str(p), "problem": m} for p, m in bad], "grid": grid, "floors": checked,
                "effects": found_effects, "times": phase_times(dedupe(results)), "environments": environments(results)}

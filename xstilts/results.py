@@ -85,6 +85,11 @@ class TaskResult:
     reliability: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     score_ci95: list[float] | None = None  # bootstrap 95% interval of ``score`` (languages resampled independently)
     chance: float | None = None  # the task score of a uniform random guess, in percent (null where undefined)
+    # lang -> {"num": [...], "den": [...]}: each scored item's contribution to the language's ratio-of-sums score, in
+    # the order the items were read ("den" absent: 1 each). A difference of two cells redraws the same items on both
+    # sides (and jointly across translated languages) from these; absent from results written before it existed,
+    # whose differences fall back to the recorded intervals (``reliability.difference`` says which).
+    items: dict[str, dict[str, list[float]]] = dataclasses.field(default_factory=dict)
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,6 +234,14 @@ def _type_problems(data: dict[str, Any]) -> list[str]:
                  figures.get("constant"))
             interval(figures.get("ci95"), f"reliability.{lang}.ci95")
     interval(data.get("score_ci95"), "score_ci95")
+    items = data.get("items", {})
+    if need(isinstance(items, dict), "items", "a mapping of language -> {num, den}", items):
+        for lang, v in items.items():
+            ok = isinstance(v, dict) and set(v) <= {"num", "den"} and isinstance(v.get("num"), list) and all(
+                _is_number(x) for x in v["num"]) and ("den" not in v or (isinstance(v["den"], list) and len(
+                    v["den"]) == len(v["num"]) and all(_is_number(x) for x in v["den"])))
+            need(_is_name(lang) and ok, f"items.{lang}", "{num: [numbers], den: [as many numbers] (optional)}",
+                 "(not shown)" if isinstance(v, dict) else v)
     chance = data.get("chance")
     need(chance is None or (_is_number(chance) and 0 <= chance <= 100), "chance", "null or a percentage", chance)
     wall = data.get("wall_time_s")
@@ -431,6 +444,19 @@ def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = value
     return out
+
+
+def phase2_seed(result: TaskResult) -> int | None:
+    """The seed of the phase-2 (intermediate) run a result's model started from: its chain's phase-2 recipe's
+    ``train.seed`` (None without a phase 2, or not recorded). ``run.seed`` is the phase-3 seed (retrieval on a
+    phase-2 encoder: this one)."""
+    for entry in result.chain:
+        if isinstance(entry, dict) and entry.get("phase") == "phase2":
+            recipe = entry.get("recipe")
+            train = recipe.get("train") if isinstance(recipe, dict) else None
+            seed = train.get("seed") if isinstance(train, dict) else None
+            return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+    return None
 
 
 def recipe_fingerprint(result: TaskResult) -> dict[str, str]:

@@ -21,7 +21,7 @@ import pandas as pd
 from xstilts import tasktypes
 from xstilts.errors import XstiltsError
 from xstilts.languages import script_of
-from xstilts.reliability import difference
+from xstilts.reliability import SeedRun, difference, items_from_json, shares_items
 from xstilts.results import (
     BASELINE,
     XTREME_CATEGORIES,
@@ -451,16 +451,18 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
     seeds = sorted({r.run.seed for r in rs if r.run.seed is not None})
     return {"score": _mean(scores), "sd": _sd(scores), "n_seeds": len(rs), "seeds": seeds, "ci": ci,
             "scores": scores, "cis": cis,
+            # what the report's rule pairs and redraws (seed index, per-item scores where the results keep them)
+            "runs": [SeedRun(r.score, r.score_ci95, r.run.seed, items_from_json(r.items)) for r in rs],
             "constant_langs": constant, "all_constant": constant_everywhere(rs),  # the report's rule
             "n_langs": len(langs), "partial": any(r.partial for r in rs),
             "reliability_recorded": all(bool(r.reliability) or r.score_ci95 is not None for r in rs),
             "lang_means": _lang_means(rs), "lang_sets": [sorted(r.languages) for r in rs]}
 
 
-def _judge(cell: dict[str, Any], base: dict[str, Any]) -> tuple[str, str]:
+def _judge(cell: dict[str, Any], base: dict[str, Any], task: str = "") -> tuple[str, str]:
     """(status, why) of a cell against its baseline: the report's rule (``reliability.difference``: the 95% interval
-    of the difference from seed and example noise), so the viewer and SUMMARY.md call the same effects."""
-    d = difference((cell["scores"], cell["cis"]), (base["scores"], base["cis"]))
+    of the paired difference from seed and item noise), so the viewer and SUMMARY.md call the same effects."""
+    d = difference(cell["runs"], base["runs"], shared_items=shares_items(task))
     if d.verdict == "unknown":
         return STATUS_UNCERTAIN, d.why
     interval = f"Δ {d.delta:+.1f}, 95% interval [{d.low:+.1f}, {d.high:+.1f}] ({d.why})"
@@ -524,7 +526,7 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
             status, delta, b_score = STATUS_NOT_LEARNED, c["score"] - base["score"], base["score"]
             why = f"{NOT_LEARNED}: {not_learned[task]}" if not_learned else NOT_LEARNED
         else:
-            status, why = _judge(c, base)
+            status, why = _judge(c, base, task)
             delta, b_score = c["score"] - base["score"], base["score"]
         lang_deltas = ({lang: v - base["lang_means"][lang] for lang, v in sorted(c["lang_means"].items())
                         if lang in base["lang_means"]} if base else {})
