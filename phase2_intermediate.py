@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from xstilts import cli, provenance, recipe, runfiles
+from xstilts import cli, preflight, provenance, recipe, runfiles
 from xstilts.config import Phase2Recipe
 from xstilts.log import dev_line, log
 from xstilts.tasks import get_task
@@ -25,6 +25,7 @@ def _main(argv: list[str]) -> int:
     recipe.print_recipe(cfg, "phase2")
     parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 2")
     src = provenance.model_dir(parent)
+    preflight.check_training_precision(src, cfg.train.precision)  # mDeBERTa under fp16: refused at once
 
     # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
     from transformers import AutoTokenizer, set_seed

@@ -204,3 +204,31 @@ def test_deberta_sequence_heads_export_exactly(family_runs, task, tmp_path):
     info = save_model(model, AutoTokenizer.from_pretrained(t / "p1"), tmp_path / "final", export_hf=True)
     kind = "classification" if task == "xnli" else "multiple_choice"
     assert info["transformers"]["loadable"] is (families.FAMILIES[fam].hf_export[kind] == "exact"), info
+
+
+@pytest.mark.parametrize("how", ["validate", "phase3", "phase2"])
+def test_a_precision_the_family_cannot_train_in_is_refused_before_any_work(tiny_phase1, tmp_path, capsys, how):
+    """mDeBERTa under fp16 was refused only when training started (after the model and every row were loaded), and
+    ``xstilts validate`` answered ok for it: now the input's config decides at once, in the scripts and in validate."""
+    import shutil
+
+    import phase2_intermediate
+    from xstilts import command
+
+    p1 = tmp_path / "p1"
+    shutil.copytree(tiny_phase1, p1)
+    config = json.loads((p1 / "config.json").read_text())
+    (p1 / "config.json").write_text(json.dumps({**config, "model_type": "deberta-v2"}))
+    out = tmp_path / "out"
+    args = ["recipes/phase3/panx.yaml" if how != "phase2" else "recipes/phase2/mnli.yaml", f"input={p1}",
+            f"output={out}", "train.precision=fp16"]
+    main = {"validate": lambda a: command.main(["validate", "phase3", *a]), "phase3": phase3_target.main,
+            "phase2": phase2_intermediate.main}[how]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "learns nothing under fp16" in err and "train.precision=bf16" in err and "Traceback" not in err
+    assert not out.exists()
+    if how == "validate":  # bf16 is fine, and so is fp16 for a family that trains in it
+        assert main([*args[:-1], "train.precision=bf16"]) == 0
+        (p1 / "config.json").write_text(json.dumps({**config, "model_type": "modernbert"}))
+        assert main(args) == 0

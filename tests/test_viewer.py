@@ -454,6 +454,19 @@ def test_run_languages_and_zero_shot_gap():
     assert loading.zero_shot_gap(make(langs={"en": 50})) is None
 
 
+@pytest.mark.parametrize("task", ["sib200", "belebele"])
+def test_the_english_row_of_a_flores_task_is_its_training_language(task):
+    """SIB-200 and Belebele spell English eng_Latn (SIB-200 trains on it; Belebele on RACE, "en"): that row is the
+    English one, so the zero-shot gap exists, and a language merely starting with "en" is not English."""
+    r = make(task=task, langs={"eng_Latn": 90, "fra_Latn": 70, "arb_Arab": 50, "en": 10})
+    english = loading.run_languages(r).set_index("lang")["is_english"].to_dict()
+    assert english == {"eng_Latn": True, "fra_Latn": False, "arb_Arab": False, "en": True}
+    assert loading.is_training_language("xnli", "eng_Latn") and not loading.is_training_language("sib200", "enm_Latn")
+    assert loading.is_training_language("no-such-task", "en")
+    gap = loading.zero_shot_gap(make(task=task, langs={"eng_Latn": 90, "fra_Latn": 70, "arb_Arab": 50}))
+    assert gap == pytest.approx(30.0)
+
+
 def test_benchmark_table_matches_benchmark_scores(demo):
     rs = demo.task_results
     table = report.benchmark_table(rs)

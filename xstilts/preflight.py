@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xstilts import provenance, recipe, runfiles
+from xstilts import families, provenance, recipe, runfiles
 from xstilts.config import EvalRecipe, inherit_data_source
+from xstilts.errors import XstiltsError
 from xstilts.tasks import Task, check_languages, get_task
 
 
@@ -56,14 +57,19 @@ def check_evaluation(raw: dict, source: str) -> Evaluation:
     return Evaluation(cfg, run_folder, phase, run_chain, trained, inherited, task, langs, out_file)
 
 
+def evaluated_from(task: Task) -> tuple[str, ...]:
+    """The phases whose folders ``task`` is evaluated from, read from the registry (the task types' EVALUATED_FROM
+    says the same, tests/test_layers.py checks it; they import torch, which ``xstilts validate`` must not need to
+    refuse a wrong phase): a task no phase trains embeds with any encoder; one phase 3 trains needs its trained head;
+    one only phase 2 trains (a pseudo-task) has no zero-shot evaluation."""
+    if not task.trained_in:
+        return ("phase1", "phase2", "phase3")
+    return ("phase3",) if "phase3" in task.trained_in else ()
+
+
 def check_evaluated_from(task: Task, phase: str, run_folder: Path) -> None:
-    """Refuses a task without zero-shot evaluation, or a run of a phase the task cannot be evaluated from.
-
-    Imports the task types (and with them torch) only here: the recipe checks above answer before it.
-    """
-    from xstilts import tasktypes
-
-    allowed = tasktypes.of(task).EVALUATED_FROM
+    """Refuses a task without zero-shot evaluation, or a run of a phase the task cannot be evaluated from."""
+    allowed = evaluated_from(task)
     if not allowed:
         raise KeyError(f"task {task.name} has no zero-shot evaluation (its English dev score in metrics.json selected "
                        "the model); give a benchmark task with task=<name>")
@@ -71,6 +77,24 @@ def check_evaluated_from(task: Task, phase: str, run_folder: Path) -> None:
         needs = " or ".join(p.replace("phase", "phase-") for p in allowed)
         raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a {needs} model "
                                       "(only retrieval tasks are evaluated on phase-1/2 encoders)")
+
+
+def check_training_precision(model_folder: str | Path, precision: str) -> None:
+    """Refuses a ``train.precision`` the encoder's family cannot train in (``families.precision_problem``: mDeBERTa-v3
+    under fp16), read from the model folder's config.json, so the script refuses it before it tokenizes anything and
+    ``xstilts validate`` says what the script will say. A folder whose config cannot be read is left to the model-folder
+    check, which names the problem.
+
+    Raises:
+        RecipeError: naming the precision, why, and the precisions that train.
+    """
+    try:
+        model_type = runfiles.read_json(Path(model_folder) / "config.json", "model config").get("model_type", "")
+    except (XstiltsError, AttributeError):
+        return
+    unsafe = families.precision_problem(str(model_type), precision)
+    if unsafe:
+        raise recipe.RecipeError([unsafe])
 
 
 def check_model(plan: Evaluation) -> Path:
@@ -83,6 +107,8 @@ def check_model(plan: Evaluation) -> Path:
     Raises:
         ModelFolderError, RecipeError: naming the file or the key, its value and the encoder's limit.
     """
+    # Deferred on purpose (modeling imports torch and transformers; the xstilts command imports this module and
+    # answers its other subcommands without them): the one package import tests/test_layers.py allows in a function.
     from xstilts.modeling import check_model_folder
 
     cfg = plan.cfg

@@ -18,9 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from xstilts import tasktypes
+from xstilts import report, tasktypes
 from xstilts.errors import XstiltsError
 from xstilts.languages import script_of
+from xstilts.recipe import RecipeError
 from xstilts.reliability import SeedRun, difference, items_from_json, shares_items
 from xstilts.results import (
     BASELINE,
@@ -256,16 +257,31 @@ def script_summary(comparison: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+# English as the registry's language lists spell it: ISO 639-1 (XTREME) and FLORES-200 (SIB-200, Belebele).
+ENGLISH_CODES = frozenset({"en", "eng_Latn"})
+
+
+def is_training_language(task_name: str, lang: str) -> bool:
+    """Whether ``lang`` is the language the task's model was trained in (English: zero-shot transfer starts there),
+    read from the registry (``Task.train_language``, "eng_Latn" for SIB-200). A task trained on English data spelt
+    otherwise than its evaluation languages (Belebele: trained on RACE, "en"; evaluated on "eng_Latn") counts its
+    English variant too; an unknown task (a result of another version) falls back to English."""
+    task = TASKS.get(task_name)
+    train = task.train_language if task is not None else "en"
+    return lang == train or (train in ENGLISH_CODES and lang in ENGLISH_CODES)
+
+
 def run_languages(result: TaskResult) -> pd.DataFrame:
-    """One result per language: ``lang, script, score, n, is_english, constant`` (the model gave one prediction to
-    nearly every example there), highest score first."""
+    """One result per language: ``lang, script, score, n, is_english`` (the task's training language,
+    ``is_training_language``), ``constant`` (the model gave one prediction to nearly every example there), highest
+    score first."""
     rows = []
     constant = set(constant_languages(result))
     for lang, m in result.languages.items():
         v = language_score(result.main_metric, m)
         if v is not None:
             rows.append({"lang": lang, "script": script_of(lang), "score": v, "n": m.get("n"),
-                         "is_english": lang == "en", "constant": lang in constant})
+                         "is_english": is_training_language(result.task, lang), "constant": lang in constant})
     df = pd.DataFrame(rows, columns=["lang", "script", "score", "n", "is_english", "constant"])
     return df.sort_values(["score", "lang"], ascending=[False, True]).reset_index(drop=True)
 
@@ -645,9 +661,6 @@ def floor_verdicts(results: Sequence[TaskResult], floors_file: str | Path | None
     SUMMARY.md marks. No file: nothing marked; a file that cannot be used: nothing marked and the one-line problem."""
     if not floors_file:
         return {}, ""
-    from xstilts import report
-    from xstilts.recipe import RecipeError
-
     try:
         checked = report.check_floors(list(results), report.read_floors(floors_file))
     except (RecipeError, OSError) as exc:
