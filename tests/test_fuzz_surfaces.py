@@ -245,3 +245,45 @@ def test_wrong_typed_chain_fields_never_end_in_a_traceback(tmp_path_factory):
         loading.floor_verdicts(results, REPO / "recipes/mini/floors.yaml")
 
     run()
+
+
+# ---- the manifest: deletes exactly what it proves, at any depth ------------------------------------------------------
+ENTRY = st.tuples(st.lists(st.sampled_from(["a", "b", "final", "results"]), min_size=0, max_size=2),
+                  st.sampled_from(["x.json", "DONE", "notes.md"]), st.lists(st.booleans(), min_size=3, max_size=3))
+
+
+def test_remove_written_deletes_exactly_what_the_manifests_claim(tmp_path_factory):
+    """Random trees, each level claimed or not (a folder, or a tree: ours whole): what ``foreign_paths`` names is
+    exactly what ``remove_written`` keeps, byte for byte; everything else is gone; nothing outside is touched."""
+    from xstilts import runfiles
+
+    @settings(SETTINGS, max_examples=60)
+    @given(entries=st.lists(ENTRY, max_size=8), trees=st.sets(st.sampled_from(["final", "a"])))
+    def run(entries, trees):
+        base = tmp_path_factory.mktemp("tree")
+        top = base / "top"
+        top.mkdir()
+        (base / "outside.txt").write_text("outside")
+        for parts, name, flags in entries:
+            folder = top
+            for part, claimed in zip(parts, flags):
+                if claimed:
+                    runfiles.claim(folder, part, runfiles.TREE if part in trees else runfiles.FOLDER)
+                folder = folder / part
+            if flags[len(parts)]:
+                runfiles.claim(folder, name)
+            folder.mkdir(parents=True, exist_ok=True)
+            if not (folder / name).is_dir():
+                (folder / name).write_text(str(folder / name))
+        before = {p: p.read_text() for p in top.rglob("*") if p.is_file() and p.name != runfiles.MANIFEST}
+        foreign = runfiles.foreign_paths(top)
+        kept = runfiles.remove_written(top)
+        assert sorted(kept) == sorted(foreign)
+        for path, text in before.items():
+            if any(path == f or f in path.parents for f in foreign):
+                assert path.read_text() == text, path  # not provably ours: untouched
+            else:
+                assert not path.exists(), path  # claimed at every level (or inside a claimed tree): deleted
+        assert (base / "outside.txt").read_text() == "outside"
+
+    run()
