@@ -30,9 +30,9 @@ variant runs in its own try/except, so a failure is recorded with its error and 
   not compiled); ``xstilts+default`` / ``xstilts+graphs`` (``train.compile=default`` / ``graphs``);
 - ``eval/<size>/xnli128/<path>``: inference: ``unsorted_fixed`` (batches in data order, padded to max_length, a copy
   back per batch: HF's prediction loop), ``today`` (length-sorted, padding to the longest row), ``xstilts``
-  (``predict_logits`` with the evaluation defaults: multiples of 16, pinned asynchronous copies, one copy back),
-  ``xstilts_b256`` (the same with batches of 256); all in the evaluation's default precision (bf16 autocast on a
-  GPU).
+  (``predict_logits`` with the evaluation defaults on a GPU: multiples of 8, batches of 256 (``batch_size=auto``),
+  pinned asynchronous copies, one copy back), ``xstilts_b64`` (the same with today's 64 rows: the two effects
+  apart); batches of 64 except where said; all in the evaluation's default precision (bf16 autocast on a GPU).
 
 Training variants time ``--cold`` steps (50: every first-seen shape and compilation falls in them) and then
 ``--steps`` warm ones (20), then profile 5 steps (``gpu_busy_ms_per_step``: kernel time from ``torch.profiler``) and
@@ -376,7 +376,7 @@ class Variant:
     kind: str  # train | eval
     size: str  # large | base
     data: str  # xnli128 | qa384
-    path: str  # xstilts | today | hf_fixed | unsorted_fixed | xstilts_b256 (eval)
+    path: str  # xstilts | today | hf_fixed | unsorted_fixed | xstilts_b64 (eval)
     compile: str | bool = False  # False, or the train.compile mode
     estimate_s: float = 30.0  # what it is expected to take (skipped when less budget is left)
 
@@ -392,7 +392,7 @@ def plan(tiny: bool) -> list[Variant]:
     for size in ("large", "base"):
         for path in ("hf_fixed", "today", "xstilts"):
             out.append(Variant(f"train/{size}/xnli128/{path}", "train", size, "xnli128", path, False, est[size]))
-        for path in ("unsorted_fixed", "today", "xstilts", "xstilts_b256"):
+        for path in ("unsorted_fixed", "today", "xstilts", "xstilts_b64"):
             out.append(Variant(f"eval/{size}/xnli128/{path}", "eval", size, "xnli128", path, False, est[size] / 2))
         for mode in ("graphs", "default"):
             out.append(Variant(f"train/{size}/xnli128/xstilts+{mode}", "train", size, "xnli128", "xstilts", mode,
@@ -635,12 +635,15 @@ def run_eval(v: Variant, opts: argparse.Namespace, device: str, peak: float | No
         source = f"inline copy (xstilts.evaluation not importable: {exc})"
 
     shape = SHAPES["tiny" if opts.tiny else v.size]
-    max_length, batch = 128, opts.eval_batch_size * (4 if v.path == "xstilts_b256" else 1)
-    # today: padding to the longest row; xstilts: the evaluation default as on a GPU (pad_to_multiple_of=auto: 16).
+    max_length, batch = 128, opts.eval_batch_size
+    if v.path == "xstilts":  # the evaluation default as on a GPU (batch_size=auto: 256 rows at 128 tokens)
+        batch = opts.eval_batch_size * 4 if opts.tiny else \
+            common.eval_batch_size("auto", "cuda", max_length)
+    # today: padding to the longest row; xstilts: the evaluation default as on a GPU (pad_to_multiple_of=auto: 8).
     from xstilts.config import EvalRecipe
 
     multiple = 1 if v.path in ("today", "unsorted_fixed") else \
-        common.pad_multiple(EvalRecipe(input="-", output="-").pad_to_multiple_of, "cuda")
+        common.pad_multiple(EvalRecipe(input="-", output="-").pad_to_multiple_of, "cuda", common.EVAL_GPU_PAD_MULTIPLE)
     rng = random.Random(2)
     all_lengths = load_lengths()
     lengths = [rng.choice(all_lengths) for _ in range(opts.eval_examples)]
@@ -893,7 +896,7 @@ GOALS = [
 
 def goals(variants: dict[str, dict[str, Any]], ratio: dict[str, float]) -> list[dict[str, Any]]:
     """Each goal with the figure of every setting measured for it and whether it is met (null: not measured)."""
-    settings = ["xstilts", "xstilts+default", "xstilts+graphs", "xstilts_b256", "today"]
+    settings = ["xstilts", "xstilts+default", "xstilts+graphs", "xstilts_b64", "today"]
     out = []
     for template, figure, threshold, what in GOALS:
         figures = {}

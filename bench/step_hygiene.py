@@ -208,13 +208,14 @@ def measure_evaluation(device: str = "cpu", examples: int = 512, device_only: bo
     feats = [{k: v for k, v in f.items() if k != "labels"} for f in features(load_lengths()[:examples])]
     counter = SyncCounter(device_only=device != "cpu" if device_only is None else device_only)
     counter.watch(model)
-    from xstilts.tasktypes.common import pad_multiple
+    from xstilts.tasktypes.common import EVAL_GPU_PAD_MULTIPLE, eval_batch_size, pad_multiple
 
-    collator = Collator(1, pad_multiple(defaults.pad_to_multiple_of, device), 128)
+    collator = Collator(1, pad_multiple(defaults.pad_to_multiple_of, device, EVAL_GPU_PAD_MULTIPLE), 128)
+    batch = eval_batch_size(defaults.batch_size, device, 128)
     with counter:
         counter.active = True
-        predict_logits(model, feats, collator, defaults.batch_size, device)
-    batches = -(-len(feats) // defaults.batch_size)
+        predict_logits(model, feats, collator, batch, device)
+    batches = -(-len(feats) // batch)
     return {"batches": batches, "syncs": counter.total, "syncs_in_forward": counter.in_forward,
             "sites": dict(counter.sites.most_common(8))}
 
@@ -242,11 +243,11 @@ def shape_stats(batches: list[tuple[tuple[int, ...], int]]) -> dict[str, Any]:
             "shapes": sorted({"x".join(map(str, s)) for s in shapes})}
 
 
-def gpu_multiple(setting: int | str) -> int:
+def gpu_multiple(setting: int | str, evaluation: bool = False) -> int:
     """What a ``pad_to_multiple_of`` setting means on a CUDA GPU (the shapes targets are about a GPU)."""
-    from xstilts.tasktypes.common import pad_multiple
+    from xstilts.tasktypes.common import EVAL_GPU_PAD_MULTIPLE, GPU_PAD_MULTIPLE, pad_multiple
 
-    return pad_multiple(setting, "cuda")
+    return pad_multiple(setting, "cuda", EVAL_GPU_PAD_MULTIPLE if evaluation else GPU_PAD_MULTIPLE)
 
 
 def train_shapes(**cfg_overrides: Any) -> dict[str, Any]:
@@ -269,11 +270,11 @@ def eval_shapes(pad_to_multiple_of: int | None = None, batch_size: int | None = 
     """Evaluation batch shapes of ``predict_logits`` (length-sorted) over the XNLI lengths, evaluation defaults (the
     padding as on a GPU)."""
     from xstilts.config import EvalRecipe
-    from xstilts.tasktypes.common import Collator, predict_logits
+    from xstilts.tasktypes.common import Collator, eval_batch_size, predict_logits
 
     defaults = EvalRecipe(input="-", output="-")
     seen: list[tuple[tuple[int, ...], int]] = []
-    inner = Collator(1, pad_to_multiple_of or gpu_multiple(defaults.pad_to_multiple_of), 128)
+    inner = Collator(1, pad_to_multiple_of or gpu_multiple(defaults.pad_to_multiple_of, evaluation=True), 128)
 
     def collate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         out = inner(rows)
@@ -282,7 +283,8 @@ def eval_shapes(pad_to_multiple_of: int | None = None, batch_size: int | None = 
 
     model = tiny_model(1, "cpu")
     feats = [{k: v for k, v in f.items() if k != "labels"} for f in features(load_lengths())]
-    predict_logits(model, feats, collate, batch_size or defaults.batch_size, "cpu")
+    batch = batch_size or eval_batch_size(defaults.batch_size, "cuda", 128)  # as on a GPU: 256 rows at 128 tokens
+    predict_logits(model, feats, collate, batch, "cpu")
     return shape_stats(seen)
 
 

@@ -69,7 +69,7 @@ def test_gpu_check_dry_run_on_cpu_writes_every_figure(tmp_path):
     expected = {f"train/large/xnli128/{p}" for p in ("hf_fixed", "today", "xstilts", "xstilts+default",
                                                       "xstilts+graphs")} | \
         {f"train/large/qa384/{p}" for p in ("hf_fixed", "xstilts", "xstilts+graphs")} | \
-        {f"eval/large/xnli128/{p}" for p in ("unsorted_fixed", "today", "xstilts", "xstilts_b256")}
+        {f"eval/large/xnli128/{p}" for p in ("unsorted_fixed", "today", "xstilts", "xstilts_b64")}
     assert {k for k, v in variants.items() if v["status"] == "ok"} == expected, {k: v.get("error") for k, v in
                                                                                   variants.items()}
     for name in expected:

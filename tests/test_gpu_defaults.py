@@ -34,6 +34,13 @@ def test_recipe_settings_reach_the_trainer_and_cpu_defaults_are_unchanged(tmp_pa
 
     assert TrainConfig().pad_to_multiple_of == "auto" and pad_multiple("auto", "cuda") == 16
     assert pad_multiple("auto", "cpu") == 1 and pad_multiple(8, "cpu") == 8
+    # Evaluation batches: 64 on CPU as before; on a GPU about 32k tokens per batch, between 64 and 256.
+    from xstilts.config import EvalRecipe
+    from xstilts.tasktypes.common import eval_batch_size
+
+    assert EvalRecipe(input="a", output="b").batch_size == "auto" and eval_batch_size("auto", "cpu", 128) == 64
+    assert eval_batch_size("auto", "cuda", 128) == 256 and eval_batch_size("auto", "cuda", 384) == 85
+    assert eval_batch_size("auto", "cuda", 512, sequences_per_row=4) == 64 and eval_batch_size(16, "cuda", 128) == 16
     speed = training.speed_settings(types.SimpleNamespace(config=types.SimpleNamespace(_attn_implementation="sdpa")),
                                     args)
     assert speed == {"attn_implementation": "sdpa", "precision": "fp32", "tf32": False, "compile": "off",

@@ -27,6 +27,7 @@ from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.retrieval import blocked_topk_cosine
 from xstilts.tasks import Task
 from xstilts.tasktypes.common import (
+    EVAL_GPU_PAD_MULTIPLE,
     DevSet,
     Encoded,
     EvalInputs,
@@ -34,6 +35,7 @@ from xstilts.tasktypes.common import (
     HeadSpec,
     fresh_head,
     load_dataset_rows,
+    eval_batch_size,
     no_fixed_share,
     pad_multiple,
     rows_training_data,
@@ -187,9 +189,9 @@ def embed(model: Any, tokenizer: Any, texts: list[str], contexts: list[str] | No
     model.eval()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(contexts[i]) if contexts else 0))
     out = torch.empty(len(texts), model.config.hidden_size)
-    # On a GPU: widths rounded up to 16 (few shapes), copies without waiting, one copy back at the end (pooling
+    # On a GPU: widths rounded up to 8 (few shapes), copies without waiting, one copy back at the end (pooling
     # averages over the attention mask, so padding changes nothing). On CPU: as before.
-    multiple = pad_multiple("auto", device)
+    multiple = pad_multiple("auto", device, EVAL_GPU_PAD_MULTIPLE)
     if max_length % multiple:
         multiple = 1  # never past max_length (the tokenizer would pad beyond it)
     parts = []
@@ -314,8 +316,8 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     cfg, block = ctx.cfg, ctx.cfg.retrieval.block_size
 
     def emb(texts: list[str], contexts: list[str] | None = None) -> torch.Tensor:
-        return embed(ctx.model, ctx.tokenizer, texts, contexts, ctx.max_length, cfg.batch_size, ctx.device
-                     ).to(ctx.device)
+        batch = eval_batch_size(cfg.batch_size, ctx.device, ctx.max_length)
+        return embed(ctx.model, ctx.tokenizer, texts, contexts, ctx.max_length, batch, ctx.device).to(ctx.device)
 
     if task.candidates is not None:  # Mewsli-X: one candidate set for every language
         cands = data.load_split(task, task.candidates, cfg.data.source, "en", "candidates", cfg.data.path)
