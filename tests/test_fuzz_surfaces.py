@@ -109,7 +109,8 @@ def test_the_refusal_names_both_runs(tmp_path, monkeypatch):
     spec["encoders"]["a-b-x"] = {"recipe": P1_RECIPES[1], "size": "tiny"}
     spec["intermediates"]["x"] = {"recipe": "recipes/quickstart/phase2_mnli.yaml", "overrides": ["train.lr=1e-4"]}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
-    with pytest.raises(RecipeError, match=r"two different runs would write \S+/p2-a-b-x/DONE: phase2 .* and phase2 .*a folder holds one run"):
+    twins = r"two different runs would write \S+/p2-a-b-x/DONE: phase2 .* and phase2 .*a folder holds one run"
+    with pytest.raises(RecipeError, match=twins):
         sweep.expand(sweep.load_sweep([str(tmp_path / "s.yaml")]))
 
 
