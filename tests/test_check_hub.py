@@ -177,7 +177,7 @@ def test_main_offline_is_one_line_and_a_run_against_local_folders_prints_a_summa
     assert hubcheck.main(["--tasks", "copa"]) == 2  # the test configuration sets HF_HUB_OFFLINE=1
     out = capsys.readouterr().out.splitlines()
     assert out == [("check-hub: HF_HUB_OFFLINE=1 is set, so the Hub cannot be asked: unset it (or run check-hub where "
-                    "the Hub is reachable); nothing was checked")]
+                    "the Hub is reachable); nothing was checked (2 loads planned)")]
     for c in hubcheck.plan(["copa"]):
         hub.add(c.source, c.lang)
     monkeypatch.delenv("HF_HUB_OFFLINE")
@@ -187,6 +187,20 @@ def test_main_offline_is_one_line_and_a_run_against_local_folders_prints_a_summa
     assert len(out) == 3 and out[-1].startswith("check-hub: 2 Hub loads: 2 ok")
     assert hubcheck.main(["--tasks", "nope"]) == 2
     assert "unknown task 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,problem", [
+    (["--tasks", "nope"], "unknown task 'nope'"), (["--tasks", "xnli", "--languages", "xx"], "language(s) xx"),
+    (["--rows", "0"], "--rows must be at least 1"), (["--jobs", "0"], "--jobs must be at least 1"),
+    (["no/such/recipe.yaml"], "does not exist"), (["recipes/phase1/tiny_multilingual.yaml"], "names no task"),
+    (["--tasks", "ccg"], "nothing to check")])
+def test_a_bad_argument_is_named_offline_too(argv, problem, capsys):
+    """Offline (the test configuration sets HF_HUB_OFFLINE=1), a typo was answered with "the Hub cannot be asked":
+    the user learned of it only after going online. The arguments are checked first."""
+    assert hubcheck.main(argv) == 2
+    captured = capsys.readouterr()
+    assert problem in captured.err and "cannot be asked" not in captured.out
+    assert len(captured.err.strip().splitlines()) == 1
 
 
 def test_the_xstilts_command_runs_it_in_its_own_interpreter():

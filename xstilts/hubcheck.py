@@ -319,21 +319,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
 
     def body(_: list[str]) -> int:
-        offline = offline_reason()
-        if offline:
-            print(f"check-hub: {offline} is set, so the Hub cannot be asked: unset it (or run check-hub where the Hub "
-                  "is reachable); nothing was checked", flush=True)
-            return 2
+        # The arguments first: a typo in a task, a language or a recipe is named offline too, not after the user
+        # went online to find it.
         if args.rows < 1:
             raise CheckHubError(f"--rows must be at least 1, got {args.rows}")
-        tasks = args.tasks.split(",") if args.tasks else []
-        langs = args.languages.split(",") if args.languages else []
+        if args.jobs < 1:
+            raise CheckHubError(f"--jobs must be at least 1, got {args.jobs}")
+        tasks = [t for t in args.tasks.split(",") if t.strip()] if args.tasks else []
+        langs = [lang for lang in args.languages.split(",") if lang.strip()] if args.languages else []
         if args.recipes:
             named, named_langs = recipe_scope(args.recipes)
             tasks, langs = tasks or named, langs or named_langs
+        checks = plan([t.strip() for t in tasks], [lang.strip() for lang in langs])
+        if not _groups(checks):
+            raise CheckHubError("nothing to check: the tasks named read no Hub dataset (CCG, BUCC and mlm are local)")
+        offline = offline_reason()
+        if offline:
+            print(f"check-hub: {offline} is set, so the Hub cannot be asked: unset it (or run check-hub where the Hub "
+                  f"is reachable); nothing was checked ({len(checks)} loads planned)", flush=True)
+            return 2
         datasets.disable_progress_bars()
         datasets.logging.set_verbosity_error()
-        return run(plan(tasks, langs), args.rows, args.jobs)
+        return run(checks, args.rows, args.jobs)
 
     return cli.run(body, [], "xstilts check-hub")
 
