@@ -132,6 +132,11 @@ class SweepRecipe:
         help="name -> phase-2 recipe (+ tasks, overrides); 'none: null' is the no-intermediate baseline")
     targets: dict[str, TargetSpec] = field(help="name -> phase-3 recipe (or a retrieval task)")
     seeds: list[int] = field(default_factory=lambda: [42], help="phase-3 seeds (train.seed); phase 2 keeps its own")
+    phase2_seeds: list[int] | None = field(
+        None, help="phase-2 seeds, one per phase-3 seed (same order): each intermediate is trained once per seed "
+                   "(p2-...-s<seed>) and phase-3 seed i starts from phase-2 seed i, so a cell's seeds hold the noise "
+                   "of both phases; retrieval targets are evaluated on each (results <chain>-p2s<seed>). null: one "
+                   "phase-2 run with its recipe's seed, shared by every phase-3 seed")
     exclude: list[str] = field(default_factory=list,
                                help="intermediate/target pairs not run, e.g. [nli/xnli]: an intermediate task that is "
                                     "the target itself says nothing about transfer between tasks")
@@ -170,6 +175,10 @@ class SweepRecipe:
                 problems.append(f"intermediates.{key}: only 'none' may be null (no phase 2), and 'none' must be null")
         if not self.seeds:
             problems.append("seeds: give at least one seed")
+        if self.phase2_seeds is not None and (len(self.phase2_seeds) != len(self.seeds)
+                                              or len(set(self.phase2_seeds)) != len(self.phase2_seeds)):
+            problems.append(f"phase2_seeds: give one distinct phase-2 seed per phase-3 seed ({len(self.seeds)}, in "
+                            f"the order of seeds: {self.seeds}), or leave it out for one shared phase-2 run")
         if len(set(self.seeds)) != len(self.seeds):
             problems.append("seeds: a seed is listed twice")
         for key, spec in self.targets.items():
@@ -322,19 +331,24 @@ def expand(cfg: SweepRecipe) -> Plan:
         for lora in cfg.lora:
             suffix = "-lora" if lora else ""
             for inter, ispec in cfg.intermediates.items():
+                # phase-3 seed -> (folder, run name) it starts from; None: every seed starts from one folder
+                starts: dict[int | None, tuple[Path, str]] = {}
                 if ispec is None:
-                    start, start_run = p1, p1.name
-                else:
-                    out = root / f"p2-{enc}-{inter}{suffix}"
+                    starts[None] = (p1, p1.name)
+                for p2_seed, p3_seed in ([] if ispec is None else
+                                         zip(cfg.phase2_seeds, cfg.seeds) if cfg.phase2_seeds else [(None, None)]):
+                    out = root / (f"p2-{enc}-{inter}{suffix}" + (f"-s{p2_seed}" if p2_seed is not None else ""))
                     args = [ispec.recipe]
                     if ispec.tasks is not None:
                         args.append(f"tasks=[{','.join(ispec.tasks)}]")
                     args += [*_data_args(cfg, True), *cfg.phase2_overrides, *ispec.overrides, *_lora_args(cfg, lora),
-                             f"input={p1}", f"output={out}"]
+                             *([f"train.seed={p2_seed}"] if p2_seed is not None else []), f"input={p1}",
+                             f"output={out}"]
                     p2 = _check(Phase2Recipe, args, f"intermediate {inter} of {enc} (phase 2)", problems)
                     add(Run("phase2", out.name, str(out), str(out / "DONE"), args, [p1.name], enc,
                             _train_examples(p2, p2.tasks) if p2 else None, p2.train.max_length if p2 else None))
-                    start, start_run = out, out.name
+                    starts[p3_seed] = (out, out.name)
+                start, start_run = starts.get(None) or next(iter(starts.values()))
                 chain = f"{enc}-{inter}{suffix}"
                 for target, tspec in cfg.targets.items():
                     if f"{inter}/{target}" in cfg.exclude:
@@ -342,15 +356,20 @@ def expand(cfg: SweepRecipe) -> Plan:
                     untrained = tspec.task in TASKS and "phase1" in tasktypes.of(TASKS[tspec.task]).EVALUATED_FROM
                     if tspec.recipe is None and untrained:
                         # No training: the phase-1/2 encoder itself is evaluated (LoRA does not change a phase-1
-                        # encoder, so the "none" chain is planned once).
-                        res = results / (f"{enc}-{inter}" if ispec is None else chain)
-                        args = [*_recipe_args(cfg.eval.recipe), *_data_args(cfg, False), *cfg.eval.overrides,
-                                *tspec.overrides, f"task={tspec.task}", f"input={start}", f"output={res}"]
-                        _check(EvalRecipe, args, f"target {target} of {chain} (evaluation)", problems)
-                        add(Run("eval", f"{res.name}/{tspec.task}", str(res), str(res / f"{tspec.task}.json"), args,
-                                [start_run], enc))
+                        # encoder, so the "none" chain is planned once), once per phase-2 seed: its result's
+                        # run.seed is that phase-2 seed, the seed component of a retrieval effect.
+                        for p3_seed, (folder, folder_run) in starts.items():
+                            p2_seed = None if p3_seed is None else cfg.phase2_seeds[cfg.seeds.index(p3_seed)]
+                            res = results / ((f"{enc}-{inter}" if ispec is None else chain)
+                                             + (f"-p2s{p2_seed}" if p2_seed is not None else ""))
+                            args = [*_recipe_args(cfg.eval.recipe), *_data_args(cfg, False), *cfg.eval.overrides,
+                                    *tspec.overrides, f"task={tspec.task}", f"input={folder}", f"output={res}"]
+                            _check(EvalRecipe, args, f"target {target} of {chain} (evaluation)", problems)
+                            add(Run("eval", f"{res.name}/{tspec.task}", str(res), str(res / f"{tspec.task}.json"),
+                                    args, [folder_run], enc))
                         continue
                     for seed in tspec.seeds or cfg.seeds:
+                        start, start_run = starts.get(seed) or starts[None]  # phase-3 seed i from phase-2 seed i
                         out = root / f"p3-{enc}-{inter}-{target}{suffix}-s{seed}"
                         args = [*_recipe_args(tspec.recipe), *_data_args(cfg, True), *cfg.phase3_overrides]
                         if tspec.recipe is None:
