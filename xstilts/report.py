@@ -29,6 +29,7 @@ import pandas as pd
 
 from xstilts import anchors, claims, markdown, recipe
 from xstilts.errors import RunFolderError, XstiltsError
+from xstilts.families import is_contrastive
 from xstilts.languages import script_of
 from xstilts.log import log
 from xstilts.recipe import RecipeError, field
@@ -56,6 +57,8 @@ from xstilts.runfiles import atomic_write_json, atomic_write_text, check_new_fil
 from xstilts.tasks import TASKS, benchmark_categories
 
 NOT_LEARNED = "not learned at this budget"
+# The intermediate task itself stayed below its English dev floor: its effects say nothing about intermediate training.
+INTERMEDIATE_NOT_LEARNED = "intermediate not learned"
 # A cell and its baseline scored on different languages: their difference is not an effect of the intermediate task.
 NOT_COMPARABLE = "other languages"
 # An intermediate task trained on the target's own English data: more training, not transfer between tasks.
@@ -71,6 +74,17 @@ class Floor:
     no_constant: bool = field(False, help="also fail when any language gives one prediction to nearly every example")
     encoder_kind: str = field("multilingual", help="checked on the encoders of this kind ...")
     intermediate: str = field("none", help="... without intermediate task (or another intermediate)")
+    judged_on: str = field("test", help="test: the zero-shot mean over languages; dev: the phase-3 run's held-out English "
+                                 "dev score (a target whose zero-shot mean cannot reach a floor at this scale)")
+
+
+@dataclasses.dataclass
+class IntermediateFloor:
+    """What an intermediate task must reach on its own English dev set (the phase-2 run's metrics.json, recorded in
+    every result's chain) before its effects are judged (floors file: ``intermediates: {siqa: {min: 55}}``)."""
+
+    min: float = field(help="the lowest acceptable English dev score of the phase-2 run, in percent")
+    metric: str | None = field(None, help="the dev metric compared (f1: the key ending in _f1); None: the score")
 
 
 ENCODER_KINDS = ("multilingual", "english", "unknown")  # RunInfo.encoder_kind's values
@@ -89,7 +103,8 @@ def task_metrics(task: str) -> tuple[str, ...]:
 def read_floors(path: str | Path) -> dict[str, Floor]:
     """A floors file (YAML: ``task: {min: 50, metric: f1, no_constant: true}``), read strictly: an unknown key or
     task is one ``RecipeError`` naming it."""
-    data = recipe.read_yaml(path)
+    data = dict(recipe.read_yaml(path))
+    data.pop(INTERMEDIATES_KEY, None)  # read_intermediate_floors
     problems = [f"{task}: not a task of the registry" for task in data if task not in TASKS]
     floors = {}
     for task, spec in data.items():
@@ -102,12 +117,77 @@ def read_floors(path: str | Path) -> dict[str, Floor]:
         if floors[task].encoder_kind not in ENCODER_KINDS:
             problems.append(f"{task}: encoder_kind {floors[task].encoder_kind!r} is not one of "
                             f"{', '.join(ENCODER_KINDS)}")
+        if floors[task].judged_on not in ("test", "dev"):
+            problems.append(f"{task}: judged_on {floors[task].judged_on!r} is not test or dev")
         if task in TASKS and floors[task].metric is not None and floors[task].metric not in task_metrics(task):
             problems.append(f"{task}: metric {floors[task].metric!r} is not one of {task}'s "
                             f"({', '.join(task_metrics(task))}; leave it out for the task score)")
     if problems:
         raise RecipeError(problems, str(path))
     return floors
+
+
+INTERMEDIATES_KEY = "intermediates"
+
+
+def read_intermediate_floors(path: str | Path) -> dict[str, IntermediateFloor]:
+    """The ``intermediates:`` section of a floors file (intermediate name as the results name it -> floor)."""
+    data = recipe.read_yaml(path).get(INTERMEDIATES_KEY) or {}
+    if not isinstance(data, dict):
+        raise RecipeError([f"{INTERMEDIATES_KEY}: a mapping of intermediate -> {{min, metric}}"], str(path))
+    problems, out = [], {}
+    for name, spec in data.items():
+        try:
+            out[name] = recipe.build(IntermediateFloor, spec if isinstance(spec, dict) else {"min": spec},
+                                     f"{path}: {INTERMEDIATES_KEY}.{name}")
+        except RecipeError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise RecipeError(problems, str(path))
+    return out
+
+
+def phase2_dev(result: TaskResult, metric: str | None) -> tuple[str, float] | None:
+    """(phase-2 folder, English dev value) of the intermediate run a result started from: the chain's phase-2
+    entry's ``metrics.dev`` (``score``, or the key ending in ``_<metric>``); None without one."""
+    for entry in result.chain:
+        if isinstance(entry, dict) and entry.get("phase") == "phase2":
+            dev = (entry.get("metrics") or {}).get("dev") if isinstance(entry.get("metrics"), dict) else None
+            if not isinstance(dev, dict):
+                return None
+            keys = ["score"] if metric is None else [k for k in dev if k == metric or k.endswith(f"_{metric}")]
+            value = next((dev[k] for k in keys if isinstance(dev.get(k), (int, float))), None)
+            return None if value is None else (str(entry.get("folder")), float(value))
+    return None
+
+
+def check_intermediate_floors(results: list[TaskResult], floors: dict[str, IntermediateFloor]
+                              ) -> list[dict[str, Any]]:
+    """Each (encoder, intermediate) with a floor against the mean English dev value of its phase-2 runs (each run
+    counted once, however many results started from it): ``met`` False is "intermediate not learned"."""
+    groups: dict[tuple[str, str], dict[str, float]] = {}
+    for r in results:
+        floor = floors.get(r.run.intermediate)
+        found = phase2_dev(r, floor.metric) if floor else None
+        if floor and found:
+            groups.setdefault((r.run.encoder, r.run.intermediate), {})[found[0]] = found[1]
+        elif floor:
+            groups.setdefault((r.run.encoder, r.run.intermediate), {})
+    out = []
+    for (enc, inter), runs in sorted(groups.items()):
+        floor = floors[inter]
+        measured = sum(runs.values()) / len(runs) if runs else None
+        met = measured is not None and measured >= floor.min
+        out.append({"encoder": enc, "intermediate": inter, "metric": floor.metric or "score", "floor": floor.min,
+                    "measured": measured, "phase2_runs": len(runs), "met": met,
+                    "why": "" if met else "no English dev score recorded in the chain" if measured is None
+                    else f"English dev {measured:.1f} < {floor.min:g}"})
+    return out
+
+
+def intermediate_not_learned(checked: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(encoder, intermediate) -> why, for every intermediate below its floor (report, claims and viewer)."""
+    return {(c["encoder"], c["intermediate"]): c["why"] for c in checked if not c["met"]}
 
 
 def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[dict[str, Any]]:
@@ -146,7 +226,11 @@ def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[di
                         "measured": None, "met": False, "why": f"no {floor.encoder_kind} {floor.intermediate} run",
                         "constant": [], "dev_curves": []})
         for encoder, runs in sorted(groups.items()):
-            values = [r.score if floor.metric is None else r.average.get(floor.metric) for r in runs]
+            if floor.judged_on == "dev":  # the phase-3 run's held-out English dev score (chain[0].metrics.dev)
+                values = [((r.chain[0].get("metrics") or {}).get("dev") or {}).get("score") if r.chain else None
+                          for r in runs]
+            else:
+                values = [r.score if floor.metric is None else r.average.get(floor.metric) for r in runs]
             values = [v for v in values if v is not None]
             measured = sum(values) / len(values) if values else None
             constant = sorted({lang for r in runs for lang in constant_languages(r)})
@@ -156,7 +240,8 @@ def check_floors(results: list[TaskResult], floors: dict[str, Floor]) -> list[di
                    f"constant predictions in {' '.join(constant)}" if floor.no_constant and constant else "")
             curves = [((r.chain[0].get("metrics") or {}).get("dev_curve") or []) for r in runs
                       if r.chain and r.chain[0].get("phase") == "phase3"]
-            out.append({"task": task, "encoder": encoder, "floor": floor.min, "metric": floor.metric or "score",
+            out.append({"task": task, "encoder": encoder, "floor": floor.min,
+                        "metric": ("English dev " if floor.judged_on == "dev" else "") + (floor.metric or "score"),
                         "measured": measured, "met": met, "why": why, "constant": constant, "dev_curves": curves})
     return out
 
@@ -553,6 +638,7 @@ def render(summary: dict[str, Any]) -> str:
                      "every language (k/n: in k of the n languages), so the score is the class balance there, not "
                      "something learned.")
     lines += _floor_lines(summary.get("floors") or [])
+    lines += _intermediate_floor_lines(summary.get("intermediate_floors") or [])
     lines += _effect_lines(summary.get("effects") or [])
     lines += _claim_lines(summary.get("claims") or [])
     t = times["totals"]
@@ -593,6 +679,21 @@ def _floor_lines(checked: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _intermediate_floor_lines(checked: list[dict[str, Any]]) -> list[str]:
+    """Intermediate floors: each intermediate's English dev value (its phase-2 runs) against its floor."""
+    if not checked:
+        return []
+    lines = ["", "Intermediate floors: what each intermediate task must reach on its own English dev set (mean over "
+             "its phase-2 runs) before its effects are judged.", "",
+             "| encoder | intermediate | metric | floor | measured | phase-2 runs | verdict |", "|---|---|---|---|---|---|---|"]
+    for c in checked:
+        measured = f"{c['measured']:.1f}" if c["measured"] is not None else "n/a"
+        verdict = "met" if c["met"] else f"{INTERMEDIATE_NOT_LEARNED} ({c['why']})"
+        lines.append(f"| {_cell(c['encoder'])} | {_cell(c['intermediate'])} | {_cell(c['metric'])} | {c['floor']:g} | "
+                     f"{measured} | {c['phase2_runs']} | {_cell(verdict)} |")
+    return lines
+
+
 def _effect_lines(found: list[dict[str, Any]]) -> list[str]:
     """The intermediate-task effects as a table: change over the baseline, its 95% interval, the verdict."""
     if not found:
@@ -623,8 +724,20 @@ def _claim_lines(judged: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def contrastive_encoder(result: TaskResult) -> bool:
+    """Whether a result's encoder was pretrained contrastively as a sentence encoder (``families.is_contrastive`` on
+    its phase-1 model, else on the encoder's name)."""
+    for entry in result.chain:
+        if isinstance(entry, dict) and entry.get("phase") == "phase1" and isinstance(entry.get("recipe"), dict):
+            model = entry["recipe"].get("model")
+            if isinstance(model, str) and model:
+                return is_contrastive(model) or is_contrastive(result.run.encoder)
+    return is_contrastive(result.run.encoder)
+
+
 def summarize(root: str | Path, found: tuple[list, list] | None = None,
-              floors: dict[str, Floor] | None = None) -> dict[str, Any]:
+              floors: dict[str, Floor] | None = None,
+              intermediate_floors: dict[str, IntermediateFloor] | None = None) -> dict[str, Any]:
     """The summary of a results folder; ``skipped`` lists the files that could not be read, with the problem.
 
     Args:
@@ -644,11 +757,17 @@ def summarize(root: str | Path, found: tuple[list, list] | None = None,
     grid = score_grid(results, items)
     checked = check_floors(results, floors or {})
     not_learned = {f["task"] for f in checked if not f["met"]}
+    inter_checked = check_intermediate_floors(results, intermediate_floors or {})
+    weak = intermediate_not_learned(inter_checked)
     found_effects = [{**e, "verdict": NOT_LEARNED} if e["task"].split(" (")[0] in not_learned
                      and e["verdict"] not in (SAME_TASK, NOT_COMPARABLE) else e for e in effects(grid, items)]
+    found_effects = [{**e, "verdict": INTERMEDIATE_NOT_LEARNED} if (e["encoder"], e["intermediate"]) in weak
+                     and e["verdict"] not in (SAME_TASK, NOT_COMPARABLE) else e for e in found_effects]
     summary = {"root": str(root), "results": len(results),
                "skipped": [{"file": str(p), "problem": m} for p, m in bad], "grid": grid, "floors": checked,
+               "intermediate_floors": inter_checked,
                "effects": found_effects, "times": phase_times(dedupe(results)), "environments": environments(results)}
+    summary["contrastive"] = {r.run.encoder: contrastive_encoder(r) for r in results}
     summary["claims"] = claims.judge(summary, {r.run.encoder: r.run.encoder_kind for r in results})
     return summary
 
@@ -663,6 +782,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         floors = read_floors(args.floors) if args.floors else None
+        intermediate_floors = read_intermediate_floors(args.floors) if args.floors else None
         if args.write:  # before any work: neither file is replaced unless --force says so
             for path in (Path(args.write), Path(args.write).with_name("summary.json")):
                 check_new_file(path, args.force, "--write", "pass --force")
@@ -673,7 +793,7 @@ def main(argv: list[str] | None = None) -> int:
     for path, problem in found[1]:  # the same lines as `evaluate_xtreme.py benchmark`
         print(f"warning: skipped {path}: {problem}", file=sys.stderr)
     try:
-        summary = summarize(args.results, found, floors)
+        summary = summarize(args.results, found, floors, intermediate_floors)
     except (FileNotFoundError, RecipeError) as exc:
         print(f"xstilts.report: error: {exc}", file=sys.stderr)
         return 2
