@@ -192,3 +192,34 @@ def test_no_head_kind_reads_the_device_in_its_training_pass():
             counter.active = True
             model(**batch)["loss"].backward()
         assert counter.total == 0, dict(counter.sites)
+
+
+def test_retrieval_embedding_loop_reads_nothing_back_per_batch():
+    """Tatoeba/BUCC embed in a loop of their own: its per-batch work must not read a tensor on the host either (one
+    copy back at the end), and the embeddings are those of the plain loop."""
+    from transformers import PreTrainedTokenizerFast
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from xstilts import retrieval
+    from xstilts.tasktypes.retrieval import embed_layers
+
+    words = [f"w{i}" for i in range(50)]
+    tok = Tokenizer(models.WordLevel({"<pad>": 0, "<unk>": 1, **{w: i + 2 for i, w in enumerate(words)}},
+                                     unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>")
+    model = step_hygiene.tiny_model(1, "cpu").encoder.eval()
+    sentences = [" ".join(words[i:i + 1 + i % 7]) for i in range(40)]
+    counter = step_hygiene.SyncCounter()
+    with counter:
+        counter.active = True
+        got = embed_layers(model, tokenizer, sentences, [1, 2], "mean", 32, 8)
+        counter.active = False
+    batches = -(-len(sentences) // 8)
+    assert counter.total < batches, counter.sites  # nothing per batch (the final copies and normalisation only)
+    with torch.inference_mode():  # the reference: one sentence at a time, no padding at all
+        for i in (0, 13, 39):
+            enc = tokenizer([sentences[i]], return_tensors="pt")
+            states = model(**enc, output_hidden_states=True).hidden_states
+            ref = retrieval.l2_normalize(retrieval.mean_pool(states[2], enc["attention_mask"]))
+            assert torch.allclose(got[1][i], ref[0], atol=1e-5)

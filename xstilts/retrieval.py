@@ -77,7 +77,7 @@ def l2_normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return torch.nn.functional.normalize(x, p=2.0, dim=1, eps=eps)
 
 
-def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor, check_empty: bool = True) -> torch.Tensor:
     """Averages token vectors over the positions where ``attention_mask`` is 1.
 
     This is XTREME's default pooling (``run_retrieval.py`` without ``--pool_skip_special_token``): the mask is the
@@ -87,6 +87,8 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     Args:
         hidden: Hidden states ``[batch, length, dim]`` (one layer, e.g. ``hidden_states[14]``).
         attention_mask: ``[batch, length]``, 1 for real tokens and 0 for padding (bool or integer).
+        check_empty: Refuse rows whose mask is all zero (reads the device: a caller that checked the mask on the host
+            passes False, so a GPU loop never waits).
 
     Returns:
         ``[batch, dim]`` float32 sentence embeddings (not normalised).
@@ -103,7 +105,7 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
         )
     mask = attention_mask.to(dtype=torch.float32, device=hidden.device)
     counts = mask.sum(dim=1, keepdim=True)
-    if bool((counts == 0).any()):
+    if check_empty and bool((counts == 0).any()):  # a device read: callers that checked on the host skip it
         empty = (counts.squeeze(1) == 0).nonzero().flatten().tolist()
         raise ValueError(f"attention_mask is all zero for batch rows {empty}: nothing to pool")
     # float32 accumulation: summing hundreds of half-precision vectors loses digits.

@@ -26,7 +26,7 @@ from xstilts.languages import TATOEBA_ISO3
 from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
-from xstilts.tasktypes.common import EvalInputs, Evaluated
+from xstilts.tasktypes.common import EVAL_GPU_PAD_MULTIPLE, EvalInputs, Evaluated, pad_multiple
 
 EVALUATED_FROM = ("phase1", "phase2", "phase3")  # no training: any encoder
 EVAL_MODEL = "encoder"  # the bare encoder (a kept LoRA adapter merged)
@@ -44,21 +44,36 @@ def default_layer(num_layers: int) -> int:
 def embed_layers(encoder: torch.nn.Module, tokenizer: Any, sentences: list[str], layers: list[int], pooling: str,
                  max_length: int, batch_size: int) -> list[torch.Tensor]:
     """L2-normalised sentence embeddings from each of ``layers`` (one forward pass serves them all), computed in
-    length-sorted batches and returned in input order."""
+    length-sorted batches and returned in input order.
+
+    On a GPU the loop never waits for the device: batch widths are rounded up to a multiple of
+    ``EVAL_GPU_PAD_MULTIPLE`` where ``max_length`` is one (few shapes; padding is masked out of the mean, so embeddings do not change), the
+    empty-row check reads the tokenizer's host mask, copies go from pinned memory without blocking, and the pooled
+    vectors stay on the device until one copy back at the end. On CPU widths are the longest row's, as before.
+    """
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-    out = [torch.empty(len(sentences), encoder.config.hidden_size) for _ in layers]
     device = next(encoder.parameters()).device
+    on_gpu = device.type == "cuda"
+    multiple = pad_multiple("auto", device, EVAL_GPU_PAD_MULTIPLE)
+    # Rounding up must not pass max_length (position embeddings): only where max_length is itself a multiple.
+    multiple = multiple if multiple > 1 and max_length % multiple == 0 else None
+    out = [torch.empty(len(sentences), encoder.config.hidden_size, device=device) for _ in layers]
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         enc = tokenizer([sentences[i] for i in idx], truncation=True, max_length=max_length, padding=True,
-                        return_tensors="pt").to(device)
+                        pad_to_multiple_of=multiple, return_tensors="pt")
+        empty = np.flatnonzero(enc["attention_mask"].numpy().sum(axis=1) == 0).tolist()  # the host's copy: no wait
+        if empty:
+            raise ValueError(f"attention_mask is all zero for batch rows {empty}: nothing to pool")
+        enc = {k: (v.pin_memory().to(device, non_blocking=True) if on_gpu else v.to(device)) for k, v in enc.items()}
         states = encoder(**enc, output_hidden_states=True).hidden_states
+        rows = torch.tensor(idx, device=device)
         for k, layer in enumerate(layers):
             hidden = states[layer]
-            pooled = (retrieval.mean_pool(hidden, enc["attention_mask"]) if pooling == "mean"
+            pooled = (retrieval.mean_pool(hidden, enc["attention_mask"], check_empty=False) if pooling == "mean"
                       else retrieval.cls_pool(hidden))
-            out[k][idx] = pooled.float().cpu()
-    return [retrieval.l2_normalize(x) for x in out]
+            out[k][rows] = pooled.float()
+    return [retrieval.l2_normalize(x.cpu()) for x in out]
 
 
 def embed(encoder: torch.nn.Module, tokenizer: Any, sentences: list[str], layer: int, pooling: str, max_length: int,
