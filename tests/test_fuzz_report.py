@@ -80,7 +80,8 @@ def test_any_results_summarise_render_and_never_pool_or_compare_unlike_cells(tmp
     for e in summary["effects"]:
         assert e["verdict"] in ("up", "down", "within noise", "unknown", report.SAME_TASK, report.NOT_COMPARABLE)
         assert (e["verdict"] == report.NOT_COMPARABLE) == ("different languages" in (e["why"] or ""))
-    assert {c["verdict"] for c in summary["claims"]} <= {claims.SUPPORTED, claims.CONTRADICTED, claims.INCONCLUSIVE}
+    assert {c["verdict"] for c in summary["claims"]} <= {claims.SUPPORTED, claims.CONTRADICTED, claims.INCONCLUSIVE,
+                                                          claims.NOT_TESTABLE}
     for benchmark in ("XTREME", None):
         table = loading.overview_table(results, benchmark=benchmark)
         assert set(table["status"]) <= {loading.STATUS_BASELINE, loading.STATUS_NO_BASELINE, loading.STATUS_CHANGE,

@@ -101,11 +101,10 @@ def retrieval_gains_most(found: list[dict[str, Any]], multi: list[str],
     was pretrained contrastively as a sentence encoder (``families.is_contrastive``); judged only on the others."""
     contrastive = contrastive or {}
     testable = [enc for enc in multi if not contrastive.get(enc, False)]
-    if not testable:
+    if multi and not testable:
         return {"claim": "Sentence retrieval (BUCC, Tatoeba) gains most from intermediate-task training",
                 "verdict": NOT_TESTABLE,
-                "evidence": [f"{enc}: pretrained contrastively for sentence embeddings" for enc in multi]
-                or ["no multilingual encoder"],
+                "evidence": [f"{enc}: pretrained contrastively for sentence embeddings" for enc in multi],
                 "scope": "the paper's effect is on an encoder pretrained only with masked-language modelling (XLM-R), "
                          "whose retrieval starts poor; add such an encoder to the grid to test it"}
     multi = testable
