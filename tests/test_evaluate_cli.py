@@ -175,3 +175,64 @@ def test_last_layer_scored_from_the_same_pass_equals_its_own_evaluation(p3, tmp_
     assert both.score == one.score and both.average["accuracy_last_layer"] == last.score
     assert "accuracy_last_layer" not in one.languages["de"]
     assert any("hidden_states[2] (the last layer)" in n for n in both.notes)
+
+
+@pytest.mark.parametrize("task", ["pawsx", "sib200"])
+def test_a_head_of_another_task_is_refused_before_anything_is_scored(p3, tmp_path, capsys, task):
+    """An XNLI model evaluated as PAWS-X or SIB-200 used "the only head of the same kind": XNLI's 3 classes scored as
+    the other task's labels, a result that looked like one. The script and ``xstilts validate`` refuse it alike."""
+    from xstilts import command
+
+    out = tmp_path / "r"
+    args = [f"input={p3}/p3", f"output={out}", f"task={task}", "data.source=hub"]
+    assert evaluate_xtreme.main(args) == 2
+    assert f"no head for {task} (classification); its heads: xnli (classification)" in capsys.readouterr().err
+    assert not out.exists()
+    assert command.main(["validate", "evaluate", *args]) == 2
+    assert f"no head for {task}" in capsys.readouterr().err
+
+
+def test_the_head_rule_allows_a_head_trained_on_the_same_english_data():
+    """XTREME's shared heads stay: SQuAD's for XQuAD and MLQA, RACE's for Belebele, PAN-X's for MasakhaNER."""
+    from types import SimpleNamespace
+
+    from xstilts import preflight
+
+    def head(task: str, kind: str) -> list:
+        return [SimpleNamespace(task=task, kind=kind)]
+
+    for trained, evaluated, kind in (("xquad", "mlqa", "span_qa"), ("race", "belebele", "multiple_choice"),
+                                     ("panx", "masakhaner", "tagging"), ("copa", "xcopa", "multiple_choice")):
+        assert preflight.head_for(head(trained, kind), get_task(evaluated)) == 0
+    for trained, evaluated, kind in (("xquad", "tydiqa", "span_qa"), ("xcopa", "belebele", "multiple_choice"),
+                                     ("panx", "udpos", "tagging"), ("xnli", "pawsx", "classification")):
+        with pytest.raises(KeyError, match=f"no head for {evaluated}"):
+            preflight.head_for(head(trained, kind), get_task(evaluated))
+
+
+def test_a_sweep_evaluating_a_task_its_model_has_no_head_for_is_refused_at_planning(capsys):
+    """``evaluate: [xquad, mlqa, tydiqa]`` planned an evaluation the script refuses (TyDiQA trains its own head);
+    the sweep names it before any run."""
+    from xstilts import sweep
+
+    paper = "recipes/sweeps/paper_grid.yaml"
+    assert sweep.main([paper, "--dry-run", "runs=/nonexistent/paper", "throughput_files=[]",
+                       "targets.squad_qa.evaluate=[xquad,mlqa,tydiqa]"]) == 2
+    err = capsys.readouterr().err
+    assert "targets.squad_qa: evaluate tydiqa: the model has no head for tydiqa" in err and "mlqa:" not in err
+
+
+@pytest.mark.parametrize("task,split,problem", [
+    ("race", "test", "task race has no evaluation data in other languages"),
+    ("mnli", "test", "task mnli has no evaluation data in other languages"),
+    ("belebele", "validation", "task belebele has no 'validation' split; its splits: test")])
+def test_a_split_the_task_lacks_is_refused_by_validate_and_the_script_alike(p3, tmp_path, capsys, task, split,
+                                                                            problem):
+    """``xstilts validate`` answered ok; the script loaded the model, then said "available: " (nothing)."""
+    from xstilts import command
+
+    args = [f"input={p3}/p3", f"output={tmp_path / 'r'}", f"task={task}", f"split={split}"]
+    assert command.main(["validate", "evaluate", *args]) == 2
+    assert problem in capsys.readouterr().err
+    assert evaluate_xtreme.main(args) == 2
+    assert problem in capsys.readouterr().err and not (tmp_path / "r").exists()

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer
 
-from xstilts import __version__, data, distributed, provenance, submission, tasktypes
+from xstilts import __version__, data, distributed, preflight, provenance, submission, tasktypes
 from xstilts.config import EvalRecipe, Phase2Recipe
 from xstilts.errors import DataError, DataMissing, SplitAbsent
 from xstilts.log import elapsed, grouped_by_reason, log
@@ -51,16 +51,10 @@ def autocast_encoder(encoder: torch.nn.Module, precision: str) -> torch.nn.Modul
 
 
 def head_index(specs: list[Any], task: Task) -> int:
-    """The head that predicts ``task``: its own, or the only head of the same kind (an XQuAD-trained QA head also
-    answers MLQA, as in XTREME)."""
-    for i, spec in enumerate(specs):
-        if spec.task == task.name:
-            return i
-    same = [i for i, spec in enumerate(specs) if spec.kind == task.kind]
-    if len(same) == 1:
-        return same[0]
-    raise KeyError(f"the model has no head for {task.name} ({task.kind}); its heads: "
-                   f"{', '.join(f'{s.task} ({s.kind})' for s in specs)}")
+    """The head that predicts ``task`` (``preflight.head_for``, the rule ``xstilts validate`` applies too): its own,
+    or the only head of the same kind trained on the same English data (an XQuAD-trained QA head also answers MLQA,
+    as in XTREME)."""
+    return preflight.head_for(specs, task)
 
 
 def load_evaluated(task: Task, checkpoint: Path, cfg: EvalRecipe, trained: Any, device: Any) -> EvalInputs:

@@ -16,7 +16,7 @@ from typing import Any
 from xstilts import families, provenance, recipe, runfiles
 from xstilts.config import EvalRecipe, inherit_data_source
 from xstilts.errors import XstiltsError
-from xstilts.tasks import Task, check_languages, get_task
+from xstilts.tasks import TASKS, Task, check_languages, get_task
 
 
 @dataclass
@@ -50,6 +50,11 @@ def check_evaluation(raw: dict, source: str) -> Evaluation:
     task = get_task(cfg.task or getattr(trained, "task", ""))
     langs = check_languages(task, cfg.languages, cfg.benchmark) if task.languages else []
     check_evaluated_from(task, phase, run_folder)
+    if cfg.split not in task.eval:  # the evaluation's own check, before any model or data is loaded
+        if not task.eval:
+            raise KeyError(f"task {task.name} has no evaluation data in other languages (an English training task); "
+                           f"evaluate a target task with task=<name>, e.g. task=xnli")
+        raise KeyError(f"task {task.name} has no {cfg.split!r} split; its splits: {', '.join(task.eval)}")
     out_file = runfiles.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
     if cfg.export_predictions:
         runfiles.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
@@ -79,6 +84,28 @@ def check_evaluated_from(task: Task, phase: str, run_folder: Path) -> None:
                                       "(only retrieval tasks are evaluated on phase-1/2 encoders)")
 
 
+def head_for(specs: list[Any], task: Task) -> int:
+    """The index of the head (``HeadSpec``) that predicts ``task``: its own, or the only head of the same kind that
+    was trained on the same English data as the registry's ``task`` (a SQuAD-trained XQuAD head answers MLQA, as in
+    XTREME; a RACE head answers Belebele; a PAN-X head tags MasakhaNER). A head of another task of the same kind (an
+    XNLI head for SIB-200 or PAWS-X) is refused: its classes are other classes, and its scores would look like results.
+
+    Raises:
+        KeyError: no such head, naming the heads the model has.
+    """
+    for i, spec in enumerate(specs):
+        if spec.task == task.name:
+            return i
+    same = [i for i, spec in enumerate(specs) if spec.kind == task.kind and spec.task in TASKS and task.train
+            and TASKS[spec.task].train == task.train]
+    if len(same) == 1:
+        return same[0]
+    heads = ", ".join(f"{s.task} ({s.kind})" for s in specs) or "none"
+    raise KeyError(f"the model has no head for {task.name} ({task.kind}); its heads: {heads}. A head trained on "
+                   f"another task's data does not measure {task.name}: evaluate a model trained for it (phase 3 "
+                   f"with task={task.name})")
+
+
 def check_training_precision(model_folder: str | Path, precision: str) -> None:
     """Refuses a ``train.precision`` the encoder's family cannot train in (``families.precision_problem``: mDeBERTa-v3
     under fp16), read from the model folder's config.json, so the script refuses it before it tokenizes anything and
@@ -104,15 +131,21 @@ def check_model(plan: Evaluation) -> Path:
     for BUCC and Tatoeba, ``max_length`` otherwise): beyond them the forward pass fails with an index error at the
     first long sentence.
 
+    A task evaluated through a trained head needs the head the evaluation will use (``head_for``).
+
     Raises:
         ModelFolderError, RecipeError: naming the file or the key, its value and the encoder's limit.
+        KeyError: the model has no head for the task.
     """
     # Deferred on purpose (modeling imports torch and transformers; the xstilts command imports this module and
     # answers its other subcommands without them): the one package import tests/test_layers.py allows in a function.
-    from xstilts.modeling import check_model_folder
+    from xstilts.modeling import check_model_folder, read_head_specs
 
     cfg = plan.cfg
     length, key = (cfg.retrieval.max_length, "retrieval.max_length") if plan.task.kind == "retrieval" \
         else (cfg.max_length, "max_length")
-    return check_model_folder(provenance.model_dir(plan.run_folder), "model folder", max_length=length,
-                              length_key=key)
+    folder = check_model_folder(provenance.model_dir(plan.run_folder), "model folder", max_length=length,
+                                length_key=key)
+    if evaluated_from(plan.task) == ("phase3",):  # evaluated through a trained head: the one the evaluation uses
+        head_for(read_head_specs(folder), plan.task)
+    return folder

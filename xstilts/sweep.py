@@ -49,7 +49,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from xstilts import cli, recipe, runfiles, tasktypes
+from xstilts import cli, preflight, recipe, runfiles, tasktypes
 from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe, tilde_problem
 from xstilts.recipe import RecipeError, field
 from xstilts.tasks import TASKS
@@ -253,6 +253,14 @@ def _recipe_args(path: str | None) -> list[str]:
     return [path] if path else []
 
 
+@dataclass(frozen=True)
+class HeadRef:
+    """The head a planned phase-3 run will have (its task and kind), for ``preflight.head_for`` before it exists."""
+
+    task: str
+    kind: str
+
+
 def _check(cls: type, args: list[str], where: str, problems: list[str]) -> Any:
     """Loads a phase recipe exactly as its script will (file + overrides); problems are prefixed with the run."""
     try:
@@ -386,6 +394,11 @@ def expand(cfg: SweepRecipe) -> Plan:
                                 _train_examples(p3, [train_task]), p3.train.max_length, seed=seed))
                         res = results / f"{chain}-s{seed}"
                         for task in tspec.evaluate or [p3.task]:
+                            if task in TASKS and task != p3.task and p3.task in TASKS:  # the head evaluation uses
+                                try:
+                                    preflight.head_for([HeadRef(p3.task, TASKS[p3.task].kind)], TASKS[task])
+                                except KeyError as exc:
+                                    problems.append(f"targets.{target}: evaluate {task}: {exc.args[0]}")
                             eargs = [*_recipe_args(cfg.eval.recipe), *_data_args(cfg, False), *cfg.eval.overrides,
                                      *tspec.eval_overrides, *([f"task={task}"] if task != p3.task else []),
                                      f"input={out}", f"output={res}"]
