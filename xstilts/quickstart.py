@@ -128,8 +128,8 @@ def _remove_own(out: Path) -> None:
     if foreign:
         shown = ", ".join(str(p.relative_to(out)) for p in foreign[:5]) + (
             f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise QuickstartError(f"--fresh would remove {out}, which holds {shown} (no record that the quickstart wrote them); "
-                              "move them elsewhere, choose another --output, or remove the folder yourself")
+        raise QuickstartError(f"--fresh would remove {out}, which holds {shown} (no record that the quickstart wrote "
+                              "them); move them elsewhere, choose another --output, or remove the folder yourself")
     kept = runfiles.remove_written(out)
     if kept:  # put there while the folder was being emptied: left as they are
         raise QuickstartError(f"--fresh kept {', '.join(str(p) for p in kept[:5])}, which appeared in {out} while its "
