@@ -210,3 +210,20 @@ def test_intermediate_floors_pawsx_on_dev_and_retrieval_untestable_on_the_commit
     # An MLM-only encoder in the grid makes it testable again.
     again = claims.retrieval_gains_most(s["effects"], ["multilingual-e5-small"], {"multilingual-e5-small": False})
     assert again["verdict"] != claims.NOT_TESTABLE
+
+
+def test_the_viewer_marks_the_rows_whose_intermediate_the_report_calls_not_learned():
+    from xstilts.results import find_results
+    from xstilts.view import loading
+
+    floors = "recipes/mini/floors.yaml"
+    results = [r for _, r in find_results("results/mini")[0]]
+    weak, problem = loading.intermediate_floor_verdicts(results, floors)
+    assert problem == "" and weak[("multilingual-e5-small", "siqa")] == "English dev 47.0 < 55"
+    table = loading.overview_table(results, weak_intermediates=weak, benchmark=None)
+    marked = {(r.encoder, r.intermediate, r.task) for r in table.itertuples()
+              if r.why.startswith(loading.INTERMEDIATE_NOT_LEARNED)}
+    s = report.summarize("results/mini", intermediate_floors=report.read_intermediate_floors(floors))
+    called = {(e["encoder"], e["intermediate"], e["task"]) for e in s["effects"]
+              if e["verdict"] == report.INTERMEDIATE_NOT_LEARNED and " (" not in e["task"]}
+    assert marked == called and marked

@@ -297,12 +297,15 @@ def test_an_untrained_baseline_pairs_with_every_seed_and_two_untrained_sides_hav
     assert both.verdict == "up" and both.why.startswith("no training")
 
 
-def test_unpaired_seeds_use_welch_and_a_single_seed_borrows_the_other_sides_noise():
-    from xstilts.reliability import difference, runs_of
+def test_unpaired_seeds_use_welch_and_a_single_seed_borrows_nothing():
+    from xstilts.reliability import difference, runs_of, t_quantile
 
-    d = difference(runs_of([71.5], seeds=[7]), runs_of([70.0, 72.0], seeds=[1, 2]))
-    assert d.verdict == "within noise" and "seed noise of one side taken from the other" in d.why
-    assert "unpaired" in d.why
+    d = difference(runs_of([71.0, 73.0], seeds=[7, 8]), runs_of([70.0, 72.0], seeds=[1, 2]))
+    assert d.why.startswith("unpaired seeds (Welch t)") and d.df == pytest.approx(2.0)
+    assert d.high - d.low == pytest.approx(2 * t_quantile(2) * (2 / 2 + 2 / 2) ** 0.5)
+    # A single seed beside two: its seed noise is unknown, and the baseline's (no phase 2) cannot stand in for it.
+    one = difference(runs_of([60.0], seeds=[7]), runs_of([70.0, 72.0], seeds=[1, 2]))
+    assert one.verdict == "unknown" and "one seed on the cell's side" in one.why
 
 
 def _items(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:

@@ -72,7 +72,7 @@ def colour_range(key: str) -> float:
                             value=figures.DEFAULT_COLOUR_RANGE, key=key, format_func=lambda v: f"{v:.0f}")
 
 
-def view_overview(results: list, not_learned: dict) -> None:
+def view_overview(results: list, not_learned: dict, weak: dict | None = None) -> None:
     st.header("How do intermediate tasks and encoders compare across XTREME / XTREME-R?")
     c1, c2, c3 = st.columns([1, 1, 2])
     with c1:
@@ -81,7 +81,8 @@ def view_overview(results: list, not_learned: dict) -> None:
         lora = training_variant(results, "ov_lora")
     with c3:
         bound = colour_range("ov_range")
-    table = loading.overview_table(results, lora=lora, benchmark=bench, not_learned=not_learned)
+    table = loading.overview_table(results, lora=lora, benchmark=bench, not_learned=not_learned,
+                                   weak_intermediates=weak)
     chance = {t: loading.task_chance(results, t) for t in set(table["task"])}
     st.plotly_chart(figures.overview_figure(table, chance, colour_range=bound), key="ov_chart")
     cells = table[~table["status"].isin([loading.STATUS_AGGREGATE])]
@@ -304,10 +305,11 @@ def main() -> None:
     by_path = dict(data.results)  # widgets return copies of their options: select by path, look up the result
     floors = loading.floors_file_from_args(sys.argv[1:], os.environ)
     not_learned, problem = loading.floor_verdicts(results, floors)
+    weak, _ = loading.intermediate_floor_verdicts(results, floors)  # the same file: a problem is warned once, above
     if problem:
         st.warning(f"Floors file not used: {lit(problem)}")
     if view == "overview":
-        view_overview(results, not_learned)
+        view_overview(results, not_learned, weak)
     elif view == "encoders":
         view_encoders(results, not_learned)
     elif view == "languages":

@@ -353,10 +353,12 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
       side's recorded interval (half-width / 1.96, squared) and the two sides are added as independent: languages
       were resampled independently (too narrow for translated sets) and the shared items do not cancel (too wide);
       ``why`` says so.
-    - **Unpaired seeds** (no two common seeds but several on a side): Welch's interval from each side's seed
-      variance (a side with one seed borrows the other's: the same task, encoder and examples); ``why`` says so.
-    - **One trained seed a side**: the seed noise is unknown (the audit of results/mini measured a phase-2 seed
-      moving Tatoeba by 3.5 points against an item interval of +-1.1), so there is no interval: ``unknown``.
+    - **Unpaired seeds** (fewer than two common seeds, at least two on each side): Welch's interval from each side's
+      seed variance; ``why`` says so.
+    - **One trained seed on a side** (and no two pairs): the seed noise of that side is unknown, and the other
+      side's cannot stand in (a baseline without phase 2 lacks the phase-2 noise of an intermediate cell; the audit
+      of results/mini measured a second phase-2 seed moving Tatoeba by 3.5 points against an item interval of
+      +-1.1), so there is no interval: ``unknown``.
     """
     cell, base = list(cell), list(base)
     if not cell or not base:
@@ -378,15 +380,15 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
         a_runs, b_runs = cell, base
         delta = sum(r.score for r in cell) / len(cell) - sum(r.score for r in base) / len(base)
         va, vb = _var([r.score for r in cell]), _var([r.score for r in base])
-        if va is None and vb is None:
-            return Difference(delta, None, None, "one seed a side: the seed noise is unknown, no interval")
-        borrowed = va is None or vb is None
-        va, vb = (va if va is not None else vb), (vb if vb is not None else va)
+        if va is None or vb is None:
+            return Difference(delta, None, None, ("one seed a side" if va is None and vb is None else
+                                                  f"one seed on the {'cell' if va is None else 'baseline'}'s side")
+                              + ": the seed noise is unknown, no interval")
         parts = [(va / len(cell), len(cell) - 1), (vb / len(base), len(base) - 1)]
         seed_var = parts[0][0] + parts[1][0]
         den = sum(v * v / d for v, d in parts if d >= 1)
         seed_df = seed_var ** 2 / den if den > 0 else math.inf
-        how = "unpaired seeds (Welch t)" + (" (seed noise of one side taken from the other)" if borrowed else "")
+        how = "unpaired seeds (Welch t)"
     if _items_ready(a_runs) and _items_ready(b_runs) and \
             {k: len(v) for k, v in a_runs[0].items.items()} == {k: len(v) for k, v in b_runs[0].items.items()}:
         item_var, joint = item_variance(a_runs, b_runs, shared_items, n_resamples)

@@ -61,10 +61,11 @@ COLOUR_RANGES = (2.0, 5.0, 10.0, 20.0)  # points of task score at which the colo
 DEFAULT_COLOUR_RANGE = 10.0
 OVERVIEW_LEGEND = (
     "Cell: score (seed mean) and Δ over the encoder's 'none' row. Colour: Δ, blue gain / orange loss, one scale for "
-    "all encoders. Pale: one seed and no interval recorded (re-evaluate): noise unknown. Grey ≈: within noise (95% "
-    "interval of the difference to the baseline, from seed and example noise, holds 0). Dark, hatched: constant "
-    "prediction (hatched only: some languages). Sand 'not learned': the target is below its floor (--floors), no "
-    "change judged. 'same task': the intermediate task is the target's own training data, not judged.")
+    "all encoders. Pale: one trained seed a side, or no interval recorded: noise unknown. Grey ≈: within noise (95% "
+    "interval of the paired difference to the baseline, from seed and item noise, holds 0). Dark, hatched: constant "
+    "prediction (hatched only: some languages). Sand 'not learned': the target, or the intermediate task on its own "
+    "English dev set, is below its floor (--floors), no change judged. 'same task': the intermediate task is the "
+    "target's own training data, not judged.")
 
 
 def _legend_lines(legend: str) -> str:

@@ -424,6 +424,7 @@ STATUS_SAME_TASK = "same task"  # the intermediate task is the target's own trai
 STATUS_OTHER_LANGUAGES = "other languages"  # cell and baseline scored on different languages: not compared
 STATUS_NOT_LEARNED = "not learned"  # the target is below its floor (a floors file): no change is judged there
 NOT_LEARNED = "not learned at this budget"  # SUMMARY.md's words (report.NOT_LEARNED)
+INTERMEDIATE_NOT_LEARNED = report.INTERMEDIATE_NOT_LEARNED  # below the intermediate task's own English dev floor
 BENCHMARK_TASKS: dict[str, list[str]] = {
     "XTREME": [t for ts in XTREME_CATEGORIES.values() for t in ts],
     "XTREME-R": [t for ts in XTREME_R_CATEGORIES.values() for t in ts],
@@ -493,7 +494,8 @@ OVERVIEW_COLUMNS = [
 
 
 def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark: str | None = "XTREME",
-                   not_learned: Mapping[str, str] | None = None) -> pd.DataFrame:
+                   not_learned: Mapping[str, str] | None = None,
+                   weak_intermediates: Mapping[tuple[str, str], str] | None = None) -> pd.DataFrame:
     """Every (encoder, intermediate, task) cell of the overview: seed-mean score, change over the encoder's
     no-intermediate baseline, and how far that change can be trusted.
 
@@ -508,6 +510,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
         not_learned: task -> why it is below its floor (``floor_verdicts``): every cell of the task carries it
             (``not_learned``), and a change over the baseline is not judged (``STATUS_NOT_LEARNED``), as SUMMARY.md
             claims no effect there.
+        weak_intermediates: (encoder, intermediate) -> why its intermediate task is below its English dev floor
+            (``intermediate_floor_verdicts``): its cells are not judged either (``STATUS_NOT_LEARNED``, the why
+            naming the intermediate), as SUMMARY.md's "intermediate not learned".
         benchmark: "XTREME" or "XTREME-R": adds a row per (encoder, intermediate) with ``task`` equal to that name,
             the mean over the benchmark's tasks that every row of the encoder with at least ``MIN_AGGREGATE_TASKS``
             of them has (one task set per encoder, ``aggregate_tasks``; partial when fewer than all), so the means of
@@ -541,6 +546,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
         elif task in (not_learned or {}):  # the report's rule: a target below its floor supports no claim
             status, delta, b_score = STATUS_NOT_LEARNED, c["score"] - base["score"], base["score"]
             why = f"{NOT_LEARNED}: {not_learned[task]}" if not_learned else NOT_LEARNED
+        elif (enc, inter) in (weak_intermediates or {}):  # the report's rule: the intermediate itself not learned
+            status, delta, b_score = STATUS_NOT_LEARNED, c["score"] - base["score"], base["score"]
+            why = f"{INTERMEDIATE_NOT_LEARNED}: {weak_intermediates[(enc, inter)]}"
         else:
             status, why = _judge(c, base, task)
             delta, b_score = c["score"] - base["score"], base["score"]
@@ -671,6 +679,20 @@ def floor_verdicts(results: Sequence[TaskResult], floors_file: str | Path | None
             out[f["task"]] = "; ".join(x for x in (out.get(f["task"], ""),
                                                      f"{f['encoder'] or 'no run'}: {f['why']}") if x)
     return out, ""
+
+
+def intermediate_floor_verdicts(results: Sequence[TaskResult], floors_file: str | Path | None
+                                ) -> tuple[dict[tuple[str, str], str], str]:
+    """((encoder, intermediate) -> why its intermediate task is "intermediate not learned", problem): the report's
+    rule (``report.read_intermediate_floors``, ``check_intermediate_floors``, ``intermediate_not_learned``) on these
+    results, so the viewer marks the rows SUMMARY.md marks. No file: nothing; an unusable file: nothing and why."""
+    if not floors_file:
+        return {}, ""
+    try:
+        floors = report.read_intermediate_floors(floors_file)
+    except (RecipeError, OSError) as exc:
+        return {}, " ".join(str(exc).split())
+    return report.intermediate_not_learned(report.check_intermediate_floors(list(results), floors)), ""
 
 
 def runs_dir_from_args(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
