@@ -236,3 +236,20 @@ def test_a_split_the_task_lacks_is_refused_by_validate_and_the_script_alike(p3, 
     assert problem in capsys.readouterr().err
     assert evaluate_xtreme.main(args) == 2
     assert problem in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("task,source,fix", [("sib200", "embedded", "use data.source=hub"),
+                                             ("udpos", "embedded", "use data.source=hub or data.source=xtreme"),
+                                             ("belebele", "xtreme", "use data.source=hub")])
+def test_a_source_without_the_tasks_data_is_refused_before_loading(p3, tmp_path, capsys, task, source, fix):
+    """SIB-200 from the embedded quickstart data: every one of 205 languages was skipped as missing after the model
+    loaded, and the error listed them all; validate answered ok."""
+    from xstilts import command
+
+    args = [f"input={p3}/p3", f"output={tmp_path / 'r'}", f"task={task}", f"data.source={source}",
+            *(["data.path=/nonexistent"] if source == "xtreme" else [])]
+    for run in (lambda: command.main(["validate", "evaluate", *args]), lambda: evaluate_xtreme.main(args)):
+        assert run() == 2
+        err = capsys.readouterr().err
+        assert f"data.source={source}: task {task} has no test data there" in err and fix in err
+        assert len(err.strip().splitlines()) == 1

@@ -55,6 +55,7 @@ def check_evaluation(raw: dict, source: str) -> Evaluation:
             raise KeyError(f"task {task.name} has no evaluation data in other languages (an English training task); "
                            f"evaluate a target task with task=<name>, e.g. task=xnli")
         raise KeyError(f"task {task.name} has no {cfg.split!r} split; its splits: {', '.join(task.eval)}")
+    check_source(task, cfg.split, cfg.data.source)
     out_file = runfiles.check_output_location(cfg.output, [run_folder], inside_ok=True) / f"{task.name}.json"
     if cfg.export_predictions:
         runfiles.check_output_location(cfg.export_predictions, [run_folder], "export_predictions", inside_ok=True)
@@ -82,6 +83,31 @@ def check_evaluated_from(task: Task, phase: str, run_folder: Path) -> None:
         needs = " or ".join(p.replace("phase", "phase-") for p in allowed)
         raise runfiles.RunFolderError(f"input {run_folder} is a {phase} folder; {task.name} needs a {needs} model "
                                       "(only retrieval tasks are evaluated on phase-1/2 encoders)")
+
+
+# Task types whose rows come through the registry's splits (data.load_split); retrieval and the dual encoders read
+# their own files (BUCC's folder, candidate sets) and say per language what is missing.
+SPLIT_KINDS = ("classification", "tagging", "span_qa", "multiple_choice")
+
+
+def check_source(task: Task, split: str, source: str) -> None:
+    """Refuses a ``data.source`` that has no layout for the task's evaluation split at all (SIB-200 from the embedded
+    quickstart data, MasakhaNER from the XTREME folder): every language would be skipped as missing, after the model
+    loaded, in an error listing them all.
+
+    Raises:
+        RecipeError: naming the source and the sources that have the split.
+    """
+    if task.kind not in SPLIT_KINDS:
+        return
+    where = task.eval[split]
+    have = {"hub": where.hub, "xtreme": where.local, "embedded": where.embedded}
+    if source in have and have[source] is None:
+        others = " or ".join(f"data.source={name}" for name, layout in have.items() if layout is not None)
+        why = ("the offline quickstart data covers a few tasks" if source == "embedded" else
+               "the XTREME download holds only its own tasks" if source == "xtreme" else "it is not on the Hub")
+        raise recipe.RecipeError([f"data.source={source}: task {task.name} has no {split} data there ({why}); use "
+                                  f"{others}"])
 
 
 def head_for(specs: list[Any], task: Task) -> int:
