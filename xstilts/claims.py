@@ -83,10 +83,9 @@ def intermediate_tasks_help(found: list[dict[str, Any]], multi: list[str]) -> di
             pro, con = pro + (v == SUPPORTED), con + (v == CONTRADICTED)
             n_families += bool(judged)
         shown = family or "not one of the paper's families: not counted"
-        lines.append(f"{inter} ({shown}, {v}): {up} up, {down} "
-                     f"down, {len(judged) - up - down} within noise of "
-                     f"{len(judged)} learned targets: " + "; ".join(_effect_text(e) for e in judged)
-                     + (f"; left out: {', '.join(left)}" if left else ""))
+        counted = (f"{up} up, {down} down, {len(judged) - up - down} within noise of {len(judged)} learned targets: "
+                   + "; ".join(_effect_text(e) for e in judged)) if judged else "no learned target judged"
+        lines.append(f"{inter} ({shown}, {v}): {counted}" + (f"; left out: {', '.join(left)}" if left else ""))
     return {"claim": "English intermediate tasks of the SQuAD, MNLI and HellaSwag types improve zero-shot transfer "
                      "(the paper's best three of nine)",
             "verdict": _verdict(pro, con, n_families),
