@@ -81,6 +81,20 @@ def test_a_re_evaluation_on_another_split_keeps_the_test_result(tmp_path):
     assert cells == {'none [split="test"]': 50.0, 'none [split="validation"]': 70.0}
 
 
+def test_a_newer_evaluation_on_other_data_keeps_the_older_result(tmp_path):
+    """A quick check on the embedded quickstart sample, made after the Hub evaluation of the same model, replaced the
+    Hub number in the report as "the newest" (the data source was not part of the key): now each is its own cell."""
+    import dataclasses
+
+    hub = dataclasses.replace(_result(70.0, created="2026-01-01T00:00:00+0000"), data_source="hub")
+    quick = dataclasses.replace(_result(40.0, created="2026-02-01T00:00:00+0000"), data_source="embedded")
+    assert sorted(r.score for r in dedupe([hub, quick])) == [40.0, 70.0]
+    _write(tmp_path, [hub, quick])
+    grid = report.summarize(tmp_path)["grid"]
+    cells = dict(zip((inter for _, inter in grid["columns"]), grid["rows"][0]["cells"]))
+    assert cells == {'none [data_source="embedded"]': 40.0, 'none [data_source="hub"]': 70.0}
+
+
 def test_newest_is_decided_by_instant_not_by_text():
     """'2026-01-01T11:30:00+0200' is 09:30 UTC: older than '2026-01-01T10:00:00+0000' although it sorts later as
     text. The newer instant wins; a naive stamp reads as UTC and an unreadable one is the oldest."""

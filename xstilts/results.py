@@ -460,12 +460,15 @@ def phase2_seed(result: TaskResult) -> int | None:
 
 
 def recipe_fingerprint(result: TaskResult) -> dict[str, str]:
-    """What a result's number depends on besides the seed: its split and every chain entry's resolved recipe,
-    flattened (``phase3 train.lr`` -> JSON of the value), seeds and pure input/output/reporting keys left out.
+    """What a result's number depends on besides the seed: its split, its data source and every chain entry's
+    resolved recipe, flattened (``phase3 train.lr`` -> JSON of the value), seeds and pure input/output/reporting keys
+    left out.
 
     Two results with equal fingerprints differ in the seed alone (or not at all: a re-evaluation).
     """
-    out = {"split": json.dumps(result.split)}
+    # The data a number was measured on is part of it: a quick check on the embedded quickstart sample never replaces
+    # (as "the newest") nor pools with an evaluation on the Hub's data of the same model.
+    out = {"split": json.dumps(result.split), "data_source": json.dumps(result.data_source)}
     seen: dict[str, int] = {}
     for entry in result.chain:
         phase = str(entry.get("phase") or "?")
