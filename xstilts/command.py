@@ -91,8 +91,11 @@ def find_recipe(name: str) -> Path:
             return candidate
     near = [str(p.relative_to(root).with_suffix("")) for p in shipped(root) if p.stem == given.stem]
     if given.exists():
-        raise CommandError(f"{recipe.show(name)} is a folder, not a recipe file; give a YAML file or a shipped recipe "
+        what = "a folder" if given.is_dir() else "not a regular file (a FIFO, device or socket)"
+        raise CommandError(f"{recipe.show(name)} is {what}, not a recipe file; give a YAML file or a shipped recipe "
                            "(`xstilts ls` lists them)")
+    if given.is_symlink():
+        raise CommandError(f"recipe file {recipe.show(name)} is a symlink to a missing file; check where it points")
     if given.suffix in (".yaml", ".yml") or given.is_absolute() or name.startswith(("./", "../", "~")):
         # Spelled as a file of the user's: that file is what is missing, not a shipped recipe.
         also = f" (shipped recipes of that name: {', '.join(near)})" if near else ""

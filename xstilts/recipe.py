@@ -418,7 +418,10 @@ def read_yaml(path: str | Path) -> dict:
     if is_dir:
         raise RecipeError([f"recipe {source} is a folder; pass the path of a YAML recipe file (see recipes/)"], source)
     if not _is_file(p):
-        raise RecipeError([f"recipe file {source} does not exist; pass the path of a YAML recipe (see recipes/)"],
+        # Named as what it is: "does not exist" for /dev/null or a FIFO sends the user looking for a typo.
+        what = ("is a symlink to a missing file" if os.path.islink(p) and not os.path.exists(p) else
+                "is not a regular file (a FIFO, device or socket)" if os.path.lexists(p) else "does not exist")
+        raise RecipeError([f"recipe file {source} {what}; pass the path of a YAML recipe (see recipes/)"],
                           source)
     try:
         with p.open("rb") as f:
