@@ -324,3 +324,14 @@ def test_a_chain_entry_without_recipe_still_reports(tmp_path):
     write_result(tmp_path / "a" / "xnli.json", dataclasses.replace(r, chain=[{**r.chain[0], "recipe": None},
                                                                              *r.chain[1:]]))
     assert report.summarize(tmp_path)["grid"]["rows"][0]["trained_on"] == [["xnli"]]
+
+
+def test_the_committed_mini_summary_is_what_the_readme_command_writes(tmp_path):
+    """results/mini/SUMMARY.md and summary.json are regenerable: the README's command on the committed results gives
+    them back byte for byte (a change of the report, claims or floors must regenerate and commit them)."""
+    out = tmp_path / "SUMMARY.md"
+    assert report.main(["results/mini", "--floors", "recipes/mini/floors.yaml", "--write", str(out)]) == 0
+    assert out.read_text() == Path("results/mini/SUMMARY.md").read_text()
+    mine, theirs = json.loads((tmp_path / "summary.json").read_text()), json.loads(
+        Path("results/mini/summary.json").read_text())
+    assert mine == theirs
