@@ -10,11 +10,13 @@ the baseline; one task; or a multi-task list), target tasks (a phase-3 recipe ea
 the phase-1/2 encoder), seeds, LoRA on/off and the data source. It expands into:
 
 - one phase-1 run per encoder, ``<runs>/p1-<encoder>``;
-- one phase-2 run per encoder x intermediate x LoRA setting, ``<runs>/p2-<encoder>-<intermediate>[-lora]``;
+- one phase-2 run per encoder x intermediate x LoRA setting, ``<runs>/p2-<encoder>-<intermediate>[-lora]``
+  (with ``phase2_seeds``: one per phase-2 seed, ``...-s<seed>``, phase-3 seed i starting from phase-2 seed i);
 - one phase-3 run per encoder x intermediate x target x LoRA x seed,
   ``<runs>/p3-<encoder>-<intermediate>-<target>[-lora]-s<seed>``;
 - one evaluation per phase-3 run, into ``<results>/<encoder>-<intermediate>[-lora]-s<seed>/<task>.json``
-  (retrieval targets: ``<results>/<encoder>-<intermediate>[-lora]/<task>.json``).
+  (retrieval targets: ``<results>/<encoder>-<intermediate>[-lora]/<task>.json``, with ``phase2_seeds``
+  ``...-p2s<seed>/<task>.json`` per phase-2 encoder).
 
 Every phase-1 and phase-2 folder is shared by all runs that start from it. Names are deterministic, so a second
 expansion of the same recipe finds the same folders: the scripts skip a run whose ``DONE`` marker (evaluations: whose
