@@ -220,6 +220,9 @@ def test_a_sweep_evaluating_a_task_its_model_has_no_head_for_is_refused_at_plann
                        "targets.squad_qa.evaluate=[xquad,mlqa,tydiqa]"]) == 2
     err = capsys.readouterr().err
     assert "targets.squad_qa: evaluate tydiqa: the model has no head for tydiqa" in err and "mlqa:" not in err
+    assert sweep.main([paper, "--dry-run", "runs=/nonexistent/paper", "throughput_files=[]",
+                       "targets.squad_qa.evaluate=[xquad,nope]"]) == 2  # was planned, to fail when it ran
+    assert "targets.squad_qa: evaluate nope: unknown task" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("task,split,problem", [

@@ -396,7 +396,10 @@ def expand(cfg: SweepRecipe) -> Plan:
                                 _train_examples(p3, [train_task]), p3.train.max_length, seed=seed))
                         res = results / f"{chain}-s{seed}"
                         for task in tspec.evaluate or [p3.task]:
-                            if task in TASKS and task != p3.task and p3.task in TASKS:  # the head evaluation uses
+                            if task not in TASKS:  # the evaluation's own refusal, said before any run
+                                problems.append(f"targets.{target}: evaluate {task}: unknown task; known tasks: "
+                                                f"{', '.join(sorted(TASKS))}")
+                            elif task != p3.task and p3.task in TASKS:  # the head the evaluation uses
                                 try:
                                     preflight.head_for([HeadRef(p3.task, TASKS[p3.task].kind)], TASKS[task])
                                 except KeyError as exc:
