@@ -194,6 +194,7 @@ def test_torchrun_evaluation_splits_languages_and_writes_one_result(encoder, tmp
         # The per-language reliability figures travel from the ranks too, and the task interval is built from all.
         assert set(b.reliability) == set(b.languages) and b.score_ci95 is not None
         assert all(b.reliability[lang]["ci95"] is not None for lang in b.languages)
+        assert set(b.items) == set(b.languages)  # the per-item scores a paired difference redraws travel too
     # Both ranks worked: every language was logged once, by one of two processes.
     tatoeba_langs = read_result(multi / "tatoeba.json").languages
     assert sum(len(re.findall(rf"tatoeba {lang} \d+/\d+: accuracy ", logs)) for lang in tatoeba_langs) == \
