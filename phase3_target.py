@@ -23,7 +23,8 @@ def _main(argv: list[str]) -> int:
     recipe.print_recipe(cfg, "phase3")
     parent, parent_phase = provenance.check_input(cfg.input, ("phase1", "phase2"), "phase 3")
     src = provenance.model_dir(parent)
-    preflight.check_training_precision(src, cfg.train.precision)  # mDeBERTa under fp16: refused at once
+    # mDeBERTa under fp16, or an attention kernel the family lacks: refused at once
+    preflight.check_training_precision(src, cfg.train.precision, cfg.train.attn_implementation)
 
     # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
     from transformers import AutoTokenizer, set_seed

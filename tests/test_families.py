@@ -232,3 +232,34 @@ def test_a_precision_the_family_cannot_train_in_is_refused_before_any_work(tiny_
         assert main([*args[:-1], "train.precision=bf16"]) == 0
         (p1 / "config.json").write_text(json.dumps({**config, "model_type": "modernbert"}))
         assert main(args) == 0
+
+
+def test_the_attention_facts_are_what_transformers_has():
+    """The table said sdpa for DeBERTa-v2 (transformers has only its own attention) and no flash_attention_2 for
+    BERT, RoBERTa and XLM-R (transformers 5 has it): each family's kernels are read off its model class here."""
+    from transformers import AutoConfig, AutoModel
+
+    for fam in families.FAMILIES.values():
+        cls = AutoModel._model_mapping[type(AutoConfig.for_model(fam.model_type))]
+        assert ("sdpa" in fam.attention) == bool(getattr(cls, "_supports_sdpa", False)), fam.model_type
+        assert ("flash_attention_2" in fam.attention) == bool(getattr(cls, "_supports_flash_attn", False)), \
+            fam.model_type
+        assert "eager" in fam.attention, fam.model_type
+
+
+def test_an_attention_the_family_lacks_is_refused_before_any_work(tiny_phase1, tmp_path, capsys):
+    import shutil
+
+    from xstilts import command
+
+    p1 = tmp_path / "p1"
+    shutil.copytree(tiny_phase1, p1)
+    config = json.loads((p1 / "config.json").read_text())
+    (p1 / "config.json").write_text(json.dumps({**config, "model_type": "deberta-v2"}))
+    args = ["recipes/phase3/panx.yaml", f"input={p1}", f"output={tmp_path / 'out'}"]
+    assert command.main(["validate", "phase3", *args, "train.attn_implementation=flash_attention_2"]) == 2
+    assert "no such attention for deberta-v2 encoders; use train.attn_implementation=sdpa or eager" in \
+        capsys.readouterr().err
+    assert phase3_target.main([*args, "train.attn_implementation=flash_attention_2"]) == 2
+    assert not (tmp_path / "out").exists()
+    assert command.main(["validate", "phase3", *args]) == 0  # sdpa, the default, falls back to its own attention

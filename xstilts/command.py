@@ -166,7 +166,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             folder, phase = provenance.check_input(cfg.input, input_phases, script)
             checked.append(f"input {folder} ({phase})")
             if hasattr(cfg, "train"):  # the script's own refusal of a precision the encoder's family cannot train in
-                preflight.check_training_precision(provenance.model_dir(folder), cfg.train.precision)
+                preflight.check_training_precision(provenance.model_dir(folder), cfg.train.precision,
+                                                   cfg.train.attn_implementation)
         # The output guard the script runs first (read-only here): a finished run is refused without overwrite=true,
         # an unfinished one resumes only under the same recipe.
         phase_name = script.split("_")[0]

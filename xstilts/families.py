@@ -23,7 +23,8 @@ class Family:
     model_type: str
     tiny_name: str  # the value of tiny.family that builds a tiny encoder of this family
     hub_models: tuple[str, ...]  # real Hub models of the family xstilts ships recipes for
-    attention: tuple[str, ...]  # attention kernels transformers has for it (train.attn_implementation)
+    attention: tuple[str, ...]  # attention kernels transformers has for it (train.attn_implementation; sdpa, the
+    # default, falls back to the family's own where it lacks one: modeling.load_encoder)
     precisions: tuple[str, ...]  # train.precision values that train correctly
     precision_note: str  # why a precision is left out ("" when none is)
     # lora.target_modules in the XLM-R names (query, key, value, dense) -> this family's module names
@@ -35,15 +36,17 @@ class Family:
     hf_config: dict[str, Any] = field(default_factory=dict)
 
 
+# transformers 5's BERT, RoBERTa and XLM-R (like ModernBERT) take flash_attention_2 as well as sdpa and eager.
+_FLASH = ("sdpa", "eager", "flash_attention_2")
 _ROBERTA_EXPORT = {"classification": "exact", "tagging": "exact", "span_qa": "exact", "multiple_choice": "exact"}
 
 FAMILIES: dict[str, Family] = {f.model_type: f for f in (
     Family("xlm-roberta", "xlm-roberta",
            ("FacebookAI/xlm-roberta-large", "facebook/xlm-v-base", "cis-lmu/glot500-base"),
-           ("sdpa", "eager"), ("fp32", "bf16", "fp16"), "", hf_export=_ROBERTA_EXPORT),
-    Family("roberta", "roberta", ("FacebookAI/roberta-large",), ("sdpa", "eager"), ("fp32", "bf16", "fp16"), "",
+           _FLASH, ("fp32", "bf16", "fp16"), "", hf_export=_ROBERTA_EXPORT),
+    Family("roberta", "roberta", ("FacebookAI/roberta-large",), _FLASH, ("fp32", "bf16", "fp16"), "",
            hf_export=_ROBERTA_EXPORT),
-    Family("bert", "bert", ("google-bert/bert-base-multilingual-cased",), ("sdpa", "eager"), ("fp32", "bf16", "fp16"),
+    Family("bert", "bert", ("google-bert/bert-base-multilingual-cased",), _FLASH, ("fp32", "bf16", "fp16"),
            "", hf_export=_ROBERTA_EXPORT),
     Family("modernbert", "modernbert", ("jhu-clsp/mmBERT-base", "answerdotai/ModernBERT-base"),
            ("sdpa", "eager", "flash_attention_2"), ("fp32", "bf16", "fp16"), "",
@@ -54,7 +57,8 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            hf_export={k: "not exact: ModernBERT's AutoModelFor... heads add a dense+GELU+LayerNorm prediction head"
                       for k in _ROBERTA_EXPORT},
            token_type_ids=False),
-    Family("deberta-v2", "deberta-v2", ("microsoft/mdeberta-v3-base",), ("sdpa", "eager"), ("fp32", "bf16"),
+    # transformers' DeBERTa-v2 has its own attention only (no sdpa, no flash): sdpa, the default, falls back to it.
+    Family("deberta-v2", "deberta-v2", ("microsoft/mdeberta-v3-base",), ("eager",), ("fp32", "bf16"),
            "mDeBERTa-v3 (deberta-v2) learns nothing under fp16: its disentangled attention overflows the fp16 range "
            "and loss scaling skips step after step; train it in bf16 or fp32",
            lora_names={"query": ("query_proj",), "key": ("key_proj",), "value": ("value_proj",), "dense": ("dense",)},

@@ -132,9 +132,10 @@ def head_for(specs: list[Any], task: Task) -> int:
                    f"with task={task.name})")
 
 
-def check_training_precision(model_folder: str | Path, precision: str) -> None:
+def check_training_precision(model_folder: str | Path, precision: str, attention: str | None = None) -> None:
     """Refuses a ``train.precision`` the encoder's family cannot train in (``families.precision_problem``: mDeBERTa-v3
-    under fp16), read from the model folder's config.json, so the script refuses it before it tokenizes anything and
+    under fp16), and a ``train.attn_implementation`` transformers lacks for it (``Family.attention``), read from the
+    model folder's config.json, so the script refuses it before it tokenizes anything and
     ``xstilts validate`` says what the script will say. A folder whose config cannot be read is left to the model-folder
     check, which names the problem.
 
@@ -148,6 +149,12 @@ def check_training_precision(model_folder: str | Path, precision: str) -> None:
     unsafe = families.precision_problem(str(model_type), precision)
     if unsafe:
         raise recipe.RecipeError([unsafe])
+    fam = families.family(str(model_type))
+    # sdpa, the default, falls back to a family's own attention; any other kernel it lacks fails once the model loads
+    if attention and attention != "sdpa" and fam is not None and attention not in fam.attention:
+        raise recipe.RecipeError([f"train.attn_implementation={attention}: transformers has no such attention for "
+                                  f"{fam.model_type} encoders; use train.attn_implementation="
+                                  f"{' or '.join(dict.fromkeys(('sdpa', *fam.attention)))} (sdpa falls back to the family's own)"])
 
 
 def check_model(plan: Evaluation) -> Path:
