@@ -108,3 +108,18 @@ def test_results_that_is_a_file_is_named_as_a_file(tmp_path, capsys):
     (tmp_path / "r.json").write_text("{}")
     assert mteb.main([f"results={tmp_path / 'r.json'}", f"output={tmp_path / 'o'}"]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_tatoeba_with_f1_mteb_but_not_its_accuracy_is_left_out():
+    """A hand-edited result with MTEB's F1 but not its accuracy raised a KeyError (result files are validated for
+    their main metric, not for the others)."""
+    langs = {"de": {"accuracy": 90.0, "f1_mteb": 80.0, "n": 10}, "fr": {"accuracy": 90.0, "n": 10}}
+    average = average_metrics(langs)
+    r = TaskResult(task="tatoeba", task_type="retrieval", split="test", data_source="hub", main_metric="accuracy",
+                   languages=langs, average=average, score=task_score("accuracy", average), missing_languages=[],
+                   partial=False, checkpoint="c", run=RunInfo("e5", "multilingual", "none", "tatoeba", 1),
+                   chain=[{"phase": "phase1", "folder": "/p1", "recipe": {}, "environment": ENV}],
+                   created="2026-01-01", version="0", environment=ENV, wall_time_s=1.0)
+    doc, left_out = mteb.export_result(r)
+    assert [e["hf_subset"] for e in doc["scores"]["test"]] == ["fra-eng"]
+    assert left_out == ["tatoeba de: no accuracy_mteb in this result; re-run the evaluation"]

@@ -92,7 +92,10 @@ def export_result(result: TaskResult) -> tuple[dict[str, Any], list[str]]:
             left_out.append(f"{result.task} {lang}: no gold-pairs score in this result (evaluated before xstilts "
                             "recorded it); mining F1 is not comparable with MTEB's BUCC: re-run the evaluation")
             continue
-        entries.append(_tatoeba(lang, m) if result.task == "tatoeba" else _bucc(lang, m))
+        try:
+            entries.append(_tatoeba(lang, m) if result.task == "tatoeba" else _bucc(lang, m))
+        except KeyError as exc:  # a hand-edited or foreign result: the metrics are validated, not their presence
+            left_out.append(f"{result.task} {lang}: no {exc.args[0]} in this result; re-run the evaluation")
     if not entries:
         raise MtebExportError(f"{result.task}: nothing to export ({'; '.join(left_out)})")
     doc = {
