@@ -618,7 +618,8 @@ def render(summary: dict[str, Any]) -> str:
                      row.get("all_constant", [None] * n))]
         # A published number for the cell's encoder and task (xstilts/anchors.json), and a beyond-XTREME task's
         # group and chance level, from xstilts.anchors.
-        cells = [c + (f"<br>{_cell(note)}" if (note := anchors.cell_note(enc, row["task"], inter)) else "")
+        cells = [c + (f"<br>{_cell(note)}" if (note := anchors.cell_note(enc, row["task"], inter,
+                                                                          languages=row.get("languages"))) else "")
                  for c, (enc, inter) in zip(cells, grid["columns"])]
         lines.append(f"| {_cell(anchors.task_label(row['task']))} | {_cell(row['metric'])} | {row['languages']} | "
                      + " | ".join(cells) + " |")
@@ -694,6 +695,13 @@ def _intermediate_floor_lines(checked: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _phase2_note(effect: dict[str, Any]) -> str:
+    """How many phase-2 runs a cell's seeds started from (summary.json files before it: nothing): one phase-2 run
+    under several phase-3 seeds leaves the phase-2 noise out of the interval."""
+    k = effect.get("phase2_seeds")
+    return f" (phase 2: {k})" if isinstance(k, int) and k > 0 else ""
+
+
 def _effect_lines(found: list[dict[str, Any]]) -> list[str]:
     """The intermediate-task effects as a table: change over the baseline, its 95% interval, the verdict."""
     if not found:
@@ -708,7 +716,8 @@ def _effect_lines(found: list[dict[str, Any]]) -> list[str]:
     for e in found:
         interval = f"[{e['low']:+.1f}, {e['high']:+.1f}]" if e["low"] is not None else "n/a"
         lines.append(f"| {_cell(e['encoder'])} | {_cell(e['intermediate'])} | {_cell(e['task'])} | {e['delta']:+.1f} | "
-                     f"{interval} | {e['verdict']} | {e['seeds'][0]} vs {e['seeds'][1]} | {_cell(e['why'])} |")
+                     f"{interval} | {e['verdict']} | {e['seeds'][0]} vs {e['seeds'][1]}{_phase2_note(e)} | "
+                     f"{_cell(e['why'])} |")
     return lines
 
 
