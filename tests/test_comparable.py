@@ -178,6 +178,10 @@ def test_a_published_number_sits_only_beside_what_it_measures():
     assert anchors.cell_note("xlmr-large", "xquad").startswith("published 68.7 = (EM 60.8 + F1 76.6) / 2")
     f1_only = [anchors.Anchor(("enc",), "mlqa", "f1", 70.0, source="s")]
     assert anchors.cell_note("enc", "mlqa", anchors=f1_only) == ""
+    # A row over other languages than the published mean says both counts (XTREME's XNLI: 15 languages).
+    assert anchors.cell_note("xlmr-large", "xnli", languages=15).startswith("published 79.2 (")
+    assert anchors.cell_note("xlmr-large", "xnli", languages=6).startswith("published 79.2 over 15 languages (this "
+                                                                           "row: 6)")
 
 
 def test_malformed_anchor_file_is_one_clear_error(tmp_path):
@@ -198,7 +202,7 @@ def test_report_and_viewer_show_anchor_group_and_chance(tmp_path):
     write_result(results / "a" / "sib200.json", _result("sib200", "xlmr-large", "none",
                                                         {"eng_Latn": {"accuracy": 70.0, "n": 10}}, "accuracy"))
     text = report.render(report.summarize(results))
-    assert "published 79.2 (Hu et al. 2020; sources disagree)" in text
+    assert "published 79.2 over 15 languages (this row: 1) (Hu et al. 2020; sources disagree)" in text
     assert "sib200 (beyond XTREME; chance 14.3)" in text
     assert loading.BENCHMARK_TASKS["beyond XTREME"] == ["sib200", "belebele", "masakhaner"]
     row = loading.overview_table([read_result(p) for p in sorted(results.rglob("*.json"))])

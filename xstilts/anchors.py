@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import DataError
-from xstilts.tasks import BENCHMARK_TASKS, TASKS
+from xstilts.tasks import BENCHMARK_TASKS, TASKS, benchmark_languages
 
 ANCHORS_FILE = Path(__file__).with_name("anchors.json")
 GROUP_NAMES = {"xtreme": "XTREME", "xtreme_r": "XTREME-R", "beyond_xtreme": "beyond XTREME"}
@@ -104,8 +104,14 @@ def _short_source(a: Anchor) -> str:
 BASELINES = ("none", "")  # the intermediate of a run without intermediate task: the encoder a paper reports on
 
 
+def anchor_languages(a: Anchor) -> int:
+    """How many languages an anchor's number is over: those it names (``over``, per-language values), else the task's
+    XTREME set (the papers' tables)."""
+    return len(a.over) or len(a.languages) or len(benchmark_languages(TASKS[a.task], "xtreme"))
+
+
 def cell_note(encoder: str, row_task: str, intermediate: str = "none",
-              anchors: tuple[Anchor, ...] | list[Anchor] | None = None) -> str:
+              anchors: tuple[Anchor, ...] | list[Anchor] | None = None, languages: int | None = None) -> str:
     """A short text beside a report cell, ``published 79.2 (Hu et al. 2020)``, or "" where nothing published compares.
 
     Only a run without intermediate task is the encoder a paper reports on; and a number is shown only beside the
@@ -115,6 +121,8 @@ def cell_note(encoder: str, row_task: str, intermediate: str = "none",
 
     Args:
         row_task: the report row's task label (``bucc2018``, ``bucc2018 (gold pairs only, ...)``).
+        languages: how many languages the row's number is over; when the published number is over another count,
+            the note says both (a mean over other languages is not the same measurement).
     """
     if intermediate not in BASELINES:
         return ""
@@ -138,7 +146,9 @@ def cell_note(encoder: str, row_task: str, intermediate: str = "none",
         mean = a.mean()
         if mean is None or a.metric != wanted:
             continue
-        over = f" over {len(a.over)} languages" if a.over else ""
+        n = anchor_languages(a)
+        over = f" over {n} languages (this row: {languages})" if languages is not None and languages != n else \
+            f" over {len(a.over)} languages" if a.over else ""
         flag = "; sources disagree" if a.disagreement else ""
         if qa_mean and not qualifier:
             if "exact_match" not in a.extra:
