@@ -79,3 +79,18 @@ def test_a_result_with_malformed_items_is_listed_as_broken_in_one_line(tmp_path)
     path.write_text(json.dumps(data))
     good, broken = find_results(tmp_path)
     assert not good and len(broken) == 1 and "items.de" in broken[0][1] and "\n" not in broken[0][1]
+
+
+def test_one_phase2_run_under_every_seed_gives_no_interval(tmp_path):
+    """The committed mini grid's design: three phase-3 seeds from one phase-2 run. Their spread holds no phase-2
+    noise, so the effect has no interval (report and viewer alike); with one phase-2 run per seed it has one."""
+    from xstilts.view import loading
+
+    for seed in (1, 2, 3):
+        _put(tmp_path, "xnli", "none", seed, 0.0)
+        _put(tmp_path, "xnli", "siqa", seed, 0.25, p2_seed=42)
+    e = next(x for x in report.summarize(tmp_path)["effects"] if x["task"] == "xnli")
+    assert e["verdict"] == "unknown" and "one phase-2 run under every seed" in e["why"] and e["low"] is None
+    results = [r for _, r in find_results(tmp_path)[0]]
+    cell = loading.overview_table(results, benchmark=None).set_index(["intermediate", "task"]).loc[("siqa", "xnli")]
+    assert cell.status == loading.STATUS_UNCERTAIN and "one phase-2 run under every seed" in cell.why

@@ -240,6 +240,7 @@ class SeedRun:
     ci95: list[float] | None = None
     seed: int | None = None
     items: Mapping[str, np.ndarray] | None = None
+    phase2_seed: int | None = None  # the phase-2 run's seed the model started from (None: no phase 2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -360,6 +361,9 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
       ``why`` says so.
     - **Unpaired seeds** (fewer than two common seeds, at least two on each side): Welch's interval from each side's
       seed variance; ``why`` says so.
+    - **One phase-2 run under several seeds** (every run of a side records the same ``phase2_seed``): the seeds'
+      spread holds phase-3 noise only, the phase-2 run's own is not measured (it moved Tatoeba by 3.5 points in the
+      audit), so there is no interval; the sweep's ``phase2_seeds`` gives each seed its own phase-2 run.
     - **One trained seed on a side** (and no two pairs): the seed noise of that side is unknown, and the other
       side's cannot stand in (a baseline without phase 2 lacks the phase-2 noise of an intermediate cell; the audit
       of results/mini measured a second phase-2 seed moving Tatoeba by 3.5 points against an item interval of
@@ -406,6 +410,11 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
             (vb if vb is not None else va)
         items = None if item_var is None else ("items from the recorded intervals (no per-item scores kept: "
                                                "languages apart, sides as independent)")
+    for side, runs in (("cell", a_runs), ("baseline", b_runs)):
+        p2 = [r.phase2_seed for r in runs]
+        if len(runs) >= 2 and None not in p2 and len(set(p2)) == 1:
+            return Difference(delta, None, None, f"{how}; one phase-2 run under every seed of the {side}: its "
+                                                 "noise is not measured (sweep phase2_seeds), no interval", len(pairs))
     if item_var is None and seed_var == 0.0:
         return Difference(delta, None, None, how + "; no item interval recorded: the noise is unknown",
                           len(pairs))

@@ -390,6 +390,7 @@ def seed_cell(runs: list[TaskResult], value: Any = None) -> dict[str, Any]:
             "runs": values, "runs_ci95": cis if value is None and whole else [None] * len(values),
             # each run's seed (what pairs it with its baseline's run) and the phase-2 seed its model started from
             "runs_seed": [r.run.seed for r in runs] if whole else [None] * len(values),
+            "runs_phase2_seed": [phase2_seed(r) for r in runs] if whole else [None] * len(values),
             "phase2_seeds": sorted({s for r in runs if (s := phase2_seed(r)) is not None})}
 
 
@@ -476,6 +477,7 @@ def _cells(cells: list[dict[str, Any] | None]) -> dict[str, list[Any]]:
             "seeds": [c["seeds"] if c else [] for c in cells], "ci95": [c["ci95"] if c else None for c in cells],
             "runs": [c["runs"] if c else [] for c in cells], "runs_ci95": [c["runs_ci95"] if c else [] for c in cells],
             "runs_seed": [c["runs_seed"] if c else [] for c in cells],
+            "runs_phase2_seed": [c["runs_phase2_seed"] if c else [] for c in cells],
             "phase2_seeds": [c["phase2_seeds"] if c else [] for c in cells]}
 
 
@@ -485,7 +487,8 @@ def seed_runs(row: dict[str, Any], i: int, items: list[Any] | None = None) -> li
     scores, cis = row["runs"][i], row["runs_ci95"][i]
     seeds = (row.get("runs_seed") or [None] * len(row["runs"]))[i] or list(range(1, len(scores) + 1))
     per = items if items is not None and len(items) == len(scores) and " (" not in row["task"] else [None] * len(scores)
-    return [SeedRun(float(s), c, k, it) for s, c, k, it in zip(scores, cis, seeds, per)]
+    p2 = (row.get("runs_phase2_seed") or [None] * len(row["runs"]))[i] or [None] * len(scores)
+    return [SeedRun(float(s), c, k, it, q) for s, c, k, it, q in zip(scores, cis, seeds, per, p2)]
 
 
 def effects(grid: dict[str, Any], items: dict[tuple[str, str, str], list[Any]] | None = None

@@ -35,6 +35,7 @@ from xstilts.results import (
     coverage_problem,
     find_results,
     intermediate_order,
+    phase2_seed,
     read_guarded,
     recipe_variants,
     same_task,
@@ -469,7 +470,7 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
     return {"score": _mean(scores), "sd": _sd(scores), "n_seeds": len(rs), "seeds": seeds, "ci": ci,
             "scores": scores, "cis": cis,
             # what the report's rule pairs and redraws (seed index, per-item scores where the results keep them)
-            "runs": [SeedRun(r.score, r.score_ci95, r.run.seed, items_from_json(r.items)) for r in rs],
+            "runs": [SeedRun(r.score, r.score_ci95, r.run.seed, items_from_json(r.items), phase2_seed(r)) for r in rs],
             "constant_langs": constant, "all_constant": constant_everywhere(rs),  # the report's rule
             "n_langs": len(langs), "partial": any(r.partial for r in rs),
             "reliability_recorded": all(bool(r.reliability) or r.score_ci95 is not None for r in rs),
