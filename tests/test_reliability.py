@@ -330,3 +330,10 @@ def test_a_joint_item_draw_is_wider_when_translated_items_share_their_difficulty
     assert item_variance([runs[0]], [SeedRun(0, None, 1, {k: v[:150] if k == "a" else v
                                                            for k, v in base[0].items.items()})],
                          joint=True, n_resamples=50)[1] is False
+
+
+def test_the_translated_test_sets_are_registry_tasks():
+    from xstilts.tasks import TASKS
+
+    assert R.SHARED_ITEMS == {"xnli", "pawsx", "xcopa", "xquad"} and R.SHARED_ITEMS <= set(TASKS)
+    assert R.shares_items("xnli") and not R.shares_items("panx") and not R.shares_items("tatoeba")
