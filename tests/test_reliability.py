@@ -337,3 +337,10 @@ def test_the_translated_test_sets_are_registry_tasks():
 
     assert R.SHARED_ITEMS == {"xnli", "pawsx", "xcopa", "xquad"} and R.SHARED_ITEMS <= set(TASKS)
     assert R.shares_items("xnli") and not R.shares_items("panx") and not R.shares_items("tatoeba")
+
+
+def test_one_trained_seed_beside_an_untrained_baseline_names_the_cell():
+    from xstilts.reliability import SeedRun, difference
+
+    d = difference([SeedRun(77.6, [76.5, 78.7], 42)], [SeedRun(76.4, [75.3, 77.5], None)])
+    assert d.verdict == "unknown" and "one seed on the cell's side" in d.why

@@ -388,7 +388,8 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
     else:
         a_runs, b_runs = cell, base
         delta = sum(r.score for r in cell) / len(cell) - sum(r.score for r in base) / len(base)
-        va, vb = _var([r.score for r in cell]), _var([r.score for r in base])
+        # an untrained side (seed None: nothing trained) has no seed noise: known to be 0
+        va, vb = (0.0 if all(r.seed is None for r in side) else _var([r.score for r in side]) for side in (cell, base))
         if va is None or vb is None:
             return Difference(delta, None, None, ("one seed a side" if va is None and vb is None else
                                                   f"one seed on the {'cell' if va is None else 'baseline'}'s side")
@@ -398,6 +399,11 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
         den = sum(v * v / d for v, d in parts if d >= 1)
         seed_df = seed_var ** 2 / den if den > 0 else math.inf
         how = "unpaired seeds (Welch t)"
+    for side, runs in (("cell", a_runs), ("baseline", b_runs)):
+        p2 = [r.phase2_seed for r in runs]
+        if len(runs) >= 2 and None not in p2 and len(set(p2)) == 1:
+            return Difference(delta, None, None, f"{how}; one phase-2 run under every seed of the {side}: its "
+                                                 "noise is not measured (sweep phase2_seeds), no interval", len(pairs))
     if _items_ready(a_runs) and _items_ready(b_runs) and \
             {k: len(v) for k, v in a_runs[0].items.items()} == {k: len(v) for k, v in b_runs[0].items.items()}:
         item_var, joint = item_variance(a_runs, b_runs, shared_items, n_resamples)
@@ -410,11 +416,6 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
             (vb if vb is not None else va)
         items = None if item_var is None else ("items from the recorded intervals (no per-item scores kept: "
                                                "languages apart, sides as independent)")
-    for side, runs in (("cell", a_runs), ("baseline", b_runs)):
-        p2 = [r.phase2_seed for r in runs]
-        if len(runs) >= 2 and None not in p2 and len(set(p2)) == 1:
-            return Difference(delta, None, None, f"{how}; one phase-2 run under every seed of the {side}: its "
-                                                 "noise is not measured (sweep phase2_seeds), no interval", len(pairs))
     if item_var is None and seed_var == 0.0:
         return Difference(delta, None, None, how + "; no item interval recorded: the noise is unknown",
                           len(pairs))
