@@ -25,6 +25,7 @@ def _main(argv: list[str]) -> int:
     src = provenance.model_dir(parent)
     # mDeBERTa under fp16, or an attention kernel the family lacks: refused at once
     preflight.check_training_precision(src, cfg.train.precision, cfg.train.attn_implementation)
+    preflight.check_training_sources(cfg)  # before the output folder
 
     # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
     from transformers import AutoTokenizer, set_seed

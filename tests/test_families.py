@@ -263,3 +263,34 @@ def test_an_attention_the_family_lacks_is_refused_before_any_work(tiny_phase1, t
     assert phase3_target.main([*args, "train.attn_implementation=flash_attention_2"]) == 2
     assert not (tmp_path / "out").exists()
     assert command.main(["validate", "phase3", *args]) == 0  # sdpa, the default, falls back to its own attention
+
+
+@pytest.mark.parametrize("argv,problem", [
+    (["phase3", "phase3/sib200", "data.source=embedded"], "task sib200 has no English train data there"),
+    (["phase3", "phase3/xquad", "data.source=embedded", "data.train_task=tydiqa"],
+     "task tydiqa has no English train data there"),
+    (["phase2", "phase2/hellaswag", "data.source=embedded"], "task hellaswag has no English train data there")])
+def test_a_source_without_the_training_data_is_refused_before_the_output_folder(tiny_phase1, tmp_path, capsys, argv,
+                                                                                problem):
+    """SIB-200 trained from the embedded quickstart data: validate said ok; the script made its output folder, loaded
+    the model, then stopped at the data."""
+    import phase2_intermediate
+    from xstilts import command
+
+    args = [*argv[1:], f"input={tiny_phase1}", f"output={tmp_path / 'out'}"]
+    assert command.main(["validate", argv[0], *args]) == 2
+    assert problem in capsys.readouterr().err
+    script = phase3_target if argv[0] == "phase3" else phase2_intermediate
+    assert script.main([f"recipes/{args[0]}.yaml", *args[1:]]) == 2
+    assert problem in capsys.readouterr().err and not (tmp_path / "out").exists()
+    # The dev split standing in for training (data.train_split=validation) is all that is read then.
+    if argv[1] == "phase3/xquad":
+        assert command.main(["validate", "phase3", *args, "data.train_split=validation"]) == 0
+
+
+def test_a_sweep_target_without_its_training_data_in_the_source_is_refused_at_planning(capsys):
+    from xstilts import sweep
+
+    assert sweep.main(["recipes/sweeps/tiny_grid.yaml", "--dry-run", "runs=/nonexistent/r", "results=/nonexistent/s",
+                       "targets.sib={recipe: recipes/phase3/sib200.yaml}"]) == 2
+    assert "data.source=embedded: task sib200 has no English train data there" in capsys.readouterr().err

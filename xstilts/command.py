@@ -168,6 +168,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if hasattr(cfg, "train"):  # the script's own refusal of a precision the encoder's family cannot train in
                 preflight.check_training_precision(provenance.model_dir(folder), cfg.train.precision,
                                                    cfg.train.attn_implementation)
+                preflight.check_training_sources(cfg)
         # The output guard the script runs first (read-only here): a finished run is refused without overwrite=true,
         # an unfinished one resumes only under the same recipe.
         phase_name = script.split("_")[0]

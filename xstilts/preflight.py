@@ -110,6 +110,43 @@ def check_source(task: Task, split: str, source: str) -> None:
                                   f"{others}"])
 
 
+def trained_tasks(cfg: Any) -> list[str]:
+    """The tasks whose English data a phase-2 or phase-3 recipe trains on (``data.train_task`` in place of each)."""
+    names = [str(t) for t in cfg.tasks] if hasattr(cfg, "tasks") else [cfg.task]
+    return [getattr(cfg.data, "train_task", None) or name for name in names]
+
+
+def check_training_sources(cfg: Any) -> None:
+    """Refuses a ``data.source`` without the English data a phase-2 or phase-3 recipe trains on (SIB-200 from the
+    embedded quickstart data): the script would make its output folder, load the model, then stop at the data.
+    The splits read are those ``tasktypes.common.rows_training_data`` reads: the dev split alone standing in
+    (``data.train_split=validation``), the training split alone (``data.selection=holdout``), else both.
+
+    Raises:
+        RecipeError: one problem per task, naming the sources that have its data.
+    """
+    data_cfg, problems = cfg.data, []
+    source = data_cfg.source
+    for name in trained_tasks(cfg):
+        task = TASKS.get(name)
+        if task is None or task.kind not in SPLIT_KINDS:  # unknown: the recipe check names it; mlm reads text lines
+            continue
+        dev = [("dev", task.dev)]
+        train = [("train", s) for s in task.train]
+        roles = dev if data_cfg.train_split == "validation" else train if data_cfg.selection == "holdout" \
+            else train + dev
+        for role, split in roles:
+            if split is None or (split.local is not None and split.local.format == "ccg_auto"):
+                continue  # CCGbank is read from its local files whatever data.source says
+            have = {"hub": split.hub, "xtreme": split.local, "embedded": split.embedded}
+            if source in have and have[source] is None:
+                others = " or ".join(f"data.source={k}" for k, layout in have.items() if layout is not None)
+                problems.append(f"data.source={source}: task {name} has no English {role} data there; use {others}")
+                break
+    if problems:
+        raise recipe.RecipeError(problems)
+
+
 def head_for(specs: list[Any], task: Task) -> int:
     """The index of the head (``HeadSpec``) that predicts ``task``: its own, or the only head of the same kind that
     was trained on the same English data as the registry's ``task`` (a SQuAD-trained XQuAD head answers MLQA, as in
