@@ -266,10 +266,16 @@ class HeadRef:
 def _check(cls: type, args: list[str], where: str, problems: list[str]) -> Any:
     """Loads a phase recipe exactly as its script will (file + overrides); problems are prefixed with the run."""
     try:
-        return recipe.load(cls, list(args))
+        cfg = recipe.load(cls, list(args))
     except RecipeError as exc:
         problems.extend(f"{where}: {p}" for p in exc.problems)
         return None
+    if cls in (Phase2Recipe, Phase3Recipe):  # the script's refusal of a source without the training data
+        try:
+            preflight.check_training_sources(cfg)
+        except RecipeError as exc:
+            problems.extend(f"{where}: {p}" for p in exc.problems if f"{where}: {p}" not in problems)
+    return cfg
 
 
 def embedded_train_size(task_name: str) -> int | None:
