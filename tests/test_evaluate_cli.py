@@ -208,6 +208,12 @@ def test_the_head_rule_allows_a_head_trained_on_the_same_english_data():
                                      ("panx", "udpos", "tagging"), ("xnli", "pawsx", "classification")):
         with pytest.raises(KeyError, match=f"no head for {evaluated}"):
             preflight.head_for(head(trained, kind), get_task(evaluated))
+    # A MasakhaNER head (9 tags, PAN-X's 7 and DATE) never scores PAN-X; a PAN-X head (7) tags MasakhaNER.
+    nine = [SimpleNamespace(task="masakhaner", kind="tagging", num_labels=9)]
+    with pytest.raises(KeyError, match="no head for panx"):
+        preflight.head_for(nine, get_task("panx"))
+    assert preflight.head_for([SimpleNamespace(task="panx", kind="tagging", num_labels=7)],
+                              get_task("masakhaner")) == 0
 
 
 def test_a_sweep_evaluating_a_task_its_model_has_no_head_for_is_refused_at_planning(capsys):

@@ -159,8 +159,11 @@ def head_for(specs: list[Any], task: Task) -> int:
     for i, spec in enumerate(specs):
         if spec.task == task.name:
             return i
+    # ... and never one with more classes than the task names (a MasakhaNER head's DATE tags scoring PAN-X).
+    classes = len(task.label_names) if task.kind in ("classification", "tagging") and task.label_names else None
     same = [i for i, spec in enumerate(specs) if spec.kind == task.kind and spec.task in TASKS and task.train
-            and TASKS[spec.task].train == task.train]
+            and TASKS[spec.task].train == task.train
+            and (classes is None or getattr(spec, "num_labels", None) is None or spec.num_labels <= classes)]
     if len(same) == 1:
         return same[0]
     heads = ", ".join(f"{s.task} ({s.kind})" for s in specs) or "none"
