@@ -192,9 +192,10 @@ def check_training_precision(model_folder: str | Path, precision: str, attention
     fam = families.family(str(model_type))
     # sdpa, the default, falls back to a family's own attention; any other kernel it lacks fails once the model loads
     if attention and attention != "sdpa" and fam is not None and attention not in fam.attention:
+        usable = " or ".join(dict.fromkeys(("sdpa", *fam.attention)))
         raise recipe.RecipeError([f"train.attn_implementation={attention}: transformers has no such attention for "
-                                  f"{fam.model_type} encoders; use train.attn_implementation="
-                                  f"{' or '.join(dict.fromkeys(('sdpa', *fam.attention)))} (sdpa falls back to the family's own)"])
+                                  f"{fam.model_type} encoders; use train.attn_implementation={usable} (sdpa falls "
+                                  "back to the family's own)"])
 
 
 def check_model(plan: Evaluation) -> Path:
