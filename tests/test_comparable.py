@@ -178,6 +178,14 @@ def test_a_published_number_sits_only_beside_what_it_measures():
     assert anchors.cell_note("xlmr-large", "xquad").startswith("published 68.7 = (EM 60.8 + F1 76.6) / 2")
     f1_only = [anchors.Anchor(("enc",), "mlqa", "f1", 70.0, source="s")]
     assert anchors.cell_note("enc", "mlqa", anchors=f1_only) == ""
+    # The encoder is matched by the phase-1 model it was made from, not by the name a user gave the run: a tiny
+    # encoder named "xlmr-large" or an XLM-R Base renamed so gets no XLM-R Large number.
+    assert anchors.cell_note("xlmr-large", "xnli", model="") == ""
+    assert anchors.cell_note("xlmr-large", "xnli", model="FacebookAI/xlm-roberta-base") == ""
+    assert anchors.cell_note("my-run", "xnli", model="models/xlm-roberta-large").startswith("published 79.2")
+    tiny = [{"phase": "phase1", "recipe": {"source": "tiny", "model": None, "name": "xlmr-large"}}]
+    assert anchors.phase1_model(tiny) == ""
+    assert anchors.phase1_model([{"phase": "phase1", "recipe": {"source": "hub", "model": "org/m"}}]) == "org/m"
     # A row over other languages than the published mean says both counts (XTREME's XNLI: 15 languages).
     assert anchors.cell_note("xlmr-large", "xnli", languages=15).startswith("published 79.2 (")
     assert anchors.cell_note("xlmr-large", "xnli", languages=6).startswith("published 79.2 over 15 languages (this "

@@ -104,6 +104,17 @@ def _short_source(a: Anchor) -> str:
 BASELINES = ("none", "")  # the intermediate of a run without intermediate task: the encoder a paper reports on
 
 
+def phase1_model(chain: list[Any]) -> str:
+    """The model a result's encoder was made from, for matching anchors: the phase-1 recipe's ``model`` (a Hub id, or
+    a local folder holding a Hub model); "" for a tiny encoder built offline, or a chain without one."""
+    for entry in chain:
+        if isinstance(entry, dict) and entry.get("phase") == "phase1" and isinstance(entry.get("recipe"), dict):
+            recipe = entry["recipe"]
+            model = recipe.get("model")
+            return model if recipe.get("source") in ("hub", "local") and isinstance(model, str) else ""
+    return ""
+
+
 def anchor_languages(a: Anchor) -> int:
     """How many languages an anchor's number is over: those it names (``over``, per-language values), else the task's
     XTREME set (the papers' tables)."""
@@ -111,7 +122,8 @@ def anchor_languages(a: Anchor) -> int:
 
 
 def cell_note(encoder: str, row_task: str, intermediate: str = "none",
-              anchors: tuple[Anchor, ...] | list[Anchor] | None = None, languages: int | None = None) -> str:
+              anchors: tuple[Anchor, ...] | list[Anchor] | None = None, languages: int | None = None,
+              model: str | None = None) -> str:
     """A short text beside a report cell, ``published 79.2 (Hu et al. 2020)``, or "" where nothing published compares.
 
     Only a run without intermediate task is the encoder a paper reports on; and a number is shown only beside the
@@ -123,7 +135,12 @@ def cell_note(encoder: str, row_task: str, intermediate: str = "none",
         row_task: the report row's task label (``bucc2018``, ``bucc2018 (gold pairs only, ...)``).
         languages: how many languages the row's number is over; when the published number is over another count,
             the note says both (a mean over other languages is not the same measurement).
+        model: the phase-1 model the encoder was made from (its Hub id or local folder; "" for a tiny encoder built
+            offline): matched instead of the run's ``name``, which a user chooses (a tiny encoder named "xlmr-large"
+            is not XLM-R Large). None: not known (an older summary), the name is matched.
     """
+    if model == "":
+        return ""
     if intermediate not in BASELINES:
         return ""
     task, _, qualifier = row_task.partition(" (")
@@ -142,7 +159,7 @@ def cell_note(encoder: str, row_task: str, intermediate: str = "none",
     else:
         return ""
     out = []
-    for a in find(encoder, task, anchors):
+    for a in find(encoder if model is None else model, task, anchors):
         mean = a.mean()
         if mean is None or a.metric != wanted:
             continue
