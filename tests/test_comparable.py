@@ -205,12 +205,17 @@ def test_malformed_anchor_file_is_one_clear_error(tmp_path):
 
 def test_report_and_viewer_show_anchor_group_and_chance(tmp_path):
     results = tmp_path / "results"
-    write_result(results / "a" / "xnli.json", _result("xnli", "xlmr-large", "none",
-                                                      {"en": {"accuracy": 80.0, "n": 10}}, "accuracy"))
+    xnli = _result("xnli", "xlmr-large", "none", {"en": {"accuracy": 80.0, "n": 10}}, "accuracy")
+    xnli.chain = [{**xnli.chain[0], "recipe": {"source": "hub", "model": "FacebookAI/xlm-roberta-large"}}]
+    write_result(results / "a" / "xnli.json", xnli)
     write_result(results / "a" / "sib200.json", _result("sib200", "xlmr-large", "none",
                                                         {"eng_Latn": {"accuracy": 70.0, "n": 10}}, "accuracy"))
     text = report.render(report.summarize(results))
     assert "published 79.2 over 15 languages (this row: 1) (Hu et al. 2020; sources disagree)" in text
+    # The same run name on a tiny encoder built offline: no published number beside it.
+    xnli.chain = [{**xnli.chain[0], "recipe": {"source": "tiny", "model": None}}]
+    write_result(results / "a" / "xnli.json", xnli)
+    assert "published 79.2" not in report.render(report.summarize(results))
     assert "sib200 (beyond XTREME; chance 14.3)" in text
     assert loading.BENCHMARK_TASKS["beyond XTREME"] == ["sib200", "belebele", "masakhaner"]
     row = loading.overview_table([read_result(p) for p in sorted(results.rglob("*.json"))])

@@ -621,8 +621,10 @@ def render(summary: dict[str, Any]) -> str:
                      row.get("all_constant", [None] * n))]
         # A published number for the cell's encoder and task (xstilts/anchors.json), and a beyond-XTREME task's
         # group and chance level, from xstilts.anchors.
-        cells = [c + (f"<br>{_cell(note)}" if (note := anchors.cell_note(enc, row["task"], inter,
-                                                                          languages=row.get("languages"))) else "")
+        models = summary.get("models")  # absent from summary.json files written before it: the run name matched
+        cells = [c + (f"<br>{_cell(note)}" if (note := anchors.cell_note(
+                     enc, row["task"], inter, languages=row.get("languages"),
+                     model=None if models is None else models.get(enc, ""))) else "")
                  for c, (enc, inter) in zip(cells, grid["columns"])]
         lines.append(f"| {_cell(anchors.task_label(row['task']))} | {_cell(row['metric'])} | {row['languages']} | "
                      + " | ".join(cells) + " |")
@@ -780,6 +782,12 @@ def summarize(root: str | Path, found: tuple[list, list] | None = None,
                "intermediate_floors": inter_checked,
                "effects": found_effects, "times": phase_times(dedupe(results)), "environments": environments(results)}
     summary["contrastive"] = {r.run.encoder: contrastive_encoder(r) for r in results}
+    # The phase-1 model of each encoder name, for the published numbers beside its cells (anchors.cell_note); a name
+    # given to two different models matches none.
+    made_from: dict[str, set[str]] = {}
+    for r in results:
+        made_from.setdefault(r.run.encoder, set()).add(anchors.phase1_model(r.chain))
+    summary["models"] = {enc: next(iter(m - {""})) if len(m - {""}) == 1 else "" for enc, m in made_from.items()}
     summary["claims"] = claims.judge(summary, {r.run.encoder: r.run.encoder_kind for r in results})
     return summary
 
