@@ -178,13 +178,14 @@ def cell_note(encoder: str, row_task: str, intermediate: str = "none",
 
 
 def hover_lines(encoder: str, task: str, intermediate: str = "none",
-                anchors: tuple[Anchor, ...] | list[Anchor] | None = None) -> list[str]:
+                anchors: tuple[Anchor, ...] | list[Anchor] | None = None, model: str | None = None) -> list[str]:
     """Lines for a viewer hover box of a run without intermediate task: each anchor's metric and number, protocol,
-    source and disagreement (plain text; the metric named, so a gold-pairs BUCC number is never read as mining F1)."""
-    if intermediate not in BASELINES:
+    source and disagreement (plain text; the metric named, so a gold-pairs BUCC number is never read as mining F1).
+    ``model``: as in :func:`cell_note` (the phase-1 model matched instead of the run name; "" matches nothing)."""
+    if intermediate not in BASELINES or model == "":
         return []
     lines = []
-    for a in find(encoder, task, anchors):
+    for a in find(encoder if model is None else model, task, anchors):
         mean = a.mean()
         per_lang = ", ".join(f"{k} {v:.1f}" for k, v in a.languages.items())
         extra = ", ".join(f"{k} {v:.1f}" for k, v in a.extra.items())

@@ -127,7 +127,8 @@ def _cell_hover(row: Any) -> str:
         lines.append("partial: some languages or tasks missing")
     if row.lang_deltas:
         lines.append("<b>Δ per language</b><br>" + _lang_lines(row.lang_deltas))
-    lines += [text(x) for x in anchors.hover_lines(row.encoder, row.task, row.intermediate)]  # anchors.json
+    lines += [text(x) for x in anchors.hover_lines(row.encoder, row.task, row.intermediate,  # anchors.json
+                                                   model=getattr(row, "model", None))]
     return "<br>".join(lines)
 
 

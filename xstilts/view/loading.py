@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from xstilts import report, tasktypes
+from xstilts import anchors, report, tasktypes
 from xstilts.errors import XstiltsError
 from xstilts.languages import script_of
 from xstilts.recipe import RecipeError
@@ -490,7 +490,7 @@ def _judge(cell: dict[str, Any], base: dict[str, Any], task: str = "") -> tuple[
 OVERVIEW_COLUMNS = [
     "encoder", "encoder_kind", "intermediate", "task", "score", "sd", "n_seeds", "seeds", "ci_low", "ci_high",
     "baseline", "delta", "status", "why", "constant_langs", "all_constant", "n_langs", "partial",
-    "reliability_recorded", "lang_deltas", "aggregate_tasks", "not_learned",
+    "reliability_recorded", "lang_deltas", "aggregate_tasks", "not_learned", "model",
 ]
 
 
@@ -555,6 +555,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
             delta, b_score = c["score"] - base["score"], base["score"]
         lang_deltas = ({lang: v - base["lang_means"][lang] for lang, v in sorted(c["lang_means"].items())
                         if lang in base["lang_means"]} if base else {})
+        # The phase-1 model the cell's encoder was made from (published numbers are matched on it, never on the run
+        # name a user chose; "" for a tiny encoder or runs of two models under one name): anchors.phase1_model.
+        models = {anchors.phase1_model(r.chain) for r in groups[(enc, inter, task)]} - {""}
         rows.append({
             "encoder": enc, "encoder_kind": kinds[enc], "intermediate": inter, "task": task, "score": c["score"],
             "sd": c["sd"], "n_seeds": c["n_seeds"], "seeds": c["seeds"],
@@ -562,7 +565,7 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
             "baseline": b_score, "delta": delta, "status": status, "why": why, "constant_langs": c["constant_langs"],
             "all_constant": c["all_constant"], "n_langs": c["n_langs"], "partial": c["partial"],
             "reliability_recorded": c["reliability_recorded"], "lang_deltas": lang_deltas, "aggregate_tasks": "",
-            "not_learned": (not_learned or {}).get(task, ""),
+            "not_learned": (not_learned or {}).get(task, ""), "model": next(iter(models)) if len(models) == 1 else "",
         })
     if benchmark:
         wanted = BENCHMARK_TASKS[benchmark]
@@ -592,7 +595,7 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
                            + (f"; left out here: {', '.join(left)}" if left else ""),
                     "constant_langs": [], "all_constant": False, "n_langs": 0, "partial": partial,
                     "reliability_recorded": False, "lang_deltas": {},
-                    "aggregate_tasks": f"{len(common)}/{len(wanted)}", "not_learned": "",
+                    "aggregate_tasks": f"{len(common)}/{len(wanted)}", "not_learned": "", "model": "",
                 })
     df = pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
     if not df.empty:
