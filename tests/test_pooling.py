@@ -95,6 +95,21 @@ def test_a_newer_evaluation_on_other_data_keeps_the_older_result(tmp_path):
     assert cells == {'none [data_source="embedded"]': 40.0, 'none [data_source="hub"]': 70.0}
 
 
+def test_a_newer_re_evaluation_on_fewer_languages_never_replaces_the_fuller_result(tmp_path):
+    """A re-evaluation of the same run with ``languages=[de]`` replaced its full result as "the newest": the cell was
+    then scored on German alone. The fuller result stays; one on the same languages, or on more, still replaces it."""
+    full = _result(50.0, created="2026-01-01T00:00:00+0000", langs=("en", "de", "fr"))
+    subset = _result(70.0, created="2026-02-01T00:00:00+0000", langs=("de",))
+    assert [r.score for r in dedupe([full, subset])] == [50.0]
+    assert [r.score for r in dedupe([subset, full])] == [50.0]
+    again = _result(60.0, created="2026-03-01T00:00:00+0000", langs=("en", "de", "fr"))
+    assert [r.score for r in dedupe([full, subset, again])] == [60.0]
+    more = _result(65.0, created="2025-12-01T00:00:00+0000", langs=("en", "de", "fr", "es"))
+    assert [r.score for r in dedupe([full, more])] == [65.0]  # more languages win even when older
+    _write(tmp_path, [full, subset])
+    assert report.summarize(tmp_path)["grid"]["rows"][0]["cells"] == [50.0]
+
+
 def test_newest_is_decided_by_instant_not_by_text():
     """'2026-01-01T11:30:00+0200' is 09:30 UTC: older than '2026-01-01T10:00:00+0000' although it sorts later as
     text. The newer instant wins; a naive stamp reads as UTC and an unreadable one is the oldest."""

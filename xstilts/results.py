@@ -514,13 +514,25 @@ def _newer(a: TaskResult, b: TaskResult) -> bool:
 def dedupe(results: Iterable[TaskResult]) -> list[TaskResult]:
     """One result per evaluated configuration: (encoder, intermediate, task, seed, LoRA, split and resolved recipes);
     of several evaluations of the same configuration, the newest by ``created`` (compared as instants) wins. A
-    re-evaluation on another split, or a run with another recipe, never replaces a result."""
-    best: dict[tuple, TaskResult] = {}
+    re-evaluation on another split, or a run with another recipe, never replaces a result.
+
+    Nor does a re-evaluation on fewer languages (``languages=[de]``): it never replaces one whose languages strictly
+    contain its own, whatever their times, or the cell would silently be scored on one language. Keeping both is no
+    answer either (the same seed would be pooled twice); to replace a result, re-evaluate on all its languages.
+    """
+    groups: dict[tuple, list[TaskResult]] = {}
     for r in results:
-        k = _config_key(r)
-        if k not in best or _newer(r, best[k]):
-            best[k] = r
-    return list(best.values())
+        groups.setdefault(_config_key(r), []).append(r)
+    out = []
+    for rs in groups.values():
+        langs = [frozenset(r.languages) for r in rs]
+        fullest = [r for r, mine in zip(rs, langs) if not any(mine < other for other in langs)]
+        best = fullest[0]
+        for r in fullest[1:]:
+            if _newer(r, best):
+                best = r
+        out.append(best)
+    return out
 
 
 def coverage_problem(cell: Iterable[Iterable[str]], base: Iterable[Iterable[str]]) -> str | None:
