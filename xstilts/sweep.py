@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import re
@@ -51,9 +52,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from xstilts import cli, preflight, recipe, runfiles, tasktypes
+from xstilts import cli, preflight, provenance, recipe, runfiles, tasktypes
 from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe, tilde_problem
 from xstilts.recipe import RecipeError, field
+from xstilts.errors import XstiltsError
 from xstilts.tasks import TASKS
 
 PHASES = ("phase1", "phase2", "phase3", "eval")
@@ -162,6 +164,11 @@ class SweepRecipe:
              "throughput replaces the guessed one per encoder size")
     gpu: str | None = field(None, help="GPU the estimate is for: only measurements on a GPU whose name contains "
                                        "this are used (e.g. H100); null: any measured GPU")
+    blocks: dict[str, list[str]] = field(
+        default_factory=dict,
+        help="name -> units run together by --block NAME, each 'phase2' (every phase-2 run) or a target name (its "
+             "phase-3 runs and evaluations, or its retrieval evaluations); a block skips units whose result files "
+             "exist and rebuilds the phase-2 folders it needs, checked against the results' record of them")
 
     def validate(self) -> list[str]:
         problems = [f"{key}: {tilde}" for key in ("runs", "results") if (tilde := tilde_problem(getattr(self, key)))]
@@ -189,6 +196,16 @@ class SweepRecipe:
                 problems.append(f"targets.{key}.seeds: give a non-empty subset of the sweep's seeds {self.seeds}")
         if not self.lora or len(set(self.lora)) != len(self.lora):
             problems.append("lora: give [false], [true] or [false, true]")
+        seen: dict[str, str] = {}
+        for block, units in self.blocks.items():
+            if not NAME_RE.match(block) or not units:
+                problems.append(f"blocks.{block}: give a name of letters, digits, _ + - and at least one unit")
+            for unit in units:
+                if unit != "phase2" and unit not in self.targets:
+                    problems.append(f"blocks.{block}: {unit!r} is neither phase2 nor a target of this sweep "
+                                    f"({', '.join(self.targets)})")
+                elif seen.setdefault(unit, block) != block:
+                    problems.append(f"blocks: {unit} is in both {seen[unit]} and {block}: a unit belongs to one block")
         for pair in self.exclude:
             inter, _, target = pair.partition("/")
             if inter not in self.intermediates or target not in self.targets:
@@ -213,6 +230,7 @@ class Run:
     max_length: int | None = None
     status: str = "todo"  # todo | done
     seed: int | None = None  # phase 3 and its evaluations
+    target: str | None = None  # phase 3 and evaluations: the sweep's target name (the unit --block selects)
 
 
 @dataclass
@@ -382,7 +400,7 @@ def expand(cfg: SweepRecipe) -> Plan:
                                     *tspec.overrides, f"task={tspec.task}", f"input={folder}", f"output={res}"]
                             _check(EvalRecipe, args, f"target {target} of {chain} (evaluation)", problems)
                             add(Run("eval", f"{res.name}/{tspec.task}", str(res), str(res / f"{tspec.task}.json"),
-                                    args, [folder_run], enc))
+                                    args, [folder_run], enc, target=target))
                         continue
                     for seed in tspec.seeds or cfg.seeds:
                         start, start_run = starts.get(seed) or starts[None]  # phase-3 seed i from phase-2 seed i
@@ -399,7 +417,7 @@ def expand(cfg: SweepRecipe) -> Plan:
                             problems.append(f"targets.{target}: task {tspec.task} but its recipe trains {p3.task}")
                         train_task = getattr(p3.data, "train_task", None) or p3.task
                         add(Run("phase3", out.name, str(out), str(out / "DONE"), args, [start_run], enc,
-                                _train_examples(p3, [train_task]), p3.train.max_length, seed=seed))
+                                _train_examples(p3, [train_task]), p3.train.max_length, seed=seed, target=target))
                         res = results / f"{chain}-s{seed}"
                         for task in tspec.evaluate or [p3.task]:
                             if task not in TASKS:  # the evaluation's own refusal, said before any run
@@ -416,7 +434,7 @@ def expand(cfg: SweepRecipe) -> Plan:
                             ev = _check(EvalRecipe, eargs, f"evaluation of {out.name}", problems)
                             task = ev.task if ev and ev.task else task
                             add(Run("eval", f"{res.name}/{task}", str(res), str(res / f"{task}.json"), eargs,
-                                    [out.name], enc, seed=seed))
+                                    [out.name], enc, seed=seed, target=target))
     owners: dict[str, str] = {}  # output folder -> the run that owns it ("" for a results folder: evaluations')
     for r in runs.values():
         owner = "" if r.phase == "eval" else r.name
@@ -449,6 +467,93 @@ def collision(planned: Run | None, run: Run) -> str | None:
             f"{' '.join(run.args)} (they differ in {', '.join(differ[:6]) or 'their order of arguments'}); {holds}: "
             "rename an encoder, intermediate or target so their names differ, or plan them in two sweeps with "
             "different runs= / results=")
+
+
+# ---- blocks --------------------------------------------------------------------------------------------------------
+# A grid too long for one sitting runs in blocks (the recipe's ``blocks``), at different times and on different
+# machines that share the committed results but not the run folders. A block plans its units' runs minus those whose
+# result files exist, and the phase-1/2 runs they start from. A phase-2 folder some committed result was scored from is
+# rebuilt (same recipe, same seed) where absent and must match what that result's chain recorded of it
+# (``run_fingerprint``); the run folders' own fingerprints (run ids, file times) differ on every rebuild by design.
+def run_fingerprint(entry: dict[str, Any]) -> str:
+    """16 hex digits identifying what a training run was and what it did, from its chain entry (as a result records
+    it, or ``provenance.chain`` reads it): its recipe and its training record (steps, English dev scores and curve,
+    training loss to 4 decimals), never times, hosts or run ids. A deterministic rebuild reproduces it; another
+    recipe, seed, data or code path that trains differently does not."""
+    metrics = entry.get("metrics") or {}
+    loss = metrics.get("train_loss")
+    record = {"recipe": entry.get("recipe"), "global_step": metrics.get("global_step"), "dev": metrics.get("dev"),
+              "dev_curve": metrics.get("dev_curve"),
+              "train_loss": round(loss, 4) if isinstance(loss, (int, float)) else loss}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def recorded_fingerprints(results: str | Path) -> dict[str, tuple[str, str]]:
+    """Phase-2 folder (as results record it) -> (``run_fingerprint`` of it, the result file that recorded it), from
+    every result file under ``results``.
+
+    Raises:
+        RecipeError: two results record different runs for one folder (a folder rebuilt between them, or results of
+            two grids mixed): no block can say which one to rebuild.
+    """
+    out: dict[str, tuple[str, str]] = {}
+    for path in sorted(Path(results).glob("*/*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not a result file (or unreadable): the report names those; it records no chain here
+        chain = data.get("chain") if isinstance(data, dict) else None
+        for entry in chain if isinstance(chain, list) else []:
+            if not isinstance(entry, dict) or entry.get("phase") != "phase2" or not entry.get("folder"):
+                continue
+            folder, fp = os.path.normpath(str(entry["folder"])), run_fingerprint(entry)
+            before = out.setdefault(folder, (fp, str(path)))
+            if before[0] != fp:
+                raise RecipeError([f"{folder}: {before[1]} records run {before[0]} but {path} records run {fp}; "
+                                   "a block cannot rebuild both: keep the results of one run of it"], "sweep")
+    return out
+
+
+def block_plan(plan: Plan, name: str) -> tuple[Plan, dict[str, tuple[str, str]]]:
+    """The runs of block ``name`` still to do and the phase-2 folders to check: (plan, folder -> (fingerprint, the
+    result that recorded it)). A unit's evaluation whose result file exists is dropped, a phase-3 run all of whose
+    evaluations exist with it; the phase-1/2 runs the rest start from stay (skipped by the script where finished).
+
+    Raises:
+        RecipeError: an unknown block, or committed results that disagree about a phase-2 run.
+    """
+    cfg = plan.sweep
+    if name not in cfg.blocks:
+        known = ", ".join(cfg.blocks) or "none: add a blocks: section to the sweep recipe"
+        raise RecipeError([f"--block {name}: no such block (blocks: {known})"], "sweep")
+    units = set(cfg.blocks[name])
+    evals = [r for r in plan.level("eval") if r.target in units and r.status != "done"]
+    phase3 = [r for r in plan.level("phase3") if r.target in units and any(r.name in e.needs for e in evals)]
+    needed = {n for r in evals + phase3 for n in r.needs}
+    phase2 = [r for r in plan.level("phase2") if "phase2" in units or r.name in needed]
+    needed |= {n for r in phase2 for n in r.needs}
+    phase1 = [r for r in plan.level("phase1") if r.name in needed]
+    recorded = recorded_fingerprints(cfg.results)
+    checks = {r.output: recorded[os.path.normpath(r.output)] for r in phase2 if os.path.normpath(r.output) in recorded}
+    return Plan(cfg, [*phase1, *phase2, *phase3, *evals]), checks
+
+
+def check_rebuilt(folder: str, expected: str, source: str) -> int:
+    """``python -m xstilts.sweep check-rebuilt FOLDER FINGERPRINT RESULT``: 0 when the phase-2 run in FOLDER is the
+    one RESULT recorded, else one line naming the folder and both fingerprints, and 1."""
+    try:
+        entry = provenance.chain(folder, relative_to=Path.cwd())[0]
+    except (XstiltsError, OSError) as exc:
+        print(f"sweep: {folder}: cannot read the run to check it against {source}: {exc}", file=sys.stderr)
+        return 1
+    found = run_fingerprint(entry)
+    if found != expected:
+        print(f"sweep: {folder} is run {found} but {source} was scored from run {expected}: not the same training "
+              "(another recipe, seed, data, code or thread count); its results cannot be extended with it",
+              file=sys.stderr, flush=True)
+        return 1
+    print(f"sweep: {folder} is run {found}, the one {source} recorded", flush=True)
+    return 0
 
 
 # ---- the estimate -------------------------------------------------------------------------------------------------
@@ -693,15 +798,23 @@ def bash_units(plan: Plan) -> list[tuple[str, list[tuple[int, list[Run]]]]]:
     return out
 
 
-def bash_script(plan: Plan, source: str, script: str | Path) -> str:
+def bash_script(plan: Plan, source: str, script: str | Path,
+                checks: dict[str, tuple[str, str]] | None = None) -> str:
     """A bash script that runs the grid in dependency order (``bash_sections``), skipping finished runs; ``script``:
-    where it is written (it changes into the run root relative to that place)."""
+    where it is written (it changes into the run root relative to that place). ``checks`` (a block's, see
+    ``block_plan``): after each phase-2 run named there, its folder is checked against the recorded fingerprint and a
+    mismatch stops the script with the checker's one line (``|| exit 3``: no second line from the ERR trap)."""
     lines = _header(plan, "Run with: bash THIS_SCRIPT (PYTHON=... to choose the interpreter)", source, script)
     lines += SHARD_LINES
     for title, units in bash_units(plan):
         lines.append(f"# ---- {title}: {sum(len(runs) for _, runs in units)} runs")
         for unit, runs in units:
-            lines += [f"in_shard {unit} && run {shlex.quote(r.done)} {_command(plan, r)}" for r in runs]
+            for r in runs:
+                lines.append(f"in_shard {unit} && run {shlex.quote(r.done)} {_command(plan, r)}")
+                if checks and r.output in checks:
+                    fp, source_file = checks[r.output]
+                    lines.append(f'in_shard {unit} && {{ "$PYTHON" -m xstilts.sweep check-rebuilt '
+                                 f"{shlex.quote(r.output)} {fp} {shlex.quote(source_file)} || exit 3; }}")
         lines.append("")
     lines.append('echo "sweep: all runs of shard $SHARD finished"')
     return "\n".join(lines) + "\n"
@@ -766,16 +879,31 @@ def _main(argv: list[str]) -> int:
     mode.add_argument("--write", metavar="SCRIPT.sh", help="write a bash script that runs the grid")
     mode.add_argument("--slurm", metavar="SCRIPT", help="write a script that submits the grid to SLURM")
     parser.add_argument("--force", action="store_true", help="replace an existing --write / --slurm file")
+    parser.add_argument("--block", metavar="NAME", help="only the units of this block of the recipe's blocks: (with "
+                        "--dry-run or --write), less those whose result files exist")
+    if argv and argv[0] == "check-rebuilt":  # the check a block's script runs after rebuilding a phase-2 folder
+        if len(argv) != 4:
+            raise RecipeError(["check-rebuilt: give FOLDER FINGERPRINT RESULT_FILE"], "sweep")
+        return check_rebuilt(*argv[1:])
     ns = parser.parse_intermixed_args(argv)
+    if ns.block and ns.slurm:
+        parser.error("--block writes a bash script (--write) or prints its plan (--dry-run), not --slurm")
     for flag, path in (("--write", ns.write), ("--slurm", ns.slurm)):
         if path:  # before the plan is expanded: a refused file costs nothing
             runfiles.check_new_file(path, ns.force, flag, "pass --force")
     cfg = load_sweep(ns.recipe)
     plan = expand(cfg)
-    source = " ".join(shlex.quote(a) for a in ns.recipe)
+    checks = None
+    if ns.block:
+        plan, checks = block_plan(plan, ns.block)
+    source = " ".join(shlex.quote(a) for a in ns.recipe) + (f" --block {shlex.quote(ns.block)}" if ns.block else "")
     print(describe_plan(plan), flush=True)
+    if checks:
+        print("\nphase-2 folders checked against the committed results after they are (re)built:")
+        print("\n".join(f"  {folder}: run {fp} ({src})" for folder, (fp, src) in checks.items()), flush=True)
     if ns.write:
-        _write_script(ns.write, bash_script(plan, f"{source} --write {ns.write}", ns.write), ns.force, "--write")
+        _write_script(ns.write, bash_script(plan, f"{source} --write {ns.write}", ns.write, checks), ns.force,
+                      "--write")
         print(f"\nwrote {ns.write}; run it with: bash {ns.write}")
     elif ns.slurm:
         _write_script(ns.slurm, slurm_script(plan, f"{source} --slurm {ns.slurm}", ns.slurm), ns.force, "--slurm")
