@@ -292,7 +292,7 @@ def test_a_target_below_its_floor_is_not_learned_and_no_effect_is_claimed(tmp_pa
     assert met == {"xnli": True, "pawsx": False, "xcopa": False}
     verdicts = {(e["task"], e["intermediate"]): e["verdict"] for e in summary["effects"]}
     assert verdicts[("xnli", "qa")] == "up" and verdicts[("pawsx", "qa")] == report.NOT_LEARNED
-    assert re.search(r"\| pawsx \| e5 \| score \| 68 \| 60\.0 \| not learned at this budget \(60\.0 \\?< 68\) \| "
+    assert re.search(r"\| pawsx \| e5 \| accuracy \| 68 \| 60\.0 \| not learned at this budget \(60\.0 \\?< 68\) \| "
                      r"50: 40\.0 100: 55\.5 \|", text), text
     assert "constant predictions in de" in text
     # A typo in the floors file is one clear error, exit 2.

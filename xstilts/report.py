@@ -105,6 +105,7 @@ def read_floors(path: str | Path) -> dict[str, Floor]:
     task is one ``RecipeError`` naming it."""
     data = dict(recipe.read_yaml(path))
     data.pop(INTERMEDIATES_KEY, None)  # read_intermediate_floors
+    data.pop(STAND_INS_KEY, None)  # read_stand_ins
     problems = [f"{task}: not a task of the registry" for task in data if task not in TASKS]
     floors = {}
     for task, spec in data.items():
@@ -145,6 +146,20 @@ def read_intermediate_floors(path: str | Path) -> dict[str, IntermediateFloor]:
     if problems:
         raise RecipeError(problems, str(path))
     return out
+
+
+STAND_INS_KEY = "stand_ins"
+
+
+def read_stand_ins(path: str | Path) -> dict[str, str]:
+    """The ``stand_ins:`` section of a floors file: intermediate or target name as the results name it -> what its
+    training data was instead of the paper's (one line each), said among the summary's confounds."""
+    data = recipe.read_yaml(path).get(STAND_INS_KEY) or {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
+                                             for k, v in data.items()):
+        raise RecipeError([f"{STAND_INS_KEY}: a mapping of intermediate or target name -> one line saying what its "
+                           "training data is instead of the paper's"], str(path))
+    return {k: " ".join(v.split()) for k, v in data.items()}
 
 
 def phase2_dev(result: TaskResult, metric: str | None) -> tuple[str, float] | None:
@@ -607,11 +622,131 @@ def results_variant(intermediate: str) -> bool:
     return VARIANT_OPEN in intermediate
 
 
+def encoder_stats(results: list[TaskResult]) -> dict[str, dict[str, Any]]:
+    """Per encoder name, the depth and size its phase-1 run recorded (chain ``stats``: num_layers, parameters,
+    hidden_size); a value two results of one name disagree on is left out (None) rather than one picked."""
+    seen: dict[str, dict[str, set[Any]]] = {}
+    for r in results:
+        for entry in r.chain:
+            if isinstance(entry, dict) and entry.get("phase") == "phase1" and isinstance(entry.get("stats"), dict):
+                for key in ("num_layers", "parameters", "hidden_size"):
+                    value = entry["stats"].get(key)
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        seen.setdefault(r.run.encoder, {}).setdefault(key, set()).add(value)
+    return {enc: {key: next(iter(v)) if len(v) == 1 else None for key, v in stats.items()}
+            for enc, stats in seen.items()}
+
+
+def floor_rows(results: list[TaskResult], grid: dict[str, Any], floors: dict[str, Floor]) -> list[dict[str, Any]]:
+    """A table row per floor that names another metric than its task's row (XQuAD: F1 where the row is the EM/F1
+    mean): the seed means of that metric in the grid's columns, shown under the task's row so each number a floor is
+    compared with is in the tables under the floor's name. Kept out of the grid: effects stay on the task score."""
+    cols = [tuple(c) for c in grid["columns"]]
+    main = {row["task"]: row["metric"] for row in grid["rows"]}
+    out = []
+    for task, floor in floors.items():
+        if floor.metric is None or floor.judged_on != "test" or task not in main or floor.metric == main[task]:
+            continue
+        groups: dict[tuple[str, str], list[TaskResult]] = {}
+        for r in recipe_variants(results):
+            if r.task == task:
+                groups.setdefault((r.run.encoder, intermediate_label(r.run)), []).append(r)
+        cells = [seed_cell(groups[c], lambda r, m=floor.metric: r.average.get(m)) if c in groups else None
+                 for c in cols]
+        out.append({"task": task, "metric": floor.metric, "cells": [c["score"] if c else None for c in cells],
+                    "sd": [c["sd"] if c else None for c in cells], "seeds": [c["seeds"] if c else [] for c in cells]})
+    return out
+
+
+def _metric_name(task: str, metric: str) -> str:
+    """A floor's metric as the tables name it: its own name, or the task's main metric for "score"."""
+    main = TASKS[task].main_metric if task in TASKS else None
+    return metric.replace("score", main) if main and metric.endswith("score") else metric
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
+
+
+def _claim_text(claim: dict[str, Any]) -> str:
+    text = str(claim.get("claim") or "").rstrip(". ")
+    return text[:1].lower() + text[1:]
+
+
+def headline(summary: dict[str, Any]) -> list[str]:
+    """Three to five plain sentences from the analysis: what the grid is, which claims it decides, which targets and
+    intermediate tasks learned (meeting their floors), and what could not be tested at this scale."""
+    cols = summary["grid"]["columns"]
+    encoders = list(dict.fromkeys(enc for enc, _ in cols))
+    inters = [i for i in dict.fromkeys(inter for _, inter in cols) if i != BASELINE]
+    targets = [row["task"] for row in summary["grid"]["rows"] if " (" not in row["task"]]
+    out = [f"{summary['results']} results of {len(encoders)} encoder(s) ({_names(encoders)}), each without an "
+           f"intermediate task" + (f" and after {len(inters)} ({_names(inters)})" if inters else "")
+           + f", scored zero-shot on {len(targets)} task(s) ({_names(targets)})."]
+    judged = summary.get("claims") or []
+    decided = [f"{_claim_text(c)} ({c['verdict']})" for c in judged
+               if c.get("verdict") in ("supported", "contradicted")]
+    out.append(f"The claim{'s' if len(decided) > 1 else ''} of the paper decided beyond noise: {'; '.join(decided)}."
+               if decided else "No claim of the paper is supported or contradicted beyond noise here.")
+    floors = summary.get("floors") or []
+    if floors:
+        met = sorted({f["task"] for f in floors if f["met"]})
+        unmet = sorted({f["task"] for f in floors if not f["met"]})
+        out.append((f"{_names(met)} met {'its' if len(met) == 1 else 'their'} floor"
+                    if met else "No target met its floor")
+                   + (f"; {_names(unmet)} stayed below, {NOT_LEARNED}, so no effect on "
+                      f"{'it' if len(unmet) == 1 else 'them'} is judged." if unmet else "."))
+    inter_floors = summary.get("intermediate_floors") or []
+    if inter_floors:
+        weak = sorted({c["intermediate"] for c in inter_floors if not c["met"]})
+        if weak and len(weak) == len({c["intermediate"] for c in inter_floors}):
+            out.append(f"No intermediate task reached its own English dev floor ({_names(weak)}), so no "
+                       "intermediate-task effect can be judged at this scale.")
+        elif weak:
+            out.append(f"The intermediate task(s) {_names(weak)} stayed below their English dev floor: their "
+                       f"effects are not judged ({INTERMEDIATE_NOT_LEARNED}).")
+    untestable = [f"{_claim_text(c)} ({c['verdict']})" for c in judged
+                  if str(c.get("verdict", "")).startswith("not testable")]
+    if untestable:
+        out.append(f"Not testable here: {'; '.join(untestable)}.")
+    return out
+
+
+def confound_lines(summary: dict[str, Any]) -> list[str]:
+    """What else differs between the compared cells: encoder depth and size (their phase-1 stats), contrastive
+    pretraining, and training sets that stand in for the paper's (the floors file's ``stand_ins``)."""
+    lines = []
+    stats = summary.get("encoder_stats") or {}
+    shown = []
+    for enc, st in stats.items():
+        parts = [f"{st['num_layers']} layers" if st.get("num_layers") else None,
+                 f"{st['parameters'] / 1e6:.0f}M parameters" if st.get("parameters") else None,
+                 f"hidden size {st['hidden_size']}" if st.get("hidden_size") else None]
+        if any(parts):
+            shown.append(f"{md_literal(enc)} {', '.join(p for p in parts if p)}")
+    if len(stats) > 1 and shown:
+        differ = any(len({(st.get(k)) for st in stats.values()}) > 1 for k in ("num_layers", "parameters"))
+        lines.append(f"- Encoder size and depth: {'; '.join(shown)}" + (
+            ": the encoders differ in depth or size, not only in their pretraining languages, so a gap between them "
+            "is not the languages' alone." if differ else "."))
+    contrastive = sorted(enc for enc, c in (summary.get("contrastive") or {}).items() if c)
+    if contrastive:
+        lines.append(f"- Pretrained contrastively for sentence embeddings (not only masked-language modelling, as "
+                     f"the paper's encoders): {', '.join(map(md_literal, contrastive))}.")
+    for name, text in (summary.get("stand_ins") or {}).items():
+        lines.append(f"- Stand-in training data, {md_literal(name)}: {md_literal(text)}.")
+    return ["", "## Confounds", "", *lines] if lines else []
+
+
 def render(summary: dict[str, Any]) -> str:
     grid, times, envs = summary["grid"], summary["times"], summary["environments"]
     head = [f"{_cell(enc)}<br>{_cell(inter)}" for enc, inter in grid["columns"]]
-    lines = ["| task | metric | langs | " + " | ".join(head) + " |",
-             "|---|---|---|" + "---|" * len(head)]
+    lines = []
+    if "encoder_stats" in summary:  # summary.json files written before the head: tables only, as then
+        lines += [f"# {md_literal(summary.get('title') or 'X-STILTs results')}", "",
+                  " ".join(md_literal(s) for s in headline(summary)), *confound_lines(summary), "", "## Tables", ""]
+    lines += ["| task | metric | langs | " + " | ".join(head) + " |",
+              "|---|---|---|" + "---|" * len(head)]
     for row in grid["rows"]:
         n = len(row["cells"])  # summary.json files written before the intervals have none of these keys
         cells = [_fmt(v, p, ci, const, scored, sd, len(seeds) or 1, whole)
@@ -628,6 +763,12 @@ def render(summary: dict[str, Any]) -> str:
                  for c, (enc, inter) in zip(cells, grid["columns"])]
         lines.append(f"| {_cell(anchors.task_label(row['task']))} | {_cell(row['metric'])} | {row['languages']} | "
                      + " | ".join(cells) + " |")
+        for extra in summary.get("floor_rows") or []:  # the floor's metric of this task, e.g. XQuAD's F1
+            if extra["task"] == row["task"]:
+                shown = [_fmt(v, False, None, [], 0, sd, len(seeds) or 1) if v is not None else "n/a"
+                         for v, sd, seeds in zip(extra["cells"], extra["sd"], extra["seeds"])]
+                lines.append(f"| {_cell(anchors.task_label(row['task']))} | {_cell(extra['metric'])} (floor's) | "
+                             f"{row['languages']} | " + " | ".join(shown) + " |")
     if any(results_variant(inter) for _, inter in grid["columns"]):
         lines.append("\n[key=value]: runs whose resolved recipes (or split) differ in more than the seed are never "
                      "pooled as seeds: each recipe is a column of its own, named by the keys that differ, and no effect "
@@ -680,7 +821,8 @@ def _floor_lines(checked: list[dict[str, Any]]) -> list[str]:
         verdict = "met" if f["met"] else f"{NOT_LEARNED} ({f['why']})"
         curve = " ".join(f"{step:g}: {score:.1f}" for step, score in (f["dev_curves"] or [[]])[0]) \
             if not f["met"] and f["dev_curves"] else ""
-        lines.append(f"| {_cell(f['task'])} | {_cell(f['encoder'] or 'n/a')} | {_cell(f['metric'])} | {f['floor']:g} | "
+        metric = _metric_name(f["task"], f["metric"])
+        lines.append(f"| {_cell(f['task'])} | {_cell(f['encoder'] or 'n/a')} | {_cell(metric)} | {f['floor']:g} | "
                      f"{measured} | {_cell(verdict)} | {_cell(curve)} |")
     return lines
 
@@ -695,7 +837,8 @@ def _intermediate_floor_lines(checked: list[dict[str, Any]]) -> list[str]:
     for c in checked:
         measured = f"{c['measured']:.1f}" if c["measured"] is not None else "n/a"
         verdict = "met" if c["met"] else f"{INTERMEDIATE_NOT_LEARNED} ({c['why']})"
-        lines.append(f"| {_cell(c['encoder'])} | {_cell(c['intermediate'])} | {_cell(c['metric'])} | {c['floor']:g} | "
+        metric = _metric_name(c["intermediate"], c["metric"])
+        lines.append(f"| {_cell(c['encoder'])} | {_cell(c['intermediate'])} | {_cell(metric)} | {c['floor']:g} | "
                      f"{measured} | {c['phase2_runs']} | {_cell(verdict)} |")
     return lines
 
@@ -751,7 +894,8 @@ def contrastive_encoder(result: TaskResult) -> bool:
 
 def summarize(root: str | Path, found: tuple[list, list] | None = None,
               floors: dict[str, Floor] | None = None,
-              intermediate_floors: dict[str, IntermediateFloor] | None = None) -> dict[str, Any]:
+              intermediate_floors: dict[str, IntermediateFloor] | None = None,
+              stand_ins: dict[str, str] | None = None) -> dict[str, Any]:
     """The summary of a results folder; ``skipped`` lists the files that could not be read, with the problem.
 
     Args:
@@ -782,6 +926,11 @@ def summarize(root: str | Path, found: tuple[list, list] | None = None,
                "intermediate_floors": inter_checked,
                "effects": found_effects, "times": phase_times(dedupe(results)), "environments": environments(results)}
     summary["contrastive"] = {r.run.encoder: contrastive_encoder(r) for r in results}
+    summary["encoder_stats"] = encoder_stats(results)
+    summary["floor_rows"] = floor_rows(results, grid, floors or {})
+    names = {inter for _, inter in grid["columns"]} | {r.task for r in results}
+    summary["stand_ins"] = {k: v for k, v in (stand_ins or {}).items() if k in names}
+    summary["title"] = f"X-STILTs results: {Path(root).resolve().name}"  # the folder name, no path of this machine
     # The phase-1 model of each encoder name, for the published numbers beside its cells (anchors.cell_note); a name
     # given to two different models matches none.
     made_from: dict[str, set[str]] = {}
@@ -803,6 +952,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         floors = read_floors(args.floors) if args.floors else None
         intermediate_floors = read_intermediate_floors(args.floors) if args.floors else None
+        stand_ins = read_stand_ins(args.floors) if args.floors else None
         if args.write:  # before any work: neither file is replaced unless --force says so
             for path in (Path(args.write), Path(args.write).with_name("summary.json")):
                 check_new_file(path, args.force, "--write", "pass --force")
@@ -813,7 +963,7 @@ def main(argv: list[str] | None = None) -> int:
     for path, problem in found[1]:  # the same lines as `evaluate_xtreme.py benchmark`
         print(f"warning: skipped {path}: {problem}", file=sys.stderr)
     try:
-        summary = summarize(args.results, found, floors, intermediate_floors)
+        summary = summarize(args.results, found, floors, intermediate_floors, stand_ins)
     except (FileNotFoundError, RecipeError) as exc:
         print(f"xstilts.report: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,81 @@
+"""The head of SUMMARY.md (issue 29, item 6): a title, three to five sentences generated from the analysis, the
+confounds (encoder depth and size from the chain's phase-1 stats, contrastive pretraining, stand-in training sets from
+the floors file), then the tables, with the floors' metrics named as the floors name them."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from xstilts import report
+from xstilts.recipe import RecipeError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def in_repo(monkeypatch):
+    monkeypatch.chdir(REPO)
+
+
+def _mini() -> dict:
+    floors = "recipes/mini/floors.yaml"
+    return report.summarize("results/mini", floors=report.read_floors(floors),
+                            intermediate_floors=report.read_intermediate_floors(floors),
+                            stand_ins=report.read_stand_ins(floors))
+
+
+def test_the_mini_summary_opens_with_a_title_sentences_confounds_then_tables():
+    summary = _mini()
+    text = report.render(summary)
+    head, _, tables = text.partition("\n## Tables\n")
+    lines = head.splitlines()
+    assert lines[0] == "# X-STILTs results: mini"
+    sentences = re.split(r"(?<=\.) (?=[A-Z])", lines[2])
+    assert 3 <= len(sentences) <= 5, sentences
+    assert "supported" in lines[2] and "Not testable here: sentence retrieval" in lines[2]
+    assert "No intermediate task reached its own English dev floor" in lines[2]
+    # encoder depth and size read from the phase-1 stats the results' chains recorded
+    assert summary["encoder_stats"]["multilingual-e5-small"]["num_layers"] == 12
+    assert "multilingual-e5-small 12 layers, 118M parameters" in head and "all-MiniLM-L6-v2 6 layers, 23M" in head
+    assert "differ in depth or size" in head
+    assert "Stand-in training data, tydiqa: the QA intermediate trains on TyDiQA-GoldP English" in head
+    assert "| task | metric |" in tables and "| task | metric |" not in head
+    # XQuAD's floor is on F1: the tables show F1 under that name beside the EM/F1 mean row
+    assert re.search(r"\| xquad \| f1 \(floor's\) \| 11 \| 5\.0 \|", tables)
+    assert "| xquad | multilingual-e5-small | f1 | 20 | 5.0 |" in tables
+    assert "| xnli | multilingual-e5-small | accuracy | 50 |" in tables  # the task score named by its metric
+    assert "| pawsx | multilingual-e5-small | English dev accuracy | 68 |" in tables
+
+
+def test_the_sentences_follow_the_analysis():
+    summary = _mini()
+    summary["claims"] = [{"verdict": "contradicted", "claim": "Retrieval gains most.", "scope": "", "evidence": []}]
+    summary["floors"] = [{**f, "met": True} for f in summary["floors"]]
+    summary["intermediate_floors"] = [{**c, "met": c["intermediate"] != "siqa"} for c in summary["intermediate_floors"]]
+    text = " ".join(report.headline(summary))
+    assert "The claim of the paper decided beyond noise: retrieval gains most (contradicted)." in text
+    assert "met their floor." in text and report.NOT_LEARNED not in text
+    assert "The intermediate task(s) siqa stayed below their English dev floor" in text
+    assert "Not testable" not in text
+    summary["claims"] = []
+    assert "No claim of the paper is supported or contradicted beyond noise here." in report.headline(summary)
+
+
+def test_a_summary_json_from_before_the_head_renders_its_tables_only():
+    summary = _mini()
+    for key in ("encoder_stats", "stand_ins", "title", "floor_rows"):
+        summary.pop(key)
+    assert report.render(summary).startswith("| task | metric |")
+
+
+def test_stand_ins_are_one_line_per_name_and_not_a_floor(tmp_path):
+    floors = tmp_path / "floors.yaml"
+    floors.write_text("xnli: {min: 50}\nstand_ins: {xnli: 'dev rows\n  not MNLI'}\n")
+    assert set(report.read_floors(floors)) == {"xnli"}
+    assert report.read_stand_ins(floors) == {"xnli": "dev rows not MNLI"}
+    floors.write_text("stand_ins: [xnli]\n")
+    with pytest.raises(RecipeError, match="stand_ins: a mapping of intermediate or target name"):
+        report.read_stand_ins(floors)
+    assert report.main(["results/mini", "--floors", str(floors)]) == 2
