@@ -79,6 +79,19 @@ def test_a_block_plans_its_units_less_finished_results_and_the_runs_they_start_f
         sweep.block_plan(plan, "bert")
 
 
+def test_block_command_lines_are_checked(tmp_path, capsys):
+    assert sweep.main([MINI, "--block", "b1", "--slurm", str(tmp_path / "x.slurm")]) == 2
+    assert "--block writes a bash script" in capsys.readouterr().err
+    assert sweep.main(["check-rebuilt", "runs/mini/p2-x"]) == 2
+    assert "check-rebuilt: give FOLDER FINGERPRINT RESULT_FILE" in capsys.readouterr().err
+    assert sweep.main(["check-rebuilt", str(tmp_path / "absent"), "0" * 16, "r.json"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "absent: cannot read the run to check it against r.json" in err[0]
+    assert sweep.main([MINI, "--block", "b2", "--dry-run"]) == 0  # the committed results: b2 has nothing to do
+    out = capsys.readouterr().out
+    assert out.startswith("block b2: xnli, pawsx, xquad") and "\n0 runs, 0 already finished" in out
+
+
 def test_results_that_disagree_about_a_phase2_run_are_refused(tmp_path):
     entry = {"phase": "phase2", "folder": "runs/mini/p2-x", "recipe": {"seed": 1}, "metrics": {"train_loss": 1.0}}
     for name, loss in (("a", 1.0), ("b", 0.5)):

@@ -887,7 +887,8 @@ def _main(argv: list[str]) -> int:
         return check_rebuilt(*argv[1:])
     ns = parser.parse_intermixed_args(argv)
     if ns.block and ns.slurm:
-        parser.error("--block writes a bash script (--write) or prints its plan (--dry-run), not --slurm")
+        raise RecipeError(["--block writes a bash script (--write) or prints its plan (--dry-run), not --slurm"],
+                          "sweep")
     for flag, path in (("--write", ns.write), ("--slurm", ns.slurm)):
         if path:  # before the plan is expanded: a refused file costs nothing
             runfiles.check_new_file(path, ns.force, flag, "pass --force")
@@ -897,6 +898,9 @@ def _main(argv: list[str]) -> int:
     if ns.block:
         plan, checks = block_plan(plan, ns.block)
     source = " ".join(shlex.quote(a) for a in ns.recipe) + (f" --block {shlex.quote(ns.block)}" if ns.block else "")
+    if ns.block:
+        print(f"block {ns.block}: {', '.join(cfg.blocks[ns.block])} (less the evaluations whose result files exist "
+              f"under {cfg.results}, and the phase-3 runs only they needed)", flush=True)
     print(describe_plan(plan), flush=True)
     if checks:
         print("\nphase-2 folders checked against the committed results after they are (re)built:")
