@@ -684,7 +684,7 @@ def headline(summary: dict[str, Any]) -> list[str]:
            f"intermediate task" + (f" and after {len(inters)} ({_names(inters)})" if inters else "")
            + f", scored zero-shot on {len(targets)} task(s) ({_names(targets)})."]
     judged = summary.get("claims") or []
-    decided = [f"{_claim_text(c)} ({c['verdict']})" for c in judged
+    decided = [f"{_claim_text(c)}: {c['verdict']}" for c in judged
                if c.get("verdict") in ("supported", "contradicted")]
     out.append(f"The claim{'s' if len(decided) > 1 else ''} of the paper decided beyond noise: {'; '.join(decided)}."
                if decided else "No claim of the paper is supported or contradicted beyond noise here.")
