@@ -58,7 +58,7 @@ def _main(argv: list[str]) -> int:
                                                 attn_implementation=cfg.train.attn_implementation)
         model, loaded = pipeline.model_with_heads(encoder, tasks, src)  # loaded: task -> where its head weights came from
         notes += list(loaded.values())
-        for note in notes + [f"fresh head for {t.name} ({t.kind})" for t in tasks if t.name not in loaded]:
+        for note in notes + [f"fresh head for {t.name} ({t.task_type})" for t in tasks if t.name not in loaded]:
             log(note)
 
         # Data: English training and dev sets of every task, tokenised (each as its task type reads it).

@@ -52,7 +52,7 @@ def _main(argv: list[str]) -> int:
         # The task type makes the head (a dual encoder's holds only the learned scale of its in-batch softmax).
         model, _ = pipeline.model_with_heads(encoder, [task], src)
         dropped = [h.task for h in read_head_specs(src)]
-        notes += [f"fresh {task.kind} head for {task.name}"]
+        notes += [f"fresh {task.task_type} head for {task.name}"]
         if dropped:
             notes.append(f"intermediate head(s) not used: {', '.join(dropped)}")
         for note in notes:

@@ -199,7 +199,7 @@ def test_the_head_rule_allows_a_head_trained_on_the_same_english_data():
     from xstilts import preflight
 
     def head(task: str, kind: str) -> list:
-        return [SimpleNamespace(task=task, kind=kind)]
+        return [SimpleNamespace(task=task, task_type=kind)]
 
     for trained, evaluated, kind in (("xquad", "mlqa", "span_qa"), ("race", "belebele", "multiple_choice"),
                                      ("panx", "masakhaner", "tagging"), ("copa", "xcopa", "multiple_choice")):
@@ -209,10 +209,10 @@ def test_the_head_rule_allows_a_head_trained_on_the_same_english_data():
         with pytest.raises(KeyError, match=f"no head for {evaluated}"):
             preflight.head_for(head(trained, kind), get_task(evaluated))
     # A MasakhaNER head (9 tags, PAN-X's 7 and DATE) never scores PAN-X; a PAN-X head (7) tags MasakhaNER.
-    nine = [SimpleNamespace(task="masakhaner", kind="tagging", num_labels=9)]
+    nine = [SimpleNamespace(task="masakhaner", task_type="tagging", num_labels=9)]
     with pytest.raises(KeyError, match="no head for panx"):
         preflight.head_for(nine, get_task("panx"))
-    assert preflight.head_for([SimpleNamespace(task="panx", kind="tagging", num_labels=7)],
+    assert preflight.head_for([SimpleNamespace(task="panx", task_type="tagging", num_labels=7)],
                               get_task("masakhaner")) == 0
 
 

@@ -406,7 +406,7 @@ def test_every_snippet_a_card_prints_runs(encoder_folders, tmp_path, task_name, 
     final = tmp_path / "final"
     info = _save(encoder_folders["xlm-roberta"], task_name, final)
     task = get_task(task_name)
-    card = modelcard.build_card(_facts(task=task_name, task_kind=task.kind, transformers=info["transformers"],
+    card = modelcard.build_card(_facts(task=task_name, task_kind=task.task_type, transformers=info["transformers"],
                                        hub_model_id=None, label_names=list(task.label_names)))
     blocks = _python_blocks(card)
     assert blocks, card

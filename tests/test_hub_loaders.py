@@ -53,19 +53,19 @@ def test_every_hub_split_loads_into_canonical_rows(fake_hub, task_name, role, sp
         lang = "en"
     rows = data.load_split(task, split, "hub", lang, role)
     assert rows, "no rows"
-    assert set(rows[0]) == KIND_FIELDS[task.kind]
+    assert set(rows[0]) == KIND_FIELDS[task.task_type]
     repo, config, hub_split, revision, data_dir = fake_hub.calls[-1]
     assert (repo, hub_split, revision, data_dir) == (split.hub.repo, split.hub.split, split.hub.revision,
                                                      data.hub_where(split.hub, lang)[1])  # template filled
     assert "{" not in (config or ""), "config template was filled"
-    if task.kind in ("classification", "multiple_choice"):
-        n = len(task.label_names) or task.num_choices
+    if task.task_type in ("classification", "multiple_choice"):
+        n = len(task.label_names) or task.options.num_choices
         assert all(0 <= r["label"] < n for r in rows)
-    if task.kind == "multiple_choice":
-        assert all(len(r["choices"]) == task.num_choices for r in rows)
-    if task.kind == "tagging":
+    if task.task_type == "multiple_choice":
+        assert all(len(r["choices"]) == task.options.num_choices for r in rows)
+    if task.task_type == "tagging":
         assert all(len(r["tokens"]) == len(r["tags"]) for r in rows)
-    if task.kind == "span_qa":
+    if task.task_type == "span_qa":
         r = rows[0]
         start = r["answers"]["answer_start"][0]
         assert r["context"][start:start + len(r["answers"]["text"][0])] == r["answers"]["text"][0]
@@ -191,7 +191,7 @@ def test_every_parquet_branch_source_loads_through_datasets(local_hub, task_name
     other = dataclasses.replace(split.hub, data_dir="another_config")
     local_hub.add(other, lang, n=3)  # a neighbouring config on the same branch, which must not be merged in
     rows = data.load_split(task, split, "hub", lang, role)
-    assert rows and set(rows[0]) == KIND_FIELDS[task.kind]
+    assert rows and set(rows[0]) == KIND_FIELDS[task.task_type]
     if split.hub.keep != "ud_tokens":  # (a UD sentence of "_" tokens only would be dropped)
         assert len(rows) == 5 * len(group)
     # The way the registry used to load it fails: a config name other than "default" on the branch.
@@ -301,8 +301,8 @@ def test_xtreme_folder_on_real_files(shared_data, task_name, lang, split, count)
     rows = data.load_split(task, task.eval[split], "xtreme", lang, split, str(shared_data))
     if count is not None:
         assert len(rows) == count
-    assert set(rows[0]) == KIND_FIELDS[task.kind]
-    if task.kind == "tagging":
+    assert set(rows[0]) == KIND_FIELDS[task.task_type]
+    if task.task_type == "tagging":
         assert all(len(r["tokens"]) == len(r["tags"]) for r in rows)
 
 

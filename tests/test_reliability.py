@@ -180,8 +180,8 @@ def test_each_task_kind_resamples_exactly_its_reported_score(case):
     low, high = fig.to_json()["ci95"]
     assert low <= score <= high
     assert fig.top_prediction_share is not None
-    assert (fig.majority_share is None) is (task.kind == "span_qa")
-    if task.kind == "tagging":  # shares over words, not sentences
+    assert (fig.majority_share is None) is (task.task_type == "span_qa")
+    if task.task_type == "tagging":  # shares over words, not sentences
         words = [t for r in rows for t in r["tags"]]
         assert fig.majority_share == R.share_of_most_frequent(words)
 

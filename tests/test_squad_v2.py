@@ -39,7 +39,7 @@ def _v2_hub(n: int = 12) -> FakeHub:
 
 def test_registry_entry():
     task = TASKS["squad_v2"]
-    assert task.kind == "span_qa" and task.null_answers and not TASKS["squad"].null_answers
+    assert task.task_type == "span_qa" and task.options.null_answers and not TASKS["squad"].options.null_answers
     assert (task.train[0].hub.repo, task.train[0].hub.config) == ("rajpurkar/squad_v2", "squad_v2")
     assert task.dev.hub.split == "validation"
 

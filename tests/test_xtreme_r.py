@@ -21,6 +21,8 @@ import evaluate_xtreme
 import phase3_target
 from xstilts import data, dual_encoder_rows, languages, submission
 from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, RunInfo, TaskResult, benchmark_scores, read_result
+from xstilts.rows import canonical_rows
+from xstilts.typespecs import SPECS
 from xstilts.tasks import (
     BENCHMARK_TASKS,
     PARQUET_BRANCH,
@@ -224,8 +226,8 @@ def test_squad_rows_become_question_answer_sentence_pairs():
     rows = [{"id": "q1", "context": context, "question": "Where is the tower?",
              "answers": {"text": ["Paris"], "answer_start": [context.index("in Paris") + 3]}},
             {"id": "q2", "context": context, "question": "Between?", "answers": {"text": [" "], "answer_start": [13]}}]
-    out = data.canonical_rows(rows, {"id": "id", "context": "context", "question": "question", "answers": "answers"},
-                              None, "dual_encoder", "here")
+    out = canonical_rows(rows, {"id": "id", "context": "context", "question": "question", "answers": "answers"},
+                         None, SPECS["dual_encoder"], "here")
     assert len(out) == 1  # q2's answer starts between two sentences: skipped, as XTREME's reader does
     assert out[0]["candidate"] == "The Eiffel tower is in Paris." and out[0]["context"] == context
     assert out[0]["candidate_id"] == f"{dual_encoder_rows.paragraph_key(context)}#14-43"

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from xstilts import typespecs
 from xstilts.errors import DataError
 from xstilts.tasks import BENCHMARK_TASKS, TASKS, benchmark_languages
 
@@ -206,18 +207,10 @@ def group_of(task: str) -> str | None:
 
 
 def chance(task: str) -> float | None:
-    """The registry's chance level of ``task`` in percent, as its task type gives it without rows: 100 / classes
-    (classification), 100 / choices (multiple choice); None where undefined (tagging F1, QA, retrieval). Read from the
-    registry here because the task types import torch and datasets, which the ``xstilts`` command (through the
-    report) must not load; tests/test_beyond_xtreme.py checks both agree."""
+    """The chance level of ``task`` in percent, as its type's spec gives it without rows: 100 / classes
+    (classification), 100 / choices (multiple choice); None where undefined (tagging F1, QA, retrieval)."""
     t = TASKS.get(task)
-    if t is None:
-        return None
-    if t.kind == "classification" and t.label_names:
-        return 100.0 / len(t.label_names)
-    if t.kind == "multiple_choice" and t.num_choices:
-        return 100.0 / t.num_choices
-    return None
+    return None if t is None else typespecs.chance(t)
 
 
 def task_label(task: str) -> str:

@@ -336,17 +336,18 @@ class QaConfig:
 
 
 def _trainable_problems(task: Task, phase: str, key: str, train: TrainConfig) -> list[str]:
-    """Why ``task`` cannot be trained in ``phase`` with these settings (the registry's ``trained_in`` and
-    ``min_length``); ``key`` names the recipe key that lists it."""
-    if not task.trained_in:
+    """Why ``task`` cannot be trained in ``phase`` with these settings (its type's ``trained_in`` and ``min_length``);
+    ``key`` names the recipe key that lists it."""
+    trained_in, min_length = task.spec.trained_in, task.spec.min_length
+    if not trained_in:
         return [f"{key}: {task.name} has no training (its encoder is evaluated as it is); evaluate a phase-1 or "
                 f"phase-2 folder with evaluate_xtreme.py task={task.name}"]
-    if phase not in task.trained_in:
-        where = " or ".join(f"a {p.replace('phase', 'phase-')} recipe" for p in task.trained_in)
+    if phase not in trained_in:
+        where = " or ".join(f"a {p.replace('phase', 'phase-')} recipe" for p in trained_in)
         return [f"{key}: {task.name} cannot be trained in {phase.replace('phase', 'phase ')}; list it in {where}"]
-    if train.max_length < task.min_length:
+    if train.max_length < min_length:
         return [f"train.max_length: {train.max_length} is too short for {task.name}: its windows need at least "
-                f"{task.min_length} tokens (a question of up to 64 tokens plus context); 384 is standard"]
+                f"{min_length} tokens (a question of up to 64 tokens plus context); 384 is standard"]
     return []
 
 
@@ -417,12 +418,12 @@ class Phase3Recipe:
             return problems
         trainable = _trainable_problems(target, "phase3", "task", self.train)
         problems.extend(trainable)
-        if trainable and "phase3" not in target.trained_in:
+        if trainable and "phase3" not in target.spec.trained_in:
             return problems
         source = TASKS.get(self.data.train_task or self.task)
-        if source is not None and source.kind != target.kind:
-            problems.append(f"data.train_task: {source.name} is a {source.kind} task; {self.task} needs "
-                            f"{target.kind}")
+        if source is not None and source.task_type != target.task_type:
+            problems.append(f"data.train_task: {source.name} is a {source.task_type} task; {self.task} needs "
+                            f"{target.task_type}")
         return problems
 
 

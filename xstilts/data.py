@@ -35,24 +35,32 @@ import datasets
 from xstilts import ccg
 from xstilts import languages as L
 from xstilts.config import embedded_path
-from xstilts.dual_encoder_rows import MEWSLIX_FEATURES, canonical_pairs
 from xstilts.errors import DataError, DataMissing, SplitAbsent
 from xstilts.log import log
+from xstilts.rows import ROW_AT, TAG_LINES, canonical_rows_counted
 from xstilts.tasks import DataSplit, HubSource, LocalSource, Task
+from xstilts.typespecs import ChoiceOptions
 
 SOURCES = ("hub", "xtreme", "embedded")
-COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 LOCAL_SPLIT = {"train": "train", "validation": "dev", "test": "test"}
 
-
-
-
-# How the official data marks a row without gold label: SNLI/MNLI "-", the Hub's ClassLabel -1, an empty cell.
-UNLABELLED = ("", "-", "-1", "None")
-# Key under which the local readers record where a raw row sits in its file (a line number or a JSON path); read by
-# ``canonical_rows`` for error messages, never copied into a canonical row.
-ROW_AT = "__at__"
-TAG_LINES = "__tag_lines__"  # conll: the line of every tag of a sentence
+# ---- Mewsli-X schema (nested Hub features, referenced from the registry as "mewslix:<name>") ---------------------
+_STR = datasets.Value("string")
+_INT = datasets.Value("int64")
+_SPAN = {"start": _INT, "end": _INT}
+_MENTION = {"example_id": _STR, "mention_span": {"start": _INT, "end": _INT, "text": _STR}, "entity_id": _STR}
+_CONTEXT = {"document_title": _STR, "document_url": _STR, "document_id": _STR, "language": _STR, "text": _STR,
+            "sentence_spans": datasets.List(_SPAN)}
+_ENTITY = {"entity_id": _STR, "title": _STR, "description": _STR, "sentence_spans": datasets.List(_SPAN),
+           "description_language": _STR, "description_url": _STR}
+# Optional fields of the original schema (``section_title``, ``metadata``) are not required: extra fields pass.
+MEWSLIX_FEATURES: dict[str, Any] = {
+    "spans": datasets.List(_SPAN),
+    "context": _CONTEXT,
+    "mentions": datasets.List(_MENTION),
+    "contextual_mention": {"context": _CONTEXT, "mention": _MENTION},
+    "entity": _ENTITY,
+}
 
 
 def parse_feature(spec: str) -> Any:
@@ -213,163 +221,6 @@ def hub_where(hub: HubSource, lang: str) -> tuple[str | None, str | None, str]:
     return config, data_dir, f"dataset {hub.repo} (config {config}, split {hub.split})"
 
 
-def _get(row: dict, spec: str) -> Any:
-    """A canonical field from a source row: "col", "col.sub" (nested), or "a|b|c" (several columns as a list)."""
-    if "|" in spec:
-        return [_get(row, s) for s in spec.split("|")]
-    if "." in spec:
-        head, sub = spec.split(".", 1)
-        return row[head][sub]
-    return row[spec]
-
-
-def _valid_labels(labels: dict[str, int] | None, n_labels: int | None) -> str:
-    if labels is not None:
-        return ", ".join(sorted(k for k, v in labels.items() if v >= 0))
-    return f"0..{n_labels - 1}" if n_labels else "an integer class id"
-
-
-def _label(value: Any, labels: dict[str, int] | None, where: str, n_labels: int | None = None) -> int | None:
-    """The class id of a raw label; None when the row has no gold label (see ``UNLABELLED``).
-
-    Raises:
-        DataError: an unknown label, or an id outside ``0..n_labels-1`` (it would train a head that does not exist,
-            or be scored as a wrong answer), naming ``where`` and the valid labels.
-    """
-    if value is None or (isinstance(value, str) and value.strip() in UNLABELLED) or (
-            isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0):
-        return None
-    idx: int | None = None
-    if labels is not None and not isinstance(value, bool):
-        key = str(value).strip()
-        if key in labels:
-            idx = labels[key]
-            if idx < 0:  # a placeholder the registry maps to "no label" (UD's "_" multiword-token lines)
-                return None
-        elif isinstance(value, int) and value in labels.values():
-            idx = value
-    else:
-        try:
-            idx = int(value) if isinstance(value, int) else int(str(value).strip())
-        except ValueError:
-            idx = None
-    if idx is None or (n_labels is not None and not 0 <= idx < n_labels):
-        raise DataError(f"{where}: unknown label {value!r}; expected one of {_valid_labels(labels, n_labels)}")
-    return idx
-
-
-def _row_where(where: str, row: dict, i: int) -> str:
-    at = row.get(ROW_AT) if isinstance(row, dict) else None
-    if isinstance(at, int):
-        return f"{where}:{at}"
-    if isinstance(at, str):
-        return f"{where}: {at}"
-    return f"{where} row {i}"
-
-
-def _no_label(where: str, value: Any, labels: dict[str, int] | None, n_labels: int | None) -> DataError:
-    return DataError(f"{where}: no gold label ({value!r}), and the official data of this split has no rows without a "
-                     f"gold label; expected one of {_valid_labels(labels, n_labels)}: fix or remove the row")
-
-
-def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, kind: str,
-                   where: str, keep: str | None = None, n_labels: int | None = None) -> list[dict]:
-    """Maps source rows onto the canonical fields of ``kind`` (see module docstring), applying the row filter; rows
-    dropped for having no gold label are not counted here (``canonical_rows_counted`` counts them)."""
-    return canonical_rows_counted(rows, fields, labels, kind, where, keep, n_labels)[0]
-
-
-def canonical_rows_counted(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, kind: str,
-                           where: str, keep: str | None = None, n_labels: int | None = None
-                           ) -> tuple[list[dict], int]:
-    """Maps source rows onto the canonical fields of ``kind`` (see module docstring), applying the row filter.
-
-    Args:
-        n_labels: the number of classes (choices for multiple choice); a label outside ``0..n_labels-1`` is an error.
-        keep: ``"gold"`` drops rows without gold label (counted); ``"ud_tokens"`` lets tags be unlabelled
-            placeholders (dropped with their tokens later); otherwise an unlabelled row or tag is an error.
-
-    Returns:
-        The canonical rows and the number of rows dropped for having no gold label.
-    """
-    out, dropped = [], 0
-    for i, row in enumerate(rows):
-        rw = _row_where(where, row, i)
-        if not isinstance(row, dict):
-            raise DataError(f"{rw}: a row must be a JSON object with fields {sorted(set(fields.values()))}, "
-                            f"found {type(row).__name__}")
-        try:
-            c = {name: _get(row, spec) for name, spec in fields.items()}
-        except (KeyError, TypeError) as exc:
-            raise DataError(f"{rw} lacks field {exc} (fields expected: {fields})") from None
-        if "label" in c:
-            label = _label(c["label"], labels, rw, n_labels)
-            if label is None:
-                if keep != "gold":
-                    raise _no_label(rw, c["label"], labels, n_labels)
-                dropped += 1
-                continue
-            c["label"] = label
-        out.extend(ROW_SHAPES[kind](c, row, RowContext(where, rw, labels, keep, n_labels)))
-    return out, dropped
-
-
-@dataclass
-class RowContext:
-    """Where a source row sits and how its labels read, for the per-task-type row shapes below."""
-
-    where: str  # the file or dataset
-    row_where: str  # the row in it
-    labels: dict[str, int] | None
-    keep: str | None
-    n_labels: int | None
-
-
-def _classification_row(c: dict, row: dict, ctx: RowContext) -> list[dict]:
-    c.setdefault("text_b", None)
-    return [c]
-
-
-def _choice_row(c: dict, row: dict, ctx: RowContext) -> list[dict]:
-    # COPA-style "cause"/"effect" become the questions jiant asks, so the encoder sees natural text.
-    c["question"] = COPA_QUESTIONS.get(c.get("question", ""), c.get("question", ""))
-    return [c]
-
-
-def _tagging_row(c: dict, row: dict, ctx: RowContext) -> list[dict]:
-    if ctx.labels is None:  # tag ids already (CCG's tag set is built from the training data)
-        return [c]
-    lines = row.get(TAG_LINES) or []
-    tags = []
-    for j, t in enumerate(c["tags"]):
-        tw = f"{ctx.where}:{lines[j]}" if j < len(lines) else f"{ctx.row_where} word {j}"
-        tag = _label(t, ctx.labels, tw, ctx.n_labels)
-        if tag is None and ctx.keep != "ud_tokens":
-            raise _no_label(tw, t, ctx.labels, ctx.n_labels)
-        tags.append(-1 if tag is None else tag)  # -1: a UD placeholder, dropped by _drop_ud_placeholders
-    c["tags"] = tags
-    return [c]
-
-
-def _retrieval_row(c: dict, row: dict, ctx: RowContext) -> list[dict]:
-    # Tatoeba on the Hub keeps each line's trailing newline; the reference strips before tokenising.
-    return [{k: str(v).strip() for k, v in c.items()}]
-
-
-def _dual_encoder_rows(c: dict, row: dict, ctx: RowContext) -> list[dict]:
-    return canonical_pairs(c, ctx.row_where)  # raises DataError naming the field
-
-
-def _as_is(c: dict, row: dict, ctx: RowContext) -> list[dict]:
-    return [c]
-
-
-# The canonical row shape of each task type (see the module docstring): what ``canonical_rows`` does to a source row
-# once its fields are mapped and its label read. One source row may give several rows (a Mewsli-X context, one per
-# mention) or none (a SQuAD question whose answer lies in no sentence).
-ROW_SHAPES = {"classification": _classification_row, "multiple_choice": _choice_row, "span_qa": _as_is,
-              "tagging": _tagging_row, "retrieval": _retrieval_row, "dual_encoder": _dual_encoder_rows,
-              "mlm": _as_is}
 
 
 def with_label_set(task: Task, data_path: str | None) -> Task:
@@ -386,8 +237,8 @@ def label_count(task: Task) -> int | None:
     """How many classes a label of ``task`` may take (choices for multiple choice); None where it is not known from
     the registry (CCG builds its tag set from the training data; span QA, retrieval and dual encoders have no
     classes)."""
-    if task.num_choices:
-        return task.num_choices
+    if isinstance(task.options, ChoiceOptions):
+        return task.options.num_choices
     if task.label_names and not task.labels_from_train:
         return len(task.label_names)
     return None
@@ -624,7 +475,7 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
                    for r in _read_local(dataclasses.replace(layout, path=str(Path(layout.path).with_name(part.name))),
                                         part, where)]
         desc = str(path)
-        rows, dropped = canonical_rows_counted(raw, layout.fields, layout.labels, task.kind, desc,
+        rows, dropped = canonical_rows_counted(raw, layout.fields, layout.labels, task.spec, desc,
                                        keep=_gold_only(split), n_labels=label_count(task))
     else:
         hub = split.hub
@@ -668,7 +519,7 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
                                 "data.source=xtreme data.path=<XTREME download folder>") from None
             check_schema(ds, hub, desc)
             raw = ds.to_list()
-        rows, dropped = canonical_rows_counted(raw, hub.fields, hub.labels, task.kind, desc, keep=hub.keep,
+        rows, dropped = canonical_rows_counted(raw, hub.fields, hub.labels, task.spec, desc, keep=hub.keep,
                                        n_labels=label_count(task))
     _drop_note(desc, dropped, len(rows) + dropped, notes)
     keep = split.hub.keep if split.hub is not None and source != "xtreme" else None
@@ -738,7 +589,7 @@ def load_translated(task: Task, folder: str | Path | None, languages: list[str],
                             f"hold {task.name}/train-<lang>{ext} for every language of data.translated_languages "
                             f"({layout})")
         raw = _read_local(source, path, str(path))
-        got, dropped = canonical_rows_counted(raw, source.fields, source.labels, task.kind, str(path), keep=keep,
+        got, dropped = canonical_rows_counted(raw, source.fields, source.labels, task.spec, str(path), keep=keep,
                                       n_labels=label_count(task))
         _drop_note(str(path), dropped, len(got) + dropped, None)
         if not got:

@@ -24,30 +24,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import datasets
-
 from xstilts.errors import DataError
 
 MARKER_L, MARKER_R = "{", "}"  # Mewsli-X's mention markers
 _MARKED = re.compile(r"\{(.*?)\}")
-
-# ---- Mewsli-X schema (nested Hub features, referenced from the registry as "mewslix:<name>") ---------------------
-_STR = datasets.Value("string")
-_INT = datasets.Value("int64")
-_SPAN = {"start": _INT, "end": _INT}
-_MENTION = {"example_id": _STR, "mention_span": {"start": _INT, "end": _INT, "text": _STR}, "entity_id": _STR}
-_CONTEXT = {"document_title": _STR, "document_url": _STR, "document_id": _STR, "language": _STR, "text": _STR,
-            "sentence_spans": datasets.List(_SPAN)}
-_ENTITY = {"entity_id": _STR, "title": _STR, "description": _STR, "sentence_spans": datasets.List(_SPAN),
-           "description_language": _STR, "description_url": _STR}
-# Optional fields of the original schema (``section_title``, ``metadata``) are not required: extra fields pass.
-MEWSLIX_FEATURES: dict[str, Any] = {
-    "spans": datasets.List(_SPAN),
-    "context": _CONTEXT,
-    "mentions": datasets.List(_MENTION),
-    "contextual_mention": {"context": _CONTEXT, "mention": _MENTION},
-    "entity": _ENTITY,
-}
 
 CANONICAL_FIELDS = ("query_id", "query", "candidate_id", "candidate", "context")
 

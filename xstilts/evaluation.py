@@ -246,7 +246,7 @@ def build_result(task: Task, languages: dict[str, dict[str, float]], missing: li
     score_ci95 = mean_interval({lang: fig.replicates for lang, fig in reliability.items()}, score_weights) \
         if reliability and len(reliability) == len(languages) else None
     return TaskResult(
-        task=task.name, task_type=task.kind, split=split, data_source=source, main_metric=task.main_metric,
+        task=task.name, task_type=task.task_type, split=split, data_source=source, main_metric=task.main_metric,
         languages=languages, average=average, score=task_score(task.main_metric, average),
         missing_languages=absent + unscored, partial=bool(absent or unscored),
         checkpoint=provenance.shown_path(checkpoint),

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import datasets
 
-from xstilts import cli, data, recipe
+from xstilts import cli, data, recipe, rows
 from xstilts.errors import XstiltsError
 from xstilts.tasks import TASKS, DataSplit, HubSource, Task, benchmark_languages, get_task
 
@@ -194,12 +194,12 @@ def _splits(builder: Any) -> list[str]:
     return [str(s) for s in (builder.info.splits or {})]
 
 
-def _rows_problem(check: Check, rows: list[dict]) -> str | None:
+def _rows_problem(check: Check, first: list[dict]) -> str | None:
     """Why the first rows do not map onto the task's canonical rows (labels, nested fields), or None."""
     task = get_task(check.task)
     src = check.source
     try:
-        data.canonical_rows_counted(rows, src.fields, src.labels, task.kind, check.name, keep=src.keep,
+        rows.canonical_rows_counted(first, src.fields, src.labels, task.spec, check.name, keep=src.keep,
                                     n_labels=data.label_count(task))
     except XstiltsError as exc:
         return str(exc)

@@ -192,7 +192,7 @@ def card_facts(run_folder: Path) -> CardFacts:
         if (final / "heads.json").is_file() else []
     labels = (heads[0].get("labels") if heads else None) or (list(task.label_names) if task else [])
     return CardFacts(
-        name=run_folder.name, task=recipe.task, task_kind=task.kind if task else "unknown",
+        name=run_folder.name, task=recipe.task, task_kind=task.task_type if task else "unknown",
         encoder=info["encoder"], encoder_kind=info["encoder_kind"], intermediate=info["intermediate"],
         recipe_yaml=(run_folder / runfiles.RECIPE).read_text(encoding="utf-8"),
         recipe_path=f"{run_folder.name}/{runfiles.RECIPE}", dev=metrics.get("dev") or {},

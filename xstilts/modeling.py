@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +57,7 @@ PADDING_OFFSET_MODELS = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert"
 
 
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
-    return tasktypes.named(spec.kind).make_head(spec, hidden, dropout)
+    return tasktypes.named(spec.task_type).make_head(spec, hidden, dropout)
 
 
 def prebuilt_mask_supported(encoder: nn.Module) -> bool:
@@ -128,7 +127,7 @@ class MultiHeadModel(nn.Module):
                  "candidate_input_ids": candidate_input_ids, "candidate_attention_mask": candidate_attention_mask,
                  "candidate_token_type_ids": candidate_token_type_ids, "pair_key": pair_key, "mlm_labels": mlm_labels}
         batch = {k: v for k, v in given.items() if v is not None}
-        return tasktypes.named(spec.kind).forward(self.encoder, self.heads[spec.task], batch)
+        return tasktypes.named(spec.task_type).forward(self.encoder, self.heads[spec.task], batch)
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -369,7 +368,7 @@ def read_head_specs(folder: str | Path) -> list[HeadSpec]:
     specs = []
     for i, h in enumerate(heads):
         try:
-            spec = HeadSpec(**h)
+            spec = HeadSpec.from_json(h)
         except TypeError as exc:  # not a mapping, or unknown / missing fields
             raise ModelFolderError(f"{short(str(path))} is corrupted (head {i}: {short(str(exc))}); {DAMAGED}") from None
         bad = _head_problem(spec)
@@ -382,8 +381,8 @@ def read_head_specs(folder: str | Path) -> list[HeadSpec]:
 def _head_problem(spec: HeadSpec) -> str | None:
     if not isinstance(spec.task, str) or not spec.task:
         return f"task {show(spec.task)} is not a task name"
-    if spec.kind not in HEAD_KINDS:
-        return f"kind {show(spec.kind)} is not one of {', '.join(HEAD_KINDS)}"
+    if spec.task_type not in HEAD_KINDS:
+        return f"kind {show(spec.task_type)} is not one of {', '.join(HEAD_KINDS)}"
     if not isinstance(spec.num_labels, int) or isinstance(spec.num_labels, bool) or not 0 <= spec.num_labels <= 2**24:
         return f"num_labels {show(spec.num_labels)} is not a label count"
     if spec.labels is not None and (not isinstance(spec.labels, list)
@@ -424,7 +423,7 @@ def save_model(model: MultiHeadModel, tokenizer: Any, folder: str | Path, merge_
     state = {f"{task}.{k}": v.detach().cpu().contiguous() for task, head in model.heads.items()
              for k, v in head.state_dict().items()}
     save_file(state, str(folder / HEADS_WEIGHTS))
-    specs = [{k: v for k, v in asdict(s).items() if k != "labels" or v is not None} for s in model.specs]
+    specs = [s.to_json() for s in model.specs]
     (folder / HEADS_JSON).write_text(json.dumps({"heads": specs}, indent=2, sort_keys=True))
     if export_hf:
         info["transformers"] = export
@@ -457,10 +456,10 @@ def hf_export(model: MultiHeadModel, encoder: nn.Module, tokenizer: Any) -> dict
     if len(model.specs) != 1:
         return _not_loadable(None, f"{len(model.specs)} task heads (AutoModelFor... holds one)")
     spec = model.specs[0]
-    kind = tasktypes.named(spec.kind)
+    kind = tasktypes.named(spec.task_type)
     auto_name = getattr(kind, "HF_AUTO_CLASS", None)
     if auto_name is None:
-        return _not_loadable(None, f"transformers has no AutoModelFor... class for a {spec.kind} head")
+        return _not_loadable(None, f"transformers has no AutoModelFor... class for a {spec.task_type} head")
     config = copy.deepcopy(encoder.config)
     config.num_labels = spec.num_labels
     config.update(families.hf_config(config.model_type))  # DeBERTa-v2: its pooler computes our head's tanh
@@ -481,7 +480,7 @@ def hf_export(model: MultiHeadModel, encoder: nn.Module, tokenizer: Any) -> dict
     if head is None or set(state) | set(head) != hf_keys or set(state) & set(head):
         theirs = sorted(k for k in hf_keys if not k.startswith(prefix + ".") or ".pooler." in k)
         return _not_loadable(auto_name, f"not loadable with {auto_name}: {type(hf_model).__name__}'s weights "
-                                        f"({', '.join(theirs)} besides the encoder) do not fit our {spec.kind} head")
+                                        f"({', '.join(theirs)} besides the encoder) do not fit our {spec.task_type} head")
     hf_model.load_state_dict({**state, **head}, strict=True, assign=True)
     buffers = dict(encoder.named_buffers())
     for name, buf in list(hf_model.named_buffers()):

@@ -64,13 +64,10 @@ def check_evaluation(raw: dict, source: str) -> Evaluation:
 
 
 def evaluated_from(task: Task) -> tuple[str, ...]:
-    """The phases whose folders ``task`` is evaluated from, read from the registry (the task types' EVALUATED_FROM
-    says the same, tests/test_layers.py checks it; they import torch, which ``xstilts validate`` must not need to
-    refuse a wrong phase): a task no phase trains embeds with any encoder; one phase 3 trains needs its trained head;
-    one only phase 2 trains (a pseudo-task) has no zero-shot evaluation."""
-    if not task.trained_in:
-        return ("phase1", "phase2", "phase3")
-    return ("phase3",) if "phase3" in task.trained_in else ()
+    """The phases whose folders ``task`` is evaluated from (its type's spec): a task no phase trains embeds with any
+    encoder; one phase 3 trains needs its trained head; one only phase 2 trains (a pseudo-task) has no zero-shot
+    evaluation."""
+    return task.spec.evaluated_from
 
 
 def check_evaluated_from(task: Task, phase: str, run_folder: Path) -> None:
@@ -85,11 +82,6 @@ def check_evaluated_from(task: Task, phase: str, run_folder: Path) -> None:
                                       "(only retrieval tasks are evaluated on phase-1/2 encoders)")
 
 
-# Task types whose rows come through the registry's splits (data.load_split); retrieval and the dual encoders read
-# their own files (BUCC's folder, candidate sets) and say per language what is missing.
-SPLIT_KINDS = ("classification", "tagging", "span_qa", "multiple_choice")
-
-
 def check_source(task: Task, split: str, source: str) -> None:
     """Refuses a ``data.source`` that has no layout for the task's evaluation split at all (SIB-200 from the embedded
     quickstart data, MasakhaNER from the XTREME folder): every language would be skipped as missing, after the model
@@ -98,7 +90,7 @@ def check_source(task: Task, split: str, source: str) -> None:
     Raises:
         RecipeError: naming the source and the sources that have the split.
     """
-    if task.kind not in SPLIT_KINDS:
+    if not task.spec.split_rows:  # retrieval and dual encoders read their own files and name what is missing
         return
     where = task.eval[split]
     have = {"hub": where.hub, "xtreme": where.local, "embedded": where.embedded}
@@ -129,7 +121,7 @@ def check_training_sources(cfg: Any) -> None:
     source = data_cfg.source
     for name in trained_tasks(cfg):
         task = TASKS.get(name)
-        if task is None or task.kind not in SPLIT_KINDS:  # unknown: the recipe check names it; mlm reads text lines
+        if task is None or not task.spec.split_rows:  # unknown: the recipe check names it; mlm reads text lines
             continue
         dev = [("dev", task.dev)]
         train = [("train", s) for s in task.train]
@@ -160,14 +152,14 @@ def head_for(specs: list[Any], task: Task) -> int:
         if spec.task == task.name:
             return i
     # ... and never one with more classes than the task names (a MasakhaNER head's DATE tags scoring PAN-X).
-    classes = len(task.label_names) if task.kind in ("classification", "tagging") and task.label_names else None
-    same = [i for i, spec in enumerate(specs) if spec.kind == task.kind and spec.task in TASKS and task.train
+    classes = len(task.label_names) or None  # classification and tagging: their named classes
+    same = [i for i, spec in enumerate(specs) if spec.task_type == task.task_type and spec.task in TASKS and task.train
             and TASKS[spec.task].train == task.train
             and (classes is None or getattr(spec, "num_labels", None) is None or spec.num_labels <= classes)]
     if len(same) == 1:
         return same[0]
-    heads = ", ".join(f"{s.task} ({s.kind})" for s in specs) or "none"
-    raise KeyError(f"the model has no head for {task.name} ({task.kind}); its heads: {heads}. A head trained on "
+    heads = ", ".join(f"{s.task} ({s.task_type})" for s in specs) or "none"
+    raise KeyError(f"the model has no head for {task.name} ({task.task_type}); its heads: {heads}. A head trained on "
                    f"another task's data does not measure {task.name}: evaluate a model trained for it (phase 3 "
                    f"with task={task.name})")
 
@@ -216,7 +208,7 @@ def check_model(plan: Evaluation) -> Path:
     from xstilts.modeling import check_model_folder, read_head_specs
 
     cfg = plan.cfg
-    length, key = (cfg.retrieval.max_length, "retrieval.max_length") if plan.task.kind == "retrieval" \
+    length, key = (cfg.retrieval.max_length, "retrieval.max_length") if plan.task.spec.eval_model == "encoder" \
         else (cfg.max_length, "max_length")
     folder = check_model_folder(provenance.model_dir(plan.run_folder), "model folder", max_length=length,
                                 length_key=key)

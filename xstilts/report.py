@@ -96,7 +96,7 @@ def task_metrics(task: str) -> tuple[str, ...]:
     main = TASKS[task].main_metric
     parts = ("exact_match", "f1") if main == "exact_match+f1" else (main,)
     extra = ("precision", "recall") if main == "f1" else ()
-    last = tuple(f"{m}_last_layer" for m in parts) if TASKS[task].kind == "retrieval" else ()
+    last = tuple(f"{m}_last_layer" for m in parts) if TASKS[task].task_type == "retrieval" else ()
     return parts + extra + last
 
 

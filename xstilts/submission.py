@@ -34,6 +34,7 @@ from xstilts.recipe import RecipeError
 from xstilts.results import task_score
 from xstilts.runfiles import atomic_write_text, check_new_file
 from xstilts.tasks import TASKS, Task
+from xstilts.typespecs import SpanQaOptions, TaggingOptions
 
 __all__ = [
     "SUBMISSION_TASKS",
@@ -328,13 +329,13 @@ def _score_parsed(task: Task, lang: str, predictions: Any, labels: Any, pred_fil
                 f"in {len(labels)} sentences; write one tag per word and a blank line between sentences"
             )
         result = metrics.tagging_scores(predictions, labels)
-        if task.token_accuracy:
+        if isinstance(task.options, TaggingOptions) and task.options.token_accuracy:
             result["accuracy"] = metrics.token_accuracy(predictions, labels)
         return result
     if form == "pairs":
         return metrics.bucc_scores(predictions, labels)
     if form == "answers":
-        if task.eval_metric == "mlqa":
+        if isinstance(task.options, SpanQaOptions) and task.options.eval_metric == "mlqa":
             return metrics.mlqa_scores(predictions, labels, lang)
         return metrics.squad_scores(predictions, labels)
     # rankings (mewslix): missing mentions score 0; only the top 20 of each ranking count.

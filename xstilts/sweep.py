@@ -52,7 +52,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from xstilts import cli, preflight, provenance, recipe, runfiles, tasktypes
+from xstilts import cli, preflight, provenance, recipe, runfiles
 from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe, tilde_problem
 from xstilts.recipe import RecipeError, field
 from xstilts.errors import XstiltsError
@@ -275,10 +275,11 @@ def _recipe_args(path: str | None) -> list[str]:
 
 @dataclass(frozen=True)
 class HeadRef:
-    """The head a planned phase-3 run will have (its task and kind), for ``preflight.head_for`` before it exists."""
+    """The head a planned phase-3 run will have (its task and task type), for ``preflight.head_for`` before it
+    exists."""
 
     task: str
-    kind: str
+    task_type: str
 
 
 def _check(cls: type, args: list[str], where: str, problems: list[str]) -> Any:
@@ -387,7 +388,7 @@ def expand(cfg: SweepRecipe) -> Plan:
                 for target, tspec in cfg.targets.items():
                     if f"{inter}/{target}" in cfg.exclude:
                         continue
-                    untrained = tspec.task in TASKS and "phase1" in tasktypes.of(TASKS[tspec.task]).EVALUATED_FROM
+                    untrained = tspec.task in TASKS and "phase1" in TASKS[tspec.task].spec.evaluated_from
                     if tspec.recipe is None and untrained:
                         # No training: the phase-1/2 encoder itself is evaluated (LoRA does not change a phase-1
                         # encoder, so the "none" chain is planned once), once per phase-2 seed: its result's
@@ -425,7 +426,7 @@ def expand(cfg: SweepRecipe) -> Plan:
                                                 f"{', '.join(sorted(TASKS))}")
                             elif task != p3.task and p3.task in TASKS:  # the head the evaluation uses
                                 try:
-                                    preflight.head_for([HeadRef(p3.task, TASKS[p3.task].kind)], TASKS[task])
+                                    preflight.head_for([HeadRef(p3.task, TASKS[p3.task].task_type)], TASKS[task])
                                 except KeyError as exc:
                                     problems.append(f"targets.{target}: evaluate {task}: {exc.args[0]}")
                             eargs = [*_recipe_args(cfg.eval.recipe), *_data_args(cfg, False), *cfg.eval.overrides,

@@ -21,11 +21,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from xstilts import languages
+from xstilts.typespecs import (
+    SPECS,
+    ChoiceOptions,
+    RetrievalOptions,
+    SpanQaOptions,
+    TaggingOptions,
+    TypeName,
+    TypeSpec,
+)
 
-Kind = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "dual_encoder", "mlm"]
 Benchmark = Literal["xtreme", "xtreme_r"]
 Category = Literal["classification", "structured_prediction", "question_answering", "retrieval"]
 # How a task's predictions are written in the official submission layout (see xstilts.submission): one label per line
@@ -126,16 +134,14 @@ class Task:
     """A task: what to load, how to model it, how to score it."""
 
     name: str
-    kind: Kind
+    task_type: TypeName  # the task type (``xstilts.typespecs.SPECS``): how the task is modelled, trained and scored
     description: str
     languages: tuple[str, ...]  # evaluation languages (XTREME set)
     main_metric: str  # "accuracy", "f1", "exact_match+f1"
     label_names: tuple[str, ...] = ()
-    num_choices: int = 0
     train: tuple[DataSplit, ...] = ()  # English training data (concatenated)
     dev: DataSplit | None = None  # English dev, for model selection
     eval: dict[str, DataSplit] = field(default_factory=dict)  # split name -> per-language data ({lang})
-    eval_metric: Literal["squad", "mlqa"] | None = None  # span QA only: SQuAD v1.1 or MLQA answer normalisation
     train_language: str = "en"
     category: Category | None = None  # the task's category in the XTREME / XTREME-R benchmark scores
     dev_examples: int | None = None  # cap on dev examples used for periodic model selection (jiant: 500)
@@ -144,20 +150,8 @@ class Task:
     # languages that live in another Hub dataset (UD 2.7 treebanks, unimelb-nlp/wikiann, mteb/tatoeba-bitext-mining)
     lang_sources: dict[str, dict[str, tuple[DataSplit, ...]]] = field(default_factory=dict)
     candidates: DataSplit | None = None  # dual encoders: the candidate set retrieved from (Mewsli-X entities)
-    # retrieval: parallel sentences are mined from two whole corpora per language (BUCC), not looked up row by row
-    mined: bool = False
-    # The training phases that can train the task: retrieval has no training (its encoder is evaluated as it is);
-    # the mlm pseudo-task is phase 2's alone.
-    trained_in: tuple[str, ...] = ("phase2", "phase3")
-    # The shortest train.max_length its inputs fit in (span QA: up to 64 question tokens, special tokens and a few
-    # context tokens per window); 0 where any length works.
-    min_length: int = 0
-    # span QA: questions may have no answer (SQuAD v2.0): trained to point at CLS, decoded with the null score and a
-    # threshold chosen on dev, scored with "" as the gold of unanswerable questions
-    null_answers: bool = False
     # the label set is built from the training data at run time (CCG supertags) and recorded in heads.json
     labels_from_train: bool = False
-    token_accuracy: bool = False  # tagging: token accuracy reported beside F1 (UD-POS: the X-STILTs paper's number)
     # The official submission layout: how predictions are written (None: the official scorer has no such task), and
     # the official scorer's language order where it differs from ``languages`` (its task average is summed in that
     # order, and matches the official number to the last bit only in it).
@@ -165,14 +159,28 @@ class Task:
     submission_order: tuple[str, ...] = ()
     # Approximate English training examples of the full (hub / xtreme) data: only for a sweep's GPU-hour estimate.
     train_size: int | None = None
+    # What this task sets of its type's per-task options (``typespecs``: the number of choices, the QA answer
+    # normalisation, ...); None: the type's defaults.
+    options: Any = None
+
+    def __post_init__(self) -> None:
+        spec = SPECS.get(self.task_type)
+        if spec is None:
+            raise ValueError(f"task {self.name!r}: unknown task type {self.task_type!r}; one of {', '.join(SPECS)}")
+        if self.options is None:
+            object.__setattr__(self, "options", spec.options())  # the type's defaults (frozen: set once, here)
+        spec.options_of(self)  # a programming error in the registry, raised when the module loads
+
+    @property
+    def spec(self) -> TypeSpec[Any]:
+        """The light facts of the task's type (phases, row shape, chance, batch keys, ...)."""
+        return SPECS[self.task_type]
 
     @property
     def official_languages(self) -> tuple[str, ...]:
         """The task's languages in the official scorer's order (the order its task average is summed in)."""
         return self.submission_order or self.languages
 
-
-QA_MIN_LENGTH = 80  # span QA: 64 question tokens (qa.prepare_qa_features) + special tokens + a few context tokens
 
 # ---- The registry and its queries -----------------------------------------------------------------------------------
 TASKS: dict[str, Task] = {}
@@ -299,7 +307,7 @@ _SNLI_TRAIN = DataSplit(
 
 # ---- XTREME target tasks: sentence(-pair) classification ------------------------------------------------------------
 register(Task(
-    name="xnli", kind="classification", category="classification",
+    name="xnli", task_type="classification", category="classification",
     description="XNLI: natural language inference in 15 languages; English training data = MNLI train",
     languages=languages.XNLI, main_metric="accuracy", label_names=NLI_LABELS,
     train=(_xnli_split("train"),), dev=_xnli_split("validation"),
@@ -307,7 +315,7 @@ register(Task(
     submission="labels", train_size=392_702,  # MNLI train
 ))
 register(Task(
-    name="pawsx", kind="classification", category="classification",
+    name="pawsx", task_type="classification", category="classification",
     description="PAWS-X: adversarial paraphrase identification in 7 languages",
     languages=languages.PAWSX, main_metric="accuracy", label_names=("0", "1"),
     train=(_pawsx_split("train"),), dev=_pawsx_split("validation"),
@@ -317,14 +325,14 @@ register(Task(
 
 # ---- English intermediate tasks: classification -----------------------------------------------------------------------
 register(Task(
-    name="mnli", kind="classification", description="MultiNLI (GLUE): 3-way NLI, English",
+    name="mnli", task_type="classification", description="MultiNLI (GLUE): 3-way NLI, English",
     languages=("en",), main_metric="accuracy", label_names=NLI_LABELS,
     train=(_glue("mnli", "train", _GLUE_NLI_FEATURES, _NLI_FIELDS, "mnli/train-{lang}.jsonl"),),
     dev=_glue("mnli", "validation_matched", _GLUE_NLI_FEATURES, _NLI_FIELDS, "mnli/validation-{lang}.jsonl"),
     dev_examples=2000, train_size=392_702,
 ))
 register(Task(
-    name="qqp", kind="classification", description="Quora Question Pairs (GLUE): duplicate detection, English",
+    name="qqp", task_type="classification", description="Quora Question Pairs (GLUE): duplicate detection, English",
     languages=("en",), main_metric="accuracy", label_names=("not_duplicate", "duplicate"),
     train=(_glue("qqp", "train", _QQP_FEATURES, {"text_a": "question1", "text_b": "question2", "label": "label"},
                  "qqp/train-{lang}.jsonl"),),
@@ -333,7 +341,7 @@ register(Task(
     dev_examples=2000, train_size=363_846,
 ))
 register(Task(
-    name="sst2", kind="classification", description="SST-2 (GLUE): binary sentiment of single sentences, English",
+    name="sst2", task_type="classification", description="SST-2 (GLUE): binary sentiment of single sentences, English",
     languages=("en",), main_metric="accuracy", label_names=("negative", "positive"),
     train=(_glue("sst2", "train", _SST2_FEATURES, {"text_a": "sentence", "label": "label"}, "sst2/train-{lang}.jsonl"),),
     dev=_glue("sst2", "validation", _SST2_FEATURES, {"text_a": "sentence", "label": "label"},
@@ -341,7 +349,7 @@ register(Task(
     train_size=67_349,
 ))
 register(Task(
-    name="anli_plus", kind="classification",
+    name="anli_plus", task_type="classification",
     description="ANLI+: ANLI r1-r3 + SNLI + MNLI training with one shared 3-way NLI head (SNLI rows without gold "
                 "label dropped); dev = ANLI r1-r3 dev",
     languages=("en",), main_metric="accuracy", label_names=NLI_LABELS,
@@ -428,7 +436,7 @@ def _panx(split: str) -> DataSplit:
 
 
 register(Task(
-    name="udpos", kind="tagging", category="structured_prediction",
+    name="udpos", task_type="tagging", category="structured_prediction",
     description="UD-POS: universal POS tagging (UD 2.5, treebanks merged), 33 languages; F1 as the XTREME scorer "
                 "computes it, token accuracy beside it",
     languages=languages.UDPOS, main_metric="f1", label_names=UPOS_LABELS,
@@ -438,10 +446,11 @@ register(Task(
         languages.UDPOS, languages.UDPOS_R,
         lambda lang, role: tuple(_ud27(tb, role) for tb in UD27_TREEBANKS[lang]
                                  if role == "test" or tb not in UD27_TEST_ONLY)),
-    token_accuracy=True, submission="tags", train_size=20_000,  # the merged English UD treebanks, roughly
+    options=TaggingOptions(token_accuracy=True), submission="tags",
+    train_size=20_000,  # the merged English UD treebanks, roughly
 ))
 register(Task(
-    name="panx", kind="tagging", category="structured_prediction",
+    name="panx", task_type="tagging", category="structured_prediction",
     description="PAN-X (WikiANN): named entities PER/ORG/LOC in BIO tags, 40 languages; chunk F1",
     languages=languages.PANX, main_metric="f1", label_names=PANX_LABELS,
     train=(_panx("train"),), dev=_panx("validation"),
@@ -483,10 +492,10 @@ def _tydiqa(split: str) -> DataSplit:
 
 
 register(Task(
-    name="xquad", kind="span_qa", category="question_answering",
+    name="xquad", task_type="span_qa", category="question_answering",
     description="XQuAD: extractive QA, 11 languages (the validation split is the reported test set); English "
                 "training data = SQuAD v1.1; SQuAD v1.1 EM/F1",
-    languages=languages.XQUAD, main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="squad",
+    languages=languages.XQUAD, main_metric="exact_match+f1",
     train=(_squad("train"),), dev=_squad("validation"), eval={"test": _xquad(), "validation": _xquad()},
     dev_examples=2000,
     languages_r=languages.XQUAD_R,  # ro: the same google/xquad config pattern
@@ -494,27 +503,27 @@ register(Task(
     train_size=87_599,  # SQuAD v1.1 train
 ))
 register(Task(
-    name="mlqa", kind="span_qa", category="question_answering",
+    name="mlqa", task_type="span_qa", category="question_answering",
     description="MLQA: extractive QA, matched context/question languages xx.xx, 7 languages, test; English training "
                 "data = SQuAD v1.1; language-aware MLQA EM/F1",
-    languages=languages.MLQA, main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="mlqa",
+    languages=languages.MLQA, main_metric="exact_match+f1", options=SpanQaOptions(eval_metric="mlqa"),
     train=(_squad("train"),), dev=_squad("validation"), eval={"test": _mlqa("test"), "validation": _mlqa("validation")},
     dev_examples=2000,
     submission="answers", submission_order=tuple("en,es,de,ar,hi,vi,zh".split(",")), train_size=87_599,
 ))
 register(Task(
-    name="tydiqa", kind="span_qa", category="question_answering",
+    name="tydiqa", task_type="span_qa", category="question_answering",
     description="TyDiQA-GoldP: extractive QA, 9 languages (validation = the reported set, language from the id "
                 "prefix); trained on the English rows of GoldP train only; SQuAD v1.1 EM/F1; selection on SQuAD dev",
-    languages=languages.TYDIQA, main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="squad",
+    languages=languages.TYDIQA, main_metric="exact_match+f1",
     train=(_tydiqa("train"),), dev=_squad("validation"),
     eval={"test": _tydiqa("validation"), "validation": _tydiqa("validation")}, dev_examples=2000,
     submission="answers", submission_order=tuple("en,ar,bn,fi,id,ko,ru,sw,te".split(",")),
     train_size=3_696,  # the English rows of GoldP train
 ))
 register(Task(
-    name="squad", kind="span_qa", description="SQuAD v1.1: English extractive QA (intermediate task)",
-    languages=("en",), main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="squad",
+    name="squad", task_type="span_qa", description="SQuAD v1.1: English extractive QA (intermediate task)",
+    languages=("en",), main_metric="exact_match+f1",
     train=(_squad("train"),), dev=_squad("validation"), dev_examples=2000, train_size=87_599,
 ))
 
@@ -526,12 +535,12 @@ def _squad_v2(split: str) -> DataSplit:
 
 
 register(Task(
-    name="squad_v2", kind="span_qa",
+    name="squad_v2", task_type="span_qa",
     description="SQuAD v2.0: English extractive QA with unanswerable questions (empty answers; intermediate task); "
                 "no-answer = the CLS score beating the best span by more than a threshold chosen on dev; EM/F1 with "
                 "'' as the gold of unanswerable questions",
-    languages=("en",), main_metric="exact_match+f1", min_length=QA_MIN_LENGTH, eval_metric="squad",
-    train=(_squad_v2("train"),), dev=_squad_v2("validation"), dev_examples=2000, null_answers=True,
+    languages=("en",), main_metric="exact_match+f1",
+    train=(_squad_v2("train"),), dev=_squad_v2("validation"), dev_examples=2000, options=SpanQaOptions(null_answers=True),
     train_size=130_319,
 ))
 
@@ -542,7 +551,7 @@ def _ccgbank(sections: str) -> DataSplit:
 
 
 register(Task(
-    name="ccg", kind="tagging",
+    name="ccg", task_type="tagging",
     description="CCG supertagging on CCGbank (LDC2005T13, licensed: local AUTO files only, data.path = its data/AUTO "
                 "folder whatever data.source); train = sections 02-21, dev = 00; tag vocabulary built from train, "
                 "tags seen < 10 times mapped to one catch-all label; token accuracy",
@@ -554,11 +563,11 @@ register(Task(
 # ---- Continued masked-LM as a phase-2 pseudo-task (the paper's alternative (i)); its text is set by the recipe's mlm
 # block (local files or a Hub text dataset), see xstilts.tasktypes.mlm
 register(Task(
-    name="mlm", kind="mlm",
+    name="mlm", task_type="mlm",
     description="continued (multilingual) masked-LM during intermediate training: text lines from mlm.files or a Hub "
                 "text dataset (mlm.dataset/mlm.configs), drawn for mlm.weight of the steps; dev = masked-token "
                 "accuracy on held-out lines",
-    languages=(), main_metric="accuracy", trained_in=("phase2",),
+    languages=(), main_metric="accuracy",
 ))
 
 
@@ -626,33 +635,33 @@ _CO = {"context": "context", "question": "question", "choices": "answer0|answer1
 _LETTERS = {c: i for i, c in enumerate("ABCDE")}
 
 register(Task(
-    name="xcopa", kind="multiple_choice", category="classification",
+    name="xcopa", task_type="multiple_choice", category="classification",
     description="XCOPA: causal commonsense reasoning, 11 languages; English training = COPA (after SIQA as phase 2 "
                 "in XTREME-R); selection on COPA validation",
-    languages=languages.XCOPA, main_metric="accuracy", num_choices=2,
+    languages=languages.XCOPA, main_metric="accuracy", options=ChoiceOptions(2),
     train=(_copa("train"),), dev=_copa("validation"),
     eval={"test": _xcopa("test"), "validation": _xcopa("validation")},
     submission="choices", train_size=400,
 ))
-register(Task(name="copa", kind="multiple_choice", description="COPA (SuperGLUE): English causal reasoning",
-              languages=("en",), main_metric="accuracy", num_choices=2, train=(_copa("train"),),
+register(Task(name="copa", task_type="multiple_choice", description="COPA (SuperGLUE): English causal reasoning",
+              languages=("en",), main_metric="accuracy", options=ChoiceOptions(2), train=(_copa("train"),),
               dev=_copa("validation"), train_size=400))
-register(Task(name="siqa", kind="multiple_choice", description="SocialIQa: English social commonsense, 3 choices",
-              languages=("en",), main_metric="accuracy", num_choices=3, train=(_siqa("train"),),
+register(Task(name="siqa", task_type="multiple_choice", description="SocialIQa: English social commonsense, 3 choices",
+              languages=("en",), main_metric="accuracy", options=ChoiceOptions(3), train=(_siqa("train"),),
               dev=_siqa("validation"), train_size=33_410))
-register(Task(name="hellaswag", kind="multiple_choice", description="HellaSwag: sentence completion, 4 endings",
-              languages=("en",), main_metric="accuracy", num_choices=4,
+register(Task(name="hellaswag", task_type="multiple_choice", description="HellaSwag: sentence completion, 4 endings",
+              languages=("en",), main_metric="accuracy", options=ChoiceOptions(4),
               train=(_mc_hub("Rowan/hellaswag", None, "train", _HELLASWAG_FEATURES, _HS, {str(i): i for i in range(4)},
                              script="hellaswag.py"),),
               dev=_mc_hub("Rowan/hellaswag", None, "validation", _HELLASWAG_FEATURES, _HS,
                           {str(i): i for i in range(4)}, script="hellaswag.py"), dev_examples=2000, train_size=39_905))
-register(Task(name="commonsenseqa", kind="multiple_choice", description="CommonsenseQA: 5-choice commonsense QA",
-              languages=("en",), main_metric="accuracy", num_choices=5,
+register(Task(name="commonsenseqa", task_type="multiple_choice", description="CommonsenseQA: 5-choice commonsense QA",
+              languages=("en",), main_metric="accuracy", options=ChoiceOptions(5),
               train=(_mc_hub("tau/commonsense_qa", None, "train", _CSQA_FEATURES, _CS, _LETTERS),),
               dev=_mc_hub("tau/commonsense_qa", None, "validation", _CSQA_FEATURES, _CS, _LETTERS),
               train_size=9_741))
-register(Task(name="cosmosqa", kind="multiple_choice", description="Cosmos QA: reading comprehension, 4 choices",
-              languages=("en",), main_metric="accuracy", num_choices=4,
+register(Task(name="cosmosqa", task_type="multiple_choice", description="Cosmos QA: reading comprehension, 4 choices",
+              languages=("en",), main_metric="accuracy", options=ChoiceOptions(4),
               train=(_mc_hub("allenai/cosmos_qa", None, "train", _COSMOS_FEATURES, _CO, script="cosmos_qa.py"),),
               dev=_mc_hub("allenai/cosmos_qa", None, "validation", _COSMOS_FEATURES, _CO, script="cosmos_qa.py"),
               dev_examples=2000, train_size=25_262))
@@ -668,10 +677,10 @@ _TATOEBA = DataSplit(
     embedded="tatoeba/test-{iso3}.jsonl",
 )
 register(Task(
-    name="tatoeba", kind="retrieval", category="retrieval",
+    name="tatoeba", task_type="retrieval", category="retrieval",
     description="Tatoeba: xx->en sentence retrieval, 36 languages, 1,000 pairs each (no training): the English "
                 "side queries the non-English sentences by cosine similarity, top-1 accuracy",
-    languages=languages.TATOEBA, main_metric="accuracy", trained_in=(),
+    languages=languages.TATOEBA, main_metric="accuracy",
     eval={"test": _TATOEBA, "validation": _TATOEBA},
     languages_r=languages.TATOEBA_R,
     lang_sources=_added_languages(languages.TATOEBA, languages.TATOEBA_R, lambda lang, role: (_MTEB_TATOEBA,)),
@@ -680,10 +689,10 @@ register(Task(
         "pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu".split(",")),
 ))
 register(Task(
-    name="bucc2018", kind="retrieval", category="retrieval",
+    name="bucc2018", task_type="retrieval", category="retrieval",
     description="BUCC 2018: parallel sentence mining xx-en (de fr ru zh) from the original corpora, ratio-margin "
                 "mining, threshold tuned on the sample split and applied to the training split (the reported set)",
-    languages=languages.BUCC, main_metric="f1", mined=True, trained_in=(),
+    languages=languages.BUCC, main_metric="f1", options=RetrievalOptions(mined=True),
     eval={"test": DataSplit(), "validation": DataSplit()},
     submission="pairs",
 ))
@@ -712,7 +721,7 @@ _MEWSLIX_CANDIDATES = DataSplit(hub=parquet_branch(
     "candidate_entities.jsonl.tar.gz archive"))
 
 register(Task(
-    name="mewslix", kind="dual_encoder", category="retrieval",
+    name="mewslix", task_type="dual_encoder", category="retrieval",
     description="Mewsli-X: entity retrieval for news mentions in 11 languages; a dual encoder trained on English "
                 "Wikipedia mention-entity pairs ranks the candidate entity descriptions; metric 'map@20' (= MRR@20, "
                 "one gold entity per mention) per language, macro-averaged",
@@ -724,7 +733,7 @@ register(Task(
 _XQUAD_R = DataSplit(hub=HubSource("google-research-datasets/xquad_r", "{lang}", "validation", XQUAD_FEATURES,
                                    QA_FIELDS))
 register(Task(
-    name="lareqa", kind="dual_encoder", category="retrieval",
+    name="lareqa", task_type="dual_encoder", category="retrieval",
     description="LAReQA: language-agnostic answer-sentence retrieval over the pooled XQuAD-R candidates of 11 "
                 "languages; a dual encoder trained on SQuAD v1.1 (question -> answer sentence); mAP@20 over all "
                 "questions (micro)",
@@ -751,7 +760,7 @@ def _sib200(split: str) -> DataSplit:
 
 
 register(Task(
-    name="sib200", kind="classification", category="classification",
+    name="sib200", task_type="classification", category="classification",
     description="SIB-200: topic classification of FLORES-200 sentences (7 topics), 205 language variants; English "
                 "training and dev data = eng_Latn train (701) / validation (99); test per language; accuracy",
     languages=languages.SIB200, main_metric="accuracy", label_names=SIB200_LABELS, train_language="eng_Latn",
@@ -770,9 +779,9 @@ def _race(split: str) -> DataSplit:
                                    labels={c: i for i, c in enumerate("ABCD")}))
 
 
-register(Task(name="race", kind="multiple_choice",
+register(Task(name="race", task_type="multiple_choice",
               description="RACE: English exam reading comprehension (middle and high school), 4 options",
-              languages=("en",), main_metric="accuracy", num_choices=4, train=(_race("train"),),
+              languages=("en",), main_metric="accuracy", options=ChoiceOptions(4), train=(_race("train"),),
               dev=_race("validation"), dev_examples=2000, train_size=87_866))
 
 # Belebele (Bandarkar et al. 2024): 4-way multiple-choice reading comprehension on FLORES-200 passages, 900 questions in
@@ -787,11 +796,11 @@ _BELEBELE = DataSplit(hub=HubSource(
     {"context": "flores_passage", "question": "question", "choices": "mc_answer1|mc_answer2|mc_answer3|mc_answer4",
      "label": "correct_answer_num"}, labels={str(i + 1): i for i in range(4)}))
 register(Task(
-    name="belebele", kind="multiple_choice", category="question_answering",
+    name="belebele", task_type="multiple_choice", category="question_answering",
     description="Belebele: 4-way multiple-choice reading comprehension on FLORES-200 passages, 122 language variants "
                 "(900 questions each, test only); no training split of its own: English training and dev data = "
                 "RACE (ehovy/race all train / validation); accuracy",
-    languages=languages.BELEBELE, main_metric="accuracy", num_choices=4,
+    languages=languages.BELEBELE, main_metric="accuracy", options=ChoiceOptions(4),
     train=(_race("train"),), dev=_race("validation"), eval={"test": _BELEBELE}, dev_examples=2000,
     train_size=87_866,
 ))
@@ -811,7 +820,7 @@ def _masakhaner(split: str) -> DataSplit:
 
 
 register(Task(
-    name="masakhaner", kind="tagging", category="structured_prediction",
+    name="masakhaner", task_type="tagging", category="structured_prediction",
     description="MasakhaNER 2.0: named entities PER/ORG/LOC/DATE in BIO tags, 20 African languages (the Hub's parquet "
                 "conversion); English training and dev data = PAN-X en (no DATE tags: DATE entities are never "
                 "trained, so they count as missed); chunk F1",

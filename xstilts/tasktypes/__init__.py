@@ -38,7 +38,7 @@ TASK_TYPES: dict[str, ModuleType] = {
 
 def of(task: Task) -> ModuleType:
     """The module of ``task``'s type."""
-    return TASK_TYPES[task.kind]
+    return TASK_TYPES[task.task_type]
 
 
 def named(kind: str) -> ModuleType:

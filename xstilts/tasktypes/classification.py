@@ -72,7 +72,7 @@ def hf_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str], prefix: s
 
 def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
     labels = list(task.label_names) if task.labels_from_train else None  # recorded: the registry lacks them
-    return HeadSpec(task.name, task.kind, len(task.label_names), labels=labels)
+    return HeadSpec(task.name, task.task_type, len(task.label_names), labels=labels)
 
 
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:

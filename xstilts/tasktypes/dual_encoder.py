@@ -67,7 +67,7 @@ class DualEncoderHead(nn.Module):
 
 def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
     """No label head: only the learned scale of the in-batch softmax."""
-    return HeadSpec(task.name, task.kind, 0)
+    return HeadSpec(task.name, task.task_type, 0)
 
 
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:

@@ -218,7 +218,7 @@ def vocab_size(encoder: nn.Module) -> int:
 
 def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
     """``num_labels`` = the vocabulary size; the output layer is tied to the encoder's input embeddings."""
-    return HeadSpec(task.name, task.kind, vocab_size(encoder))
+    return HeadSpec(task.name, task.task_type, vocab_size(encoder))
 
 
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:

@@ -40,7 +40,7 @@ hf_weights = classification_hf_weights  # the same head as classification's, wit
 
 
 def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
-    return HeadSpec(task.name, task.kind, 1)
+    return HeadSpec(task.name, task.task_type, 1)
 
 
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
@@ -89,7 +89,7 @@ def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, A
     """The mean over languages of the mean of 100 / choices (XCOPA: 50); without rows, 100 / the registry's
     number of choices."""
     if rows is None:
-        return 100.0 / task.num_choices if task.num_choices else None
+        return 100.0 / task.options.num_choices if task.options.num_choices else None
     per_lang = [rows[lang] for lang in languages if rows.get(lang)]
     return sum(sum(100.0 / len(r["choices"]) for r in lr) / len(lr) for lr in per_lang) / len(per_lang) \
         if per_lang else None

@@ -132,7 +132,7 @@ def load_rows(task: Task, cfg: EvalRecipe, lang: str, limit: int | None, notes: 
         DataMissing: the language's files are absent (the language may be skipped).
     """
     try:
-        if task.mined:  # BUCC: mined from the original corpora, not rows of a dataset
+        if task.options.mined:  # BUCC: mined from the original corpora, not rows of a dataset
             dev = _read_bucc(cfg, lang, "validation")
             if cfg.split == "validation":
                 notes.append(f"{lang}: split=validation: threshold tuned and scored on the sample gold")
@@ -262,7 +262,7 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
     out = Evaluated(notes=[f"representation: {ctx.cfg.retrieval.pooling} pooling, hidden_states[{layer}]{why}"])
     if len(layers) > 1:
         out.notes.append(f"*_last_layer metrics: hidden_states[{layers[1]}] (the last layer), same pooling and search")
-    out.notes.append(GOLD_PAIRS_NOTE if task.mined else TATOEBA_MTEB_NOTE)
+    out.notes.append(GOLD_PAIRS_NOTE if task.options.mined else TATOEBA_MTEB_NOTE)
     if rows:
         log(f"{task.name}: {ctx.cfg.retrieval.pooling} pooling of hidden_states[{', '.join(map(str, layers))}]")
     for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
@@ -270,7 +270,7 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
         start = time.time()
         log(f"{task.name} {lang} {i}/{len(rows)}: embedding {_sentence_count(task, lang_rows):,} sentences",
             every_rank=True)
-        if task.mined:
+        if task.options.mined:
             scores, preds, figures = _bucc(ctx, lang, lang_rows, layers, out.notes)
         else:
             scores, preds, figures = _tatoeba(ctx, lang, lang_rows, layers)
@@ -282,7 +282,7 @@ def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
 
 def _sentence_count(task: Task, lang_rows: Any) -> int:
     """Sentences one language embeds: both sides of each Tatoeba pair; BUCC's sample and training corpora."""
-    if task.mined:
+    if task.options.mined:
         return sum(len(s.src_sentences) + len(s.tgt_sentences) for s in {id(s): s for s in lang_rows}.values())
     return 2 * len(lang_rows)
 
@@ -290,7 +290,7 @@ def _sentence_count(task: Task, lang_rows: Any) -> int:
 def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, Any] | None = None) -> float | None:
     """Tatoeba: the mean over languages of 100 / candidates (each English query picks one of the language's ``n``
     sentences). BUCC: None (a tuned mining threshold has no closed-form chance)."""
-    if task.mined:
+    if task.options.mined:
         return None
     sizes = [m["n"] for m in languages.values() if m.get("n")]
     return sum(100.0 / n for n in sizes) / len(sizes) if sizes else None

@@ -59,7 +59,7 @@ class TokenHead(nn.Module):
 
 
 def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
-    return HeadSpec(task.name, task.kind, 2)
+    return HeadSpec(task.name, task.task_type, 2)
 
 
 def hf_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str], prefix: str
@@ -147,7 +147,7 @@ def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any], q
     qa_cfg = qa or QaConfig()
     starts = [lg[:, 0] for lg in logits]
     ends = [lg[:, 1] for lg in logits]
-    if task.null_answers:  # SQuAD v2.0: no-answer threshold chosen on these (dev) questions, kept for the record
+    if task.options.null_answers:  # SQuAD v2.0: no-answer threshold chosen on these (dev) questions, kept for the record
         answers_v2, encoded.extra["null_threshold"] = squad_v2.predict_with_threshold(
             rows, encoded.extra["qa"], starts, ends, n_best=qa_cfg.n_best_size,
             max_answer_length=qa_cfg.max_answer_length)
@@ -165,24 +165,24 @@ def _postprocess(contexts: list[str], enc: dict[str, list], starts: list[Any], e
 def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> dict[str, float]:
     """Exact match and F1 (percent), as the official scorer of the task computes them, plus ``n``."""
     n = float(len(rows))
-    if task.null_answers:
+    if task.options.null_answers:
         return {**squad_v2.scores(predictions, rows), "n": n}
     preds = {str(i): p for i, p in enumerate(predictions)}
     golds = {str(i): list(r["answers"]["text"]) for i, r in enumerate(rows)}
-    s = metrics.mlqa_scores(preds, golds, lang) if task.eval_metric == "mlqa" else metrics.squad_scores(preds, golds)
+    s = metrics.mlqa_scores(preds, golds, lang) if task.options.eval_metric == "mlqa" else metrics.squad_scores(preds, golds)
     return {"exact_match": s["exact_match"], "f1": s["f1"], "n": n}
 
 
 def reliability(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> LanguageFigures:
     """No class balance (answers are not classes); the top-prediction share of the answer strings catches a model
     that always answers "" or the same span; bootstrap over questions of (EM + F1) / 2."""
-    if task.null_answers:
+    if task.options.null_answers:
         per = [(sum(squad_v2.em_f1(p, squad_v2.gold_texts(r["answers"]))) / 2, 1.0)
                for p, r in zip(predictions, rows)]
     else:
         preds = {str(i): p for i, p in enumerate(predictions)}
         golds = {str(i): list(r["answers"]["text"]) for i, r in enumerate(rows)}
-        per = metrics.qa_contributions(preds, golds, lang if task.eval_metric == "mlqa" else None)
+        per = metrics.qa_contributions(preds, golds, lang if task.options.eval_metric == "mlqa" else None)
     return language_figures(lang, np.array(per), None, [p.strip() for p in predictions])
 
 

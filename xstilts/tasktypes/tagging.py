@@ -110,7 +110,7 @@ def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> di
         return {"accuracy": metrics.token_accuracy(pred_tags, gold_tags), "n": n}
     s = metrics.tagging_scores(pred_tags, gold_tags)
     out = {"f1": s["f1"], "precision": s["precision"], "recall": s["recall"], "n": n}
-    if task.token_accuracy:  # UD-POS: XTREME reports token accuracy beside F1
+    if task.options.token_accuracy:  # UD-POS: XTREME reports token accuracy beside F1
         out["accuracy"] = metrics.token_accuracy(pred_tags, gold_tags)
     return out
 
