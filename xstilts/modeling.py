@@ -142,7 +142,9 @@ def _read_json(path: Path, what: str) -> Any:
 def safetensors_problem(path: Path) -> str | None:
     """Why a safetensors file is not complete (None when its header and size agree); reads the header only.
 
-    Catches what the loader would otherwise report mid-run: an empty or truncated file, a header that is not JSON.
+    Catches what the loader would otherwise report mid-run: an empty or truncated file, a header that is not JSON or
+    not a table of tensors, data offsets that are not numbers. The one check of model folders and of Trainer
+    checkpoints (``checkpoints.checkpoint_problem``).
     """
     try:
         size = path.stat().st_size
@@ -152,10 +154,11 @@ def safetensors_problem(path: Path) -> str | None:
                 return f"{path.name} is empty or truncated (header of {n} bytes, file of {size})"
             header = json.loads(f.read(n))
         end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+        needed = 8 + n + end  # a TypeError when an offset is not a number
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         return f"{path.name} is not a readable safetensors file ({short(str(exc))})"
-    if 8 + n + end != size:
-        return f"{path.name} is truncated ({size} bytes, its header needs {8 + n + end})"
+    if needed != size:
+        return f"{path.name} is truncated ({size} bytes, its header needs {needed})"
     return None
 
 
