@@ -14,6 +14,8 @@ Metric families (the official scorer is ``evaluate.py`` of https://github.com/go
   the X-STILTs paper table reports for UD-POS.
 - BUCC precision / recall / F1 over (source id, target id) pairs.
 - Retrieval ranking: MRR@k (Mewsli-X, reported officially as "map@20") and mAP@k (LAReQA).
+- Correlation: Pearson and Spearman (STS-B-like regression), as GLUE's scorer computes them with
+  ``scipy.stats.pearsonr`` / ``spearmanr``; a constant input scores 0 here, where scipy returns NaN (see ``pearson``).
 
 The ``*_contributions`` functions give the same numbers per example, as ``(numerator, denominator)`` rows whose
 ``100 * sum(num) / sum(den)`` is the reported metric: what ``xstilts.reliability`` resamples for a bootstrap interval.
@@ -34,6 +36,7 @@ __all__ = [
     "accuracy",
     "accuracy_contributions",
     "ap_contributions",
+    "average_ranks",
     "bucc_scores",
     "get_entities_0012",
     "map_at_k",
@@ -41,8 +44,10 @@ __all__ = [
     "mlqa_normalize",
     "mlqa_scores",
     "mrr_at_k",
+    "pearson",
     "qa_contributions",
     "rr_contributions",
+    "spearman",
     "squad_em_f1",
     "squad_normalize",
     "squad_scores",
@@ -625,3 +630,106 @@ def map_at_k(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: 
     for i, (ranking, gold) in enumerate(zip(rankings, gold_sets)):
         total += _average_precision(ranking, _as_gold_set(gold, i), k)
     return total / len(rankings) * 100
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Correlation (regression: STS-B-like similarity scores)
+
+
+def _paired_scores(predictions: Sequence[float], golds: Sequence[float], metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions and golds as float64 arrays, checked: same length, at least two, all finite, golds not constant."""
+    if len(predictions) != len(golds):
+        raise ValueError(f"{metric} needs one prediction per gold score: got {len(predictions)} predictions for "
+                         f"{len(golds)} gold scores; export exactly one prediction per example, in the gold order")
+    if len(golds) < 2:
+        raise ValueError(f"{metric} of {len(golds)} example(s) is undefined: a correlation needs at least two")
+    x, y = np.asarray(predictions, dtype=np.float64), np.asarray(golds, dtype=np.float64)
+    if x.ndim != 1 or y.ndim != 1:
+        raise ValueError(f"{metric} needs one score per example (flat lists), got shapes {x.shape} and {y.shape}")
+    for what, values, hint in (("gold score", y, ""), ("prediction", x, " (did training diverge?)")):
+        if not np.isfinite(values).all():
+            i = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise ValueError(f"{metric}: {what} {float(values[i])!r} at example {i} is not a finite number{hint}")
+    if (y == y[0]).all():
+        raise ValueError(f"{metric}: every gold score is {float(y[0])!r}, so no model can be ranked by its correlation "
+                         "with them; evaluate on more (or other) examples")
+    return x, y
+
+
+def _pearson_r(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's r as ``scipy.stats.pearsonr`` computes it (float64): centre, normalise, dot product, clip to
+    [-1, 1]; 0.0 when ``x`` is constant (see ``pearson``)."""
+    if (x == x[0]).all():
+        return 0.0
+    xm, ym = x - x.mean(), y - y.mean()
+    r = float(np.dot(xm / np.linalg.norm(xm), ym / np.linalg.norm(ym)))
+    return max(-1.0, min(1.0, r))  # rounding can leave |r| a hair above 1 for (anti)proportional inputs
+
+
+def average_ranks(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing the mean of the ranks they span (``scipy.stats.rankdata(method="average")``):
+    ``[10, 20, 20, 30] -> [1, 2.5, 2.5, 4]``."""
+    x = np.asarray(values, dtype=np.float64)
+    order = np.argsort(x, kind="mergesort")
+    ordered = x[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]  # where each run of equal values begins
+    group = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    sizes = np.diff(np.r_[first, len(x)])
+    ranks = np.empty(len(x))
+    ranks[order] = (first + (sizes + 1) / 2.0)[group]  # ranks first+1 .. first+size average to first + (size+1)/2
+    return ranks
+
+
+def pearson(predictions: Sequence[float], golds: Sequence[float]) -> float:
+    """Pearson's correlation coefficient between predicted and gold scores, in percent (x 100).
+
+    The official definition is GLUE's STS-B scorer, ``scipy.stats.pearsonr(predictions, golds)[0]``:
+    ``r = sum((x - mean x)(y - mean y)) / sqrt(sum((x - mean x)^2) * sum((y - mean y)^2))``, computed here in float64
+    the way scipy does (centred vectors normalised first, then their dot product), so it agrees with scipy to
+    rounding.
+
+    Constant predictions (every prediction equal): the coefficient is 0/0. scipy returns NaN with a warning; this
+    returns **0.0**, the value of no association, because a result file must hold a finite number (results are
+    written without NaN) and a dev score must order checkpoints (NaN compares false with everything, so model
+    selection would silently keep whatever came first). A 0.0 here is not something learned: the caller records the
+    cell as constant (``reliability``), as it does for a classifier that gives every example one label, and a
+    correlation has no chance level above 0 to mistake it for (``typespecs``: chance undefined). Nearly constant
+    predictions are computed as they are, as scipy does.
+
+    Args:
+        predictions: One predicted score per example.
+        golds: One gold score per example, same length and order.
+
+    Returns:
+        Pearson's r x 100, in [-100, 100].
+
+    Raises:
+        ValueError: the lengths differ, fewer than two examples, a score that is not finite, or constant gold scores
+            (no model can be ranked on such a set: an evaluation-data problem, not a model outcome).
+    """
+    x, y = _paired_scores(predictions, golds, "pearson")
+    return _pearson_r(x, y) * 100
+
+
+def spearman(predictions: Sequence[float], golds: Sequence[float]) -> float:
+    """Spearman's rank correlation between predicted and gold scores, in percent (x 100).
+
+    The official definition is GLUE's STS-B scorer, ``scipy.stats.spearmanr(predictions, golds)[0]``: Pearson's r of
+    the two lists' ranks, tied values taking the mean of the ranks they span (``average_ranks``). STS-B's gold scores
+    tie often (many pairs are exactly 5.0 or 0.0), so the tie rule changes the number; this is scipy's.
+
+    Constant predictions score 0.0 and constant golds raise, as in ``pearson`` (the ranks are then constant too).
+
+    Args:
+        predictions: One predicted score per example.
+        golds: One gold score per example, same length and order.
+
+    Returns:
+        Spearman's rho x 100, in [-100, 100].
+
+    Raises:
+        ValueError: as ``pearson``.
+    """
+    x, y = _paired_scores(predictions, golds, "spearman")
+    return _pearson_r(average_ranks(x), average_ranks(y)) * 100
