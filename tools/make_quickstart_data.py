@@ -1195,6 +1195,59 @@ def build_copa_xcopa(seed: int) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# STS-B: English sentence pairs scored 0-5 by how much of one event they share
+# ---------------------------------------------------------------------------------------------------------------
+# The four parts of a clause's event (who, what, where, when); a pair's score is 5 x the share of parts it keeps,
+# plus a little noise, so a tiny model can learn it from lexical overlap. The second sentence may front its time
+# phrase, so word order alone does not tell.
+STSB_PARTS = ("name", "act", "place", "time")
+STSB_NOISE = 0.3  # standard deviation of the score noise; scores are clipped to [0, 5] and rounded to 2 decimals
+
+
+def stsb_changed(rng: random.Random, frame: tuple, changed: set[str]) -> tuple:
+    """``frame`` with the parts named in ``changed`` replaced by other values that still make sense together (an
+    activity's verb allows its place)."""
+    name, act, place, time = frame
+    if "name" in changed:
+        name = rng.choice([i for i in range(len(NAMES)) if i != name])
+    if "act" in changed:
+        allowed = [a for a in ACTIVITIES if a != act and ("place" in changed or place in VERB_PLACES[a[0]])]
+        act = rng.choice(allowed)
+    if "place" in changed:
+        place = rng.choice([p for p in VERB_PLACES[act[0]] if p != place])
+    if "time" in changed:
+        time = rng.choice([t for t in sorted(TIMES) if t != time])
+    return name, act, place, time
+
+
+def stsb_sentence(frame: tuple, fronted: bool) -> str:
+    """The English clause of ``frame``; ``fronted``: its time phrase first ("In the morning, Anna reads ...")."""
+    if not fronted:
+        return clause("en", frame)
+    name, act, place, time = frame
+    gender, forms = NAMES[name]
+    return cap(render("{T}, {S} {V} {O} {P}.", clause_values("en", forms["en"], gender, act, place, time), gender))
+
+
+def build_stsb(seed: int) -> dict[str, str]:
+    rng = task_rng("stsb", seed)
+    used: set = set()
+    files = {}
+    for split, n in (("train", 200), ("validation", 60)):
+        rows = []
+        for i, frame in enumerate(unique_sample(rng, frame_item, n, used)):
+            kept = 4 - i % 5  # every share of kept parts equally often: scores spread over 0-5
+            changed = set(rng.sample(STSB_PARTS, 4 - kept))
+            other = stsb_changed(rng, frame, changed)
+            score = min(5.0, max(0.0, 5.0 * kept / 4 + rng.gauss(0.0, STSB_NOISE)))
+            rows.append({"sentence1": clause("en", frame), "sentence2": stsb_sentence(other, rng.random() < 0.5),
+                         "label": round(score, 2)})
+        rng.shuffle(rows)
+        files[f"stsb/{split}-en.jsonl"] = jsonl([{**r, "idx": i} for i, r in enumerate(rows)])
+    return files
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Plain-text corpus for the tiny tokenizer (phase 1) and held-out samples for tokenizer statistics
 # ---------------------------------------------------------------------------------------------------------------
 def _detok(tokens: list[str], lang: str) -> str:
@@ -1270,24 +1323,26 @@ paths as a real run.
 
 - **Synthetic, written for this project.** Every sentence is produced by `tools/make_quickstart_data.py` from
   hand-written templates and small vocabularies per language; nothing is copied from XNLI, PAWS-X, SQuAD, XQuAD,
-  PAN-X, Tatoeba, SIQA, COPA or XCOPA. Released under **CC0 1.0** (public domain dedication).
+  PAN-X, Tatoeba, SIQA, COPA, XCOPA or STS-B. Released under **CC0 1.0** (public domain dedication).
 - **Deterministic.** `python tools/make_quickstart_data.py --check` regenerates everything and fails if a file
   differs; `--out DIR` writes elsewhere.
 - **Hub schema.** Each `<task>/<split>-<lang>.jsonl` holds one JSON object per line with the exact columns and
   value types of that task's Hugging Face Hub dataset (XNLI `facebook/xnli`, MNLI `nyu-mll/glue` mnli, PAWS-X
   `google-research-datasets/paws-x`, SQuAD `rajpurkar/squad`, XQuAD `google/xquad`, PAN-X `google/xtreme`
   PAN-X.<lang>, Tatoeba `google/xtreme` tatoeba.<iso3>, SIQA `allenai/social_i_qa`, COPA `super_glue` copa,
-  XCOPA `cambridgeltl/xcopa`), so the loader builds a `datasets.Dataset` with the Hub features and applies the same
-  normalisation as for Hub data. Like the Hub copy, Tatoeba sentences end in `"\\n"`; Tatoeba files are named by
-  the ISO 639-3 config (`test-deu.jsonl`). `corpus/<lang>.txt` is plain text (one sentence per line) for training
-  the tiny tokenizer; `corpus/sample-<lang>.txt` holds 30 different lines for unknown-token and tokens-per-word
-  statistics.
+  XCOPA `cambridgeltl/xcopa`, STS-B `nyu-mll/glue` stsb), so the loader builds a `datasets.Dataset` with the Hub
+  features and applies the same normalisation as for Hub data. Like the Hub copy, Tatoeba sentences end in `"\\n"`;
+  Tatoeba files are named by the ISO 639-3 config (`test-deu.jsonl`). `corpus/<lang>.txt` is plain text (one
+  sentence per line) for training the tiny tokenizer; `corpus/sample-<lang>.txt` holds 30 different lines for
+  unknown-token and tokens-per-word statistics.
 - **Learnable on purpose.** Labels follow simple, consistent patterns: NLI entailment restates part of the premise,
   contradiction negates it, neutral adds an unrelated fact; PAWS-X paraphrases move the time phrase, non-paraphrases
   swap who did what to whom; QA answers are city, year, company, head count, founder or place; SIQA and COPA wrong
-  answers come from other situations. Test sets of the multilingual tasks are the same items in every language
-  (like the real translated test sets). XCOPA's items are translations of 30 of the 40 COPA frames, and COPA
-  validation shares premises with COPA training (with new wrong choices).
+  answers come from other situations; an STS-B pair's score is 5 x the share of its event (who, what, where, when)
+  the two sentences share, plus noise (its sentences are left out of the tokenizer corpus, which stays as it was
+  before STS-B). Test sets of the multilingual tasks are the same items in every language (like the real translated
+  test sets). XCOPA's items are translations of 30 of the 40 COPA frames, and COPA validation shares premises with
+  COPA training (with new wrong choices).
 
 **Numbers on this data only prove that the pipeline runs** (and that a model learns something); they say nothing
 about cross-lingual transfer and must never be reported as results.
@@ -1303,6 +1358,9 @@ def build_all(seed: int = DEFAULT_SEED) -> dict[str, str]:
                     build_copa_xcopa):
         files.update(builder(seed))
     files.update(build_corpus(seed, files))
+    # STS-B after the corpus: the tiny tokenizer's corpus, and so every number of the quickstart, stays what it was
+    # before the task existed (its sentences are the shared English clauses, which the corpus already covers).
+    files.update(build_stsb(seed))
     files["README.md"] = readme(files)
     return dict(sorted(files.items()))
 

@@ -1,6 +1,7 @@
 """The task registry: one entry per task, as data (sources, columns, labels, head type, metric, languages).
 
-Code is written per task *kind* (classification, multiple_choice, span_qa, tagging, retrieval); a task is only data.
+Code is written per task *type* (``xstilts.typespecs``: classification, regression, multiple_choice, span_qa, tagging,
+retrieval, dual_encoder); a task is only data.
 Each split of a task can come from three places, chosen by the recipe's ``data.source``:
 
 - ``hub``: a Hugging Face Hub dataset (repo, config, split, revision/data_dir for script-only repos, all named in the
@@ -59,7 +60,7 @@ PARQUET_BRANCH = "refs/convert/parquet"
 
 @dataclass(frozen=True)
 class HubSource:
-    """One split of a Hub dataset and how its columns map onto the canonical fields of the task kind."""
+    """One split of a Hub dataset and how its columns map onto the canonical fields of the task type."""
 
     repo: str
     config: str | None  # None on the parquet branch (the config is then ``data_dir``)
@@ -219,7 +220,8 @@ def benchmark_languages(task: Task, benchmark: str = "xtreme") -> tuple[str, ...
 
 
 def check_languages(task: Task, langs: list[str] | None, benchmark: str = "xtreme") -> list[str]:
-    """The evaluation languages to use: all of the task's by default; an unknown one is an error naming the valid set."""
+    """The evaluation languages to use: all of the task's by default; an unknown one is an error naming the valid
+    set."""
     valid = benchmark_languages(task, benchmark)
     if not langs:
         return list(valid)
@@ -323,7 +325,7 @@ register(Task(
     submission="labels", train_size=49_401,
 ))
 
-# ---- English intermediate tasks: classification -----------------------------------------------------------------------
+# ---- English intermediate tasks: classification ---------------------------------------------------------------------
 register(Task(
     name="mnli", task_type="classification", description="MultiNLI (GLUE): 3-way NLI, English",
     languages=("en",), main_metric="accuracy", label_names=NLI_LABELS,
@@ -343,7 +345,8 @@ register(Task(
 register(Task(
     name="sst2", task_type="classification", description="SST-2 (GLUE): binary sentiment of single sentences, English",
     languages=("en",), main_metric="accuracy", label_names=("negative", "positive"),
-    train=(_glue("sst2", "train", _SST2_FEATURES, {"text_a": "sentence", "label": "label"}, "sst2/train-{lang}.jsonl"),),
+    train=(_glue("sst2", "train", _SST2_FEATURES, {"text_a": "sentence", "label": "label"},
+                 "sst2/train-{lang}.jsonl"),),
     dev=_glue("sst2", "validation", _SST2_FEATURES, {"text_a": "sentence", "label": "label"},
               "sst2/validation-{lang}.jsonl"),
     train_size=67_349,
@@ -360,12 +363,35 @@ register(Task(
     train_size=1_104_934,  # ANLI r1-r3 (162,865) + SNLI (549,367 with a gold label) + MNLI (392,702)
 ))
 
+# ---- English intermediate tasks: regression -------------------------------------------------------------------------
+# STS-B (GLUE): a 0-5 similarity score per sentence pair, stored as float32 on the Hub. Its test split's labels are all
+# -1 (no gold), and a regression label reader takes -1 for a real score, so the task names no test split: nothing is
+# ever trained, selected or scored on it. Every train/validation row has a gold score (no keep="gold": a row without
+# one is an error). No XTREME-folder layout: GLUE's own STS-B tsv has ten columns (genre, file, year, ids, ...) that
+# the tsv reader's fixed columns do not describe; the Hub or the embedded data is read.
+_STSB_FEATURES = {"sentence1": "string", "sentence2": "string", "label": "float32", "idx": "int32"}
+_STSB_FIELDS = {"text_a": "sentence1", "text_b": "sentence2", "label": "label"}
+
+
+def _stsb(split: str) -> DataSplit:
+    return DataSplit(hub=HubSource("nyu-mll/glue", "stsb", split, _STSB_FEATURES, _STSB_FIELDS),
+                     embedded=f"stsb/{split}-{{lang}}.jsonl")
+
+
+register(Task(
+    name="stsb", task_type="regression",
+    description="STS-B (GLUE): semantic similarity of English sentence pairs, a score from 0 to 5; Pearson (Spearman "
+                "beside it) x 100; dev = GLUE validation (the test split has no gold scores)",
+    languages=("en",), main_metric="pearson", train=(_stsb("train"),), dev=_stsb("validation"), train_size=5_749,
+))
+
 
 # ---- XTREME-R's added languages of XTREME tasks, from other Hub datasets --------------------------------------------
 # UD 2.7 treebanks of the five UD-POS languages XTREME-R adds (all treebanks of a language concatenated, as XTREME
 # merges treebanks); `universal-dependencies/universal_dependencies` is script-only, so its parquet branch is read.
 UD27_TREEBANKS = {
-    "lt": ("lt_alksnis", "lt_hse"), "pl": ("pl_lfg", "pl_pdb", "pl_pud"), "ro": ("ro_nonstandard", "ro_rrt", "ro_simonero"),
+    "lt": ("lt_alksnis", "lt_hse"), "pl": ("pl_lfg", "pl_pdb", "pl_pud"),
+    "ro": ("ro_nonstandard", "ro_rrt", "ro_simonero"),
     "uk": ("uk_iu",), "wo": ("wo_wtb",),
 }
 UD27_TEST_ONLY = {"pl_pud"}  # PUD treebanks hold a test split only
@@ -540,7 +566,8 @@ register(Task(
                 "no-answer = the CLS score beating the best span by more than a threshold chosen on dev; EM/F1 with "
                 "'' as the gold of unanswerable questions",
     languages=("en",), main_metric="exact_match+f1",
-    train=(_squad_v2("train"),), dev=_squad_v2("validation"), dev_examples=2000, options=SpanQaOptions(null_answers=True),
+    train=(_squad_v2("train"),), dev=_squad_v2("validation"), dev_examples=2000,
+    options=SpanQaOptions(null_answers=True),
     train_size=130_319,
 ))
 
@@ -629,9 +656,10 @@ def _mc_hub(repo: str, config: str | None, split: str, features: dict[str, str],
     return DataSplit(hub=HubSource(repo, config, split, features, fields, labels=labels, keep="gold"))
 
 
-_HS = {"context": "ctx", "choices": "endings", "label": "label"}
-_CS = {"context": "question", "choices": "choices.text", "label": "answerKey"}
-_CO = {"context": "context", "question": "question", "choices": "answer0|answer1|answer2|answer3", "label": "label"}
+_HELLASWAG_FIELDS = {"context": "ctx", "choices": "endings", "label": "label"}
+_CSQA_FIELDS = {"context": "question", "choices": "choices.text", "label": "answerKey"}
+_COSMOS_FIELDS = {"context": "context", "question": "question", "choices": "answer0|answer1|answer2|answer3",
+                  "label": "label"}
 _LETTERS = {c: i for i, c in enumerate("ABCDE")}
 
 register(Task(
@@ -649,21 +677,24 @@ register(Task(name="copa", task_type="multiple_choice", description="COPA (Super
 register(Task(name="siqa", task_type="multiple_choice", description="SocialIQa: English social commonsense, 3 choices",
               languages=("en",), main_metric="accuracy", options=ChoiceOptions(3), train=(_siqa("train"),),
               dev=_siqa("validation"), train_size=33_410))
+_HELLASWAG_LABELS = {str(i): i for i in range(4)}
 register(Task(name="hellaswag", task_type="multiple_choice", description="HellaSwag: sentence completion, 4 endings",
               languages=("en",), main_metric="accuracy", options=ChoiceOptions(4),
-              train=(_mc_hub("Rowan/hellaswag", None, "train", _HELLASWAG_FEATURES, _HS, {str(i): i for i in range(4)},
-                             script="hellaswag.py"),),
-              dev=_mc_hub("Rowan/hellaswag", None, "validation", _HELLASWAG_FEATURES, _HS,
-                          {str(i): i for i in range(4)}, script="hellaswag.py"), dev_examples=2000, train_size=39_905))
+              train=(_mc_hub("Rowan/hellaswag", None, "train", _HELLASWAG_FEATURES, _HELLASWAG_FIELDS,
+                             _HELLASWAG_LABELS, script="hellaswag.py"),),
+              dev=_mc_hub("Rowan/hellaswag", None, "validation", _HELLASWAG_FEATURES, _HELLASWAG_FIELDS,
+                          _HELLASWAG_LABELS, script="hellaswag.py"), dev_examples=2000, train_size=39_905))
 register(Task(name="commonsenseqa", task_type="multiple_choice", description="CommonsenseQA: 5-choice commonsense QA",
               languages=("en",), main_metric="accuracy", options=ChoiceOptions(5),
-              train=(_mc_hub("tau/commonsense_qa", None, "train", _CSQA_FEATURES, _CS, _LETTERS),),
-              dev=_mc_hub("tau/commonsense_qa", None, "validation", _CSQA_FEATURES, _CS, _LETTERS),
+              train=(_mc_hub("tau/commonsense_qa", None, "train", _CSQA_FEATURES, _CSQA_FIELDS, _LETTERS),),
+              dev=_mc_hub("tau/commonsense_qa", None, "validation", _CSQA_FEATURES, _CSQA_FIELDS, _LETTERS),
               train_size=9_741))
 register(Task(name="cosmosqa", task_type="multiple_choice", description="Cosmos QA: reading comprehension, 4 choices",
               languages=("en",), main_metric="accuracy", options=ChoiceOptions(4),
-              train=(_mc_hub("allenai/cosmos_qa", None, "train", _COSMOS_FEATURES, _CO, script="cosmos_qa.py"),),
-              dev=_mc_hub("allenai/cosmos_qa", None, "validation", _COSMOS_FEATURES, _CO, script="cosmos_qa.py"),
+              train=(_mc_hub("allenai/cosmos_qa", None, "train", _COSMOS_FEATURES, _COSMOS_FIELDS,
+                             script="cosmos_qa.py"),),
+              dev=_mc_hub("allenai/cosmos_qa", None, "validation", _COSMOS_FEATURES, _COSMOS_FIELDS,
+                          script="cosmos_qa.py"),
               dev_examples=2000, train_size=25_262))
 
 
@@ -699,7 +730,8 @@ register(Task(
 
 
 # ---- XTREME-R: the dual-encoder retrieval tasks ---------------------------------------------------------------------
-# Mewsli-X (community copy izhx/mewsli-x; nested fields [inferred], checked field by field, see xstilts.dual_encoder_rows).
+# Mewsli-X (community copy izhx/mewsli-x; nested fields [inferred], checked field by field, see
+# xstilts.dual_encoder_rows).
 _MEWSLIX_PAIR_FEATURES = {"contextual_mention": "mewslix:contextual_mention", "entity": "mewslix:entity"}
 _MEWSLIX_PAIR_FIELDS = {"contextual_mention": "contextual_mention", "entity": "entity"}
 
