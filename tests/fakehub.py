@@ -38,6 +38,8 @@ def _value(feature, rng: random.Random, row: dict, name: str):
             return rng.randrange(2) if name == "label" else rng.randrange(1000)
         if feature.dtype == "bool":
             return False
+        if feature.dtype.startswith("float"):  # a regression score (STS-B: 0-5)
+            return round(rng.uniform(0.0, 5.0), 2)
         return " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 9)))
     if isinstance(feature, datasets.List):
         n = 4 if name in ("endings", "options") else rng.randint(3, 8)  # HellaSwag endings, RACE options: 4

@@ -17,6 +17,7 @@ from xstilts.tasks import PARQUET_BRANCH, TASKS, get_task
 
 KIND_FIELDS = {
     "classification": {"text_a", "text_b", "label"},
+    "regression": {"text_a", "text_b", "label"},
     "multiple_choice": {"context", "question", "choices", "label"},
     "span_qa": {"id", "context", "question", "answers"},
     "tagging": {"tokens", "tags"},
