@@ -7,7 +7,7 @@ import types
 import pytest
 import torch
 
-from xstilts import evaluation, recipe, training
+from xstilts import callbacks, evaluation, recipe, training
 from xstilts.config import TrainConfig
 from xstilts.recipe import RecipeError
 
@@ -91,7 +91,7 @@ def test_evaluation_precision_auto_is_fp32_on_cpu_and_bf16_autocasts_the_encoder
 def test_loss_guard_lets_fp16_loss_scaling_skip_overflowing_steps(tmp_path):
     """With fp16 an overflowing step logs an infinite grad_norm: the scaler skips it and lowers its scale, so it is
     no reason to stop; in fp32 or bf16 the same log means the run has diverged."""
-    guard = training.LossGuard(["xnli"], tmp_path)
+    guard = callbacks.LossGuard(["xnli"], tmp_path)
     state = types.SimpleNamespace(global_step=1)
     guard.on_log(types.SimpleNamespace(fp16=True), state, None, logs={"loss": 1.1, "grad_norm": float("inf")})
     with pytest.raises(training.TrainingFailed, match="at step 1"):

@@ -28,7 +28,7 @@ from safetensors.torch import load_file
 
 from xstilts import provenance, runfiles
 from xstilts.results import find_results, read_result
-from xstilts.training import checkpoint_problem, last_checkpoint
+from xstilts.checkpoints import checkpoint_problem, last_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 # PYTHONHASHSEED: FakeHub seeds its datasets with hash(), so every process must hash alike to see the same data.

@@ -32,7 +32,8 @@ LAYERS: dict[str, int] = {
     # L5: the steps the scripts chain: training, evaluation, phase-1 encoders, provenance, results, submissions.
     "xstilts.training": 5, "xstilts.sampling": 5, "xstilts.pipeline": 5, "xstilts.evaluation": 5,
     "xstilts.encoders": 5, "xstilts.provenance": 5, "xstilts.results": 5, "xstilts.submission": 5,
-    "xstilts.modelcard": 5, "xstilts.anchors": 5, "xstilts.preflight": 5,
+    "xstilts.modelcard": 5, "xstilts.anchors": 5, "xstilts.preflight": 5, "xstilts.analysis": 5,
+    "xstilts.checkpoints": 5, "xstilts.callbacks": 5,
     # L6: the command line, planning, reports and the viewer's loading and figures (they import results, never the
     # reverse).
     "xstilts.cli": 6, "xstilts.command": 6, "xstilts.hubcheck": 6, "xstilts.quickstart": 6, "xstilts.sweep": 6, "xstilts.report": 6, "xstilts.mteb": 6, "xstilts.claims": 6, "xstilts.view": 6, "xstilts.view.loading": 6,

@@ -14,7 +14,7 @@ from helpers import FAST
 
 import evaluate_xtreme
 import phase3_target
-from xstilts import recipe, training
+from xstilts import callbacks, recipe, training
 from xstilts.config import EvalRecipe, Phase3Recipe
 from xstilts.log import duration, grouped_by_reason, language_line, short_number, step_line
 from xstilts.recipe import RecipeError
@@ -160,12 +160,12 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     monkeypatch.setattr(sys, "stdout", Tty())
     monkeypatch.setattr(sys, "stderr", Tty())
-    assert training.progress_bar_wanted()
+    assert callbacks.progress_bar_wanted()
     monkeypatch.setenv("TQDM_DISABLE", "1")
-    assert not training.progress_bar_wanted()
+    assert not callbacks.progress_bar_wanted()
     monkeypatch.delenv("TQDM_DISABLE")
     monkeypatch.setattr(sys, "stdout", io.StringIO())  # redirected to a file
-    assert not training.progress_bar_wanted()
+    assert not callbacks.progress_bar_wanted()
 
 
 @pytest.mark.skipif(__import__("importlib").util.find_spec("wandb") is not None, reason="wandb is installed here")

@@ -18,7 +18,7 @@ from helpers import CORPUS
 
 import phase1_pretrained
 import phase2_intermediate
-from xstilts import data, encoders, recipe, runfiles, training
+from xstilts import checkpoints, data, encoders, recipe, runfiles, training
 from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.modeling import ModelFolderError, check_model_folder
 from xstilts.results import benchmark_scores, find_results
@@ -135,7 +135,7 @@ def test_a_checkpoint_with_non_finite_weights_is_never_named_last_good(p1, tmp_p
     err = capsys.readouterr().err
     assert re.search(r"loss is nan at step 3 while training mnli; last good checkpoint: \S+checkpoint-1 ", err), err
     assert _checkpoint_steps(out) == [1]
-    assert training.last_finite_checkpoint(out / "checkpoints").endswith("checkpoint-1")
+    assert checkpoints.last_finite_checkpoint(out / "checkpoints").endswith("checkpoint-1")
 
 
 def test_truncated_weights_and_pickles_are_named(p1, tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from xstilts import training
+from xstilts import callbacks, training
 from xstilts.config import TrainConfig
 from xstilts.tasktypes.common import Collator, padded_width, predict_logits
 
@@ -94,7 +94,7 @@ def _control(**flags):
 def test_loss_guard_defers_its_read_to_the_next_log_or_checkpoint_step(tmp_path):
     """A NaN at step 3 is not read at once (no host wait per step), but before anything is saved or logged: the
     failure names step 3, and nothing of step 3 or later was written in between."""
-    guard = training.LossGuard(["xnli"], tmp_path)
+    guard = callbacks.LossGuard(["xnli"], tmp_path)
     state = types.SimpleNamespace(global_step=0, max_steps=10)
     counter = step_hygiene.SyncCounter()
     with counter:
@@ -108,7 +108,7 @@ def test_loss_guard_defers_its_read_to_the_next_log_or_checkpoint_step(tmp_path)
     guard.record(torch.tensor(0.7))
     with pytest.raises(training.TrainingFailed, match="loss is nan at step 3 "):
         guard.on_step_end(None, state, _control(should_save=True))
-    exploding = training.LossGuard(["xnli"], tmp_path)
+    exploding = callbacks.LossGuard(["xnli"], tmp_path)
     for step, loss in ((1, 1.0), (2, 2e4)):
         exploding.record(torch.tensor(loss))
         exploding.update(step)

@@ -1,5 +1,7 @@
-"""HF Trainer glue shared by phases 2 and 3: arguments from the recipe, dev evaluation for model selection,
-length-grouped batches, LoRA, loss guards and the cost figures written to ``metrics.json``.
+"""HF Trainer glue shared by phases 2 and 3: the Trainer subclass (dev evaluation for model selection, length-grouped
+batches), its arguments from the recipe, compilation and FSDP settings, ``run_training`` and the cost figures it writes
+to ``metrics.json``. The Trainer's callbacks (loss guard, progress output) are in ``callbacks``, the checks of its
+checkpoints in ``checkpoints``.
 
 Model selection uses English dev only (zero-shot): every ``eval_steps`` the Trainer calls ``evaluate``, which here runs
 the task-kind evaluator on each task's English dev set and reports ``eval_score`` (the mean of the tasks' selection
@@ -7,12 +9,9 @@ scores); ``load_best_model_at_end`` then reloads the best checkpoint.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import resource
-import shutil
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,14 +20,16 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 from torch.utils.data import Dataset
-from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainerState, TrainingArguments
-from transformers.trainer_callback import PrinterCallback, ProgressCallback
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
-from xstilts import families, runfiles, tasktypes
+from xstilts import families, tasktypes
+from xstilts.callbacks import EpochSetter, LossGuard, place_tracker_logs, progress_bar_wanted, use_progress_output
+from xstilts.checkpoints import ended_state, last_checkpoint, remove_incomplete_checkpoints
 from xstilts.config import TrainConfig
 from xstilts.errors import TrainingFailed
-from xstilts.log import duration, log, step_line
+from xstilts.log import log
+from xstilts.modeling import safetensors_problem
 from xstilts.sampling import epoch_seed
 from xstilts.tasktypes.common import (Collator, DevSet, feature_length, pad_multiple, predict_logits,
                                      selection_score)
@@ -81,276 +82,6 @@ class EpochLengthGroupedSampler(LengthGroupedSampler):
         self.epoch += 1  # a full pass moves on to the next epoch when nothing calls set_epoch
 
 
-class EpochSetter(TrainerCallback):
-    """Sets the epoch of the trainer's own samplers (``XTrainer.epoch_samplers``) before each epoch.
-
-    The Trainer's ``set_epoch`` calls reach a sampler only through some of accelerate's wrappers: resuming mid-epoch
-    under torchrun wraps it as ``SkipBatchSampler(BatchSamplerShard(...))``, which neither forwards. The epoch is
-    computed as the Trainer computes the one it resumes in: completed optimizer steps // steps per epoch.
-    """
-
-    def __init__(self, trainer: XTrainer):
-        self.trainer = trainer
-
-    def on_epoch_begin(self, args, state, control, train_dataloader=None, **kwargs):
-        if train_dataloader is None or not self.trainer.epoch_samplers:
-            return
-        batches = len(train_dataloader)
-        per_epoch = max(batches // args.gradient_accumulation_steps
-                        + int(batches % args.gradient_accumulation_steps > 0), 1)
-        for sampler in self.trainer.epoch_samplers:
-            sampler.set_epoch(state.global_step // per_epoch)
-
-
-def finite_weights_problem(folder: Path) -> str | None:
-    """Why the weights of a checkpoint are not usable (a non-finite value, or unreadable), or None when all finite."""
-    path = folder / "model.safetensors"
-    problem = _safetensors_problem(path) if path.is_file() else "model.safetensors is missing"
-    if problem:
-        return problem
-    for name, tensor in load_file(str(path)).items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            return f"{name} has non-finite values"
-    return None
-
-
-def last_finite_checkpoint(checkpoint_dir: Path) -> str | None:
-    """The newest complete checkpoint whose weights are all finite (the one a failed run can go back to)."""
-    good = [p for p in _checkpoints(checkpoint_dir) if checkpoint_problem(p) is None and not finite_weights_problem(p)]
-    return str(good[-1]) if good else None
-
-
-def remove_bad_checkpoints(checkpoint_dir: Path, first_bad_step: int) -> list[str]:
-    """Deletes the checkpoints of ``first_bad_step`` and later, and those whose weights are not finite: a re-run
-    must never resume from them, nor a report name them. Returns the removed folders."""
-    if not runfiles.is_main_process():
-        return []  # under torchrun rank 0 alone writes (and cleans) checkpoints
-    removed = []
-    for p in _checkpoints(checkpoint_dir):
-        if int(p.name.split("-")[-1]) >= first_bad_step or finite_weights_problem(p):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(str(p))
-    return removed
-
-
-class LossGuard(TrainerCallback):
-    """Stops a run whose loss is NaN/inf or explodes, naming the optimizer step where it happened.
-
-    Every step's loss is checked, without making the host wait for the GPU each step: ``XTrainer.compute_loss`` hands
-    each micro-batch loss to ``record``; at the end of each optimizer step ``update`` folds that step's mean loss into
-    a few device scalars (the first bad step and its loss) with device operations only. Their value is read
-
-    - at every step that logs, evaluates, saves a checkpoint or ends training (``must_read``), before the Trainer
-      saves: no checkpoint of a failed step is written, and every checkpoint was checked up to its own step, so no
-      bad checkpoint is ever named the last good one;
-    - on a GPU also in between, from a copy to pinned host memory started one step earlier, once its copy has
-      finished (``event.query()``, which never waits): a failure is then seen a step or two after it happened.
-
-    Older checkpoints with non-finite weights (a step whose finite loss gave non-finite gradients) are removed and
-    never named as the last good checkpoint.
-    """
-
-    def __init__(self, tasks: list[str], checkpoint_dir: Path, explode_factor: float = 1e4):
-        self.tasks = tasks
-        self.checkpoint_dir = checkpoint_dir
-        self.explode_factor = explode_factor
-        self.step_sum: torch.Tensor | None = None  # sum of this optimizer step's micro-batch losses (device)
-        self.micro = 0
-        self.first: torch.Tensor | None = None  # the first step's mean loss (device)
-        self.bad_step: torch.Tensor | None = None  # the first failing step, -1 while none (device, int64)
-        self.bad_loss: torch.Tensor | None = None  # that step's loss (device)
-        self.peek: tuple[torch.Tensor, Any] | None = None  # (pinned host copy of bad_step, its CUDA event)
-
-    def record(self, loss: torch.Tensor) -> None:
-        """Notes one micro-batch loss of the current optimizer step (device operations only, no host read)."""
-        loss = loss.detach().float().mean()  # a vector of per-GPU losses under nn.DataParallel
-        self.step_sum = loss if self.step_sum is None else self.step_sum + loss
-        self.micro += 1
-
-    def update(self, step: int) -> None:
-        """Folds the mean loss of optimizer step ``step`` into the device flags (no host read)."""
-        if self.step_sum is None:
-            return
-        loss, self.step_sum, self.micro = self.step_sum / self.micro, None, 0
-        if self.first is None:
-            self.first = loss
-            self.bad_step = torch.full((), -1, dtype=torch.int64, device=loss.device)
-            self.bad_loss = torch.zeros((), dtype=loss.dtype, device=loss.device)
-        limit = self.explode_factor * torch.clamp(self.first, min=1e-3)
-        new = (~torch.isfinite(loss) | (loss > limit)) & (self.bad_step < 0)
-        self.bad_step = torch.where(new, step, self.bad_step)
-        self.bad_loss = torch.where(new, loss, self.bad_loss)
-
-    def on_step_end(self, args, state, control, **kwargs):
-        self.update(state.global_step)
-        if self.must_read(state, control):
-            self.check_now()
-        elif self.bad_step is not None and self.bad_step.is_cuda:
-            self.check_ready()
-
-    @staticmethod
-    def must_read(state: TrainerState, control: Any) -> bool:
-        """Whether this step's flags are read now: it logs, evaluates, saves or ends training (the Trainer's flow
-        callback has set ``control`` for this step before this callback runs)."""
-        return bool(control.should_log or control.should_evaluate or control.should_save
-                    or control.should_training_stop or (state.max_steps > 0 and state.global_step >= state.max_steps))
-
-    def check_ready(self) -> None:
-        """On a GPU: reads the flag copied to the host one step ago if the copy has finished (never waits), then
-        starts the copy of the current flag."""
-        if self.peek is not None:
-            host, event = self.peek
-            if event.query() and int(host) >= 0:  # host memory: no device synchronisation
-                self.check_now()
-        host = self.bad_step.to("cpu", non_blocking=True)  # into pinned memory; valid once the event has passed
-        event = torch.cuda.Event()
-        event.record()
-        self.peek = (host, event)
-
-    def check_now(self) -> None:
-        """Reads the flags (waits for the device) and raises TrainingFailed naming the first failing step."""
-        self.peek = None
-        if self.bad_step is None:
-            return
-        step = int(self.bad_step)
-        if step < 0:
-            return
-        loss, first = float(self.bad_loss), float(self.first)
-        if not math.isfinite(loss):
-            self.fail(f"loss is {loss}", step)
-        self.fail(f"loss is {loss}", step, f"It exploded ({self.explode_factor:g} times its first value "
-                                           f"{first:.4g}). ")
-
-    def on_train_end(self, args, state, control, **kwargs):
-        self.check_now()  # whatever ended training, its last steps were checked
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        # The logged gradient norm is the one signal of a step that on_step_end does not see (a finite loss whose
-        # gradients are not finite); the logged loss was checked step by step already.
-        grad_norm = (logs or {}).get("grad_norm")
-        if args.fp16:
-            # fp16 loss scaling: an overflowing step logs an infinite grad_norm, is skipped and lowers the scale.
-            grad_norm = None
-        if grad_norm is not None and not math.isfinite(grad_norm):
-            self.fail(f"the gradient norm is {grad_norm}", state.global_step)
-
-    def check(self, loss: float | None, step: int) -> None:
-        """Checks the host value ``loss`` of optimizer step ``step`` at once (raises TrainingFailed): the same rules
-        as ``update`` followed by ``check_now``."""
-        if loss is None:
-            return
-        self.record(torch.tensor(loss))
-        self.update(step)
-        self.check_now()
-
-    def fail(self, what: str, step: int, why: str = "") -> None:
-        """Removes the checkpoints the failure spoiled and raises TrainingFailed naming the last good one."""
-        removed = remove_bad_checkpoints(self.checkpoint_dir, step)
-        good = last_finite_checkpoint(self.checkpoint_dir) or "none (no checkpoint with finite weights)"
-        note = f" (removed {len(removed)} checkpoint(s) of step {step} or later or with non-finite weights)" \
-            if removed else ""
-        raise TrainingFailed(f"{what} at step {step} while training {', '.join(self.tasks)}; last good checkpoint: "
-                             f"{good}{note}. {why}Lower train.lr or check the data.")
-
-
-def progress_bar_wanted() -> bool:
-    """Whether training shows the Trainer's tqdm bar: only on a terminal (stdout and stderr), and not where tqdm is
-    switched off (``TQDM_DISABLE``). Redirected to a file (CI, a SLURM log) a bar is a stream of carriage-return
-    redraws; there ``StepLog`` writes one line per logging step instead."""
-    if os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes"):
-        return False
-    return sys.stdout.isatty() and sys.stderr.isatty()
-
-
-class ProgressBar(ProgressCallback):
-    """The Trainer's tqdm bar (steps, rate, ETA) without its printed log dicts: ``StepLog`` writes the records."""
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        pass
-
-
-class StepLog(TrainerCallback):
-    """One formatted record per logging step (``step 120/800 loss 0.873 lr 1.2e-5 dev 71.4 (3m05s, ETA 17m)``), in
-    place of the Trainer's printed dicts; through the bar's ``write`` when there is a bar, so the bar stays whole.
-
-    A step that logs the loss and evaluates gives one record: the loss is held until the dev score of the same step
-    arrives. ``dev`` is the mean English dev selection score (``eval_score``); the ETA assumes the steps to come are
-    as fast as the ones since this attempt started (a resumed run counts from its checkpoint).
-    """
-
-    def __init__(self, bar: ProgressBar | None = None):
-        self.bar = bar
-        self.pending: dict[str, Any] | None = None
-        self.started: float | None = None
-        self.first_step = 0
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.started, self.first_step = time.time(), state.global_step
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        logs = logs or {}
-        if "loss" in logs:
-            self.flush(state)
-            self.pending = dict(logs)
-            if not control.should_evaluate:
-                self.flush(state)
-        elif "eval_score" in logs:
-            self.flush(state, logs["eval_score"], always=True)
-        elif "train_runtime" in logs:
-            self.flush(state)
-            loss = logs.get("train_loss")
-            self.emit(state, f"training done: step {state.global_step}/{state.max_steps} in "
-                             f"{duration(logs['train_runtime'])}" + (f", mean loss {loss:.3f}" if loss is not None
-                                                                    else ""))
-
-    def on_train_end(self, args, state, control, **kwargs):
-        self.flush(state)
-
-    def flush(self, state: TrainerState, dev: float | None = None, always: bool = False) -> None:
-        """Writes the held loss record (with ``dev`` when given); ``always``: a record even without one."""
-        logs, self.pending = self.pending, None
-        if logs is None and not always:
-            return
-        logs = logs or {}
-        seconds = time.time() - self.started if self.started is not None else None
-        done = state.global_step - self.first_step
-        eta = seconds / done * (state.max_steps - state.global_step) if seconds is not None and done > 0 else None
-        self.emit(state, step_line(state.global_step, state.max_steps, logs.get("loss"), logs.get("learning_rate"),
-                                   dev, seconds, eta))
-
-    def emit(self, state: TrainerState, line: str) -> None:
-        bar = self.bar.training_bar if self.bar is not None else None
-        if bar is not None:
-            if state.is_world_process_zero:
-                bar.write(f"[xstilts] {line}")
-        else:
-            log(line)
-
-
-def use_progress_output(trainer: Trainer, bar: bool) -> None:
-    """Replaces the Trainer's printing callbacks (raw log dicts) with ``StepLog``, on ``ProgressBar`` when ``bar``."""
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
-    progress = ProgressBar() if bar else None
-    if progress is not None:
-        trainer.add_callback(progress)
-    trainer.add_callback(StepLog(progress))
-
-
-def place_tracker_logs(trainer: Trainer, folder: Path) -> None:
-    """Makes the trackers of ``train.report_to`` write into the run folder (``<output>/logs``), beside the run they
-    describe, rather than into the checkpoints (deleted at the end) or the current directory. Their own environment
-    settings (``TENSORBOARD_LOGGING_DIR``, ``WANDB_DIR``) win."""
-    from transformers.integrations import TensorBoardCallback
-
-    for callback in trainer.callback_handler.callbacks:
-        if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
-            callback.logging_dir = str(folder / "tensorboard")
-    if "wandb" in trainer.args.report_to and not os.environ.get("WANDB_DIR"):
-        folder.mkdir(parents=True, exist_ok=True)
-        os.environ["WANDB_DIR"] = str(folder)
-
-
 class XTrainer(Trainer):
     """Trainer whose evaluation is the xstilts task evaluator on English dev sets (model selection only)."""
 
@@ -364,7 +95,7 @@ class XTrainer(Trainer):
         self.last_dev: dict[str, float] = {}
         # Samplers whose order is a function of (seed, epoch): EpochSetter tells them the epoch.
         self.epoch_samplers: list[Any] = []
-        self.add_callback(EpochSetter(self))
+        self.add_callback(EpochSetter(self.epoch_samplers))
         self.loss_guard = next((c for c in self.callback_handler.callbacks if isinstance(c, LossGuard)), None)
         self.shapes_seen: Counter[tuple[int, ...]] = Counter()  # micro-batches per (batch, width) shape trained
         self.compiled_layers = 0
@@ -500,54 +231,31 @@ def tf32_argument(cfg: TrainConfig) -> bool | None:
     return cfg.tf32 if tf32_supported() else None
 
 
-def speed_settings(model: torch.nn.Module, args: TrainingArguments, trainer: Any = None) -> dict[str, Any]:
-    """The speed-relevant settings actually in effect (for ``cost.speed`` in metrics.json): a setting asked for is not
-    always the one used (sdpa falls back where a family lacks it, TF32 needs Ampere or newer). With the ``trainer``:
-    its compile mode, padding multiple and the (batch, width) shapes it has trained on."""
-    config = getattr(model, "config", None)
-    accel = getattr(args, "accelerator_config", None)
-    out = {
-        "attn_implementation": getattr(config, "_attn_implementation", None),
-        "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
-        "tf32": bool(args.tf32) if args.tf32 is not None else False,
-        "compile": getattr(trainer, "compile_mode", "off"),
-        "optim": str(getattr(args.optim, "value", args.optim)),
-        "dataloader_workers": args.dataloader_num_workers,
-        "pin_memory": bool(args.dataloader_pin_memory),
-        "non_blocking": bool(getattr(accel, "non_blocking", False)),
-        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-    }
-    if trainer is not None:
-        out["pad_to_multiple_of"] = trainer.xcollator.multiple
-        out["compiled_layers"] = getattr(trainer, "compiled_layers", 0)
-        out["train_shapes"] = {"x".join(map(str, k)): n for k, n in sorted(trainer.shapes_seen.items())}
-    return out
+def fsdp_arguments(cfg: TrainConfig, layer_classes: list[str]) -> dict[str, Any]:
+    """TrainingArguments for FSDP2: each transformer layer is its own shard unit (wrapping the whole model as one unit
+    would gather every parameter at once, the memory FSDP exists to avoid); checkpoints hold full state dicts, so
+    resuming, best-model reloading and final/ work as without FSDP."""
+    if cfg.fsdp == "off" or not multi_gpu():
+        return {}  # run_training says that FSDP is not in effect (the Trainer refuses it for one process)
+    return {"fsdp": True, "fsdp_config": {
+        "version": 2, "reshard_after_forward": cfg.fsdp == "full_shard", "cpu_offload": cfg.fsdp_cpu_offload,
+        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP", "transformer_layer_cls_to_wrap": layer_classes,
+        "state_dict_type": "FULL_STATE_DICT",
+    }}
 
 
-def training_flops(model: torch.nn.Module, train_features: list[dict[str, Any]],
-                   shapes: Counter[tuple[int, ...]]) -> dict[str, Any]:
-    """Model FLOPs of the micro-batches this process trained (``shapes``: count per (batch, width)), with the formula
-    of ``bench/gpu_check.py``: 6 N n + 12 L h n^2 per example of n tokens (forward and backward), N the parameters
-    outside the embeddings. ``padded``: exact, from the shapes; ``real``: the examples trained times the mean
-    per-example FLOPs of the training features (which rows each batch held is not tracked)."""
-    config = getattr(model, "config", None)
-    layers, hidden = getattr(config, "num_hidden_layers", None), getattr(config, "hidden_size", None)
-    if not layers or not hidden or not train_features:
-        return {}
-    n_params = sum(p.numel() for name, p in model.named_parameters() if "embeddings." not in name)
+def multi_gpu() -> bool:
+    """A launcher started several processes and there are GPUs: the only setup where accelerate applies FSDP."""
+    return torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
 
-    def per_example(n: int) -> float:
-        return 6 * n_params * n + 12 * layers * hidden * n * n
 
-    padded = examples = 0.0
-    for shape, count in shapes.items():
-        rows, width = (shape[0] * (shape[1] if len(shape) == 3 else 1)), shape[-1]  # multiple choice: rows x choices
-        padded += count * rows * per_example(width)
-        examples += count * shape[0]
-    mean_real = sum(per_example(feature_length(f)) for f in train_features) / len(train_features)
-    return {"formula": "6 * N_nonembedding * n + 12 * layers * hidden * n**2 per example", "padded": padded,
-            "real_estimated": examples * mean_real, "examples": int(examples),
-            "non_embedding_parameters": n_params}
+def layer_class_names(model: torch.nn.Module) -> list[str]:
+    """The class names of the encoder's repeated transformer blocks (FSDP's shard units), e.g. ``XLMRobertaLayer``:
+    the class of the first ``ModuleList`` whose children are all of one class (BERT-style ``encoder.layer``)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) and len({type(m) for m in module}) == 1:
+            return [type(module[0]).__name__]
+    return []
 
 
 def compile_mode(cfg: TrainConfig) -> str:
@@ -596,123 +304,6 @@ def compile_layers(model: torch.nn.Module, mode: str, backend: str | None = None
     for layer in layers:
         layer.compile(**options)
     return len(layers)
-
-
-def fsdp_arguments(cfg: TrainConfig, layer_classes: list[str]) -> dict[str, Any]:
-    """TrainingArguments for FSDP2: each transformer layer is its own shard unit (wrapping the whole model as one unit
-    would gather every parameter at once, the memory FSDP exists to avoid); checkpoints hold full state dicts, so
-    resuming, best-model reloading and final/ work as without FSDP."""
-    if cfg.fsdp == "off" or not multi_gpu():
-        return {}  # run_training says that FSDP is not in effect (the Trainer refuses it for one process)
-    return {"fsdp": True, "fsdp_config": {
-        "version": 2, "reshard_after_forward": cfg.fsdp == "full_shard", "cpu_offload": cfg.fsdp_cpu_offload,
-        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP", "transformer_layer_cls_to_wrap": layer_classes,
-        "state_dict_type": "FULL_STATE_DICT",
-    }}
-
-
-def multi_gpu() -> bool:
-    """A launcher started several processes and there are GPUs: the only setup where accelerate applies FSDP."""
-    return torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
-
-
-def layer_class_names(model: torch.nn.Module) -> list[str]:
-    """The class names of the encoder's repeated transformer blocks (FSDP's shard units), e.g. ``XLMRobertaLayer``:
-    the class of the first ``ModuleList`` whose children are all of one class (BERT-style ``encoder.layer``)."""
-    for module in model.modules():
-        if isinstance(module, torch.nn.ModuleList) and len(module) and len({type(m) for m in module}) == 1:
-            return [type(module[0]).__name__]
-    return []
-
-
-def peak_memory_mb() -> float:
-    """Peak memory of this process: GPU allocator peak when on CUDA, else the resident-set high-water mark."""
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-# What a Trainer checkpoint needs to resume exactly. The Trainer writes them in this order and trainer_state.json last
-# (with a plain open/write, so a kill can leave it cut off); it skips a missing optimizer, scheduler or RNG state with
-# at most a warning, so a half-deleted checkpoint would resume silently differently: all are required.
-# The optimizer state is optimizer.pt, or optimizer.bin when accelerate's FSDP writes it.
-CHECKPOINT_FILES = ("model.safetensors", "optimizer.*", "scheduler.pt", "rng_state*.pth", "trainer_state.json")
-
-
-def _safetensors_problem(path: Path) -> str | None:
-    """Why a safetensors file is not complete (None when its header and size agree); reads the header only."""
-    try:
-        with open(path, "rb") as f:
-            n = int.from_bytes(f.read(8), "little")
-            size = path.stat().st_size
-            if n <= 0 or 8 + n > size:
-                return f"{path.name} is truncated (header of {n} bytes, file of {size})"
-            header = json.loads(f.read(n))
-        end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-        return f"{path.name} is not a readable safetensors file ({exc})"
-    if 8 + n + end != size:
-        return f"{path.name} is truncated ({size} bytes, its header needs {8 + n + end})"
-    return None
-
-
-def checkpoint_problem(folder: Path) -> str | None:
-    """Why a Trainer checkpoint folder must not be resumed from, or None when it is complete.
-
-    Complete means: every file of ``CHECKPOINT_FILES`` is there, ``trainer_state.json`` parses and names the folder's
-    own step, and ``model.safetensors`` is as long as its header says.
-    """
-    missing = [name for name in CHECKPOINT_FILES if not any(p.is_file() for p in folder.glob(name))]
-    if missing:
-        return f"missing {', '.join(missing)}"
-    try:
-        state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return f"trainer_state.json is cut off or corrupted ({exc})"
-    step = folder.name.split("-")[-1]
-    if not isinstance(state, dict) or str(state.get("global_step")) != step:
-        return f"trainer_state.json is not the state of step {step}"
-    return _safetensors_problem(folder / "model.safetensors")
-
-
-def _checkpoints(checkpoint_dir: Path) -> list[Path]:
-    if not checkpoint_dir.is_dir():
-        return []
-    found = [p for p in checkpoint_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
-    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
-
-
-def last_checkpoint(checkpoint_dir: Path) -> str | None:
-    """The newest complete Trainer checkpoint (see ``checkpoint_problem``); incomplete ones are never chosen."""
-    complete = [p for p in _checkpoints(checkpoint_dir) if checkpoint_problem(p) is None]
-    return str(complete[-1]) if complete else None
-
-
-def ended_state(resume: str | None) -> TrainerState | None:
-    """The Trainer state saved in ``resume`` when training had already ended there (its last step, or early
-    stopping), else None. Assumes the same recipe as the interrupted attempt, as every resume does."""
-    if not resume:
-        return None
-    state = TrainerState.load_from_json(str(Path(resume) / "trainer_state.json"))
-    control = ((state.stateful_callbacks or {}).get("TrainerControl") or {}).get("args") or {}
-    if control.get("should_training_stop") or 0 < state.max_steps <= state.global_step:
-        return state
-    return None
-
-
-def remove_incomplete_checkpoints(checkpoint_dir: Path, resume: str | None) -> list[str]:
-    """Deletes the incomplete checkpoints newer than ``resume`` (left by a kill while one was written); returns
-    log lines. The Trainer would otherwise count them in ``save_total_limit`` and write into them again."""
-    if not runfiles.is_main_process():
-        return []  # under torchrun rank 0 alone writes (and cleans) checkpoints
-    newest = int(Path(resume).name.split("-")[-1]) if resume else -1
-    notes = []
-    for p in _checkpoints(checkpoint_dir):
-        problem = checkpoint_problem(p)
-        if problem and int(p.name.split("-")[-1]) > newest:
-            shutil.rmtree(p, ignore_errors=True)
-            notes.append(f"removed incomplete checkpoint {p} ({problem})")
-    return notes
 
 
 def build_trainer(model: torch.nn.Module, tokenizer: Any, train_features: list[dict[str, Any]], dev_sets: list[DevSet],
@@ -797,12 +388,12 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         log("training had ended at that checkpoint: only its best weights are reloaded")
         trainer.state = ended
         weights = Path(ended.best_model_checkpoint or resume) / "model.safetensors"
-        if weights.is_file() and not _safetensors_problem(weights):
+        if weights.is_file() and not safetensors_problem(weights):
             trainer.model.load_state_dict(load_file(str(weights)))
         train_loss, speed = None, None
     wall = time.time() - start
     best_ckpt = trainer.state.best_model_checkpoint
-    problem = best_ckpt and (_safetensors_problem(Path(best_ckpt) / "model.safetensors")
+    problem = best_ckpt and (safetensors_problem(Path(best_ckpt) / "model.safetensors")
                              if Path(best_ckpt, "model.safetensors").is_file() else "it is gone")
     if problem:  # the Trainer only warns and keeps the last weights, which final/ must not pass off as the best
         raise TrainingFailed(f"the best checkpoint {best_ckpt} cannot be reloaded ({problem}); delete "
@@ -832,3 +423,60 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         },
         "trainer": trainer,
     }
+
+
+def speed_settings(model: torch.nn.Module, args: TrainingArguments, trainer: Any = None) -> dict[str, Any]:
+    """The speed-relevant settings actually in effect (for ``cost.speed`` in metrics.json): a setting asked for is not
+    always the one used (sdpa falls back where a family lacks it, TF32 needs Ampere or newer). With the ``trainer``:
+    its compile mode, padding multiple and the (batch, width) shapes it has trained on."""
+    config = getattr(model, "config", None)
+    accel = getattr(args, "accelerator_config", None)
+    out = {
+        "attn_implementation": getattr(config, "_attn_implementation", None),
+        "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
+        "tf32": bool(args.tf32) if args.tf32 is not None else False,
+        "compile": getattr(trainer, "compile_mode", "off"),
+        "optim": str(getattr(args.optim, "value", args.optim)),
+        "dataloader_workers": args.dataloader_num_workers,
+        "pin_memory": bool(args.dataloader_pin_memory),
+        "non_blocking": bool(getattr(accel, "non_blocking", False)),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
+    if trainer is not None:
+        out["pad_to_multiple_of"] = trainer.xcollator.multiple
+        out["compiled_layers"] = getattr(trainer, "compiled_layers", 0)
+        out["train_shapes"] = {"x".join(map(str, k)): n for k, n in sorted(trainer.shapes_seen.items())}
+    return out
+
+
+def training_flops(model: torch.nn.Module, train_features: list[dict[str, Any]],
+                   shapes: Counter[tuple[int, ...]]) -> dict[str, Any]:
+    """Model FLOPs of the micro-batches this process trained (``shapes``: count per (batch, width)), with the formula
+    of ``bench/gpu_check.py``: 6 N n + 12 L h n^2 per example of n tokens (forward and backward), N the parameters
+    outside the embeddings. ``padded``: exact, from the shapes; ``real``: the examples trained times the mean
+    per-example FLOPs of the training features (which rows each batch held is not tracked)."""
+    config = getattr(model, "config", None)
+    layers, hidden = getattr(config, "num_hidden_layers", None), getattr(config, "hidden_size", None)
+    if not layers or not hidden or not train_features:
+        return {}
+    n_params = sum(p.numel() for name, p in model.named_parameters() if "embeddings." not in name)
+
+    def per_example(n: int) -> float:
+        return 6 * n_params * n + 12 * layers * hidden * n * n
+
+    padded = examples = 0.0
+    for shape, count in shapes.items():
+        rows, width = (shape[0] * (shape[1] if len(shape) == 3 else 1)), shape[-1]  # multiple choice: rows x choices
+        padded += count * rows * per_example(width)
+        examples += count * shape[0]
+    mean_real = sum(per_example(feature_length(f)) for f in train_features) / len(train_features)
+    return {"formula": "6 * N_nonembedding * n + 12 * layers * hidden * n**2 per example", "padded": padded,
+            "real_estimated": examples * mean_real, "examples": int(examples),
+            "non_embedding_parameters": n_params}
+
+
+def peak_memory_mb() -> float:
+    """Peak memory of this process: GPU allocator peak when on CUDA, else the resident-set high-water mark."""
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
