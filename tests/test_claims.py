@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from xstilts import claims, report
+from xstilts import analysis, claims, report
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result
 
 ENV = {"cpu": "Test CPU", "cpu_count": 2}
@@ -49,7 +49,7 @@ def _grid(root, xnli_qa=(50.0, 51.0, 49.5), pawsx=60.0):
 
 def _floors(root, text):
     (root / "floors.yaml").write_text(text)
-    return report.read_floors(root / "floors.yaml")
+    return analysis.read_floors(root / "floors.yaml")
 
 
 def test_each_claim_follows_from_effects_beyond_noise_on_learned_targets(tmp_path):
@@ -92,7 +92,7 @@ def test_the_last_layer_is_its_own_row_and_same_task_cells_are_never_effects(tmp
     rows = {r["task"]: r for r in summary["grid"]["rows"]}
     assert rows["tatoeba (last layer)"]["cells"][0] == 40.0 and rows["tatoeba"]["cells"][0] == 60.0
     verdicts = {(e["encoder"], e["intermediate"], e["task"]): e["verdict"] for e in summary["effects"]}
-    assert verdicts[("e5", "tydiqa", "xquad")] == report.SAME_TASK  # xquad was trained on tydiqa's English rows
+    assert verdicts[("e5", "tydiqa", "xquad")] == analysis.SAME_TASK  # xquad was trained on tydiqa's English rows
     assert verdicts[("e5", "tydiqa", "panx")] == "up" and verdicts[("e5", "siqa", "panx")] == "down"
 
 
@@ -160,7 +160,7 @@ def test_same_task_is_found_inside_multi_task_and_sequential_intermediates(tmp_p
         _put(tmp_path, "xnli", "e5", "multilingual", "multi:xnli+siqa", seed, 60.0 + seed)
         _put(tmp_path, "xnli", "e5", "multilingual", "siqa>xnli", seed, 60.0 + seed)
     verdicts = {e["intermediate"]: e["verdict"] for e in report.summarize(tmp_path)["effects"]}
-    assert verdicts == {"multi:xnli+siqa": report.SAME_TASK, "siqa>xnli": report.SAME_TASK}
+    assert verdicts == {"multi:xnli+siqa": analysis.SAME_TASK, "siqa>xnli": analysis.SAME_TASK}
     results = [read_result(p) for p in tmp_path.rglob("xnli.json")]
     table = loading.overview_table(results, benchmark=None).set_index("intermediate")
     assert table.loc["multi:xnli+siqa", "status"] == table.loc["siqa>xnli", "status"] == loading.STATUS_SAME_TASK
@@ -196,13 +196,13 @@ def test_intermediate_floors_pawsx_on_dev_and_retrieval_untestable_on_the_commit
     from xstilts import report
 
     floors = "recipes/mini/floors.yaml"
-    s = report.summarize("results/mini", floors=report.read_floors(floors),
-                         intermediate_floors=report.read_intermediate_floors(floors))
+    s = report.summarize("results/mini", floors=analysis.read_floors(floors),
+                         intermediate_floors=analysis.read_intermediate_floors(floors))
     e5 = {c["intermediate"]: c for c in s["intermediate_floors"] if c["encoder"] == "multilingual-e5-small"}
     assert {k: round(c["measured"], 1) for k, c in e5.items()} == {"siqa": 47.0, "xnli": 48.0, "tydiqa": 35.6}
     assert not any(c["met"] for c in s["intermediate_floors"])
     judged = [e for e in s["effects"] if e["verdict"] in ("up", "down", "within noise")]
-    assert judged == [] and any(e["verdict"] == report.INTERMEDIATE_NOT_LEARNED for e in s["effects"])
+    assert judged == [] and any(e["verdict"] == analysis.INTERMEDIATE_NOT_LEARNED for e in s["effects"])
     pawsx = next(f for f in s["floors"] if f["task"] == "pawsx")
     assert pawsx["metric"] == "English dev score" and pawsx["measured"] == pytest.approx(55.5)
     verdicts = {c["claim"].split(" (")[0]: c["verdict"] for c in s["claims"]}
@@ -222,8 +222,8 @@ def test_the_viewer_marks_the_rows_whose_intermediate_the_report_calls_not_learn
     assert problem == "" and weak[("multilingual-e5-small", "siqa")] == "English dev 47.0 < 55"
     table = loading.overview_table(results, weak_intermediates=weak, benchmark=None)
     marked = {(r.encoder, r.intermediate, r.task) for r in table.itertuples()
-              if r.why.startswith(loading.INTERMEDIATE_NOT_LEARNED)}
-    s = report.summarize("results/mini", intermediate_floors=report.read_intermediate_floors(floors))
+              if r.why.startswith(analysis.INTERMEDIATE_NOT_LEARNED)}
+    s = report.summarize("results/mini", intermediate_floors=analysis.read_intermediate_floors(floors))
     called = {(e["encoder"], e["intermediate"], e["task"]) for e in s["effects"]
-              if e["verdict"] == report.INTERMEDIATE_NOT_LEARNED and " (" not in e["task"]}
+              if e["verdict"] == analysis.INTERMEDIATE_NOT_LEARNED and " (" not in e["task"]}
     assert marked == called and marked

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts import report
+from xstilts import analysis, report
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result
 
 ENV = {"cpu": "Test CPU", "cpu_count": 2, "torch_threads": 2, "memory_gb": 24.0, "gpus": [], "world_size": 1,
@@ -287,11 +287,11 @@ def test_a_target_below_its_floor_is_not_learned_and_no_effect_is_claimed(tmp_pa
     floors_file.write_text("xnli: {min: 50}\npawsx: {min: 68}\nxcopa: {min: 55, no_constant: true}\n")
     assert report.main([str(tmp_path), "--floors", str(floors_file)]) == 0
     text = capsys.readouterr().out
-    summary = report.summarize(tmp_path, floors=report.read_floors(floors_file))
+    summary = report.summarize(tmp_path, floors=analysis.read_floors(floors_file))
     met = {f["task"]: f["met"] for f in summary["floors"]}
     assert met == {"xnli": True, "pawsx": False, "xcopa": False}
     verdicts = {(e["task"], e["intermediate"]): e["verdict"] for e in summary["effects"]}
-    assert verdicts[("xnli", "qa")] == "up" and verdicts[("pawsx", "qa")] == report.NOT_LEARNED
+    assert verdicts[("xnli", "qa")] == "up" and verdicts[("pawsx", "qa")] == analysis.NOT_LEARNED
     assert re.search(r"\| pawsx \| e5 \| accuracy \| 68 \| 60\.0 \| not learned at this budget \(60\.0 \\?< 68\) \| "
                      r"50: 40\.0 100: 55\.5 \|", text), text
     assert "constant predictions in de" in text

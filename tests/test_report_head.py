@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts import report
+from xstilts import analysis, report
 from xstilts.recipe import RecipeError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,9 +21,9 @@ def in_repo(monkeypatch):
 
 def _mini() -> dict:
     floors = "recipes/mini/floors.yaml"
-    return report.summarize("results/mini", floors=report.read_floors(floors),
-                            intermediate_floors=report.read_intermediate_floors(floors),
-                            stand_ins=report.read_stand_ins(floors))
+    return report.summarize("results/mini", floors=analysis.read_floors(floors),
+                            intermediate_floors=analysis.read_intermediate_floors(floors),
+                            stand_ins=analysis.read_stand_ins(floors))
 
 
 def test_the_mini_summary_opens_with_a_title_sentences_confounds_then_tables():
@@ -56,7 +56,7 @@ def test_the_sentences_follow_the_analysis():
     summary["intermediate_floors"] = [{**c, "met": c["intermediate"] != "siqa"} for c in summary["intermediate_floors"]]
     text = " ".join(report.headline(summary))
     assert "The claim of the paper decided beyond noise: retrieval gains most: contradicted." in text
-    assert "met their floor." in text and report.NOT_LEARNED not in text
+    assert "met their floor." in text and analysis.NOT_LEARNED not in text
     assert "The intermediate task(s) siqa stayed below their English dev floor" in text
     assert "Not testable" not in text
     summary["claims"] = []
@@ -73,9 +73,9 @@ def test_a_summary_json_from_before_the_head_renders_its_tables_only():
 def test_stand_ins_are_one_line_per_name_and_not_a_floor(tmp_path):
     floors = tmp_path / "floors.yaml"
     floors.write_text("xnli: {min: 50}\nstand_ins: {xnli: 'dev rows\n  not MNLI'}\n")
-    assert set(report.read_floors(floors)) == {"xnli"}
-    assert report.read_stand_ins(floors) == {"xnli": "dev rows not MNLI"}
+    assert set(analysis.read_floors(floors)) == {"xnli"}
+    assert analysis.read_stand_ins(floors) == {"xnli": "dev rows not MNLI"}
     floors.write_text("stand_ins: [xnli]\n")
     with pytest.raises(RecipeError, match="stand_ins: a mapping of intermediate or target name"):
-        report.read_stand_ins(floors)
+        analysis.read_stand_ins(floors)
     assert report.main(["results/mini", "--floors", str(floors)]) == 2

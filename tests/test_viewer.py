@@ -19,7 +19,7 @@ import pytest
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
-from xstilts import languages, report
+from xstilts import analysis, languages, report
 from xstilts.results import (
     XTREME_CATEGORIES,
     XTREME_R_CATEGORIES,
@@ -374,10 +374,10 @@ def test_overview_keeps_the_newest_of_duplicate_runs():
 
 
 def test_chance_from_the_result_else_the_registry():
-    assert loading.task_chance([make(task="xnli", chance=40.0)], "xnli") == 40.0
-    assert loading.task_chance([], "xnli") == pytest.approx(100 / 3)
-    assert loading.task_chance([], "xcopa") == 50.0 and loading.task_chance([], "siqa") == pytest.approx(100 / 3)
-    assert loading.task_chance([], "panx") is None and loading.task_chance([], "no-such-task") is None
+    assert analysis.task_chance([make(task="xnli", chance=40.0)], "xnli") == 40.0
+    assert analysis.task_chance([], "xnli") == pytest.approx(100 / 3)
+    assert analysis.task_chance([], "xcopa") == 50.0 and analysis.task_chance([], "siqa") == pytest.approx(100 / 3)
+    assert analysis.task_chance([], "panx") is None and analysis.task_chance([], "no-such-task") is None
 
 
 def test_encoder_tasks_side_by_side_on_every_task(demo):

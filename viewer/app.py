@@ -21,8 +21,8 @@ if str(REPO) not in sys.path:
 
 import streamlit as st
 
-from xstilts import report
-from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES
+from xstilts import analysis, report
+from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, constant_everywhere
 from xstilts.tasks import benchmark_categories
 from xstilts.view import figures, loading
 
@@ -83,7 +83,7 @@ def view_overview(results: list, not_learned: dict, weak: dict | None = None) ->
         bound = colour_range("ov_range")
     table = loading.overview_table(results, lora=lora, benchmark=bench, not_learned=not_learned,
                                    weak_intermediates=weak)
-    chance = {t: loading.task_chance(results, t) for t in set(table["task"])}
+    chance = {t: analysis.task_chance(results, t) for t in set(table["task"])}
     st.plotly_chart(figures.overview_figure(table, chance, colour_range=bound), key="ov_chart")
     cells = table[~table["status"].isin([loading.STATUS_AGGREGATE])]
     unrecorded = int((~cells["reliability_recorded"]).sum())
@@ -154,7 +154,7 @@ def view_encoders(results: list, not_learned: dict) -> None:
     task = pick("Task", loading.task_order({t for t, i in shared if i == inter}), key=f"cmp_task_{inter}")
     table = loading.encoder_comparison(results, a, b, task, inter)
     st.plotly_chart(figures.encoder_comparison_figure(table, a, b, title=f"{task} (intermediate: {inter})",
-                                                      chance=loading.task_chance(results, task)), key="cmp_chart")
+                                                      chance=analysis.task_chance(results, task)), key="cmp_chart")
     if task in not_learned:
         st.warning(f"{lit(task)} is not learned at this budget ({lit(not_learned[task])}): no claim rests on it.")
     st.caption("Languages grouped by script. Unknown-token rates come from each encoder's phase-1 statistics; "
@@ -170,7 +170,7 @@ def view_languages(by_path: dict, not_learned: dict) -> None:
     # Open on a learned target where there is one: a constant predictor or an unlearned task is no example.
     task = pick("Task", tasks, key="lang_task", preferred=next((t for t in tasks if t not in not_learned), None))
     runs = sorted((p for p, r in by_path.items() if r.task == task), key=lambda p: loading.run_label(by_path[p].run))
-    usable = [p for p in runs if len(loading.constant_languages(by_path[p])) < len(by_path[p].languages)]
+    usable = [p for p in runs if not constant_everywhere([by_path[p]])]
     path = pick("Run", runs, key=f"lang_run_{task}", preferred=usable[0] if usable else None,
                 format_func=lambda p: loading.run_label(by_path[p].run))
     result = by_path[path]
@@ -182,10 +182,9 @@ def view_languages(by_path: dict, not_learned: dict) -> None:
     c2.metric("Mean of the others", loading.fmt_number(table.loc[~table["is_english"], "score"].mean()))
     c3.metric("Zero-shot gap", loading.fmt_number(gap, signed=True))
     st.plotly_chart(figures.language_bars(table, gap, title=f"{task}: {loading.run_label(result.run)}",
-                                          metric=result.main_metric, chance=loading.task_chance([result], task),
+                                          metric=result.main_metric, chance=analysis.task_chance([result], task),
                                           not_learned=not_learned.get(task, "")), key="lang_chart")
-    constant = loading.constant_languages(result)
-    if constant and len(constant) >= len(result.languages):
+    if constant_everywhere([result]):
         st.warning("Constant prediction in every language: this run gives one answer to nearly every example, so "
                    "its scores are the class balance, not transfer.")
     if task in not_learned:

@@ -1,8 +1,8 @@
 """The claims of Phang et al. (2020) judged against a results summary: supported, contradicted or inconclusive.
 
-Each claim is a rule over what ``report.summarize`` already computed (the seed-averaged grid, the intermediate-task
-effects with their 95% intervals of the difference, the floors), so a verdict follows from the numbers it lists and
-from nothing else:
+Each claim is a rule over what ``report.summarize`` already computed with ``xstilts.analysis`` (the seed-averaged grid,
+the intermediate-task effects with their 95% intervals of the difference and their verdicts, the floors), so a verdict
+follows from the numbers it lists and from nothing else:
 
 - an effect counts only where its interval excludes zero (``up`` / ``down``); ``within noise`` is no evidence
   either way, and a target below its floor ("not learned at this budget") or an intermediate task that is the
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from xstilts.reliability import difference, runs_of, shares_items
+from xstilts import analysis
+from xstilts.analysis import DOWN, JUDGED, UP, WITHIN_NOISE
+from xstilts.reliability import difference, shares_items
 from xstilts.results import intermediate_parts
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -74,8 +76,8 @@ def intermediate_tasks_help(found: list[dict[str, Any]], multi: list[str]) -> di
         if e["encoder"] in multi and _trained(e) and not e["intermediate"].endswith("+LoRA"):
             families.setdefault(e["intermediate"], []).append(e)
     for inter, effs in families.items():
-        judged = [e for e in effs if e["verdict"] in ("up", "down", "within noise")]
-        up, down = sum(e["verdict"] == "up" for e in judged), sum(e["verdict"] == "down" for e in judged)
+        judged = [e for e in effs if e["verdict"] in JUDGED]
+        up, down = sum(e["verdict"] == UP for e in judged), sum(e["verdict"] == DOWN for e in judged)
         left = [f"{e['task']} ({e['verdict']})" for e in effs if e not in judged]
         family = _family(inter)
         v = _verdict(up, down, len(judged))
@@ -111,15 +113,15 @@ def retrieval_gains_most(found: list[dict[str, Any]], multi: list[str],
     for enc in multi:
         for inter in dict.fromkeys(e["intermediate"] for e in found if e["encoder"] == enc):
             mine = [e for e in found if e["encoder"] == enc and e["intermediate"] == inter]
-            retrieval = [e for e in mine if e["task"] in RETRIEVAL and e["verdict"] in ("up", "down", "within noise")]
-            trained = [e for e in mine if _trained(e) and e["verdict"] in ("up", "down", "within noise")]
+            retrieval = [e for e in mine if e["task"] in RETRIEVAL and e["verdict"] in JUDGED]
+            trained = [e for e in mine if _trained(e) and e["verdict"] in JUDGED]
             if not retrieval:
                 continue
             best = max((e["delta"] for e in trained), default=None)
             for r in retrieval:
-                gains_most = r["verdict"] == "up" and (best is None or r["delta"] > best)
-                against = r["verdict"] == "down" or (r["verdict"] == "within noise"
-                                                     and any(e["verdict"] == "up" for e in trained))
+                gains_most = r["verdict"] == UP and (best is None or r["delta"] > best)
+                against = r["verdict"] == DOWN or (r["verdict"] == WITHIN_NOISE
+                                                   and any(e["verdict"] == UP for e in trained))
                 pro, con, n = pro + gains_most, con + against, n + 1
                 lines.append(f"{enc} {inter}: {_effect_text(r)}; largest change on a learned trained target "
                              + (f"{best:+.1f}" if best is not None else "none"))
@@ -133,8 +135,8 @@ def retrieval_gains_most(found: list[dict[str, Any]], multi: list[str],
 def xnli_gains_little(found: list[dict[str, Any]], multi: list[str]) -> dict[str, Any]:
     """XNLI gains little from intermediate tasks (its English training set, MNLI, is already the best of them)."""
     mine = [e for e in found if e["encoder"] in multi and e["task"] == "xnli"]
-    judged = [e for e in mine if e["verdict"] in ("up", "down", "within noise")]
-    up = [e for e in judged if e["verdict"] == "up"]
+    judged = [e for e in mine if e["verdict"] in JUDGED]
+    up = [e for e in judged if e["verdict"] == UP]
     wide = [e for e in judged if e not in up and (e.get("high") is None or e["high"] > LITTLE)]
     left = [f"{e['intermediate']} ({e['verdict']})" for e in mine if e not in judged]
     # Within noise is not "little" when the interval still allows a sizeable gain.
@@ -162,11 +164,10 @@ def multilingual_beats_english(grid: dict[str, Any], multi: list[str], english: 
                 task = row["task"].split(" (")[0]
                 if task in not_learned or " (" in row["task"] or not row["runs"][i] or not row["runs"][j]:
                     continue
-                seeds = row.get("runs_seed") or [None] * len(row["runs"])  # summary.json before it: by position
-                d = difference(runs_of(row["runs"][i], row["runs_ci95"][i], seeds[i]),
-                               runs_of(row["runs"][j], row["runs_ci95"][j], seeds[j]), shared_items=shares_items(task))
-                pro, con = pro + (d.verdict == "up"), con + (d.verdict == "down")
-                n += d.verdict in ("up", "down", "within noise")
+                # the grid's own runs (summary.json before runs_seed: paired by position); no per-item scores here
+                d = difference(analysis.seed_runs(row, i), analysis.seed_runs(row, j), shared_items=shares_items(task))
+                pro, con = pro + (d.verdict == UP), con + (d.verdict == DOWN)
+                n += d.verdict in JUDGED
                 interval = f" [{d.low:+.1f}, {d.high:+.1f}]" if d.low is not None else ""
                 lines.append(f"{row['task']}: {m} {row['cells'][i]:.1f} vs {en} {row['cells'][j]:.1f}, "
                              f"{d.delta:+.1f}{interval} {d.verdict}")
@@ -180,7 +181,7 @@ def judge(summary: dict[str, Any], kinds: dict[str, str]) -> list[dict[str, Any]
     """The four claims, each ``{"claim", "verdict", "evidence": [line], "scope"}``. ``kinds``: encoder -> kind."""
     grid, found = summary["grid"], summary.get("effects") or []
     multi, english = _kinds(grid, kinds)
-    not_learned = {f["task"] for f in summary.get("floors") or [] if not f["met"]}
+    not_learned = set(analysis.targets_not_learned(summary.get("floors") or []))
     return [intermediate_tasks_help(found, multi),
             retrieval_gains_most(found, multi, summary.get("contrastive") or {}),
             xnli_gains_little(found, multi), multilingual_beats_english(grid, multi, english, not_learned)]

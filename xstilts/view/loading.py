@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import math
 import os
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from xstilts import anchors, report, tasktypes
+from xstilts import analysis, anchors
 from xstilts.errors import XstiltsError
 from xstilts.languages import script_of
 from xstilts.recipe import RecipeError
-from xstilts.reliability import SeedRun, difference, items_from_json, shares_items
+from xstilts.reliability import items_from_json
 from xstilts.results import (
     BASELINE,
     XTREME_CATEGORIES,
@@ -32,10 +31,8 @@ from xstilts.results import (
     UnsafeFile,
     baseline_of,
     constant_everywhere,
-    coverage_problem,
     find_results,
     intermediate_order,
-    phase2_seed,
     read_guarded,
     recipe_variants,
     same_task,
@@ -166,8 +163,9 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def _sd(values: Sequence[float]) -> float:
-    """Sample standard deviation over seeds; NaN with fewer than two."""
-    return statistics.stdev(values) if len(values) >= 2 else math.nan
+    """The standard deviation over seeds (``analysis.seed_sd``) for a table: NaN where it is unknown (one seed)."""
+    sd = analysis.seed_sd(values)
+    return math.nan if sd is None else sd
 
 
 def encoders(results: Iterable[TaskResult]) -> dict[str, str]:
@@ -226,8 +224,8 @@ def encoder_comparison(
     pick = [r for r in results if r.task == task and r.run.intermediate == intermediate and bool(r.run.lora) == lora]
     a = _lang_means(r for r in pick if r.run.encoder == encoder_a)
     b = _lang_means(r for r in pick if r.run.encoder == encoder_b)
-    const_a = {lang for r in pick if r.run.encoder == encoder_a for lang in constant_languages(r)}
-    const_b = {lang for r in pick if r.run.encoder == encoder_b for lang in constant_languages(r)}
+    const_a = {lang for r in pick if r.run.encoder == encoder_a for lang in analysis.constant_languages(r)}
+    const_b = {lang for r in pick if r.run.encoder == encoder_b for lang in analysis.constant_languages(r)}
     tok_a, tok_b = tokenizer_stats(results, encoder_a), tokenizer_stats(results, encoder_b)
     nan = math.nan
     rows = []
@@ -277,7 +275,7 @@ def run_languages(result: TaskResult) -> pd.DataFrame:
     ``is_training_language``), ``constant`` (the model gave one prediction to nearly every example there), highest
     score first."""
     rows = []
-    constant = set(constant_languages(result))
+    constant = set(analysis.constant_languages(result))
     for lang, m in result.languages.items():
         v = language_score(result.main_metric, m)
         if v is not None:
@@ -424,8 +422,13 @@ STATUS_AGGREGATE = "aggregate"  # a benchmark mean over the tasks present (no in
 STATUS_SAME_TASK = "same task"  # the intermediate task is the target's own training data: not transfer, not judged
 STATUS_OTHER_LANGUAGES = "other languages"  # cell and baseline scored on different languages: not compared
 STATUS_NOT_LEARNED = "not learned"  # the target is below its floor (a floors file): no change is judged there
-NOT_LEARNED = "not learned at this budget"  # SUMMARY.md's words (report.NOT_LEARNED)
-INTERMEDIATE_NOT_LEARNED = report.INTERMEDIATE_NOT_LEARNED  # below the intermediate task's own English dev floor
+# The status of each of the analysis's verdicts (``analysis.judge``) on a cell with a baseline.
+STATUS_OF_VERDICT = {
+    analysis.UP: STATUS_CHANGE, analysis.DOWN: STATUS_CHANGE, analysis.WITHIN_NOISE: STATUS_NOISE,
+    analysis.UNKNOWN: STATUS_UNCERTAIN, analysis.SAME_TASK: STATUS_SAME_TASK,
+    analysis.NOT_COMPARABLE: STATUS_OTHER_LANGUAGES, analysis.NOT_LEARNED: STATUS_NOT_LEARNED,
+    analysis.INTERMEDIATE_NOT_LEARNED: STATUS_NOT_LEARNED,
+}
 BENCHMARK_TASKS: dict[str, list[str]] = {
     "XTREME": [t for ts in XTREME_CATEGORIES.values() for t in ts],
     "XTREME-R": [t for ts in XTREME_R_CATEGORIES.values() for t in ts],
@@ -436,55 +439,41 @@ BENCHMARK_TASKS: dict[str, list[str]] = {
 MIN_AGGREGATE_TASKS = 3
 
 
-def registry_chance(task: str) -> float | None:
-    """The score of a uniform random guess from the task registry: classification 100 / labels, multiple choice
-    100 / choices; None where undefined (tagging F1, QA, retrieval) or the task is not in the registry."""
-
-    t = TASKS.get(task)
-    return None if t is None else tasktypes.of(t).chance(t, {}, None)
-
-
-def task_chance(results: Iterable[TaskResult], task: str) -> float | None:
-    """The chance level of ``task``: as recorded in a result (``chance``), else from the task registry."""
-    for r in results:
-        if r.task == task and r.chance is not None:
-            return float(r.chance)
-    return registry_chance(task)
-
-
-def constant_languages(result: TaskResult) -> list[str]:
-    """Languages whose predictions are (almost) all one answer (``reliability.<lang>.constant``), sorted."""
-    return sorted(lang for lang, f in (result.reliability or {}).items() if isinstance(f, Mapping) and f.get("constant"))
-
-
 def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
-    """Seed statistics of one (encoder, intermediate, task) group of results."""
-    scores = [r.score for r in rs]
-    cis = [r.score_ci95 for r in rs]
-    ci = None
-    if cis and all(c is not None for c in cis):  # the mean of the seeds' bounds: an interval for the seed mean
-        ci = (_mean([c[0] for c in cis]), _mean([c[1] for c in cis]))
-    constant = sorted({lang for r in rs for lang in constant_languages(r)})
-    langs = {lang for r in rs for lang in r.languages}
-    seeds = sorted({r.run.seed for r in rs if r.run.seed is not None})
-    return {"score": _mean(scores), "sd": _sd(scores), "n_seeds": len(rs), "seeds": seeds, "ci": ci,
-            "scores": scores, "cis": cis,
-            # what the report's rule pairs and redraws (seed index, per-item scores where the results keep them)
-            "runs": [SeedRun(r.score, r.score_ci95, r.run.seed, items_from_json(r.items), phase2_seed(r)) for r in rs],
-            "constant_langs": constant, "all_constant": constant_everywhere(rs),  # the report's rule
-            "n_langs": len(langs), "partial": any(r.partial for r in rs),
+    """Seed statistics of one (encoder, intermediate, task) group of results, ordered by seed
+    (``analysis.cell_groups``): ``analysis.seed_cell`` with what the overview draws besides."""
+    cell = analysis.seed_cell(list(rs))
+    return {"score": _mean(cell["runs"]), "sd": math.nan if cell["sd"] is None else cell["sd"],
+            "n_seeds": len(rs), "seeds": cell["seeds"], "ci": tuple(cell["ci95"]) if cell["ci95"] else None,
+            # what the analysis pairs and redraws (seed, per-item scores where the results keep them)
+            "runs": analysis.cell_seed_runs(cell, [items_from_json(r.items) for r in rs]),
+            "constant_langs": sorted({lang for r in rs for lang in analysis.constant_languages(r)}),
+            "all_constant": constant_everywhere(rs), "n_langs": len({lang for r in rs for lang in r.languages}),
+            "partial": any(r.partial for r in rs),
             "reliability_recorded": all(bool(r.reliability) or r.score_ci95 is not None for r in rs),
-            "lang_means": _lang_means(rs), "lang_sets": [sorted(r.languages) for r in rs]}
+            "lang_means": _lang_means(rs), "lang_sets": [sorted(r.languages) for r in rs],
+            "trained_on": {trained_on(r) for r in rs}}
 
 
-def _judge(cell: dict[str, Any], base: dict[str, Any], task: str = "") -> tuple[str, str]:
-    """(status, why) of a cell against its baseline: the report's rule (``reliability.difference``: the 95% interval
-    of the paired difference from seed and item noise), so the viewer and SUMMARY.md call the same effects."""
-    d = difference(cell["runs"], base["runs"], shared_items=shares_items(task))
-    if d.verdict == "unknown":
-        return STATUS_UNCERTAIN, d.why
-    interval = f"Δ {d.delta:+.1f}, 95% interval [{d.low:+.1f}, {d.high:+.1f}] ({d.why})"
-    return (STATUS_NOISE, f"{interval} holds 0") if d.verdict == "within noise" else (STATUS_CHANGE, interval)
+def _status(effect: analysis.Effect, not_learned: Mapping[str, str], weak: Mapping[tuple[str, str], str],
+            task: str, key: tuple[str, str]) -> tuple[str, str]:
+    """(status, why) of a cell from the analysis's verdict on it, in the viewer's words."""
+    verdict = effect.verdict
+    if verdict == analysis.SAME_TASK:
+        return STATUS_SAME_TASK, SAME_TASK_WHY
+    if verdict == analysis.NOT_COMPARABLE:
+        return STATUS_OTHER_LANGUAGES, effect.why
+    if verdict == analysis.INTERMEDIATE_NOT_LEARNED:
+        return STATUS_NOT_LEARNED, f"{analysis.INTERMEDIATE_NOT_LEARNED}: {weak[key]}"
+    if verdict == analysis.NOT_LEARNED:
+        return STATUS_NOT_LEARNED, f"{analysis.NOT_LEARNED}: {not_learned[task]}"
+    if verdict == analysis.UNKNOWN:
+        return STATUS_UNCERTAIN, effect.why
+    interval = f"Δ {effect.delta:+.1f}, 95% interval [{effect.low:+.1f}, {effect.high:+.1f}] ({effect.why})"
+    return STATUS_OF_VERDICT[verdict], f"{interval} holds 0" if verdict == analysis.WITHIN_NOISE else interval
+
+
+SAME_TASK_WHY = "the intermediate task is this target's own training data: more training, not transfer"
 
 
 OVERVIEW_COLUMNS = [
@@ -500,9 +489,11 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
     """Every (encoder, intermediate, task) cell of the overview: seed-mean score, change over the encoder's
     no-intermediate baseline, and how far that change can be trusted.
 
-    A cell is judged (``status``) by the 95% interval of its difference to the baseline (``reliability.difference``:
-    seed and example noise, as the report judges it): ``change`` where it excludes zero, ``noise`` where it holds
-    it, ``uncertain`` where one seed and no recorded interval say nothing about the noise. Constant predictions are listed
+    A cell is judged (``status``) by the analysis's verdict on it (``analysis.judge``, the verdict SUMMARY.md's
+    effects table gives the cell; ``STATUS_OF_VERDICT``): ``same task``, ``other languages`` and ``not learned``
+    first, then the 95% interval of its paired difference to the baseline (seed and example noise): ``change`` where
+    it excludes zero, ``noise`` where it holds it, ``uncertain`` where nothing says how large the noise is. ``delta``
+    is the analysis's change (the mean of the per-seed differences where seeds pair). Constant predictions are listed
     (``constant_langs``; ``all_constant`` when every language predicts one answer) whatever the status.
 
     Args:
@@ -513,7 +504,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
             claims no effect there.
         weak_intermediates: (encoder, intermediate) -> why its intermediate task is below its English dev floor
             (``intermediate_floor_verdicts``): its cells are not judged either (``STATUS_NOT_LEARNED``, the why
-            naming the intermediate), as SUMMARY.md's "intermediate not learned".
+            naming the intermediate), as SUMMARY.md's "intermediate not learned" (which names the intermediate
+            before a target below its own floor, and matches full fine-tuning columns: a LoRA column is
+            "intermediate +LoRA").
         benchmark: "XTREME" or "XTREME-R": adds a row per (encoder, intermediate) with ``task`` equal to that name,
             the mean over the benchmark's tasks that every row of the encoder with at least ``MIN_AGGREGATE_TASKS``
             of them has (one task set per encoder, ``aggregate_tasks``; partial when fewer than all), so the means of
@@ -522,37 +515,36 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
     Returns:
         One row per cell (see ``OVERVIEW_COLUMNS``); NaN where a value does not exist (``delta`` without baseline).
     """
-    chosen = [r for r in recipe_variants(results) if bool(r.run.lora) == lora]
-    groups: dict[tuple[str, str, str], list[TaskResult]] = defaultdict(list)
+    # The analysis's cells (seeds ordered as the report orders them), this LoRA setting's, named without " +LoRA"
+    labels: dict[tuple[str, str, str], str] = {}
+    groups: dict[tuple[str, str, str], list[TaskResult]] = {}
+    for (enc, label, task), rs in analysis.cell_groups(results).items():
+        if bool(rs[0].run.lora) == lora:
+            key = (enc, label.removesuffix(" +LoRA"), task)
+            labels[key], groups[key] = label, rs
     kinds: dict[str, str] = {}
-    for r in chosen:
-        groups[(r.run.encoder, r.run.intermediate, r.task)].append(r)
-        kinds.setdefault(r.run.encoder, r.run.encoder_kind)
+    for rs in groups.values():
+        for r in rs:
+            kinds.setdefault(r.run.encoder, r.run.encoder_kind)
     cells = {k: _cell(v) for k, v in groups.items()}
     nan = math.nan
     rows = []
+    not_learned, weak = not_learned or {}, weak_intermediates or {}
     for (enc, inter, task), c in cells.items():
         base = cells.get((enc, baseline_of(inter), task)) if inter != baseline_of(inter) else None
-        own = {task} | {trained_on(r) for r in groups[(enc, inter, task)]}
+        own = analysis.own_tasks(task, c["trained_on"])
         if inter == baseline_of(inter):  # the baseline (of its recipe variant)
             status, why, delta, b_score = STATUS_BASELINE, "the encoder without intermediate task", nan, nan
-        elif same_task(inter, own):
-            status, delta, b_score = STATUS_SAME_TASK, nan, nan
-            why = "the intermediate task is this target's own training data: more training, not transfer"
         elif base is None:
-            status, why, delta, b_score = STATUS_NO_BASELINE, "no run without intermediate task", nan, nan
-        elif coverage_problem(c["lang_sets"], base["lang_sets"]):  # the report's rule: one helper for both
-            status, delta, b_score = STATUS_OTHER_LANGUAGES, nan, nan
-            why = str(coverage_problem(c["lang_sets"], base["lang_sets"]))
-        elif task in (not_learned or {}):  # the report's rule: a target below its floor supports no claim
-            status, delta, b_score = STATUS_NOT_LEARNED, c["score"] - base["score"], base["score"]
-            why = f"{NOT_LEARNED}: {not_learned[task]}" if not_learned else NOT_LEARNED
-        elif (enc, inter) in (weak_intermediates or {}):  # the report's rule: the intermediate itself not learned
-            status, delta, b_score = STATUS_NOT_LEARNED, c["score"] - base["score"], base["score"]
-            why = f"{INTERMEDIATE_NOT_LEARNED}: {weak_intermediates[(enc, inter)]}"
-        else:
-            status, why = _judge(c, base, task)
-            delta, b_score = c["score"] - base["score"], base["score"]
+            status, why, delta, b_score = (STATUS_SAME_TASK, SAME_TASK_WHY, nan, nan) if same_task(inter, own) \
+                else (STATUS_NO_BASELINE, "no run without intermediate task", nan, nan)
+        else:  # the analysis's verdict, as SUMMARY.md's effects table gives it (the column as the report names it)
+            label = labels[(enc, inter, task)]
+            effect = analysis.judge(c["runs"], base["runs"], task, label, own, c["lang_sets"], base["lang_sets"],
+                                    intermediate_weak=(enc, label) in weak, target_not_learned=task in not_learned)
+            status, why = _status(effect, not_learned, weak, task, (enc, label))
+            compared = status not in (STATUS_SAME_TASK, STATUS_OTHER_LANGUAGES)
+            delta, b_score = (effect.delta, base["score"]) if compared else (nan, nan)
         lang_deltas = ({lang: v - base["lang_means"][lang] for lang, v in sorted(c["lang_means"].items())
                         if lang in base["lang_means"]} if base else {})
         # The phase-1 model the cell's encoder was made from (published numbers are matched on it, never on the run
@@ -565,7 +557,7 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
             "baseline": b_score, "delta": delta, "status": status, "why": why, "constant_langs": c["constant_langs"],
             "all_constant": c["all_constant"], "n_langs": c["n_langs"], "partial": c["partial"],
             "reliability_recorded": c["reliability_recorded"], "lang_deltas": lang_deltas, "aggregate_tasks": "",
-            "not_learned": (not_learned or {}).get(task, ""), "model": next(iter(models)) if len(models) == 1 else "",
+            "not_learned": not_learned.get(task, ""), "model": next(iter(models)) if len(models) == 1 else "",
         })
     if benchmark:
         wanted = BENCHMARK_TASKS[benchmark]
@@ -639,7 +631,7 @@ def encoder_tasks(results: Iterable[TaskResult], encoder_a: str, encoder_b: str,
         sa, sb = [r.score for r in ra], [r.score for r in rb]
         per_task.append({"task": task, "score_a": _mean(sa), "sd_a": _sd(sa), "n_a": len(sa), "score_b": _mean(sb),
                          "sd_b": _sd(sb), "n_b": len(sb), "diff": _mean(sa) - _mean(sb),
-                         "chance": task_chance(ra + rb, task), "const_a": _cell(ra)["all_constant"],
+                         "chance": analysis.task_chance(ra + rb, task), "const_a": _cell(ra)["all_constant"],
                          "const_b": _cell(rb)["all_constant"], "not_learned": (not_learned or {}).get(task, "")})
         la, lb = _lang_means(ra), _lang_means(rb)
         by_script: dict[str, list[str]] = defaultdict(list)
@@ -668,35 +660,30 @@ def floors_file_from_args(argv: Sequence[str], environ: Mapping[str, str]) -> st
 
 
 def floor_verdicts(results: Sequence[TaskResult], floors_file: str | Path | None) -> tuple[dict[str, str], str]:
-    """(task -> why it is "not learned at this budget", problem): the report's floors rule
-    (``report.read_floors`` and ``report.check_floors``) on these results, so the viewer marks the targets
-    SUMMARY.md marks. No file: nothing marked; a file that cannot be used: nothing marked and the one-line problem."""
+    """(task -> why it is "not learned at this budget", problem): the analysis's floors rule
+    (``analysis.read_floors``, ``check_floors`` and ``targets_not_learned``) on these results, as SUMMARY.md marks
+    the targets. No file: nothing marked; a file that cannot be used: nothing marked and the one-line problem."""
     if not floors_file:
         return {}, ""
     try:
-        checked = report.check_floors(list(results), report.read_floors(floors_file))
+        checked = analysis.check_floors(list(results), analysis.read_floors(floors_file))
     except (RecipeError, OSError) as exc:
         return {}, " ".join(str(exc).split())
-    out: dict[str, str] = {}
-    for f in checked:
-        if not f["met"]:
-            out[f["task"]] = "; ".join(x for x in (out.get(f["task"], ""),
-                                                     f"{f['encoder'] or 'no run'}: {f['why']}") if x)
-    return out, ""
+    return analysis.targets_not_learned(checked), ""
 
 
 def intermediate_floor_verdicts(results: Sequence[TaskResult], floors_file: str | Path | None
                                 ) -> tuple[dict[tuple[str, str], str], str]:
-    """((encoder, intermediate) -> why its intermediate task is "intermediate not learned", problem): the report's
-    rule (``report.read_intermediate_floors``, ``check_intermediate_floors``, ``intermediate_not_learned``) on these
-    results, so the viewer marks the rows SUMMARY.md marks. No file: nothing; an unusable file: nothing and why."""
+    """((encoder, intermediate) -> why its intermediate task is "intermediate not learned", problem): the analysis's
+    rule (``analysis.read_intermediate_floors``, ``check_intermediate_floors``, ``intermediate_not_learned``) on these
+    results, as SUMMARY.md marks the rows. No file: nothing; an unusable file: nothing and why."""
     if not floors_file:
         return {}, ""
     try:
-        floors = report.read_intermediate_floors(floors_file)
+        floors = analysis.read_intermediate_floors(floors_file)
     except (RecipeError, OSError) as exc:
         return {}, " ".join(str(exc).split())
-    return report.intermediate_not_learned(report.check_intermediate_floors(list(results), floors)), ""
+    return analysis.intermediate_not_learned(analysis.check_intermediate_floors(list(results), floors)), ""
 
 
 def runs_dir_from_args(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
