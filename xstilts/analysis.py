@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from xstilts import anchors, recipe
+from xstilts import anchors, recipe, typespecs
 from xstilts.languages import script_of
 from xstilts.recipe import RecipeError, field
 from xstilts.reliability import Difference, SeedRun, difference, items_from_json, shares_items
@@ -71,8 +71,9 @@ class Floor:
     no_constant: bool = field(False, help="also fail when any language gives one prediction to nearly every example")
     encoder_kind: str = field("multilingual", help="checked on the encoders of this kind ...")
     intermediate: str = field("none", help="... without intermediate task (or another intermediate)")
-    judged_on: str = field("test", help="test: the zero-shot mean over languages; dev: the phase-3 run's held-out English "
-                                 "dev score (a target whose zero-shot mean cannot reach a floor at this scale)")
+    judged_on: str = field("test", help="test: the zero-shot mean over languages; dev: the phase-3 run's held-out "
+                                        "English dev score (a target whose zero-shot mean cannot reach a floor at "
+                                        "this scale)")
 
 
 @dataclasses.dataclass
@@ -89,11 +90,12 @@ ENCODER_KINDS = ("multilingual", "english", "unknown")  # RunInfo.encoder_kind's
 
 def task_metrics(task: str) -> tuple[str, ...]:
     """The language-averaged metrics a task's results hold (the evaluation writes its main metric's parts, with
-    precision and recall beside a tagging F1 and the last layer's beside a retrieval score)."""
+    precision and recall beside a tagging F1 and the last layer's beside a score of the bare encoder)."""
     main = TASKS[task].main_metric
     parts = ("exact_match", "f1") if main == "exact_match+f1" else (main,)
     extra = ("precision", "recall") if main == "f1" else ()
-    last = tuple(f"{m}_last_layer" for m in parts) if TASKS[task].task_type == "retrieval" else ()
+    # A type evaluated on the bare encoder (retrieval) scores its last layer too (retrieval.also_last_layer).
+    last = tuple(f"{m}_last_layer" for m in parts) if typespecs.spec_of(TASKS[task]).eval_model == "encoder" else ()
     return parts + extra + last
 
 
