@@ -33,9 +33,9 @@ from typing import Any
 import datasets
 
 from xstilts import ccg
-from xstilts import languages as L
 from xstilts.config import embedded_path
 from xstilts.errors import DataError, DataMissing, SplitAbsent
+from xstilts.languages import TATOEBA_ISO3, TYDIQA_NAMES, UDPOS_NAMES
 from xstilts.log import log
 from xstilts.rows import ROW_AT, TAG_LINES, canonical_rows_counted
 from xstilts.tasks import DataSplit, HubSource, LocalSource, Task
@@ -208,7 +208,7 @@ hub_loader: Callable[..., datasets.Dataset] = default_hub_loader
 
 
 def _fill(template: str, lang: str, split: str = "") -> str:
-    return template.format(lang=lang, udpos_name=L.UDPOS_NAMES.get(lang, lang), iso3=L.TATOEBA_ISO3.get(lang, lang),
+    return template.format(lang=lang, udpos_name=UDPOS_NAMES.get(lang, lang), iso3=TATOEBA_ISO3.get(lang, lang),
                            split=split)
 
 
@@ -525,7 +525,7 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
     keep = split.hub.keep if split.hub is not None and source != "xtreme" else None
     if keep == "tydiqa_lang":
         # TyDiQA-GoldP mixes languages in one split; the id prefix names the language ("english-123-0").
-        rows = [r for r in rows if L.TYDIQA_NAMES.get(str(r["id"]).split("-")[0]) == lang]
+        rows = [r for r in rows if TYDIQA_NAMES.get(str(r["id"]).split("-")[0]) == lang]
     if keep == "ud_tokens":
         rows = _drop_ud_placeholders(rows)
     if limit is not None:

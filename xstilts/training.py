@@ -88,10 +88,12 @@ class XTrainer(Trainer):
     def __init__(self, *args: Any, dev_sets: list[DevSet], collator: Collator, train_lengths: list[int] | None,
                  eval_batch_size: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        # What dev evaluation (``evaluate``) batches with. Named apart from the Trainer's own ``data_collator`` and
+        # ``args.per_device_eval_batch_size``, which its built-in evaluation loop (not used here) reads.
         self.dev_sets = dev_sets
-        self.xcollator = collator
+        self.dev_collator = collator
         self.train_lengths = train_lengths
-        self.xeval_batch_size = eval_batch_size
+        self.dev_batch_size = eval_batch_size
         self.last_dev: dict[str, float] = {}
         # Samplers whose order is a function of (seed, epoch): EpochSetter tells them the epoch.
         self.epoch_samplers: list[Any] = []
@@ -129,7 +131,7 @@ class XTrainer(Trainer):
 
     def evaluate(self, eval_dataset: Any = None, ignore_keys: Any = None, metric_key_prefix: str = "eval") -> dict:
         start = time.time()
-        metrics = dev_metrics(self.model, self.dev_sets, self.xcollator, self.xeval_batch_size, self.args.device)
+        metrics = dev_metrics(self.model, self.dev_sets, self.dev_collator, self.dev_batch_size, self.args.device)
         out = {f"{metric_key_prefix}_{k}": v for k, v in metrics.items()}
         out[f"{metric_key_prefix}_runtime"] = round(time.time() - start, 3)
         self.last_dev = metrics
@@ -175,7 +177,7 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
         weight_decay=cfg.weight_decay,
         adam_epsilon=1e-8,
         max_grad_norm=cfg.max_grad_norm,
-        warmup_steps=cfg.warmup_ratio,
+        warmup_steps=warmup_steps_argument(cfg.warmup_ratio),
         lr_scheduler_type="linear",
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
@@ -218,6 +220,18 @@ def training_arguments(cfg: TrainConfig, checkpoint_dir: Path, label_names: list
                                                    or cfg.precision == "bf16"),
         **fsdp_arguments(cfg, layer_classes),
     )
+
+
+def warmup_steps_argument(ratio: float) -> float:
+    """TrainingArguments ``warmup_steps`` for ``train.warmup_ratio`` (the share of the run's optimizer steps that warm
+    up, in [0, 1]).
+
+    transformers 5 has no ``warmup_ratio``: its ``warmup_steps`` reads a float below 1 as a ratio (ceil(total steps *
+    ratio) steps, the total as the Trainer counts it) and 1 or more as a number of steps, so a ratio of exactly 1.0
+    would warm up for one step. It goes in as the largest float below 1, whose ceil(total * ratio) is the total for
+    any run under 2**52 steps; every ratio below 1 goes in unchanged.
+    """
+    return min(ratio, math.nextafter(1.0, 0.0))
 
 
 def tf32_supported() -> bool:
@@ -366,7 +380,7 @@ def run_training(model: torch.nn.Module, tokenizer: Any, train_features: list[di
         raise TrainingFailed(unsafe)
     trainer = build_trainer(model, tokenizer, train_features, dev_sets, cfg, checkpoint_dir, task_names, label_names,
                             train_dataloader_factory)
-    args, collator, world = trainer.args, trainer.xcollator, int(os.environ.get("WORLD_SIZE", "1"))
+    args, collator, world = trainer.args, trainer.dev_collator, int(os.environ.get("WORLD_SIZE", "1"))
     distributed = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
     if cfg.fsdp != "off" and distributed != "FSDP":
         # accelerate applies FSDP to multi-GPU runs only; elsewhere it falls back to DDP (or one process) silently.
@@ -443,7 +457,7 @@ def speed_settings(model: torch.nn.Module, args: TrainingArguments, trainer: Any
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
     }
     if trainer is not None:
-        out["pad_to_multiple_of"] = trainer.xcollator.multiple
+        out["pad_to_multiple_of"] = trainer.dev_collator.multiple
         out["compiled_layers"] = getattr(trainer, "compiled_layers", 0)
         out["train_shapes"] = {"x".join(map(str, k)): n for k, n in sorted(trainer.shapes_seen.items())}
     return out
