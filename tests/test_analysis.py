@@ -132,8 +132,8 @@ def test_the_report_and_the_viewer_give_every_synthetic_cell_the_same_verdict(fo
         ("e5", "tydiqa", "pawsx"): analysis.NOT_LEARNED,
         ("e5", "siqa", "pawsx"): analysis.INTERMEDIATE_NOT_LEARNED,  # the intermediate first, as SUMMARY.md
         ("e5", "tydiqa +LoRA", "xnli"): analysis.DOWN,
-        # the intermediate floors name full fine-tuning columns (report.summarize's rule): LoRA's is judged
-        ("e5", "siqa +LoRA", "xnli"): analysis.UP,
+        # the floor is measured over every phase-2 run of siqa: it holds for its LoRA column too
+        ("e5", "siqa +LoRA", "xnli"): analysis.INTERMEDIATE_NOT_LEARNED,
     }
 
 

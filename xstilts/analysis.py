@@ -32,6 +32,7 @@ from xstilts.reliability import Difference, SeedRun, difference, items_from_json
 from xstilts.results import (
     VARIANT_OPEN,
     TaskResult,
+    base_intermediate,
     baseline_of,
     constant_everywhere,
     coverage_problem,
@@ -202,6 +203,13 @@ def check_intermediate_floors(results: list[TaskResult], floors: dict[str, Inter
 def intermediate_not_learned(checked: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
     """(encoder, intermediate) -> why, for every intermediate below its floor (report, claims and viewer)."""
     return {(c["encoder"], c["intermediate"]): c["why"] for c in checked if not c["met"]}
+
+
+def weak_intermediate(weak: Mapping[tuple[str, str], str], encoder: str, column: str) -> str | None:
+    """Why the intermediate task of an (encoder, intermediate column) is below its English dev floor, None where it
+    is not: the floor is measured over every phase-2 run of that intermediate (``check_intermediate_floors``), so it
+    holds for its LoRA column and its recipe variants as for its plain column."""
+    return weak.get((encoder, base_intermediate(column)))
 
 
 def targets_not_learned(checked: list[dict[str, Any]]) -> dict[str, str]:
@@ -496,7 +504,8 @@ def judge(cell: Sequence[SeedRun], base: Sequence[SeedRun], task: str, intermedi
 
 
 def effects(grid: dict[str, Any], items: dict[tuple[str, str, str], list[Any]] | None = None,
-            not_learned: Collection[str] = (), weak: Collection[tuple[str, str]] = ()) -> list[dict[str, Any]]:
+            not_learned: Collection[str] = (), weak: Mapping[tuple[str, str], str] | None = None
+            ) -> list[dict[str, Any]]:
     """Each intermediate task's change over its encoder's no-intermediate run (same LoRA setting), per grid row, with
     the 95% interval of the difference (``reliability.difference``: seeds paired by index and read with t, plus the
     items redrawn on both sides, jointly across translated languages where ``items`` holds per-item scores) and its
@@ -504,10 +513,10 @@ def effects(grid: dict[str, Any], items: dict[tuple[str, str, str], list[Any]] |
 
     Args:
         not_learned: the targets below their floor (``targets_not_learned``).
-        weak: the (encoder, intermediate column) pairs whose intermediate task is below its English dev floor
-            (``intermediate_not_learned``).
+        weak: (encoder, intermediate) -> why its intermediate task is below its English dev floor
+            (``intermediate_not_learned``; every column of that intermediate, ``weak_intermediate``).
     """
-    items = items or {}
+    items, weak = items or {}, weak or {}
     cols = [tuple(c) for c in grid["columns"]]
     out = []
     for row in grid["rows"]:
@@ -524,7 +533,7 @@ def effects(grid: dict[str, Any], items: dict[tuple[str, str, str], list[Any]] |
             e = judge(seed_runs(row, i, items.get((enc, inter, row["task"]))),
                       seed_runs(row, j, items.get((*base_col, row["task"]))), task, inter,
                       own_tasks(task, row.get("trained_on", [[]] * len(cols))[i]), coverage[i], coverage[j],
-                      intermediate_weak=(enc, inter) in weak, target_not_learned=task in not_learned)
+                      intermediate_weak=weak_intermediate(weak, enc, inter) is not None, target_not_learned=task in not_learned)
             out.append({"encoder": enc, "intermediate": inter, "task": row["task"], "metric": row["metric"],
                         "score": row["cells"][i], "baseline": row["cells"][j], "delta": e.delta, "low": e.low,
                         "high": e.high, "verdict": e.verdict, "why": e.why,

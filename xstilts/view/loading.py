@@ -455,18 +455,18 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
             "trained_on": {trained_on(r) for r in rs}}
 
 
-def _status(effect: analysis.Effect, not_learned: Mapping[str, str], weak: Mapping[tuple[str, str], str],
-            task: str, key: tuple[str, str]) -> tuple[str, str]:
-    """(status, why) of a cell from the analysis's verdict on it, in the viewer's words."""
+def _status(effect: analysis.Effect, target_why: str | None, intermediate_why: str | None) -> tuple[str, str]:
+    """(status, why) of a cell from the analysis's verdict on it, in the viewer's words; ``target_why``,
+    ``intermediate_why``: why the target, or the intermediate task, is below its floor."""
     verdict = effect.verdict
     if verdict == analysis.SAME_TASK:
         return STATUS_SAME_TASK, SAME_TASK_WHY
     if verdict == analysis.NOT_COMPARABLE:
         return STATUS_OTHER_LANGUAGES, effect.why
     if verdict == analysis.INTERMEDIATE_NOT_LEARNED:
-        return STATUS_NOT_LEARNED, f"{analysis.INTERMEDIATE_NOT_LEARNED}: {weak[key]}"
+        return STATUS_NOT_LEARNED, f"{analysis.INTERMEDIATE_NOT_LEARNED}: {intermediate_why}"
     if verdict == analysis.NOT_LEARNED:
-        return STATUS_NOT_LEARNED, f"{analysis.NOT_LEARNED}: {not_learned[task]}"
+        return STATUS_NOT_LEARNED, f"{analysis.NOT_LEARNED}: {target_why}"
     if verdict == analysis.UNKNOWN:
         return STATUS_UNCERTAIN, effect.why
     interval = f"Δ {effect.delta:+.1f}, 95% interval [{effect.low:+.1f}, {effect.high:+.1f}] ({effect.why})"
@@ -504,9 +504,8 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
             claims no effect there.
         weak_intermediates: (encoder, intermediate) -> why its intermediate task is below its English dev floor
             (``intermediate_floor_verdicts``): its cells are not judged either (``STATUS_NOT_LEARNED``, the why
-            naming the intermediate), as SUMMARY.md's "intermediate not learned" (which names the intermediate
-            before a target below its own floor, and matches full fine-tuning columns: a LoRA column is
-            "intermediate +LoRA").
+            naming the intermediate), as SUMMARY.md's "intermediate not learned" (named before a target below its
+            own floor; every column of the intermediate, its LoRA one and its recipe variants too).
         benchmark: "XTREME" or "XTREME-R": adds a row per (encoder, intermediate) with ``task`` equal to that name,
             the mean over the benchmark's tasks that every row of the encoder with at least ``MIN_AGGREGATE_TASKS``
             of them has (one task set per encoder, ``aggregate_tasks``; partial when fewer than all), so the means of
@@ -541,8 +540,9 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
         else:  # the analysis's verdict, as SUMMARY.md's effects table gives it (the column as the report names it)
             label = labels[(enc, inter, task)]
             effect = analysis.judge(c["runs"], base["runs"], task, label, own, c["lang_sets"], base["lang_sets"],
-                                    intermediate_weak=(enc, label) in weak, target_not_learned=task in not_learned)
-            status, why = _status(effect, not_learned, weak, task, (enc, label))
+                                    intermediate_weak=analysis.weak_intermediate(weak, enc, label) is not None,
+                                    target_not_learned=task in not_learned)
+            status, why = _status(effect, not_learned.get(task), analysis.weak_intermediate(weak, enc, label))
             compared = status not in (STATUS_SAME_TASK, STATUS_OTHER_LANGUAGES)
             delta, b_score = (effect.delta, base["score"]) if compared else (nan, nan)
         lang_deltas = ({lang: v - base["lang_means"][lang] for lang, v in sorted(c["lang_means"].items())
