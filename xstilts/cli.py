@@ -61,7 +61,8 @@ def _quote(arg: str) -> str:
 
 
 def _shipped(recipe_file: str) -> str:
-    """A shipped recipe's path as the user can type it from the current folder (the checkout's recipes/)."""
+    """A shipped recipe's path as the user can type it from the current folder. Only the phase scripts print it, and
+    they run from a clone, whose recipes/ sits beside the package; elsewhere it is the name as recipes/ spells it."""
     path = Path(__file__).resolve().parents[1] / recipe_file
     return os.path.relpath(path) if path.is_file() else recipe_file
 

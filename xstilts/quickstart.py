@@ -56,7 +56,7 @@ PATH_KEYS = ("input", "export_predictions")
 
 
 class QuickstartError(XstiltsError):
-    """The quickstart cannot run here (no checkout beside the package)."""
+    """The quickstart cannot run here (no clone beside the package, or an output folder it must not touch)."""
 
 
 Step = tuple[str, str, str, tuple[str, ...]]
@@ -81,13 +81,26 @@ def commands(out: Path, plan: list[Step] | None = None) -> list[tuple[str, list[
     return steps
 
 
+def check_clone(root: Path, plan: list[Step]) -> None:
+    """Raises QuickstartError, naming the fix, unless ``root`` holds the phase scripts and recipes ``plan`` runs.
+
+    They live in a clone of the repository beside the package, never inside it (scripts at the top level, run as
+    files): an xstilts installed from a wheel, or copied out of its clone, has the command but not the chain.
+    """
+    needed = dict.fromkeys(name for script, recipe_file, _, _ in plan for name in (script, recipe_file))
+    missing = [name for name in needed if not (root / name).is_file()]
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise QuickstartError(f"xstilts quickstart runs the phase scripts and recipes of a clone of the repository, "
+                              f"and {root} has no {', '.join(missing[:3])}{more} (this xstilts is installed without "
+                              "its clone): clone the repository and run `make quickstart` in it (or `pip install -e .` "
+                              "in the clone, then `xstilts quickstart`)")
+
+
 def _load(root: Path, script: str, cache: dict[str, ModuleType]) -> ModuleType:
-    """A phase script as a module (its ``main(argv)``), loaded once from the checkout."""
+    """A phase script as a module (its ``main(argv)``), loaded once from the clone (``check_clone`` found it)."""
     if script not in cache:
         path = root / script
-        if not path.is_file():
-            raise QuickstartError(f"{path} not found: the quickstart runs the phase scripts of a clone of the "
-                                  "repository (install with `pip install -e .` from the clone)")
         spec = importlib.util.spec_from_file_location(f"_xstilts_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -104,6 +117,7 @@ def run(out: Path, fresh: bool = False, root: Path | None = None, plan: list[Ste
     ``results/<run>/``, notes) makes it refuse at once, naming those paths, with nothing deleted.
     """
     root = root or Path(__file__).resolve().parents[1]
+    check_clone(root, plan or STEPS)  # before anything is locked, removed or claimed
     steps = commands(out, plan)
     # Never the current folder, the root or home, nor a path through a file; one quickstart per folder at a time
     # (the lock sits beside the folder, so --fresh can remove the folder under it).
