@@ -443,7 +443,7 @@ def _cell(rs: Sequence[TaskResult]) -> dict[str, Any]:
     """Seed statistics of one (encoder, intermediate, task) group of results, ordered by seed
     (``analysis.cell_groups``): ``analysis.seed_cell`` with what the overview draws besides."""
     cell = analysis.seed_cell(list(rs))
-    return {"score": _mean(cell["runs"]), "sd": math.nan if cell["sd"] is None else cell["sd"],
+    return {"score": cell["score"], "sd": math.nan if cell["sd"] is None else cell["sd"],
             "n_seeds": len(rs), "seeds": cell["seeds"], "ci": tuple(cell["ci95"]) if cell["ci95"] else None,
             # what the analysis pairs and redraws (seed, per-item scores where the results keep them)
             "runs": analysis.cell_seed_runs(cell, [items_from_json(r.items) for r in rs]),
@@ -539,10 +539,10 @@ def overview_table(results: Iterable[TaskResult], lora: bool = False, benchmark:
                 else (STATUS_NO_BASELINE, "no run without intermediate task", nan, nan)
         else:  # the analysis's verdict, as SUMMARY.md's effects table gives it (the column as the report names it)
             label = labels[(enc, inter, task)]
+            weak_why = analysis.weak_intermediate(weak, enc, label)
             effect = analysis.judge(c["runs"], base["runs"], task, label, own, c["lang_sets"], base["lang_sets"],
-                                    intermediate_weak=analysis.weak_intermediate(weak, enc, label) is not None,
-                                    target_not_learned=task in not_learned)
-            status, why = _status(effect, not_learned.get(task), analysis.weak_intermediate(weak, enc, label))
+                                    intermediate_weak=weak_why is not None, target_not_learned=task in not_learned)
+            status, why = _status(effect, not_learned.get(task), weak_why)
             compared = status not in (STATUS_SAME_TASK, STATUS_OTHER_LANGUAGES)
             delta, b_score = (effect.delta, base["score"]) if compared else (nan, nan)
         lang_deltas = ({lang: v - base["lang_means"][lang] for lang, v in sorted(c["lang_means"].items())
@@ -631,8 +631,8 @@ def encoder_tasks(results: Iterable[TaskResult], encoder_a: str, encoder_b: str,
         sa, sb = [r.score for r in ra], [r.score for r in rb]
         per_task.append({"task": task, "score_a": _mean(sa), "sd_a": _sd(sa), "n_a": len(sa), "score_b": _mean(sb),
                          "sd_b": _sd(sb), "n_b": len(sb), "diff": _mean(sa) - _mean(sb),
-                         "chance": analysis.task_chance(ra + rb, task), "const_a": _cell(ra)["all_constant"],
-                         "const_b": _cell(rb)["all_constant"], "not_learned": (not_learned or {}).get(task, "")})
+                         "chance": analysis.task_chance(ra + rb, task), "const_a": constant_everywhere(ra),
+                         "const_b": constant_everywhere(rb), "not_learned": (not_learned or {}).get(task, "")})
         la, lb = _lang_means(ra), _lang_means(rb)
         by_script: dict[str, list[str]] = defaultdict(list)
         for lang in set(la) & set(lb):
