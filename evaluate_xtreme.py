@@ -59,12 +59,12 @@ def _main(argv: list[str]) -> int:
         log(plan.inherited)
 
     # torch, transformers and datasets only now: a recipe or input problem above is reported in well under a second.
-    from xstilts import distributed, evaluation, modelcard, tasktypes
+    from xstilts import distributed, evaluation, modelcard, typespecs
     from xstilts.log import quiet_libraries
     from xstilts.results import write_result
     from xstilts.tasktypes.common import Evaluated
 
-    task_type = tasktypes.of(task)
+    task_type = evaluation.evaluated_type(task, cfg, trained)  # its settings: the phase-3 recipe's, or cfg's
     checkpoint = preflight.check_model(plan)  # before any data is read (shared with `xstilts validate` too)
     # <task>.json.lock: two evaluations of one task into one folder cannot replace each other's result. What this
     # evaluation writes is claimed in the folders' manifests once the guards let it write there (see runfiles.claim).
@@ -83,7 +83,7 @@ def _main(argv: list[str]) -> int:
 
         # This rank's languages: under torchrun / accelerate launch they are split over the ranks (rank 0 writes the
         # result); a pooled task type (one search space over all languages) is a single process's work.
-        mine = (langs if rank == 0 else []) if task_type.POOLED else distributed.shard(langs, rank, size)
+        mine = (langs if rank == 0 else []) if task.spec.pooled else distributed.shard(langs, rank, size)
         # A model trained on the English validation split (stand-in training) is scored on rows it never saw.
         windows = evaluation.stand_in_windows(run_chain, task) if cfg.split == "validation" else []
         rows, missing, lang_notes = evaluation.load_eval_rows(task, cfg, mine, explicit=cfg.languages is not None,
@@ -98,18 +98,18 @@ def _main(argv: list[str]) -> int:
         evaluated = Evaluated()
         if rows:
             inputs = evaluation.load_evaluated(task, checkpoint, cfg, trained, distributed.device())
-            evaluated = task_type.evaluate(task, inputs, rows)
+            evaluated = task_type.evaluate(inputs, rows)
             if cfg.export_predictions:
                 for lang, preds in evaluated.predictions.items():
-                    evaluation.export_predictions(task, lang, rows[lang], preds, cfg.export_predictions)
+                    evaluation.export_predictions(task_type, lang, rows[lang], preds, cfg.export_predictions)
         precision = evaluation.effective_precision(cfg.precision)
-        if precision != "fp32" and task_type.EVAL_MODEL == "heads":
+        if precision != "fp32" and task.spec.eval_model == "heads":
             notes.append(f"forward passes under {precision} autocast (evaluation precision={cfg.precision})")
         # This rank's share (with the floor each language's score is judged against); rank 0 gathers them in the
         # task's language order and writes the one result.
         share = evaluation.Share(
             evaluated.languages, evaluated.figures,
-            {lang: task_type.chance(task, {lang: m}, {lang: rows[lang]}) for lang, m in evaluated.languages.items()},
+            {lang: typespecs.chance(task, {lang: m}, {lang: rows[lang]}) for lang, m in evaluated.languages.items()},
             missing, notes + evaluated.notes, lang_notes, evaluated.score, evaluated.weights)
         merged = evaluation.combine(distributed.gather(share), langs)
         if not merged.languages:

@@ -46,4 +46,4 @@ def xnli_model(cfg: dict, threads: int | None = None):
         encoders.save_encoder(mlm, tokenizer, Path(tmp))
         encoder = load_encoder(Path(tmp))
     torch.manual_seed(cfg["seed"])
-    return task, MultiHeadModel(encoder, [tasktypes.of(task).head_spec(task, encoder)]), tokenizer
+    return task, MultiHeadModel(encoder, [tasktypes.build(task).head_spec(encoder)]), tokenizer

@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
     task, model, tokenizer = _common.xnli_model(cfg, threads=cfg["threads"])
     rows, data_desc = load_rows(cfg)
-    features = tasktypes.of(task).encode(task, rows, tokenizer, cfg["max_length"], train=False).features
+    features = tasktypes.build(task).encode(rows, tokenizer, cfg["max_length"], train=False).features
     collator = common.Collator(tokenizer.pad_token_id)
     lengths = [common.feature_length(f) for f in features]
     print(f"data: {data_desc}: {len(rows)} rows, tokens min {min(lengths)} median {statistics.median(lengths)} "

@@ -490,12 +490,13 @@ def _kernel_ms(profiler: Any) -> float | None:
 
 def _stub_dev_set(vocab: int) -> Any:
     """A dev set for build_trainer (evaluation is switched off in these measurements, so it is never scored)."""
+    from xstilts import tasktypes
     from xstilts.tasks import get_task
     from xstilts.tasktypes.common import DevSet, Encoded
 
     feats = make_features([10] * 4, "classification", vocab, 16, seed=5, fixed=False)
-    return DevSet(get_task("xnli"), [{"text_a": "", "text_b": "", "label": f["labels"]} for f in feats],
-                  Encoded(feats, {}))
+    return DevSet(tasktypes.build(get_task("xnli")), [{"text_a": "", "text_b": "", "label": f["labels"]} for f in feats],
+                  Encoded(feats))
 
 
 def _unique_graphs() -> int:

@@ -113,7 +113,7 @@ def _worker(variant: str, folder: str, cfg: dict) -> dict:
     task = get_task("xnli")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     rows = data.load_train(task, "embedded", None)
-    feats = tasktypes.of(task).encode(task, rows, tokenizer, cfg["max_length"], task_id=0, train=True).features
+    feats = tasktypes.build(task).encode(rows, tokenizer, cfg["max_length"], task_id=0, train=True).features
     collator = common.Collator(tokenizer.pad_token_id)
     total = cfg["warmup_steps"] + cfg["steps"]
     # The same batches in the same order for every variant: one seeded permutation per pass over the data.

@@ -138,12 +138,12 @@ class _Tokenizer:
 
 def _dev_set(feats: list[dict[str, Any]], name: str = "t0") -> Any:
     """A DevSet over ``feats`` for a stand-in classification task (XNLI's scoring, the features' own labels)."""
+    from xstilts import tasktypes
     from xstilts.tasks import get_task
     from xstilts.tasktypes.common import DevSet, Encoded
 
-    task = get_task("xnli")
     rows = [{"text_a": "", "text_b": "", "label": f["labels"]} for f in feats]
-    return DevSet(task, rows, Encoded(feats, {}))
+    return DevSet(tasktypes.build(get_task("xnli")), rows, Encoded(feats))
 
 
 def build(cfg_overrides: dict[str, Any], heads: int, device: str, workdir: Path, steps: int,

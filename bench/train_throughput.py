@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     task, initial, tokenizer = _common.xnli_model(cfg, threads=cfg["threads"])
     rows, data_desc = load_rows(cfg)
 
-    dynamic = tasktypes.of(task).encode(task, rows, tokenizer, cfg["max_length"]).features
+    dynamic = tasktypes.build(task).encode(rows, tokenizer, cfg["max_length"]).features
     enc = tokenizer([r["text_a"] for r in rows], [r["text_b"] for r in rows], truncation=True,
                     max_length=cfg["max_length"], padding="max_length")
     fixed = [{"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i], "labels": r["label"],

@@ -12,7 +12,7 @@ from helpers import FAST
 
 import evaluate_xtreme
 import phase3_target
-from xstilts import anchors, data, languages, recipe, tasktypes
+from xstilts import anchors, data, languages, recipe, typespecs
 from xstilts.config import EvalRecipe, Phase3Recipe
 from xstilts.errors import DataError
 from xstilts.results import read_result
@@ -64,12 +64,12 @@ def test_hub_sources_name_the_cards_ids_configs_and_columns():
 
 
 def test_chance_and_benchmark_group():
-    chance = {name: tasktypes.of(TASKS[name]).chance(TASKS[name], {}, None) for name in NEW}
+    chance = {name: typespecs.chance(TASKS[name], {}, None) for name in NEW}
     assert chance["sib200"] == pytest.approx(100 / 7) and chance["belebele"] == 25.0
     assert chance["masakhaner"] is None  # chunk F1 has no closed-form chance
     # the report's label reads the registry without the task types: the same numbers for every task
     for name, task in TASKS.items():
-        assert anchors.chance(name) == tasktypes.of(task).chance(task, {}, None), name
+        assert anchors.chance(name) == typespecs.chance(task, {}, None), name
     assert BENCHMARK_TASKS["beyond_xtreme"] == NEW
     assert benchmark_categories("beyond_xtreme") == {"classification": ["sib200"], "question_answering": ["belebele"],
                                                      "structured_prediction": ["masakhaner"]}
@@ -164,5 +164,5 @@ def test_phase3_and_evaluation(name, langs, tiny_phase1, tmp_path, monkeypatch):
                                  "data.max_eval_samples=6", f"languages={langs}"]) == 0
     result = read_result(tmp_path / "r" / f"{name}.json")
     assert sorted(result.languages) == sorted(langs.strip("[]").split(","))
-    expected_chance = tasktypes.of(TASKS[name]).chance(TASKS[name], {}, None)
+    expected_chance = typespecs.chance(TASKS[name], {}, None)
     assert (result.chance is None) == (expected_chance is None)

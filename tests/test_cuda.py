@@ -54,7 +54,7 @@ def _model(folder, task_name: str, seed: int = 0):
     task = get_task(task_name)
     torch.manual_seed(seed)
     encoder = load_encoder(folder)
-    return task, MultiHeadModel(encoder, [tasktypes.of(task).head_spec(task, encoder)])
+    return task, MultiHeadModel(encoder, [tasktypes.build(task).head_spec(encoder)])
 
 
 def _rows(task, lang: str, n: int = 24):
@@ -92,7 +92,7 @@ def test_bf16_training_step_matches_fp32(tiny_phase1, exact_fp32):
     task, model = _model(tiny_phase1, "xnli")
     model = model.to(DEVICE).eval()  # dropout off: the two passes must see the same network
     _, rows, _ = _train_rows("xnli", 16)
-    feats = tasktypes.of(task).encode(task, rows, _tokenizer(tiny_phase1), 64).features
+    feats = tasktypes.build(task).encode(rows, _tokenizer(tiny_phase1), 64).features
     batch = common.to_device(common.Collator(_tokenizer(tiny_phase1).pad_token_id)(feats), DEVICE)
     loss32, grads32 = _loss_and_grads(model, batch, None)
     loss16, grads16 = _loss_and_grads(model, batch, torch.bfloat16)
@@ -118,8 +118,9 @@ def _run_training(folder, tmp_path, precision: str, steps: int = 3, **settings):
     _, train, dev = _train_rows("xnli", 48)
     cfg = TrainConfig(seed=0, lr=1e-4, batch_size=8, max_length=64, max_steps=steps, eval_steps=steps,
                       logging_steps=1, precision=precision, tf32=False, **settings)
-    dev_set = DevSet(task, dev[:16], tasktypes.of(task).encode(task, dev[:16], tok, 64, train=False))
-    features = tasktypes.of(task).encode(task, train, tok, 64).features
+    task_type = tasktypes.build(task)
+    dev_set = DevSet(task_type, dev[:16], task_type.encode(dev[:16], tok, 64, train=False))
+    features = task_type.encode(train, tok, 64).features
     out = tmp_path / "-".join([precision, *map(str, settings.values())])
     return model, run_training(model, tok, features, [dev_set], cfg, out, [task.name], ["labels"])
 
@@ -186,20 +187,20 @@ def test_gpu_evaluation_equals_cpu(tiny_phase1, exact_fp32, task_name, lang, max
     model.eval()
     tok = _tokenizer(tiny_phase1)
     rows = _rows(task, lang)
-    enc = tasktypes.of(task).encode(task, rows, tok, max_length, train=False)
+    enc = tasktypes.build(task).encode(rows, tok, max_length, train=False)
     collator = common.Collator(tok.pad_token_id)
     cpu_logits = common.predict_logits(model, enc.features, collator, 8, "cpu")
-    cpu_preds = tasktypes.of(task).predict(task, rows, enc, cpu_logits)
+    cpu_preds = tasktypes.build(task).predict(rows, enc, cpu_logits)
     for precision, (tol, agree) in PRECISIONS.items():
         gpu = copy.deepcopy(model).to(DEVICE)
         evaluation.autocast_encoder(gpu.encoder, precision)
         gpu_logits = common.predict_logits(gpu, enc.features, collator, 8, DEVICE)
         flat = [np.concatenate([np.ravel(x) for x in lg]) for lg in (gpu_logits, cpu_logits)]
         assert _rel(*flat) < tol, (precision, _rel(*flat))
-        preds = tasktypes.of(task).predict(task, rows, enc, gpu_logits)
+        preds = tasktypes.build(task).predict(rows, enc, gpu_logits)
         same = sum(a == b for a, b in zip(preds, cpu_preds)) / len(rows)
         assert same >= agree, (precision, same)
-        metrics = tasktypes.of(task).score(task, rows, preds, lang)  # the scoring path runs on the GPU's logits
+        metrics = tasktypes.build(task).score(rows, preds, lang)  # the scoring path runs on the GPU's logits
         assert metrics["n"] == len(rows)
 
 

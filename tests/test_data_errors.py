@@ -149,13 +149,13 @@ def tok():
 def test_encode_refuses_a_label_outside_the_head(tok, label):
     rows = [{"text_a": "the cat", "text_b": "the dog", "label": 0}, {"text_a": "a", "text_b": "b", "label": label}]
     with pytest.raises(data.DataError, match=r"task xnli: row 1 has label .* not a class id 0\.\.2"):
-        tasktypes.of(get_task("xnli")).encode(get_task("xnli"), rows, tok, 32, train=False)
+        tasktypes.build(get_task("xnli")).encode(rows, tok, 32, train=False)
 
 
 def test_encode_refuses_an_untagged_word(tok):
     rows = [{"tokens": ["the", "cat"], "tags": [0, -1]}]
     with pytest.raises(data.DataError, match=r"task panx: sentence 0 has tag\(s\) \[-1\]"):
-        tasktypes.of(get_task("panx")).encode(get_task("panx"), rows, tok, 32, train=True)
+        tasktypes.build(get_task("panx")).encode(rows, tok, 32, train=True)
 
 
 # ---- 2. QA answers that do not sit in the context ---------------------------------------------------------------------
@@ -190,12 +190,12 @@ def test_unusable_answers_are_found_and_named(tok):
 def test_few_unusable_answers_are_dropped_with_a_warning_never_trained_as_no_answer(tok, capsys):
     task = get_task("squad")
     rows = _qa_rows(39, [{"text": ["Paris"], "answer_start": [7]}])  # 1 of 40 = 2.5%
-    enc = tasktypes.of(task).encode(task, rows, tok, 96, train=True)
+    enc = tasktypes.build(task).encode(rows, tok, 96, train=True)
     out = capsys.readouterr().out
     assert "1 of 40 training questions (2.5%)" in out and "bad0: answer_start 7" in out and "dropped" in out
-    assert enc.extra["unusable_answers"] == 1
+    assert enc.unusable_answers == 1
     # The bad question contributes no training feature (neither a wrong span nor a "no answer" CLS label).
-    qa_enc = enc.extra["qa"]
+    qa_enc = enc.windows
     expected = [qa_enc["input_ids"][i] for i, ex in enumerate(qa_enc["example_index"]) if ex != 39]
     assert [f["input_ids"] for f in enc.features] == expected and len(expected) < len(qa_enc["input_ids"])
 
@@ -204,9 +204,9 @@ def test_many_unusable_answers_stop_training(tok):
     task = get_task("squad")
     rows = _qa_rows(10, [{"text": ["France"], "answer_start": [0]}] * 2)  # 2 of 12 = 16.7% > 5%
     with pytest.raises(data.DataError, match=r"2 of 12 training questions \(16\.7%\).*more than 5%"):
-        tasktypes.of(task).encode(task, rows, tok, 96, train=True)
+        tasktypes.build(task).encode(rows, tok, 96, train=True)
     # Evaluation rows are scored by their answer texts: not checked, not dropped.
-    assert len(tasktypes.of(task).encode(task, rows, tok, 96, train=False).features) >= 12
+    assert len(tasktypes.build(task).encode(rows, tok, 96, train=False).features) >= 12
 
 
 # ---- 3. malformed files ------------------------------------------------------------------------------------------------

@@ -44,13 +44,13 @@ def test_holdout_of_the_training_rows_selects_where_no_dev_set_is_at_hand(p1, tm
 
     monkeypatch.setattr(data, "load_dev", no_dev)
     seen = {}
-    encode = classification.encode
+    encode = classification.Classification.encode
 
-    def spy(task, rows, tokenizer, max_length, task_id=0, train=False, qa=None):
+    def spy(self, rows, tokenizer, max_length, task_id=0, train=False):
         seen["train" if train else "dev"] = [r["id"] if "id" in r else repr(r) for r in rows]
-        return encode(task, rows, tokenizer, max_length, task_id=task_id, train=train, qa=qa)
+        return encode(self, rows, tokenizer, max_length, task_id=task_id, train=train)
 
-    monkeypatch.setattr(classification, "encode", spy)
+    monkeypatch.setattr(classification.Classification, "encode", spy)
     assert phase3_target.main(["recipes/quickstart/phase3_pawsx.yaml", f"input={p1}", f"output={tmp_path}/p3",
                                "data.selection=holdout", "data.holdout_fraction=0.25", "data.max_train_samples=7",
                                "train.max_steps=2", "train.eval_steps=2"]) == 0

@@ -81,8 +81,8 @@ def _save(encoder_folder: Path, task_name: str, final: Path, encoder=None) -> di
 def _toolkit_predictions(final: Path, task_name: str) -> list:
     """What evaluate_xtreme.py predicts for ROWS (its loader and the task type's evaluate)."""
     task = get_task(task_name)
-    ctx = EvalInputs(load_model(final), AutoTokenizer.from_pretrained(final), EvalRecipe(input="i", output="o"), 128)
-    return tasktypes.of(task).evaluate(task, ctx, {"en": ROWS[task_name]}).predictions["en"]
+    inputs = EvalInputs(load_model(final), AutoTokenizer.from_pretrained(final), EvalRecipe(input="i", output="o"), 128)
+    return tasktypes.build(task).evaluate(inputs, {"en": ROWS[task_name]}).predictions["en"]
 
 
 @torch.no_grad()
@@ -112,25 +112,25 @@ def _hf_predictions(final: Path, task_name: str) -> list:
             out.append([firsts[w] for w in range(len(r["tokens"]))])
         return out
     # span QA: transformers' start/end logits decoded by the toolkit's own answer search (same windows, same code)
-    kind = tasktypes.of(task)
-    enc = kind.encode(task, rows, tok, 128, train=False)
+    task_type = tasktypes.build(task)
+    enc = task_type.encode(rows, tok, 128, train=False)
     logits = []
     for f in enc.features:
         inputs = {k: torch.tensor([f[k]]) for k in ("input_ids", "attention_mask", "token_type_ids") if k in f}
         o = model(**inputs)
         logits.append(torch.stack([o.start_logits[0], o.end_logits[0]], -1).numpy())
-    return kind.predict(task, rows, enc, logits)
+    return task_type.predict(rows, enc, logits)
 
 
 @torch.no_grad()
 def _assert_same_logits(final: Path, task_name: str) -> None:
     """Beyond the argmax: the raw logits of the first row agree (a wrong head could share a constant argmax)."""
     task = get_task(task_name)
-    kind, tok = tasktypes.of(task), AutoTokenizer.from_pretrained(final)
-    feature = kind.encode(task, ROWS[task_name][:1], tok, 128, train=False).features[0]
+    task_type, tok = tasktypes.build(task), AutoTokenizer.from_pretrained(final)
+    feature = task_type.encode(ROWS[task_name][:1], tok, 128, train=False).features[0]
     batch = Collator(tok.pad_token_id)([{k: v for k, v in feature.items() if k in MODEL_INPUTS}])
     ours = load_model(final)(**batch)["logits"]
-    theirs = kind.hf_logits(AUTO[task_name].from_pretrained(final).eval()(**batch))
+    theirs = task_type.hf_logits(AUTO[task_name].from_pretrained(final).eval()(**batch))
     assert ours.abs().max() > 0.1 and torch.allclose(ours, theirs, atol=1e-5)
 
 
@@ -413,7 +413,7 @@ def test_every_snippet_a_card_prints_runs(encoder_folders, tmp_path, task_name, 
     for block in blocks:
         code = block.replace('"path/to/final"', json.dumps(str(final)))
         exec(compile(code, f"card of {task_name}", "exec"), {})  # noqa: S102 - the card's own snippet
-    if modelcard.USE_SNIPPETS.get(getattr(tasktypes.of(task), "HF_PIPELINE_TAG", None)):
+    if modelcard.USE_SNIPPETS.get(task.spec.hf_pipeline_tag):
         assert capsys.readouterr().out.strip()  # the snippet printed the model's answer
 
 

@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "xstilts.tasktypes": 3, "xstilts.tasktypes.common": 3, "xstilts.tasktypes.classification": 3,
     "xstilts.tasktypes.multiple_choice": 3, "xstilts.tasktypes.span_qa": 3, "xstilts.tasktypes.tagging": 3,
     "xstilts.tasktypes.retrieval": 3, "xstilts.tasktypes.dual_encoder": 3, "xstilts.tasktypes.mlm": 3,
+    "xstilts.tasktypes.base": 3, "xstilts.tasktypes.heads": 3, "xstilts.tasktypes.regression": 3,
     # L4: the model (one encoder, a head per task) and its folders.
     "xstilts.modeling": 4, "xstilts.lora": 4,
     # L5: the steps the scripts chain: training, evaluation, phase-1 encoders, provenance, results, submissions.
@@ -102,20 +103,32 @@ def test_the_layer_check_catches_an_upward_and_a_hidden_import(tmp_path):
     assert LAYERS["xstilts.evaluation"] > LAYERS["xstilts.data"]
 
 
-def test_every_task_type_has_one_module_with_the_whole_interface():
-    """The registry's task types and the table of modules agree, and each module has what the stages call."""
+def test_every_spec_has_one_operations_class_with_the_whole_interface():
+    """Each light spec (``typespecs.SPECS``) has exactly one operations class, whose ``spec`` is that spec, which has
+    every operation of ``TaskType`` (static where a model folder calls it without a task), and which builds for every
+    registered task of its type with its own settings section only."""
+    import inspect
+
+    from xstilts import tasktypes
     from xstilts.tasks import TASKS
-    from xstilts.tasktypes import TASK_TYPES
+    from xstilts.tasktypes.base import TaskType
+    from xstilts.typespecs import SPECS
 
-    assert {t.task_type for t in TASKS.values()} <= set(TASK_TYPES)
-    model = ["head_spec", "make_head", "init_head", "forward", "training_data", "sampling_share", "LABEL_NAMES"]
-    dev = ["encode", "predict", "score", "reliability"]
-    evaluation = ["load_rows", "evaluate", "chance", "export_payload", "EVALUATED_FROM", "EVAL_MODEL", "POOLED"]
-    needs = {kind: model + dev + evaluation for kind in TASK_TYPES}
-    needs["retrieval"] = evaluation  # no training: embeds with the bare encoder
-    # Phase 2's pseudo-task: its training_data encodes text lines itself; selected on, never evaluated.
-    needs["mlm"] = model + ["predict", "score", "reliability", "EVALUATED_FROM"]
-    missing = {kind: [n for n in names if not hasattr(TASK_TYPES[kind], n)] for kind, names in needs.items()}
-    assert {kind: names for kind, names in missing.items() if names} == {}
-
-
+    assert set(tasktypes.TASK_TYPES) == set(SPECS)
+    assert len(set(tasktypes.TASK_TYPES.values())) == len(SPECS)  # one class per type, none shared
+    operations = [name for name in dir(TaskType) if not name.startswith("_") and callable(getattr(TaskType, name))]
+    assert {"head_spec", "make_head", "forward", "encode", "predict", "evaluate", "hf_weights"} <= set(operations)
+    for name, cls in tasktypes.TASK_TYPES.items():
+        assert cls.spec is SPECS[name], name
+        assert tasktypes.named(name) is cls
+        for op in operations:
+            assert callable(getattr(cls, op, None)), (name, op)
+        for op in ("make_head", "forward", "hf_weights", "hf_logits"):  # called on the class (heads.json's type)
+            assert isinstance(inspect.getattr_static(cls, op), staticmethod), (name, op)
+    for task in TASKS.values():
+        built = tasktypes.build(task)
+        assert isinstance(built, TaskType) and type(built) is tasktypes.named(task.task_type), task.name
+        assert built.task is task
+        # Settings are bound at construction and only where the spec names a section: nobody else takes one.
+        params = list(inspect.signature(type(built)).parameters)
+        assert params == (["task", "settings"] if task.spec.settings else ["task"]), (task.name, params)

@@ -17,6 +17,7 @@ from xstilts.config import Phase2Recipe, SamplerConfig
 from xstilts.modeling import MultiHeadModel
 from xstilts.sampling import task_probabilities
 from xstilts.tasktypes import mlm
+from xstilts.typespecs import IGNORED
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = helpers.CORPUS[:40] + ["der Hund sieht die Katze"]
@@ -46,13 +47,13 @@ def test_masking_follows_bert_and_never_leaves_a_line_without_target():
     rng = random.Random(1)
     ids, special = list(range(10, 110)), [1] + [0] * 98 + [1]
     inputs, labels = mlm.mask_line(ids, special, mask_id=4, vocab_size=200, probability=0.15, rng=rng)
-    masked = [i for i, g in enumerate(labels) if g != mlm.IGNORE]
+    masked = [i for i, g in enumerate(labels) if g != IGNORED]
     assert 5 <= len(masked) <= 30 and 0 not in masked and 99 not in masked
     assert all(labels[i] == ids[i] for i in masked)
     assert all(inputs[i] == ids[i] for i in range(100) if i not in masked)
     assert sum(inputs[i] == 4 for i in masked) >= len(masked) // 2  # ~80% <mask>
     _, labels = mlm.mask_line([0, 7, 2], [1, 0, 1], 4, 200, probability=1e-9, rng=rng)
-    assert labels == [mlm.IGNORE, 7, mlm.IGNORE]
+    assert labels == [IGNORED, 7, IGNORED]
 
 
 def test_fixed_mlm_share_of_the_sampler():

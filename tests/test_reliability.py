@@ -173,8 +173,8 @@ def test_each_task_kind_resamples_exactly_its_reported_score(case):
 
     task, lang, rows, preds, main = case
     task = get_task(task) if isinstance(task, str) else task
-    metrics = tasktypes.of(task).score(task, rows, preds, lang)
-    fig = tasktypes.of(task).reliability(task, rows, preds, lang)
+    metrics = tasktypes.build(task).score(rows, preds, lang)
+    fig = tasktypes.build(task).reliability(rows, preds, lang)
     score = (metrics["exact_match"] + metrics["f1"]) / 2 if main == "exact_match+f1" else metrics[main]
     assert fig.estimate == pytest.approx(score, abs=1e-9)
     low, high = fig.to_json()["ci95"]
@@ -191,7 +191,7 @@ def test_a_model_that_always_answers_nothing_is_constant():
     from xstilts.tasks import get_task
 
     rows = [{"answers": {"text": ["a b"]}} for _ in range(10)]
-    fig = tasktypes.of(get_task("xquad")).reliability(get_task("xquad"), rows, [""] * 10, "de")
+    fig = tasktypes.build(get_task("xquad")).reliability(rows, [""] * 10, "de")
     assert fig.constant and fig.to_json()["ci95"] == [0.0, 0.0]
 
 

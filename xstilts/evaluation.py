@@ -18,6 +18,7 @@ from xstilts.modeling import check_max_length, load_merged_encoder, load_model
 from xstilts.reliability import LanguageFigures, items_to_json, mean_interval
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
 from xstilts.tasks import Task, benchmark_languages
+from xstilts.tasktypes.base import TaskType
 from xstilts.tasktypes.common import EvalInputs
 
 
@@ -57,19 +58,27 @@ def head_index(specs: list[Any], task: Task) -> int:
     return preflight.head_for(specs, task)
 
 
+def evaluated_type(task: Task, cfg: EvalRecipe, trained: Any) -> TaskType:
+    """``task``'s operations with the settings it is evaluated under: a model with task heads under those of the
+    training that made it (``trained``, the phase-3 recipe: span QA's windows and answer search as trained and
+    selected; None: their defaults, enough to read rows), the bare encoder under the evaluation recipe's
+    (retrieval's layer, pooling, search and BUCC files)."""
+    return tasktypes.build(task, cfg if task.spec.eval_model == "encoder" else trained)
+
+
 def load_evaluated(task: Task, checkpoint: Path, cfg: EvalRecipe, trained: Any, device: Any) -> EvalInputs:
     """The model as ``task``'s type evaluates it (with its task heads, or the bare encoder with a kept adapter merged),
     its tokenizer and settings; the encoder's forward pass under ``cfg.precision`` (heads and search stay fp32).
 
     ``trained`` is the typed recipe of the phase that made the model: a model with heads is evaluated at its
-    ``train.max_length`` (unless the evaluation recipe's ``max_length`` says otherwise) and its ``qa`` settings.
+    ``train.max_length`` (unless the evaluation recipe's ``max_length`` says otherwise).
 
     Raises:
         ModelFolderError: the folder is not a loadable model; RecipeError: ``max_length`` exceeds its positions;
         KeyError: the model has no head for ``task``.
     """
     # The folder is checked (files, JSON, tokenizer, heads) by the loaders before anything else reads it.
-    if tasktypes.of(task).EVAL_MODEL == "encoder":  # retrieval: sentences are cut at retrieval.max_length
+    if task.spec.eval_model == "encoder":  # retrieval: sentences are cut at retrieval.max_length
         model = load_merged_encoder(checkpoint).to(device)
         autocast_encoder(model, effective_precision(cfg.precision))
         return EvalInputs(model, AutoTokenizer.from_pretrained(checkpoint), cfg, cfg.retrieval.max_length, device)
@@ -77,7 +86,7 @@ def load_evaluated(task: Task, checkpoint: Path, cfg: EvalRecipe, trained: Any, 
     max_length = cfg.max_length or trained.train.max_length
     check_max_length(checkpoint, max_length, "max_length" if cfg.max_length else "the phase-3 train.max_length")
     autocast_encoder(model.encoder, effective_precision(cfg.precision))
-    return EvalInputs(model, AutoTokenizer.from_pretrained(checkpoint), cfg, max_length, device, trained.qa,
+    return EvalInputs(model, AutoTokenizer.from_pretrained(checkpoint), cfg, max_length, device,
                       head_index(model.specs, task))
 
 
@@ -93,10 +102,11 @@ def load_eval_rows(task: Task, cfg: EvalRecipe, langs: list[str], explicit: bool
     if cfg.split not in task.eval:
         raise DataError(f"task {task.name} has no {cfg.split!r} split; available: {', '.join(task.eval)}")
     rows, missing, notes, skipped = {}, [], {}, []
+    task_type = evaluated_type(task, cfg, None)  # reading rows needs no training's settings
     for lang in langs:
         notes[lang] = []
         try:
-            rows[lang] = tasktypes.of(task).load_rows(task, cfg, lang, limit, notes[lang])
+            rows[lang] = task_type.load_rows(cfg, lang, limit, notes[lang])
         except DataMissing as exc:
             # A split the dataset does not have for this language (UD-POS kk validation) is missing whatever the
             # source; other absent data stops a Hub run or an explicit language list.
@@ -111,12 +121,12 @@ def load_eval_rows(task: Task, cfg: EvalRecipe, langs: list[str], explicit: bool
     return rows, missing, notes
 
 
-def export_predictions(task: Task, lang: str, rows: Any, predictions: Any, out_dir: str) -> None:
+def export_predictions(task_type: TaskType, lang: str, rows: Any, predictions: Any, out_dir: str) -> None:
     """Writes one language's predictions in the official submission layout (``<dir>/<task>/test-<lang>.<ext>``); a
     task type without a submission file (LAReQA) writes nothing."""
-    payload = tasktypes.of(task).export_payload(task, rows, predictions)
+    payload = task_type.export_payload(rows, predictions)
     if payload is not None:
-        submission.write_predictions(task.name, lang, payload, out_dir)
+        submission.write_predictions(task_type.task.name, lang, payload, out_dir)
 
 
 @dataclass

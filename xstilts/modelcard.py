@@ -21,12 +21,13 @@ import httpx2
 from huggingface_hub import constants as hub_constants
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-from xstilts import markdown, provenance, runfiles, tasktypes
+from xstilts import markdown, provenance, runfiles
 from xstilts.config import Phase1Recipe, Phase3Recipe
 from xstilts.errors import XstiltsError
 from xstilts.log import log
 from xstilts.results import TaskResult
 from xstilts.tasks import TASKS
+from xstilts.typespecs import SPECS
 
 CARD = "README.md"
 EVALUATIONS = "evaluations.json"  # the evaluations shown on the card: "<task>/<split>" -> scores
@@ -70,8 +71,8 @@ def build_card(facts: CardFacts) -> str:
     report's and the viewer's rule; quoted in the front matter and the code), never as a link, image or HTML on the
     Hub page; the recipe sits in a fence no backtick inside it can close.
     """
-    kind = tasktypes.TASK_TYPES.get(facts.task_kind)
-    tag = getattr(kind, "HF_PIPELINE_TAG", None)
+    spec = SPECS.get(facts.task_kind)
+    tag = spec.hf_pipeline_tag if spec else None
     lit = markdown.md_literal
 
     def cell(value: Any) -> str:

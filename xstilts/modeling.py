@@ -39,11 +39,12 @@ from xstilts.errors import ModelFolderError
 from xstilts.lora import ADAPTER_DIR
 from xstilts.recipe import RecipeError, short, show
 from xstilts.tasks import TASKS
-from xstilts.tasktypes import TASK_TYPES
+from xstilts.tasktypes.base import TaskType
 from xstilts.tasktypes.common import HEADS_JSON, HEADS_WEIGHTS, HeadSpec
+from xstilts.typespecs import SPECS
 
-# Task types with a head (retrieval has none: it embeds with the bare encoder).
-HEAD_KINDS = tuple(kind for kind, module in TASK_TYPES.items() if hasattr(module, "make_head"))
+# Task types with a head: those some phase trains (retrieval trains nothing: it embeds with the bare encoder).
+HEAD_TYPES = tuple(name for name, spec in SPECS.items() if spec.trained_in)
 DAMAGED = "replace the folder with a complete copy (re-run the phase that wrote it, or re-download the model)"
 # RoBERTa-style encoders number positions from pad_token_id + 1, so two position embeddings are never used by text.
 # What transformers raises for a folder it cannot load: an unknown model_type (ValueError), missing files (OSError),
@@ -57,6 +58,7 @@ PADDING_OFFSET_MODELS = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert"
 
 
 def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
+    """A fresh head of ``spec``, made by its recorded task type."""
     return tasktypes.named(spec.task_type).make_head(spec, hidden, dropout)
 
 
@@ -89,7 +91,12 @@ def _prebuilt_sdpa_mask(module: nn.Module, args: tuple, kwargs: dict[str, Any]) 
 
 class MultiHeadModel(nn.Module):
     """An encoder with named task heads; a batch carries ``task_id`` (all rows of a batch share one task), a Python
-    int from the collator (a tensor is accepted too)."""
+    int from the collator (a tensor is accepted too), and the features of its task type (``TypeSpec.batch_keys`` and
+    ``label_fields``), which go to that type's forward pass as they are."""
+
+    # The Trainer reads this instead of guessing from ``**features`` that the model takes ``num_items_in_batch``: each
+    # head's loss is the mean over its own batch, so the Trainer scales it for gradient accumulation itself.
+    accepts_loss_kwargs = False
 
     def __init__(self, encoder: nn.Module, heads: list[HeadSpec]):
         super().__init__()
@@ -108,12 +115,7 @@ class MultiHeadModel(nn.Module):
         if prebuilt_mask_supported(self.encoder):
             self.encoder.register_forward_pre_hook(_prebuilt_sdpa_mask, with_kwargs=True)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None, start_positions: torch.Tensor | None = None,
-                end_positions: torch.Tensor | None = None, task_id: int | torch.Tensor | None = None,
-                candidate_input_ids: torch.Tensor | None = None, candidate_attention_mask: torch.Tensor | None = None,
-                candidate_token_type_ids: torch.Tensor | None = None, pair_key: torch.Tensor | None = None,
-                mlm_labels: torch.Tensor | None = None) -> dict[str, Any]:
+    def forward(self, task_id: int | torch.Tensor | None = None, **features: torch.Tensor | None) -> dict[str, Any]:
         if not getattr(self.encoder, "_xstilts_mask_checked", False):
             self._install_mask_hook()
         # The collator gives task_id as a Python int: reading a device tensor here would wait for the GPU every step
@@ -122,11 +124,7 @@ class MultiHeadModel(nn.Module):
             spec = self.specs[0]
         else:
             spec = self.specs[task_id if isinstance(task_id, int) else int(task_id.reshape(-1)[0])]
-        given = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids,
-                 "labels": labels, "start_positions": start_positions, "end_positions": end_positions,
-                 "candidate_input_ids": candidate_input_ids, "candidate_attention_mask": candidate_attention_mask,
-                 "candidate_token_type_ids": candidate_token_type_ids, "pair_key": pair_key, "mlm_labels": mlm_labels}
-        batch = {k: v for k, v in given.items() if v is not None}
+        batch = {k: v for k, v in features.items() if v is not None}
         return tasktypes.named(spec.task_type).forward(self.encoder, self.heads[spec.task], batch)
 
 
@@ -384,8 +382,8 @@ def read_head_specs(folder: str | Path) -> list[HeadSpec]:
 def _head_problem(spec: HeadSpec) -> str | None:
     if not isinstance(spec.task, str) or not spec.task:
         return f"task {show(spec.task)} is not a task name"
-    if spec.task_type not in HEAD_KINDS:
-        return f"kind {show(spec.task_type)} is not one of {', '.join(HEAD_KINDS)}"
+    if spec.task_type not in HEAD_TYPES:
+        return f"kind {show(spec.task_type)} is not one of {', '.join(HEAD_TYPES)}"
     if not isinstance(spec.num_labels, int) or isinstance(spec.num_labels, bool) or not 0 <= spec.num_labels <= 2**24:
         return f"num_labels {show(spec.num_labels)} is not a label count"
     if spec.labels is not None and (not isinstance(spec.labels, list)
@@ -459,12 +457,14 @@ def hf_export(model: MultiHeadModel, encoder: nn.Module, tokenizer: Any) -> dict
     if len(model.specs) != 1:
         return _not_loadable(None, f"{len(model.specs)} task heads (AutoModelFor... holds one)")
     spec = model.specs[0]
-    kind = tasktypes.named(spec.task_type)
-    auto_name = getattr(kind, "HF_AUTO_CLASS", None)
+    task_type = tasktypes.named(spec.task_type)
+    auto_name = task_type.spec.hf_auto_class
     if auto_name is None:
         return _not_loadable(None, f"transformers has no AutoModelFor... class for a {spec.task_type} head")
     config = copy.deepcopy(encoder.config)
     config.num_labels = spec.num_labels
+    if auto_name == "AutoModelForSequenceClassification" and spec.num_labels == 1:
+        config.problem_type = "regression"  # one output is a score (transformers' own reading of num_labels=1)
     config.update(families.hf_config(config.model_type))  # DeBERTa-v2: its pooler computes our head's tanh
     names = hf_label_names(spec)
     if names:
@@ -478,7 +478,7 @@ def hf_export(model: MultiHeadModel, encoder: nn.Module, tokenizer: Any) -> dict
                                         f"{config.model_type} ({short(str(exc).splitlines()[0])})")
     prefix = hf_model.base_model_prefix
     hf_keys = set(hf_model.state_dict())
-    head = kind.hf_weights(model.heads[spec.task].state_dict(), hf_keys, prefix)
+    head = task_type.hf_weights(model.heads[spec.task].state_dict(), hf_keys, prefix)
     state = {f"{prefix}.{k}": v for k, v in encoder.state_dict().items()}
     if head is None or set(state) | set(head) != hf_keys or set(state) & set(head):
         theirs = sorted(k for k in hf_keys if not k.startswith(prefix + ".") or ".pooler." in k)
@@ -494,7 +494,7 @@ def hf_export(model: MultiHeadModel, encoder: nn.Module, tokenizer: Any) -> dict
                                                 f"counterpart in the encoder")
             owner, _, leaf = name.rpartition(".")
             hf_model.get_submodule(owner).register_buffer(leaf, own, persistent=False)
-    problem = _hf_probe_problem(model, hf_model, kind, tokenizer)
+    problem = _hf_probe_problem(model, hf_model, task_type, tokenizer)
     if problem:
         return _not_loadable(auto_name, f"not loadable with {auto_name}: {type(hf_model).__name__} {problem}")
     return {"loadable": True, "auto_class": auto_name, "architecture": type(hf_model).__name__, "reason": None,
@@ -516,7 +516,8 @@ PROBE_TEXTS = (("A short probe sentence.", "Its pair, a little longer than the f
 
 
 @torch.no_grad()
-def _hf_probe_problem(model: MultiHeadModel, hf_model: nn.Module, kind: Any, tokenizer: Any) -> str | None:
+def _hf_probe_problem(model: MultiHeadModel, hf_model: nn.Module, task_type: type[TaskType], tokenizer: Any
+                      ) -> str | None:
     """Why ``hf_model`` does not compute ``model``'s logits on a padded probe batch (None: it does), in eval mode.
 
     Positions the attention mask hides are not compared (our span-QA head masks them, transformers' does not).
@@ -529,13 +530,13 @@ def _hf_probe_problem(model: MultiHeadModel, hf_model: nn.Module, kind: Any, tok
         enc = tokenizer(first, second, padding=True, truncation=True, max_length=32, return_tensors="pt")
         device = next(model.parameters()).device
         inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-        if getattr(kind, "HF_AUTO_CLASS", "") == "AutoModelForMultipleChoice":  # rows of two choices each
+        if task_type.spec.hf_auto_class == "AutoModelForMultipleChoice":  # rows of two choices each
             inputs = {k: v.unsqueeze(0).repeat(2, 1, 1) for k, v in inputs.items()}
         # The class's own forward: after bf16/fp16 training, accelerate leaves the instance's forward wrapped in
         # autocast, which the saved weights (and a transformers user) never run under; comparing that with an fp32
         # transformers forward flagged a correct head as "another head" (logits off by ~1e-3) and saved no head.
         ours = type(model).forward(model, **inputs)["logits"].float()
-        theirs = kind.hf_logits(hf_model(**inputs)).float()
+        theirs = task_type.hf_logits(hf_model(**inputs)).float()
     except (RuntimeError, ValueError, TypeError, KeyError) as exc:  # a tokenizer without padding, a shape error
         return f"fails on a probe batch ({short(str(exc).splitlines()[0])})"
     finally:

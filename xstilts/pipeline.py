@@ -16,12 +16,14 @@ from xstilts.tasktypes.common import DevSet
 from xstilts.training import run_training
 
 
-def model_with_heads(encoder: torch.nn.Module, tasks: list[Task], folder: Path
+def model_with_heads(encoder: torch.nn.Module, tasks: list[Task], folder: Path, recipe: Any = None
                      ) -> tuple[MultiHeadModel, dict[str, str]]:
-    """The encoder with a head per task, each made by its task type, and for the heads whose task type looked for
-    weights in ``folder`` (the MLM head of a checkpoint) a log line saying what it found; other heads start fresh."""
-    model = MultiHeadModel(encoder, [tasktypes.of(t).head_spec(t, encoder) for t in tasks])
-    notes = {t.name: tasktypes.of(t).init_head(model, t, folder) for t in tasks}
+    """The encoder with a head per task, each made by its task type (built with ``recipe``'s settings), and for the
+    heads whose task type looked for weights in ``folder`` (the MLM head of a checkpoint) a log line saying what it
+    found; other heads start fresh."""
+    task_types = [tasktypes.build(t, recipe) for t in tasks]
+    model = MultiHeadModel(encoder, [task_type.head_spec(encoder) for task_type in task_types])
+    notes = {task_type.task.name: task_type.init_head(model, folder) for task_type in task_types}
     return model, {name: note for name, note in notes.items() if note}
 
 
@@ -38,20 +40,21 @@ def start_encoder(model_dir: Path, lora_cfg: LoraConfig | None, handover: str, t
 
 
 def load_task_data(task: Task, task_id: int, recipe: Any, tokenizer: Any) -> tuple[list[dict[str, Any]], DevSet]:
-    """Training features and the English dev set (model selection) of one task, as its task type reads them."""
-    return tasktypes.of(task).training_data(task, task_id, recipe, tokenizer)
+    """Training features and the English dev set (model selection) of one task, as its task type, built with the
+    phase recipe's settings, reads them."""
+    return tasktypes.build(task, recipe).training_data(task_id, recipe, tokenizer)
 
 
 def sampling_shares(tasks: list[Task], recipe: Any) -> dict[str, float]:
     """Tasks drawn for a fixed share of the optimizer steps, whatever their size (phase 2's mlm: ``mlm.weight``)."""
-    shares = {t.name: tasktypes.of(t).sampling_share(t, recipe) for t in tasks}
+    shares = {t.name: tasktypes.build(t, recipe).sampling_share() for t in tasks}
     return {name: share for name, share in shares.items() if share is not None}
 
 
 def label_names_for(tasks: list[Task]) -> list[str]:
     """The Trainer's label fields: the task types' own where all tasks share them (span QA: start and end
     positions), else ``labels``."""
-    names = {tuple(tasktypes.of(t).LABEL_NAMES) for t in tasks}
+    names = {t.spec.label_fields for t in tasks}
     return list(names.pop()) if len(names) == 1 else ["labels"]
 
 

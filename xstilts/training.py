@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
-from xstilts import families, tasktypes
+from xstilts import families
 from xstilts.callbacks import EpochSetter, LossGuard, place_tracker_logs, progress_bar_wanted, use_progress_output
 from xstilts.checkpoints import ended_state, last_checkpoint, remove_incomplete_checkpoints
 from xstilts.config import TrainConfig
@@ -147,10 +147,9 @@ def dev_metrics(model: torch.nn.Module, dev_sets: list[DevSet], collator: Collat
     scores = []
     was_training = model.training
     for dev in dev_sets:
-        task_type = tasktypes.of(dev.task)
         logits = predict_logits(model, dev.encoded.features, collator, batch_size, device)
-        preds = task_type.predict(dev.task, dev.rows, dev.encoded, logits, qa=dev.qa)
-        m = task_type.score(dev.task, dev.rows, preds, dev.task.train_language)
+        preds = dev.task_type.predict(dev.rows, dev.encoded, logits)
+        m = dev.task_type.score(dev.rows, preds, dev.task.train_language)
         for k, v in m.items():
             if k != "n":
                 metrics[f"{dev.task.name}_{k}"] = v

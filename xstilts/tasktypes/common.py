@@ -11,16 +11,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from xstilts import data
-from xstilts.config import EvalRecipe, QaConfig
+from xstilts.config import EvalRecipe
 from xstilts.errors import DataError
 from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures
 from xstilts.tasks import Task, get_task
+from xstilts.typespecs import PAD_ID, SPECS
+
+if TYPE_CHECKING:  # the interface the steps below call (xstilts.tasktypes.base imports this module)
+    from xstilts.tasktypes.base import TaskType
 
 HEADS_JSON = "heads.json"  # the task heads of a model folder: HeadSpec per head
 HEADS_WEIGHTS = "heads.safetensors"  # their weights, "<task>.<parameter>"
@@ -60,20 +64,24 @@ class HeadSpec:
 
 @dataclass
 class Encoded:
-    """Model features of one split plus what post-processing needs to map predictions back to examples."""
+    """Model features of one split. A type whose predictions need more to be mapped back to its rows (span QA's and
+    tagging's windows) encodes into a subclass with typed fields for it."""
 
     features: list[dict[str, Any]]
-    extra: dict[str, Any]
 
 
 @dataclass
 class DevSet:
-    """A task's English dev rows and their features: what model selection scores during training."""
+    """A task's English dev rows and their features, with the task type (its settings bound, as in training) that
+    predicts and scores them: what model selection scores during training."""
 
-    task: Task
+    task_type: TaskType
     rows: list[dict]
     encoded: Encoded
-    qa: QaConfig = field(default_factory=QaConfig)  # span QA's windows and answer search, as in training
+
+    @property
+    def task(self) -> Task:
+        return self.task_type.task
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -166,9 +174,17 @@ def _pad(seqs: list[Any], value: int, multiple: int = 1, cap: int | None = None)
     return torch.tensor([s + [value] * (width - len(s)) for s in seqs])
 
 
+# The Trainer's label fields of every task type: what prediction leaves out of a batch (no loss is computed).
+LABEL_FIELDS = frozenset(name for spec in SPECS.values() for name in spec.label_fields)
+# Every batch key of every task type and its padding value (``TypeSpec.batch_keys``: one value per key across types).
+PADDED_KEYS: dict[str, int | str] = {key: value for spec in SPECS.values() for key, value in spec.batch_keys.items()}
+
+
 class Collator:
     """Padding of a list of features (any task type) into a batch of tensors: to the longest row of the batch, rounded
-    up to ``pad_to_multiple_of`` (at most ``max_length``).
+    up to ``pad_to_multiple_of`` (at most ``max_length``). The keys padded and their padding values are the task
+    types' ``batch_keys`` (``PADDED_KEYS``); a label key holds one value per row for some types (a class id, a
+    score) and is then a plain tensor, like every key not padded.
 
     ``task_id`` stays a Python int (all rows of a batch share one task): the multi-head model picks its head without
     reading a device tensor back, which would wait for the GPU every step and break a compiled graph.
@@ -184,12 +200,9 @@ class Collator:
         m, cap = self.multiple, self.max_length
         for key in batch[0]:
             values = [f[key] for f in batch]
-            if key in ("input_ids", "candidate_input_ids"):
-                out[key] = _pad(values, self.pad_token_id, m, cap)
-            elif key in ("attention_mask", "token_type_ids", "candidate_attention_mask", "candidate_token_type_ids"):
-                out[key] = _pad(values, 0, m, cap)
-            elif key in ("labels", "mlm_labels") and isinstance(values[0], list):
-                out[key] = _pad(values, -100, m, cap)
+            pad = PADDED_KEYS.get(key)
+            if pad is not None and isinstance(values[0], list):
+                out[key] = _pad(values, self.pad_token_id if pad == PAD_ID else int(pad), m, cap)
             elif key == "task_id":
                 if any(v != values[0] for v in values):
                     raise ValueError(f"a batch mixes task ids {sorted(set(values))}; every batch must hold one task")
@@ -228,8 +241,7 @@ def predict_logits(model: torch.nn.Module, features: list[dict[str, Any]], colla
     rows: list[tuple[list[int], list[int], tuple[int, ...]]] = []  # (feature ids, real lengths, batch logits shape)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        batch = collator([{k: v for k, v in features[i].items()
-                           if k not in ("labels", "start_positions", "end_positions")} for i in idx])
+        batch = collator([{k: v for k, v in features[i].items() if k not in LABEL_FIELDS} for i in idx])
         lengths = batch["attention_mask"].sum(-1).tolist()  # read on the CPU: no wait for the GPU per example
         logits = model(**to_device(batch, device))["logits"].float()
         rows.append((idx, lengths, tuple(logits.shape)))
@@ -275,21 +287,6 @@ def hf_head_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str],
     return None
 
 
-def hf_plain_logits(output: Any) -> torch.Tensor:
-    """A transformers head's output as our head's logits (classification, multiple choice, tagging)."""
-    return output.logits
-
-
-def fresh_head(model: torch.nn.Module, task: Task, folder: Any) -> str | None:
-    """A task type's ``init_head`` when its head always starts fresh: nothing loaded (None)."""
-    return None
-
-
-def no_fixed_share(task: Task, recipe: Any) -> float | None:
-    """A task type's ``sampling_share`` when it is drawn as the sampler says (None: no fixed share of the steps)."""
-    return None
-
-
 def selection_score(task: Task, metrics: dict[str, float]) -> float:
     """The single dev number used for model selection (the task's main metric; QA: (EM + F1) / 2)."""
     if task.main_metric == "exact_match+f1":
@@ -298,10 +295,7 @@ def selection_score(task: Task, metrics: dict[str, float]) -> float:
 
 
 # ---- Training data (phases 2 and 3) --------------------------------------------------------------------------------
-Encode = Callable[..., Encoded]
-
-
-def rows_training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any, encode: Encode
+def rows_training_data(task_type: TaskType, task_id: int, recipe: Any, tokenizer: Any
                        ) -> tuple[list[dict[str, Any]], DevSet]:
     """Training features and the English dev set (capped for periodic selection) of one task with canonical rows.
 
@@ -310,9 +304,10 @@ def rows_training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any, en
     hand, holding out its last ``holdout_fraction`` for selection.
 
     Args:
-        recipe: the phase recipe (its ``data``, ``train`` and ``qa`` sections).
-        encode: the task type's ``encode``.
+        task_type: the task's type, built with the phase's settings: it encodes the rows.
+        recipe: the phase recipe (its ``data`` and ``train`` sections).
     """
+    task = task_type.task
     data_cfg, train_cfg = recipe.data, recipe.train
     source = get_task(data_cfg.train_task) if data_cfg.train_task else task
     dev_cap = data.selection_cap(source.dev_examples, train_cfg.dev_examples, data_cfg.max_eval_samples)
@@ -338,26 +333,25 @@ def rows_training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any, en
         counts = {lang: sum(r["lang"] == lang for r in translated) for lang in data_cfg.translated_languages}
         log(f"{source.name}: translated training rows added: " + ", ".join(f"{lang} {n}" for lang, n in counts.items()))
         train_rows = train_rows + translated
-    qa = recipe.qa
-    train_enc = encode(task, train_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=True, qa=qa)
-    dev_enc = encode(task, dev_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=False, qa=qa)
+    train_enc = task_type.encode(train_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=True)
+    dev_enc = task_type.encode(dev_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=False)
     log(f"{task.name}: {len(train_rows)} training examples ({len(train_enc.features)} features), "
         f"{len(dev_rows)} English dev examples for selection")
-    return train_enc.features, DevSet(task, dev_rows, dev_enc, qa)
+    return train_enc.features, DevSet(task_type, dev_rows, dev_enc)
 
 
 # ---- Evaluation (evaluate_xtreme.py) -------------------------------------------------------------------------------
 @dataclass
 class EvalInputs:
     """What a task type's evaluator works with besides the rows: the loaded model (a ``MultiHeadModel``, or the bare
-    encoder for retrieval), its tokenizer, the evaluation recipe and the settings of the training that made it."""
+    encoder for retrieval), its tokenizer and the evaluation recipe (the type's own settings are bound to it when it is
+    built: ``evaluation.evaluated_type``)."""
 
     model: Any
     tokenizer: Any
     cfg: EvalRecipe
     max_length: int  # cfg.max_length, else the phase-3 train.max_length
     device: Any = "cpu"
-    qa: QaConfig = field(default_factory=QaConfig)  # the phase-3 recipe's span-QA settings
     head: int = 0  # the head that predicts the task (a MultiHeadModel's task_id)
 
 
@@ -385,23 +379,24 @@ def load_dataset_rows(task: Task, cfg: EvalRecipe, lang: str, limit: int | None,
                            notes=notes)
 
 
-def evaluate_each_language(task: Task, ctx: EvalInputs, rows: dict[str, list[dict]], encode: Encode,
-                           predict: Callable, score: Callable, reliability: Callable) -> Evaluated:
+def evaluate_each_language(task_type: TaskType, inputs: EvalInputs, rows: dict[str, list[dict]]) -> Evaluated:
     """The classifier-like evaluator: each language's rows through the task head, scored on their own."""
     out = Evaluated()
-    collator = Collator(ctx.tokenizer.pad_token_id,
-                        pad_multiple(ctx.cfg.pad_to_multiple_of, ctx.device, EVAL_GPU_PAD_MULTIPLE), ctx.max_length)
+    task = task_type.task
+    collator = Collator(inputs.tokenizer.pad_token_id,
+                        pad_multiple(inputs.cfg.pad_to_multiple_of, inputs.device, EVAL_GPU_PAD_MULTIPLE),
+                        inputs.max_length)
     for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
         start = time.time()
-        enc = encode(task, lang_rows, ctx.tokenizer, ctx.max_length, task_id=ctx.head, train=False, qa=ctx.qa)
+        enc = task_type.encode(lang_rows, inputs.tokenizer, inputs.max_length, task_id=inputs.head, train=False)
         ids = enc.features[0]["input_ids"] if enc.features else []
         per_row = len(ids) if ids and isinstance(ids[0], list) else 1  # multiple choice: one sequence per choice
-        batch = eval_batch_size(ctx.cfg.batch_size, ctx.device, ctx.max_length, per_row)
-        logits = predict_logits(ctx.model, enc.features, collator, batch, ctx.device)
-        preds = predict(task, lang_rows, enc, logits, qa=ctx.qa)
-        out.languages[lang] = score(task, lang_rows, preds, lang)
+        batch = eval_batch_size(inputs.cfg.batch_size, inputs.device, inputs.max_length, per_row)
+        logits = predict_logits(inputs.model, enc.features, collator, batch, inputs.device)
+        preds = task_type.predict(lang_rows, enc, logits)
+        out.languages[lang] = task_type.score(lang_rows, preds, lang)
         out.predictions[lang] = preds
-        out.figures[lang] = reliability(task, lang_rows, preds, lang)
+        out.figures[lang] = task_type.reliability(lang_rows, preds, lang)
         log(language_line(task.name, lang, i, len(rows), out.languages[lang], len(lang_rows), time.time() - start),
             every_rank=True)
     return out

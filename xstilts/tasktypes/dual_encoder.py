@@ -25,32 +25,21 @@ from xstilts.errors import DataError
 from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.retrieval import blocked_topk_cosine
-from xstilts.tasks import Task
+from xstilts.tasktypes.base import Batch, RowTaskType, unsupported
 from xstilts.tasktypes.common import (
     EVAL_GPU_PAD_MULTIPLE,
-    DevSet,
     Encoded,
     EvalInputs,
     Evaluated,
     HeadSpec,
-    fresh_head,
-    load_dataset_rows,
     eval_batch_size,
-    no_fixed_share,
+    load_dataset_rows,
     pad_multiple,
-    rows_training_data,
     to_device,
 )
+from xstilts.typespecs import SPECS
 
 TOP_K = 20  # Mewsli-X and LAReQA are scored on the top 20 candidates of each query
-LABEL_NAMES = ["labels"]
-EVALUATED_FROM = ("phase3",)
-EVAL_MODEL = "heads"
-# One search space over all languages (LAReQA retrieves across languages; Mewsli-X ranks one candidate set): a
-# single process's work, not split over ranks.
-POOLED = True
-init_head = fresh_head
-sampling_share = no_fixed_share
 
 
 class DualEncoderHead(nn.Module):
@@ -65,39 +54,12 @@ class DualEncoderHead(nn.Module):
         return self.log_scale.clamp(max=math.log(100.0)).exp()  # capped: an unbounded scale destabilises training
 
 
-def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
-    """No label head: only the learned scale of the in-batch softmax."""
-    return HeadSpec(task.name, task.task_type, 0)
-
-
-def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
-    return DualEncoderHead()
-
-
-
-
 def pool_embeddings(encoder: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """L2-normalised mean of the last hidden states over non-padding tokens (special tokens included)."""
     hidden = encoder(**inputs).last_hidden_state
     mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
     pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
     return nn.functional.normalize(pooled.float(), dim=-1)
-
-
-def forward(encoder: nn.Module, head: nn.Module, batch: dict[str, Any]) -> dict[str, Any]:
-    """Query (and candidate) embeddings; with candidates, the in-batch softmax loss. ``logits`` holds the concatenated
-    [query, candidate] embeddings per pair (what dev ranking needs)."""
-    q = pool_embeddings(encoder, {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")
-                                  if batch.get(k) is not None})
-    if batch.get("candidate_input_ids") is None:
-        return {"logits": q}
-    c = pool_embeddings(encoder, {k: batch[f"candidate_{k}"] for k in ("input_ids", "attention_mask", "token_type_ids")
-                                  if batch.get(f"candidate_{k}") is not None})
-    return {"loss": in_batch_loss(q, c, head.scale(), batch.get("pair_key")), "logits": torch.cat([q, c], dim=-1)}
-
-
-def training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any) -> tuple[list[dict[str, Any]], DevSet]:
-    return rows_training_data(task, task_id, recipe, tokenizer, encode)
 
 
 def candidate_key(candidate_id: str) -> int:
@@ -245,7 +207,6 @@ def build_pool(paragraphs: dict[str, list[Paragraph]]) -> Pool:
     return Pool(questions, candidates, gold, skipped)
 
 
-# ---- Evaluation (evaluate_xtreme.py) ------------------------------------------------------------------------------
 def _figures(lang: str, per_query: list[tuple[float, float]], rankings: list[list[str]]) -> LanguageFigures:
     """One language's reliability figures: its bootstrap over queries (per-query reciprocal rank / AP), no class
     balance (each query has its own gold), and the share of the most frequent top-1 candidate, near 100 when the
@@ -253,118 +214,139 @@ def _figures(lang: str, per_query: list[tuple[float, float]], rankings: list[lis
     return language_figures(lang, np.array(per_query), None, [r[0] if r else None for r in rankings])
 
 
-# ---- The task-type interface: features, dev predictions and scores (model selection) -----------------------------
-def encode(task: Task, rows: list[dict], tokenizer: Any, max_length: int, task_id: int = 0, train: bool = True,
-           qa: Any = None) -> Encoded:
-    return Encoded(encode_pairs(rows, tokenizer, max_length, task_id), {})
+class DualEncoder(RowTaskType):
+    """A dual encoder trained on (query, candidate) pairs: its dev steps rank the dev set's candidates; its evaluation
+    ranks Mewsli-X's candidate entities or LAReQA's pooled answer sentences (``spec.pooled``: one search space over all
+    languages, a single process's work). transformers has no head of its kind (``spec.hf_auto_class`` is None)."""
 
+    spec = SPECS["dual_encoder"]
 
-def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any], qa: Any = None) -> list[list[str]]:
-    """Each dev query's ranking of the dev set's distinct candidates (``logits`` = [query, candidate] embedding)."""
-    return dev_rankings(rows, logits)
+    def head_spec(self, encoder: nn.Module) -> HeadSpec:
+        """No label head: only the learned scale of the in-batch softmax."""
+        return HeadSpec(self.task.name, self.task.task_type, 0)
 
+    @staticmethod
+    def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
+        return DualEncoderHead()
 
-def score(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> dict[str, float]:
-    return dev_score(rows, predictions)
+    @staticmethod
+    def forward(encoder: nn.Module, head: nn.Module, batch: Batch) -> dict[str, Any]:
+        """Query (and candidate) embeddings; with candidates, the in-batch softmax loss. ``logits`` holds the
+        concatenated [query, candidate] embeddings per pair (what dev ranking needs)."""
+        q = pool_embeddings(encoder, {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")
+                                      if batch.get(k) is not None})
+        if batch.get("candidate_input_ids") is None:
+            return {"logits": q}
+        c = pool_embeddings(encoder, {k: batch[f"candidate_{k}"] for k in ("input_ids", "attention_mask",
+                                                                          "token_type_ids")
+                                      if batch.get(f"candidate_{k}") is not None})
+        return {"loss": in_batch_loss(q, c, head.scale(), batch.get("pair_key")), "logits": torch.cat([q, c], dim=-1)}
 
+    @staticmethod
+    def hf_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str], prefix: str
+                   ) -> dict[str, torch.Tensor] | None:
+        unsupported(SPECS["dual_encoder"], "transformers head")
 
-def reliability(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> LanguageFigures:
-    """Of a phase-3 dev score (:func:`dev_score`); evaluation makes its own figures (:func:`evaluate`)."""
-    per = metrics.ap_contributions(predictions, [str(r["candidate_id"]) for r in rows], TOP_K)
-    return language_figures(lang, np.array(per), None, [rk[0] if rk else None for rk in predictions])
+    @staticmethod
+    def hf_logits(output: Any) -> torch.Tensor:
+        unsupported(SPECS["dual_encoder"], "transformers head")
 
+    # ---- features, dev predictions and scores (model selection) ----
+    def encode(self, rows: list[dict], tokenizer: Any, max_length: int, task_id: int = 0,
+               train: bool = True) -> Encoded:
+        return Encoded(encode_pairs(rows, tokenizer, max_length, task_id))
 
-def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, Any] | None = None) -> float | None:
-    """None: the MRR / mAP of a random ranking depends on the candidate set and the gold sets."""
-    return None
+    def predict(self, rows: list[dict], encoded: Encoded, logits: list[Any]) -> list[list[str]]:
+        """Each dev query's ranking of the dev set's distinct candidates (``logits`` = [query, candidate]
+        embedding)."""
+        return dev_rankings(rows, logits)
 
+    def score(self, rows: list[dict], predictions: list[Any], lang: str) -> dict[str, float]:
+        return dev_score(rows, predictions)
 
-def export_payload(task: Task, rows: Any, predictions: Any) -> Any:
-    """Mewsli-X: query id -> its ranked candidate ids (the official layout); LAReQA has no submission file (None)."""
-    return predictions
+    def reliability(self, rows: list[dict], predictions: list[Any], lang: str) -> LanguageFigures:
+        """Of a phase-3 dev score (:func:`dev_score`); evaluation makes its own figures (:meth:`evaluate`)."""
+        per = metrics.ap_contributions(predictions, [str(r["candidate_id"]) for r in rows], TOP_K)
+        return language_figures(lang, np.array(per), None, [rk[0] if rk else None for rk in predictions])
 
+    # ---- evaluation (evaluate_xtreme.py) ----
+    def export_payload(self, rows: Any, predictions: Any) -> Any:
+        """Mewsli-X: query id -> its ranked candidate ids (the official layout); LAReQA has no submission file
+        (None)."""
+        return predictions
 
-# ---- Evaluation (evaluate_xtreme.py) ------------------------------------------------------------------------------
-def load_rows(task: Task, cfg: EvalRecipe, lang: str, limit: int | None, notes: list[str]) -> Any:
-    """Mewsli-X: the language's mention queries. LAReQA: the language's XQuAD-R paragraphs, from the original files
-    (``retrieval.lareqa_data``, with their sentence breaks) or from the dataset's rows (sentence breaks of
-    ``dual_encoder_rows.split_sentences``)."""
-    if task.candidates is None and cfg.retrieval.lareqa_data:
-        return read_xquad_r_file(f"{cfg.retrieval.lareqa_data}/{lang}.json")
-    rows = load_dataset_rows(task, cfg, lang, limit, notes)
-    return rows if task.candidates is not None else paragraphs_from_rows(rows)
+    def load_rows(self, cfg: EvalRecipe, lang: str, limit: int | None, notes: list[str]) -> Any:
+        """Mewsli-X: the language's mention queries. LAReQA: the language's XQuAD-R paragraphs, from the original
+        files (``retrieval.lareqa_data``, with their sentence breaks) or from the dataset's rows (sentence breaks of
+        ``dual_encoder_rows.split_sentences``)."""
+        if self.task.candidates is None and cfg.retrieval.lareqa_data:
+            return read_xquad_r_file(f"{cfg.retrieval.lareqa_data}/{lang}.json")
+        rows = load_dataset_rows(self.task, cfg, lang, limit, notes)
+        return rows if self.task.candidates is not None else paragraphs_from_rows(rows)
 
+    def evaluate(self, inputs: EvalInputs, rows: dict[str, Any]) -> Evaluated:
+        """Ranks candidates with the dual encoder: Mewsli-X or LAReQA.
 
-def _figures(lang: str, per_query: list[tuple[float, float]], rankings: list[list[str]]) -> LanguageFigures:
-    """One language's reliability figures: its bootstrap over queries (per-query reciprocal rank / AP), no class
-    balance (each query has its own gold), and the share of the most frequent top-1 candidate, near 100 when the
-    encoder collapsed and every query retrieves the same "hub" candidate."""
-    return language_figures(lang, np.array(per_query), None, [r[0] if r else None for r in rankings])
+        Mewsli-X: each language's mentions rank the whole candidate entity set; per language ``map@20`` (MRR@20, as the
+        official scorer names it), task score = the macro mean. LAReQA: the questions of all languages rank the pooled
+        answer-sentence candidates of all languages; per language the mAP@20 of its questions, task score = mAP@20 over
+        all questions (micro).
+        """
+        task = self.task
+        out = Evaluated(notes=["representation: mean pooling of the last layer (the dual encoder's own pooling)"])
+        if not rows:
+            return out
+        cfg, block = inputs.cfg, inputs.cfg.retrieval.block_size
 
+        def emb(texts: list[str], contexts: list[str] | None = None) -> torch.Tensor:
+            batch = eval_batch_size(cfg.batch_size, inputs.device, inputs.max_length)
+            return embed(inputs.model, inputs.tokenizer, texts, contexts, inputs.max_length, batch, inputs.device).to(inputs.device)
 
-def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
-    """Ranks candidates with the dual encoder: Mewsli-X or LAReQA.
-
-    Mewsli-X: each language's mentions rank the whole candidate entity set; per language ``map@20`` (MRR@20, as the
-    official scorer names it), task score = the macro mean. LAReQA: the questions of all languages rank the pooled
-    answer-sentence candidates of all languages; per language the mAP@20 of its questions, task score = mAP@20 over
-    all questions (micro).
-    """
-    out = Evaluated(notes=["representation: mean pooling of the last layer (the dual encoder's own pooling)"])
-    if not rows:
+        if task.candidates is not None:  # Mewsli-X: one candidate set for every language
+            cands = data.load_split(task, task.candidates, cfg.data.source, "en", "candidates", cfg.data.path)
+            cand_ids = [r["candidate_id"] for r in cands]
+            log(f"{task.name}: embedding {len(cand_ids):,} candidate entities")
+            cand_emb = emb([r["candidate"] for r in cands])
+            out.notes.append(f"{len(cand_ids)} candidate entities")
+            for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
+                start = time.time()
+                rankings = rank(emb([r["query"] for r in lang_rows]), cand_emb, cand_ids, TOP_K, block)
+                golds = [r["candidate_id"] for r in lang_rows]
+                out.languages[lang] = {"map@20": metrics.mrr_at_k(rankings, golds, TOP_K), "n": float(len(lang_rows))}
+                out.figures[lang] = _figures(lang, metrics.rr_contributions(rankings, golds, TOP_K), rankings)
+                out.predictions[lang] = {r["query_id"]: rk for r, rk in zip(lang_rows, rankings)}
+                log(language_line(task.name, lang, i, len(rows), out.languages[lang], len(lang_rows),
+                                  time.time() - start))
+            return out
+        if cfg.retrieval.lareqa_data:
+            out.notes.append(f"sentence breaks from the original XQuAD-R files in {cfg.retrieval.lareqa_data}")
+        else:
+            warning = ("sentence breaks from xstilts.dual_encoder_rows.split_sentences, not XQuAD-R's sentence_breaks "
+                       "(the Hub copy drops them): this mAP@20 is NOT comparable to published LAReQA numbers; set "
+                       "retrieval.lareqa_data=<folder with the original xquad-r/<lang>.json files>")
+            log(f"warning: {warning}")
+            out.notes.append(warning)
+        pool = build_pool(rows)
+        if not pool.questions:
+            raise DataError("lareqa: no question has its answer inside a sentence")
+        log(f"{task.name}: embedding {len(pool.questions):,} questions and {len(pool.candidates):,} candidate sentences "
+            f"of {len(rows)} languages (pooled)")
+        q_emb = emb([q[2] for q in pool.questions])
+        c_emb = emb([c[1] for c in pool.candidates], [c[2] for c in pool.candidates])
+        rankings = rank(q_emb, c_emb, [c[0] for c in pool.candidates], TOP_K, block)
+        out.score = metrics.map_at_k(rankings, pool.gold, TOP_K)
+        for lang in rows:
+            idx = [i for i, q in enumerate(pool.questions) if q[0] == lang]
+            if idx:
+                mine, gold = [rankings[i] for i in idx], [pool.gold[i] for i in idx]
+                out.languages[lang] = {"map@20": metrics.map_at_k(mine, gold, TOP_K), "n": float(len(idx))}
+                out.figures[lang] = _figures(lang, metrics.ap_contributions(mine, gold, TOP_K), mine)
+                log(language_line(task.name, lang, len(out.languages), len(rows), out.languages[lang], len(idx))
+                    + " (its questions, pooled candidates)")
+        out.notes += [f"score = mAP@20 over all {len(pool.questions)} questions of the {len(out.languages)} languages "
+                      f"pooled (micro); per-language values are each language's questions against the same pooled "
+                      f"{len(pool.candidates)} candidates",
+                      *([f"{pool.skipped} question(s) skipped: answer in no sentence"] if pool.skipped else [])]
+        # The score is the micro mean over questions = the mean of the languages' mAP weighted by their questions.
+        out.weights = {lang: m["n"] for lang, m in out.languages.items()}
         return out
-    cfg, block = ctx.cfg, ctx.cfg.retrieval.block_size
-
-    def emb(texts: list[str], contexts: list[str] | None = None) -> torch.Tensor:
-        batch = eval_batch_size(cfg.batch_size, ctx.device, ctx.max_length)
-        return embed(ctx.model, ctx.tokenizer, texts, contexts, ctx.max_length, batch, ctx.device).to(ctx.device)
-
-    if task.candidates is not None:  # Mewsli-X: one candidate set for every language
-        cands = data.load_split(task, task.candidates, cfg.data.source, "en", "candidates", cfg.data.path)
-        cand_ids = [r["candidate_id"] for r in cands]
-        log(f"{task.name}: embedding {len(cand_ids):,} candidate entities")
-        cand_emb = emb([r["candidate"] for r in cands])
-        out.notes.append(f"{len(cand_ids)} candidate entities")
-        for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
-            start = time.time()
-            rankings = rank(emb([r["query"] for r in lang_rows]), cand_emb, cand_ids, TOP_K, block)
-            golds = [r["candidate_id"] for r in lang_rows]
-            out.languages[lang] = {"map@20": metrics.mrr_at_k(rankings, golds, TOP_K), "n": float(len(lang_rows))}
-            out.figures[lang] = _figures(lang, metrics.rr_contributions(rankings, golds, TOP_K), rankings)
-            out.predictions[lang] = {r["query_id"]: rk for r, rk in zip(lang_rows, rankings)}
-            log(language_line(task.name, lang, i, len(rows), out.languages[lang], len(lang_rows),
-                              time.time() - start))
-        return out
-    if cfg.retrieval.lareqa_data:
-        out.notes.append(f"sentence breaks from the original XQuAD-R files in {cfg.retrieval.lareqa_data}")
-    else:
-        warning = ("sentence breaks from xstilts.dual_encoder_rows.split_sentences, not XQuAD-R's sentence_breaks "
-                   "(the Hub copy drops them): this mAP@20 is NOT comparable to published LAReQA numbers; set "
-                   "retrieval.lareqa_data=<folder with the original xquad-r/<lang>.json files>")
-        log(f"warning: {warning}")
-        out.notes.append(warning)
-    pool = build_pool(rows)
-    if not pool.questions:
-        raise DataError("lareqa: no question has its answer inside a sentence")
-    log(f"{task.name}: embedding {len(pool.questions):,} questions and {len(pool.candidates):,} candidate sentences "
-        f"of {len(rows)} languages (pooled)")
-    q_emb = emb([q[2] for q in pool.questions])
-    c_emb = emb([c[1] for c in pool.candidates], [c[2] for c in pool.candidates])
-    rankings = rank(q_emb, c_emb, [c[0] for c in pool.candidates], TOP_K, block)
-    out.score = metrics.map_at_k(rankings, pool.gold, TOP_K)
-    for lang in rows:
-        idx = [i for i, q in enumerate(pool.questions) if q[0] == lang]
-        if idx:
-            mine, gold = [rankings[i] for i in idx], [pool.gold[i] for i in idx]
-            out.languages[lang] = {"map@20": metrics.map_at_k(mine, gold, TOP_K), "n": float(len(idx))}
-            out.figures[lang] = _figures(lang, metrics.ap_contributions(mine, gold, TOP_K), mine)
-            log(language_line(task.name, lang, len(out.languages), len(rows), out.languages[lang], len(idx))
-                + " (its questions, pooled candidates)")
-    out.notes += [f"score = mAP@20 over all {len(pool.questions)} questions of the {len(out.languages)} languages "
-                  f"pooled (micro); per-language values are each language's questions against the same pooled "
-                  f"{len(pool.candidates)} candidates",
-                  *([f"{pool.skipped} question(s) skipped: answer in no sentence"] if pool.skipped else [])]
-    # The score is the micro mean over questions = the mean of the languages' mAP weighted by their questions.
-    out.weights = {lang: m["n"] for lang, m in out.languages.items()}
-    return out
-

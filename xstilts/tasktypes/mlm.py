@@ -24,17 +24,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from xstilts.config import EvalRecipe, MlmConfig
 from xstilts.errors import DataError
 from xstilts.log import log
 from xstilts.reliability import LanguageFigures
 from xstilts.tasks import Task
-from xstilts.tasktypes.common import HEADS_WEIGHTS, DevSet, Encoded, HeadSpec, model_inputs
+from xstilts.tasktypes.base import Batch, Feature, unsupported
+from xstilts.tasktypes.common import HEADS_WEIGHTS, DevSet, Encoded, EvalInputs, Evaluated, HeadSpec, model_inputs
+from xstilts.typespecs import IGNORED, SPECS
 
-IGNORE = -100
-LABEL_NAMES = ["labels"]
-EVALUATED_FROM: tuple[str, ...] = ()  # a phase-2 pseudo-task: its dev accuracy selects the model, nothing more
-EVAL_MODEL = None
-POOLED = False
 
 
 class MLMHead(nn.Module):
@@ -59,12 +57,12 @@ def mlm_forward(head: MLMHead, sequence: torch.Tensor, embeddings: torch.Tensor,
     target = labels if labels is not None else mlm_labels
     if target is None:
         raise ValueError("an mlm batch needs labels (training) or mlm_labels (dev): the masked positions")
-    masked = target != IGNORE
+    masked = target != IGNORED
     logits = head(sequence[masked], embeddings)
     out: dict[str, Any] = {}
     if labels is not None:
         out["loss"] = nn.functional.cross_entropy(logits.float(), target[masked])
-    pred = torch.full(target.shape, IGNORE, dtype=torch.float32, device=target.device)
+    pred = torch.full(target.shape, IGNORED, dtype=torch.float32, device=target.device)
     pred[masked] = logits.argmax(-1).float()
     out["logits"] = pred.unsqueeze(-1)
     return out
@@ -129,7 +127,7 @@ def mask_line(ids: list[int], special: list[int], mask_id: int, vocab_size: int,
     chosen = [i for i in candidates if rng.random() < probability]
     if not chosen and candidates:  # every line contributes a target
         chosen = [rng.choice(candidates)]
-    inputs, labels = list(ids), [IGNORE] * len(ids)
+    inputs, labels = list(ids), [IGNORED] * len(ids)
     for i in chosen:
         labels[i] = ids[i]
         r = rng.random()
@@ -158,48 +156,7 @@ def encode_lines(lines: list[str], tokenizer: Any, max_length: int, task_id: int
         f["labels" if train else "mlm_labels"] = labels
         f["task_id"] = task_id
         feats.append(f)
-    return Encoded(feats, {})
-
-
-def training_data(task: Task, task_id: int, recipe: Any, tokenizer: Any) -> tuple[list[dict], DevSet]:
-    """Training features and the dev set of the mlm pseudo-task: lines shuffled (seeded), the first
-    ``mlm.dev_lines`` held out for the dev masked-token accuracy."""
-    cfg, train_cfg = recipe.mlm, recipe.train
-    lines = read_lines(cfg)
-    random.Random(train_cfg.seed).shuffle(lines)
-    n_dev = min(cfg.dev_lines, max(1, len(lines) // 5))
-    dev_lines, train_lines = lines[:n_dev], lines[n_dev:]
-    train_enc = encode_lines(train_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed, cfg.mask_probability,
-                       train=True)
-    dev_enc = encode_lines(dev_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed + 1, cfg.mask_probability,
-                     train=False)
-    log(f"{task.name}: {len(train_lines)} training lines, {len(dev_lines)} held-out dev lines "
-            f"(masking {cfg.mask_probability:.0%}), drawn for {cfg.weight:.0%} of the steps")
-    return train_enc.features, DevSet(task, [{"text": s} for s in dev_lines], dev_enc)
-
-
-# ---- prediction and scoring -----------------------------------------------------------------------------------------
-def predict(task: Task, rows: list[dict], encoded: Encoded, logits: list[Any], qa: Any = None
-            ) -> list[tuple[int, int]]:
-    """Per dev line: (correctly predicted masked tokens, masked tokens)."""
-    out = []
-    for f, lg in zip(encoded.features, logits):
-        pred = [int(x) for x in lg.reshape(-1)]
-        pairs = [(p, g) for p, g in zip(pred, f["mlm_labels"]) if g != IGNORE]
-        out.append((sum(p == g for p, g in pairs), len(pairs)))
-    return out
-
-
-def score(task: Task, rows: list[dict], predictions: list[tuple[int, int]], lang: str) -> dict[str, float]:
-    """Masked-token accuracy (percent), the number of masked tokens, and ``n`` (dev lines)."""
-    correct = sum(c for c, _ in predictions)
-    total = sum(n for _, n in predictions)
-    return {"accuracy": 100.0 * correct / max(total, 1), "masked_tokens": float(total), "n": float(len(rows))}
-
-
-def reliability(task: Task, rows: list[dict], predictions: list[Any], lang: str) -> LanguageFigures:
-    """None: not scored as a benchmark task."""
-    return LanguageFigures()
+    return Encoded(feats)
 
 
 # ---- model ----------------------------------------------------------------------------------------------------------
@@ -214,31 +171,6 @@ _HEAD_KEYS = {  # our MLMHead parameter -> checkpoint names (XLM-R/RoBERTa, then
 
 def vocab_size(encoder: nn.Module) -> int:
     return int(encoder.get_input_embeddings().weight.shape[0])
-
-
-def head_spec(task: Task, encoder: nn.Module) -> HeadSpec:
-    """``num_labels`` = the vocabulary size; the output layer is tied to the encoder's input embeddings."""
-    return HeadSpec(task.name, task.task_type, vocab_size(encoder))
-
-
-def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
-    return MLMHead(hidden, spec.num_labels)
-
-
-def forward(encoder: nn.Module, head: nn.Module, batch: dict[str, Any]) -> dict[str, Any]:
-    sequence = encoder(**model_inputs(batch)).last_hidden_state
-    return mlm_forward(head, sequence, encoder.get_input_embeddings().weight, batch.get("labels"),
-                       batch.get("mlm_labels"))
-
-
-def sampling_share(task: Task, recipe: Any) -> float | None:
-    """A fixed share of the optimizer steps (``mlm.weight``), whatever its number of lines."""
-    return recipe.mlm.weight
-
-
-def init_head(model: nn.Module, task: Task, folder: Path) -> str | None:
-    """The MLM head's weights from ``folder`` where it has them (see :func:`load_head_weights`)."""
-    return load_head_weights(model, task.name, folder)
 
 
 def load_head_weights(model: nn.Module, task: str, folder: Path) -> str:
@@ -272,9 +204,97 @@ def load_head_weights(model: nn.Module, task: str, folder: Path) -> str:
     return f"fresh MLM head (no masked-LM head weights in {folder})"
 
 
-def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, Any] | None = None) -> float | None:
-    return None
+class Mlm:
+    """The mlm pseudo-task with its ``mlm`` settings (text source, masking, share of the steps) bound: those of the
+    phase-2 recipe. Trained in phase 2 and selected on its dev accuracy; never evaluated (``spec.evaluated_from`` is
+    empty), and transformers' export does not apply (a phase-2 folder)."""
 
+    spec = SPECS["mlm"]
 
-def export_payload(task: Task, rows: Any, predictions: Any) -> Any:
-    return None
+    def __init__(self, task: Task, settings: MlmConfig | None = None):
+        self.task = task
+        self.settings = settings or MlmConfig()
+
+    # ---- the model ----
+    def head_spec(self, encoder: nn.Module) -> HeadSpec:
+        """``num_labels`` = the vocabulary size; the output layer is tied to the encoder's input embeddings."""
+        return HeadSpec(self.task.name, self.task.task_type, vocab_size(encoder))
+
+    @staticmethod
+    def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
+        return MLMHead(hidden, spec.num_labels)
+
+    def init_head(self, model: nn.Module, folder: Path) -> str | None:
+        """The MLM head's weights from ``folder`` where it has them (see :func:`load_head_weights`)."""
+        return load_head_weights(model, self.task.name, folder)
+
+    @staticmethod
+    def forward(encoder: nn.Module, head: nn.Module, batch: Batch) -> dict[str, Any]:
+        sequence = encoder(**model_inputs(batch)).last_hidden_state
+        return mlm_forward(head, sequence, encoder.get_input_embeddings().weight, batch.get("labels"),
+                           batch.get("mlm_labels"))
+
+    @staticmethod
+    def hf_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str], prefix: str
+                   ) -> dict[str, torch.Tensor] | None:
+        unsupported(SPECS["mlm"], "transformers export (a phase-3 folder's)")
+
+    @staticmethod
+    def hf_logits(output: Any) -> torch.Tensor:
+        unsupported(SPECS["mlm"], "transformers export (a phase-3 folder's)")
+
+    # ---- training ----
+    def training_data(self, task_id: int, recipe: Any, tokenizer: Any) -> tuple[list[Feature], DevSet]:
+        """Training features and the dev set of the mlm pseudo-task: lines shuffled (seeded), the first
+        ``mlm.dev_lines`` held out for the dev masked-token accuracy (``recipe``: its ``train`` section)."""
+        cfg, train_cfg = self.settings, recipe.train
+        lines = read_lines(cfg)
+        random.Random(train_cfg.seed).shuffle(lines)
+        n_dev = min(cfg.dev_lines, max(1, len(lines) // 5))
+        dev_lines, train_lines = lines[:n_dev], lines[n_dev:]
+        train_enc = encode_lines(train_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed,
+                                 cfg.mask_probability, train=True)
+        dev_enc = encode_lines(dev_lines, tokenizer, train_cfg.max_length, task_id, train_cfg.seed + 1,
+                               cfg.mask_probability, train=False)
+        log(f"{self.task.name}: {len(train_lines)} training lines, {len(dev_lines)} held-out dev lines "
+            f"(masking {cfg.mask_probability:.0%}), drawn for {cfg.weight:.0%} of the steps")
+        return train_enc.features, DevSet(self, [{"text": s} for s in dev_lines], dev_enc)
+
+    def sampling_share(self) -> float | None:
+        """A fixed share of the optimizer steps (``mlm.weight``), whatever its number of lines."""
+        return self.settings.weight
+
+    def encode(self, rows: list[dict], tokenizer: Any, max_length: int, task_id: int = 0,
+               train: bool = True) -> Encoded:
+        """None of rows: :meth:`training_data` masks text lines with the training seed (``encode_lines``)."""
+        unsupported(self.spec, "encoding of rows (training_data masks text lines itself)")
+
+    # ---- dev steps ----
+    def predict(self, rows: list[dict], encoded: Encoded, logits: list[Any]) -> list[tuple[int, int]]:
+        """Per dev line: (correctly predicted masked tokens, masked tokens)."""
+        out = []
+        for f, lg in zip(encoded.features, logits):
+            pred = [int(x) for x in lg.reshape(-1)]
+            pairs = [(p, g) for p, g in zip(pred, f["mlm_labels"]) if g != IGNORED]
+            out.append((sum(p == g for p, g in pairs), len(pairs)))
+        return out
+
+    def score(self, rows: list[dict], predictions: list[tuple[int, int]], lang: str) -> dict[str, float]:
+        """Masked-token accuracy (percent), the number of masked tokens, and ``n`` (dev lines)."""
+        correct = sum(c for c, _ in predictions)
+        total = sum(n for _, n in predictions)
+        return {"accuracy": 100.0 * correct / max(total, 1), "masked_tokens": float(total), "n": float(len(rows))}
+
+    def reliability(self, rows: list[dict], predictions: list[Any], lang: str) -> LanguageFigures:
+        """None: not scored as a benchmark task."""
+        return LanguageFigures()
+
+    # ---- never evaluated ----
+    def load_rows(self, cfg: EvalRecipe, lang: str, limit: int | None, notes: list[str]) -> Any:
+        unsupported(self.spec, "evaluation")
+
+    def evaluate(self, inputs: EvalInputs, rows: dict[str, Any]) -> Evaluated:
+        unsupported(self.spec, "evaluation")
+
+    def export_payload(self, rows: Any, predictions: Any) -> Any:
+        unsupported(self.spec, "evaluation")

@@ -18,19 +18,19 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from xstilts import data, families, metrics, retrieval
-from xstilts.config import EvalRecipe
+from xstilts.config import EvalRecipe, RetrievalConfig
 from xstilts.errors import DataError, DataMissing
 from xstilts.languages import TATOEBA_ISO3
 from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
-from xstilts.tasktypes.common import EVAL_GPU_PAD_MULTIPLE, EvalInputs, Evaluated, pad_multiple
+from xstilts.tasktypes.base import Batch, Feature, unsupported
+from xstilts.tasktypes.common import EVAL_GPU_PAD_MULTIPLE, DevSet, Encoded, EvalInputs, Evaluated, HeadSpec, pad_multiple
+from xstilts.typespecs import SPECS, RetrievalOptions
 
-EVALUATED_FROM = ("phase1", "phase2", "phase3")  # no training: any encoder
-EVAL_MODEL = "encoder"  # the bare encoder (a kept LoRA adapter merged)
-POOLED = False
 BUCC_SPLITS = {"test": ("training", "test"), "validation": ("sample", "dev")}  # original name, XTREME name
 BUCC_URL = "https://comparable.limsi.fr/bucc2018/bucc2018-{lang}-en.{split}-gold.tar.bz2"
 
@@ -93,14 +93,14 @@ def default_download(url: str) -> str:
 download: Callable[[str], str] = default_download
 
 
-def _bucc_folder(cfg: EvalRecipe, lang: str, split: str) -> Path:
+def _bucc_folder(cfg: EvalRecipe, settings: RetrievalConfig, lang: str, split: str) -> Path:
     """The folder holding BUCC's original files for ``lang``/``split``.
 
     The Hub copy (``google/xtreme`` ``bucc18.*``) holds only the gold pairs, not the corpora to mine, so with
     ``data.source=hub`` the original BUCC 2018 archives are downloaded (and cached) from the shared task's site.
     """
-    if cfg.retrieval.bucc_data:
-        return Path(cfg.retrieval.bucc_data)
+    if settings.bucc_data:
+        return Path(settings.bucc_data)
     if cfg.data.source == "xtreme" and cfg.data.path:
         return Path(cfg.data.path) / "bucc2018"
     if cfg.data.source == "hub":
@@ -115,8 +115,8 @@ def _bucc_folder(cfg: EvalRecipe, lang: str, split: str) -> Path:
                       "(or data.source=xtreme data.path=<XTREME download folder>)")
 
 
-def _read_bucc(cfg: EvalRecipe, lang: str, split: str) -> data.BuccSplit:
-    folder = _bucc_folder(cfg, lang, split)
+def _read_bucc(cfg: EvalRecipe, settings: RetrievalConfig, lang: str, split: str) -> data.BuccSplit:
+    folder = _bucc_folder(cfg, settings, lang, split)
     original, xtreme_name = BUCC_SPLITS[split]
     try:
         return data.read_bucc_files(folder, lang, original)
@@ -124,35 +124,8 @@ def _read_bucc(cfg: EvalRecipe, lang: str, split: str) -> data.BuccSplit:
         return data.read_bucc_files(folder, lang, xtreme_name)
 
 
-def load_rows(task: Task, cfg: EvalRecipe, lang: str, limit: int | None, notes: list[str]) -> Any:
-    """Tatoeba: the aligned sentence pairs of ``lang``. BUCC: its (dev, test) corpora with gold pairs (with
-    ``split=validation`` the sample split is both).
-
-    Raises:
-        DataMissing: the language's files are absent (the language may be skipped).
-    """
-    try:
-        if task.options.mined:  # BUCC: mined from the original corpora, not rows of a dataset
-            dev = _read_bucc(cfg, lang, "validation")
-            if cfg.split == "validation":
-                notes.append(f"{lang}: split=validation: threshold tuned and scored on the sample gold")
-                return dev, dev
-            return dev, _read_bucc(cfg, lang, "test")
-        if cfg.data.source == "xtreme":
-            src, tgt = data.read_tatoeba_files(Path(cfg.data.path) / "tatoeba", TATOEBA_ISO3[lang])
-    except FileNotFoundError as exc:  # absent files only; a malformed file stops the run
-        raise DataMissing(str(exc)) from None
-    if cfg.data.source == "xtreme":
-        rows = [{"source": s, "target": t} for s, t in zip(src, tgt)]
-    else:
-        rows = data.load_split(task, task.eval[cfg.split], cfg.data.source, lang, cfg.split, cfg.data.path)
-        # The Hub copy keeps each line's trailing newline: strip it as the reference strips before tokenising.
-        rows = [{"source": r["source"].strip(), "target": r["target"].strip()} for r in rows]
-    return rows[:limit] if limit else rows
-
-
 # ---- Evaluation --------------------------------------------------------------------------------------------------
-def evaluation_layer(encoder: torch.nn.Module, cfg: EvalRecipe) -> int:
+def evaluation_layer(encoder: torch.nn.Module, settings: RetrievalConfig) -> int:
     """``retrieval.layer``, else the family default (:func:`families.retrieval_default`: :func:`default_layer`, or the
     last layer of a contrastively trained sentence encoder); checked against the encoder.
 
@@ -161,34 +134,32 @@ def evaluation_layer(encoder: torch.nn.Module, cfg: EvalRecipe) -> int:
     """
     n = encoder.config.num_hidden_layers
     # The family table's default: the middle-upper layer of an MLM encoder, the last of a contrastive sentence encoder.
-    layer = cfg.retrieval.layer if cfg.retrieval.layer is not None else families.retrieval_default(encoder.config)[0]
+    layer = settings.layer if settings.layer is not None else families.retrieval_default(encoder.config)[0]
     if not 0 <= layer <= n:
         raise DataError(f"retrieval.layer={layer} is out of range: the encoder has hidden_states 0..{n}")
     return layer
 
 
-def evaluation_layers(ctx: EvalInputs, layer: int) -> list[int]:
+def evaluation_layers(encoder: torch.nn.Module, settings: RetrievalConfig, layer: int) -> list[int]:
     """The layers one forward pass embeds from: ``layer`` (the task score), then the last one where
     ``retrieval.also_last_layer`` asks for it."""
-    return [layer, ctx.model.config.num_hidden_layers] if ctx.cfg.retrieval.also_last_layer else [layer]
+    return [layer, encoder.config.num_hidden_layers] if settings.also_last_layer else [layer]
 
 
-def _mine(ctx: EvalInputs, split: data.BuccSplit, layers: list[int]) -> list[list]:
+def _mine(inputs: EvalInputs, r: RetrievalConfig, split: data.BuccSplit, layers: list[int]) -> list[list]:
     """The candidate pairs mined at each of ``layers``."""
-    r = ctx.cfg.retrieval
     src = retrieval.dedup_sentences(split.src_ids, split.src_sentences)
     tgt = retrieval.dedup_sentences(split.tgt_ids, split.tgt_sentences)
-    src_emb = embed_layers(ctx.model, ctx.tokenizer, src.texts, layers, r.pooling, r.max_length, r.batch_size)
-    tgt_emb = embed_layers(ctx.model, ctx.tokenizer, tgt.texts, layers, r.pooling, r.max_length, r.batch_size)
+    src_emb = embed_layers(inputs.model, inputs.tokenizer, src.texts, layers, r.pooling, r.max_length, r.batch_size)
+    tgt_emb = embed_layers(inputs.model, inputs.tokenizer, tgt.texts, layers, r.pooling, r.max_length, r.batch_size)
     return [retrieval.mine_pairs(s, t, src.ids, tgt.ids, block_size=r.block_size) for s, t in zip(src_emb, tgt_emb)]
 
 
-def _tatoeba(ctx: EvalInputs, lang: str, rows: list[dict], layers: list[int]
+def _tatoeba(inputs: EvalInputs, r: RetrievalConfig, lang: str, rows: list[dict], layers: list[int]
              ) -> tuple[dict[str, float], Any, LanguageFigures]:
-    r = ctx.cfg.retrieval
-    srcs = embed_layers(ctx.model, ctx.tokenizer, [x["source"] for x in rows], layers, r.pooling, r.max_length,
+    srcs = embed_layers(inputs.model, inputs.tokenizer, [x["source"] for x in rows], layers, r.pooling, r.max_length,
                         r.batch_size)
-    tgts = embed_layers(ctx.model, ctx.tokenizer, [x["target"] for x in rows], layers, r.pooling, r.max_length,
+    tgts = embed_layers(inputs.model, inputs.tokenizer, [x["target"] for x in rows], layers, r.pooling, r.max_length,
                         r.batch_size)
     src, tgt = srcs[0], tgts[0]
     preds = retrieval.tatoeba_predictions(src, tgt, r.block_size)
@@ -206,11 +177,11 @@ def _tatoeba(ctx: EvalInputs, lang: str, rows: list[dict], layers: list[int]
     return scores, preds, figures
 
 
-def _bucc(ctx: EvalInputs, lang: str, splits: tuple[data.BuccSplit, data.BuccSplit], layers: list[int],
-          notes: list[str]) -> tuple[dict[str, float], Any, LanguageFigures]:
+def _bucc(inputs: EvalInputs, r: RetrievalConfig, lang: str, splits: tuple[data.BuccSplit, data.BuccSplit],
+          layers: list[int], notes: list[str]) -> tuple[dict[str, float], Any, LanguageFigures]:
     dev, test = splits
-    dev_by_layer = _mine(ctx, dev, layers)
-    test_by_layer = dev_by_layer if test is dev else _mine(ctx, test, layers)
+    dev_by_layer = _mine(inputs, r, dev, layers)
+    test_by_layer = dev_by_layer if test is dev else _mine(inputs, r, test, layers)
     dev_cands, test_cands = dev_by_layer[0], test_by_layer[0]
     found = retrieval.bucc_evaluate(dev_cands, dev.gold, test_cands, test.gold)
     # A threshold is infinite when no candidate pair is correct: reported in notes, not as a number.
@@ -219,7 +190,7 @@ def _bucc(ctx: EvalInputs, lang: str, splits: tuple[data.BuccSplit, data.BuccSpl
     if len(layers) > 1:  # the last layer's own threshold, tuned on the same sample gold
         scores["f1_last_layer"] = float(retrieval.bucc_evaluate(dev_by_layer[1], dev.gold, test_by_layer[1],
                                                                 test.gold)["f1"])
-    scores.update(_gold_pairs(ctx, test, layers[0]))
+    scores.update(_gold_pairs(inputs, r, test, layers[0]))
     scores["n"] = float(len(test.gold))
     # No interval: BUCC's F1 is of a mined pair set cut at a threshold tuned on the sample gold, not a sum over
     # examples, and resampling gold pairs would leave the mined candidates and the tuned threshold fixed, understating
@@ -227,17 +198,16 @@ def _bucc(ctx: EvalInputs, lang: str, splits: tuple[data.BuccSplit, data.BuccSpl
     return scores, sorted(retrieval.apply_threshold(test_cands, found["threshold"])), LanguageFigures()
 
 
-def _gold_pairs(ctx: EvalInputs, split: data.BuccSplit, layer: int) -> dict[str, float]:
+def _gold_pairs(inputs: EvalInputs, r: RetrievalConfig, split: data.BuccSplit, layer: int) -> dict[str, float]:
     """MTEB's BUCC score beside the mining one (``retrieval.gold_pairs_scores``): the gold pairs' sentences only, each
     source sentence retrieving among the gold English sentences; ``*_gold_pairs`` keys, never the task score."""
-    r = ctx.cfg.retrieval
     pairs = sorted(split.gold or ())
     if not pairs:
         return {}
     src, tgt = dict(zip(split.src_ids, split.src_sentences)), dict(zip(split.tgt_ids, split.tgt_sentences))
-    src_emb = embed(ctx.model, ctx.tokenizer, [src[s] for s, _ in pairs], layer, r.pooling, r.max_length,
+    src_emb = embed(inputs.model, inputs.tokenizer, [src[s] for s, _ in pairs], layer, r.pooling, r.max_length,
                     r.batch_size)
-    tgt_emb = embed(ctx.model, ctx.tokenizer, [tgt[t] for _, t in pairs], layer, r.pooling, r.max_length,
+    tgt_emb = embed(inputs.model, inputs.tokenizer, [tgt[t] for _, t in pairs], layer, r.pooling, r.max_length,
                     r.batch_size)
     found = retrieval.gold_pairs_scores(src_emb, tgt_emb, r.block_size)
     return {f"{k}_gold_pairs": v for k, v in found.items()}
@@ -254,48 +224,121 @@ TATOEBA_MTEB_NOTE = ("accuracy (the task score): the English sentences query the
                      "weighted F1 its main score")
 
 
-def evaluate(task: Task, ctx: EvalInputs, rows: dict[str, Any]) -> Evaluated:
-    """Each language's sentences embedded with the encoder and retrieved (Tatoeba) or mined (BUCC)."""
-    layer = evaluation_layer(ctx.model, ctx.cfg)
-    layers = evaluation_layers(ctx, layer)
-    why = "" if ctx.cfg.retrieval.layer is not None else f" ({families.retrieval_default(ctx.model.config)[2]})"
-    out = Evaluated(notes=[f"representation: {ctx.cfg.retrieval.pooling} pooling, hidden_states[{layer}]{why}"])
-    if len(layers) > 1:
-        out.notes.append(f"*_last_layer metrics: hidden_states[{layers[1]}] (the last layer), same pooling and search")
-    out.notes.append(GOLD_PAIRS_NOTE if task.options.mined else TATOEBA_MTEB_NOTE)
-    if rows:
-        log(f"{task.name}: {ctx.cfg.retrieval.pooling} pooling of hidden_states[{', '.join(map(str, layers))}]")
-    for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
-        # Embedding (and BUCC's mining) is the long part: a line when a language starts, so a slow one shows.
-        start = time.time()
-        log(f"{task.name} {lang} {i}/{len(rows)}: embedding {_sentence_count(task, lang_rows):,} sentences",
-            every_rank=True)
-        if task.options.mined:
-            scores, preds, figures = _bucc(ctx, lang, lang_rows, layers, out.notes)
+class Retrieval:
+    """Retrieval with its ``retrieval`` settings (layer, pooling, search) bound: those of the evaluation recipe. It
+    trains nothing and has no head (``spec.trained_in`` is empty): the model and training operations say so."""
+
+    spec = SPECS["retrieval"]
+
+    def __init__(self, task: Task, settings: RetrievalConfig | None = None):
+        self.task = task
+        self.settings = settings or RetrievalConfig()
+        self.options: RetrievalOptions = self.spec.options_of(task)
+
+    # ---- no head, no training ----
+    def head_spec(self, encoder: nn.Module) -> HeadSpec:
+        unsupported(self.spec, "head")
+
+    @staticmethod
+    def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
+        unsupported(SPECS["retrieval"], "head")
+
+    def init_head(self, model: nn.Module, folder: Any) -> str | None:
+        unsupported(self.spec, "head")
+
+    @staticmethod
+    def forward(encoder: nn.Module, head: nn.Module, batch: Batch) -> dict[str, Any]:
+        unsupported(SPECS["retrieval"], "head")
+
+    def training_data(self, task_id: int, recipe: Any, tokenizer: Any) -> tuple[list[Feature], DevSet]:
+        unsupported(self.spec, "training")
+
+    def sampling_share(self) -> float | None:
+        unsupported(self.spec, "training")
+
+    def encode(self, rows: list[dict], tokenizer: Any, max_length: int, task_id: int = 0,
+               train: bool = True) -> Encoded:
+        unsupported(self.spec, "features for a head (it embeds sentences in evaluate)")
+
+    def predict(self, rows: list[dict], encoded: Encoded, logits: list[Any]) -> list[Any]:
+        unsupported(self.spec, "dev steps (it predicts in evaluate)")
+
+    def score(self, rows: list[dict], predictions: list[Any], lang: str) -> dict[str, float]:
+        unsupported(self.spec, "dev steps (it scores in evaluate)")
+
+    def reliability(self, rows: list[dict], predictions: list[Any], lang: str) -> LanguageFigures:
+        unsupported(self.spec, "dev steps (its figures come from evaluate)")
+
+    @staticmethod
+    def hf_weights(head_state: dict[str, torch.Tensor], hf_keys: set[str], prefix: str
+                   ) -> dict[str, torch.Tensor] | None:
+        unsupported(SPECS["retrieval"], "head")
+
+    @staticmethod
+    def hf_logits(output: Any) -> torch.Tensor:
+        unsupported(SPECS["retrieval"], "head")
+
+    # ---- evaluation ----
+    def load_rows(self, cfg: EvalRecipe, lang: str, limit: int | None, notes: list[str]) -> Any:
+        """Tatoeba: the aligned sentence pairs of ``lang``. BUCC: its (dev, test) corpora with gold pairs (with
+        ``split=validation`` the sample split is both).
+
+        Raises:
+            DataMissing: the language's files are absent (the language may be skipped).
+        """
+        task = self.task
+        try:
+            if self.options.mined:  # BUCC: mined from the original corpora, not rows of a dataset
+                dev = _read_bucc(cfg, self.settings, lang, "validation")
+                if cfg.split == "validation":
+                    notes.append(f"{lang}: split=validation: threshold tuned and scored on the sample gold")
+                    return dev, dev
+                return dev, _read_bucc(cfg, self.settings, lang, "test")
+            if cfg.data.source == "xtreme":
+                src, tgt = data.read_tatoeba_files(Path(cfg.data.path) / "tatoeba", TATOEBA_ISO3[lang])
+        except FileNotFoundError as exc:  # absent files only; a malformed file stops the run
+            raise DataMissing(str(exc)) from None
+        if cfg.data.source == "xtreme":
+            rows = [{"source": s, "target": t} for s, t in zip(src, tgt)]
         else:
-            scores, preds, figures = _tatoeba(ctx, lang, lang_rows, layers)
-        out.languages[lang], out.predictions[lang], out.figures[lang] = scores, preds, figures
-        log(language_line(task.name, lang, i, len(rows), scores, int(scores["n"]) if "n" in scores else None,
-                          time.time() - start), every_rank=True)
-    return out
+            rows = data.load_split(task, task.eval[cfg.split], cfg.data.source, lang, cfg.split, cfg.data.path)
+            # The Hub copy keeps each line's trailing newline: strip it as the reference strips before tokenising.
+            rows = [{"source": r["source"].strip(), "target": r["target"].strip()} for r in rows]
+        return rows[:limit] if limit else rows
 
+    def evaluate(self, inputs: EvalInputs, rows: dict[str, Any]) -> Evaluated:
+        """Each language's sentences embedded with the encoder and retrieved (Tatoeba) or mined (BUCC)."""
+        task, r = self.task, self.settings
+        layer = evaluation_layer(inputs.model, r)
+        layers = evaluation_layers(inputs.model, r, layer)
+        why = "" if r.layer is not None else f" ({families.retrieval_default(inputs.model.config)[2]})"
+        out = Evaluated(notes=[f"representation: {r.pooling} pooling, hidden_states[{layer}]{why}"])
+        if len(layers) > 1:
+            out.notes.append(f"*_last_layer metrics: hidden_states[{layers[1]}] (the last layer), same pooling and "
+                             "search")
+        out.notes.append(GOLD_PAIRS_NOTE if self.options.mined else TATOEBA_MTEB_NOTE)
+        if rows:
+            log(f"{task.name}: {r.pooling} pooling of hidden_states[{', '.join(map(str, layers))}]")
+        for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
+            # Embedding (and BUCC's mining) is the long part: a line when a language starts, so a slow one shows.
+            start = time.time()
+            log(f"{task.name} {lang} {i}/{len(rows)}: embedding {self._sentence_count(lang_rows):,} sentences",
+                every_rank=True)
+            if self.options.mined:
+                scores, preds, figures = _bucc(inputs, r, lang, lang_rows, layers, out.notes)
+            else:
+                scores, preds, figures = _tatoeba(inputs, r, lang, lang_rows, layers)
+            out.languages[lang], out.predictions[lang], out.figures[lang] = scores, preds, figures
+            log(language_line(task.name, lang, i, len(rows), scores, int(scores["n"]) if "n" in scores else None,
+                              time.time() - start), every_rank=True)
+        return out
 
-def _sentence_count(task: Task, lang_rows: Any) -> int:
-    """Sentences one language embeds: both sides of each Tatoeba pair; BUCC's sample and training corpora."""
-    if task.options.mined:
-        return sum(len(s.src_sentences) + len(s.tgt_sentences) for s in {id(s): s for s in lang_rows}.values())
-    return 2 * len(lang_rows)
+    def _sentence_count(self, lang_rows: Any) -> int:
+        """Sentences one language embeds: both sides of each Tatoeba pair; BUCC's sample and training corpora."""
+        if self.options.mined:
+            return sum(len(s.src_sentences) + len(s.tgt_sentences) for s in {id(s): s for s in lang_rows}.values())
+        return 2 * len(lang_rows)
 
-
-def chance(task: Task, languages: dict[str, dict[str, float]], rows: dict[str, Any] | None = None) -> float | None:
-    """Tatoeba: the mean over languages of 100 / candidates (each English query picks one of the language's ``n``
-    sentences). BUCC: None (a tuned mining threshold has no closed-form chance)."""
-    if task.options.mined:
-        return None
-    sizes = [m["n"] for m in languages.values() if m.get("n")]
-    return sum(100.0 / n for n in sizes) / len(sizes) if sizes else None
-
-
-def export_payload(task: Task, rows: Any, predictions: Any) -> Any:
-    """Tatoeba: the retrieved row per query; BUCC: the mined (source id, target id) pairs above the threshold."""
-    return predictions
+    def export_payload(self, rows: Any, predictions: Any) -> Any:
+        """Tatoeba: the retrieved row per query; BUCC: the mined (source id, target id) pairs above the threshold."""
+        return predictions
