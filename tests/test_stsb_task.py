@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import datasets
+import helpers
 import pytest
 from fakehub import LocalHub, make_dataset
 
 from xstilts import data
-from xstilts.config import embedded_path
+from xstilts.config import Phase2Recipe, embedded_path
 from xstilts.errors import DataError
-from xstilts.config import Phase2Recipe
 from xstilts.recipe import load
 from xstilts.tasks import get_task
 from xstilts.typespecs import SPECS
@@ -133,3 +133,20 @@ def test_no_xtreme_folder_layout_is_a_clear_refusal(tmp_path):
 def test_the_example_recipe_validates():
     cfg = load(Phase2Recipe, ["recipes/examples/phase2_stsb_embedded.yaml", "input=a", "output=b"])
     assert cfg.tasks == ["stsb"] and cfg.data.source == "embedded"
+
+
+def test_phase2_trains_stsb_end_to_end(tiny_phase1, tmp_path):
+    """The regression type through phase 2 on the embedded data: one-output head, dev Pearson and Spearman."""
+    import phase2_intermediate
+
+    out = tmp_path / "p2"
+    args = ["recipes/examples/phase2_stsb_embedded.yaml", f"input={tiny_phase1}", f"output={out}", *helpers.FAST]
+    assert phase2_intermediate.main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    dev = metrics["dev"]
+    assert -100.0 <= dev["stsb_pearson"] <= 100.0 and -100.0 <= dev["stsb_spearman"] <= 100.0
+    assert dev["score"] == pytest.approx(dev["stsb_score"]) == pytest.approx(dev["stsb_pearson"])
+    assert metrics["heads"] == ["stsb"] and metrics["global_step"] == 2
+    heads = json.loads((out / "final" / "heads.json").read_text())["heads"]
+    assert [(h["task"], h["kind"], h["num_labels"]) for h in heads] == [("stsb", "regression", 1)]  # kind: the type
+    assert (out / "DONE").is_file()
