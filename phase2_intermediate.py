@@ -56,7 +56,8 @@ def _main(argv: list[str]) -> int:
                 log(f"{t.name}: {len(t.label_names)} labels from its training data (recorded in heads.json)")
         encoder, notes = pipeline.start_encoder(src, cfg.lora, handover="merge",
                                                 attn_implementation=cfg.train.attn_implementation)
-        model, loaded = pipeline.model_with_heads(encoder, tasks, src)  # loaded: task -> where its head weights came from
+        # loaded: task -> where its head weights came from
+        model, loaded = pipeline.model_with_heads(encoder, tasks, src, cfg)
         notes += list(loaded.values())
         for note in notes + [f"fresh head for {t.name} ({t.task_type})" for t in tasks if t.name not in loaded]:
             log(note)

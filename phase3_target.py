@@ -50,7 +50,7 @@ def _main(argv: list[str]) -> int:
         encoder, notes = pipeline.start_encoder(src, cfg.lora, cfg.adapter_handover,
                                                 attn_implementation=cfg.train.attn_implementation)
         # The task type makes the head (a dual encoder's holds only the learned scale of its in-batch softmax).
-        model, _ = pipeline.model_with_heads(encoder, [task], src)
+        model, _ = pipeline.model_with_heads(encoder, [task], src, cfg)
         dropped = [h.task for h in read_head_specs(src)]
         notes += [f"fresh {task.task_type} head for {task.name}"]
         if dropped:

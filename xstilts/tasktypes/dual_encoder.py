@@ -300,7 +300,8 @@ class DualEncoder(RowTaskType):
 
         def emb(texts: list[str], contexts: list[str] | None = None) -> torch.Tensor:
             batch = eval_batch_size(cfg.batch_size, inputs.device, inputs.max_length)
-            return embed(inputs.model, inputs.tokenizer, texts, contexts, inputs.max_length, batch, inputs.device).to(inputs.device)
+            return embed(inputs.model, inputs.tokenizer, texts, contexts, inputs.max_length, batch,
+                         inputs.device).to(inputs.device)
 
         if task.candidates is not None:  # Mewsli-X: one candidate set for every language
             cands = data.load_split(task, task.candidates, cfg.data.source, "en", "candidates", cfg.data.path)
@@ -329,8 +330,8 @@ class DualEncoder(RowTaskType):
         pool = build_pool(rows)
         if not pool.questions:
             raise DataError("lareqa: no question has its answer inside a sentence")
-        log(f"{task.name}: embedding {len(pool.questions):,} questions and {len(pool.candidates):,} candidate sentences "
-            f"of {len(rows)} languages (pooled)")
+        log(f"{task.name}: embedding {len(pool.questions):,} questions and {len(pool.candidates):,} candidate "
+            f"sentences of {len(rows)} languages (pooled)")
         q_emb = emb([q[2] for q in pool.questions])
         c_emb = emb([c[1] for c in pool.candidates], [c[2] for c in pool.candidates])
         rankings = rank(q_emb, c_emb, [c[0] for c in pool.candidates], TOP_K, block)
