@@ -13,6 +13,7 @@ from torch import nn
 
 from xstilts import metrics
 from xstilts.reliability import LanguageFigures, language_figures
+from xstilts.tasks import Task
 from xstilts.tasktypes.base import Batch, RowTaskType
 from xstilts.tasktypes.common import (
     Encoded,
@@ -41,13 +42,18 @@ def pair_features(rows: list[dict], tokenizer: Any, max_length: int, task_id: in
     return feats
 
 
+def class_head_spec(task: Task) -> HeadSpec:
+    """A head of one output per class (classification, tagging); a label set built from training data (CCG) is
+    recorded, as the registry lacks it."""
+    labels = list(task.label_names) if task.labels_from_train else None
+    return HeadSpec(task.name, task.task_type, len(task.label_names), labels=labels)
+
+
 class Classification(RowTaskType):
     spec = SPECS["classification"]
 
     def head_spec(self, encoder: nn.Module) -> HeadSpec:
-        task = self.task
-        labels = list(task.label_names) if task.labels_from_train else None  # recorded: the registry lacks them
-        return HeadSpec(task.name, task.task_type, len(task.label_names), labels=labels)
+        return class_head_spec(self.task)
 
     @staticmethod
     def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:

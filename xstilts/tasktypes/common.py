@@ -1,6 +1,6 @@
-"""What every task type shares: head specs, model features, batching, the prediction loop, dev sets and the standard
-training-data and evaluation steps that the classifier-like types (classification, multiple choice, span QA,
-tagging) build from their own ``encode``/``predict``/``score``.
+"""What every task type shares: head specs, model features, batching (the keys and padding values of the types'
+specs), the prediction loop, dev sets and the standard training-data and evaluation steps that the row-based types
+(``base.RowTaskType``) run through their own ``encode``/``predict``/``score``/``reliability``.
 
 Batches are padded to the longest row, rounded up to a multiple (``train.pad_to_multiple_of``, 16 by default: few
 distinct shapes for a GPU); training groups rows of similar length, evaluation sorts features by length so batches

@@ -18,7 +18,7 @@ from xstilts.errors import DataError
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
 from xstilts.tasktypes.base import Batch, RowTaskType
-from xstilts.tasktypes.classification import Classification
+from xstilts.tasktypes.classification import Classification, class_head_spec
 from xstilts.tasktypes.common import MODEL_INPUTS, Encoded, HeadSpec, head_label_count, hf_head_weights
 from xstilts.tasktypes.heads import TokenHead
 from xstilts.typespecs import SPECS, TaggingOptions
@@ -41,8 +41,8 @@ class Tagging(RowTaskType):
         self.options: TaggingOptions = self.spec.options_of(task)
 
     def head_spec(self, encoder: nn.Module) -> HeadSpec:
-        """One class per tag; a tag set built from training data (CCG) is recorded (classification's rule)."""
-        return Classification(self.task).head_spec(encoder)
+        """One class per tag; a tag set built from training data (CCG) is recorded."""
+        return class_head_spec(self.task)
 
     @staticmethod
     def make_head(spec: HeadSpec, hidden: int, dropout: float) -> nn.Module:
