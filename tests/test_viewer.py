@@ -19,7 +19,7 @@ import pytest
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
-from xstilts import analysis, languages, report
+from xstilts import analysis, languages, markdown, report
 from xstilts.results import (
     XTREME_CATEGORIES,
     XTREME_R_CATEGORIES,
@@ -704,11 +704,11 @@ def _assert_inert(md: str) -> str:
                                   "a:smile:", "$x$", "www.evil.example", "x@evil.example", "a_b_", "&lt;", "l1\nl2"])
 def test_md_literal_renders_as_the_text(name):
     for table in (False, True):
-        md = report.md_literal(name, table=table)
+        md = markdown.md_literal(name, table=table)
         cell = f"| h |\n|---|\n| {md} |" if table else md
         text = _assert_inert(cell)
         assert (name if "\n" not in name else "l1\\nl2") in text, (name, md, text)
-    assert report.md_literal("xlm-roberta-large") == "xlm-roberta-large"  # plain names stay readable
+    assert markdown.md_literal("xlm-roberta-large") == "xlm-roberta-large"  # plain names stay readable
 
 
 def _strings(node) -> list[str]:

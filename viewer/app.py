@@ -21,14 +21,14 @@ if str(REPO) not in sys.path:
 
 import streamlit as st
 
-from xstilts import analysis, report
+from xstilts import analysis, markdown, report
 from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, constant_everywhere
 from xstilts.tasks import benchmark_categories
 from xstilts.view import figures, loading
 
 # Every string from the results folder (names, paths, recipe values, problems) is shown as text: in Markdown (messages,
 # captions, expander labels) through `lit`, in figures through `figures.text`, otherwise in st.text and st.dataframe.
-lit = report.md_literal
+lit = markdown.md_literal
 
 VIEWS = {
     "overview": "Overview: tasks × encoders",

@@ -12,7 +12,8 @@ One rule set, so SUMMARY.md and the viewer cannot disagree about a cell:
   constant as a whole only when every seed is constant in every language (``results.constant_everywhere``);
 - a cell's verdict (``judge``), first that applies: ``same task`` (the intermediate trained on the target's own
   data), ``other languages`` (cell and baseline scored on different languages), ``intermediate not learned`` (the
-  intermediate task below its English dev floor), ``not learned at this budget`` (the target below its floor), else
+  intermediate task below its English dev floor: every column of it, ``weak_intermediate``), ``not learned at this
+  budget`` (the target below its floor for any encoder of the floor's kind, ``targets_not_learned``), else
   the 95% interval of the paired difference (``reliability.difference``): ``up`` / ``down`` beyond noise,
   ``within noise``, or ``unknown`` where nothing says how large the noise is (one trained seed a side).
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from xstilts import analysis, anchors, claims, markdown
+from xstilts import analysis, anchors, claims
 from xstilts.analysis import (
     INTERMEDIATE_NOT_LEARNED,
     NOT_LEARNED,
@@ -42,6 +42,7 @@ from xstilts.analysis import (
 from xstilts.errors import RunFolderError, XstiltsError
 from xstilts.families import is_contrastive
 from xstilts.log import log
+from xstilts.markdown import md_literal
 from xstilts.recipe import RecipeError
 from xstilts.reliability import CONSTANT_SHARE
 from xstilts.results import (
@@ -61,9 +62,6 @@ from xstilts.tasks import TASKS, benchmark_categories
 
 
 PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}
-
-md_literal = markdown.md_literal  # the one Markdown rule (xstilts.markdown), kept here for callers
-
 
 def benchmark_table(results: Iterable[TaskResult], categories: dict[str, list[str]] = XTREME_CATEGORIES
                     ) -> pd.DataFrame:
