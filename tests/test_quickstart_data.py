@@ -40,6 +40,7 @@ HUB_FEATURES = {
              "label": datasets.ClassLabel(names=["choice1", "choice2"])},
     "xcopa": {"premise": S, "choice1": S, "choice2": S, "question": S, "label": I32, "idx": I32,
               "changed": datasets.Value("bool")},
+    "stsb": {"sentence1": S, "sentence2": S, "label": datasets.Value("float32"), "idx": I32},
 }
 SIX = ["en", "de", "es", "ru", "zh", "ar"]
 # folder -> {file stem: rows}
@@ -56,6 +57,7 @@ EXPECTED = {
     "copa": {"train-en": 100, "validation-en": 40},
     "xcopa": {f"{split}-{lang}": n for split, n in (("validation", 20), ("test", 40))
               for lang in ["et", "id", "it", "tr", "zh", "vi"]},
+    "stsb": {"train-en": 200, "validation-en": 60},
 }
 CORPUS_LANGS = ["en", "de", "es", "fr", "ru", "zh", "ar", "ja", "ko", "et", "id", "it", "tr", "vi"]
 JSONL = [(folder, stem) for folder, stems in EXPECTED.items() for stem in stems]
@@ -84,6 +86,8 @@ def _python_type_ok(value, feature) -> bool:
         return isinstance(value, str) and value != ""
     if feature.dtype == "bool":
         return type(value) is bool
+    if feature.dtype.startswith("float"):
+        return isinstance(value, float)  # a score, written with its decimal point (3.0, never 3)
     return type(value) is int  # int32: a JSON integer, never a bool or a string
 
 
@@ -126,7 +130,7 @@ def test_file_has_exact_hub_columns_and_types(folder, stem):
 @pytest.mark.parametrize("folder,stem", JSONL, ids=[f"{f}/{s}" for f, s in JSONL])
 def test_labels_are_balanced(folder, stem):
     data = rows(folder, stem)
-    if folder in ("squad", "xquad", "panx", "tatoeba"):
+    if folder in ("squad", "xquad", "panx", "tatoeba", "stsb"):  # spans, tags, pairs, scores: no classes to balance
         return
     counts = Counter(r["label"] for r in data)
     classes = {"xnli": 3, "mnli": 3, "siqa": 3}.get(folder, 2)
