@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xstilts import claims, report
+from xstilts import analysis, claims, report
 from xstilts.recipe import RecipeError
 from xstilts.results import (
     RunInfo,
@@ -78,8 +78,8 @@ def test_any_results_summarise_render_and_never_pool_or_compare_unlike_cells(tmp
     assert all(len(prints) == 1 for prints in cells.values())
     # An effect with a verdict compares cells scored on the same languages.
     for e in summary["effects"]:
-        assert e["verdict"] in ("up", "down", "within noise", "unknown", report.SAME_TASK, report.NOT_COMPARABLE)
-        assert (e["verdict"] == report.NOT_COMPARABLE) == ("different languages" in (e["why"] or ""))
+        assert e["verdict"] in ("up", "down", "within noise", "unknown", analysis.SAME_TASK, analysis.NOT_COMPARABLE)
+        assert (e["verdict"] == analysis.NOT_COMPARABLE) == ("different languages" in (e["why"] or ""))
     assert {c["verdict"] for c in summary["claims"]} <= {claims.SUPPORTED, claims.CONTRADICTED, claims.INCONCLUSIVE,
                                                           claims.NOT_TESTABLE}
     for benchmark in ("XTREME", None):
@@ -118,8 +118,8 @@ def test_any_floors_file_is_floors_or_one_clear_error(tmp_path_factory, content)
         assert str(exc).strip()
         return
     for task, floor in floors.items():
-        assert isinstance(floor, report.Floor) and floor.encoder_kind in report.ENCODER_KINDS
-        assert floor.metric is None or floor.metric in report.task_metrics(task)
+        assert isinstance(floor, analysis.Floor) and floor.encoder_kind in analysis.ENCODER_KINDS
+        assert floor.metric is None or floor.metric in analysis.task_metrics(task)
     # and the command: exit 0 or 2, never a traceback
     r = TaskResult(task="xnli", task_type="classification", split="test", data_source="x", main_metric="accuracy",
                    languages={"en": {"accuracy": 60.0, "n": 10}}, average={"accuracy": 60.0}, score=60.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from xstilts import report
+from xstilts import analysis, report
 from xstilts.results import RunInfo, TaskResult, average_metrics, dedupe, recipe_variants, task_score, write_result
 from xstilts.view import loading
 
@@ -137,7 +137,7 @@ def test_an_effect_compares_only_cells_scored_on_the_same_languages(tmp_path):
     cell = [_result(60.0, seed=s, inter="mnli", langs=("en", "de")) for s in (1, 2)]
     _write(tmp_path, [*base, *cell])
     (effect,) = report.summarize(tmp_path)["effects"]
-    assert effect["verdict"] == report.NOT_COMPARABLE and effect["low"] is None
+    assert effect["verdict"] == analysis.NOT_COMPARABLE and effect["low"] is None
     assert "only the baseline: sw" in effect["why"]
     table = loading.overview_table([*base, *cell], benchmark=None)
     row = table[table["intermediate"] == "mnli"].iloc[0]

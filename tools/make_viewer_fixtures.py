@@ -32,10 +32,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from xstilts import anchors
 from xstilts.languages import script_of
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result
 from xstilts.tasks import get_task
-from xstilts.view.loading import registry_chance
 
 OUT = REPO / "tests" / "fixtures" / "results_demo"
 
@@ -52,7 +52,7 @@ SIMULATED = {
     "tydiqa": ("validation", 0.0, 68.0, 500),
     "bucc2018": ("test", 0.0, 90.0, 2000),
 }
-TASKS = {name: (get_task(name).kind, split, get_task(name).main_metric, chance, ceiling, n)
+TASKS = {name: (get_task(name).task_type, split, get_task(name).main_metric, chance, ceiling, n)
          for name, (split, chance, ceiling, n) in SIMULATED.items()}
 LANGS = {name: list(get_task(name).languages) for name in SIMULATED}
 # Every XTREME task is run only for the multilingual encoder's main settings (so benchmark scores exist for them);
@@ -144,7 +144,7 @@ def make_result(task: str, encoder: str, inter: str, seed: int | None, lora: boo
         half = math.sqrt(sum(h * h for h in halves)) / len(halves)  # languages resampled independently
         score = task_score(main, average)
         score_ci95 = [round(score - half, 4), round(score + half, 4)]
-        chance_level = registry_chance(task)
+        chance_level = anchors.chance(task)
     return TaskResult(
         task=task, task_type=task_type, split=split, data_source="synthetic", main_metric=main, languages=languages,
         average=average, score=task_score(main, average), missing_languages=missing, partial=bool(missing),
