@@ -393,7 +393,7 @@ def score_grid(results: list[TaskResult], items: dict[tuple[str, str, str], list
         groups = [by_key.get((enc, inter, task), []) for enc, inter in cols]
         cells = [seed_cell(g) if g else None for g in groups]
         if items is not None:
-            for (enc, inter), g in zip(cols, groups):
+            for (enc, inter), g in zip(cols, groups, strict=True):
                 if g:
                     items[(enc, inter, task)] = [items_from_json(r.items) for r in g]
         metric = next(g[0].main_metric for g in groups if g)
@@ -425,9 +425,9 @@ def score_grid(results: list[TaskResult], items: dict[tuple[str, str, str], list
                          "ci95": [None for _ in groups],
                          "partial": [any(r.partial for r in g) for g in groups],
                          "constant": [sorted({lang for r in g for lang in constant_languages(r, ls)})
-                                      for g, ls in zip(groups, non_latin)],
+                                      for g, ls in zip(groups, non_latin, strict=True)],
                          "scored": [len(ls) for ls in non_latin],
-                         "languages": max(len(ls) for g, ls in zip(groups, non_latin) if g),
+                         "languages": max(len(ls) for g, ls in zip(groups, non_latin, strict=True) if g),
                          "coverage": [[list(c) for c in sorted({tuple(sorted(x for x in r.languages
                                                                                if script_of(x) != "Latin"))
                                                                   for r in g})] for g in groups],
@@ -463,7 +463,7 @@ def cell_seed_runs(cell: Mapping[str, Any], items: Sequence[Any] | None = None) 
     seeds = cell.get("runs_seed") or list(range(1, len(scores) + 1))
     per = items if items is not None and len(items) == len(scores) else [None] * len(scores)
     p2 = cell.get("runs_phase2_seed") or [None] * len(scores)
-    return [SeedRun(float(s), c, k, it, q) for s, c, k, it, q in zip(scores, cis, seeds, per, p2)]
+    return [SeedRun(float(s), c, k, it, q) for s, c, k, it, q in zip(scores, cis, seeds, per, p2, strict=True)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -534,7 +534,8 @@ def effects(grid: dict[str, Any], items: dict[tuple[str, str, str], list[Any]] |
             e = judge(seed_runs(row, i, items.get((enc, inter, row["task"]))),
                       seed_runs(row, j, items.get((*base_col, row["task"]))), task, inter,
                       own_tasks(task, row.get("trained_on", [[]] * len(cols))[i]), coverage[i], coverage[j],
-                      intermediate_weak=weak_intermediate(weak, enc, inter) is not None, target_not_learned=task in not_learned)
+                      intermediate_weak=weak_intermediate(weak, enc, inter) is not None,
+                      target_not_learned=task in not_learned)
             out.append({"encoder": enc, "intermediate": inter, "task": row["task"], "metric": row["metric"],
                         "score": row["cells"][i], "baseline": row["cells"][j], "delta": e.delta, "low": e.low,
                         "high": e.high, "verdict": e.verdict, "why": e.why,

@@ -82,7 +82,7 @@ def accuracy(predictions: Sequence[object], golds: Sequence[object]) -> float:
         )
     if not golds:
         raise ValueError("accuracy of an empty example list is undefined; check that the label file is not empty")
-    correct = sum(int(p == g) for p, g in zip(predictions, golds))
+    correct = sum(int(p == g) for p, g in zip(predictions, golds, strict=True))
     # The official scorer divides by len(predictions) and multiplies by 100 last; keep that order.
     return float(correct) / len(predictions) * 100
 
@@ -91,7 +91,7 @@ def accuracy_contributions(predictions: Sequence[object], golds: Sequence[object
     """``(correct, 1)`` per example: ``accuracy`` as a ratio of sums (see the module docstring)."""
     if len(predictions) != len(golds):
         raise ValueError(f"got {len(predictions)} predictions for {len(golds)} gold labels")
-    return [(float(p == g), 1.0) for p, g in zip(predictions, golds)]
+    return [(float(p == g), 1.0) for p, g in zip(predictions, golds, strict=True)]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ def _check_sentences(pred_sentences: Sequence[Sequence[str]], gold_sentences: Se
             f"got {len(pred_sentences)} predicted sentences for {len(gold_sentences)} gold sentences; "
             "export one predicted tag sequence per gold sentence, in the gold order"
         )
-    for i, (pred, gold) in enumerate(zip(pred_sentences, gold_sentences)):
+    for i, (pred, gold) in enumerate(zip(pred_sentences, gold_sentences, strict=True)):
         if isinstance(pred, str) or isinstance(gold, str):
             raise ValueError(f"sentence {i} must be a list of tags, got a string")
         if len(pred) != len(gold):
@@ -472,15 +472,15 @@ def tagging_contributions(pred_sentences: Sequence[Sequence[str]], gold_sentence
 
     tp = per_sentence(pred_chunks & gold_chunks)
     total = per_sentence(pred_chunks) + per_sentence(gold_chunks)
-    return [(2.0 * t, float(c)) for t, c in zip(tp.tolist(), total.tolist())]
+    return [(2.0 * t, float(c)) for t, c in zip(tp.tolist(), total.tolist(), strict=True)]
 
 
 def token_accuracy_contributions(pred_sentences: Sequence[Sequence[str]], gold_sentences: Sequence[Sequence[str]]
                                  ) -> list[tuple[float, float]]:
     """``(correct tokens, tokens)`` per sentence: ``token_accuracy`` as a ratio of sums."""
     _check_sentences(pred_sentences, gold_sentences)
-    return [(float(sum(p == g for p, g in zip(ps, gs))), float(len(gs)))
-            for ps, gs in zip(pred_sentences, gold_sentences)]
+    return [(float(sum(p == g for p, g in zip(ps, gs, strict=True))), float(len(gs)))
+            for ps, gs in zip(pred_sentences, gold_sentences, strict=True)]
 
 
 def token_accuracy(pred_sentences: Sequence[Sequence[str]], gold_sentences: Sequence[Sequence[str]]) -> float:
@@ -572,14 +572,16 @@ def rr_contributions(rankings: Sequence[Sequence[str]], gold_sets: Sequence[obje
                      ) -> list[tuple[float, float]]:
     """``(reciprocal rank, 1)`` per query: ``mrr_at_k`` as a ratio of sums."""
     _check_rankings(rankings, gold_sets, k)
-    return [(_reciprocal_rank(r, _as_gold_set(g, i), k), 1.0) for i, (r, g) in enumerate(zip(rankings, gold_sets))]
+    return [(_reciprocal_rank(r, _as_gold_set(g, i), k), 1.0)
+            for i, (r, g) in enumerate(zip(rankings, gold_sets, strict=True))]
 
 
 def ap_contributions(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: int = 20
                      ) -> list[tuple[float, float]]:
     """``(AP@k, 1)`` per query: ``map_at_k`` as a ratio of sums."""
     _check_rankings(rankings, gold_sets, k)
-    return [(_average_precision(r, _as_gold_set(g, i), k), 1.0) for i, (r, g) in enumerate(zip(rankings, gold_sets))]
+    return [(_average_precision(r, _as_gold_set(g, i), k), 1.0)
+            for i, (r, g) in enumerate(zip(rankings, gold_sets, strict=True))]
 
 
 def mrr_at_k(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: int = 20) -> float:
@@ -603,7 +605,7 @@ def mrr_at_k(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: 
     """
     _check_rankings(rankings, gold_sets, k)
     total = 0.0
-    for i, (ranking, gold) in enumerate(zip(rankings, gold_sets)):
+    for i, (ranking, gold) in enumerate(zip(rankings, gold_sets, strict=True)):
         total += _reciprocal_rank(ranking, _as_gold_set(gold, i), k)
     return total / len(rankings) * 100
 
@@ -627,7 +629,7 @@ def map_at_k(rankings: Sequence[Sequence[str]], gold_sets: Sequence[object], k: 
     """
     _check_rankings(rankings, gold_sets, k)
     total = 0.0
-    for i, (ranking, gold) in enumerate(zip(rankings, gold_sets)):
+    for i, (ranking, gold) in enumerate(zip(rankings, gold_sets, strict=True)):
         total += _average_precision(ranking, _as_gold_set(gold, i), k)
     return total / len(rankings) * 100
 

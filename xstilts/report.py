@@ -63,6 +63,7 @@ from xstilts.tasks import TASKS, benchmark_categories
 
 PHASE_NAMES = {"phase1": "phase 1 (import)", "phase2": "phase 2 (intermediate)", "phase3": "phase 3 (target)"}
 
+
 def benchmark_table(results: Iterable[TaskResult], categories: dict[str, list[str]] = XTREME_CATEGORIES
                     ) -> pd.DataFrame:
     """Benchmark score per run (encoder, intermediate, seed, LoRA) with its category and task scores.
@@ -152,7 +153,6 @@ def benchmark_command(argv: list[str]) -> int:
         atomic_write_json(args["output"], report)
         log(f"benchmark scores -> {args['output']}")
     return 0
-
 
 
 def phase_times(results: list[TaskResult]) -> dict[str, Any]:
@@ -368,26 +368,26 @@ def render(summary: dict[str, Any]) -> str:
                  for v, p, ci, const, scored, sd, seeds, whole in
                  zip(row["cells"], row["partial"], row.get("ci95", [None] * n), row.get("constant", [[]] * n),
                      row.get("scored", [0] * n), row.get("sd", [None] * n), row.get("seeds", [[]] * n),
-                     row.get("all_constant", [None] * n))]
+                     row.get("all_constant", [None] * n), strict=True)]
         # A published number for the cell's encoder and task (xstilts/anchors.json), and a beyond-XTREME task's
         # group and chance level, from xstilts.anchors.
         models = summary.get("models")  # absent from summary.json files written before it: the run name matched
         cells = [c + (f"<br>{_cell(note)}" if (note := anchors.cell_note(
                      enc, row["task"], inter, languages=row.get("languages"),
                      model=None if models is None else models.get(enc, ""))) else "")
-                 for c, (enc, inter) in zip(cells, grid["columns"])]
+                 for c, (enc, inter) in zip(cells, grid["columns"], strict=True)]
         lines.append(f"| {_cell(anchors.task_label(row['task']))} | {_cell(row['metric'])} | {row['languages']} | "
                      + " | ".join(cells) + " |")
         for extra in summary.get("floor_rows") or []:  # the floor's metric of this task, e.g. XQuAD's F1
             if extra["task"] == row["task"]:
                 shown = [_fmt(v, False, None, [], 0, sd, len(seeds) or 1) if v is not None else "n/a"
-                         for v, sd, seeds in zip(extra["cells"], extra["sd"], extra["seeds"])]
+                         for v, sd, seeds in zip(extra["cells"], extra["sd"], extra["seeds"], strict=True)]
                 lines.append(f"| {_cell(anchors.task_label(row['task']))} | {_cell(extra['metric'])} (floor's) | "
                              f"{row['languages']} | " + " | ".join(shown) + " |")
     if any(results_variant(inter) for _, inter in grid["columns"]):
         lines.append("\n[key=value]: runs whose resolved recipes (or split) differ in more than the seed are never "
-                     "pooled as seeds: each recipe is a column of its own, named by the keys that differ, and no effect "
-                     "is computed across recipes.")
+                     "pooled as seeds: each recipe is a column of its own, named by the keys that differ, and no "
+                     "effect is computed across recipes.")
     if any(p for row in grid["rows"] for p in row["partial"]):
         lines.append("\n\\* partial: some languages had no data (named in the result file).")
     if any(sd is not None for row in grid["rows"] for sd in row.get("sd", [])):
@@ -448,7 +448,8 @@ def _intermediate_floor_lines(checked: list[dict[str, Any]]) -> list[str]:
         return []
     lines = ["", "Intermediate floors: what each intermediate task must reach on its own English dev set (mean over "
              "its phase-2 runs) before its effects are judged.", "",
-             "| encoder | intermediate | metric | floor | measured | phase-2 runs | verdict |", "|---|---|---|---|---|---|---|"]
+             "| encoder | intermediate | metric | floor | measured | phase-2 runs | verdict |",
+             "|---|---|---|---|---|---|---|"]
     for c in checked:
         measured = f"{c['measured']:.1f}" if c["measured"] is not None else "n/a"
         verdict = "met" if c["met"] else f"{INTERMEDIATE_NOT_LEARNED} ({c['why']})"

@@ -31,11 +31,9 @@ BASELINE = "none"
 
 
 # JSON files of model and run folders that are never results (tokenizer.json alone can be 17 MB).
-NOT_RESULTS = {"tokenizer.json", "tokenizer_config.json", "config.json", "trainer_state.json", "special_tokens_map.json",
-               "heads.json", "adapter_config.json", "run.json", "metrics.json", "encoder_stats.json",
-               "generation_config.json", "model.safetensors.index.json", "DONE"}
-
-
+NOT_RESULTS = {"tokenizer.json", "tokenizer_config.json", "config.json", "trainer_state.json",
+               "special_tokens_map.json", "heads.json", "adapter_config.json", "run.json", "metrics.json",
+               "encoder_stats.json", "generation_config.json", "model.safetensors.index.json", "DONE"}
 
 
 class ResultsError(XstiltsError, ValueError):
@@ -307,7 +305,8 @@ def read_result(path: str | Path) -> TaskResult:
     except FileNotFoundError:
         raise ResultsError(f"{p}: no such result file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{p}: not valid JSON ({exc}); the file is truncated or corrupted, re-run the evaluation") from None
+        raise ResultsError(f"{p}: not valid JSON ({exc}); the file is truncated or corrupted, "
+                           "re-run the evaluation") from None
     except RecursionError:
         raise ResultsError(f"{p}: nested too deeply to be a result file") from None
     return result_from_data(p, data)
@@ -526,7 +525,7 @@ def dedupe(results: Iterable[TaskResult]) -> list[TaskResult]:
     out = []
     for rs in groups.values():
         langs = [frozenset(r.languages) for r in rs]
-        fullest = [r for r, mine in zip(rs, langs) if not any(mine < other for other in langs)]
+        fullest = [r for r, mine in zip(rs, langs, strict=True) if not any(mine < other for other in langs)]
         best = fullest[0]
         for r in fullest[1:]:
             if _newer(r, best):
@@ -616,7 +615,7 @@ def recipe_variants(results: Iterable[TaskResult]) -> list[TaskResult]:
         if not differing:
             out += rs
             continue
-        for r, p in zip(rs, prints):
+        for r, p in zip(rs, prints, strict=True):
             label = ", ".join(f"{k.removeprefix('phase3 ')}={p.get(k, '(absent)')}" for k in differing)
             run = dataclasses.replace(r.run, intermediate=f"{r.run.intermediate}{VARIANT_OPEN}{label}]")
             out.append(dataclasses.replace(r, run=run))
