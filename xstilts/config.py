@@ -83,7 +83,8 @@ class DataConfig:
     translated_path: str | None = field(None, help="folder of the translated training files (default: data.path)")
 
     def validate(self) -> list[str]:
-        problems = _path_problems(self, ("path", "translated_path")) + _language_problems(self, ("translated_languages",))
+        problems = (_path_problems(self, ("path", "translated_path"))
+                    + _language_problems(self, ("translated_languages",)))
         if self.source == "xtreme" and not self.path:
             problems.append("path: required when data.source is 'xtreme' (the XTREME download folder)")
         if self.translated_languages and not (self.translated_path or self.path):
@@ -252,8 +253,8 @@ class TinyEncoderConfig:
 @dataclass
 class Phase1Recipe:
     output: str = field(help="folder to write the encoder to")
-    source: Literal["tiny", "hub", "local"] = field("tiny", help="tiny: build a small encoder offline; hub: a Hub model "
-                                                                   "id; local: a folder with a pretrained model")
+    source: Literal["tiny", "hub", "local"] = field("tiny", help="tiny: build a small encoder offline; hub: a Hub "
+                                                                   "model id; local: a folder with a pretrained model")
     model: str | None = field(None, help="Hub id (source=hub, e.g. xlm-roberta-large) or folder (source=local)")
     name: str | None = field(None, help="short name used in results and the viewer (default: from model)")
     kind: Literal["multilingual", "english", "unknown"] = field(

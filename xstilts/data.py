@@ -161,7 +161,8 @@ def check_schema(ds: Any, source: HubSource, where: str) -> None:
         expected, found = hub_features(source), ds.features
         exp = ", ".join(f"{k}: {_describe(v)}" for k, v in expected.items())
         got = ", ".join(f"{k}: {_describe(v)}" for k, v in found.items())
-        raise DataError(f"{where}: schema mismatch ({'; '.join(problems)}). Expected columns {{{exp}}}; found {{{got}}}")
+        raise DataError(f"{where}: schema mismatch ({'; '.join(problems)}). Expected columns {{{exp}}}; "
+                        f"found {{{got}}}")
 
 
 def hub_path(repo: str, revision: str | None) -> str:
@@ -334,7 +335,7 @@ def _read_local(source: LocalSource, path: Path, where: str) -> list[dict]:
             if len(parts) != len(source.columns):
                 raise DataError(f"{path}:{n}: expected {len(source.columns)} tab-separated columns "
                                 f"({', '.join(source.columns)}), found {len(parts)}")
-            rows.append({**dict(zip(source.columns, parts)), ROW_AT: n})
+            rows.append({**dict(zip(source.columns, parts, strict=True)), ROW_AT: n})
         return rows
     if source.format == "jsonl":
         rows = []
@@ -381,7 +382,7 @@ def _read_local(source: LocalSource, path: Path, where: str) -> list[dict]:
             src, tgt = read_tatoeba_files(path.parent, path.suffix.lstrip("."))
         except FileNotFoundError as exc:
             raise DataMissing(f"{where}: {exc}") from None
-        return [{"source": s, "target": t} for s, t in zip(src, tgt)]
+        return [{"source": s, "target": t} for s, t in zip(src, tgt, strict=False)]
     raise DataError(f"{where}: unsupported local format {source.format!r}")
 
 
@@ -419,7 +420,7 @@ def _drop_ud_placeholders(rows: list[dict]) -> list[dict]:
     """UD tokens whose form or UPOS is ``_`` (multiword-token lines) are dropped, as XTREME's UD-POS files do."""
     out = []
     for r in rows:
-        kept = [(t, g) for t, g in zip(r["tokens"], r["tags"]) if t != "_" and g >= 0]
+        kept = [(t, g) for t, g in zip(r["tokens"], r["tags"], strict=False) if t != "_" and g >= 0]
         if kept:
             out.append({"tokens": [t for t, _ in kept], "tags": [g for _, g in kept]})
     return out
@@ -501,7 +502,7 @@ def _load_one(task: Task, split: DataSplit, source: str, lang: str, split_name: 
                 raise DataError(f"{path}: rows do not fit the Hub schema of {hub.repo} ({type(exc).__name__}: "
                                 f"{exc})") from None
             desc = str(path)
-            raw = [{**r, ROW_AT: n} for (n, _), r in zip(numbered, ds.to_list())]
+            raw = [{**r, ROW_AT: n} for (n, _), r in zip(numbered, ds.to_list(), strict=False)]
         else:
             config, data_dir, desc = hub_where(hub, lang)
             if lang in hub.absent_for:  # known before asking the Hub: no download, no error

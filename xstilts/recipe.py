@@ -512,7 +512,8 @@ def describe(cls: type, prefix: str = "") -> list[str]:
     for f in dataclasses.fields(cls):
         tp = hints[f.name]
         key = f"{prefix}{f.name}"
-        inner = [a for a in get_args(tp) if dataclasses.is_dataclass(a)] or ([tp] if dataclasses.is_dataclass(tp) else [])
+        inner = ([a for a in get_args(tp) if dataclasses.is_dataclass(a)]
+                 or ([tp] if dataclasses.is_dataclass(tp) else []))
         if f.default is not dataclasses.MISSING:
             default = repr(f.default)
         elif f.default_factory is not dataclasses.MISSING:
