@@ -99,7 +99,8 @@ def section_files(folder: str | Path | None, sections: Iterable[int]) -> list[Pa
 
 
 @functools.lru_cache(maxsize=8)
-def _read_sections_cached(folder: str, sections: tuple[int, ...]) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+def _read_sections_cached(folder: str, sections: tuple[int, ...]
+                          ) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     rows = []
     for path in section_files(folder, sections):
         try:

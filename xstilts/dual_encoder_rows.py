@@ -39,7 +39,8 @@ class DualEncoderDataError(DataError):
 def _need(obj: Any, key: str, where: str) -> Any:
     if not isinstance(obj, dict) or key not in obj or obj[key] is None:
         raise DualEncoderDataError(f"{where}: field {key!r} is missing; the Mewsli-X schema is inferred "
-                                   "(izhx/mewsli-x on the Hub); check the dataset's columns against xstilts.dual_encoder_rows")
+                                   "(izhx/mewsli-x on the Hub); check the dataset's columns against "
+                                   "xstilts.dual_encoder_rows")
     return obj[key]
 
 
@@ -177,7 +178,6 @@ def canonical_pairs(row: dict, where: str) -> list[dict]:
         raise DualEncoderDataError(f"{where}: malformed row ({type(exc).__name__}: {exc})") from None
     raise DualEncoderDataError(f"{where}: a dual-encoder row needs Mewsli-X fields (contextual_mention/entity, "
                                f"context/mentions, entity_id) or SQuAD fields (question/answers); got {sorted(row)}")
-
 
 
 # ---- LAReQA paragraphs---------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from xstilts.modeling import ModelFolderError, check_model_folder
 from xstilts.recipe import RecipeError, show
 
 SPECIALS_XLMR = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-SPECIALS_BERT = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0-4, in this order, for the tiny families using them
+# ids 0-4, in this order, for the tiny families using them
+SPECIALS_BERT = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def _bert_template(tok: Any) -> Any:
@@ -107,7 +108,7 @@ def canonical_unigram(vocab: list[tuple[str, float]], n_special: int) -> list[tu
         k += 1
     base = round(low, UNIGRAM_DECIMALS)
     grid = sorted((base + k * UNIGRAM_PENALTY_STEP for k in range(len(readded))), reverse=True)
-    rescored = dict(zip(sorted(readded), grid))
+    rescored = dict(zip(sorted(readded), grid, strict=True))
     out = [(p, round(rescored.get(p, s), UNIGRAM_DECIMALS)) for p, s in body]
     return specials + sorted(out, key=lambda ps: (-ps[1], ps[0]))
 
@@ -128,8 +129,9 @@ def build_tokenizer(family: str, lines: list[str], vocab_size: int, model_max_le
 
     xlm-roberta: SentencePiece unigram, ``<s> A </s></s> B </s>`` (unk id 3 as the XLM-R classes expect); roberta:
     byte-level BPE with a prefix space (so pre-split words work); bert: lower-cased WordPiece; modernbert: byte-level
-    BPE with ``[CLS] A [SEP] B [SEP]`` and no token_type_ids; deberta-v2: SentencePiece unigram with BERT's specials. Saved through
-    ``PreTrainedTokenizerFast(tokenizer_object=...)`` so reloading keeps the trained normaliser and pre-tokenizer.
+    BPE with ``[CLS] A [SEP] B [SEP]`` and no token_type_ids; deberta-v2: SentencePiece unigram with BERT's specials.
+    Saved through ``PreTrainedTokenizerFast(tokenizer_object=...)`` so reloading keeps the trained normaliser and
+    pre-tokenizer.
     """
     from tokenizers import processors
     from transformers import PreTrainedTokenizerFast

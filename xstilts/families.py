@@ -92,7 +92,8 @@ def hf_config(model_type: str) -> dict[str, Any]:
 
 
 def is_contrastive(model_id: str) -> bool:
-    """Whether a phase-1 model id or folder names a contrastively trained sentence encoder (``CONTRASTIVE_PATTERNS``)."""
+    """Whether a phase-1 model id or folder names a contrastively trained sentence encoder
+    (``CONTRASTIVE_PATTERNS``)."""
     name = model_id.lower()
     return any(re.search(p, name) for p in CONTRASTIVE_PATTERNS)
 

@@ -432,4 +432,4 @@ def runs_of(scores: Sequence[float], cis: Sequence[list[float] | None] | None = 
     1, 2, ... in order, i.e. paired by position."""
     cis = list(cis) if cis is not None else [None] * len(scores)
     seeds = list(seeds) if seeds is not None else list(range(1, len(scores) + 1))
-    return [SeedRun(float(s), c, k) for s, c, k in zip(scores, cis, seeds)]
+    return [SeedRun(float(s), c, k) for s, c, k in zip(scores, cis, seeds, strict=True)]

@@ -77,7 +77,6 @@ _HINTS = {
 }
 
 
-
 def write_error(path: str | Path, exc: OSError) -> RunFolderError:
     """The one-line error for an ``OSError`` met while writing ``path``: the file, the cause and the fix."""
     where = exc.filename or path

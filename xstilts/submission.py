@@ -424,15 +424,15 @@ def score_folder(
         scored = labelled & predicted
         per_language = {}
         # Official order first (the average is summed in it), then any extra languages alphabetically.
-        for lang in [*(l for l in expected if l in scored), *sorted(scored - set(expected))]:
+        for lang in [*(lang for lang in expected if lang in scored), *sorted(scored - set(expected))]:
             per_language[lang] = score_files(
                 task, lang, prediction_path(pred_root, task, lang), prediction_path(label_root, task, lang)
             )
-        in_average = [l for l in expected if l in scored]
+        in_average = [lang for lang in expected if lang in scored]
         average: dict[str, float] = {}
         if in_average:
             for metric_name in per_language[in_average[0]]:
-                average[metric_name] = sum(per_language[l][metric_name] for l in in_average) / len(in_average)
+                average[metric_name] = sum(per_language[lang][metric_name] for lang in in_average) / len(in_average)
         missing = sorted((set(expected) | labelled) - scored)
         results[task] = {
             "languages": per_language,

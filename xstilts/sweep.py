@@ -68,6 +68,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]*$")
 # XLM-R's embeddings); large = XLM-R Large class (560M); xl = 3B-parameter class. Recorded runs replace them.
 DEFAULT_THROUGHPUT = {"tiny": 2000.0, "base": 450.0, "large": 150.0, "xl": 25.0}
 
+
 # ---- the sweep recipe ---------------------------------------------------------------------------------------------
 @dataclass
 class EncoderSpec:
@@ -370,8 +371,9 @@ def expand(cfg: SweepRecipe) -> Plan:
                 starts: dict[int | None, tuple[Path, str]] = {}
                 if ispec is None:
                     starts[None] = (p1, p1.name)
-                for p2_seed, p3_seed in ([] if ispec is None else
-                                         zip(cfg.phase2_seeds, cfg.seeds) if cfg.phase2_seeds else [(None, None)]):
+                for p2_seed, p3_seed in ([] if ispec is None
+                                         else zip(cfg.phase2_seeds, cfg.seeds, strict=True) if cfg.phase2_seeds
+                                         else [(None, None)]):
                     out = root / (f"p2-{enc}-{inter}{suffix}" + (f"-s{p2_seed}" if p2_seed is not None else ""))
                     args = [ispec.recipe]
                     if ispec.tasks is not None:

@@ -432,7 +432,6 @@ def _added_languages(xtreme: tuple[str, ...], xtreme_r: tuple[str, ...],
     return {role: {lang: make(lang, role) for lang in added} for role in ("test", "validation")}
 
 
-
 # ---- Structured prediction: tagging -------------------------------------------------------------------------------
 def _tag_split(task: str, hub_repo: str, hub_config: str, split: str, tag_column: str, labels: tuple[str, ...],
                extra: dict[str, str], embedded: str | None, absent_for: tuple[str, ...] = ()) -> DataSplit:

@@ -73,7 +73,8 @@ IGNORED = -100  # a label position the loss skips (sub-tokens, padding)
 
 
 # ---- Chance levels (pure: the report, claims and viewer read them) -------------------------------------------------
-def uniform_over_labels(task: Task, languages: dict[str, dict[str, float]], items: dict[str, Any] | None) -> float | None:
+def uniform_over_labels(task: Task, languages: dict[str, dict[str, float]], items: dict[str, Any] | None
+                        ) -> float | None:
     """100 / classes: a uniform random guess."""
     return 100.0 / len(task.label_names) if task.label_names else None
 
@@ -151,7 +152,8 @@ QA_MIN_LENGTH = 80  # span QA: 64 question tokens (qa.prepare_qa_features) + spe
 # One line per task type: the only table of types the light layers read.
 SPECS: dict[str, TypeSpec[Any]] = {spec.name: spec for spec in (
     TypeSpec("classification", TRAINING_PHASES, ("phase3",), "heads", rows.classification_row, rows.class_label,
-             uniform_over_labels, NoOptions, hf_auto_class="AutoModelForSequenceClassification", hf_pipeline_tag="text-classification"),
+             uniform_over_labels, NoOptions, hf_auto_class="AutoModelForSequenceClassification",
+             hf_pipeline_tag="text-classification"),
     TypeSpec("regression", TRAINING_PHASES, ("phase3",), "heads", rows.classification_row, rows.float_label,
              undefined, NoOptions, hf_auto_class="AutoModelForSequenceClassification",
              hf_pipeline_tag="text-classification"),
@@ -170,8 +172,8 @@ SPECS: dict[str, TypeSpec[Any]] = {spec.name: spec for spec in (
              undefined, NoOptions, pooled=True, split_rows=False,
              batch_keys={**TEXT_KEYS, "candidate_input_ids": PAD_ID, "candidate_attention_mask": 0,
                          "candidate_token_type_ids": 0}),
-    TypeSpec("mlm", ("phase2",), (), None, rows.as_is, rows.class_label, undefined, NoOptions, settings="mlm", split_rows=False,
-             batch_keys={**TEXT_KEYS, "mlm_labels": IGNORED}),
+    TypeSpec("mlm", ("phase2",), (), None, rows.as_is, rows.class_label, undefined, NoOptions, settings="mlm",
+             split_rows=False, batch_keys={**TEXT_KEYS, "mlm_labels": IGNORED}),
 )}
 TypeName = Literal["classification", "regression", "multiple_choice", "span_qa", "tagging", "retrieval",
                    "dual_encoder", "mlm"]
