@@ -437,6 +437,7 @@ def test_streamlit_telemetry_is_off_where_streamlit_reads_config():
     for path in (REPO / ".streamlit" / "config.toml", APP.parent / ".streamlit" / "config.toml"):
         assert tomllib.loads(path.read_text())["browser"]["gatherUsageStats"] is False
 
+
 def test_encoder_comparison_groups_by_script_with_unk_rates():
     stats = {"phase": "phase1", "folder": "p1", "recipe": {}, "metrics": None,
              "stats": {"name": "enc-e", "languages": {"ru": {"unk_rate": 40.0, "tokens_per_word": 1.1},
@@ -519,7 +520,8 @@ def test_chain_table_describes_the_phase1_encoder(demo):
     path, r = next((p, r) for p, r in demo.results if "p3-mnli-xnli-s1-lora" in p)
     ct = loading.chain_table(r)
     assert ct["phase"].tolist() == ["phase3", "phase2", "phase1"] and ct.loc[0, "training"] == "LoRA"
-    assert ct.loc[2, "encoder"].startswith("demo-xlmr-base, multilingual") and "vocabulary 250,002" in ct.loc[2, "encoder"]
+    encoder = ct.loc[2, "encoder"]
+    assert encoder.startswith("demo-xlmr-base, multilingual") and "vocabulary 250,002" in encoder
 
 
 def test_flatten():
@@ -544,7 +546,7 @@ def test_language_bars_mark_english(demo):
     df = loading.run_languages(r)
     fig = figures.language_bars(df, loading.zero_shot_gap(r), title="x")
     bar = fig.data[0]
-    colours = dict(zip(bar.x, bar.marker.color))
+    colours = dict(zip(bar.x, bar.marker.color, strict=True))
     assert colours["en"] == figures.ENGLISH_COLOUR and colours["de"] == figures.OTHER_COLOUR
     assert list(bar.y) == sorted(bar.y, reverse=True)
     assert "zero-shot gap" in fig.layout.title.text

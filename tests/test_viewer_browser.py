@@ -153,7 +153,8 @@ def test_viewer_in_headless_chromium(tmp_path: Path) -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false", "--", "--results", os.environ.get("XSTILTS_VIEWER_RESULTS", str(FIXTURE)),
+         "--browser.gatherUsageStats", "false",
+         "--", "--results", os.environ.get("XSTILTS_VIEWER_RESULTS", str(FIXTURE)),
          *(["--floors", os.environ["XSTILTS_VIEWER_FLOORS"]] if os.environ.get("XSTILTS_VIEWER_FLOORS") else [])],
         cwd=tmp_path, env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
     browser = None
@@ -188,7 +189,8 @@ def test_viewer_in_headless_chromium(tmp_path: Path) -> None:
         dt.screenshot(shot)
         assert shot.stat().st_size > 10_000, "the screenshot is suspiciously small (blank page?)"
         # the overview's grid is drawn: heatmap cells and the shared colour bar
-        assert dt.js("document.querySelectorAll('.js-plotly-plot .hm, .js-plotly-plot .heatmaplayer image').length") >= 1
+        heatmap_cells = "document.querySelectorAll('.js-plotly-plot .hm, .js-plotly-plot .heatmaplayer image').length"
+        assert dt.js(heatmap_cells) >= 1
         assert dt.js("document.querySelectorAll('.js-plotly-plot .colorbar').length") >= 1
         assert _wait_for("the sidebar view switch", lambda: _click_view(dt, "Multilingual vs English-only"))
         second = _wait_chart(dt, "Multilingual vs English-only", plots=2)

@@ -14,17 +14,18 @@ import os
 import sys
 from pathlib import Path
 
-# streamlit runs this file as a script from any working directory: make the package importable from the checkout.
+import streamlit as st
+
+# streamlit runs this file as a script from any working directory: make the package importable from the checkout
+# (hence the package's imports after this, noqa: E402).
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import streamlit as st
-
-from xstilts import analysis, markdown, report
-from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, constant_everywhere
-from xstilts.tasks import benchmark_categories
-from xstilts.view import figures, loading
+from xstilts import analysis, markdown, report  # noqa: E402
+from xstilts.results import XTREME_CATEGORIES, XTREME_R_CATEGORIES, constant_everywhere  # noqa: E402
+from xstilts.tasks import benchmark_categories  # noqa: E402
+from xstilts.view import figures, loading  # noqa: E402
 
 # Every string from the results folder (names, paths, recipe values, problems) is shown as text: in Markdown (messages,
 # captions, expander labels) through `lit`, in figures through `figures.text`, otherwise in st.text and st.dataframe.
@@ -203,7 +204,8 @@ def view_benchmark(results: list) -> None:
     st.dataframe(loading.display_frame(table.assign(seed=table["seed"].astype(object))), hide_index=True,
                  key="bench_table")
     st.download_button("Download CSV", table.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{which.lower().replace('-', '_').replace(' ', '_')}_scores.csv", mime="text/csv", key="bench_csv")
+                       file_name=f"{which.lower().replace('-', '_').replace(' ', '_')}_scores.csv", mime="text/csv",
+                       key="bench_csv")
     st.caption("Click a column header to sort. Category columns are in [brackets]. A category or overall score is "
                "empty where one of its tasks is missing or partial (named in the last two columns); a score over "
                "fewer tasks would not be comparable. " + MISSING_NOTE)
@@ -247,7 +249,7 @@ def view_provenance(by_path: dict, roots: list) -> None:
                    "peak memory (GB)"]]
     st.dataframe(loading.display_frame(chain, UNITS), hide_index=True, key="prov_chain")
     st.caption(MISSING_NOTE)
-    for k, entry in enumerate(result.chain or []):
+    for entry in result.chain or []:
         if isinstance(entry, dict):
             with st.expander(f"{lit(entry.get('phase', '?'))}: {lit(entry.get('folder', ''))}"):
                 st.json({"recipe": entry.get("recipe"), "metrics": entry.get("metrics"),

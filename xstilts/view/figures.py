@@ -78,8 +78,9 @@ def _trace_for(row: Any) -> str:
         return TRACE_CONSTANT
     if row.status == loading.STATUS_NOT_LEARNED:
         return TRACE_NOT_LEARNED
-    return {loading.STATUS_CHANGE: TRACE_CHANGE, loading.STATUS_UNCERTAIN: TRACE_UNCERTAIN,
-            loading.STATUS_NOISE: TRACE_NOISE, loading.STATUS_AGGREGATE: TRACE_AGGREGATE}.get(row.status, TRACE_ABSOLUTE)
+    traces = {loading.STATUS_CHANGE: TRACE_CHANGE, loading.STATUS_UNCERTAIN: TRACE_UNCERTAIN,
+              loading.STATUS_NOISE: TRACE_NOISE, loading.STATUS_AGGREGATE: TRACE_AGGREGATE}
+    return traces.get(row.status, TRACE_ABSOLUTE)
 
 
 def _cell_text(row: Any) -> str:
@@ -157,7 +158,7 @@ def overview_figure(table: pd.DataFrame, chance: dict[str, float | None], colour
         colour_range: Δ (points) at which the colour saturates.
         title: figure title.
     """
-    kinds = dict(zip(table["encoder"], table["encoder_kind"]))
+    kinds = dict(zip(table["encoder"], table["encoder_kind"], strict=True))
     encoders = loading.encoder_order(kinds)
     benchmarks = [t for t in loading.BENCHMARK_TASKS if t in set(table["task"])]
     tasks = task_order(set(table["task"]) - set(benchmarks)) + benchmarks
@@ -243,7 +244,8 @@ def encoder_tasks_figure(per_task: pd.DataFrame, per_script: pd.DataFrame, name_
         colour_range = max(10.0, 10.0 * math.ceil(largest / 10)) if math.isfinite(largest) else 10.0
     not_learned = per_task["not_learned"] if "not_learned" in per_task else pd.Series([""] * len(per_task))
     # A target below its floor says so under its name: its bars are not a learned result.
-    tasks = [text(t) + ("<br><i>not learned</i>" if nl else "") for t, nl in zip(per_task["task"], not_learned)]
+    tasks = [text(t) + ("<br><i>not learned</i>" if nl else "")
+             for t, nl in zip(per_task["task"], not_learned, strict=True)]
     scripts = [s for s in dict.fromkeys(per_script["script"])]
     fig = make_subplots(rows=2, cols=1, row_heights=[0.55, 0.45], vertical_spacing=0.16,
                         subplot_titles=("Task score (seed mean; whisker: sd over seeds)",
@@ -258,13 +260,13 @@ def encoder_tasks_figure(per_task: pd.DataFrame, per_script: pd.DataFrame, name_
             # no whisker where one seed gives no spread (a zero-length whisker would claim certainty)
             error_y={"type": "data", "array": [None if math.isnan(v) else v for v in per_task[sd]],
                      "visible": bool(per_task[sd].notna().any())},
-            text=[f"{v:.1f}" + (" const" if c else "") for v, c in zip(per_task[col], constant)],
+            text=[f"{v:.1f}" + (" const" if c else "") for v, c in zip(per_task[col], constant, strict=True)],
             textposition="outside",
             customdata=per_task[[n]].values, hovertemplate="%{x}: %{y:.2f} (%{customdata[0]} seeds)<extra></extra>",
         ), row=1, col=1)
     chance = per_task["chance"]
     known = chance.notna()
-    fig.add_trace(go.Scatter(x=[t for t, k in zip(tasks, known) if k], y=chance[known], mode="markers",
+    fig.add_trace(go.Scatter(x=[t for t, k in zip(tasks, known, strict=True) if k], y=chance[known], mode="markers",
                              name="chance", marker={"symbol": "line-ew-open", "size": 34, "color": "black",
                                                     "line": {"width": 2}},
                              hovertemplate="%{x}: chance %{y:.1f}<extra></extra>"), row=1, col=1)
@@ -305,6 +307,7 @@ def training_curves_figure(history: pd.DataFrame, title: str = "") -> go.Figure:
     fig.update_xaxes(title_text="step")
     fig.update_layout(title=text(title), height=360, showlegend=False)
     return fig
+
 
 def encoder_comparison_figure(table: pd.DataFrame, name_a: str, name_b: str, title: str = "",
                               chance: float | None = None) -> go.Figure:
@@ -369,8 +372,8 @@ def language_bars(table: pd.DataFrame, gap: float | None, title: str = "", metri
         x=[text(lang) for lang in table["lang"]], y=table["score"], marker_color=colours,
         marker_pattern_shape=[CONSTANT_PATTERN if c else "" for c in constant],
         text=["const" if c else "" for c in constant], textposition="outside",
-        customdata=[[sc, n, "constant prediction" if c else ""] for sc, n, c in zip(table["script"], table["n"],
-                                                                                  constant)],
+        customdata=[[sc, n, "constant prediction" if c else ""]
+                    for sc, n, c in zip(table["script"], table["n"], constant, strict=True)],
         hovertemplate="%{x} (%{customdata[0]}): %{y:.2f} %{customdata[2]}<br>n = %{customdata[1]}<extra></extra>",
     ))
     if chance is not None:

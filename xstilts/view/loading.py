@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import math
 import os
 from collections import defaultdict
@@ -794,7 +795,7 @@ def display_frame(df: pd.DataFrame, units: Mapping[str, str] | None = None, digi
         if pd.api.types.is_bool_dtype(s):
             out[col] = s.map(lambda v: "yes" if v else "no")
         elif pd.api.types.is_numeric_dtype(s):
-            out[col] = s.map(lambda v: fmt_number(v, units.get(col, ""), digits.get(col, 1)))
+            out[col] = s.map(functools.partial(fmt_number, unit=units.get(col, ""), digits=digits.get(col, 1)))
         else:
             out[col] = s.map(lambda v: "-" if v is None or (isinstance(v, float) and math.isnan(v)) or v == ""
                              else ("yes" if v is True else "no" if v is False else str(v)))
