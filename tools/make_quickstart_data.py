@@ -51,7 +51,7 @@ def _row(text: str, langs: list[str]) -> dict[str, str]:
     parts = text.split("|")
     if len(parts) != len(langs):
         raise ValueError(f"vocabulary row has {len(parts)} entries, expected {len(langs)}: {text!r}")
-    return dict(zip(langs, parts))
+    return dict(zip(langs, parts, strict=True))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -88,7 +88,8 @@ VERBS = {k: _row(t, L14) for k, t in {
     "drink": "drinks|trinkt|bebe|boit|beve|пьёт|喝|يشرب|飲みます|마십니다|joob|minum|içiyor|uống",
     "buy": "buys|kauft|compra|achète|compra|покупает|买|يشتري|買います|삽니다|ostab|membeli|alıyor|mua",
     "cook": "cooks|kocht|cocina|prépare|cucina|готовит|做|يطبخ|作ります|만듭니다|keedab|memasak|pişiriyor|nấu",
-    "repair": "repairs|repariert|repara|répare|ripara|чинит|修|يصلح|直します|고칩니다|parandab|memperbaiki|tamir ediyor|sửa",
+    "repair": "repairs|repariert|repara|répare|ripara|чинит|修|يصلح|直します|고칩니다|parandab|memperbaiki|"
+              "tamir ediyor|sửa",
     "draw": "draws|zeichnet|dibuja|dessine|disegna|рисует|画|يرسم|描きます|그립니다|joonistab|menggambar|çiziyor|vẽ",
 }.items()}
 VERB_BASE_EN = {"read": "read", "write": "write", "eat": "eat", "drink": "drink", "buy": "buy", "cook": "cook",
@@ -102,29 +103,31 @@ OBJECTS = {k: (_row(t, L14), neg) for k, (t, neg) in {
     "book": ("a book|ein Buch|un libro|un livre|un libro|книгу|书|كتابًا|本|책|raamatut|buku|kitap|sách", "kein Buch"),
     "newspaper": ("a newspaper|eine Zeitung|un periódico|un journal|un giornale|газету|报纸|جريدةً|新聞|신문|ajalehte|"
                   "koran|gazete|báo", "keine Zeitung"),
-    "letter": ("a letter|einen Brief|una carta|une lettre|una lettera|письмо|信|رسالةً|手紙|편지|kirja|surat|mektup|thư",
-               "keinen Brief"),
+    "letter": ("a letter|einen Brief|una carta|une lettre|una lettera|письмо|信|رسالةً|手紙|편지|kirja|surat|mektup|"
+               "thư", "keinen Brief"),
     "poem": ("a poem|ein Gedicht|un poema|un poème|una poesia|стихотворение|诗|قصيدةً|詩|시|luuletust|puisi|şiir|thơ",
              "kein Gedicht"),
-    "story": ("a story|eine Geschichte|un cuento|une histoire|una storia|рассказ|故事|قصةً|物語|이야기|lugu|cerita|hikâye|"
-              "truyện", "keine Geschichte"),
+    "story": ("a story|eine Geschichte|un cuento|une histoire|una storia|рассказ|故事|قصةً|物語|이야기|lugu|cerita|"
+              "hikâye|truyện", "keine Geschichte"),
     "apple": ("an apple|einen Apfel|una manzana|une pomme|una mela|яблоко|苹果|تفاحةً|りんご|사과|õuna|apel|elma|táo",
               "keinen Apfel"),
-    "sandwich": ("a sandwich|ein Sandwich|un bocadillo|un sandwich|un panino|бутерброд|三明治|شطيرةً|サンドイッチ|샌드위치|"
-                 "võileiba|roti lapis|sandviç|bánh mì", "kein Sandwich"),
+    "sandwich": ("a sandwich|ein Sandwich|un bocadillo|un sandwich|un panino|бутерброд|三明治|شطيرةً|サンドイッチ|"
+                 "샌드위치|võileiba|roti lapis|sandviç|bánh mì", "kein Sandwich"),
     "cake": ("cake|Kuchen|pastel|du gâteau|un dolce|торт|蛋糕|كعكةً|ケーキ|케이크|kooki|kue|pasta|bánh ngọt",
              "keinen Kuchen"),
     "tea": ("tea|Tee|té|du thé|un tè|чай|茶|الشاي|お茶|차|teed|teh|çay|trà", "keinen Tee"),
     "coffee": ("coffee|Kaffee|café|du café|un caffè|кофе|咖啡|القهوة|コーヒー|커피|kohvi|kopi|kahve|cà phê",
                "keinen Kaffee"),
-    "juice": ("juice|Saft|zumo|du jus|un succo|сок|果汁|العصير|ジュース|주스|mahla|jus|meyve suyu|nước ép", "keinen Saft"),
-    "bicycle": ("a bicycle|ein Fahrrad|una bicicleta|un vélo|una bicicletta|велосипед|自行车|دراجةً|自転車|자전거|jalgratta|"
-                "sepeda|bisiklet|xe đạp", "kein Fahrrad"),
+    "juice": ("juice|Saft|zumo|du jus|un succo|сок|果汁|العصير|ジュース|주스|mahla|jus|meyve suyu|"
+              "nước ép", "keinen Saft"),
+    "bicycle": ("a bicycle|ein Fahrrad|una bicicleta|un vélo|una bicicletta|велосипед|自行车|دراجةً|自転車|자전거|"
+                "jalgratta|sepeda|bisiklet|xe đạp", "kein Fahrrad"),
     "lamp": ("a lamp|eine Lampe|una lámpara|une lampe|una lampada|лампу|台灯|مصباحًا|ランプ|램프|lambi|lampu|lamba|đèn",
              "keine Lampe"),
-    "jacket": ("a jacket|eine Jacke|una chaqueta|une veste|una giacca|куртку|夹克|سترةً|ジャケット|재킷|jope|jaket|ceket|"
-               "áo khoác", "keine Jacke"),
-    "soup": ("soup|eine Suppe|una sopa|une soupe|una zuppa|суп|汤|حساءً|スープ|수프|suppi|sup|çorba|canh", "keine Suppe"),
+    "jacket": ("a jacket|eine Jacke|una chaqueta|une veste|una giacca|куртку|夹克|سترةً|ジャケット|재킷|jope|jaket|"
+               "ceket|áo khoác", "keine Jacke"),
+    "soup": ("soup|eine Suppe|una sopa|une soupe|una zuppa|суп|汤|حساءً|スープ|수프|suppi|sup|çorba|"
+             "canh", "keine Suppe"),
     "rice": ("rice|Reis|arroz|du riz|il riso|рис|米饭|الأرز|ご飯|밥|riisi|nasi|pilav|cơm", "keinen Reis"),
     "pasta": ("pasta|Nudeln|pasta|des pâtes|la pasta|макароны|面条|المعكرونة|パスタ|파스타|pastat|pasta|makarna|mì",
               "keine Nudeln"),
@@ -147,27 +150,27 @@ ACTIVITIES = [("read", "book"), ("read", "newspaper"), ("read", "letter"), ("wri
               ("repair", "bicycle"), ("draw", "landscape"), ("draw", "map"), ("draw", "cat")]
 
 PLACES = {k: _row(t, L14) for k, t in {
-    "park": "in the park|im Park|en el parque|au parc|al parco|в парке|在公园里|في المنتزه|公園で|공원에서|pargis|di taman|"
-            "parkta|ở công viên",
-    "library": "in the library|in der Bibliothek|en la biblioteca|à la bibliothèque|in biblioteca|в библиотеке|在图书馆|"
-               "في المكتبة|図書館で|도서관에서|raamatukogus|di perpustakaan|kütüphanede|ở thư viện",
+    "park": "in the park|im Park|en el parque|au parc|al parco|в парке|在公园里|في المنتزه|公園で|공원에서|pargis|"
+            "di taman|parkta|ở công viên",
+    "library": "in the library|in der Bibliothek|en la biblioteca|à la bibliothèque|in biblioteca|в библиотеке|"
+               "在图书馆|في المكتبة|図書館で|도서관에서|raamatukogus|di perpustakaan|kütüphanede|ở thư viện",
     "home": "at home|zu Hause|en casa|à la maison|a casa|дома|在家|في البيت|家で|집에서|kodus|di rumah|evde|ở nhà",
     "kitchen": "in the kitchen|in der Küche|en la cocina|dans la cuisine|in cucina|на кухне|在厨房里|في المطبخ|台所で|"
                "부엌에서|köögis|di dapur|mutfakta|trong bếp",
-    "garden": "in the garden|im Garten|en el jardín|dans le jardin|in giardino|в саду|在花园里|في الحديقة|庭で|정원에서|aias|"
-              "di kebun|bahçede|trong vườn",
+    "garden": "in the garden|im Garten|en el jardín|dans le jardin|in giardino|в саду|在花园里|في الحديقة|庭で|"
+              "정원에서|aias|di kebun|bahçede|trong vườn",
     "train": "on the train|im Zug|en el tren|dans le train|in treno|в поезде|在火车上|في القطار|電車で|기차에서|rongis|"
              "di kereta|trende|trên tàu",
-    "cafe": "in a café|in einem Café|en una cafetería|dans un café|in un bar|в кафе|在咖啡馆里|في مقهى|カフェで|카페에서|"
-            "kohvikus|di kafe|kafede|ở quán cà phê",
-    "school": "at school|in der Schule|en la escuela|à l'école|a scuola|в школе|在学校|في المدرسة|学校で|학교에서|koolis|"
-              "di sekolah|okulda|ở trường",
-    "market": "at the market|auf dem Markt|en el mercado|au marché|al mercato|на рынке|在市场上|في السوق|市場で|시장에서|turul|"
-              "di pasar|pazarda|ở chợ",
-    "shop": "in a shop|in einem Geschäft|en una tienda|dans un magasin|in un negozio|в магазине|在商店里|في متجر|店で|가게에서|"
-            "poes|di toko|mağazada|ở cửa hàng",
-    "garage": "in the garage|in der Garage|en el garaje|dans le garage|in garage|в гараже|在车库里|في المرآب|ガレージで|"
-              "차고에서|garaažis|di garasi|garajda|trong ga-ra",
+    "cafe": "in a café|in einem Café|en una cafetería|dans un café|in un bar|в кафе|在咖啡馆里|في مقهى|カフェで|"
+            "카페에서|kohvikus|di kafe|kafede|ở quán cà phê",
+    "school": "at school|in der Schule|en la escuela|à l'école|a scuola|в школе|在学校|في المدرسة|学校で|학교에서|"
+              "koolis|di sekolah|okulda|ở trường",
+    "market": "at the market|auf dem Markt|en el mercado|au marché|al mercato|на рынке|在市场上|في السوق|市場で|"
+              "시장에서|turul|di pasar|pazarda|ở chợ",
+    "shop": "in a shop|in einem Geschäft|en una tienda|dans un magasin|in un negozio|в магазине|在商店里|في متجر|店で|"
+            "가게에서|poes|di toko|mağazada|ở cửa hàng",
+    "garage": "in the garage|in der Garage|en el garaje|dans le garage|in garage|в гараже|在车库里|في المرآب|"
+              "ガレージで|차고에서|garaažis|di garasi|garajda|trong ga-ra",
 }.items()}
 # Places that make sense for each verb (nobody cooks on the train or buys a lamp in the library).
 VERB_PLACES = {"read": ["park", "library", "home", "garden", "train", "cafe"],
@@ -184,12 +187,13 @@ TIMES = {k: _row(t, L14) for k, t in {
                "pada pagi hari|sabah|vào buổi sáng",
     "evening": "in the evening|am Abend|por la noche|le soir|la sera|вечером|晚上|في المساء|毎晩|저녁에|õhtul|"
                "pada malam hari|akşam|vào buổi tối",
-    "sunday": "on Sunday|am Sonntag|el domingo|le dimanche|la domenica|в воскресенье|星期天|يوم الأحد|日曜日に|일요일에|"
-              "pühapäeval|pada hari Minggu|pazar günü|vào Chủ nhật",
+    "sunday": "on Sunday|am Sonntag|el domingo|le dimanche|la domenica|в воскресенье|星期天|يوم الأحد|日曜日に|"
+              "일요일에|pühapäeval|pada hari Minggu|pazar günü|vào Chủ nhật",
     "lunch": "after lunch|nach dem Mittagessen|después del almuerzo|après le déjeuner|dopo pranzo|после обеда|午饭后|"
-             "بعد الغداء|昼ご飯の後で|점심 식사 후에|pärast lõunat|setelah makan siang|öğle yemeğinden sonra|sau bữa trưa",
-    "friday": "on Friday|am Freitag|el viernes|le vendredi|il venerdì|в пятницу|星期五|يوم الجمعة|金曜日に|금요일에|reedel|"
-              "pada hari Jumat|cuma günü|vào thứ Sáu",
+             "بعد الغداء|昼ご飯の後で|점심 식사 후에|pärast lõunat|setelah makan siang|öğle yemeğinden sonra|"
+             "sau bữa trưa",
+    "friday": "on Friday|am Freitag|el viernes|le vendredi|il venerdì|в пятницу|星期五|يوم الجمعة|金曜日に|금요일에|"
+              "reedel|pada hari Jumat|cuma günü|vào thứ Sáu",
     "weekend": "at the weekend|am Wochenende|el fin de semana|le week-end|nel fine settimana|на выходных|周末|"
                "في عطلة نهاية الأسبوع|週末に|주말에|nädalavahetusel|pada akhir pekan|hafta sonu|vào cuối tuần",
 }.items()}
@@ -611,12 +615,18 @@ def paws_sentence(lang: str, a: int, b: int, verb: str, place: int, day: int, fr
 
 def paws_pair(lang: str, item: tuple) -> tuple[str, str]:
     a, b, verb, place, day, label, variant = item
-    s = lambda x, y, fronted: paws_sentence(lang, x, y, verb, place, day, fronted)
+
+    def sentence(x: int, y: int, fronted: bool) -> str:
+        return paws_sentence(lang, x, y, verb, place, day, fronted)
+
     if label == 1:
-        return (s(a, b, False), s(a, b, True)) if variant == 0 else (s(a, b, True), s(a, b, False))
+        if variant == 0:
+            return sentence(a, b, False), sentence(a, b, True)
+        return sentence(a, b, True), sentence(a, b, False)
     # Mostly same word order with the roles swapped (the PAWS "word scrambling" idea); some also move the time,
     # so that "the adverbial moved" is not a perfect cue for a paraphrase.
-    return [(s(a, b, False), s(b, a, False)), (s(a, b, True), s(b, a, True)), (s(a, b, False), s(b, a, True))][variant]
+    return [(sentence(a, b, False), sentence(b, a, False)), (sentence(a, b, True), sentence(b, a, True)),
+            (sentence(a, b, False), sentence(b, a, True))][variant]
 
 
 def paws_items(rng: random.Random, n: int, used: set) -> list[tuple]:
@@ -1054,7 +1064,8 @@ COPA_FRAMES = [tuple(_row(t, _COPA_COLS) for t in pair) for pair in [
     ("The baby was crying.|Beebi nuttis.|Bayi itu menangis.|Il neonato piangeva.|Bebek ağlıyordu.|婴儿在哭。|"
      "Em bé đang khóc.",
      "The father picked the baby up.|Isa võttis beebi sülle.|Ayahnya menggendong bayi itu.|"
-     "Il padre ha preso in braccio il neonato.|Babası bebeği kucağına aldı.|爸爸把婴儿抱了起来。|Người bố bế em bé lên."),
+     "Il padre ha preso in braccio il neonato.|Babası bebeği kucağına aldı.|爸爸把婴儿抱了起来。|"
+     "Người bố bế em bé lên."),
     ("I forgot to water the plant.|Ma unustasin taime kasta.|Saya lupa menyiram tanaman.|"
      "Ho dimenticato di annaffiare la pianta.|Bitkiyi sulamayı unuttum.|我忘了给植物浇水。|Tôi quên tưới cây.",
      "The plant withered.|Taim närtsis.|Tanaman itu layu.|La pianta è appassita.|Bitki soldu.|植物枯萎了。|"
@@ -1288,24 +1299,25 @@ def build_corpus(seed: int, files: dict[str, str]) -> dict[str, str]:
     rng = task_rng("corpus", seed)
     sentences = task_sentences(files)
     out = {}
+
+    def fresh(lang: str, seen: set[str], k: int) -> list[str]:
+        """``k`` new clauses in ``lang``, none in ``seen`` (which records them)."""
+        lines = []
+        while len(lines) < k:
+            line = clause(lang, random_frame(rng))
+            if line not in seen:
+                seen.add(line)
+                lines.append(line)
+        return lines
+
     for lang in CORPUS_LANGS:
         pool = sentences[lang][:]
         rng.shuffle(pool)
         seen = set(pool)
-
-        def fresh(k: int) -> list[str]:
-            lines = []
-            while len(lines) < k:
-                line = clause(lang, random_frame(rng))
-                if line not in seen:
-                    seen.add(line)
-                    lines.append(line)
-            return lines
-
         held_task = pool[:10]
         corpus = pool[10:160]
-        corpus += fresh(300 - len(corpus))
-        sample = held_task + fresh(30 - len(held_task))
+        corpus += fresh(lang, seen, 300 - len(corpus))
+        sample = held_task + fresh(lang, seen, 30 - len(held_task))
         assert not set(corpus) & set(sample)
         out[f"corpus/{lang}.txt"] = "\n".join(corpus) + "\n"
         out[f"corpus/sample-{lang}.txt"] = "\n".join(sample) + "\n"

@@ -32,10 +32,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from xstilts import anchors
-from xstilts.languages import script_of
-from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result
-from xstilts.tasks import get_task
+from xstilts import anchors  # noqa: E402  (after the path: the package is not installed)
+from xstilts.languages import script_of  # noqa: E402
+from xstilts.results import RunInfo, TaskResult, average_metrics, task_score, write_result  # noqa: E402
+from xstilts.tasks import get_task  # noqa: E402
 
 OUT = REPO / "tests" / "fixtures" / "results_demo"
 
