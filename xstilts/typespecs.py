@@ -66,9 +66,11 @@ class RetrievalOptions:
 Options = TypeVar("Options", NoOptions, ChoiceOptions, SpanQaOptions, TaggingOptions, RetrievalOptions)
 
 # Batch keys: the feature keys a type's ``encode`` writes and how the collator pads them. ``PAD_ID`` is the
-# tokenizer's padding id; a number pads with itself; keys not listed (the task id, a row's scalar label) are not padded.
+# tokenizer's padding id; a number pads with itself (a label key only where its rows hold one value per token); None:
+# one value per row, never padded (a dual encoder's pair key). Keys not listed (the task id, a row's scalar label) are
+# not padded either.
 PAD_ID = "pad_id"
-TEXT_KEYS: dict[str, int | str] = {"input_ids": PAD_ID, "attention_mask": 0, "token_type_ids": 0}
+TEXT_KEYS: dict[str, int | str | None] = {"input_ids": PAD_ID, "attention_mask": 0, "token_type_ids": 0}
 IGNORED = -100  # a label position the loss skips (sub-tokens, padding)
 
 
@@ -129,7 +131,7 @@ class TypeSpec(Generic[Options]):
     options: type[Options]  # the per-task options a ``Task`` of this type carries
     label_fields: tuple[str, ...] = ("labels",)  # the Trainer's label fields
     # batch key -> padding value (see ``PAD_ID``); the collator pads exactly these
-    batch_keys: dict[str, int | str] = field(default_factory=lambda: dict(TEXT_KEYS))
+    batch_keys: dict[str, int | str | None] = field(default_factory=lambda: dict(TEXT_KEYS))
     settings: str | None = None  # the recipe section bound to the type's operations when they are built (span QA: qa)
     min_length: int = 0  # the shortest train.max_length its inputs fit in; 0 where any length works
     # Whether its rows come through the registry's splits (``data.load_split``); retrieval, dual encoders and the mlm
@@ -171,9 +173,9 @@ SPECS: dict[str, TypeSpec[Any]] = {spec.name: spec for spec in (
     TypeSpec("dual_encoder", TRAINING_PHASES, ("phase3",), "heads", rows.dual_encoder_rows, rows.class_label,
              undefined, NoOptions, pooled=True, split_rows=False,
              batch_keys={**TEXT_KEYS, "candidate_input_ids": PAD_ID, "candidate_attention_mask": 0,
-                         "candidate_token_type_ids": 0}),
+                         "candidate_token_type_ids": 0, "pair_key": None}),
     TypeSpec("mlm", ("phase2",), (), None, rows.as_is, rows.class_label, undefined, NoOptions, settings="mlm",
-             split_rows=False, batch_keys={**TEXT_KEYS, "mlm_labels": IGNORED}),
+             split_rows=False, batch_keys={**TEXT_KEYS, "labels": IGNORED, "mlm_labels": IGNORED}),
 )}
 TypeName = Literal["classification", "regression", "multiple_choice", "span_qa", "tagging", "retrieval",
                    "dual_encoder", "mlm"]
