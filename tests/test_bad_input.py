@@ -54,7 +54,7 @@ def test_duplicate_keys_are_refused_naming_key_and_lines(tmp_path):
 
 
 BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")) + "output: *i\n"
+    f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)) + "output: *i\n"
 
 
 @pytest.mark.parametrize("text, message", [
@@ -192,7 +192,8 @@ def _outside(f, number):
 def test_every_declared_range_is_enforced(root, key, f, number):
     for value in _outside(f, number):
         with pytest.raises(recipe.RecipeError, match=f"{key.replace('.', '[.]')}: must be "):
-            recipe.load(root, REQUIRED[root] + [f"{key}={value!r}"] + (["tasks=[mnli,mlm]"] if key.startswith("mlm.") else []))
+            recipe.load(root, REQUIRED[root] + [f"{key}={value!r}"]
+                        + (["tasks=[mnli,mlm]"] if key.startswith("mlm.") else []))
     if number is float:
         for bad in (".nan", ".inf", "-.inf", "1e999"):
             with pytest.raises(recipe.RecipeError, match=f"{key.replace('.', '[.]')}: expected a finite number"):
@@ -283,7 +284,7 @@ DAMAGE = {
     "heads not JSON": (lambda p: (p / HEADS_JSON).write_text("{"), "heads.json"),
     "heads a string": (lambda p: (p / HEADS_JSON).write_text('{"heads": "x"}'), "no list of heads"),
     "head unknown kind": (lambda p: (p / HEADS_JSON).write_text(
-        '{"heads": [{"task": "xnli", "kind": "regression", "num_labels": 3}]}'), "kind 'regression' is not one of"),
+        '{"heads": [{"task": "xnli", "kind": "ranking", "num_labels": 3}]}'), "kind 'ranking' is not one of"),
     "head bad labels": (lambda p: (p / HEADS_JSON).write_text(
         '{"heads": [{"task": "xnli", "kind": "classification", "num_labels": -3}]}'), "num_labels -3"),
     "head extra field": (lambda p: (p / HEADS_JSON).write_text('{"heads": [{"task": "xnli", "size": 3}]}'),

@@ -30,7 +30,7 @@ def _put(root, task, encoder, kind, inter, seed, score, half=1.0, last=None, tra
 
 
 def _grid(root, xnli_qa=(50.0, 51.0, 49.5), pawsx=60.0):
-    for seed, jitter in zip((1, 2, 3), (0.0, 0.5, -0.5)):
+    for seed, jitter in zip((1, 2, 3), (0.0, 0.5, -0.5), strict=True):
         for enc, kind, base in (("e5", "multilingual", 50.0), ("minilm", "english", 35.0)):
             _put(root, "xnli", enc, kind, "none", seed, base + jitter)
             _put(root, "panx", enc, kind, "none", seed, base + jitter)
@@ -135,7 +135,7 @@ def test_xnli_gains_little_only_when_the_interval_rules_out_a_sizeable_gain():
 def test_only_the_paper_s_three_families_vote_in_the_family_claim(tmp_path):
     """Issue 25: an intermediate outside SQuAD/MNLI/HellaSwag types (here "ccg", and a multi-task mixture) is listed
     but does not vote: two such intermediates going down must not contradict the claim about the families."""
-    for seed, jitter in zip((1, 2, 3), (0.0, 0.5, -0.5)):
+    for seed, jitter in zip((1, 2, 3), (0.0, 0.5, -0.5), strict=True):
         _put(tmp_path, "panx", "e5", "multilingual", "none", seed, 50.0 + jitter)
         _put(tmp_path, "panx", "e5", "multilingual", "tydiqa", seed, 58.0 + jitter)  # a family, up
         _put(tmp_path, "panx", "e5", "multilingual", "ccg", seed, 40.0 + jitter)  # no family, down

@@ -73,9 +73,9 @@ scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70), st.sampled_from([0, 1, -1, 2**31, 2**64]),
     st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 1.0, 0.5, -0.0, 1e-12, 1e300]),
     st.text(max_size=12), st.sampled_from(SPECIAL_TEXT))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(st.sampled_from(["lr", "r", "source", "x", "kind", "seed"]) | st.text(max_size=6),
-                                        inner, max_size=3), max_leaves=6)
+KEYS = st.sampled_from(["lr", "r", "source", "x", "kind", "seed"]) | st.text(max_size=6)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+                      max_leaves=6)
 
 
 def nest(entries: list[tuple[str, typing.Any]]) -> dict:

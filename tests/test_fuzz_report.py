@@ -88,7 +88,7 @@ def test_any_results_summarise_render_and_never_pool_or_compare_unlike_cells(tmp
                                         loading.STATUS_NOISE, loading.STATUS_UNCERTAIN, loading.STATUS_AGGREGATE,
                                         loading.STATUS_SAME_TASK, loading.STATUS_OTHER_LANGUAGES}
         aggregates = table[table["status"] == loading.STATUS_AGGREGATE]
-        for enc, part in aggregates.groupby("encoder"):  # one task set per encoder
+        for _encoder, part in aggregates.groupby("encoder"):  # one task set per encoder
             assert part["aggregate_tasks"].nunique() == 1
 
 

@@ -267,7 +267,8 @@ def test_remove_written_deletes_exactly_what_the_manifests_claim(tmp_path_factor
         (base / "outside.txt").write_text("outside")
         for parts, name, flags in entries:
             folder = top
-            for part, claimed in zip(parts, flags):
+            # flags has one entry per possible folder level and one more: the file's (flags[len(parts)])
+            for part, claimed in zip(parts, flags, strict=False):
                 if claimed:
                     runfiles.claim(folder, part, runfiles.TREE if part in trees else runfiles.FOLDER)
                 folder = folder / part

@@ -134,7 +134,6 @@ def test_recipe_of_an_older_version_without_a_new_key_still_resumes(tiny_phase1,
         phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}"])
 
 
-
 def test_recipe_of_the_version_before_the_mlm_and_qa_sections_still_resumes(tiny_phase1, tmp_path, stub_training):
     """That version wrote ``mlm: null`` (its settings then defaulted outside the dataclass) and no ``qa`` section."""
     out = tmp_path / "p2"
@@ -146,6 +145,7 @@ def test_recipe_of_the_version_before_the_mlm_and_qa_sections_still_resumes(tiny
     (out / runfiles.RECIPE).write_text(yaml.safe_dump(stored, sort_keys=False))
     with pytest.raises(Reached):
         phase2_intermediate.main([*P2, f"input={tiny_phase1}", f"output={out}"])
+
 
 # ---- 2. provenance notices a replaced parent -------------------------------------------------------------------------
 def test_replaced_parent_is_an_error_naming_both_folders(tiny_phase1, tmp_path, capsys):
@@ -303,7 +303,8 @@ def test_files_the_toolkit_writes_respect_the_umask(runs, tmp_path):
                                      f"export_predictions={tmp_path}/sub"]) == 0
     finally:
         os.umask(old)
-    for name in (runfiles.RUN_JSON, runfiles.RECIPE, runfiles.DONE, "metrics.json", "final/model.safetensors", "final/heads.safetensors"):
+    for name in (runfiles.RUN_JSON, runfiles.RECIPE, runfiles.DONE, "metrics.json", "final/model.safetensors",
+                 "final/heads.safetensors"):
         assert (runs / "p3" / name).stat().st_mode & 0o777 == run_mode != 0o600, name
     sub = tmp_path / "sub"
     for f in (tmp_path / "r" / "xnli.json", sub / "xnli" / "test-de.tsv", sub / runfiles.SUBMISSION_MARKER):

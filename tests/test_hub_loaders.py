@@ -101,7 +101,8 @@ def test_schema_mismatch_names_dataset_expected_and_found(monkeypatch):
     msg = str(err.value)
     assert "dataset facebook/xnli (config de, split test)" in msg
     assert "missing column 'premise'" in msg
-    assert "Expected columns {premise: string, hypothesis: string, label: ClassLabel(entailment,neutral,contradiction)}" in msg
+    assert ("Expected columns {premise: string, hypothesis: string, "
+            "label: ClassLabel(entailment,neutral,contradiction)}") in msg
     assert "found {sentence1: string, sentence2: string, gold_label: string}" in msg
 
 
@@ -111,7 +112,8 @@ def test_hub_failure_is_a_clear_error(monkeypatch):
 
     monkeypatch.setattr(data, "hub_loader", offline)
     task = get_task("pawsx")
-    with pytest.raises(data.DataError, match="could not load dataset google-research-datasets/paws-x.*data.source=xtreme"):
+    with pytest.raises(data.DataError,
+                       match="could not load dataset google-research-datasets/paws-x.*data.source=xtreme"):
         data.load_split(task, task.eval["test"], "hub", "de", "test")
 
 

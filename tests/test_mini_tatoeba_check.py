@@ -56,11 +56,11 @@ def _accuracy(model, tokenizer, layers: list[int], src: list[str], eng: list[str
         return out
 
     with torch.inference_mode():
-        x = [torch.stack(v) for v in zip(*(vecs(s) for s in src))]
-        e = [torch.stack(v) for v in zip(*(vecs(s) for s in eng))]
+        x = [torch.stack(v) for v in zip(*(vecs(s) for s in src), strict=True)]
+        e = [torch.stack(v) for v in zip(*(vecs(s) for s in eng), strict=True)]
     # Each English query retrieves a non-English row; gold is the same row.
     return [100.0 * ((ek @ xk.T).argmax(dim=1) == torch.arange(len(eng))).float().mean().item()
-            for xk, ek in zip(x, e)]
+            for xk, ek in zip(x, e, strict=True)]
 
 
 @pytest.mark.real

@@ -4,7 +4,6 @@ sd 2.47) turns from a claim into "inconclusive"."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from xstilts import claims
 from xstilts.reliability import SeedRun, difference

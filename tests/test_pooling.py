@@ -46,7 +46,7 @@ def test_runs_whose_recipes_differ_beyond_the_seed_are_not_pooled_as_seeds(tmp_p
     labels = [inter for _, inter in grid["columns"]]
     assert len(labels) == 2 and all(label.startswith("none [") for label in labels), labels
     assert all("train.lr=" in label and "train.precision=" in label for label in labels)
-    cells = dict(zip(labels, grid["rows"][0]["cells"]))
+    cells = dict(zip(labels, grid["rows"][0]["cells"], strict=True))
     assert sorted(cells.values()) == [20.0, pytest.approx(52.0)]
     assert sorted(len(s) for s in grid["rows"][0]["seeds"]) == [1, 3]
     assert "never pooled as seeds" in report.render(report.summarize(tmp_path))
@@ -77,7 +77,7 @@ def test_a_re_evaluation_on_another_split_keeps_the_test_result(tmp_path):
     assert {r.split for r in dedupe([test, dev])} == {"test", "validation"}
     _write(tmp_path, [test, dev])
     grid = report.summarize(tmp_path)["grid"]
-    cells = dict(zip((inter for _, inter in grid["columns"]), grid["rows"][0]["cells"]))
+    cells = dict(zip((inter for _, inter in grid["columns"]), grid["rows"][0]["cells"], strict=True))
     assert cells == {'none [split="test"]': 50.0, 'none [split="validation"]': 70.0}
 
 
@@ -91,7 +91,7 @@ def test_a_newer_evaluation_on_other_data_keeps_the_older_result(tmp_path):
     assert sorted(r.score for r in dedupe([hub, quick])) == [40.0, 70.0]
     _write(tmp_path, [hub, quick])
     grid = report.summarize(tmp_path)["grid"]
-    cells = dict(zip((inter for _, inter in grid["columns"]), grid["rows"][0]["cells"]))
+    cells = dict(zip((inter for _, inter in grid["columns"]), grid["rows"][0]["cells"], strict=True))
     assert cells == {'none [data_source="embedded"]': 40.0, 'none [data_source="hub"]': 70.0}
 
 

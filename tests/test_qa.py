@@ -84,7 +84,8 @@ def test_windows_cover_every_context_token_with_doc_stride_steps(tok_name, reque
     assert all(len(ids) <= max_length for ids in feats["input_ids"])
     n = len(feats["input_ids"])
     windows = [
-        [t for t, o in zip(feats["input_ids"][f], feats["offset_mapping"][f]) if o is not None] for f in range(n)
+        [t for t, o in zip(feats["input_ids"][f], feats["offset_mapping"][f], strict=True) if o is not None]
+        for f in range(n)
     ]
     full = tok(EN_CONTEXT, add_special_tokens=False)["input_ids"]
     # Window k holds the context tokens k*doc_stride ... in order, and together the windows hold them all.
@@ -97,7 +98,7 @@ def test_windows_cover_every_context_token_with_doc_stride_steps(tok_name, reque
     room = len(windows[0])
     q_len = min(max_query, len(tok("Who won?", add_special_tokens=False)["input_ids"]))
     assert room == max_length - q_len - tok.num_special_tokens_to_add(pair=True)
-    for a, b in zip(windows, windows[1:]):
+    for a, b in zip(windows, windows[1:], strict=False):  # consecutive windows
         assert a[doc_stride:] == b[: room - doc_stride]
     # Every non-space character of the context is inside some window token.
     covered = {c for f in range(n) for s, e in _context_offsets(feats, f) for c in range(s, e)}

@@ -25,7 +25,8 @@ I32 = datasets.Value("int32")
 NLI_LABELS = datasets.ClassLabel(names=["entailment", "neutral", "contradiction"])
 PANX_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 ANSWERS = {"text": datasets.List(S), "answer_start": datasets.List(I32)}
-# The Hub features of each task's dataset (the registry's HubSource.features); the loader builds embedded data with these.
+# The Hub features of each task's dataset (the registry's HubSource.features); the loader builds embedded data with
+# these.
 HUB_FEATURES = {
     "xnli": {"premise": S, "hypothesis": S, "label": NLI_LABELS},
     "mnli": {"premise": S, "hypothesis": S, "label": NLI_LABELS, "idx": I32},
@@ -141,8 +142,9 @@ def test_labels_are_balanced(folder, stem):
 
 
 # Columns written in the file's language (the rest are ids, labels, language codes or fixed English words).
-TEXT_COLUMNS = {"xnli": ["premise", "hypothesis"], "pawsx": ["sentence1", "sentence2"], "xquad": ["context", "question"],
-                "panx": ["tokens"], "tatoeba": ["source_sentence"], "xcopa": ["premise", "choice1", "choice2"]}
+TEXT_COLUMNS = {"xnli": ["premise", "hypothesis"], "pawsx": ["sentence1", "sentence2"],
+                "xquad": ["context", "question"], "panx": ["tokens"], "tatoeba": ["source_sentence"],
+                "xcopa": ["premise", "choice1", "choice2"]}
 SCRIPT_FILES = [j for j in JSONL if lang_of(j[1]) in SCRIPT]
 
 
@@ -225,7 +227,10 @@ def test_no_overlap_between_training_and_evaluation_items():
     assert not key("pawsx", "train-en", "sentence1") & key("pawsx", "test-en", "sentence1")
     assert not key("squad", "train-en", "context") & key("xquad", "test-en", "context")
     assert not key("squad", "train-en", "context") & key("squad", "validation-en", "context")
-    panx = lambda stem: {tuple(r["tokens"]) for r in rows("panx", stem)}
+
+    def panx(stem: str) -> set[tuple[str, ...]]:
+        return {tuple(r["tokens"]) for r in rows("panx", stem)}
+
     assert not panx("train-en") & panx("test-en")
 
 

@@ -177,7 +177,8 @@ def test_a_chain_recipe_with_a_key_this_version_lacks_is_one_clear_error():
     with pytest.raises(RunFolderError) as err:
         provenance.typed_recipe(_entry("phase3", stored))
     assert str(err.value).startswith("recipe /runs/p/recipe.yaml (written by xstilts 0.0.1) does not fit xstilts ")
-    assert "train.max_seq_length: unknown key" in str(err.value) and "re-run the phase that wrote /runs/p" in str(err.value)
+    assert "train.max_seq_length: unknown key" in str(err.value)
+    assert "re-run the phase that wrote /runs/p" in str(err.value)
 
 
 def test_a_task_is_trained_only_where_the_registry_says():

@@ -153,7 +153,7 @@ def _dense_reference_mining(src, tgt, k):
         cands.append((margin[i, j].item(), i, j))
     cands.sort(key=lambda c: -c[0])
     used_s, used_t, out = set(), set(), []
-    for score, i, j in cands:
+    for _score, i, j in cands:
         if i not in used_s and j not in used_t:
             used_s.add(i)
             used_t.add(j)

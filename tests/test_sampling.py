@@ -120,7 +120,10 @@ def test_a_task_smaller_than_the_batch_gives_smaller_batches():
 
 def test_sampler_is_reproducible_and_epochs_differ():
     probs = task_probabilities(SIZES, SamplerConfig())
-    make = lambda: TaskBatchSampler(SIZES, probs, batch_size=4, grad_accum=2, steps_per_epoch=50, seed=3)
+
+    def make() -> TaskBatchSampler:
+        return TaskBatchSampler(SIZES, probs, batch_size=4, grad_accum=2, steps_per_epoch=50, seed=3)
+
     s1, s2 = make(), make()
     e1, e2 = list(s1), list(s2)
     assert e1 == e2 and s1.drawn == s2.drawn

@@ -209,7 +209,7 @@ def _ref_score(task, pred_file, label_file, lang):
     """One language, the official way."""
     if task in ("xnli", "pawsx", "tatoeba"):
         p, g = _ref_read_label(pred_file), _ref_read_label(label_file)
-        return {"accuracy": float(sum(int(a == b) for a, b in zip(p, g))) / len(p) * 100}
+        return {"accuracy": float(sum(int(a == b) for a, b in zip(p, g, strict=True))) / len(p) * 100}
     if task in ("udpos", "panx"):
         return _ref_tagging(_ref_read_tag(label_file), _ref_read_tag(pred_file))
     if task == "bucc2018":
@@ -282,9 +282,10 @@ def test_mock_task_scores(mock_results):
     # Mewsli-X: the mean over its 11 languages of the per-language reference MRR@20.
     per_lang = [
         _ref_score(
-            "mewslix", MOCK / "predictions/mewslix" / f"test-{l}.json", MOCK / "labels/mewslix" / f"test-{l}.json", l
+            "mewslix", MOCK / "predictions/mewslix" / f"test-{lang}.json",
+            MOCK / "labels/mewslix" / f"test-{lang}.json", lang,
         )
-        for l in sub.SUBMISSION_TASKS["mewslix"].official_languages
+        for lang in sub.SUBMISSION_TASKS["mewslix"].official_languages
     ]
     assert mock_results["mewslix"]["score"] == pytest.approx(sum(s["map@20"] for s in per_lang) / 11, abs=1e-12)
 
@@ -293,7 +294,7 @@ def test_udpos_reports_token_accuracy_too(mock_results):
     en = mock_results["udpos"]["languages"]["en"]
     preds = _ref_read_tag(MOCK / "predictions/udpos/test-en.tsv")
     golds = _ref_read_tag(MOCK / "labels/udpos/test-en.tsv")
-    flat = [(p, g) for ps, gs in zip(preds, golds) for p, g in zip(ps, gs)]
+    flat = [(p, g) for ps, gs in zip(preds, golds, strict=True) for p, g in zip(ps, gs, strict=True)]
     assert en["accuracy"] == pytest.approx(100 * sum(p == g for p, g in flat) / len(flat))
 
 
@@ -328,7 +329,7 @@ def test_missing_prediction_file_makes_task_partial(tmp_path, mock_results):
     full = mock_results["xnli"]["languages"]
     for lang, scores in result["languages"].items():
         assert scores == full[lang]
-    expected = sum(full[l]["accuracy"] for l in full if l != "sw") / 14
+    expected = sum(full[lang]["accuracy"] for lang in full if lang != "sw") / 14
     assert result["average"]["accuracy"] == pytest.approx(expected)
     assert result["score"] == result["average"]["accuracy"]
 
@@ -475,7 +476,10 @@ def test_round_trip_every_task_kind(tmp_path):
     assert (preds / "panx" / "test-en.tsv").read_text() == "B-PER\nI-PER\nO\n\nO\n"
 
     r = sub.score_folder(preds, labels)
-    lang = lambda task, l: r[task]["languages"][l]
+
+    def lang(task: str, language: str) -> dict[str, float]:
+        return r[task]["languages"][language]
+
     assert lang("xnli", "en") == {"accuracy": 75.0}
     assert lang("tatoeba", "de") == {"accuracy": 75.0}
     # udpos gold DET(0) NOUN(1) VERB(2) | PRON(4) VERB(5); pred DET(0) NOUN(1-2) | PRON(4) VERB(5): 3 of 4 and 5.

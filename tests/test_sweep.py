@@ -256,7 +256,7 @@ def test_slurm_script_submits_one_array_per_level_with_dependencies(tmp_path):
     jobs = (tmp_path / "sbatch.log").read_text().splitlines()
     assert len(jobs) == 4
     for job, (phase, n, dep) in zip(jobs, [("phase1", 2, None), ("phase2", 2, 101), ("phase3", 8, 102),
-                                           ("eval", 8, 103)]):
+                                           ("eval", 8, 103)], strict=True):
         assert f"--job-name=tiny_grid-{phase}" in job and f"--array=0-{n - 1}%3" in job
         assert (f"--dependency=afterok:{dep}" in job) if dep else ("--dependency" not in job)
         assert f"task {phase} $SLURM_ARRAY_TASK_ID" in job and "--gres=gpu:1" in job
@@ -359,7 +359,7 @@ def test_the_replication_on_the_hub_and_on_local_folders_is_the_same_grid(tmp_pa
     def effective(args: list[str]) -> dict[str, str]:  # the last value of a key wins, as in the phase scripts
         return {x.split("=")[0]: x for x in args if x.startswith(budget)}
 
-    for a, b in zip(hub.runs, local.runs):
+    for a, b in zip(hub.runs, local.runs, strict=True):
         assert effective(a.args) == effective(b.args), a.name
         if a.phase in ("phase2", "phase3") and "-xcopa-" not in a.name:  # COPA: all of its 400 rows
             assert "data.max_train_samples" in effective(a.args), a.name  # every training run states its budget
@@ -385,7 +385,7 @@ def test_seeds_run_round_by_round_each_phase3_run_then_its_evaluation(tmp_path):
     for title, runs in sections[2:]:
         seed = int(title.split()[1].rstrip(":"))
         assert {r.seed for r in runs} == {seed}
-        for p3, ev in zip(runs[::2], runs[1::2]):
+        for p3, ev in zip(runs[::2], runs[1::2], strict=True):
             assert p3.phase == "phase3" and ev.phase == "eval" and p3.name in ev.needs
     assert sum(len(r) for _, r in sections) == len(plan.runs)
 
@@ -417,7 +417,7 @@ def test_shards_split_the_work_after_phase_2_and_keep_each_evaluation_with_its_r
     assert not any(c.startswith(("phase1", "phase2")) for c in two)
     assert len(trained[0]) == len(trained[1]) == 8 and not set(trained[0]) & set(trained[1])
     for calls in (one, two):  # each evaluation right after its own phase-3 run, in the same shard
-        for before, after in zip(calls, calls[1:]):
+        for before, after in zip(calls, calls[1:], strict=False):  # consecutive calls
             if after.startswith("evaluate_xtreme.py"):
                 assert before.startswith("phase3_target.py")
                 assert before.split("output=")[1].split()[0] in after

@@ -79,11 +79,12 @@ def test_split_into_windows_is_word_aligned_and_fits(tok_name, request):
     assert len(windows) > 2
     assert windows[0][0] == 0 and windows[-1][1] == len(LONG)
     assert all(a < b for a, b in windows)
-    assert all(b == c for (_, b), (c, _) in zip(windows, windows[1:]))  # contiguous: no word lost or repeated
+    # contiguous: no word lost or repeated (each window against the next)
+    assert all(b == c for (_, b), (c, _) in zip(windows, windows[1:], strict=False))
     for a, b in windows:
         assert len(tok(LONG[a:b], is_split_into_words=True)["input_ids"]) <= max_length
     # Greedy: the next word would not have fitted.
-    for (a, b), _ in zip(windows, windows[1:]):
+    for (a, b), _ in zip(windows, windows[1:], strict=False):  # every window but the last
         assert len(tok(LONG[a : b + 1], is_split_into_words=True)["input_ids"]) > max_length
     assert split_into_windows(tok, LONG[:3], 512) == [(0, 3)]
     assert split_into_windows(tok, [], 16) == []
@@ -109,7 +110,7 @@ def test_long_sentence_round_trip_gives_one_prediction_per_word(tok_name, reques
         assert [lab for lab in labs if lab != IGNORE_INDEX] == gold
     # A "model" that predicts the gold label on every token: merging must give back exactly the gold labels.
     oracle = [[IGNORE_INDEX if w is None else labels[s][w] for w in wids]
-              for s, wids in zip(feats["sentence_index"], feats["word_ids"])]
+              for s, wids in zip(feats["sentence_index"], feats["word_ids"], strict=True)]
     merged = merge_window_predictions(feats, oracle, [len(s) for s in sentences])
     assert merged == labels
     assert [len(m) for m in merged] == [len(s) for s in sentences]
@@ -227,5 +228,5 @@ def test_real_udpos_round_trip_keeps_every_word(shared_data, lang):
     feats = encode_tagging(tok, sentences, labels, max_length=128)
     assert all(len(ids) <= 128 for ids in feats["input_ids"])
     oracle = [[IGNORE_INDEX if w is None else labels[s][w] for w in wids]
-              for s, wids in zip(feats["sentence_index"], feats["word_ids"])]
+              for s, wids in zip(feats["sentence_index"], feats["word_ids"], strict=True)]
     assert merge_window_predictions(feats, oracle, [len(s) for s in sentences]) == labels
