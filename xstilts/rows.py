@@ -15,13 +15,20 @@ Canonical rows per task type (what the featurizers consume):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from xstilts.dual_encoder_rows import canonical_pairs
 from xstilts.errors import DataError
 
-if TYPE_CHECKING:
-    from xstilts.typespecs import TypeSpec
+
+class RowReading(Protocol):
+    """What shaping rows reads of a task type's spec (``typespecs.TypeSpec``, which imports this module for its row
+    shapes and label readers: a protocol here keeps the import one way)."""
+
+    read_label: Callable[..., Any]
+    row_shape: Callable[..., list[dict]]
+
 
 COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 # How the official data marks a row without gold label: SNLI/MNLI "-", the Hub's ClassLabel -1, an empty cell.
@@ -91,14 +98,14 @@ def no_label(where: str, value: Any, labels: dict[str, int] | None, n_labels: in
                      f"gold label; expected one of {_valid_labels(labels, n_labels)}: fix or remove the row")
 
 
-def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, spec: TypeSpec,
+def canonical_rows(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, spec: RowReading,
                    where: str, keep: str | None = None, n_labels: int | None = None) -> list[dict]:
     """Maps source rows onto the canonical fields of the task type ``spec`` (see module docstring), applying the row
     filter; rows dropped for having no gold label are not counted here (``canonical_rows_counted`` counts them)."""
     return canonical_rows_counted(rows, fields, labels, spec, where, keep, n_labels)[0]
 
 
-def canonical_rows_counted(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, spec: TypeSpec,
+def canonical_rows_counted(rows: list[dict], fields: dict[str, str], labels: dict[str, int] | None, spec: RowReading,
                            where: str, keep: str | None = None, n_labels: int | None = None
                            ) -> tuple[list[dict], int]:
     """Maps source rows onto the canonical fields of the task type ``spec``, applying the row filter: each field is

@@ -15,12 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from xstilts import rows
 
-if TYPE_CHECKING:
-    from xstilts.tasks import Task
+
+class TaskFacts(Protocol):
+    """What a spec reads of a registered task (``xstilts.tasks.Task``, which imports this module: a protocol here
+    keeps the import one way)."""
+
+    name: str
+    task_type: str
+    label_names: tuple[str, ...]
+    options: Any
+
 
 Phase = Literal["phase1", "phase2", "phase3"]
 TRAINING_PHASES: tuple[Phase, ...] = ("phase2", "phase3")
@@ -75,13 +83,13 @@ IGNORED = -100  # a label position the loss skips (sub-tokens, padding)
 
 
 # ---- Chance levels (pure: the report, claims and viewer read them) -------------------------------------------------
-def uniform_over_labels(task: Task, languages: dict[str, dict[str, float]], items: dict[str, Any] | None
+def uniform_over_labels(task: TaskFacts, languages: dict[str, dict[str, float]], items: dict[str, Any] | None
                         ) -> float | None:
     """100 / classes: a uniform random guess."""
     return 100.0 / len(task.label_names) if task.label_names else None
 
 
-def uniform_over_choices(task: Task, languages: dict[str, dict[str, float]], items: dict[str, Any] | None
+def uniform_over_choices(task: TaskFacts, languages: dict[str, dict[str, float]], items: dict[str, Any] | None
                          ) -> float | None:
     """The mean over languages of the mean of 100 / choices of each row (XCOPA: 50); without rows, 100 / the task's
     number of choices."""
@@ -93,7 +101,7 @@ def uniform_over_choices(task: Task, languages: dict[str, dict[str, float]], ite
         if per_lang else None
 
 
-def one_of_candidates(task: Task, languages: dict[str, dict[str, float]], items: dict[str, Any] | None
+def one_of_candidates(task: TaskFacts, languages: dict[str, dict[str, float]], items: dict[str, Any] | None
                       ) -> float | None:
     """Tatoeba: the mean over languages of 100 / candidates (each English query picks one of the language's ``n``
     sentences). BUCC: None (a tuned mining threshold has no closed-form chance)."""
@@ -103,12 +111,12 @@ def one_of_candidates(task: Task, languages: dict[str, dict[str, float]], items:
     return sum(100.0 / n for n in sizes) / len(sizes) if sizes else None
 
 
-def undefined(task: Task, languages: dict[str, dict[str, float]], items: dict[str, Any] | None) -> float | None:
+def undefined(task: TaskFacts, languages: dict[str, dict[str, float]], items: dict[str, Any] | None) -> float | None:
     """None: no closed-form chance (span F1, chunk F1, ranking metrics, a correlation is 0 by construction)."""
     return None
 
 
-Chance = Callable[["Task", dict[str, dict[str, float]], "dict[str, Any] | None"], "float | None"]
+Chance = Callable[[TaskFacts, dict[str, dict[str, float]], "dict[str, Any] | None"], "float | None"]
 RowShape = Callable[[dict, dict, rows.RowContext], list[dict]]
 LabelReader = Callable[[Any, "dict[str, int] | None", str, "int | None"], Any]
 
@@ -142,7 +150,7 @@ class TypeSpec(Generic[Options]):
     hf_auto_class: str | None = None
     hf_pipeline_tag: str | None = None
 
-    def options_of(self, task: Task) -> Options:
+    def options_of(self, task: TaskFacts) -> Options:
         """``task``'s options, typed as this type's (the registry checks every task's on ``register``)."""
         if not isinstance(task.options, self.options):
             raise TypeError(f"task {task.name}: options {task.options!r} are not {self.options.__name__}")
@@ -181,12 +189,12 @@ TypeName = Literal["classification", "regression", "multiple_choice", "span_qa",
                    "dual_encoder", "mlm"]
 
 
-def spec_of(task: Task) -> TypeSpec[Any]:
+def spec_of(task: TaskFacts) -> TypeSpec[Any]:
     """The spec of ``task``'s type."""
     return SPECS[task.task_type]
 
 
-def chance(task: Task, languages: dict[str, dict[str, float]] | None = None,
+def chance(task: TaskFacts, languages: dict[str, dict[str, float]] | None = None,
            items: dict[str, Any] | None = None) -> float | None:
     """``task``'s chance level in percent, from its per-language metrics (and rows where it depends on them): what a
     cell must beat to count as learned."""
