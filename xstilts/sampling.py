@@ -122,7 +122,7 @@ class TaskBatchSampler(Sampler[list[int]]):
         return self.steps * self.grad_accum * self.replicas
 
     def set_epoch(self, epoch: int) -> None:
-        """Called before each epoch by the Trainer, accelerate and ``training.EpochSetter``."""
+        """Called before each epoch by the Trainer, accelerate and ``callbacks.EpochSetter``."""
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[list[int]]:
