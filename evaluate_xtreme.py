@@ -1,7 +1,8 @@
 """Zero-shot evaluation in every language of a task; one JSON per task in the xstilts results schema.
 
     python evaluate_xtreme.py input=runs/p3-xlmr-mnli-xnli output=results/xlmr-mnli
-    python evaluate_xtreme.py recipes/eval/default.yaml input=runs/p3-x output=results/x languages=[de,zh] split=validation
+    python evaluate_xtreme.py recipes/eval/default.yaml input=runs/p3-x output=results/x languages=[de,zh] \\
+        split=validation
     python evaluate_xtreme.py input=runs/p3-x output=results/x export_predictions=submission/   # official layout too
     python evaluate_xtreme.py recipes/eval/xtreme_r.yaml input=runs/p3-x output=results/x   # XTREME-R language sets
     python evaluate_xtreme.py score predictions=DIR labels=DIR output=OUT.json [overwrite=true]   # official scorer
@@ -70,7 +71,8 @@ def _main(argv: list[str]) -> int:
     # evaluation writes is claimed in the folders' manifests once the guards let it write there (see runfiles.claim).
     runfiles.claim(out_file.parent, f"{out_file.name}.lock")
     with runfiles.RunLock(out_file.parent, f"{out_file.name}.lock"), distributed.process_group() as (rank, size):
-        runfiles.check_result_file(out_file, cfg.overwrite)  # again under the lock: another evaluation may have finished
+        # again under the lock: another evaluation may have finished
+        runfiles.check_result_file(out_file, cfg.overwrite)
         runfiles.claim(out_file.parent, out_file.name)
         if cfg.export_predictions:  # the submission folder records which model wrote each task's files
             provenance.claim_submission(cfg.export_predictions, task.name, run_folder, cfg.overwrite)

@@ -1,8 +1,10 @@
 """Phase 1: a pretrained masked-LM encoder in, a self-contained encoder folder out.
 
     python phase1_pretrained.py recipes/phase1/tiny_multilingual.yaml output=runs/p1-tiny
-    python phase1_pretrained.py recipes/phase1/hub.yaml model=xlm-roberta-large name=xlmr-large kind=multilingual output=runs/p1-xlmr
-    python phase1_pretrained.py recipes/phase1/local.yaml model=/models/all-MiniLM-L6-v2 kind=english output=runs/p1-minilm
+    python phase1_pretrained.py recipes/phase1/hub.yaml model=xlm-roberta-large name=xlmr-large kind=multilingual \\
+        output=runs/p1-xlmr
+    python phase1_pretrained.py recipes/phase1/local.yaml model=/models/all-MiniLM-L6-v2 kind=english \\
+        output=runs/p1-minilm
 
 The folder loads with AutoModel / AutoTokenizer (safetensors only) and records, in encoder_stats.json, the source,
 parameter count, vocabulary size and, per language of the embedded sample, the tokenizer's unknown-token rate and

@@ -1,14 +1,14 @@
 """Benchmark: evaluation throughput of xstilts' length-sorted, ``inference_mode`` prediction against unsorted batches.
 
-    .venv/bin/python bench/eval_throughput.py                          # embedded XNLI, every language pooled
-    .venv/bin/python bench/eval_throughput.py real=/path/to/xtreme_download      # real XNLI dev, 15 languages (XTREME layout)
+    .venv/bin/python bench/eval_throughput.py                                # embedded XNLI, every language pooled
+    .venv/bin/python bench/eval_throughput.py real=/path/to/xtreme_download  # real XNLI dev, 15 languages (XTREME)
     .venv/bin/python bench/eval_throughput.py batch_size=64 threads=2 repeats=5
 
 The model of ``bench/train_throughput.py`` (XLM-R-style, hidden 256, 4 layers, an XNLI head) predicts the same
 features three ways:
 
-- ``xstilts``: ``xstilts.tasktypes.common.predict_logits``, what evaluation and dev selection run: batches of length-sorted
-  features (little padding), under ``torch.inference_mode``, logits mapped back to the input order;
+- ``xstilts``: ``xstilts.tasktypes.common.predict_logits``, what evaluation and dev selection run: batches of
+  length-sorted features (little padding), under ``torch.inference_mode``, logits mapped back to the input order;
 - ``unsorted``: batches in the data's own order with dynamic padding under ``torch.no_grad`` (what the HF Trainer's
   prediction loop does with a padding collator);
 - ``unsorted_grad``: the same batches with autograd left on (a hand-written loop that forgets ``no_grad``).

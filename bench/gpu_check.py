@@ -495,8 +495,8 @@ def _stub_dev_set(vocab: int) -> Any:
     from xstilts.tasktypes.common import DevSet, Encoded
 
     feats = make_features([10] * 4, "classification", vocab, 16, seed=5, fixed=False)
-    return DevSet(tasktypes.build(get_task("xnli")), [{"text_a": "", "text_b": "", "label": f["labels"]} for f in feats],
-                  Encoded(feats))
+    rows = [{"text_a": "", "text_b": "", "label": f["labels"]} for f in feats]
+    return DevSet(tasktypes.build(get_task("xnli")), rows, Encoded(feats))
 
 
 def _unique_graphs() -> int:
@@ -710,8 +710,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu", action="store_true", help="run on CPU (the GPU path's code, for a dry run)")
     parser.add_argument("--tiny", action="store_true", help="tiny shapes (2 layers, hidden 64) and few steps")
     parser.add_argument("--skip-tests", action="store_true", help="do not run pytest -m cuda")
-    parser.add_argument("--only", default=None, help="run only the variants whose name matches this regular "
-                                                       "expression (re.search), e.g. 'eval/large|/base/xnli128/xstilts$'")
+    parser.add_argument("--only", default=None,
+                        help="run only the variants whose name matches this regular expression (re.search), "
+                             "e.g. 'eval/large|/base/xnli128/xstilts$'")
     parser.add_argument("--no-compile-on-cpu", action="store_true", help="with --cpu: skip the compiled variants "
                                                                          "(by default they run with --compile-backend)")
     parser.add_argument("--compile-backend", default=None, help="torch.compile backend of the compiled variants "

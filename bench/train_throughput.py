@@ -1,7 +1,7 @@
 """Benchmark: phase-3 training throughput of xstilts' Trainer path against the two usual alternatives.
 
-    .venv/bin/python bench/train_throughput.py                           # embedded English XNLI, 40 timed steps
-    .venv/bin/python bench/train_throughput.py real=/path/to/xtreme_download       # real XNLI English dev (XTREME layout)
+    .venv/bin/python bench/train_throughput.py                                # embedded English XNLI, 40 timed steps
+    .venv/bin/python bench/train_throughput.py real=/path/to/xtreme_download  # real XNLI English dev (XTREME layout)
     .venv/bin/python bench/train_throughput.py steps=80 batch_size=32 threads=2 repeats=3
 
 One process, one model, one data set: an XLM-R-style encoder built from a config (hidden 256, 4 layers, 4 heads,

@@ -199,7 +199,8 @@ def test_malformed_anchor_file_is_one_clear_error(tmp_path):
                                             "source": "s"}]}))
     with pytest.raises(DataError, match=r"anchors\[0\]: scores must be percentages"):
         anchors.load(bad)
-    bad.write_text(json.dumps({"anchors": [{"encoder": "x", "task": "nope", "metric": "a", "value": 1, "source": "s"}]}))
+    unknown_task = {"encoder": "x", "task": "nope", "metric": "a", "value": 1, "source": "s"}
+    bad.write_text(json.dumps({"anchors": [unknown_task]}))
     with pytest.raises(DataError, match="unknown task 'nope'"):
         anchors.load(bad)
 

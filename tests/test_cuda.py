@@ -134,7 +134,7 @@ def test_bf16_trainer_steps_follow_fp32(tiny_phase1, tmp_path):
         assert result["cost"]["device"].startswith(DEVICE)
         assert all(p.dtype == torch.float32 for p in model.parameters())  # fp32 master weights
     assert len(losses["bf16"]) == len(losses["fp32"]) == 3
-    for a, b in zip(losses["bf16"], losses["fp32"]):
+    for a, b in zip(losses["bf16"], losses["fp32"], strict=True):
         assert math.isfinite(a) and abs(a - b) <= 0.02 * abs(b), losses
 
 
@@ -153,7 +153,7 @@ def test_compiled_training_follows_eager(tiny_phase1, tmp_path):
         assert speed["compiled_layers"] == (0 if mode == "off" else model.config.num_hidden_layers)
     torch._dynamo.reset()
     for mode in ("default", "graphs"):
-        for a, b in zip(losses[mode], losses["off"]):
+        for a, b in zip(losses[mode], losses["off"], strict=True):
             assert math.isfinite(a) and abs(a - b) <= 2e-3 * abs(b), (mode, losses)
 
 
@@ -172,8 +172,9 @@ def test_fp16_trains_with_loss_scaling(tiny_phase1, tmp_path):
     assert moved, "no weight changed: every fp16 step was skipped as overflowing"
 
 
-# ---- evaluation: GPU against CPU --------------------------------------------------------------------------------------
-PRECISIONS = {"fp32": (0.005, 0.9), "bf16": (0.03, 0.75)}  # logits relative L2 error, share of identical predictions
+# ---- evaluation: GPU against CPU -------------------------------------------------------------------------------------
+# logits relative L2 error, share of identical predictions
+PRECISIONS = {"fp32": (0.005, 0.9), "bf16": (0.03, 0.75)}
 
 
 @pytest.mark.parametrize("task_name,lang,max_length", [("xnli", "de", 64), ("xcopa", "et", 64), ("xquad", "de", 96),
@@ -198,7 +199,7 @@ def test_gpu_evaluation_equals_cpu(tiny_phase1, exact_fp32, task_name, lang, max
         flat = [np.concatenate([np.ravel(x) for x in lg]) for lg in (gpu_logits, cpu_logits)]
         assert _rel(*flat) < tol, (precision, _rel(*flat))
         preds = tasktypes.build(task).predict(rows, enc, gpu_logits)
-        same = sum(a == b for a, b in zip(preds, cpu_preds)) / len(rows)
+        same = sum(a == b for a, b in zip(preds, cpu_preds, strict=True)) / len(rows)
         assert same >= agree, (precision, same)
         metrics = tasktypes.build(task).score(rows, preds, lang)  # the scoring path runs on the GPU's logits
         assert metrics["n"] == len(rows)
@@ -226,13 +227,13 @@ def test_gpu_retrieval_embeddings_equal_cpu(tiny_phase1, exact_fp32):
         src, tgt = (embed(gpu, tok, s, layer, "mean", 64, 8) for s in (sources, targets))
         assert _rel(src.numpy(), ref_src.numpy()) < tol and _rel(tgt.numpy(), ref_tgt.numpy()) < tol, precision
         preds = retrieval.tatoeba_predictions(src, tgt, 64)
-        assert sum(a == b for a, b in zip(preds, ref_preds)) / len(rows) >= agree, precision
+        assert sum(a == b for a, b in zip(preds, ref_preds, strict=True)) / len(rows) >= agree, precision
         gdual = copy.deepcopy(dual).to(DEVICE)
         evaluation.autocast_encoder(gdual.encoder, precision)
         assert _rel(dual_encoder.embed(gdual, tok, sources, None, 64, 8, DEVICE).numpy(), ref_dual.numpy()) < tol
 
 
-# ---- the scripts on the GPU -------------------------------------------------------------------------------------------
+# ---- the scripts on the GPU ------------------------------------------------------------------------------------------
 def test_phase2_phase3_evaluate_chain_on_gpu(tiny_phase1, tmp_path):
     import evaluate_xtreme
     import phase2_intermediate

@@ -138,7 +138,7 @@ def test_embedded_rows_name_file_and_line(tmp_path, monkeypatch):
         data.load_split(task, task.eval["test"], "embedded", "et", "test")
 
 
-# ---- the featurizer's guard: no -1 / None label reaches a head ---------------------------------------------------------
+# ---- the featurizer's guard: no -1 / None label reaches a head -------------------------------------------------------
 @pytest.fixture(scope="module")
 def tok():
     corpus = ["the cat sees the dog in the big city", "Paris is the capital of France", "who won the prize"] * 20
@@ -158,7 +158,7 @@ def test_encode_refuses_an_untagged_word(tok):
         tasktypes.build(get_task("panx")).encode(rows, tok, 32, train=True)
 
 
-# ---- 2. QA answers that do not sit in the context ---------------------------------------------------------------------
+# ---- 2. QA answers that do not sit in the context --------------------------------------------------------------------
 CONTEXT = "Paris is the capital of France. The cat sees the dog in the big city."
 
 
@@ -209,7 +209,7 @@ def test_many_unusable_answers_stop_training(tok):
     assert len(tasktypes.build(task).encode(rows, tok, 96, train=False).features) >= 12
 
 
-# ---- 3. malformed files ------------------------------------------------------------------------------------------------
+# ---- 3. malformed files ----------------------------------------------------------------------------------------------
 def _squad(qas: list | None = None, context: object = CONTEXT) -> dict:
     qas = qas if qas is not None else [{"id": "a", "question": "q", "answers": [{"text": "Paris", "answer_start": 0}]}]
     return {"data": [{"title": "t", "paragraphs": [{"context": context, "qas": qas}]}]}

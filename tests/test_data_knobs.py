@@ -92,8 +92,9 @@ def test_stand_in_windows_follow_the_chain():
     from xstilts.evaluation import stand_in_windows
     from xstilts.tasks import get_task
 
-    p3 = {"phase": "phase3", "recipe": {"input": "p2", "output": "p3", "task": "xnli", "data": {"train_split": "validation", "holdout_fraction": 0.2,
-                                                                  "max_eval_samples": 100}, "train": {}}}
+    p3 = {"phase": "phase3", "recipe": {"input": "p2", "output": "p3", "task": "xnli",
+                                        "data": {"train_split": "validation", "holdout_fraction": 0.2,
+                                                 "max_eval_samples": 100}, "train": {}}}
     p2 = {"phase": "phase2", "recipe": {"input": "p1", "output": "p2", "tasks": ["mnli"],
                                         "data": {"train_split": "validation", "train_task": "xnli",
                                                                      "max_eval_samples": 100},

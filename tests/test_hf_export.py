@@ -172,7 +172,7 @@ def test_pipelines_name_the_labels(encoder_folders, tmp_path, family):
     names = get_task("panx").label_names
     tags = _toolkit_predictions(final, "panx")
     tagger = pipeline("token-classification", model=str(final), ignore_labels=[])
-    for row, row_tags in zip(ROWS["panx"], tags):
+    for row, row_tags in zip(ROWS["panx"], tags, strict=True):
         text = " ".join(row["tokens"])
         starts = [len(" ".join(row["tokens"][:i])) + (1 if i else 0) for i in range(len(row["tokens"]))]
         by_start = {}

@@ -37,7 +37,8 @@ LAYERS: dict[str, int] = {
     "xstilts.checkpoints": 5, "xstilts.callbacks": 5,
     # L6: the command line, planning, reports and the viewer's loading and figures (they import results, never the
     # reverse).
-    "xstilts.cli": 6, "xstilts.command": 6, "xstilts.hubcheck": 6, "xstilts.quickstart": 6, "xstilts.sweep": 6, "xstilts.report": 6, "xstilts.mteb": 6, "xstilts.claims": 6, "xstilts.view": 6, "xstilts.view.loading": 6,
+    "xstilts.cli": 6, "xstilts.command": 6, "xstilts.hubcheck": 6, "xstilts.quickstart": 6, "xstilts.sweep": 6,
+    "xstilts.report": 6, "xstilts.mteb": 6, "xstilts.claims": 6, "xstilts.view": 6, "xstilts.view.loading": 6,
     "xstilts.view.figures": 6,
 }
 

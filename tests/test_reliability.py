@@ -154,9 +154,9 @@ def _kind_cases():
     return [
         ("xnli", "de", cls, [rng.randrange(3) for _ in cls], "accuracy"),
         ("xcopa", "et", mc, [rng.randrange(2) for _ in mc], "accuracy"),
-        ("xquad", "de", [r for r in qa if r["answers"]["text"]], [p for p, r in zip(qa_preds, qa)
+        ("xquad", "de", [r for r in qa if r["answers"]["text"]], [p for p, r in zip(qa_preds, qa, strict=True)
                                                                   if r["answers"]["text"]], "exact_match+f1"),
-        ("mlqa", "de", [r for r in qa if r["answers"]["text"]], [p for p, r in zip(qa_preds, qa)
+        ("mlqa", "de", [r for r in qa if r["answers"]["text"]], [p for p, r in zip(qa_preds, qa, strict=True)
                                                                  if r["answers"]["text"]], "exact_match+f1"),
         ("squad_v2", "en", qa, qa_preds, "exact_match+f1"),
         ("panx", "de", tag, tag_preds, "f1"),

@@ -43,7 +43,8 @@ def p1(tmp_path, offline):
 def test_second_process_is_refused_naming_the_holder(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        (tmp_path / runfiles.LOCK).write_text(json.dumps({"pid": holder.pid, "host": os.uname().nodename, "since": "now"}))
+        lock = {"pid": holder.pid, "host": os.uname().nodename, "since": "now"}
+        (tmp_path / runfiles.LOCK).write_text(json.dumps(lock))
         with pytest.raises(runfiles.RunFolderError, match=f"in use by pid {holder.pid} on host"):
             runfiles.RunLock(tmp_path).acquire()
     finally:
@@ -203,7 +204,7 @@ def test_fuzzed_data_rows_give_a_data_error(monkeypatch, tmp_path):
     rng = random.Random(1)
     task = get_task("xnli")
     (tmp_path / "xnli").mkdir()
-    for i in range(40):
+    for _ in range(40):
         lines = ["\t".join(rng.choice(["a", "", "neutral", "7", "\x00", "é"]) for _ in range(rng.randint(0, 5)))
                  for _ in range(rng.randint(1, 4))]
         (tmp_path / "xnli" / "dev-de.tsv").write_text("\n".join(lines) + "\n")
@@ -211,7 +212,7 @@ def test_fuzzed_data_rows_give_a_data_error(monkeypatch, tmp_path):
             data.load_split(task, task.eval["validation"], "xtreme", "de", "validation", str(tmp_path))
         except data.DataError:
             pass
-    for i in range(20):
+    for _ in range(20):
         (tmp_path / "xnli" / "dev-de.tsv").write_bytes(bytes(rng.randrange(256) for _ in range(50)))
         try:
             data.load_split(task, task.eval["validation"], "xtreme", "de", "validation", str(tmp_path))

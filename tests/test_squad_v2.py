@@ -76,7 +76,8 @@ def test_unanswerable_questions_are_trained_at_cls(encoder):
     tok = AutoTokenizer.from_pretrained(encoder)
     rows = [{"id": "a", "context": "the cat sees the dog", "question": "who sees?",
              "answers": {"text": ["the cat"], "answer_start": [0]}},
-            {"id": "b", "context": "the cat sees the dog", "question": "why?", "answers": {"text": [], "answer_start": []}}]
+            {"id": "b", "context": "the cat sees the dog", "question": "why?",
+             "answers": {"text": [], "answer_start": []}}]
     enc = tasktypes.build(TASKS["squad_v2"]).encode(rows, tok, 96, train=True)
     assert enc.features[0]["start_positions"] != CLS_INDEX
     assert (enc.features[1]["start_positions"], enc.features[1]["end_positions"]) == (CLS_INDEX, CLS_INDEX)

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from xstilts import callbacks, training
-from xstilts.config import TrainConfig
 from xstilts.tasktypes.common import Collator, padded_width, predict_logits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -39,7 +38,7 @@ def test_padding_to_a_multiple_changes_no_prediction():
     feats = [{k: v for k, v in f.items() if k != "labels"} for f in step_hygiene.features([5, 9, 17, 30, 44], seed=3)]
     plain = predict_logits(model, feats, Collator(1), 2)
     padded = predict_logits(model, feats, Collator(1, 16, 128), 2)
-    for a, b in zip(plain, padded):
+    for a, b in zip(plain, padded, strict=True):
         assert a.shape == b.shape and abs(a - b).max() < 1e-5
 
 

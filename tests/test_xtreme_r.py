@@ -174,8 +174,8 @@ def test_tatoeba_41_languages_on_a_phase1_encoder(encoder, hub, tmp_path):
 # ---- Dual encoder: text preparation and data shapes ----------------------------------------------------------------
 def test_split_sentences():
     text = "Dr. Smith came. He left! Did he? Yes…  The end"
-    assert [text[s:e] for s, e in dual_encoder_rows.split_sentences(text)] == ["Dr.", "Smith came.", "He left!", "Did he?", "Yes…",
-                                                               "The end"]
+    assert [text[s:e] for s, e in dual_encoder_rows.split_sentences(text)] == ["Dr.", "Smith came.", "He left!",
+                                                                               "Did he?", "Yes…", "The end"]
     zh = "北京是首都。上海很大！对吗？"
     assert [zh[s:e] for s, e in dual_encoder_rows.split_sentences(zh)] == ["北京是首都。", "上海很大！", "对吗？"]
     assert dual_encoder_rows.split_sentences("no end here ") == [(0, 11)]
@@ -272,11 +272,13 @@ def test_in_batch_loss_masks_duplicate_candidates():
 def test_rank_breaks_ties_by_candidate_order_and_handles_few_candidates():
     q = torch.tensor([[1.0, 0.0]])
     c = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
-    assert dual_encoder.rank(q, c, ["a", "b", "c"]) == [["b", "c", "a"]]  # fewer than 20 candidates: all of them, ranked
+    # fewer than 20 candidates: all of them, ranked
+    assert dual_encoder.rank(q, c, ["a", "b", "c"]) == [["b", "c", "a"]]
 
 
 def test_lareqa_pool_gold_is_the_answer_sentence_in_every_language():
-    en = dual_encoder_rows.Paragraph("A b. C d. E f.", [(0, 4), (5, 9), (10, 14)], [("q1", "what c", 5), ("q2", "what e", 10)])
+    en = dual_encoder_rows.Paragraph("A b. C d. E f.", [(0, 4), (5, 9), (10, 14)],
+                                     [("q1", "what c", 5), ("q2", "what e", 10)])
     de = dual_encoder_rows.Paragraph("X y. Z w.", [(0, 4), (5, 9)], [("q1", "was z", 6), ("q9", "between", 4)])
     pool = dual_encoder.build_pool({"en": [en], "de": [de]})
     assert [c[0] for c in pool.candidates] == ["en_0_0", "en_0_1", "en_0_2", "de_0_0", "de_0_1"]

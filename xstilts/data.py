@@ -222,8 +222,6 @@ def hub_where(hub: HubSource, lang: str) -> tuple[str | None, str | None, str]:
     return config, data_dir, f"dataset {hub.repo} (config {config}, split {hub.split})"
 
 
-
-
 def with_label_set(task: Task, data_path: str | None) -> Task:
     """``task`` with its label names, built from its training data where the registry has none to give
     (``labels_from_train``: CCG supertags, from the CCGbank AUTO files), else ``task`` unchanged.

@@ -32,7 +32,8 @@ def mean_chance(per_language: dict[str, float | None]) -> float | None:
 
 def effective_precision(setting: str) -> str:
     """What evaluation's ``precision`` setting means on this machine: ``auto`` is bf16 on a CUDA GPU that supports it
-    (about twice as fast as fp32, predictions nearly always the same) and fp32 elsewhere, so CPU numbers never change."""
+    (about twice as fast as fp32, predictions nearly always the same) and fp32 elsewhere, so CPU numbers never
+    change."""
     if setting == "auto":
         return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
     return setting

@@ -71,7 +71,9 @@ def prebuilt_mask_supported(encoder: nn.Module) -> bool:
 
     base = encoder.get_base_model() if hasattr(encoder, "get_base_model") else encoder
     config = getattr(base, "config", None)
-    if config is None or getattr(config, "_attn_implementation", None) != "sdpa" or getattr(config, "is_decoder", False):
+    if config is None or getattr(config, "_attn_implementation", None) != "sdpa":
+        return False
+    if getattr(config, "is_decoder", False):
         return False
     return hasattr(sys.modules.get(type(base).__module__), "create_bidirectional_mask")
 
@@ -220,8 +222,8 @@ def _check_adapter(p: Path, what: str) -> None:
         return
     if not (adapter / "adapter_model.safetensors").is_file():
         pickled = (adapter / "adapter_model.bin").is_file()
-        raise ModelFolderError(f"{what} {short(str(p))}: {ADAPTER_DIR}/ holds "
-                               f"{'only pickled weights (adapter_model.bin)' if pickled else 'no adapter_model.safetensors'}"
+        holds = "only pickled weights (adapter_model.bin)" if pickled else "no adapter_model.safetensors"
+        raise ModelFolderError(f"{what} {short(str(p))}: {ADAPTER_DIR}/ holds {holds}"
                                f"; xstilts loads safetensors only; {DAMAGED}")
     if not isinstance(_read_json(adapter / "adapter_config.json", "LoRA adapter settings"), dict):
         raise ModelFolderError(f"{what} {short(str(p))}: {ADAPTER_DIR}/adapter_config.json is not a JSON object; "
@@ -371,7 +373,8 @@ def read_head_specs(folder: str | Path) -> list[HeadSpec]:
         try:
             spec = HeadSpec.from_json(h)
         except TypeError as exc:  # not a mapping, or unknown / missing fields
-            raise ModelFolderError(f"{short(str(path))} is corrupted (head {i}: {short(str(exc))}); {DAMAGED}") from None
+            raise ModelFolderError(f"{short(str(path))} is corrupted (head {i}: {short(str(exc))}); "
+                                   f"{DAMAGED}") from None
         bad = _head_problem(spec)
         if bad:
             raise ModelFolderError(f"{short(str(path))} is corrupted (head {i}: {bad}); {DAMAGED}")
@@ -483,7 +486,8 @@ def hf_export(model: MultiHeadModel, encoder: nn.Module, tokenizer: Any) -> dict
     if head is None or set(state) | set(head) != hf_keys or set(state) & set(head):
         theirs = sorted(k for k in hf_keys if not k.startswith(prefix + ".") or ".pooler." in k)
         return _not_loadable(auto_name, f"not loadable with {auto_name}: {type(hf_model).__name__}'s weights "
-                                        f"({', '.join(theirs)} besides the encoder) do not fit our {spec.task_type} head")
+                                        f"({', '.join(theirs)} besides the encoder) do not fit our "
+                                        f"{spec.task_type} head")
     hf_model.load_state_dict({**state, **head}, strict=True, assign=True)
     buffers = dict(encoder.named_buffers())
     for name, buf in list(hf_model.named_buffers()):

@@ -109,7 +109,7 @@ def _truncate_questions(tokenizer: Any, questions: list[str], max_query_length: 
         # Re-tokenising the cut string gives the exact count the pair encoding will see (a pre-tokenizer can split
         # a cut word differently), so the context room computed from it is exact.
         re_enc = tokenizer([texts[i] for i in too_long], add_special_tokens=False)
-        for i, ids in zip(too_long, re_enc["input_ids"]):
+        for i, ids in zip(too_long, re_enc["input_ids"], strict=True):
             lengths[i] = len(ids)
     return texts, lengths
 
@@ -121,11 +121,11 @@ def _max_context_flags(window_starts: list[int], window_lengths: list[int]) -> l
     it) + 0.01 * window length; a token seen by several windows is scored only in the window where this is largest.
     """
     flags = []
-    for start, length in zip(window_starts, window_lengths):
+    for start, length in zip(window_starts, window_lengths, strict=True):
         window_flags = []
         for pos in range(start, start + length):
             best_w, best_score = None, None
-            for w, (s, n) in enumerate(zip(window_starts, window_lengths)):
+            for w, (s, n) in enumerate(zip(window_starts, window_lengths, strict=True)):
                 if not s <= pos < s + n:
                     continue
                 score = min(pos - s, s + n - 1 - pos) + 0.01 * n
@@ -222,7 +222,7 @@ def prepare_qa_features(
         model_keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
         for f, local in enumerate(enc["overflow_to_sample_mapping"]):
             seq_ids = enc.sequence_ids(f)
-            offsets = [tuple(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][f], seq_ids)]
+            offsets = [tuple(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][f], seq_ids, strict=True)]
             feat = {k: list(enc[k][f]) for k in model_keys}
             feat["offset_mapping"] = offsets
             per_example[idx[local]].append(feat)
@@ -286,11 +286,11 @@ def unusable_answers(contexts: Sequence[str], answers: Sequence[Any], features: 
         holds the whole answer (every window would label it CLS).
     """
     in_a_window: set[int] = set()
-    for ex, start in zip(features["example_index"], features["start_positions"]):
+    for ex, start in zip(features["example_index"], features["start_positions"], strict=True):
         if start != CLS_INDEX:
             in_a_window.add(ex)
     problems: dict[int, str] = {}
-    for i, (context, answer) in enumerate(zip(contexts, answers)):
+    for i, (context, answer) in enumerate(zip(contexts, answers, strict=True)):
         gold = _first_answer(answer, i)
         if gold is None:
             continue

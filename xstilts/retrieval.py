@@ -378,7 +378,7 @@ def dedup_sentences(ids: Sequence[str], sentences: Sequence[str]) -> DedupResult
     groups: list[list[str]] = []
     index: list[int] = []
     seen_ids: set[str] = set()
-    for sid, text in zip(ids, sentences):
+    for sid, text in zip(ids, sentences, strict=True):
         if sid in seen_ids:
             raise ValueError(f"id {sid!r} occurs more than once; sentence ids must be unique")
         seen_ids.add(sid)
@@ -479,7 +479,7 @@ def mine_pairs(
     used_src: set[int] = set()
     used_tgt: set[int] = set()
     mined: list[Candidate] = []
-    for score, i, j in zip(scores_l, src_l, tgt_l):
+    for score, i, j in zip(scores_l, src_l, tgt_l, strict=True):
         if i in used_src or j in used_tgt:
             continue
         used_src.add(i)
@@ -633,7 +633,7 @@ def bitext_mining_scores(labels: Sequence[int], predictions: Sequence[int]) -> d
     support: dict[int, int] = {}
     predicted: dict[int, int] = {}
     correct: dict[int, int] = {}
-    for gold, pred in zip(labels, predictions):
+    for gold, pred in zip(labels, predictions, strict=True):
         support[gold] = support.get(gold, 0) + 1
         predicted[pred] = predicted.get(pred, 0) + 1
         if gold == pred:

@@ -76,7 +76,7 @@ def scores(predictions: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> dic
     if len(predictions) != len(rows) or not rows:
         raise ValueError(f"need one prediction per question; got {len(predictions)} for {len(rows)} questions")
     groups: dict[str, list[tuple[float, float]]] = {"": [], "has_ans_": [], "no_ans_": []}
-    for pred, row in zip(predictions, rows):
+    for pred, row in zip(predictions, rows, strict=True):
         golds = gold_texts(row["answers"])
         s = em_f1(pred, golds)
         groups[""].append(s)

@@ -171,7 +171,7 @@ def encode_tagging(
     if labels is not None:
         if len(labels) != len(sentences):
             raise ValueError(f"got {len(labels)} label lists for {len(sentences)} sentences; pass one per sentence")
-        for i, (words, labs) in enumerate(zip(sentences, labels)):
+        for i, (words, labs) in enumerate(zip(sentences, labels, strict=True)):
             if len(words) != len(labs):
                 raise ValueError(f"sentence {i} has {len(words)} words but {len(labs)} labels")
     budget = _budget(tokenizer, max_length)
@@ -227,7 +227,7 @@ def merge_window_predictions(
     if len(preds) != len(sentence_index):
         raise ValueError(f"got predictions for {len(preds)} features but there are {len(sentence_index)} features")
     merged: list[list[int | None]] = [[None] * int(n) for n in num_words_per_sentence]
-    for f, (sent, word_ids) in enumerate(zip(sentence_index, word_ids_all)):
+    for f, (sent, word_ids) in enumerate(zip(sentence_index, word_ids_all, strict=True)):
         if not 0 <= sent < len(merged):
             raise ValueError(f"feature {f} belongs to sentence {sent}, beyond the {len(merged)} sentences given")
         row = np.asarray(preds[f])

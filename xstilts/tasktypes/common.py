@@ -177,7 +177,8 @@ def _pad(seqs: list[Any], value: int, multiple: int = 1, cap: int | None = None)
 # The Trainer's label fields of every task type: what prediction leaves out of a batch (no loss is computed).
 LABEL_FIELDS = frozenset(name for spec in SPECS.values() for name in spec.label_fields)
 # Every batch key of every task type and its padding value (``TypeSpec.batch_keys``: one value per key across types).
-PADDED_KEYS: dict[str, int | str | None] = {key: value for spec in SPECS.values() for key, value in spec.batch_keys.items()}
+PADDED_KEYS: dict[str, int | str | None] = {key: value for spec in SPECS.values()
+                                            for key, value in spec.batch_keys.items()}
 
 
 class Collator:

@@ -44,7 +44,8 @@ TOP_K = 20  # Mewsli-X and LAReQA are scored on the top 20 candidates of each qu
 
 class DualEncoderHead(nn.Module):
     """The learned scale of a dual encoder's in-batch softmax (cosine scores x scale); embeddings are the mean-pooled
-    last layer, so the head holds no projection. The scale is kept as its log (initial scale 20) so it stays positive."""
+    last layer, so the head holds no projection. The scale is kept as its log (initial scale 20) so it stays
+    positive."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -194,7 +195,7 @@ def build_pool(paragraphs: dict[str, list[Paragraph]]) -> Pool:
     for lang, paras in paragraphs.items():
         for pi, p in enumerate(paras):
             uids = [f"{lang}_{pi}_{si}" for si in range(len(p.sentences))]
-            candidates += [(u, p.context[s:e], p.context) for u, (s, e) in zip(uids, p.sentences)]
+            candidates += [(u, p.context[s:e], p.context) for u, (s, e) in zip(uids, p.sentences, strict=True)]
             for qid, text, start in p.questions:
                 si = next((i for i, (s, e) in enumerate(p.sentences) if s <= start < e), None)
                 if si is None:
@@ -315,7 +316,7 @@ class DualEncoder(RowTaskType):
                 golds = [r["candidate_id"] for r in lang_rows]
                 out.languages[lang] = {"map@20": metrics.mrr_at_k(rankings, golds, TOP_K), "n": float(len(lang_rows))}
                 out.figures[lang] = _figures(lang, metrics.rr_contributions(rankings, golds, TOP_K), rankings)
-                out.predictions[lang] = {r["query_id"]: rk for r, rk in zip(lang_rows, rankings)}
+                out.predictions[lang] = {r["query_id"]: rk for r, rk in zip(lang_rows, rankings, strict=True)}
                 log(language_line(task.name, lang, i, len(rows), out.languages[lang], len(lang_rows),
                                   time.time() - start))
             return out

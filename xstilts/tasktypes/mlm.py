@@ -34,7 +34,6 @@ from xstilts.tasktypes.common import HEADS_WEIGHTS, DevSet, Encoded, EvalInputs,
 from xstilts.typespecs import IGNORED, SPECS
 
 
-
 class MLMHead(nn.Module):
     """RoBERTa/BERT's masked-LM head: dense, GELU, LayerNorm, then the tied embedding matrix plus a bias."""
 
@@ -273,9 +272,9 @@ class Mlm:
     def predict(self, rows: list[dict], encoded: Encoded, logits: list[Any]) -> list[tuple[int, int]]:
         """Per dev line: (correctly predicted masked tokens, masked tokens)."""
         out = []
-        for f, lg in zip(encoded.features, logits):
+        for f, lg in zip(encoded.features, logits, strict=True):
             pred = [int(x) for x in lg.reshape(-1)]
-            pairs = [(p, g) for p, g in zip(pred, f["mlm_labels"]) if g != IGNORED]
+            pairs = [(p, g) for p, g in zip(pred, f["mlm_labels"], strict=True) if g != IGNORED]
             out.append((sum(p == g for p, g in pairs), len(pairs)))
         return out
 

@@ -55,9 +55,10 @@ def embed_layers(encoder: torch.nn.Module, tokenizer: Any, sentences: list[str],
     length-sorted batches and returned in input order.
 
     On a GPU the loop never waits for the device: batch widths are rounded up to a multiple of
-    ``EVAL_GPU_PAD_MULTIPLE`` where ``max_length`` is one (few shapes; padding is masked out of the mean, so embeddings do not change), the
-    empty-row check reads the tokenizer's host mask, copies go from pinned memory without blocking, and the pooled
-    vectors stay on the device until one copy back at the end. On CPU widths are the longest row's, as before.
+    ``EVAL_GPU_PAD_MULTIPLE`` where ``max_length`` is one (few shapes; padding is masked out of the mean, so
+    embeddings do not change), the empty-row check reads the tokenizer's host mask, copies go from pinned memory
+    without blocking, and the pooled vectors stay on the device until one copy back at the end. On CPU widths are
+    the longest row's, as before.
     """
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
     device = next(encoder.parameters()).device
@@ -160,7 +161,8 @@ def _mine(inputs: EvalInputs, r: RetrievalConfig, split: data.BuccSplit, layers:
     tgt = retrieval.dedup_sentences(split.tgt_ids, split.tgt_sentences)
     src_emb = embed_layers(inputs.model, inputs.tokenizer, src.texts, layers, r.pooling, r.max_length, r.batch_size)
     tgt_emb = embed_layers(inputs.model, inputs.tokenizer, tgt.texts, layers, r.pooling, r.max_length, r.batch_size)
-    return [retrieval.mine_pairs(s, t, src.ids, tgt.ids, block_size=r.block_size) for s, t in zip(src_emb, tgt_emb)]
+    return [retrieval.mine_pairs(s, t, src.ids, tgt.ids, block_size=r.block_size)
+            for s, t in zip(src_emb, tgt_emb, strict=True)]
 
 
 def _tatoeba(inputs: EvalInputs, r: RetrievalConfig, lang: str, rows: list[dict], layers: list[int]
@@ -212,7 +214,8 @@ def _gold_pairs(inputs: EvalInputs, r: RetrievalConfig, split: data.BuccSplit, l
     pairs = sorted(split.gold or ())
     if not pairs:
         return {}
-    src, tgt = dict(zip(split.src_ids, split.src_sentences)), dict(zip(split.tgt_ids, split.tgt_sentences))
+    src = dict(zip(split.src_ids, split.src_sentences, strict=True))
+    tgt = dict(zip(split.tgt_ids, split.tgt_sentences, strict=True))
     src_emb = embed(inputs.model, inputs.tokenizer, [src[s] for s, _ in pairs], layer, r.pooling, r.max_length,
                     r.batch_size)
     tgt_emb = embed(inputs.model, inputs.tokenizer, [tgt[t] for _, t in pairs], layer, r.pooling, r.max_length,
@@ -307,7 +310,7 @@ class Retrieval:
         except FileNotFoundError as exc:  # absent files only; a malformed file stops the run
             raise DataMissing(str(exc)) from None
         if cfg.data.source == "xtreme":
-            rows = [{"source": s, "target": t} for s, t in zip(src, tgt)]
+            rows = [{"source": s, "target": t} for s, t in zip(src, tgt, strict=True)]
         else:
             rows = data.load_split(task, task.eval[cfg.split], cfg.data.source, lang, cfg.split, cfg.data.path)
             # The Hub copy keeps each line's trailing newline: strip it as the reference strips before tokenising.

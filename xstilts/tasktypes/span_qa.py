@@ -128,7 +128,7 @@ class SpanQa(RowTaskType):
         that always answers "" or the same span; bootstrap over questions of (EM + F1) / 2."""
         if self.options.null_answers:
             per = [(sum(squad_v2.em_f1(p, squad_v2.gold_texts(r["answers"]))) / 2, 1.0)
-                   for p, r in zip(predictions, rows)]
+                   for p, r in zip(predictions, rows, strict=True)]
         else:
             preds = {str(i): p for i, p in enumerate(predictions)}
             golds = {str(i): list(r["answers"]["text"]) for i, r in enumerate(rows)}
@@ -137,7 +137,7 @@ class SpanQa(RowTaskType):
 
     def export_payload(self, rows: list[dict], predictions: list[Any]) -> Any:
         """Question id -> answer (the official SQuAD-style json)."""
-        return {r["id"]: p for r, p in zip(rows, predictions)}
+        return {r["id"]: p for r, p in zip(rows, predictions, strict=True)}
 
 
 def _windows(tokenizer: Any, rows: list[dict], max_length: int, doc_stride: int, train: bool) -> dict[str, list]:
