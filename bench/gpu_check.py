@@ -492,7 +492,8 @@ def _stub_dev_set(vocab: int) -> Any:
     """A dev set for build_trainer (evaluation is switched off in these measurements, so it is never scored)."""
     from xstilts import tasktypes
     from xstilts.tasks import get_task
-    from xstilts.tasktypes.common import DevSet, Encoded
+    from xstilts.tasktypes.base import DevSet
+    from xstilts.tasktypes.common import Encoded
 
     feats = make_features([10] * 4, "classification", vocab, 16, seed=5, fixed=False)
     rows = [{"text_a": "", "text_b": "", "label": f["labels"]} for f in feats]

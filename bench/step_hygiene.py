@@ -140,7 +140,8 @@ def _dev_set(feats: list[dict[str, Any]], name: str = "t0") -> Any:
     """A DevSet over ``feats`` for a stand-in classification task (XNLI's scoring, the features' own labels)."""
     from xstilts import tasktypes
     from xstilts.tasks import get_task
-    from xstilts.tasktypes.common import DevSet, Encoded
+    from xstilts.tasktypes.base import DevSet
+    from xstilts.tasktypes.common import Encoded
 
     rows = [{"text_a": "", "text_b": "", "label": f["labels"]} for f in feats]
     return DevSet(tasktypes.build(get_task("xnli")), rows, Encoded(feats))

@@ -105,7 +105,7 @@ def _run_training(folder, tmp_path, precision: str, steps: int = 3, **settings):
     """Three optimizer steps through xstilts.training.run_training (the phases' own machinery)."""
     from xstilts import tasktypes
     from xstilts.config import TrainConfig
-    from xstilts.tasktypes.common import DevSet
+    from xstilts.tasktypes.base import DevSet
     from xstilts.training import run_training
 
     task, model = _model(folder, "xnli")

@@ -12,7 +12,7 @@ from xstilts.config import LoraConfig, TrainConfig
 from xstilts.log import log
 from xstilts.modeling import MultiHeadModel, load_encoder, read_head_specs, save_model
 from xstilts.tasks import Task
-from xstilts.tasktypes.common import DevSet
+from xstilts.tasktypes.base import DevSet
 from xstilts.training import run_training
 
 

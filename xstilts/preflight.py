@@ -111,7 +111,7 @@ def trained_tasks(cfg: Any) -> list[str]:
 def check_training_sources(cfg: Any) -> None:
     """Refuses a ``data.source`` without the English data a phase-2 or phase-3 recipe trains on (SIB-200 from the
     embedded quickstart data): the script would make its output folder, load the model, then stop at the data.
-    The splits read are those ``tasktypes.common.rows_training_data`` reads: the dev split alone standing in
+    The splits read are those ``tasktypes.base.rows_training_data`` reads: the dev split alone standing in
     (``data.train_split=validation``), the training split alone (``data.selection=holdout``), else both.
 
     Raises:

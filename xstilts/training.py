@@ -31,8 +31,8 @@ from xstilts.errors import TrainingFailed
 from xstilts.log import log
 from xstilts.modeling import safetensors_problem
 from xstilts.sampling import epoch_seed
-from xstilts.tasktypes.common import (Collator, DevSet, feature_length, pad_multiple, predict_logits,
-                                     selection_score)
+from xstilts.tasktypes.base import DevSet
+from xstilts.tasktypes.common import Collator, feature_length, pad_multiple, predict_logits, selection_score
 
 
 class FeatureDataset(Dataset):

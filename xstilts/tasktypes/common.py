@@ -8,23 +8,19 @@ carry little padding, and runs under ``torch.inference_mode``. Predictions are m
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from xstilts import data
 from xstilts.config import EvalRecipe
 from xstilts.errors import DataError
-from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures
-from xstilts.tasks import Task, get_task
+from xstilts.tasks import Task
 from xstilts.typespecs import PAD_ID, SPECS
 
-if TYPE_CHECKING:  # the interface the steps below call (xstilts.tasktypes.base imports this module)
-    from xstilts.tasktypes.base import TaskType
 
 HEADS_JSON = "heads.json"  # the task heads of a model folder: HeadSpec per head
 HEADS_WEIGHTS = "heads.safetensors"  # their weights, "<task>.<parameter>"
@@ -68,20 +64,6 @@ class Encoded:
     tagging's windows) encodes into a subclass with typed fields for it."""
 
     features: list[dict[str, Any]]
-
-
-@dataclass
-class DevSet:
-    """A task's English dev rows and their features, with the task type (its settings bound, as in training) that
-    predicts and scores them: what model selection scores during training."""
-
-    task_type: TaskType
-    rows: list[dict]
-    encoded: Encoded
-
-    @property
-    def task(self) -> Task:
-        return self.task_type.task
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -296,51 +278,6 @@ def selection_score(task: Task, metrics: dict[str, float]) -> float:
 
 
 # ---- Training data (phases 2 and 3) --------------------------------------------------------------------------------
-def rows_training_data(task_type: TaskType, task_id: int, recipe: Any, tokenizer: Any
-                       ) -> tuple[list[dict[str, Any]], DevSet]:
-    """Training features and the English dev set (capped for periodic selection) of one task with canonical rows.
-
-    ``data.train_task`` takes the English data of another task of the same kind (XQuAD trained on TyDiQA-GoldP
-    English); ``data.train_split=validation`` makes the English dev split stand in for a training set that is not at
-    hand, holding out its last ``holdout_fraction`` for selection.
-
-    Args:
-        task_type: the task's type, built with the phase's settings: it encodes the rows.
-        recipe: the phase recipe (its ``data`` and ``train`` sections).
-    """
-    task = task_type.task
-    data_cfg, train_cfg = recipe.data, recipe.train
-    source = get_task(data_cfg.train_task) if data_cfg.train_task else task
-    dev_cap = data.selection_cap(source.dev_examples, train_cfg.dev_examples, data_cfg.max_eval_samples)
-    if data_cfg.train_split == "validation" or data_cfg.selection == "holdout":
-        # No separate English dev set at hand: the last holdout_fraction of the rows selects the model, the rest
-        # trains it (held out before max_train_samples cuts, so the held-out rows never leak into training).
-        stand_in = data_cfg.train_split == "validation"
-        rows = (data.load_dev(source, data_cfg.source, data_cfg.path) if stand_in
-                else data.load_train(source, data_cfg.source, data_cfg.path))
-        n_dev = max(1, int(len(rows) * data_cfg.holdout_fraction))
-        train_rows, dev_rows = rows[:-n_dev], rows[-n_dev:][:dev_cap]
-        if data_cfg.max_train_samples:
-            train_rows = train_rows[: data_cfg.max_train_samples]
-        what = "the English dev split stands in as training data" if stand_in else "English training data"
-        log(f"{source.name}: {what} ({len(train_rows)} rows); {len(dev_rows)} held-out rows of it select the model")
-    else:
-        train_rows = data.load_train(source, data_cfg.source, data_cfg.path, data_cfg.max_train_samples)
-        dev_rows = data.load_dev(source, data_cfg.source, data_cfg.path, dev_cap)
-    if data_cfg.translated_languages:  # alternative (ii): translated training data beside the English rows
-        train_rows = [{**r, "lang": source.train_language} for r in train_rows]
-        translated = data.load_translated(source, data_cfg.translated_path or data_cfg.path,
-                                          data_cfg.translated_languages, data_cfg.max_train_samples)
-        counts = {lang: sum(r["lang"] == lang for r in translated) for lang in data_cfg.translated_languages}
-        log(f"{source.name}: translated training rows added: " + ", ".join(f"{lang} {n}" for lang, n in counts.items()))
-        train_rows = train_rows + translated
-    train_enc = task_type.encode(train_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=True)
-    dev_enc = task_type.encode(dev_rows, tokenizer, train_cfg.max_length, task_id=task_id, train=False)
-    log(f"{task.name}: {len(train_rows)} training examples ({len(train_enc.features)} features), "
-        f"{len(dev_rows)} English dev examples for selection")
-    return train_enc.features, DevSet(task_type, dev_rows, dev_enc)
-
-
 # ---- Evaluation (evaluate_xtreme.py) -------------------------------------------------------------------------------
 @dataclass
 class EvalInputs:
@@ -378,26 +315,3 @@ def load_dataset_rows(task: Task, cfg: EvalRecipe, lang: str, limit: int | None,
     """
     return data.load_split(task, task.eval[cfg.split], cfg.data.source, lang, cfg.split, cfg.data.path, limit,
                            notes=notes)
-
-
-def evaluate_each_language(task_type: TaskType, inputs: EvalInputs, rows: dict[str, list[dict]]) -> Evaluated:
-    """The classifier-like evaluator: each language's rows through the task head, scored on their own."""
-    out = Evaluated()
-    task = task_type.task
-    collator = Collator(inputs.tokenizer.pad_token_id,
-                        pad_multiple(inputs.cfg.pad_to_multiple_of, inputs.device, EVAL_GPU_PAD_MULTIPLE),
-                        inputs.max_length)
-    for i, (lang, lang_rows) in enumerate(rows.items(), start=1):
-        start = time.time()
-        enc = task_type.encode(lang_rows, inputs.tokenizer, inputs.max_length, task_id=inputs.head, train=False)
-        ids = enc.features[0]["input_ids"] if enc.features else []
-        per_row = len(ids) if ids and isinstance(ids[0], list) else 1  # multiple choice: one sequence per choice
-        batch = eval_batch_size(inputs.cfg.batch_size, inputs.device, inputs.max_length, per_row)
-        logits = predict_logits(inputs.model, enc.features, collator, batch, inputs.device)
-        preds = task_type.predict(lang_rows, enc, logits)
-        out.languages[lang] = task_type.score(lang_rows, preds, lang)
-        out.predictions[lang] = preds
-        out.figures[lang] = task_type.reliability(lang_rows, preds, lang)
-        log(language_line(task.name, lang, i, len(rows), out.languages[lang], len(lang_rows), time.time() - start),
-            every_rank=True)
-    return out

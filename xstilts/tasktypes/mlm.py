@@ -29,8 +29,8 @@ from xstilts.errors import DataError
 from xstilts.log import log
 from xstilts.reliability import LanguageFigures
 from xstilts.tasks import Task
-from xstilts.tasktypes.base import Batch, Feature, unsupported
-from xstilts.tasktypes.common import HEADS_WEIGHTS, DevSet, Encoded, EvalInputs, Evaluated, HeadSpec, model_inputs
+from xstilts.tasktypes.base import Batch, DevSet, Feature, unsupported
+from xstilts.tasktypes.common import HEADS_WEIGHTS, Encoded, EvalInputs, Evaluated, HeadSpec, model_inputs
 from xstilts.typespecs import IGNORED, SPECS
 
 

@@ -27,10 +27,9 @@ from xstilts.languages import TATOEBA_ISO3
 from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
-from xstilts.tasktypes.base import Batch, Feature, unsupported
+from xstilts.tasktypes.base import Batch, DevSet, Feature, unsupported
 from xstilts.tasktypes.common import (
     EVAL_GPU_PAD_MULTIPLE,
-    DevSet,
     Encoded,
     EvalInputs,
     Evaluated,
