@@ -31,7 +31,9 @@ venv: $(VENV)/.installed
 quickstart: venv
 	$(VENV)/bin/xstilts quickstart --fresh --output $(Q)
 
+# The lint gate first (pyproject.toml's [tool.ruff.lint]: pyflakes, bugbear, pycodestyle's layout rules), then the tests.
 test: venv
+	$(VENV)/bin/ruff check --quiet .
 	$(PY) -m pytest -q
 
 test-real: venv
