@@ -130,7 +130,7 @@ def _worker(variant: str, folder: str, cfg: dict) -> dict:
         lora = LoraConfig(r=cfg["lora_r"], alpha=cfg["lora_alpha"], dropout=cfg["lora_dropout"],
                           target_modules=[m for m in cfg["lora_targets"].split(",") if m])
         encoder = apply_lora(encoder, lora)
-    model = MultiHeadModel(encoder, [HeadSpec(task.name, task.kind, len(task.label_names))])
+    model = MultiHeadModel(encoder, [HeadSpec(task.name, task.task_type, len(task.label_names))])
     model.train()
     trainable, n_total = count_parameters(model)
     params = [p for p in model.parameters() if p.requires_grad]
