@@ -306,11 +306,15 @@ def headline(summary: dict[str, Any]) -> list[str]:
     floors = summary.get("floors") or []
     if floors:
         met = sorted({f["task"] for f in floors if f["met"]})
-        unmet = sorted({f["task"] for f in floors if not f["met"]})
+        unmet = sorted({f["task"] for f in floors if not f["met"] and f["measured"] is not None})
+        # a floor with no run to measure (a grid still running block by block) is not a target that failed
+        not_run = sorted({f["task"] for f in floors if f["measured"] is None} - set(met) - set(unmet))
         out.append((f"{_names(met)} met {'its' if len(met) == 1 else 'their'} floor"
                     if met else "No target met its floor")
                    + (f"; {_names(unmet)} stayed below, {NOT_LEARNED}, so no effect on "
-                      f"{'it' if len(unmet) == 1 else 'them'} is judged." if unmet else "."))
+                      f"{'it' if len(unmet) == 1 else 'them'} is judged" if unmet else "")
+                   + (f"; {_names(not_run)} not run yet (no run to measure {'its' if len(not_run) == 1 else 'their'}"
+                      " floor on)" if not_run else "") + ".")
     inter_floors = summary.get("intermediate_floors") or []
     if inter_floors:
         weak = sorted({c["intermediate"] for c in inter_floors if not c["met"]})
