@@ -40,3 +40,12 @@ def test_a_changed_weight_a_changed_score_or_a_missing_file_is_named(tmp_path):
     assert any("xnli.json: /languages/de/accuracy: 41.5 vs 41.6" in p for p in problems)
     assert any("extra.json: only in" in p for p in problems)
     assert compare_runs.main([str(old), str(new)]) == 1
+
+
+def test_a_truncated_json_file_is_named_not_a_crash(tmp_path):
+    old = _tree(tmp_path / "old", b"\x00", 1.0, "t", [1, 1])
+    new = _tree(tmp_path / "new", b"\x00", 1.0, "t", [1, 1])
+    (new / "results" / "xnli.json").write_text('{"languages": ')
+    problems = compare_runs.compare(old, new)[0]
+    assert any("xnli.json: not readable JSON" in p for p in problems)
+    assert compare_runs.main([str(old), str(new)]) == 1

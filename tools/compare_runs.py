@@ -83,8 +83,12 @@ def compare(old: Path, new: Path) -> tuple[list[str], dict[str, int]]:
                 problems.append(f"{rel}: bytes differ")
         elif rel.suffix == ".json":
             counts["json"] += 1
-            found = _first_difference(_normalise(json.loads(a.read_text()), roots),
-                                      _normalise(json.loads(b.read_text()), roots))
+            try:
+                docs = [json.loads(p.read_text(encoding="utf-8")) for p in (a, b)]
+            except (ValueError, OSError) as exc:  # a truncated or binary .json is a difference, named, not a crash
+                problems.append(f"{rel}: not readable JSON on one side ({exc})")
+                continue
+            found = _first_difference(_normalise(docs[0], roots), _normalise(docs[1], roots))
             if found:
                 problems.append(f"{rel}: {found}")
         else:
