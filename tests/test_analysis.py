@@ -14,6 +14,7 @@ from xstilts.view import loading
 REPO = Path(__file__).resolve().parents[1]
 MINI = REPO / "results" / "mini"
 MINI_FLOORS = REPO / "recipes" / "mini" / "floors.yaml"
+ARCHIVE = REPO / "results" / "archive" / "mini-before-issue29"
 LANGS = ("en", "de", "sw")
 JITTER = {1: 0.0, 2: 0.5, 3: -0.5}
 
@@ -166,4 +167,7 @@ def test_a_language_with_figures_but_no_score_is_not_a_constant_language(folder)
 def test_the_report_and_the_viewer_give_every_mini_cell_the_same_verdict(monkeypatch):
     monkeypatch.chdir(REPO)
     verdicts = _compare(MINI, MINI_FLOORS)
-    assert analysis.INTERMEDIATE_NOT_LEARNED in verdicts.values() and len(verdicts) > 10
+    assert {"up", "down", "within noise"} & set(verdicts.values()) and len(verdicts) >= 5
+    # The archived grid before issue 29, whose intermediates did not learn: the verdict the seeded grid never needs.
+    archived = _compare(ARCHIVE, ARCHIVE / "floors.yaml")
+    assert analysis.INTERMEDIATE_NOT_LEARNED in archived.values() and len(archived) > 10

@@ -190,13 +190,13 @@ def test_a_floors_value_that_matches_nothing_is_refused_not_read_as_not_learned(
 
 
 def test_intermediate_floors_pawsx_on_dev_and_retrieval_untestable_on_the_committed_mini_grid():
-    """recipes/mini/floors.yaml on results/mini (issue 29): every intermediate is below its English dev floor (SIQA
+    """The archived grid before issue 29 with its floors: every intermediate is below its English dev floor (SIQA
     47 < 55, NLI 48 < 60, QA F1 35.6 < 40), so none of its effects is judged; PAWS-X is judged on English dev; the
     retrieval claim is not testable with contrastive encoders only."""
     from xstilts import report
 
-    floors = "recipes/mini/floors.yaml"
-    s = report.summarize("results/mini", floors=analysis.read_floors(floors),
+    floors = "results/archive/mini-before-issue29/floors.yaml"
+    s = report.summarize("results/archive/mini-before-issue29", floors=analysis.read_floors(floors),
                          intermediate_floors=analysis.read_intermediate_floors(floors))
     e5 = {c["intermediate"]: c for c in s["intermediate_floors"] if c["encoder"] == "multilingual-e5-small"}
     assert {k: round(c["measured"], 1) for k, c in e5.items()} == {"siqa": 47.0, "xnli": 48.0, "tydiqa": 35.6}
@@ -216,14 +216,14 @@ def test_the_viewer_marks_the_rows_whose_intermediate_the_report_calls_not_learn
     from xstilts.results import find_results
     from xstilts.view import loading
 
-    floors = "recipes/mini/floors.yaml"
-    results = [r for _, r in find_results("results/mini")[0]]
+    floors = "results/archive/mini-before-issue29/floors.yaml"
+    results = [r for _, r in find_results("results/archive/mini-before-issue29")[0]]
     weak, problem = loading.intermediate_floor_verdicts(results, floors)
     assert problem == "" and weak[("multilingual-e5-small", "siqa")] == "English dev 47.0 < 55"
     table = loading.overview_table(results, weak_intermediates=weak, benchmark=None)
     marked = {(r.encoder, r.intermediate, r.task) for r in table.itertuples()
               if r.why.startswith(analysis.INTERMEDIATE_NOT_LEARNED)}
-    s = report.summarize("results/mini", intermediate_floors=analysis.read_intermediate_floors(floors))
+    s = report.summarize("results/archive/mini-before-issue29", intermediate_floors=analysis.read_intermediate_floors(floors))
     called = {(e["encoder"], e["intermediate"], e["task"]) for e in s["effects"]
               if e["verdict"] == analysis.INTERMEDIATE_NOT_LEARNED and " (" not in e["task"]}
     assert marked == called and marked

@@ -336,11 +336,11 @@ def test_tiny_grid_runs_offline_and_a_second_run_does_nothing(tmp_path):
 
 
 def test_the_replication_on_the_hub_and_on_local_folders_is_the_same_grid(tmp_path):
-    """recipes/mini/replication.yaml is recipes/mini/replication_hub.yaml on local folders: the same runs with the
+    """The archived grid's replication.yaml is its replication_hub.yaml on local folders: the same runs with the
     same training budget, differing only in where models and data come from and in the stand-ins it names."""
     plans = {}
     for name in ("replication_hub", "replication"):
-        plans[name] = sweep.expand(sweep.load_sweep([f"recipes/mini/{name}.yaml", f"runs={tmp_path}/runs",
+        plans[name] = sweep.expand(sweep.load_sweep([f"results/archive/mini-before-issue29/{name}.yaml", f"runs={tmp_path}/runs",
                                                      f"results={tmp_path}/results"]))
     hub, local = plans["replication_hub"], plans["replication"]
     assert [r.name for r in hub.runs] == [r.name for r in local.runs]

@@ -16,7 +16,7 @@ from xstilts import sweep
 from xstilts.recipe import RecipeError
 
 REPO = Path(__file__).resolve().parents[1]
-MINI = "recipes/mini/replication.yaml"
+MINI = "results/archive/mini-before-issue29/replication.yaml"  # the grid before issue 29, three blocks
 # One tiny encoder, one intermediate task, two targets: the smallest grid with a phase-2 folder two blocks share.
 GRID = """name: blocks
 runs: {runs}
