@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts import sweep
+from xstilts import provenance, sweep
 from xstilts.recipe import RecipeError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,10 +112,29 @@ def test_the_fingerprint_ignores_times_and_hosts_but_not_the_training():
         {**entry, "metrics": {**entry["metrics"], "train_loss": 1.3}})
 
 
-def _block(tmp_path, recipe, name):
+def test_a_refused_rebuild_names_what_differs_from_the_recorded_run(tmp_path):
+    """A rebuilt phase-2 run that is not the recorded one: the refusal names the recipe keys, thread count and package
+    versions that differ (a rebuild at another thread count is the common case on CPU), not only "not the same"."""
+    recorded = {"phase": "phase2", "folder": "runs/x/p2-a", "recipe": {"train": {"seed": 1, "lr": 1e-4}},
+                "environment": {"torch_threads": 2, "packages": {"torch": "2.13.0"}}}
+    source = tmp_path / "cell" / "xnli.json"
+    source.parent.mkdir()
+    source.write_text(json.dumps({"chain": [{"phase": "phase1", "folder": "runs/x/p1"}, recorded]}))
+    rebuilt = {**recorded, "environment": {"torch_threads": 1, "packages": {"torch": "2.13.0"}}}
+    why = sweep._rebuild_differences(rebuilt, "runs/x/./p2-a", str(source))
+    assert why == ("torch threads: 2 recorded, 1 now (CPU sums depend on them: rebuild with OMP_NUM_THREADS=2)")
+    rebuilt = {**recorded, "recipe": {"train": {"seed": 2, "lr": 1e-4}},
+               "environment": {"torch_threads": 2, "packages": {"torch": "2.14.0"}}}
+    why = sweep._rebuild_differences(rebuilt, "runs/x/p2-a", str(source))
+    assert why == "recipe train.seed: 1 recorded, 2 now; torch 2.13.0 recorded, 2.14.0 now"
+    assert "thread count" in sweep._rebuild_differences(rebuilt, "runs/x/p2-other", str(source))  # not recorded
+    assert sweep.recorded_fingerprints(tmp_path)["runs/x/p2-a"].threads == 2
+
+
+def _block(tmp_path, recipe, name, threads="1"):
     script = tmp_path / f"{name}.sh"
     assert sweep.main([str(recipe), "--block", name, "--write", str(script), "--force"]) == 0
-    env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": threads, "HF_HUB_OFFLINE": "1"}
     return subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
@@ -135,8 +154,11 @@ def test_a_second_block_rebuilds_the_phase2_folder_it_lacks_and_refuses_another_
     shutil.rmtree(p2)  # the other machine has no run folder
     xnli = results / "tiny-multi-mnli-s42" / "xnli.json"
     stamp = xnli.stat().st_mtime_ns
-    second = _block(tmp_path, recipe, "second")
+    # Started with another thread count (as a shard of another machine): the rebuild runs at the recorded one.
+    second = _block(tmp_path, recipe, "second", threads="2")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "OMP_NUM_THREADS=1 run " in (tmp_path / "second.sh").read_text()
+    assert provenance.chain(p2)[0]["environment"]["torch_threads"] == 1
     assert f"sweep: run: {sys.executable} phase2_intermediate.py" in second.stdout and (p2 / "DONE").is_file()
     assert f"sweep: {p2} is run " in second.stdout and "the one" in second.stdout
     assert sorted(p.name for p in results.rglob("*.json")) == ["pawsx.json", "xnli.json"]
@@ -158,4 +180,5 @@ def test_a_second_block_rebuilds_the_phase2_folder_it_lacks_and_refuses_another_
     refusal = [line for line in third.stderr.splitlines() if line.startswith("sweep:")]
     assert len(refusal) == 1, third.stderr
     assert str(p2) in refusal[0] and f"is run {recorded}" in refusal[0] and f"from run {tampered}" in refusal[0]
+    assert "the same recipe, threads and packages" in refusal[0]
     assert not (results / "tiny-multi-mnli-s42" / "pawsx.json").exists()

@@ -50,7 +50,7 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from xstilts import cli, preflight, provenance, recipe, runfiles
 from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe, tilde_problem
@@ -491,15 +491,24 @@ def run_fingerprint(entry: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def recorded_fingerprints(results: str | Path) -> dict[str, tuple[str, str]]:
-    """Phase-2 folder (as results record it) -> (``run_fingerprint`` of it, the result file that recorded it), from
-    every result file under ``results``.
+class Recorded(NamedTuple):
+    """What the committed results recorded of one phase-2 run: its ``run_fingerprint``, the result file that recorded
+    it, and the torch thread count it trained with (None where not recorded). On CPU the thread count changes the order
+    of floating-point sums, so a rebuild reproduces the fingerprint only at the recorded count."""
+    fingerprint: str
+    source: str
+    threads: int | None
+
+
+def recorded_fingerprints(results: str | Path) -> dict[str, Recorded]:
+    """Phase-2 folder (as results record it) -> ``Recorded`` (its fingerprint, the result file that recorded it, its
+    thread count), from every result file under ``results``.
 
     Raises:
         RecipeError: two results record different runs for one folder (a folder rebuilt between them, or results of
             two grids mixed): no block can say which one to rebuild.
     """
-    out: dict[str, tuple[str, str]] = {}
+    out: dict[str, Recorded] = {}
     for path in sorted(Path(results).glob("*/*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -510,16 +519,23 @@ def recorded_fingerprints(results: str | Path) -> dict[str, tuple[str, str]]:
             if not isinstance(entry, dict) or entry.get("phase") != "phase2" or not entry.get("folder"):
                 continue
             folder, fp = os.path.normpath(str(entry["folder"])), run_fingerprint(entry)
-            before = out.setdefault(folder, (fp, str(path)))
-            if before[0] != fp:
-                raise RecipeError([f"{folder}: {before[1]} records run {before[0]} but {path} records run {fp}; "
+            before = out.setdefault(folder, Recorded(fp, str(path), _threads(entry)))
+            if before.fingerprint != fp:
+                raise RecipeError([f"{folder}: {before.source} records run {before.fingerprint} but {path} records "
+                                   f"run {fp}; "
                                    "a block cannot rebuild both: keep the results of one run of it"], "sweep")
     return out
 
 
-def block_plan(plan: Plan, name: str) -> tuple[Plan, dict[str, tuple[str, str]]]:
-    """The runs of block ``name`` still to do and the phase-2 folders to check: (plan, folder -> (fingerprint, the
-    result that recorded it)). A unit's evaluation whose result file exists is dropped, a phase-3 run all of whose
+def _threads(entry: dict[str, Any]) -> int | None:
+    env = entry.get("environment")
+    threads = env.get("torch_threads") if isinstance(env, dict) else None
+    return threads if isinstance(threads, int) and not isinstance(threads, bool) and threads > 0 else None
+
+
+def block_plan(plan: Plan, name: str) -> tuple[Plan, dict[str, Recorded]]:
+    """The runs of block ``name`` still to do and the phase-2 folders to check: (plan, folder -> what the results
+    recorded of it). A unit's evaluation whose result file exists is dropped, a phase-3 run all of whose
     evaluations exist with it; the phase-1/2 runs the rest start from stay (skipped by the script where finished).
 
     Raises:
@@ -541,6 +557,40 @@ def block_plan(plan: Plan, name: str) -> tuple[Plan, dict[str, tuple[str, str]]]
     return Plan(cfg, [*phase1, *phase2, *phase3, *evals]), checks
 
 
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix.rstrip("."): d} if prefix else {}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def _rebuild_differences(rebuilt: dict[str, Any], folder: str, source: str) -> str:
+    """What a rebuilt phase-2 run and the one ``source`` recorded for ``folder`` differ in, as far as both record it:
+    recipe keys, the torch thread count, package versions; else the likely causes."""
+    try:
+        chain = json.loads(Path(source).read_text(encoding="utf-8")).get("chain") or []
+        recorded = next(e for e in chain if isinstance(e, dict) and e.get("phase") == "phase2"
+                        and os.path.normpath(str(e.get("folder"))) == os.path.normpath(folder))
+    except (OSError, ValueError, AttributeError, StopIteration):
+        return "another recipe, seed, data, code or thread count"
+    diffs = []
+    old, new = _flat(recorded.get("recipe")), _flat(rebuilt.get("recipe"))
+    diffs += [f"recipe {k}: {old.get(k)!r} recorded, {new.get(k)!r} now" for k in sorted(set(old) | set(new))
+              if old.get(k) != new.get(k)]
+    if _threads(recorded) != _threads(rebuilt):
+        diffs.append(f"torch threads: {_threads(recorded)} recorded, {_threads(rebuilt)} now (CPU sums depend on "
+                     f"them: rebuild with OMP_NUM_THREADS={_threads(recorded)})")
+    old_env, new_env = (e.get("environment") if isinstance(e.get("environment"), dict) else {}
+                        for e in (recorded, rebuilt))
+    old_pk, new_pk = _flat(old_env.get("packages")), _flat(new_env.get("packages"))
+    diffs += [f"{k} {old_pk.get(k)} recorded, {new_pk.get(k)} now" for k in sorted(set(old_pk) | set(new_pk))
+              if old_pk.get(k) != new_pk.get(k)]
+    return "; ".join(diffs) if diffs else ("the same recipe, threads and packages: other code, data or hardware "
+                                           "(on a GPU, nondeterministic kernels)")
+
+
 def check_rebuilt(folder: str, expected: str, source: str) -> int:
     """``python -m xstilts.sweep check-rebuilt FOLDER FINGERPRINT RESULT``: 0 when the phase-2 run in FOLDER is the
     one RESULT recorded, else one line naming the folder and both fingerprints, and 1."""
@@ -551,9 +601,9 @@ def check_rebuilt(folder: str, expected: str, source: str) -> int:
         return 1
     found = run_fingerprint(entry)
     if found != expected:
+        why = _rebuild_differences(entry, folder, source)
         print(f"sweep: {folder} is run {found} but {source} was scored from run {expected}: not the same training "
-              "(another recipe, seed, data, code or thread count); its results cannot be extended with it",
-              file=sys.stderr, flush=True)
+              f"({why}); its results cannot be extended with it", file=sys.stderr, flush=True)
         return 1
     print(f"sweep: {folder} is run {found}, the one {source} recorded", flush=True)
     return 0
@@ -802,22 +852,27 @@ def bash_units(plan: Plan) -> list[tuple[str, list[tuple[int, list[Run]]]]]:
 
 
 def bash_script(plan: Plan, source: str, script: str | Path,
-                checks: dict[str, tuple[str, str]] | None = None) -> str:
+                checks: dict[str, Recorded] | None = None) -> str:
     """A bash script that runs the grid in dependency order (``bash_sections``), skipping finished runs; ``script``:
     where it is written (it changes into the run root relative to that place). ``checks`` (a block's, see
-    ``block_plan``): after each phase-2 run named there, its folder is checked against the recorded fingerprint and a
-    mismatch stops the script with the checker's one line (``|| exit 3``: no second line from the ERR trap)."""
+    ``block_plan``): each phase-2 run named there is rebuilt at the thread count its results recorded
+    (``OMP_NUM_THREADS``, whatever the shard was started with), then its folder is checked against the recorded
+    fingerprint and a mismatch stops the script with the checker's one line (``|| exit 3``: no second line from the
+    ERR trap)."""
     lines = _header(plan, "Run with: bash THIS_SCRIPT (PYTHON=... to choose the interpreter)", source, script)
     lines += SHARD_LINES
     for title, units in bash_units(plan):
         lines.append(f"# ---- {title}: {sum(len(runs) for _, runs in units)} runs")
         for unit, runs in units:
             for r in runs:
-                lines.append(f"in_shard {unit} && run {shlex.quote(r.done)} {_command(plan, r)}")
-                if checks and r.output in checks:
-                    fp, source_file = checks[r.output]
+                check = checks.get(r.output) if checks else None
+                # bash exports an assignment before a function call to the commands the function runs
+                threads = f"OMP_NUM_THREADS={check.threads} " if check and check.threads else ""
+                lines.append(f"in_shard {unit} && {threads}run {shlex.quote(r.done)} {_command(plan, r)}")
+                if check:
                     lines.append(f'in_shard {unit} && {{ "$PYTHON" -m xstilts.sweep check-rebuilt '
-                                 f"{shlex.quote(r.output)} {fp} {shlex.quote(source_file)} || exit 3; }}")
+                                 f"{shlex.quote(r.output)} {check.fingerprint} {shlex.quote(check.source)} "
+                                 "|| exit 3; }")
         lines.append("")
     lines.append('echo "sweep: all runs of shard $SHARD finished"')
     return "\n".join(lines) + "\n"
@@ -907,7 +962,9 @@ def _main(argv: list[str]) -> int:
     print(describe_plan(plan), flush=True)
     if checks:
         print("\nphase-2 folders checked against the committed results after they are (re)built:")
-        print("\n".join(f"  {folder}: run {fp} ({src})" for folder, (fp, src) in checks.items()), flush=True)
+        print("\n".join(f"  {folder}: run {c.fingerprint} ({c.source}"
+                        + (f"; rebuilt at {c.threads} torch thread(s), as recorded)" if c.threads else ")")
+                        for folder, c in checks.items()), flush=True)
     if ns.write:
         _write_script(ns.write, bash_script(plan, f"{source} --write {ns.write}", ns.write, checks), ns.force,
                       "--write")
