@@ -223,7 +223,8 @@ def test_the_viewer_marks_the_rows_whose_intermediate_the_report_calls_not_learn
     table = loading.overview_table(results, weak_intermediates=weak, benchmark=None)
     marked = {(r.encoder, r.intermediate, r.task) for r in table.itertuples()
               if r.why.startswith(analysis.INTERMEDIATE_NOT_LEARNED)}
-    s = report.summarize("results/archive/mini-before-issue29", intermediate_floors=analysis.read_intermediate_floors(floors))
+    s = report.summarize("results/archive/mini-before-issue29",
+                         intermediate_floors=analysis.read_intermediate_floors(floors))
     called = {(e["encoder"], e["intermediate"], e["task"]) for e in s["effects"]
               if e["verdict"] == analysis.INTERMEDIATE_NOT_LEARNED and " (" not in e["task"]}
     assert marked == called and marked

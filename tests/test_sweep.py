@@ -340,8 +340,8 @@ def test_the_replication_on_the_hub_and_on_local_folders_is_the_same_grid(tmp_pa
     same training budget, differing only in where models and data come from and in the stand-ins it names."""
     plans = {}
     for name in ("replication_hub", "replication"):
-        plans[name] = sweep.expand(sweep.load_sweep([f"results/archive/mini-before-issue29/{name}.yaml", f"runs={tmp_path}/runs",
-                                                     f"results={tmp_path}/results"]))
+        plans[name] = sweep.expand(sweep.load_sweep([f"results/archive/mini-before-issue29/{name}.yaml",
+                                                     f"runs={tmp_path}/runs", f"results={tmp_path}/results"]))
     hub, local = plans["replication_hub"], plans["replication"]
     assert [r.name for r in hub.runs] == [r.name for r in local.runs]
     # 2 encoders x (3 intermediates + none) x 5 targets x 3 seeds (PAWS-X and XQuAD: 1), less nli/xnli and
@@ -375,6 +375,46 @@ def test_the_replication_on_the_hub_and_on_local_folders_is_the_same_grid(tmp_pa
     assert "data.max_eval_samples=30" not in {r.name: r for r in hub.level("phase3")}[
         "p3-e5-small-multi-none-xquad-s1"].args
     assert "retrieval.also_last_layer=true" in evals["e5-small-multi-qa/tatoeba"].args
+
+
+def test_the_seeded_replication_on_the_hub_is_the_local_grid_with_the_papers_training_sets(tmp_path):
+    """recipes/mini/replication{,_english}_hub.yaml are issue 29's committed grid (recipes/mini/replication{,_english}
+    .yaml) with the Hub's models and data: the same runs, seeds, phase-2 seeds and training budgets; they differ only
+    in where models and data come from, the stand-ins the local grid names, and how many test items are scored."""
+    def plans(*names):
+        return [r for name in names for r in sweep.expand(sweep.load_sweep(
+            [f"recipes/mini/{name}.yaml", f"runs={tmp_path}/runs", f"results={tmp_path}/results"])).runs]
+
+    hub = plans("replication_hub", "replication_english_hub")
+    local = plans("replication", "replication_english")
+    assert [r.name for r in hub] == [r.name for r in local]
+    assert [(r.seed, r.needs) for r in hub] == [(r.seed, r.needs) for r in local]
+    assert {r.name for r in hub if r.phase == "phase2"} == {f"p2-e5-small-multi-{i}-s{k}" for i in ("nli", "qa")
+                                                            for k in (1, 2, 3)}
+    budget = ("train.epochs=", "train.lr=", "train.batch_size=", "train.grad_accum=", "train.max_length=",
+              "train.seed=", "train.precision=", "train.freeze_embeddings=", "train.eval_steps=", "train.dev_examples=",
+              "languages=", "precision=")
+    stand_ins = ("data.train_split=", "data.train_task=", "data.selection=", "data.source=", "data.path=", "model=",
+                 "input=", "output=", "recipes/phase1/local.yaml", "split=validation", "data.max_eval_samples=",
+                 "data.max_train_samples=")
+
+    def effective(args: list[str]) -> dict[str, str]:  # the last value of a key wins, as in the phase scripts
+        return {x.split("=")[0]: x for x in args if x.startswith(budget)}
+
+    for a, b in zip(hub, local, strict=True):
+        assert effective(a.args) == effective(b.args), a.name
+        assert not [x for x in b.args if x not in a.args and not x.startswith(stand_ins)], a.name
+        assert not any(x.startswith(("data.train_task=", "data.path=", "model=models/")) for x in a.args), a.name
+        if a.phase in ("phase2", "phase3") and "-xcopa-" not in a.name:  # COPA: all of its 400 rows in both
+            assert any(x.startswith("data.max_train_samples=") for x in a.args), a.name  # a stated budget
+    # the local stand-ins' sizes, stated where the Hub's sets are larger: XNLI English dev 1,992 rows for MNLI,
+    # 1,500 TyDiQA-GoldP questions for SQuAD
+    p3 = {r.name: r for r in hub if r.phase == "phase3"}
+    assert "data.max_train_samples=1992" in p3["p3-e5-small-multi-qa-xnli-s1"].args
+    assert "data.max_train_samples=1500" in p3["p3-e5-small-multi-nli-xquad-s2"].args
+    p1 = {r.name: r for r in hub if r.phase == "phase1"}
+    assert "model=intfloat/multilingual-e5-small" in p1["p1-e5-small-multi"].args
+    assert "model=sentence-transformers/all-MiniLM-L6-v2" in p1["p1-minilm-english"].args
 
 
 def test_seeds_run_round_by_round_each_phase3_run_then_its_evaluation(tmp_path):
