@@ -1,6 +1,8 @@
 """The paper's claims judged on a results folder: each verdict follows from effects beyond noise on learned targets."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from xstilts import analysis, claims, report
@@ -74,6 +76,24 @@ def test_each_claim_follows_from_effects_beyond_noise_on_learned_targets(tmp_pat
     assert judged  # every claim is rendered with its verdict and numbers
     text = report.render(summary)
     assert "- **supported**: Sentence retrieval" in text and "  - e5 tydiqa: tatoeba +15.0" in text
+
+
+def test_encoders_scored_on_other_languages_are_named_and_not_compared(tmp_path):
+    """Multilingual vs English-only compares cells that are means over languages: an English-only run scored on fewer
+    languages (a failed download, a narrower eval recipe) is named, not counted as evidence either way."""
+    _grid(tmp_path)
+    for seed in (1, 2, 3):  # minilm's panx runs lose zh: its mean is no longer over the multilingual's languages
+        path = tmp_path / f"minilm-none-{seed}" / "panx.json"
+        data = json.loads(path.read_text())
+        data["languages"].pop("zh")
+        path.write_text(json.dumps(data))
+    summary = report.summarize(tmp_path)
+    multi = next(c for c in summary["claims"] if c["claim"].startswith("A multilingual"))
+    panx = [line for line in multi["evidence"] if line.startswith("panx")]
+    assert panx == ["panx: e5 vs minilm: other languages, scored on different languages (only the cell: zh): not "
+                    "compared; re-evaluate both on the same languages"]
+    assert any(line.startswith("xnli: e5") and line.endswith(" up") for line in multi["evidence"])
+    assert multi["verdict"] == claims.SUPPORTED  # xnli still speaks for it
 
 
 def test_an_xnli_gain_beyond_noise_contradicts_and_a_not_learned_xnli_is_inconclusive(tmp_path):

@@ -20,7 +20,7 @@ from typing import Any
 from xstilts import analysis
 from xstilts.analysis import DOWN, JUDGED, UP, WITHIN_NOISE
 from xstilts.reliability import difference, shares_items
-from xstilts.results import intermediate_parts
+from xstilts.results import coverage_problem, intermediate_parts
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 # The paper's retrieval effect is on an encoder pretrained only with masked-language modelling, whose retrieval starts
@@ -163,6 +163,13 @@ def multilingual_beats_english(grid: dict[str, Any], multi: list[str], english: 
             for row in grid["rows"]:
                 task = row["task"].split(" (")[0]
                 if task in not_learned or " (" in row["task"] or not row["runs"][i] or not row["runs"][j]:
+                    continue
+                # The grid's cells are means over each run's languages: over different languages their difference
+                # is partly one of languages, so it is named and not counted (as an intermediate cell's would be).
+                coverage = row.get("coverage") or []
+                other = coverage_problem(coverage[i], coverage[j]) if len(coverage) == len(cols) else None
+                if other:
+                    lines.append(f"{row['task']}: {m} vs {en}: {analysis.NOT_COMPARABLE}, {other}")
                     continue
                 # the grid's own runs (summary.json before runs_seed: paired by position); no per-item scores here
                 d = difference(analysis.seed_runs(row, i), analysis.seed_runs(row, j), shared_items=shares_items(task))
