@@ -129,6 +129,9 @@ def test_a_refused_rebuild_names_what_differs_from_the_recorded_run(tmp_path):
     assert why == "recipe train.seed: 1 recorded, 2 now; torch 2.13.0 recorded, 2.14.0 now"
     assert "thread count" in sweep._rebuild_differences(rebuilt, "runs/x/p2-other", str(source))  # not recorded
     assert sweep.recorded_fingerprints(tmp_path)["runs/x/p2-a"].threads == 2
+    recorded["environment"]["gpus"] = ["NVIDIA H100"]  # trained on a GPU: no thread count to pin on a rebuild
+    source.write_text(json.dumps({"chain": [recorded]}))
+    assert sweep.recorded_fingerprints(tmp_path)["runs/x/p2-a"].threads is None
 
 
 def _block(tmp_path, recipe, name, threads="1"):

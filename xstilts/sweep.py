@@ -493,8 +493,9 @@ def run_fingerprint(entry: dict[str, Any]) -> str:
 
 class Recorded(NamedTuple):
     """What the committed results recorded of one phase-2 run: its ``run_fingerprint``, the result file that recorded
-    it, and the torch thread count it trained with (None where not recorded). On CPU the thread count changes the order
-    of floating-point sums, so a rebuild reproduces the fingerprint only at the recorded count."""
+    it, and the torch thread count it trained with on CPU (None where not recorded or trained on a GPU). On CPU the
+    thread count changes the order of floating-point sums, so a rebuild reproduces the fingerprint only at the
+    recorded count."""
     fingerprint: str
     source: str
     threads: int | None
@@ -519,7 +520,9 @@ def recorded_fingerprints(results: str | Path) -> dict[str, Recorded]:
             if not isinstance(entry, dict) or entry.get("phase") != "phase2" or not entry.get("folder"):
                 continue
             folder, fp = os.path.normpath(str(entry["folder"])), run_fingerprint(entry)
-            before = out.setdefault(folder, Recorded(fp, str(path), _threads(entry)))
+            env = entry.get("environment")
+            on_cpu = isinstance(env, dict) and not env.get("gpus")  # on a GPU the CPU thread count sums nothing
+            before = out.setdefault(folder, Recorded(fp, str(path), _threads(entry) if on_cpu else None))
             if before.fingerprint != fp:
                 raise RecipeError([f"{folder}: {before.source} records run {before.fingerprint} but {path} records "
                                    f"run {fp}; "
