@@ -85,6 +85,24 @@ def test_stand_ins_are_one_line_per_name_and_not_a_floor(tmp_path):
     assert report.main(["results/mini", "--floors", str(floors)]) == 2
 
 
+def test_confounds_no_result_records_are_lines_of_the_floors_file(tmp_path):
+    """What a grid could not have (an encoder not obtainable, sampled test sets) is said among the confounds, from the
+    floors file's ``confounds:`` list; anything else there is refused with the key named."""
+    floors = tmp_path / "floors.yaml"
+    floors.write_text("xnli: {min: 50}\nconfounds: ['No MLM-only\n  encoder here.', Samples.]\n")
+    assert set(analysis.read_floors(floors)) == {"xnli"}
+    assert analysis.read_confounds(floors) == ["No MLM-only encoder here.", "Samples."]
+    summary = _mini()
+    summary["confounds"] = analysis.read_confounds(floors)
+    head = report.render(summary).partition("\n## Tables\n")[0]
+    assert head.endswith("- No MLM-only encoder here.\n- Samples.\n")
+    for bad in ("confounds: {a: b}\n", "confounds: ['']\n", "confounds: [1]\n"):
+        floors.write_text(bad)
+        with pytest.raises(RecipeError, match="confounds: a list of lines"):
+            analysis.read_confounds(floors)
+        assert report.main([ARCHIVE, "--floors", str(floors)]) == 2
+
+
 def test_a_target_with_no_run_yet_is_named_as_not_run_not_as_below_its_floor():
     """A grid run block by block (issue 29) has targets whose runs are still to come: the head names them as not run,
     never as targets that stayed below their floor."""

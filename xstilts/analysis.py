@@ -107,6 +107,7 @@ def read_floors(path: str | Path) -> dict[str, Floor]:
     data = dict(recipe.read_yaml(path))
     data.pop(INTERMEDIATES_KEY, None)  # read_intermediate_floors
     data.pop(STAND_INS_KEY, None)  # read_stand_ins
+    data.pop(CONFOUNDS_KEY, None)  # read_confounds
     problems = [f"{task}: not a task of the registry" for task in data if task not in TASKS]
     floors = {}
     for task, spec in data.items():
@@ -161,6 +162,19 @@ def read_stand_ins(path: str | Path) -> dict[str, str]:
         raise RecipeError([f"{STAND_INS_KEY}: a mapping of intermediate or target name -> one line saying what its "
                            "training data is instead of the paper's"], str(path))
     return {k: " ".join(v.split()) for k, v in data.items()}
+
+
+CONFOUNDS_KEY = "confounds"
+
+
+def read_confounds(path: str | Path) -> list[str]:
+    """The ``confounds:`` section of a floors file: what the grid could not have and no result records (an encoder
+    that could not be obtained, a test set scored on a sample), one line each, said among the summary's confounds."""
+    data = recipe.read_yaml(path).get(CONFOUNDS_KEY) or []
+    if not isinstance(data, list) or not all(isinstance(v, str) and v.strip() for v in data):
+        raise RecipeError([f"{CONFOUNDS_KEY}: a list of lines, each saying what differs from the paper's setting "
+                           "that no result records"], str(path))
+    return [" ".join(v.split()) for v in data]
 
 
 def phase2_dev(result: TaskResult, metric: str | None) -> tuple[str, float] | None:

@@ -35,6 +35,7 @@ from xstilts.analysis import (
     intermediate_label,
     read_floors,
     read_intermediate_floors,
+    read_confounds,
     read_stand_ins,
     score_grid,
     seed_cell,
@@ -333,7 +334,8 @@ def headline(summary: dict[str, Any]) -> list[str]:
 
 def confound_lines(summary: dict[str, Any]) -> list[str]:
     """What else differs between the compared cells: encoder depth and size (their phase-1 stats), contrastive
-    pretraining, and training sets that stand in for the paper's (the floors file's ``stand_ins``)."""
+    pretraining, training sets that stand in for the paper's (the floors file's ``stand_ins``) and what else the
+    floors file says the grid could not have (``confounds``)."""
     lines = []
     stats = summary.get("encoder_stats") or {}
     shown = []
@@ -354,6 +356,7 @@ def confound_lines(summary: dict[str, Any]) -> list[str]:
                      f"the paper's encoders): {', '.join(map(md_literal, contrastive))}.")
     for name, text in (summary.get("stand_ins") or {}).items():
         lines.append(f"- Stand-in training data, {md_literal(name)}: {md_literal(text)}.")
+    lines += [f"- {md_literal(text)}" for text in summary.get("confounds") or []]
     return ["", "## Confounds", "", *lines] if lines else []
 
 
@@ -515,7 +518,7 @@ def contrastive_encoder(result: TaskResult) -> bool:
 def summarize(root: str | Path, found: tuple[list, list] | None = None,
               floors: dict[str, Floor] | None = None,
               intermediate_floors: dict[str, IntermediateFloor] | None = None,
-              stand_ins: dict[str, str] | None = None) -> dict[str, Any]:
+              stand_ins: dict[str, str] | None = None, confounds: list[str] | None = None) -> dict[str, Any]:
     """The summary of a results folder; ``skipped`` lists the files that could not be read, with the problem.
 
     Args:
@@ -546,6 +549,7 @@ def summarize(root: str | Path, found: tuple[list, list] | None = None,
     summary["floor_rows"] = floor_rows(results, grid, floors or {})
     names = {inter for _, inter in grid["columns"]} | {r.task for r in results}
     summary["stand_ins"] = {k: v for k, v in (stand_ins or {}).items() if k in names}
+    summary["confounds"] = list(confounds or [])
     summary["title"] = f"X-STILTs results: {Path(root).resolve().name}"  # the folder name, no path of this machine
     # The phase-1 model of each encoder name, for the published numbers beside its cells (anchors.cell_note); a name
     # given to two different models matches none.
@@ -569,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         floors = read_floors(args.floors) if args.floors else None
         intermediate_floors = read_intermediate_floors(args.floors) if args.floors else None
         stand_ins = read_stand_ins(args.floors) if args.floors else None
+        confounds = read_confounds(args.floors) if args.floors else None
         if args.write:  # before any work: neither file is replaced unless --force says so
             for path in (Path(args.write), Path(args.write).with_name("summary.json")):
                 check_new_file(path, args.force, "--write", "pass --force")
@@ -579,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     for path, problem in found[1]:  # the same lines as `evaluate_xtreme.py benchmark`
         print(f"warning: skipped {path}: {problem}", file=sys.stderr)
     try:
-        summary = summarize(args.results, found, floors, intermediate_floors, stand_ins)
+        summary = summarize(args.results, found, floors, intermediate_floors, stand_ins, confounds)
     except (FileNotFoundError, RecipeError) as exc:
         print(f"xstilts.report: error: {exc}", file=sys.stderr)
         return 2
