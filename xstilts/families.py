@@ -73,8 +73,8 @@ TINY_FAMILIES = tuple(f.tiny_name for f in FAMILIES.values())
 
 # Sentence encoders trained contrastively (their last layer is the sentence embedding they were trained to give):
 # matched against the phase-1 model id or folder name. The middle layer XTREME reads from an MLM encoder is much
-# worse for them (multilingual-e5-small, Tatoeba over the 14 XNLI languages: 76.4 at the default layer, 90.6 at the
-# last in results/mini).
+# worse for them (multilingual-e5-small, Tatoeba over the 14 XNLI languages: 76.4 at the middle layer, 90.6 at the
+# last in results/archive/mini-before-issue29).
 CONTRASTIVE_PATTERNS = (r"(^|[/_-])e5-", r"multilingual-e5", r"minilm", r"mpnet", r"labse", r"sentence-transformers/",
                         r"gte-", r"bge-")
 CONTRASTIVE_KEY = "xstilts_sentence_encoder"  # config.json key phase 1 sets on such an encoder (later phases keep it)

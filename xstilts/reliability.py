@@ -192,7 +192,8 @@ Z95 = 1.959964  # the two-sided 95% quantile of the normal distribution
 
 # Test sets whose languages score the same items in translation (item i of one language is the translation of item i
 # of every other, in the order the evaluation reads them): an item that is hard in English tends to be hard in every
-# language (the audit of results/mini measured a correlation of 0.17 even at chance), so resampling the languages
+# language (the audit of the grid now in results/archive/mini-before-issue29 measured a correlation of 0.17 even
+# at chance), so resampling the languages
 # independently understates the noise of their mean. Their item bootstrap draws one set of items for all languages.
 SHARED_ITEMS = frozenset({"xnli", "pawsx", "xcopa", "xquad"})
 
@@ -366,8 +367,8 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
       audit), so there is no interval; the sweep's ``phase2_seeds`` gives each seed its own phase-2 run.
     - **One trained seed on a side** (and no two pairs): the seed noise of that side is unknown, and the other
       side's cannot stand in (a baseline without phase 2 lacks the phase-2 noise of an intermediate cell; the audit
-      of results/mini measured a second phase-2 seed moving Tatoeba by 3.5 points against an item interval of
-      +-1.1), so there is no interval: ``unknown``.
+      of the grid now in results/archive/mini-before-issue29 measured a second phase-2 seed moving Tatoeba by 3.5
+      points against an item interval of +-1.1), so there is no interval: ``unknown``.
     """
     cell, base = list(cell), list(base)
     if not cell or not base:
