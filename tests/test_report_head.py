@@ -53,6 +53,31 @@ def test_the_mini_summary_opens_with_a_title_sentences_confounds_then_tables():
     assert "| pawsx | multilingual-e5-small | English dev accuracy | 68 |" in tables
 
 
+def test_the_committed_seeded_grid_reads_in_a_minute_and_judges_only_learned_cells():
+    """results/mini (issue 29's grid) with recipes/mini/floors.yaml: every intermediate and every target a verdict
+    rests on met its floor, every judged effect paired three seeds that each had their own phase-2 run, and the head
+    says what was found, what could not be tested and why, before the tables."""
+    floors = "recipes/mini/floors.yaml"
+    summary = report.summarize("results/mini", floors=analysis.read_floors(floors),
+                               intermediate_floors=analysis.read_intermediate_floors(floors),
+                               stand_ins=analysis.read_stand_ins(floors), confounds=analysis.read_confounds(floors))
+    head, _, tables = report.render(summary).partition("\n## Tables\n")
+    lines = head.splitlines()
+    assert lines[0] == "# X-STILTs results: mini"
+    assert 3 <= len(re.split(r"(?<=\.) (?=[A-Z])", lines[2])) <= 5
+    assert "Not testable here: sentence retrieval" in lines[2] and "No intermediate task reached" not in lines[2]
+    assert all(c["met"] for c in summary["intermediate_floors"]) and len(summary["intermediate_floors"]) == 2
+    met = {f["task"]: f["met"] for f in summary["floors"]}
+    assert met == {"xnli": True, "panx": True, "xquad": True, "pawsx": False, "xcopa": False}
+    judged = [e for e in summary["effects"] if e["verdict"] in ("up", "down", "within noise")]
+    assert judged and all(e["low"] is not None and e["low"] <= e["delta"] <= e["high"] for e in judged)
+    assert all(e["phase2_seeds"] == 3 and e["pairs"] >= 1 for e in judged)
+    assert all(e["pairs"] == 3 for e in judged if e["task"] != "tatoeba")  # tatoeba: 3 trained vs the untrained one
+    assert {e["task"] for e in judged} >= {"xnli", "panx", "xquad", "tatoeba"}
+    assert "No encoder pretrained only with masked-language modelling" in head and "Test sets are samples" in head
+    assert "| xquad | f1 (floor's) |" in tables
+
+
 def test_the_sentences_follow_the_analysis():
     summary = _mini()
     summary["claims"] = [{"verdict": "contradicted", "claim": "Retrieval gains most.", "scope": "", "evidence": []}]
@@ -65,6 +90,20 @@ def test_the_sentences_follow_the_analysis():
     assert "Not testable" not in text
     summary["claims"] = []
     assert "No claim of the paper is supported or contradicted beyond noise here." in report.headline(summary)
+
+
+def test_the_effects_sentence_names_what_lies_beyond_noise_and_counts_the_rest():
+    def e(task, verdict, delta, inter="qa"):
+        return {"task": task, "verdict": verdict, "delta": delta, "intermediate": inter}
+
+    assert report.effects_sentence([]) is None
+    assert report.effects_sentence([e("xnli", analysis.NOT_LEARNED, 5.0)]) is None  # not judged: not counted
+    assert report.effects_sentence([e("xnli", "within noise", 1.0), e("panx", "within noise", -1.0)]) == \
+        "Every intermediate-task effect judged (2) is within noise."
+    text = report.effects_sentence([e("xnli", "within noise", 1.0), e("tatoeba", "down", -15.5),
+                                    e("tatoeba (last layer)", "down", -15.0), e("panx", "up", 3.25, "nli")])
+    assert text == ("Of 3 intermediate-task effects judged, 2 lie beyond the noise of seeds and items: tatoeba down "
+                    "after qa (-15.5), panx up after nli (+3.2); the other 1 is within noise.")
 
 
 def test_a_summary_json_from_before_the_head_renders_its_tables_only():

@@ -325,11 +325,30 @@ def headline(summary: dict[str, Any]) -> list[str]:
         elif weak:
             out.append(f"The intermediate task(s) {_names(weak)} stayed below their English dev floor: their "
                        f"effects are not judged ({INTERMEDIATE_NOT_LEARNED}).")
+    effects = effects_sentence(summary.get("effects") or [])
     untestable = [f"{_claim_text(c)} ({c['verdict']})" for c in judged
                   if str(c.get("verdict", "")).startswith("not testable")]
+    if effects and len(out) + bool(untestable) < 5:  # at most five sentences: the effects table holds them too
+        out.append(effects)
     if untestable:
         out.append(f"Not testable here: {'; '.join(untestable)}.")
     return out
+
+
+def effects_sentence(effects: list[dict[str, Any]]) -> str | None:
+    """One sentence on the intermediate-task effects that were judged (learned intermediate, learned target, an
+    interval): how many lie beyond noise, which, and how many within it; None when none was judged."""
+    judged = [e for e in effects if e.get("verdict") in (analysis.UP, analysis.DOWN, analysis.WITHIN_NOISE)
+              and " (" not in e["task"]]
+    if not judged:
+        return None
+    beyond = [e for e in judged if e["verdict"] != analysis.WITHIN_NOISE]
+    if not beyond:
+        return f"Every intermediate-task effect judged ({len(judged)}) is within noise."
+    named = ", ".join(f"{e['task']} {e['verdict']} after {e['intermediate']} ({e['delta']:+.1f})" for e in beyond)
+    rest = len(judged) - len(beyond)
+    return (f"Of {len(judged)} intermediate-task effects judged, {len(beyond)} lie beyond the noise of seeds and "
+            f"items: {named}" + (f"; the other {rest} {'is' if rest == 1 else 'are'} within noise." if rest else "."))
 
 
 def confound_lines(summary: dict[str, Any]) -> list[str]:
