@@ -98,5 +98,10 @@ def test_committed_tatoeba_scores_match_an_independent_mean_pooling_check(result
         non_latin = [theirs[lang] for lang in NON_LATIN if lang in theirs]
         chance = 100.0 / min(int(m["n"]) for m in result["languages"].values())
         print(f"{model_name}: non-Latin-script mean {sum(non_latin) / len(non_latin):.2f} (chance {chance:.2f})")
-        # Near chance: a few hits among 100-1,000 candidates (names and numbers are spelt alike across scripts).
-        assert sum(non_latin) / len(non_latin) < max(5 * chance, 1.0)
+        # Near chance: a few hits among 100-1,000 candidates (names and numbers are spelt alike across scripts), far
+        # below the Latin-script languages its English vocabulary partly covers. Measured: 0.6 at the middle layer
+        # (results/archive/mini-before-issue29), 1.6 at the last one this grid reads for a contrastive encoder, where
+        # the Latin-script mean is 11.6.
+        latin = [theirs[lang] for lang in theirs if lang not in NON_LATIN]
+        assert sum(non_latin) / len(non_latin) < max(10 * chance, 2.5)
+        assert sum(non_latin) / len(non_latin) < sum(latin) / len(latin) / 3
