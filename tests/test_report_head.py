@@ -72,6 +72,8 @@ def test_the_committed_seeded_grid_reads_in_a_minute_and_judges_only_learned_cel
     judged = [e for e in summary["effects"] if e["verdict"] in ("up", "down", "within noise")]
     assert judged and all(e["low"] is not None and e["low"] <= e["delta"] <= e["high"] for e in judged)
     assert all(e["phase2_seeds"] == 3 and e["pairs"] >= 1 for e in judged)
+    # every verdict holds the items' noise too (a derived row without per-item scores gets no verdict)
+    assert all(" and items" in e["why"] for e in judged), [e["why"] for e in judged]
     assert all(e["pairs"] == 3 for e in judged if e["task"] != "tatoeba")  # tatoeba: 3 trained vs the untrained one
     assert {e["task"] for e in judged} >= {"xnli", "panx", "xquad", "tatoeba"}
     assert "No encoder pretrained only with masked-language modelling" in head and "Test sets are samples" in head

@@ -254,12 +254,14 @@ class Difference:
     why: str  # which noise the interval holds and how ("3 paired seeds (t, 2 df) and items, joint across ...")
     pairs: int = 0  # seed pairs the delta and the seed noise come from (0: unpaired or none)
     df: float | None = None  # degrees of freedom of the quantile used (None: the normal's, or no interval)
+    items_known: bool = True  # False: the interval holds the seeds' noise only (no item interval recorded)
 
     @property
     def verdict(self) -> str:
         """``up`` / ``down`` where the interval excludes zero, ``within noise`` where it holds it, ``unknown``
-        without an interval: an effect is only claimed beyond the noise."""
-        if self.low is None or self.high is None:
+        without an interval or with one that holds the seeds' noise only (the items' is not recorded, so an
+        interval that excludes zero could still hold it): an effect is only claimed beyond all of the noise."""
+        if self.low is None or self.high is None or not self.items_known:
             return "unknown"
         return "up" if self.low > 0 else "down" if self.high < 0 else "within noise"
 
@@ -360,6 +362,9 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
       side's recorded interval (half-width / 1.96, squared) and the two sides are added as independent: languages
       were resampled independently (too narrow for translated sets) and the shared items do not cancel (too wide);
       ``why`` says so.
+    - **Neither per-item scores nor recorded intervals** (a derived row such as the last layer's): the interval of
+      the seeds alone is returned, but no verdict (``unknown``): it leaves the items' noise out, so an interval that
+      excludes zero could still hold it.
     - **Unpaired seeds** (fewer than two common seeds, at least two on each side): Welch's interval from each side's
       seed variance; ``why`` says so.
     - **One phase-2 run under several seeds** (every run of a side records the same ``phase2_seed``): the seeds'
@@ -423,8 +428,9 @@ def difference(cell: Sequence[SeedRun], base: Sequence[SeedRun], shared_items: b
     total = seed_var + (item_var or 0.0)
     df = total ** 2 / (seed_var ** 2 / seed_df) if seed_var > 0 and not math.isinf(seed_df) else math.inf
     half = t_quantile(df) * total ** 0.5
-    why = how + (f" and {items}" if items else "; no item interval recorded (seeds only)")
-    return Difference(delta, delta - half, delta + half, why, len(pairs), None if math.isinf(df) else df)
+    why = how + (f" and {items}" if items else "; no item interval recorded (seeds only: no verdict)")
+    return Difference(delta, delta - half, delta + half, why, len(pairs), None if math.isinf(df) else df,
+                      items_known=items is not None)
 
 
 def runs_of(scores: Sequence[float], cis: Sequence[list[float] | None] | None = None,
