@@ -3,6 +3,7 @@ its units less those whose result files exist, rebuilds the phase-2 folders it n
 committed results recorded of it; every sweep without blocks plans as before (tests/test_sweep_phase2_seeds.py)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -77,6 +78,24 @@ def test_a_block_plans_its_units_less_finished_results_and_the_runs_they_start_f
     assert len(again.level("phase3")) == len(nli.level("phase3")) - 1
     with pytest.raises(RecipeError, match="--block bert: no such block \\(blocks: retrieval, nli\\)"):
         sweep.block_plan(plan, "bert")
+
+
+@pytest.mark.parametrize("recipe", ["recipes/mini/replication.yaml", "recipes/mini/replication_english.yaml", MINI])
+def test_a_block_whose_results_are_all_committed_trains_nothing(recipe):
+    """Re-running a finished block (the committed grids: results/mini and its archive) plans no run, its phase2
+    unit included: every result scored from those phase-2 runs exists, so rebuilding them would only cost time."""
+    plan = sweep.expand(sweep.load_sweep([recipe]))
+    for block in plan.sweep.blocks:
+        sub, _ = sweep.block_plan(plan, block)
+        assert sub.runs == [], (block, [r.name for r in sub.runs])
+    # One missing result brings back exactly the phase-2 run it starts from (and its phase-1 run), nothing else.
+    first = next((b for b, units in plan.sweep.blocks.items() if "phase2" in units), None)
+    if first is None:  # the English-only grid trains no intermediate task
+        return
+    gone = next(r for r in plan.level("eval") if r.needs[0].startswith("p2-"))
+    plan.runs[plan.runs.index(gone)] = dataclasses.replace(gone, status="todo")
+    sub, _ = sweep.block_plan(plan, first)
+    assert [r.name for r in sub.level("phase2")] == gone.needs and len(sub.level("phase1")) == 1
 
 
 def test_block_command_lines_are_checked(tmp_path, capsys):

@@ -539,7 +539,8 @@ def _threads(entry: dict[str, Any]) -> int | None:
 def block_plan(plan: Plan, name: str) -> tuple[Plan, dict[str, Recorded]]:
     """The runs of block ``name`` still to do and the phase-2 folders to check: (plan, folder -> what the results
     recorded of it). A unit's evaluation whose result file exists is dropped, a phase-3 run all of whose
-    evaluations exist with it; the phase-1/2 runs the rest start from stay (skipped by the script where finished).
+    evaluations exist with it, and a phase-2 run of the ``phase2`` unit all of whose results exist; the phase-1/2
+    runs the rest start from stay (skipped by the script where finished).
 
     Raises:
         RecipeError: an unknown block, or committed results that disagree about a phase-2 run.
@@ -552,7 +553,14 @@ def block_plan(plan: Plan, name: str) -> tuple[Plan, dict[str, Recorded]]:
     evals = [r for r in plan.level("eval") if r.target in units and r.status != "done"]
     phase3 = [r for r in plan.level("phase3") if r.target in units and any(r.name in e.needs for e in evals)]
     needed = {n for r in evals + phase3 for n in r.needs}
-    phase2 = [r for r in plan.level("phase2") if "phase2" in units or r.name in needed]
+    # The phase2 unit builds the intermediate runs that unfinished work of any block starts from (or that nothing
+    # starts from): once every result scored from a phase-2 run is committed, re-running its block trains nothing.
+    pending = [r for r in plan.level("eval") if r.status != "done"]
+    pending += [r for r in plan.level("phase3") if any(r.name in e.needs for e in pending)]
+    live = {n for r in pending for n in r.needs}
+    used = {n for r in plan.level("eval") + plan.level("phase3") for n in r.needs}
+    phase2 = [r for r in plan.level("phase2")
+              if ("phase2" in units and (r.name in live or r.name not in used)) or r.name in needed]
     needed |= {n for r in phase2 for n in r.needs}
     phase1 = [r for r in plan.level("phase1") if r.name in needed]
     recorded = recorded_fingerprints(cfg.results)
