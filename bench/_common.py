@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import resource
 import sys
+from pathlib import Path
 
 
 def rss_mb() -> float:
@@ -26,7 +27,6 @@ def xnli_model(cfg: dict, threads: int | None = None):
     ``num_heads``, ``intermediate_size``, ``vocab_size``, ``seed`` in ``cfg``) with a fresh XNLI head, loaded through
     a phase-1 folder exactly as phase 3 loads it. Returns (task, model, tokenizer)."""
     import tempfile
-    from pathlib import Path
 
     import torch
 
@@ -47,3 +47,56 @@ def xnli_model(cfg: dict, threads: int | None = None):
         encoder = load_encoder(Path(tmp))
     torch.manual_seed(cfg["seed"])
     return task, MultiHeadModel(encoder, [tasktypes.build(task).head_spec(encoder)]), tokenizer
+
+
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def parse_args(argv: list[str], defaults: dict) -> dict:
+    """``key=value`` arguments over ``defaults`` (each value read as its default's type; a None default takes a
+    string; booleans as true/false), plus ``force=true`` to replace an existing ``out=`` file. A malformed or unknown
+    argument exits with its name and the known keys."""
+    known = {**defaults, "force": False}
+    cfg = dict(known)
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep or key not in known:
+            raise SystemExit(f"unknown or malformed argument {arg!r}; use key=value with keys {sorted(known)}")
+        kind = type(known[key])
+        if kind is bool:
+            if value.lower() not in _TRUE + _FALSE:
+                raise SystemExit(f"{key}={value}: give true or false")
+            cfg[key] = value.lower() in _TRUE
+        elif known[key] is None or kind is str:
+            cfg[key] = value
+        else:
+            try:
+                cfg[key] = kind(value)
+            except ValueError:
+                raise SystemExit(f"{key}={value}: not {'a whole number' if kind is int else 'a number'}") from None
+    return cfg
+
+
+def out_file(cfg: dict, repo: Path) -> Path:
+    """The result file ``out=`` names (relative to the repository), checked before any work: an existing file is a
+    measurement, refused unless ``force=true`` says to replace it; exits 2 naming the file and the fix."""
+    from xstilts.runfiles import RunFolderError, check_new_file
+
+    out = Path(repo) / cfg["out"]
+    try:
+        return check_new_file(out, cfg["force"], "out=", "pass force=true")
+    except RunFolderError as exc:
+        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def write_json(path: Path, data: object) -> None:
+    """Writes ``data`` to ``path`` whole or not at all (a temporary file beside it, then renamed)."""
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    print(f"wrote {path}")

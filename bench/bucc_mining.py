@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import _common
 from _common import peak_rss_mb, rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,13 +39,7 @@ DEFAULTS = {
 
 
 def _parse(argv: list[str]) -> dict:
-    cfg = dict(DEFAULTS)
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if not sep or key not in DEFAULTS:
-            raise SystemExit(f"unknown or malformed argument {arg!r}; use key=value with keys {sorted(DEFAULTS)}")
-        cfg[key] = type(DEFAULTS[key])(value)
-    return cfg
+    return _common.parse_args(argv, DEFAULTS)
 
 
 def _worker(n: int, cfg: dict) -> dict:
@@ -106,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_worker(int(argv[1]), cfg)))
         return 0
     cfg = _parse(argv)
+    out = _common.out_file(cfg, REPO)  # before the work: an existing measurement is kept unless force=true
     sizes = [int(s) for s in str(cfg["sizes"]).split(",") if s.strip()]
     print("config:", json.dumps(cfg, sort_keys=True))
     rows = []
@@ -142,8 +138,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{1024 * (r['peak_rss_mb'] - r['rss_after_import_mb']) / r['n']:>10.2f} "
             f"{1024 * r['mining_added_mb'] / r['n']:>11.2f} {slope}"
         )
-    out = REPO / cfg["out"]
-    out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "config": cfg,
         "machine": {
@@ -161,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         report["machine"]["torch"] = torch.__version__
     except ImportError:
         pass
-    out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    _common.write_json(out, report)
     return 0
 
 

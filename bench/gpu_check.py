@@ -723,7 +723,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold", type=int, default=None, help="cold steps timed first, every first-seen shape and "
                                                                "compilation in them (50; tiny 3)")
     parser.add_argument("--skip-hygiene", action="store_true", help="do not measure step_hygiene")
+    parser.add_argument("--force", action="store_true", help="replace the files of an earlier check in OUT_DIR")
     ns = parser.parse_args(argv)
+    earlier = [n for n in ("gpu_check.json", "env.json", "cuda_tests.txt") if (Path(ns.out_dir) / n).exists()]
+    if earlier and not ns.force:  # a GPU is lent for minutes: its measurements are never replaced by accident
+        print(f"gpu_check: error: {ns.out_dir} already holds {', '.join(earlier)} of an earlier check; choose "
+              "another OUT_DIR or pass --force to replace them", file=sys.stderr)
+        return 2
     ns.steps = ns.steps or (2 if ns.tiny else 20)
     ns.cold = ns.cold or (3 if ns.tiny else 50)
     ns.profile_steps, ns.count_steps = (1, 2) if ns.tiny else (5, 5)  # profiled, then host reads counted

@@ -35,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _common
 from _common import peak_rss_mb, rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,12 +64,7 @@ VARIANTS = ("full", "lora")
 
 
 def _parse(argv: list[str]) -> dict:
-    cfg = dict(DEFAULTS)
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if not sep or key not in DEFAULTS:
-            raise SystemExit(f"unknown or malformed argument {arg!r}; use key=value with keys {sorted(DEFAULTS)}")
-        cfg[key] = type(DEFAULTS[key])(value)
+    cfg = _common.parse_args(argv, DEFAULTS)
     if cfg["steps"] <= 0 or cfg["batch_size"] <= 0 or cfg["repeats"] <= 0:
         raise SystemExit("steps, batch_size and repeats must be positive")
     return cfg
@@ -256,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_worker(argv[1], argv[2], json.loads(argv[3]))))
         return 0
     cfg = _parse(argv)
+    out = _common.out_file(cfg, REPO)  # before the work: an existing measurement is kept unless force=true
     print("config:", json.dumps(cfg, sort_keys=True), flush=True)
     runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
     with tempfile.TemporaryDirectory(prefix="xstilts-lora-bench-") as tmp:
@@ -314,8 +311,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    out = REPO / cfg["out"]
-    out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "config": cfg,
         "encoder": {"family": "xlm-roberta", "vocab_size": built["vocab_size"]},
@@ -332,8 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                  "measured with autograd saved-tensor hooks on the largest batch (parameters excluded); "
                  "train_step_gflops: torch FlopCounterMode over forward+backward of the largest batch.",
     }
-    out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    _common.write_json(out, report)
     return 0
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import os
 import platform
 import statistics
@@ -65,13 +64,7 @@ VARIANTS = ("xstilts", "xstilts_pad16", "hf_fixed", "torch_loop")
 
 
 def parse(argv: list[str]) -> dict[str, Any]:
-    cfg = dict(DEFAULTS)
-    for item in argv:
-        key, _, value = item.partition("=")
-        if key not in cfg or not _:
-            sys.exit(f"unknown argument {item!r}; known: {', '.join(f'{k}=' for k in DEFAULTS)}")
-        cfg[key] = value if isinstance(DEFAULTS[key], str) or DEFAULTS[key] is None else type(DEFAULTS[key])(value)
-    return cfg
+    return _common.parse_args(argv, DEFAULTS)
 
 
 class Clock:
@@ -193,6 +186,7 @@ def train_with_loop(model: Any, features: list[dict], tokenizer: Any, cfg: dict[
 
 def main(argv: list[str] | None = None) -> int:
     cfg = parse(sys.argv[1:] if argv is None else argv)
+    out = _common.out_file(cfg, REPO)  # before the work: an existing measurement is kept unless force=true
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
     import transformers
@@ -266,10 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                         "load_average_1min": load, "platform": platform.platform(),
                         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
     }
-    out = REPO / cfg["out"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {out}")
+    _common.write_json(out, result)
     return 0
 
 

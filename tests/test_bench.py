@@ -33,6 +33,38 @@ def test_benchmark_script_runs_and_writes_json(script, tmp_path):
     assert result, "empty benchmark result"
 
 
+@pytest.mark.slow
+def test_a_benchmark_never_replaces_a_measurement_unless_told(tmp_path):
+    """An existing out= file is a measurement (perhaps one a GPU lent for minutes made): refused before any work,
+    exit 2 naming the file and the fix; force=true replaces it, whole (never half-written)."""
+    out = tmp_path / "bucc.json"
+    out.write_text('{"mine": true}\n')
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    args = [sys.executable, "bench/bucc_mining.py", *CASES["bucc_mining"], f"out={out}"]
+    refused = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert refused.returncode == 2 and "already exists" in refused.stderr and "force=true" in refused.stderr
+    assert out.read_text() == '{"mine": true}\n' and "config:" not in refused.stdout  # refused before the work
+    forced = subprocess.run([*args, "force=true"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+                            check=False)
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert json.loads(out.read_text())["results"] and not list(tmp_path.glob(".bucc.json.partial-*"))
+
+
+def test_benchmark_arguments_are_read_by_their_defaults_types():
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import _common
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    defaults = {"steps": 3, "lr": 0.1, "real": None, "name": "x", "flag": False}
+    cfg = _common.parse_args(["steps=5", "lr=1e-3", "real=data/xtreme", "flag=false", "force=true"], defaults)
+    assert cfg == {"steps": 5, "lr": 1e-3, "real": "data/xtreme", "name": "x", "flag": False, "force": True}
+    for bad, why in (("steps=x", "not a whole number"), ("flag=maybe", "give true or false"), ("nope=1", "unknown"),
+                     ("steps", "malformed")):
+        with pytest.raises(SystemExit, match=why):
+            _common.parse_args([bad], defaults)
+
+
 def _gpu_check_module():
     import importlib.util
 
@@ -41,6 +73,13 @@ def _gpu_check_module():
     sys.modules["gpu_check"] = module  # its dataclasses look their module up while being defined
     spec.loader.exec_module(module)
     return module
+
+
+def test_gpu_check_never_replaces_an_earlier_checks_files(tmp_path, capsys):
+    (tmp_path / "gpu_check.json").write_text("{}")
+    assert _gpu_check_module().main([str(tmp_path), "--cpu", "--tiny"]) == 2
+    assert "already holds gpu_check.json" in capsys.readouterr().err
+    assert (tmp_path / "gpu_check.json").read_text() == "{}"
 
 
 @pytest.mark.slow
