@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/bucc_mining.py                               # sizes 10k, 50k, 200k per side
     .venv/bin/python bench/bucc_mining.py sizes=10000,50000 dim=768 threads=2 block_size=4096
+    (out=FILE writes elsewhere; bench/results/bucc_mining.json, a committed measurement, is replaced
+    only with force=true)
 
 Random unit vectors stand in for sentence embeddings (the cost of mining does not depend on what they encode). Each
 size runs in a fresh subprocess so its peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is its own: torch

@@ -3,6 +3,8 @@
     .venv/bin/python bench/eval_throughput.py                                # embedded XNLI, every language pooled
     .venv/bin/python bench/eval_throughput.py real=/path/to/xtreme_download  # real XNLI dev, 15 languages (XTREME)
     .venv/bin/python bench/eval_throughput.py batch_size=64 threads=2 repeats=5
+    (out=FILE writes elsewhere; bench/results/eval_throughput.json, a committed measurement, is replaced
+    only with force=true)
 
 The model of ``bench/train_throughput.py`` (XLM-R-style, hidden 256, 4 layers, an XNLI head) predicts the same
 features three ways:

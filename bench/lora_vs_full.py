@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/lora_vs_full.py                         # hidden 256, 4 layers, 40 timed steps, LoRA r=8
     .venv/bin/python bench/lora_vs_full.py steps=100 batch_size=16 lora_r=16 lora_targets=query,key,value,dense
+    (out=FILE writes elsewhere; bench/results/lora_vs_full.json, a committed measurement, is replaced
+    only with force=true)
 
 One invocation builds an XLM-R-style encoder from a config (hidden 256, 4 layers, 4 heads, feed-forward 1024) with a
 tokenizer trained on the embedded corpus (``xstilts.encoders.build_tiny_encoder``), saves it once, and then trains an

@@ -3,6 +3,8 @@
     .venv/bin/python bench/train_throughput.py                                # embedded English XNLI, 40 timed steps
     .venv/bin/python bench/train_throughput.py real=/path/to/xtreme_download  # real XNLI English dev (XTREME layout)
     .venv/bin/python bench/train_throughput.py steps=80 batch_size=32 threads=2 repeats=3
+    (out=FILE writes elsewhere; bench/results/train_throughput.json, a committed measurement, is replaced
+    only with force=true)
 
 One process, one model, one data set: an XLM-R-style encoder built from a config (hidden 256, 4 layers, 4 heads,
 feed-forward 1024; tokenizer trained on the embedded corpus) with an XNLI classification head, trained for the same
