@@ -34,7 +34,7 @@ def _main(argv: list[str]) -> int:
 
     from xstilts import data, pipeline
     from xstilts.log import quiet_libraries
-    from xstilts.modeling import check_model_folder
+    from xstilts.modelfolder import check_model_folder
     from xstilts.sampling import multitask_dataloader_factory
 
     check_model_folder(src, "input model", max_length=cfg.train.max_length)  # before the output folder is touched

@@ -32,7 +32,7 @@ def _main(argv: list[str]) -> int:
 
     from xstilts import modelcard, pipeline
     from xstilts.log import quiet_libraries
-    from xstilts.modeling import check_model_folder, read_head_specs
+    from xstilts.modelfolder import check_model_folder, read_head_specs
 
     check_model_folder(src, "input model", max_length=cfg.train.max_length)  # before the output folder is touched
     out = Path(cfg.output)

@@ -247,7 +247,7 @@ def build_model(shape: dict[str, int], head_kind: str, device: str, attn: str = 
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     from xstilts.modeling import MultiHeadModel
-    from xstilts.tasktypes.common import HeadSpec
+    from xstilts.typespecs import HeadSpec
 
     config = XLMRobertaConfig(vocab_size=shape["vocab"], hidden_size=shape["hidden"],
                               num_hidden_layers=shape["layers"], num_attention_heads=shape["heads"],

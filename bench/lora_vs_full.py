@@ -102,7 +102,7 @@ def _worker(variant: str, folder: str, cfg: dict) -> dict:
     from xstilts.modeling import MultiHeadModel, load_encoder
     from xstilts.tasks import get_task
     from xstilts.tasktypes import common
-    from xstilts.tasktypes.common import HeadSpec
+    from xstilts.typespecs import HeadSpec
     from xstilts.training import count_parameters
 
     torch.set_num_threads(cfg["threads"])

@@ -110,7 +110,7 @@ def tiny_model(heads: int, device: str, attn: str = "sdpa") -> Any:
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     from xstilts.modeling import MultiHeadModel
-    from xstilts.tasktypes.common import HeadSpec
+    from xstilts.typespecs import HeadSpec
 
     config = XLMRobertaConfig(vocab_size=TINY["vocab"], hidden_size=TINY["hidden"], num_hidden_layers=TINY["layers"],
                               num_attention_heads=TINY["heads"], intermediate_size=TINY["intermediate"],

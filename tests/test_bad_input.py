@@ -19,9 +19,6 @@ import phase3_target
 from xstilts import cli, config, recipe
 from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe
 from xstilts.modeling import (
-    HEADS_JSON,
-    HEADS_WEIGHTS,
-    HeadSpec,
     ModelFolderError,
     MultiHeadModel,
     check_model_folder,
@@ -29,6 +26,7 @@ from xstilts.modeling import (
     load_heads_into,
     save_model,
 )
+from xstilts.typespecs import HEADS_JSON, HEADS_WEIGHTS, HeadSpec
 
 REQUIRED = {Phase1Recipe: ["output=o"], Phase2Recipe: ["input=i", "output=o", "tasks=[mnli]"],
             Phase3Recipe: ["input=i", "output=o", "task=xnli"], EvalRecipe: ["input=i", "output=o"]}
@@ -376,7 +374,7 @@ def test_a_vocabulary_too_small_for_the_corpus_names_the_key(tmp_path, capsys):
 
 
 def test_position_limits_of_encoder_families(tiny_phase1):
-    from xstilts.modeling import check_max_length, position_limit
+    from xstilts.modelfolder import check_max_length, position_limit
 
     assert position_limit({"model_type": "bert", "max_position_embeddings": 512}) == 512
     assert position_limit({"model_type": "xlm-roberta", "max_position_embeddings": 514, "pad_token_id": 1}) == 512

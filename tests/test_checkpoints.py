@@ -1,4 +1,4 @@
-"""One safetensors check (``modeling.safetensors_problem``) for model folders and Trainer checkpoints alike: both
+"""One safetensors check (``modelfolder.safetensors_problem``) for model folders and Trainer checkpoints alike: both
 places that used to have a checker of their own still name a truncated file and a garbage file instead of crashing."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 
 from xstilts import checkpoints
 from xstilts.errors import ModelFolderError
-from xstilts.modeling import check_model_folder, safetensors_problem
+from xstilts.modelfolder import check_model_folder, safetensors_problem
 
 
 def _weights(path: Path) -> None:

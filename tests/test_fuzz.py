@@ -32,14 +32,8 @@ import phase2_intermediate
 import phase3_target
 from xstilts import recipe
 from xstilts.config import EvalRecipe, Phase1Recipe, Phase2Recipe, Phase3Recipe
-from xstilts.modeling import (
-    HEADS_JSON,
-    ModelFolderError,
-    MultiHeadModel,
-    check_model_folder,
-    load_encoder,
-    read_head_specs,
-)
+from xstilts.modeling import ModelFolderError, MultiHeadModel, check_model_folder, load_encoder, read_head_specs
+from xstilts.typespecs import HEADS_JSON
 from xstilts.tasks import TASKS
 
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True, database=None,

@@ -23,7 +23,7 @@ from xstilts.lora import apply as apply_lora
 from xstilts.modeling import ADAPTER_DIR, MultiHeadModel, load_encoder, load_model, save_model
 from xstilts.pipeline import start_encoder
 from xstilts.results import read_result
-from xstilts.tasktypes.common import HeadSpec
+from xstilts.typespecs import HeadSpec
 from xstilts.training import count_parameters
 
 CORPUS = helpers.CORPUS + ["der Hund sieht die Katze", "猫看见了狗", "собака видит кошку"]

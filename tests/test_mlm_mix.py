@@ -130,7 +130,7 @@ def test_mlm_head_loads_phase1_weights_and_is_tied(encoder):
     from safetensors import safe_open
 
     from xstilts.modeling import load_encoder
-    from xstilts.tasktypes.common import HeadSpec
+    from xstilts.typespecs import HeadSpec
 
     enc = load_encoder(encoder)
     model = MultiHeadModel(enc, [HeadSpec("mlm", "mlm", mlm.vocab_size(enc))])

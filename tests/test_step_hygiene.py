@@ -164,7 +164,7 @@ def test_no_head_kind_reads_the_device_in_its_training_pass():
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     from xstilts.modeling import MultiHeadModel
-    from xstilts.tasktypes.common import HeadSpec
+    from xstilts.typespecs import HeadSpec
 
     config = XLMRobertaConfig(vocab_size=100, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                               intermediate_size=64, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1)

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from transformers import TrainerState
 
 from xstilts import runfiles
-from xstilts.modeling import safetensors_problem
+from xstilts.modelfolder import safetensors_problem
 
 
 # What a Trainer checkpoint needs to resume exactly. The Trainer writes them in this order and trainer_state.json last

@@ -15,7 +15,8 @@ import torch
 
 from xstilts.config import TinyEncoderConfig, available_corpus_languages, embedded_path
 from xstilts.families import CONTRASTIVE_KEY, TINY_FAMILIES, is_contrastive
-from xstilts.modeling import ModelFolderError, check_model_folder
+from xstilts.errors import ModelFolderError
+from xstilts.modelfolder import check_model_folder
 from xstilts.recipe import RecipeError, show
 
 SPECIALS_XLMR = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]

@@ -14,7 +14,8 @@ from xstilts import __version__, data, distributed, preflight, provenance, submi
 from xstilts.config import EvalRecipe, Phase2Recipe
 from xstilts.errors import DataError, DataMissing, SplitAbsent
 from xstilts.log import elapsed, grouped_by_reason, log
-from xstilts.modeling import check_max_length, load_merged_encoder, load_model
+from xstilts.modelfolder import check_max_length
+from xstilts.modeling import load_merged_encoder, load_model
 from xstilts.reliability import LanguageFigures, items_to_json, mean_interval
 from xstilts.results import RunInfo, TaskResult, average_metrics, task_score
 from xstilts.tasks import Task, benchmark_languages

@@ -16,9 +16,8 @@ import torch
 from xstilts import families
 from xstilts.config import LoraConfig
 from xstilts.log import log
+from xstilts.modelfolder import ADAPTER_DIR
 from xstilts.recipe import RecipeError
-
-ADAPTER_DIR = "adapter"
 
 
 def has_adapter(folder: Path) -> bool:

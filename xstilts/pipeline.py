@@ -10,7 +10,8 @@ import torch
 from xstilts import lora, modelcard, runfiles, tasktypes
 from xstilts.config import LoraConfig, TrainConfig
 from xstilts.log import log
-from xstilts.modeling import MultiHeadModel, load_encoder, read_head_specs, save_model
+from xstilts.modelfolder import read_head_specs
+from xstilts.modeling import MultiHeadModel, load_encoder, save_model
 from xstilts.tasks import Task
 from xstilts.tasktypes.base import DevSet
 from xstilts.training import run_training

@@ -16,6 +16,7 @@ from typing import Any
 from xstilts import families, provenance, recipe, runfiles
 from xstilts.config import EvalRecipe, inherit_data_source
 from xstilts.errors import XstiltsError
+from xstilts.modelfolder import check_model_folder, read_head_specs
 from xstilts.tasks import TASKS, Task, check_languages, get_task
 
 
@@ -203,10 +204,6 @@ def check_model(plan: Evaluation) -> Path:
         ModelFolderError, RecipeError: naming the file or the key, its value and the encoder's limit.
         KeyError: the model has no head for the task.
     """
-    # Deferred on purpose (modeling imports torch and transformers; the xstilts command imports this module and
-    # answers its other subcommands without them): the one package import tests/test_layers.py allows in a function.
-    from xstilts.modeling import check_model_folder, read_head_specs
-
     cfg = plan.cfg
     length, key = (cfg.retrieval.max_length, "retrieval.max_length") if plan.task.spec.eval_model == "encoder" \
         else (cfg.max_length, "max_length")

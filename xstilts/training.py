@@ -29,7 +29,7 @@ from xstilts.checkpoints import ended_state, last_checkpoint, remove_incomplete_
 from xstilts.config import TrainConfig
 from xstilts.errors import TrainingFailed
 from xstilts.log import log
-from xstilts.modeling import safetensors_problem
+from xstilts.modelfolder import safetensors_problem
 from xstilts.sampling import epoch_seed
 from xstilts.tasktypes.base import DevSet
 from xstilts.tasktypes.common import Collator, feature_length, pad_multiple, predict_logits, selection_score

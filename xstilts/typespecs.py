@@ -199,3 +199,39 @@ def chance(task: TaskFacts, languages: dict[str, dict[str, float]] | None = None
     """``task``'s chance level in percent, from its per-language metrics (and rows where it depends on them): what a
     cell must beat to count as learned."""
     return spec_of(task).chance(task, languages or {}, items)
+
+
+HEADS_JSON = "heads.json"  # the task heads of a model folder: HeadSpec per head
+HEADS_WEIGHTS = "heads.safetensors"  # their weights, "<task>.<parameter>"
+
+
+@dataclass
+class HeadSpec:
+    """One task head of a model folder (``heads.json``, where the task type is stored under ``kind``: the file's
+    format since the first release, kept so every folder written before still loads)."""
+
+    task: str
+    task_type: str  # classification, regression, multiple_choice, span_qa, tagging, dual_encoder, mlm
+    num_labels: int  # classes (classification, tagging), 1 (multiple choice, regression), 2 (span QA), 0 (dual enc.)
+    labels: list[str] | None = None  # label names where they are built at run time (CCG supertags), for decoding
+
+    def to_json(self) -> dict[str, Any]:
+        """The head as ``heads.json`` records it."""
+        out: dict[str, Any] = {"task": self.task, "kind": self.task_type, "num_labels": self.num_labels}
+        if self.labels is not None:
+            out["labels"] = self.labels
+        return out
+
+    @classmethod
+    def from_json(cls, record: Any) -> HeadSpec:
+        """A head from its ``heads.json`` record.
+
+        Raises:
+            TypeError: not a mapping, or unknown or missing fields.
+        """
+        if not isinstance(record, dict):
+            raise TypeError(f"a head is a JSON object, found {type(record).__name__}")
+        fields = dict(record)
+        if "kind" in fields:
+            fields["task_type"] = fields.pop("kind")
+        return cls(**fields)

@@ -31,12 +31,12 @@ from xstilts.tasktypes.common import (
     Encoded,
     EvalInputs,
     Evaluated,
-    HeadSpec,
     eval_batch_size,
     load_dataset_rows,
     pad_multiple,
     predict_logits,
 )
+from xstilts.typespecs import HeadSpec
 from xstilts.typespecs import TypeSpec
 
 Feature = dict[str, Any]  # one model input: token ids, masks, labels, task_id (``encode``)

@@ -17,13 +17,13 @@ from xstilts.tasks import Task
 from xstilts.tasktypes.base import Batch, RowTaskType
 from xstilts.tasktypes.common import (
     Encoded,
-    HeadSpec,
     check_class_labels,
     head_label_count,
     hf_head_weights,
     model_inputs,
     with_class_loss,
 )
+from xstilts.typespecs import HeadSpec
 from xstilts.tasktypes.heads import ClassificationHead
 from xstilts.typespecs import SPECS
 

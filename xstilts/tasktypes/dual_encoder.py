@@ -31,12 +31,12 @@ from xstilts.tasktypes.common import (
     Encoded,
     EvalInputs,
     Evaluated,
-    HeadSpec,
     eval_batch_size,
     load_dataset_rows,
     pad_multiple,
     to_device,
 )
+from xstilts.typespecs import HeadSpec
 from xstilts.typespecs import SPECS
 
 TOP_K = 20  # Mewsli-X and LAReQA are scored on the top 20 candidates of each query

@@ -30,7 +30,8 @@ from xstilts.log import log
 from xstilts.reliability import LanguageFigures
 from xstilts.tasks import Task
 from xstilts.tasktypes.base import Batch, DevSet, Feature, unsupported
-from xstilts.tasktypes.common import HEADS_WEIGHTS, Encoded, EvalInputs, Evaluated, HeadSpec, model_inputs
+from xstilts.tasktypes.common import Encoded, EvalInputs, Evaluated, model_inputs
+from xstilts.typespecs import HEADS_WEIGHTS, HeadSpec
 from xstilts.typespecs import IGNORED, SPECS
 
 

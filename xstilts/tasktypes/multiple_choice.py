@@ -13,7 +13,8 @@ from torch import nn
 
 from xstilts.tasktypes.base import Batch
 from xstilts.tasktypes.classification import Classification
-from xstilts.tasktypes.common import Encoded, HeadSpec, check_class_labels, model_inputs, with_class_loss
+from xstilts.tasktypes.common import Encoded, check_class_labels, model_inputs, with_class_loss
+from xstilts.typespecs import HeadSpec
 from xstilts.typespecs import SPECS
 
 

@@ -20,7 +20,8 @@ from xstilts.errors import DataError
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasktypes.base import Batch
 from xstilts.tasktypes.classification import Classification, pair_features
-from xstilts.tasktypes.common import Encoded, HeadSpec, model_inputs
+from xstilts.tasktypes.common import Encoded, model_inputs
+from xstilts.typespecs import HeadSpec
 from xstilts.typespecs import SPECS
 
 

@@ -28,14 +28,8 @@ from xstilts.log import language_line, log
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
 from xstilts.tasktypes.base import Batch, DevSet, Feature, unsupported
-from xstilts.tasktypes.common import (
-    EVAL_GPU_PAD_MULTIPLE,
-    Encoded,
-    EvalInputs,
-    Evaluated,
-    HeadSpec,
-    pad_multiple,
-)
+from xstilts.tasktypes.common import EVAL_GPU_PAD_MULTIPLE, Encoded, EvalInputs, Evaluated, pad_multiple
+from xstilts.typespecs import HeadSpec
 from xstilts.typespecs import SPECS, RetrievalOptions
 
 BUCC_SPLITS = {"test": ("training", "test"), "validation": ("sample", "dev")}  # original name, XTREME name

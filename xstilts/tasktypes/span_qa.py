@@ -21,7 +21,8 @@ from xstilts.log import log
 from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
 from xstilts.tasktypes.base import Batch, RowTaskType
-from xstilts.tasktypes.common import MODEL_INPUTS, Encoded, HeadSpec, hf_head_weights, model_inputs
+from xstilts.tasktypes.common import MODEL_INPUTS, Encoded, hf_head_weights, model_inputs
+from xstilts.typespecs import HeadSpec
 from xstilts.tasktypes.heads import TokenHead
 from xstilts.typespecs import SPECS, SpanQaOptions
 

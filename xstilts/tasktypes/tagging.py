@@ -19,7 +19,8 @@ from xstilts.reliability import LanguageFigures, language_figures
 from xstilts.tasks import Task
 from xstilts.tasktypes.base import Batch, RowTaskType
 from xstilts.tasktypes.classification import Classification, class_head_spec
-from xstilts.tasktypes.common import MODEL_INPUTS, Encoded, HeadSpec, head_label_count, hf_head_weights
+from xstilts.tasktypes.common import MODEL_INPUTS, Encoded, head_label_count, hf_head_weights
+from xstilts.typespecs import HeadSpec
 from xstilts.tasktypes.heads import TokenHead
 from xstilts.typespecs import SPECS, TaggingOptions
 
