@@ -13,7 +13,7 @@ import json
 import math
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -435,11 +435,13 @@ NON_RECIPE_KEYS = frozenset({"output", "input", "overwrite", "verbose", "push_to
 SEED_KEY = "seed"
 
 
-def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mapping -> {"a.b.c": value} (lists and empty mappings kept whole): how recipes and records compare and
+    show key by key."""
     out: dict[str, Any] = {}
     for key, value in mapping.items():
-        if isinstance(value, dict) and value:
-            out.update(_flat(value, f"{prefix}{key}."))
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out
@@ -477,7 +479,7 @@ def recipe_fingerprint(result: TaskResult) -> dict[str, str]:
         if not isinstance(recipe, dict):
             out[f"{name} recipe"] = "null"
             continue
-        for key, value in _flat(recipe).items():
+        for key, value in flatten(recipe).items():
             leaf = key.rsplit(".", 1)[-1]
             if leaf == SEED_KEY or leaf in NON_RECIPE_KEYS:
                 continue

@@ -55,6 +55,7 @@ from typing import Any, Literal, NamedTuple
 from xstilts import cli, preflight, provenance, recipe, runfiles
 from xstilts.config import EvalRecipe, LoraConfig, Phase1Recipe, Phase2Recipe, Phase3Recipe, tilde_problem
 from xstilts.recipe import RecipeError, field
+from xstilts.results import flatten
 from xstilts.errors import XstiltsError
 from xstilts.tasks import TASKS
 
@@ -568,15 +569,6 @@ def block_plan(plan: Plan, name: str) -> tuple[Plan, dict[str, Recorded]]:
     return Plan(cfg, [*phase1, *phase2, *phase3, *evals]), checks
 
 
-def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(d, dict):
-        return {prefix.rstrip("."): d} if prefix else {}
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
-
-
 def _rebuild_differences(rebuilt: dict[str, Any], folder: str, source: str) -> str:
     """What a rebuilt phase-2 run and the one ``source`` recorded for ``folder`` differ in, as far as both record it:
     recipe keys, the torch thread count, package versions; else the likely causes."""
@@ -587,7 +579,7 @@ def _rebuild_differences(rebuilt: dict[str, Any], folder: str, source: str) -> s
     except (OSError, ValueError, AttributeError, StopIteration):
         return "another recipe, seed, data, code or thread count"
     diffs = []
-    old, new = _flat(recorded.get("recipe")), _flat(rebuilt.get("recipe"))
+    old, new = (flatten(e["recipe"]) if isinstance(e.get("recipe"), dict) else {} for e in (recorded, rebuilt))
     diffs += [f"recipe {k}: {old.get(k)!r} recorded, {new.get(k)!r} now" for k in sorted(set(old) | set(new))
               if old.get(k) != new.get(k)]
     if _threads(recorded) != _threads(rebuilt):
@@ -595,7 +587,7 @@ def _rebuild_differences(rebuilt: dict[str, Any], folder: str, source: str) -> s
                      f"them: rebuild with OMP_NUM_THREADS={_threads(recorded)})")
     old_env, new_env = (e.get("environment") if isinstance(e.get("environment"), dict) else {}
                         for e in (recorded, rebuilt))
-    old_pk, new_pk = _flat(old_env.get("packages")), _flat(new_env.get("packages"))
+    old_pk, new_pk = (flatten(e["packages"]) if isinstance(e.get("packages"), dict) else {} for e in (old_env, new_env))
     diffs += [f"{k} {old_pk.get(k)} recorded, {new_pk.get(k)} now" for k in sorted(set(old_pk) | set(new_pk))
               if old_pk.get(k) != new_pk.get(k)]
     return "; ".join(diffs) if diffs else ("the same recipe, threads and packages: other code, data or hardware "

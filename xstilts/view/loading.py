@@ -33,6 +33,7 @@ from xstilts.results import (
     baseline_of,
     constant_everywhere,
     find_results,
+    flatten,
     intermediate_order,
     read_guarded,
     recipe_variants,
@@ -300,18 +301,6 @@ def zero_shot_gap(result: TaskResult) -> float | None:
 
 
 # ------------------------------------------------------------------------------------------- provenance and cost
-
-
-def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mapping -> {"a.b.c": value} (lists kept whole), for showing recipes as a table."""
-    out: dict[str, Any] = {}
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
 
 
 def _lora_label(entry: Mapping[str, Any], run: RunInfo, cost: Mapping[str, Any]) -> str:
