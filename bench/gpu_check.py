@@ -725,6 +725,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-hygiene", action="store_true", help="do not measure step_hygiene")
     parser.add_argument("--force", action="store_true", help="replace the files of an earlier check in OUT_DIR")
     ns = parser.parse_args(argv)
+    if Path(ns.out_dir).exists() and not Path(ns.out_dir).is_dir():
+        print(f"gpu_check: error: {ns.out_dir} is a file, not a folder; give a folder for OUT_DIR", file=sys.stderr)
+        return 2
     earlier = [n for n in ("gpu_check.json", "env.json", "cuda_tests.txt") if (Path(ns.out_dir) / n).exists()]
     if earlier and not ns.force:  # a GPU is lent for minutes: its measurements are never replaced by accident
         print(f"gpu_check: error: {ns.out_dir} already holds {', '.join(earlier)} of an earlier check; choose "

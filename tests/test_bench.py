@@ -80,6 +80,8 @@ def test_gpu_check_never_replaces_an_earlier_checks_files(tmp_path, capsys):
     assert _gpu_check_module().main([str(tmp_path), "--cpu", "--tiny"]) == 2
     assert "already holds gpu_check.json" in capsys.readouterr().err
     assert (tmp_path / "gpu_check.json").read_text() == "{}"
+    assert _gpu_check_module().main([str(tmp_path / "gpu_check.json"), "--cpu", "--tiny"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.slow
