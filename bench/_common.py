@@ -90,13 +90,30 @@ def out_file(cfg: dict, repo: Path) -> Path:
         raise SystemExit(2) from None
 
 
-def write_json(path: Path, data: object) -> None:
-    """Writes ``data`` to ``path`` whole or not at all (a temporary file beside it, then renamed)."""
+def write_json(path: Path, data: object, force: bool = False) -> None:
+    """Writes ``data`` to ``path`` whole or not at all (a temporary file beside it, then moved into place). Without
+    ``force`` the move never replaces a file that appeared since ``out_file`` checked (a second run of the same
+    benchmark): the measurement is then kept beside it and named, exit 2."""
     import json
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    if force:
+        os.replace(tmp, path)
+    else:
+        try:
+            os.link(tmp, path)  # fails if the file exists: never replaces one
+            tmp.unlink()
+        except FileExistsError:
+            print(f"{Path(sys.argv[0]).name}: error: {path} appeared while this ran (another run?); this run's "
+                  f"measurement is kept in {tmp}", file=sys.stderr)
+            raise SystemExit(2) from None
+        except OSError:  # a file system without hard links: the same check, then the move
+            if path.exists():
+                print(f"{Path(sys.argv[0]).name}: error: {path} appeared while this ran (another run?); this "
+                      f"run's measurement is kept in {tmp}", file=sys.stderr)
+                raise SystemExit(2) from None
+            os.replace(tmp, path)
     print(f"wrote {path}")

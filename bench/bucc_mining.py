@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         report["machine"]["torch"] = torch.__version__
     except ImportError:
         pass
-    _common.write_json(out, report)
+    _common.write_json(out, report, cfg["force"])
     return 0
 
 

@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                         "load_average_1min": load, "platform": platform.platform(),
                         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
     }
-    _common.write_json(out, result)
+    _common.write_json(out, result, cfg["force"])
     return 0
 
 

@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                  "measured with autograd saved-tensor hooks on the largest batch (parameters excluded); "
                  "train_step_gflops: torch FlopCounterMode over forward+backward of the largest batch.",
     }
-    _common.write_json(out, report)
+    _common.write_json(out, report, cfg["force"])
     return 0
 
 

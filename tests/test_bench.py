@@ -75,6 +75,25 @@ def _gpu_check_module():
     return module
 
 
+def test_a_measurement_that_appears_while_a_benchmark_runs_is_kept_and_so_is_the_benchmarks(tmp_path, capsys):
+    """Two runs of one benchmark: both pass the check at the start; the second to finish never replaces the first's
+    file, and keeps its own measurement beside it, named (force=true replaces)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import _common
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    out = tmp_path / "m.json"
+    _common.write_json(out, {"run": 1})
+    with pytest.raises(SystemExit) as stop:
+        _common.write_json(out, {"run": 2})
+    assert stop.value.code == 2 and json.loads(out.read_text()) == {"run": 1}
+    kept = list(tmp_path.glob(".m.json.partial-*"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text()) == {"run": 2} and str(kept[0]) in capsys.readouterr().err
+    _common.write_json(out, {"run": 3}, force=True)
+    assert json.loads(out.read_text()) == {"run": 3}
+
+
 def test_gpu_check_never_replaces_an_earlier_checks_files(tmp_path, capsys):
     (tmp_path / "gpu_check.json").write_text("{}")
     assert _gpu_check_module().main([str(tmp_path), "--cpu", "--tiny"]) == 2
